@@ -1,0 +1,3 @@
+from backlint.cli import main
+
+main()

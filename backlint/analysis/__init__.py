@@ -1,0 +1,1 @@
+"""Shared understanding of backend code, used by many rules."""

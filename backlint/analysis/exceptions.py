@@ -1,0 +1,30 @@
+"""What an ``except`` clause catches, by the roles in the exception-classes table."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from backlint.rule import FileContext
+
+
+def caught_names(handler: cst.ExceptHandler, context: FileContext) -> list[str] | None:
+    """Qualified names of the caught classes; None for a bare ``except:``."""
+    if handler.type is None:
+        return None
+    elements = handler.type.elements if isinstance(handler.type, cst.Tuple) else [handler.type]
+    names = []
+    for element in elements:
+        value = element.value if isinstance(element, cst.Element) else element
+        names.append(context.qualified_name(value) or "")
+    return names
+
+
+def roles(names: list[str], context: FileContext) -> set[str]:
+    table = {row["name"]: row["role"] for row in context.knowledge.rows("exception-classes")}
+    return {table[n] for n in names if n in table}
+
+
+def is_broad(handler: cst.ExceptHandler, context: FileContext) -> bool:
+    """``except:``, ``except Exception``/``BaseException`` or a data-store base error."""
+    names = caught_names(handler, context)
+    return names is None or bool(roles(names, context) & {"broad", "database"})

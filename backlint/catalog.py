@@ -1,0 +1,217 @@
+"""The rule catalog: rule metadata and knowledge tables, read once from ``rules/``.
+
+Each rule is ``rules/<ID>.toml``; each knowledge table is ``rules/tables/<name>.toml``.
+Adding a rule or a table row touches no Python code outside the rule's own check class.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11
+    import tomli as tomllib
+
+LEVELS = ("error", "warning", "note")
+PRECISIONS = ("very-high", "high", "medium", "low")
+FILE_KINDS = ("production", "non-production", "test")
+DOCS_URL = "https://github.com/backlint/backlint/blob/main/docs/rules.md#{anchor}"
+
+
+class CatalogError(Exception):
+    """A malformed catalog file: a bug in backlint itself, not in the user's input."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Example:
+    kind: str  # "bad" or "good"
+    code: str
+    path: str  # the file name the example is linted as (decides its file kind)
+
+
+@dataclasses.dataclass(frozen=True)
+class RuleOption:
+    name: str
+    default: Any
+    doc: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RuleMeta:
+    id: str
+    name: str
+    category: str
+    level: str
+    security_severity: str | None
+    cwe: tuple[int, ...]
+    precision: str
+    tags: tuple[str, ...]
+    enabled: bool
+    applies_to: tuple[str, ...]
+    summary: str
+    why: str
+    fix: str
+    examples: tuple[Example, ...]
+    options: tuple[RuleOption, ...]
+    project: bool  # judged over the whole project (ModuleFacts), not one file
+
+    @property
+    def help_uri(self) -> str:
+        return DOCS_URL.format(anchor=f"{self.id.lower()}-{self.name}")
+
+    def markdown(self) -> str:
+        """The rule's documentation in ruff's shape: what, why, example, fix."""
+        parts = [f"## {self.id} {self.name}", "", "### What it does", self.summary, ""]
+        parts += ["### Why is this bad?", self.why.strip(), ""]
+        for example in self.examples:
+            title = "Example" if example.kind == "bad" else "Use instead"
+            parts += [f"### {title}", "```python", example.code.rstrip(), "```", ""]
+        if self.fix.strip():
+            parts += ["### Fix", self.fix.strip(), ""]
+        if self.options:
+            parts += ["### Options"]
+            parts += [f"- `{o.name}` (default `{o.default!r}`): {o.doc}" for o in self.options]
+            parts += [""]
+        if self.cwe:
+            parts += ["### References", *[_cwe_link(c) for c in self.cwe], ""]
+        return "\n".join(parts).rstrip() + "\n"
+
+
+def _cwe_link(cwe: int) -> str:
+    return f"- [CWE-{cwe}](https://cwe.mitre.org/data/definitions/{cwe}.html)"
+
+
+@dataclasses.dataclass(frozen=True)
+class TableSpec:
+    name: str
+    description: str
+    fields: tuple[str, ...]
+    required: tuple[str, ...]
+    regex_fields: tuple[str, ...]
+
+
+@dataclasses.dataclass
+class Knowledge:
+    """Knowledge tables (sinks, loggers, secret formats, ...) as plain rows; picklable."""
+
+    tables: dict[str, list[dict[str, Any]]]
+
+    def rows(self, name: str) -> list[dict[str, Any]]:
+        return self.tables[name]
+
+    def values(self, name: str, field: str) -> frozenset[str]:
+        return frozenset(row[field] for row in self.tables[name] if field in row)
+
+
+@dataclasses.dataclass(frozen=True)
+class Catalog:
+    rules: dict[str, RuleMeta]
+    table_specs: dict[str, TableSpec]
+    knowledge: Knowledge
+
+    @property
+    def option_defaults(self) -> dict[str, Any]:
+        return {o.name: o.default for meta in self.rules.values() for o in meta.options}
+
+
+def rules_dir() -> Path:
+    """The catalog directory: inside the wheel, or the checkout's top-level ``rules/``."""
+    packaged = Path(__file__).parent / "_rules"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "rules"
+
+
+@functools.lru_cache(maxsize=1)
+def load_catalog() -> Catalog:
+    root = rules_dir()
+    rules = {}
+    for path in sorted(root.glob("BL*.toml")):
+        meta = _load_rule(path)
+        if meta.id != path.stem:
+            raise CatalogError(f"{path}: id {meta.id} does not match the file name")
+        rules[meta.id] = meta
+    specs, tables = {}, {}
+    for path in sorted((root / "tables").glob("*.toml")):
+        spec, rows = _load_table(path)
+        specs[spec.name] = spec
+        tables[spec.name] = rows
+    return Catalog(rules=rules, table_specs=specs, knowledge=Knowledge(tables))
+
+
+def _load_rule(path: Path) -> RuleMeta:
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+        meta = RuleMeta(
+            id=data["id"],
+            name=data["name"],
+            category=data["category"],
+            level=data["level"],
+            security_severity=data.get("security-severity"),
+            cwe=tuple(data.get("cwe", ())),
+            precision=data["precision"],
+            tags=tuple(data.get("tags", ())),
+            enabled=data.get("enabled", True),
+            applies_to=tuple(data.get("applies-to", ["production"])),
+            summary=data["summary"].strip(),
+            why=data["why"],
+            fix=data.get("fix", ""),
+            examples=tuple(
+                Example(kind=e["kind"], code=e["code"], path=e.get("path", "app/example.py"))
+                for e in data.get("examples", [])
+            ),
+            options=tuple(
+                RuleOption(name=name, default=o["default"], doc=o["doc"])
+                for name, o in data.get("options", {}).items()
+            ),
+            project=data.get("project", False),
+        )
+    except (KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
+        raise CatalogError(f"{path}: {exc!r}") from exc
+    if meta.level not in LEVELS or meta.precision not in PRECISIONS:
+        raise CatalogError(f"{path}: bad level or precision")
+    if not set(meta.applies_to) <= set(FILE_KINDS):
+        raise CatalogError(f"{path}: applies-to must be among {FILE_KINDS}")
+    return meta
+
+
+def _load_table(path: Path) -> tuple[TableSpec, list[dict[str, Any]]]:
+    data = tomllib.loads(path.read_text("utf-8"))
+    spec = TableSpec(
+        name=path.stem,
+        description=data["description"],
+        fields=tuple(data["fields"]),
+        required=tuple(data.get("required", data["fields"])),
+        regex_fields=tuple(data.get("regex-fields", ())),
+    )
+    rows = data.get("rows", [])
+    for row in rows:
+        problem = validate_row(spec, row)
+        if problem:
+            raise CatalogError(f"{path}: {problem}")
+    return spec, rows
+
+
+def validate_row(spec: TableSpec, row: Any) -> str | None:
+    """Why ``row`` is not a valid row of the table, or None."""
+    if not isinstance(row, dict):
+        return f"a row of {spec.name} must be a table, got {row!r}"
+    unknown = set(row) - set(spec.fields)
+    if unknown:
+        return f"unknown field(s) {sorted(unknown)} in {spec.name}; expected {list(spec.fields)}"
+    missing = set(spec.required) - set(row)
+    if missing:
+        return f"missing field(s) {sorted(missing)} in {spec.name} row {row!r}"
+    for field in spec.regex_fields:
+        if field in row:
+            try:
+                re.compile(row[field])
+            except (re.error, TypeError) as exc:
+                return f"{spec.name}.{field}: invalid regex {row[field]!r}: {exc}"
+    return None

@@ -1,0 +1,130 @@
+"""Command line: ``backlint [check] [PATHS]...``, ``backlint rule ID``, ``backlint rules``.
+
+Exit codes: 0 clean, 1 findings, 2 usage, configuration or internal error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import click
+
+from backlint import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+FORMATS = ("text", "concise", "json", "sarif", "github")
+
+
+class _DefaultCheckGroup(click.Group):
+    """Runs ``check`` when the first argument is not a subcommand, like ``ruff`` did."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+            args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+
+def _split_ids(values: Sequence[str]) -> tuple[str, ...]:
+    return tuple(i.strip().upper() for v in values for i in v.split(",") if i.strip())
+
+
+@click.group(cls=_DefaultCheckGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="backlint", message="%(prog)s %(version)s")
+def main() -> None:
+    """backlint: finds the red flags of Python backend code."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@click.option("--select", multiple=True, help="Rule ids or prefixes to enable (replaces the default set).")
+@click.option("--extend-select", multiple=True, help="Rule ids or prefixes to enable in addition.")
+@click.option("--ignore", multiple=True, help="Rule ids or prefixes to disable.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--stdin-filename", help="Lint standard input as if it were this file.")
+@click.option("--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too.")
+@click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
+@click.option("--sarif-category", help="SARIF automationDetails category, for several uploads per commit.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all CPUs).")
+@click.option("--color/--no-color", default=None, help="Colour the text report (default: on a TTY, unless NO_COLOR).")
+def check(**kwargs: Any) -> None:
+    """Lint PATHS (default: the current directory)."""
+    from backlint.run import CheckOptions, run_check
+
+    options = CheckOptions(
+        paths=list(kwargs["paths"]),
+        output_format=kwargs["output_format"],
+        output=kwargs["output"],
+        select=_split_ids(kwargs["select"]) or None,
+        extend_select=_split_ids(kwargs["extend_select"]),
+        ignore=_split_ids(kwargs["ignore"]),
+        exit_zero=kwargs["exit_zero"],
+        config_path=kwargs["config_path"],
+        stdin_filename=kwargs["stdin_filename"],
+        force_exclude=kwargs["force_exclude"],
+        quiet=kwargs["quiet"],
+        statistics=kwargs["statistics"],
+        sarif_category=kwargs["sarif_category"],
+        jobs=kwargs["jobs"],
+        color=kwargs["color"],
+    )
+    sys.exit(run_check(options))
+
+
+@main.command()
+@click.argument("rule_id")
+def rule(rule_id: str) -> None:
+    """Print a rule's documentation with its examples."""
+    from backlint.catalog import load_catalog
+
+    catalog = load_catalog()
+    meta = catalog.rules.get(rule_id.upper())
+    if meta is None:
+        click.echo(f"backlint: error: unknown rule {rule_id!r}; `backlint rules` lists them", err=True)
+        sys.exit(EXIT_ERROR)
+    click.echo(meta.markdown())
+
+
+@main.command()
+@click.option("--format", "output_format", type=click.Choice(("text", "json")), default="text", show_default=True)
+def rules(output_format: str) -> None:
+    """List every rule: id, name, default level, enabled by default."""
+    import json
+
+    from backlint.catalog import load_catalog
+
+    catalog = load_catalog()
+    if output_format == "json":
+        rows = [
+            {
+                "id": m.id,
+                "name": m.name,
+                "category": m.category,
+                "level": m.level,
+                "enabled": m.enabled,
+                "precision": m.precision,
+                "cwe": list(m.cwe),
+                "summary": m.summary,
+                "url": m.help_uri,
+            }
+            for m in catalog.rules.values()
+        ]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for m in catalog.rules.values():
+        flag = "" if m.enabled else "  (opt-in)"
+        click.echo(f"{m.id}  {m.name:<45} {m.level:<8}{flag}")
+
+
+def use_color(option: bool | None, stream: Any) -> bool:
+    if option is not None:
+        return option
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())

@@ -1,0 +1,237 @@
+"""``[tool.backlint]`` in pyproject.toml → a frozen Config; unknown keys and wrong types are errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from backlint.catalog import LEVELS, Catalog, validate_row
+from backlint.globs import GlobError, compile_glob
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class ConfigError(Exception):
+    """Bad configuration: reported as ``file: key: problem`` and exit code 2."""
+
+
+DEFAULT_EXCLUDES = (
+    ".git", ".hg", ".svn", ".bzr", ".venv", "venv", ".env", "env", "virtualenv", ".tox", ".nox",
+    "node_modules", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".backlint_cache",
+    "build", "dist", "site-packages", "_build", "buck-out", ".eggs", "*.egg-info", ".direnv",
+    "__pypackages__", ".ipynb_checkpoints",
+)  # fmt: skip
+DEFAULT_TEST_PATHS = (
+    "**/tests/**", "**/test/**", "**/__tests__/**", "**/testutils/**", "**/test_utils/**",
+    "**/test_*.py", "**/*_test.py", "**/*_tests.py", "**/tests.py", "**/conftest.py",
+)  # fmt: skip
+DEFAULT_NON_PRODUCTION_PATHS = (
+    "**/scripts/**", "**/examples/**", "**/docs/**", "**/benchmarks/**", "**/notebooks/**",
+    "**/migrations/**", "**/alembic/versions/**", "**/seeds/**", "**/seed*.py", "setup.py",
+    "noxfile.py", "fabfile.py",
+)  # fmt: skip
+DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
+
+# key -> (expected type description, validator)
+_STR_LIST = "a list of strings"
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    root: Path
+    source: Path | None
+    select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDES
+    extend_exclude: tuple[str, ...] = ()
+    severity: tuple[tuple[str, str], ...] = ()
+    test_paths: tuple[str, ...] = DEFAULT_TEST_PATHS
+    non_production_paths: tuple[str, ...] = DEFAULT_NON_PRODUCTION_PATHS
+    sarif_category: str | None = None
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    respect_gitignore: bool = True
+    table_extensions: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def enabled_rules(self, catalog: Catalog) -> list[str]:
+        """Rule ids after select / extend-select / ignore, in id order."""
+        ids = sorted(catalog.rules)
+        if self.select is None:
+            chosen = {i for i in ids if catalog.rules[i].enabled}
+        else:
+            chosen = {i for i in ids if _matches(i, self.select)}
+        chosen |= {i for i in ids if _matches(i, self.extend_select)}
+        chosen -= {i for i in ids if _matches(i, self.ignore)}
+        return sorted(chosen)
+
+    def level_of(self, rule_id: str, default: str) -> str:
+        return dict(self.severity).get(rule_id, default)
+
+    def option(self, name: str, catalog: Catalog) -> Any:
+        return dict(self.options).get(name, catalog.option_defaults[name])
+
+
+def _matches(rule_id: str, selectors: Iterable[str]) -> bool:
+    return any(s == "ALL" or rule_id.startswith(s) for s in selectors)
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The nearest pyproject.toml at or above ``start`` that has a ``[tool.backlint]`` table."""
+    directory = start if start.is_dir() else start.parent
+    for candidate_dir in [directory, *directory.parents]:
+        candidate = candidate_dir / "pyproject.toml"
+        if candidate.is_file():
+            try:
+                data = tomllib.loads(candidate.read_text("utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                # A broken pyproject next to the code is the user's config: report it.
+                return candidate
+            if "backlint" in data.get("tool", {}):
+                return candidate
+    return None
+
+
+def load_config(catalog: Catalog, *, explicit: Path | None, start: Path) -> Config:
+    path = explicit if explicit is not None else find_config_file(start.resolve())
+    if path is None:
+        return Config(root=Path.cwd().resolve(), source=None)
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    if path.name == "pyproject.toml" or "tool" in data:
+        section = data.get("tool", {}).get("backlint", {})
+        prefix = "tool.backlint"
+    else:  # a dedicated backlint.toml holds the keys at top level
+        section, prefix = data, ""
+    return parse_section(section, catalog, path=path, prefix=prefix)
+
+
+def parse_section(
+    section: Mapping[str, Any], catalog: Catalog, *, path: Path, prefix: str = "tool.backlint"
+) -> Config:
+    def fail(key: str, problem: str) -> ConfigError:
+        where = f"{prefix}.{key}" if prefix else key
+        return ConfigError(f"{path}: {where}: {problem}")
+
+    def str_list(key: str) -> tuple[str, ...]:
+        value = section[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail(key, f"expected {_STR_LIST}, got {value!r}")
+        return tuple(value)
+
+    def globs(key: str) -> tuple[str, ...]:
+        value = str_list(key)
+        for pattern in value:
+            try:
+                compile_glob(pattern)
+            except GlobError as exc:
+                raise fail(key, str(exc)) from exc
+        return value
+
+    def selectors(key: str) -> tuple[str, ...]:
+        value = str_list(key)
+        for selector in value:
+            if selector != "ALL" and not any(i.startswith(selector) for i in catalog.rules):
+                raise fail(key, f"unknown rule id or prefix {selector!r}")
+        return value
+
+    option_defaults = catalog.option_defaults
+    kwargs: dict[str, Any] = {"root": path.parent.resolve(), "source": path}
+    options: dict[str, Any] = {}
+    for key, value in section.items():
+        if key in ("select", "extend-select", "ignore"):
+            kwargs[key.replace("-", "_")] = selectors(key)
+        elif key in ("exclude", "extend-exclude"):
+            kwargs[key.replace("-", "_")] = globs(key)
+        elif key in ("test-paths", "non-production-paths"):
+            default = DEFAULT_TEST_PATHS if key == "test-paths" else DEFAULT_NON_PRODUCTION_PATHS
+            kwargs[key.replace("-", "_")] = default + globs(key)
+        elif key == "per-file-ignores":
+            if not isinstance(value, dict):
+                raise fail(key, f"expected a table of glob = [rule ids], got {value!r}")
+            entries = []
+            for glob, ids in value.items():
+                try:
+                    compile_glob(glob)
+                except GlobError as exc:
+                    raise fail(f"{key}.{glob!r}", str(exc)) from exc
+                sub = _Sub(section=value, fail=fail, key=key)
+                entries.append((glob, sub.selectors(glob, ids, catalog)))
+            kwargs["per_file_ignores"] = tuple(entries)
+        elif key == "severity":
+            if not isinstance(value, dict):
+                raise fail(key, f"expected a table of rule id = level, got {value!r}")
+            for rule_id, level in value.items():
+                if rule_id not in catalog.rules:
+                    raise fail(f"{key}.{rule_id}", "unknown rule id")
+                if level not in LEVELS:
+                    raise fail(f"{key}.{rule_id}", f"expected one of {list(LEVELS)}, got {level!r}")
+            kwargs["severity"] = tuple(sorted(value.items()))
+        elif key == "sarif-category":
+            if not isinstance(value, str) or not value:
+                raise fail(key, f"expected a non-empty string, got {value!r}")
+            kwargs["sarif_category"] = value
+        elif key == "max-file-size":
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise fail(key, f"expected a positive integer (bytes), got {value!r}")
+            kwargs["max_file_size"] = value
+        elif key == "respect-gitignore":
+            if not isinstance(value, bool):
+                raise fail(key, f"expected true or false, got {value!r}")
+            kwargs["respect_gitignore"] = value
+        elif key == "tables":
+            kwargs["table_extensions"] = _table_extensions(value, catalog, fail)
+        elif key in option_defaults:
+            expected = type(option_defaults[key])
+            if type(value) is not expected and not (expected is float and type(value) is int):
+                raise fail(key, f"expected {expected.__name__}, got {value!r}")
+            options[key] = value
+        else:
+            raise fail(key, "unknown key")
+    kwargs["options"] = tuple(sorted(options.items()))
+    return Config(**kwargs)
+
+
+@dataclasses.dataclass
+class _Sub:
+    section: Any
+    fail: Any
+    key: str
+
+    def selectors(self, glob: str, ids: Any, catalog: Catalog) -> tuple[str, ...]:
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise self.fail(f"{self.key}.{glob!r}", f"expected {_STR_LIST}, got {ids!r}")
+        for selector in ids:
+            if selector != "ALL" and not any(i.startswith(selector) for i in catalog.rules):
+                raise self.fail(f"{self.key}.{glob!r}", f"unknown rule id or prefix {selector!r}")
+        return tuple(ids)
+
+
+def _table_extensions(value: Any, catalog: Catalog, fail: Any) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    if not isinstance(value, dict):
+        raise fail("tables", "expected a table of table-name = [rows]")
+    out = []
+    for name, rows in value.items():
+        spec = catalog.table_specs.get(name)
+        if spec is None:
+            raise fail(f"tables.{name}", f"unknown table; known: {sorted(catalog.table_specs)}")
+        if not isinstance(rows, list):
+            raise fail(f"tables.{name}", "expected a list of rows (an array of tables)")
+        for row in rows:
+            problem = validate_row(spec, row)
+            if problem:
+                raise fail(f"tables.{name}", problem)
+        out.append((name, tuple(rows)))
+    return tuple(out)

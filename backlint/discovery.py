@@ -1,0 +1,125 @@
+"""Paths on the command line → the files to lint, in a stable order."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+from pathlib import Path
+from typing import Iterator
+
+from backlint.config import Config
+from backlint.globs import matches_any
+
+PYTHON_SUFFIXES = (".py", ".pyi")
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceFile:
+    path: Path  # as given or found, for reading
+    display: str  # relative to the working directory when possible, POSIX separators
+    relative: str  # relative to the project root, for globs
+
+
+@dataclasses.dataclass
+class Discovery:
+    files: list[SourceFile]
+    problems: list[tuple[str, str]]  # (path, message) for paths that could not be walked
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    try:
+        return path.resolve().relative_to(cwd).as_posix() if path.is_absolute() else path.as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def relative_to_root(path: Path, root: Path) -> str:
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(root).as_posix()
+    except ValueError:
+        return absolute.as_posix().lstrip("/")
+
+
+def discover(paths: list[Path], config: Config, *, force_exclude: bool = False) -> Discovery:
+    excludes = config.exclude + config.extend_exclude
+    cwd = Path.cwd().resolve()
+    found: dict[str, SourceFile] = {}
+    problems: list[tuple[str, str]] = []
+    walked: list[SourceFile] = []
+    for given in paths:
+        if given.is_dir():
+            for path in _walk(given, config.root, excludes, problems):
+                walked.append(_source(path, cwd, config.root))
+        elif given.exists() or given.is_symlink():
+            source = _source(given, cwd, config.root)
+            if force_exclude and matches_any(source.relative, excludes):
+                continue
+            found.setdefault(source.display, source)
+        else:
+            problems.append((given.as_posix(), "no such file or directory"))
+    candidates = walked + ([] if not force_exclude else list(found.values()))
+    ignored = _git_ignored(candidates, config) if config.respect_gitignore else set()
+    for source in walked:
+        if source.display not in ignored:
+            found.setdefault(source.display, source)
+    for display in ignored:
+        found.pop(display, None)
+    return Discovery(files=sorted(found.values(), key=lambda s: s.display), problems=problems)
+
+
+def _source(path: Path, cwd: Path, root: Path) -> SourceFile:
+    return SourceFile(path=path, display=display_path(path, cwd), relative=relative_to_root(path, root))
+
+
+def _walk(directory: Path, root: Path, excludes: tuple[str, ...], problems: list[tuple[str, str]]) -> Iterator[Path]:
+    seen_dirs: set[tuple[int, int]] = set()
+    stack = [directory]
+    while stack:
+        current = stack.pop()
+        try:
+            stat = current.stat()
+            if (stat.st_dev, stat.st_ino) in seen_dirs:
+                problems.append((current.as_posix(), "directory symlink loop, skipped"))
+                continue
+            seen_dirs.add((stat.st_dev, stat.st_ino))
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError as exc:
+            problems.append((current.as_posix(), f"cannot read directory: {exc.strerror or exc}"))
+            continue
+        subdirs = []
+        for entry in entries:
+            path = Path(entry.path)
+            if matches_any(relative_to_root(path, root), excludes):
+                continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                subdirs.append(path)
+            elif entry.name.endswith(PYTHON_SUFFIXES):
+                yield path
+        stack.extend(reversed(subdirs))
+
+
+def _git_ignored(files: list[SourceFile], config: Config) -> set[str]:
+    """Display paths of files a git checkout ignores (one ``git check-ignore`` call)."""
+    if not files or not any((d / ".git").exists() for d in [config.root, *config.root.parents]):
+        return set()
+    by_abs = {os.path.abspath(f.path): f.display for f in files}
+    try:
+        proc = subprocess.run(
+            ["git", "check-ignore", "--stdin", "-z", "--no-index"],
+            input="\0".join(by_abs).encode() + b"\0",
+            capture_output=True,
+            cwd=config.root,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    if proc.returncode not in (0, 1):
+        return set()
+    return {by_abs[p] for p in proc.stdout.decode(errors="replace").split("\0") if p in by_abs}

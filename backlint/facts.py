@@ -1,0 +1,67 @@
+"""ModuleFacts: what the project pass needs to know about one module, as plain picklable data."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+from backlint.rule import Finding, Span
+
+
+@dataclasses.dataclass
+class ModuleFacts:
+    path: str  # display path
+    module: str  # dotted module name, from the package layout
+    kind: str  # FileKind value
+    facts: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
+
+    def get(self, key: str) -> list[Any]:
+        return self.facts.get(key, [])
+
+
+@dataclasses.dataclass
+class ProjectFinding:
+    """A project rule's finding, placed in a file by a span recorded in that file's facts."""
+
+    rule_id: str
+    path: str
+    span: Span
+    message: str
+    level: str | None = None
+
+
+class ProjectRule:
+    """A rule judged over the facts of every module (startup checks, health routes, ...)."""
+
+    id: ClassVar[str]
+
+    def __init__(self, level: str, options: dict[str, Any]) -> None:
+        self.level = level
+        self.options = options
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        raise NotImplementedError
+
+
+def to_finding(found: ProjectFinding, default_level: str) -> Finding:
+    return Finding(
+        rule_id=found.rule_id,
+        path=found.path,
+        span=found.span,
+        message=found.message,
+        level=found.level or default_level,
+        statement_lines=(found.span.line, found.span.end_line),
+    )
+
+
+class FactCollector:
+    """Gathers ModuleFacts during the shared traversal; runs when any project rule is enabled.
+
+    Like a Rule, it defines ``visit_<Node>`` methods; it records with ``context.add_fact`` and
+    ``context.locate`` instead of reporting.
+    """
+
+    TRIGGERS: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, context: Any) -> None:
+        self.context = context

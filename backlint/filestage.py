@@ -1,0 +1,223 @@
+"""The per-file stage: pre-filter on trigger tokens, parse once, one walk, positions only if needed."""
+
+from __future__ import annotations
+
+import gc
+import traceback
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from backlint.checks import registry
+from backlint.discovery import SourceFile
+from backlint.facts import FactCollector, ModuleFacts
+from backlint.imports import ImportTable
+from backlint.rule import FileContext, FileKind, Finding, PendingReport, RelatedLocation, Rule, Span
+from backlint.walk import BatchedWalker
+
+if TYPE_CHECKING:
+    from backlint.engine import Settings
+
+_module_names: dict[str, tuple[str, bool]] = {}
+
+
+def module_name(path: Path) -> tuple[str, bool]:
+    """Dotted module name from the package layout (``__init__.py`` files), and is-package."""
+    directory = path.resolve().parent
+    parts = [] if path.stem == "__init__" else [path.stem]
+    while (directory / "__init__.py").exists() and directory.parent != directory:
+        parts.append(directory.name)
+        directory = directory.parent
+    return ".".join(reversed(parts)), path.stem == "__init__"
+
+
+def active_rules(kind: FileKind, text: str, settings: Settings) -> tuple[list[tuple[type[Rule], str]], list[type[FactCollector]]]:
+    """The rules and collectors that apply to this file and whose triggers occur in its text."""
+    file_rules, _, collectors = registry()
+    applies = dict(settings.applies_to)
+    rules = []
+    for rule_id, level in settings.rule_levels:
+        cls = file_rules[rule_id]
+        if kind.value not in applies[rule_id]:
+            continue
+        tokens = tuple(cls.trigger_tokens(settings.knowledge))
+        if not tokens or any(t in text for t in tokens):
+            rules.append((cls, level))
+    active_collectors = []
+    if settings.collect_facts and kind is not FileKind.TEST:
+        active_collectors = [c for c in collectors if not c.TRIGGERS or any(t in text for t in c.TRIGGERS)]
+    return rules, active_collectors
+
+
+def analyse(source: SourceFile, text: str, kind: FileKind, settings: Settings) -> tuple[list[Finding], ModuleFacts | None]:
+    from backlint.engine import InternalError, _file_error
+
+    rules, collectors = active_rules(kind, text, settings)
+    name, is_package = module_name(source.path)
+    if not rules and not collectors:
+        return [], None
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        message = str(exc).splitlines()[0] if str(exc) else "syntax error"
+        return [_file_error(source.display, f"cannot parse: {exc.message}" if exc.message else message, exc.raw_line, exc.raw_column + 1)], None
+    except RecursionError:
+        return [_file_error(source.display, "cannot parse: the code is nested too deeply")], None
+    except (ValueError, IndexError) as exc:  # libcst raises these on some invalid input (e.g. NUL bytes)
+        return [_file_error(source.display, f"cannot parse: {exc}")], None
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    imports = ImportTable(name, is_package)
+    _prescan_imports(module.body, imports)
+    context = FileContext(
+        path=source.display,
+        module_name=name,
+        kind=kind,
+        source=text,
+        imports=imports,
+        knowledge=settings.knowledge,
+        options=dict(settings.options),
+    )
+    instances: list[Any] = [_ImportRecorder(context)]
+    instances += [cls(context, level) for cls, level in rules]
+    instances += [cls(context) for cls in collectors]
+    try:
+        BatchedWalker(instances, context).walk(module)
+    except RecursionError:
+        return [_file_error(source.display, "cannot analyse: the code is nested too deeply")], None
+    except Exception as exc:
+        raise InternalError(_rule_in_traceback(exc), f"{type(exc).__name__}: {exc}") from exc
+    locations = context.locations
+    findings: list[Finding] = []
+    if context.reports or locations:
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        for node, span in locations:
+            _fill_span(span, positions[node])
+        lines = text.splitlines()
+        findings = [_to_finding(report, source.display, module, positions, lines) for report in context.reports]
+    facts = ModuleFacts(source.display, name, kind.value, context.facts) if collectors else None
+    return findings, facts
+
+
+class _ImportRecorder:
+    """Adds imports met inside functions and classes to the alias table as the walk reaches them."""
+
+    def __init__(self, context: FileContext) -> None:
+        self.context = context
+
+    def visit_Import(self, node: cst.Import) -> None:
+        self.context.imports.add(node)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        self.context.imports.add(node)
+
+
+def _prescan_imports(body: Any, imports: ImportTable) -> None:
+    """Module-level imports, including those under if/try/with, before any rule runs."""
+    for statement in body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, (cst.Import, cst.ImportFrom)):
+                    imports.add(small)
+        elif isinstance(statement, (cst.If, cst.Try, cst.With, cst.TryStar)):
+            blocks = [statement.body]
+            blocks += [h.body for h in getattr(statement, "handlers", ())]
+            for attr in ("orelse", "finalbody"):
+                extra = getattr(statement, attr, None)
+                if extra is not None:
+                    blocks.append(extra.body)
+            for block in blocks:
+                if isinstance(block, cst.IndentedBlock):
+                    _prescan_imports(block.body, imports)
+
+
+def _fill_span(span: Span, code_range: Any) -> None:
+    span.line = code_range.start.line
+    span.column = code_range.start.column + 1
+    span.end_line = code_range.end.line
+    span.end_column = code_range.end.column + 1
+
+
+def _span(positions: Any, node: cst.CSTNode) -> Span:
+    span = Span()
+    _fill_span(span, positions[node])
+    return span
+
+
+def _clauses(statement: cst.CSTNode) -> list[cst.CSTNode]:
+    """A compound statement and its clauses that own a body (except, else, finally, elif)."""
+    clauses: list[cst.CSTNode] = [statement]
+    for attr in ("handlers", "orelse", "finalbody", "cases"):
+        value = getattr(statement, attr, None)
+        if isinstance(value, (list, tuple)):
+            clauses.extend(value)
+        elif isinstance(value, cst.If):
+            clauses.extend(_clauses(value))
+        elif value is not None:
+            clauses.append(value)
+    return clauses
+
+
+def _statement_lines(module: cst.Module, positions: Any, span: Span) -> tuple[int, int]:
+    """Lines of the innermost statement holding ``span``; for a compound statement, its header."""
+    suite: Any = module.body
+    while True:
+        for statement in suite:
+            where = positions[statement]
+            if not (where.start.line <= span.line <= where.end.line):
+                continue
+            if isinstance(statement, cst.SimpleStatementLine):
+                return where.start.line, where.end.line
+            for clause in _clauses(statement):
+                body = getattr(clause, "body", None)
+                start = positions[clause].start.line
+                if not isinstance(body, cst.IndentedBlock) or not body.body:
+                    if start <= span.line <= positions[clause].end.line:
+                        return start, positions[clause].end.line
+                    continue
+                first = positions[body.body[0]].start.line
+                if start <= span.line < first:
+                    return start, first - 1
+                if first <= span.line <= positions[body].end.line:
+                    suite = body.body
+                    break
+            else:
+                return where.start.line, where.end.line
+            break
+        else:
+            return span.line, span.end_line
+
+
+def _to_finding(report: PendingReport, path: str, module: cst.Module, positions: Any, lines: list[str]) -> Finding:
+    span = _span(positions, report.node)
+    source_lines = lines[span.line - 1 : span.end_line]
+    if report.sensitive:
+        from backlint.masking import mask_lines
+
+        source_lines = mask_lines(source_lines, span)
+    return Finding(
+        rule_id=report.rule_id,
+        path=path,
+        span=span,
+        message=report.message,
+        level=report.level,
+        statement_lines=_statement_lines(module, positions, span),
+        related=[RelatedLocation(path, _span(positions, node), message) for node, message in report.related],
+        sensitive=report.sensitive,
+        source_lines=source_lines,
+    )
+
+
+def _rule_in_traceback(exc: BaseException) -> str | None:
+    for frame, _ in reversed(list(traceback.walk_tb(exc.__traceback__))):
+        owner = frame.f_locals.get("self")
+        if isinstance(owner, Rule):
+            return owner.id
+        if isinstance(owner, FactCollector):
+            return type(owner).__name__
+    return None

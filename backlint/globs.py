@@ -1,0 +1,56 @@
+"""Glob patterns as ruff and .gitignore read them: ``**`` spans directories, a bare name matches anywhere."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+
+class GlobError(ValueError):
+    pass
+
+
+@functools.lru_cache(maxsize=None)
+def compile_glob(pattern: str) -> re.Pattern[str]:
+    """Compile a glob matched against a POSIX path relative to the project root."""
+    if not pattern or pattern.count("[") != pattern.count("]"):
+        raise GlobError(f"invalid glob {pattern!r}")
+    body = pattern.strip("/") if pattern != "/" else pattern
+    anchored = "/" in body
+    out = []
+    i = 0
+    while i < len(body):
+        c = body[i]
+        if body.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if body.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            end = body.index("]", i)
+            chars = body[i + 1 : end]
+            if chars.startswith("!"):
+                chars = "^" + chars[1:]
+            out.append(f"[{chars}]")
+            i = end + 1
+            continue
+        else:
+            out.append(re.escape(c))
+        i += 1
+    prefix = "" if anchored else "(?:.*/)?"
+    try:
+        # A pattern naming a directory also matches everything under it.
+        return re.compile(f"^{prefix}{''.join(out)}(?:/.*)?$")
+    except re.error as exc:
+        raise GlobError(f"invalid glob {pattern!r}: {exc}") from exc
+
+
+def matches_any(path: str, patterns: tuple[str, ...]) -> bool:
+    return any(compile_glob(p).match(path) for p in patterns)

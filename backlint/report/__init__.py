@@ -1,0 +1,50 @@
+"""Reporters format a finished run; they never compute."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+from backlint.catalog import Catalog
+from backlint.engine import RunResult
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportInput:
+    result: RunResult
+    catalog: Catalog
+    enabled_rules: list[str]
+    color: bool
+    statistics: bool
+    sarif_category: str | None
+    include_suppressed: bool = False
+
+
+Reporter = Callable[[ReportInput], str]
+
+
+def get_reporter(name: str) -> Reporter:
+    if name == "text":
+        from backlint.report.text import render_text
+
+        return render_text
+    if name == "concise":
+        from backlint.report.text import render_concise
+
+        return render_concise
+    if name == "json":
+        from backlint.report.json import render_json
+
+        return render_json
+    if name == "github":
+        from backlint.report.github import render_github
+
+        return render_github
+    if name == "sarif":
+        from backlint.report.sarif import render_sarif
+
+        return render_sarif
+    raise ValueError(name)
+
+
+FORMATS = ("text", "concise", "json", "sarif", "github")

@@ -1,0 +1,75 @@
+"""Human output: ``path:line:col: BL101 message``, the source line with a caret underline, a summary."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from backlint.report import ReportInput
+from backlint.rule import Finding
+
+_COLORS = {"error": "\033[31m", "warning": "\033[33m", "note": "\033[36m", "bold": "\033[1m", "dim": "\033[2m"}
+_RESET = "\033[0m"
+
+
+def _paint(text: str, style: str, color: bool) -> str:
+    return f"{_COLORS[style]}{text}{_RESET}" if color else text
+
+
+def _header(finding: Finding, color: bool) -> str:
+    where = f"{finding.path}:{finding.span.line}:{finding.span.column}:"
+    return f"{_paint(where, 'bold', color)} {_paint(finding.rule_id, finding.level, color)} {finding.message}"
+
+
+def _snippet(finding: Finding, color: bool) -> list[str]:
+    if not finding.source_lines:
+        return []
+    line = finding.source_lines[0].rstrip("\r\n")
+    number = str(finding.span.line)
+    gutter = " " * len(number)
+    start = max(0, finding.span.column - 1)
+    end = finding.span.end_column - 1 if finding.span.end_line == finding.span.line else len(line)
+    caret = " " * start + "^" * max(1, end - start)
+    return [
+        f"  {_paint(number, 'dim', color)} | {line}",
+        f"  {gutter} | {_paint(caret, finding.level, color)}",
+    ]
+
+
+def _summary(data: ReportInput) -> list[str]:
+    active = data.result.active
+    suppressed = len(data.result.findings) - len(active)
+    lines = []
+    if data.statistics and active:
+        counts = Counter(f.rule_id for f in active)
+        for rule_id, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+            name = data.catalog.rules[rule_id].name if rule_id in data.catalog.rules else ""
+            lines.append(f"{count:6d}  {rule_id}  {name}")
+    files = data.result.files
+    tail = f" ({suppressed} suppressed)" if suppressed else ""
+    if active:
+        lines.append(f"Found {len(active)} finding{'s' * (len(active) != 1)} in {files} file{'s' * (files != 1)}{tail}.")
+    else:
+        lines.append(f"All clean: {files} file{'s' * (files != 1)} checked{tail}.")
+    return lines
+
+
+def _notices(data: ReportInput) -> list[str]:
+    return [f"{n.path}: {n.level}: {n.message}" for n in data.result.notices]
+
+
+def render_text(data: ReportInput) -> str:
+    out: list[str] = []
+    for finding in data.result.active:
+        out.append(_header(finding, data.color))
+        out.extend(_snippet(finding, data.color))
+        out.append("")
+    out.extend(_notices(data))
+    out.extend(_summary(data))
+    return "\n".join(out) + "\n"
+
+
+def render_concise(data: ReportInput) -> str:
+    out = [_header(f, False) for f in data.result.active]
+    if data.statistics:
+        out.extend(_summary(data))
+    return "".join(line + "\n" for line in out)
