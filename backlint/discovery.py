@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Iterator
 
 from backlint.config import Config
-from backlint.globs import matches_any
+from backlint.globs import is_excluded
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 
@@ -54,7 +54,7 @@ def discover(paths: list[Path], config: Config, *, force_exclude: bool = False) 
                 walked.append(_source(path, cwd, config.root))
         elif given.exists() or given.is_symlink():
             source = _source(given, cwd, config.root)
-            if force_exclude and matches_any(source.relative, excludes):
+            if force_exclude and is_excluded(source.relative, excludes):
                 continue
             found.setdefault(source.display, source)
         else:
@@ -91,7 +91,7 @@ def _walk(directory: Path, root: Path, excludes: tuple[str, ...], problems: list
         subdirs = []
         for entry in entries:
             path = Path(entry.path)
-            if matches_any(relative_to_root(path, root), excludes):
+            if is_excluded(relative_to_root(path, root), excludes, name_only=entry.name):
                 continue
             try:
                 is_dir = entry.is_dir()

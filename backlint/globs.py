@@ -54,3 +54,19 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
 
 def matches_any(path: str, patterns: tuple[str, ...]) -> bool:
     return any(compile_glob(p).match(path) for p in patterns)
+
+
+def is_excluded(relative: str, patterns: tuple[str, ...], *, name_only: str | None = None) -> bool:
+    """Patterns with a slash match the root-relative path; bare names match a path component.
+
+    During a directory walk, ``name_only`` is the entry's own name (its parents were checked
+    on the way down); for a file named on the command line every component is checked.
+    """
+    names = [name_only] if name_only is not None else relative.split("/")
+    for pattern in patterns:
+        if "/" in pattern.strip("/"):
+            if compile_glob(pattern).match(relative):
+                return True
+        elif any(compile_glob(pattern).match(n) for n in names):
+            return True
+    return False

@@ -1,0 +1,74 @@
+"""Shared helpers: run the real CLI, in-process (fast) or as a subprocess (exact)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from backlint.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+
+@dataclasses.dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def run_cli(*args: str, cwd: Path | None = None, input: str | None = None) -> CliResult:
+    """Invoke ``backlint`` in-process through click, from ``cwd``."""
+    old = Path.cwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        result = CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+    finally:
+        os.chdir(old)
+    return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+def run_process(*args: str, cwd: Path | None = None, input: bytes | None = None, env: dict[str, str] | None = None) -> CliResult:
+    """Invoke ``python -m backlint`` as a real process."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "backlint", *args],
+        cwd=cwd,
+        input=input,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+        check=False,
+    )
+    return CliResult(proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode("utf-8", "replace"))
+
+
+@pytest.fixture
+def project(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A scratch project directory; ``project.write(rel, text)`` adds files."""
+
+    class Project:
+        root = tmp_path
+
+        def write(self, relative: str, text: str) -> Path:
+            path = tmp_path / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return path
+
+        def lint(self, *args: str) -> CliResult:
+            return run_cli(*args, cwd=tmp_path)
+
+    return Project()
