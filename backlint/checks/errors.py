@@ -11,23 +11,17 @@ _OPTIONAL_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
 _TEARDOWN_FUNCTIONS = frozenset({"__del__", "__exit__", "__aexit__"})
 
 
-def _is_noop(statement: cst.BaseSmallStatement) -> bool:
-    """``pass``, ``...``, a string, ``continue``, ``return`` or ``return <constant>``."""
+def _discards(statement: cst.BaseSmallStatement) -> bool:
+    """``pass``, ``...``, a string, ``continue`` or a bare ``return``: the error and the outcome vanish.
+
+    ``return None``/``return False`` hand the failure to the caller as a sentinel (the
+    ``parse_date_safe`` idiom), so they are not counted as swallowing.
+    """
     if isinstance(statement, (cst.Pass, cst.Continue)):
         return True
     if isinstance(statement, cst.Expr):
         return isinstance(statement.value, (cst.Ellipsis, cst.SimpleString, cst.ConcatenatedString))
-    if isinstance(statement, cst.Return):
-        return statement.value is None or _is_constant(statement.value)
-    return False
-
-
-def _is_constant(value: cst.BaseExpression) -> bool:
-    if isinstance(value, cst.Name):
-        return value.value in ("None", "True", "False")
-    if isinstance(value, (cst.List, cst.Tuple, cst.Dict, cst.Set)):
-        return not value.elements
-    return isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float))
+    return isinstance(statement, cst.Return) and statement.value is None
 
 
 def _small_statements(suite: cst.BaseSuite) -> list[cst.BaseSmallStatement] | None:
@@ -50,7 +44,7 @@ class ExceptionSwallowed(Rule):
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         body = _small_statements(node.body)
-        if not body or not all(_is_noop(s) for s in body):
+        if not body or not all(_discards(s) for s in body):
             return
         names = caught_names(node, self.context)
         if names is not None and any(n.rpartition(".")[2] in _OPTIONAL_IMPORT_ERRORS for n in names):
@@ -67,10 +61,14 @@ class ExceptionSwallowed(Rule):
         )
 
     def _in_teardown(self) -> bool:
+        """In ``finally``, ``__del__``/``__exit__``, or a method named like cleanup (``close``)."""
+        cleanup = self.context.knowledge.values("cleanup-methods", "name")
         for ancestor in self.context.ancestors:
             if isinstance(ancestor, cst.Finally):
                 return True
-            if isinstance(ancestor, cst.FunctionDef) and ancestor.name.value in _TEARDOWN_FUNCTIONS:
+            if isinstance(ancestor, cst.FunctionDef) and (
+                ancestor.name.value in _TEARDOWN_FUNCTIONS or ancestor.name.value in cleanup
+            ):
                 return True
         return False
 
