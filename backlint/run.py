@@ -5,11 +5,15 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from backlint.catalog import load_catalog
-from backlint.config import ConfigError, load_config
+from backlint.catalog import Catalog, load_catalog
+from backlint.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from backlint.engine import RunResult, Settings
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -119,17 +123,51 @@ def _apply_cli_selection(config, options: CheckOptions, catalog):  # type: ignor
 
 
 def _run_stdin(options, config, catalog, settings):  # type: ignore[no-untyped-def]
-    from backlint.discovery import SourceFile, display_path, relative_to_root
-    from backlint.engine import RunResult, decode_source, lint_text, project_pass
+    from backlint.engine import RunResult, decode_source
 
     name = Path(options.stdin_filename or "stdin.py")
-    source = SourceFile(path=name, display=display_path(name, Path.cwd().resolve()), relative=relative_to_root(name, config.root))
-    text, notice, error = decode_source(sys.stdin.buffer.read(), source.display)
+    data = sys.stdin.buffer.read()
+    if options.force_exclude and is_excluded_path(name, config):
+        return RunResult(findings=[], notices=[], files=0, internal_errors=0)
+    text, notice, error = decode_source(data, display_path_of(name))
     if text is None:
         return RunResult(findings=[error] if error else [], notices=[notice] if notice else [], files=1, internal_errors=0)
+    return lint_buffer(text, name, config, catalog, settings)
+
+
+def display_path_of(path: Path) -> str:
+    from backlint.discovery import display_path
+
+    return display_path(path, Path.cwd().resolve())
+
+
+def is_excluded_path(path: Path, config: Config) -> bool:
+    """Whether ``exclude``/``extend-exclude`` cover ``path`` (what ``--force-exclude`` applies to named files)."""
+    from backlint.discovery import relative_to_root
+    from backlint.globs import is_excluded
+
+    return is_excluded(relative_to_root(path, config.root), config.exclude + config.extend_exclude)
+
+
+def lint_buffer(
+    text: str, path: Path, config: Config, catalog: Catalog, settings: Settings, *, project_rules: bool = True
+) -> RunResult:
+    """Lint an in-memory buffer as if it were the file ``path``: stdin and the language server share this.
+
+    Applies the same filters as a run over files: per-file ignores and the enabled rule set
+    (inline suppressions are marked by the engine).
+    """
+    from backlint.discovery import SourceFile, relative_to_root
+    from backlint.engine import RunResult, _ignored_for_file, lint_text, project_pass
+
+    source = SourceFile(path=path, display=display_path_of(path), relative=relative_to_root(path, config.root))
     file_result = lint_text(source, text, settings)
     findings = file_result.findings
-    if file_result.facts is not None:
-        findings += [f for f in project_pass([file_result.facts], settings, catalog, config) if f.path == source.display]
+    if project_rules and file_result.facts is not None:
+        project = project_pass([file_result.facts], settings, catalog, config)
+        findings += [f for f in project if f.path == source.display]
+    enabled = set(config.enabled_rules(catalog))
+    findings = [f for f in findings if f.rule_id in enabled and not _ignored_for_file(f, config, [source])]
     internal = sum(1 for n in file_result.notices if n.level == "error")
-    return RunResult(findings=sorted(findings, key=lambda f: f.sort_key), notices=file_result.notices, files=1, internal_errors=internal)
+    findings.sort(key=lambda f: f.sort_key)
+    return RunResult(findings=findings, notices=file_result.notices, files=1, internal_errors=internal)
