@@ -39,7 +39,9 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option(
+    "--format", "--output-format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
 @click.option("--select", multiple=True, help="Rule ids or prefixes to enable (replaces the default set).")
 @click.option("--extend-select", multiple=True, help="Rule ids or prefixes to enable in addition.")
@@ -51,6 +53,9 @@ def main() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
 @click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
 @click.option("--sarif-category", help="SARIF automationDetails category, for several uploads per commit.")
+@click.option(
+    "--sarif-include-suppressed", is_flag=True, help="Keep inline-suppressed findings in SARIF, marked as suppressed."
+)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all CPUs).")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a TTY, unless NO_COLOR).")
 def check(**kwargs: Any) -> None:
@@ -73,6 +78,7 @@ def check(**kwargs: Any) -> None:
         sarif_category=kwargs["sarif_category"],
         jobs=kwargs["jobs"],
         color=kwargs["color"],
+        sarif_include_suppressed=kwargs["sarif_include_suppressed"],
     )
     sys.exit(run_check(options))
 

@@ -34,6 +34,7 @@ class Settings:
     test_paths: tuple[str, ...]
     non_production_paths: tuple[str, ...]
     max_file_size: int
+    known_rules: tuple[str, ...] = ()  # every catalog id: suppression comments naming others are warned about
 
 
 @dataclasses.dataclass
@@ -76,6 +77,7 @@ def build_settings(config: Config, catalog: Catalog) -> Settings:
         test_paths=config.test_paths,
         non_production_paths=config.non_production_paths,
         max_file_size=config.max_file_size,
+        known_rules=tuple(sorted(catalog.rules)),
     )
 
 
@@ -145,7 +147,11 @@ def lint_text(source: SourceFile, text: str, settings: Settings) -> FileResult:
         hit = suppressions.find(finding.rule_id, *finding.statement_lines)
         if hit is not None:
             finding.suppressed_by = hit.text
-    return FileResult(source.display, findings, facts, [])
+    notices = [
+        Notice(source.display, f"unknown rule id {rule_id!r} in suppression comment `{comment}`", "warning", line)
+        for line, rule_id, comment in suppressions.unknown_ids(settings.known_rules)
+    ]
+    return FileResult(source.display, findings, facts, notices)
 
 
 class _InternalError(Exception):

@@ -16,6 +16,7 @@ from backlint.discovery import SourceFile
 from backlint.facts import FactCollector, ModuleFacts
 from backlint.imports import ImportTable
 from backlint.rule import FileContext, FileKind, Finding, PendingReport, RelatedLocation, Rule, Span
+from backlint.suppress import physical_lines
 from backlint.walk import BatchedWalker
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ def analyse(source: SourceFile, text: str, kind: FileKind, settings: Settings) -
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         for node, span in locations:
             _fill_span(span, positions[node])
-        lines = text.splitlines()
+        lines = physical_lines(text)
         findings = [_to_finding(report, source.display, module, positions, lines) for report in context.reports]
     facts = ModuleFacts(source.display, name, kind.value, context.facts) if collectors else None
     return findings, facts

@@ -76,6 +76,7 @@ class Notice:
     path: str
     message: str
     level: str = "warning"
+    line: int = 0  # when the notice is about one line (e.g. a suppression comment); 0: the whole file
 
 
 @dataclasses.dataclass

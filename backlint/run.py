@@ -35,6 +35,7 @@ class CheckOptions:
     sarif_category: str | None = None
     jobs: int | None = None
     color: bool | None = None
+    sarif_include_suppressed: bool = False
 
 
 def _error(message: str) -> int:
@@ -44,7 +45,9 @@ def _error(message: str) -> int:
 
 def run_check(options: CheckOptions) -> int:
     catalog = load_catalog()
-    use_stdin = options.stdin_filename is not None and options.paths in ([], [Path("-")])
+    use_stdin = options.paths == [Path("-")] or (options.stdin_filename is not None and not options.paths)
+    if options.stdin_filename is not None and not use_stdin:
+        return _error("--stdin-filename lints standard input: give no PATHS, or only '-'")
     paths = options.paths or [Path(".")]
     start = Path(options.stdin_filename) if use_stdin and options.stdin_filename else paths[0]
     try:
@@ -57,13 +60,18 @@ def run_check(options: CheckOptions) -> int:
     from backlint.engine import build_settings, cpu_count, run
 
     settings = build_settings(config, catalog)
+    missing_paths = False
+    stdin_data: bytes | None = None
     if use_stdin:
-        result = _run_stdin(options, config, catalog, settings)
+        stdin_data = sys.stdin.buffer.read()
+        result = _run_stdin(options, config, catalog, settings, stdin_data)
     else:
         found = discover(paths, config, force_exclude=options.force_exclude)
         for path, problem in found.problems:
-            click.echo(f"backlint: warning: {path}: {problem}", err=True)
-        if any(p == "no such file or directory" for _, p in found.problems) and not found.files:
+            missing = problem == "no such file or directory"
+            missing_paths = missing_paths or missing
+            click.echo(f"backlint: {'error' if missing else 'warning'}: {path}: {problem}", err=True)
+        if missing_paths and not found.files:
             return EXIT_ERROR
         result = run(found.files, settings, catalog, config, options.jobs or cpu_count())
     del SourceFile, display_path, relative_to_root
@@ -85,22 +93,27 @@ def run_check(options: CheckOptions) -> int:
         color=color,
         statistics=options.statistics,
         sarif_category=options.sarif_category or config.sarif_category,
+        include_suppressed=options.sarif_include_suppressed,
+        root=config.root,
+        rule_levels={i: config.level_of(i, catalog.rules[i].level) for i in enabled},
+        sources={f.path: stdin_data for f in result.findings} if stdin_data is not None else {},
     )
     text = get_reporter(options.output_format)(report_input)
     if options.quiet and options.output_format == "text":
         text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith(("Found ", "All clean")))
+    for notice in result.notices:
+        if notice.level == "error" or not options.quiet:
+            where = f"{notice.path}:{notice.line}" if notice.line else notice.path
+            click.echo(f"backlint: {notice.level}: {where}: {notice.message}", err=True)
     if options.output is not None:
         try:
             options.output.write_text(text, encoding="utf-8")
         except OSError as exc:
             return _error(f"cannot write {options.output}: {exc.strerror or exc}")
-        if options.output_format != "text" and not options.quiet:
-            for notice in result.notices:
-                click.echo(f"backlint: {notice.level}: {notice.path}: {notice.message}", err=True)
     else:
         stream.write(text)
         stream.flush()
-    if result.internal_errors:
+    if result.internal_errors or missing_paths:
         return EXIT_ERROR
     if result.active and not options.exit_zero:
         return EXIT_FINDINGS
@@ -122,11 +135,10 @@ def _apply_cli_selection(config, options: CheckOptions, catalog):  # type: ignor
     return dataclasses.replace(config, **changes)
 
 
-def _run_stdin(options, config, catalog, settings):  # type: ignore[no-untyped-def]
+def _run_stdin(options, config, catalog, settings, data: bytes):  # type: ignore[no-untyped-def]
     from backlint.engine import RunResult, decode_source
 
     name = Path(options.stdin_filename or "stdin.py")
-    data = sys.stdin.buffer.read()
     if options.force_exclude and is_excluded_path(name, config):
         return RunResult(findings=[], notices=[], files=0, internal_errors=0)
     text, notice, error = decode_source(data, display_path_of(name))

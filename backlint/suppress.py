@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Collection
 
 _IGNORE = re.compile(r"#\s*backlint:\s*ignore(?!-)(?:\[(?P<ids>[^\]]*)\])?", re.IGNORECASE)
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<ids>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+_MARKERS = re.compile(r"backlint|noqa", re.IGNORECASE)
 _IGNORE_FILE = re.compile(r"^\s*#\s*backlint:\s*ignore-file(?:\[(?P<ids>[^\]]*)\])?", re.IGNORECASE | re.MULTILINE)
 
 
@@ -17,7 +19,18 @@ class Suppression:
     text: str
 
     def covers(self, rule_id: str) -> bool:
-        return self.ids is None or any(rule_id.startswith(i) for i in self.ids)
+        return self.ids is None or any(i == "ALL" or rule_id.startswith(i) for i in self.ids)
+
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def physical_lines(source: str) -> list[str]:
+    """Lines as the parser numbers them: ``str.splitlines`` also breaks at form feeds and U+2028."""
+    lines = _NEWLINE.split(source)
+    if lines and not lines[-1]:
+        lines.pop()
+    return lines
 
 
 def _ids(raw: str | None) -> tuple[str, ...] | None:
@@ -31,7 +44,8 @@ class Suppressions:
     """The suppression comments of one file, looked up by line."""
 
     def __init__(self, source: str) -> None:
-        self.lines = source.splitlines()
+        self.lines = physical_lines(source)
+        self._may_have_comments = _MARKERS.search(source) is not None
         self.file_level: list[Suppression] = [
             Suppression(source.count("\n", 0, m.start()) + 1, _ids(m.group("ids")), m.group(0))
             for m in _IGNORE_FILE.finditer(source)
@@ -67,3 +81,17 @@ class Suppressions:
 
     def all_inline(self) -> list[Suppression]:
         return [s for n in range(1, len(self.lines) + 1) for s in self.on_line(n)] + self.file_level
+
+    def unknown_ids(self, known: Collection[str]) -> list[tuple[int, str, str]]:
+        """``(line, id, comment)`` for ids in suppression comments that name no rule and prefix none.
+
+        A typo such as ``ignore[BL4O2]`` would otherwise silently suppress nothing.
+        """
+        if not self._may_have_comments:
+            return []
+        out = []
+        for suppression in self.all_inline():
+            for rule_id in suppression.ids or ():
+                if rule_id != "ALL" and not any(k.startswith(rule_id) for k in known):
+                    out.append((suppression.line, rule_id, suppression.text))
+        return sorted(set(out))

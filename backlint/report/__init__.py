@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Callable
 
 from backlint.catalog import Catalog
@@ -18,6 +20,9 @@ class ReportInput:
     statistics: bool
     sarif_category: str | None
     include_suppressed: bool = False
+    root: Path | None = None  # the project root (config directory): SARIF URIs are relative to it or the cwd
+    rule_levels: Mapping[str, str] = dataclasses.field(default_factory=dict)  # after `severity` overrides
+    sources: Mapping[str, bytes] = dataclasses.field(default_factory=dict)  # buffers not on disk (stdin)
 
 
 Reporter = Callable[[ReportInput], str]

@@ -1,4 +1,7 @@
-"""Human output: ``path:line:col: BL101 message``, the source line with a caret underline, a summary."""
+"""Human output: ``path:line:col: BL101 message``, the source line with a caret underline, a summary.
+
+Notices (skipped files, suppression warnings) go to stderr, written by the ``check`` command.
+"""
 
 from __future__ import annotations
 
@@ -53,17 +56,12 @@ def _summary(data: ReportInput) -> list[str]:
     return lines
 
 
-def _notices(data: ReportInput) -> list[str]:
-    return [f"{n.path}: {n.level}: {n.message}" for n in data.result.notices]
-
-
 def render_text(data: ReportInput) -> str:
     out: list[str] = []
     for finding in data.result.active:
         out.append(_header(finding, data.color))
         out.extend(_snippet(finding, data.color))
         out.append("")
-    out.extend(_notices(data))
     out.extend(_summary(data))
     return "\n".join(out) + "\n"
 
