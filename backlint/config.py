@@ -37,7 +37,7 @@ DEFAULT_NON_PRODUCTION_PATHS = (
 )  # fmt: skip
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
 
-# key -> (expected type description, validator)
+ALWAYS_SELECTED = "BL000"  # file-not-analysable: only an explicit `ignore` turns it off
 _STR_LIST = "a list of strings"
 
 
@@ -66,7 +66,8 @@ class Config:
         if self.select is None:
             chosen = {i for i in ids if catalog.rules[i].enabled}
         else:
-            chosen = {i for i in ids if _matches(i, self.select)}
+            # A file that cannot be parsed was checked by no rule: say so whatever was selected.
+            chosen = {i for i in ids if _matches(i, self.select) or i == ALWAYS_SELECTED}
         chosen |= {i for i in ids if _matches(i, self.extend_select)}
         chosen -= {i for i in ids if _matches(i, self.ignore)}
         return sorted(chosen)

@@ -1,4 +1,4 @@
-"""Machine output with a stable, documented schema (docs/json-schema.md); version bumps on change."""
+"""Machine output with a stable, documented schema (docs/json-output.md); version bumps on change."""
 
 from __future__ import annotations
 

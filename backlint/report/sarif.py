@@ -71,7 +71,7 @@ def build_log(data: ReportInput) -> om.SarifLog:
     rule_ids = sorted((set(data.enabled_rules) | {f.rule_id for f in findings}) & set(data.catalog.rules))
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     levels = dict(data.rule_levels)
-    rules = [_descriptor(data.catalog.rules[i], levels.get(i)) for i in rule_ids]
+    rules = [rule_descriptor(data.catalog.rules[i], levels.get(i)) for i in rule_ids]
     fingerprints = _Fingerprints(locator)
     results = [
         _result(f, index.get(f.rule_id), locator, fingerprints, data.include_suppressed)
@@ -102,7 +102,7 @@ def _automation(category: str | None) -> om.RunAutomationDetails | None:
     return om.RunAutomationDetails(id=category if category.endswith("/") else f"{category}/")
 
 
-def _descriptor(meta: RuleMeta, level: str | None) -> om.ReportingDescriptor:
+def rule_descriptor(meta: RuleMeta, level: str | None) -> om.ReportingDescriptor:
     tags = list(dict.fromkeys([*meta.tags, *(f"external/cwe/cwe-{c}" for c in meta.cwe)]))
     security = "security" in tags
     if security:
