@@ -31,5 +31,6 @@ def render_github(data: ReportInput) -> str:
         )
         lines.append(f"::{_COMMAND[f.level]} {props}::{_escape_data(f.message)}")
     for n in data.result.notices:
-        lines.append(f"::warning file={_escape_property(n.path)},title=backlint::{_escape_data(n.message)}")
+        where = f"file={_escape_property(n.path)}" + (f",line={n.line}" if n.line else "")
+        lines.append(f"::{_COMMAND.get(n.level, 'warning')} {where},title=backlint::{_escape_data(n.message)}")
     return "".join(line + "\n" for line in lines)

@@ -35,7 +35,10 @@ def render_json(data: ReportInput) -> str:
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "backlint", "version": __version__},
         "findings": findings,
-        "notices": [{"path": n.path, "level": n.level, "message": n.message} for n in data.result.notices],
+        "notices": [
+            {"path": n.path, "line": n.line or None, "level": n.level, "message": n.message}
+            for n in data.result.notices
+        ],
         "summary": {
             "files": data.result.files,
             "findings": len(findings),

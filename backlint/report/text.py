@@ -49,10 +49,11 @@ def _summary(data: ReportInput) -> list[str]:
             lines.append(f"{count:6d}  {rule_id}  {name}")
     files = data.result.files
     tail = f" ({suppressed} suppressed)" if suppressed else ""
+    in_files = f"{files} file{'s' * (files != 1)}"
     if active:
-        lines.append(f"Found {len(active)} finding{'s' * (len(active) != 1)} in {files} file{'s' * (files != 1)}{tail}.")
+        lines.append(f"Found {len(active)} finding{'s' * (len(active) != 1)} in {in_files}{tail}.")
     else:
-        lines.append(f"All clean: {files} file{'s' * (files != 1)} checked{tail}.")
+        lines.append(f"All clean: {in_files} checked{tail}.")
     return lines
 
 
