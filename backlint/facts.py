@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Iterable
 
-from backlint.rule import Finding, Span
+from backlint.rule import Finding, RelatedLocation, Span
 
 
 @dataclasses.dataclass
@@ -28,6 +28,7 @@ class ProjectFinding:
     span: Span
     message: str
     level: str | None = None
+    related: list[RelatedLocation] = dataclasses.field(default_factory=list)
 
 
 class ProjectRule:
@@ -51,6 +52,7 @@ def to_finding(found: ProjectFinding, default_level: str) -> Finding:
         message=found.message,
         level=found.level or default_level,
         statement_lines=(found.span.line, found.span.end_line),
+        related=list(found.related),
     )
 
 
@@ -65,3 +67,8 @@ class FactCollector:
 
     def __init__(self, context: Any) -> None:
         self.context = context
+
+    @classmethod
+    def trigger_tokens(cls, knowledge: Any) -> Iterable[str]:
+        """Tokens without which the collector has nothing to record; may be derived from tables."""
+        return cls.TRIGGERS

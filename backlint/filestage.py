@@ -47,9 +47,12 @@ def active_rules(kind: FileKind, text: str, settings: Settings) -> tuple[list[tu
         tokens = tuple(cls.trigger_tokens(settings.knowledge))
         if not tokens or any(t in text for t in tokens):
             rules.append((cls, level))
-    active_collectors = []
+    active_collectors: list[type[FactCollector]] = []
     if settings.collect_facts and kind is not FileKind.TEST:
-        active_collectors = [c for c in collectors if not c.TRIGGERS or any(t in text for t in c.TRIGGERS)]
+        for collector in collectors:
+            tokens = tuple(collector.trigger_tokens(settings.knowledge))
+            if not tokens or any(t in text for t in tokens):
+                active_collectors.append(collector)
     return rules, active_collectors
 
 
