@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_cli, run_process
 
 from backlint import __version__
 from backlint.catalog import load_catalog
-from conftest import run_cli, run_process
 
 SWALLOW = """\
 def save(db):
@@ -188,7 +188,8 @@ def _run_on_tty(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     import pty
 
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "backlint", *args], cwd=cwd, stdout=slave, stderr=subprocess.DEVNULL, env=env)
+    command = [sys.executable, "-m", "backlint", *args]
+    proc = subprocess.Popen(command, cwd=cwd, stdout=slave, stderr=subprocess.DEVNULL, env=env)
     os.close(slave)
     chunks = []
     while True:

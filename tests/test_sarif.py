@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import ROOT, run_cli, run_process
 
 from backlint.catalog import load_catalog
 from backlint.report.fingerprint import content_key, enclosing_scope, line_hashes, parse_quietly
 from backlint.report.sarif import SCHEMA_URI, first_sentence, rule_descriptor, to_sarif
-from conftest import ROOT, run_cli, run_process
 
 SWALLOW = """\
 def save(db):
@@ -71,6 +71,11 @@ def spec_problems(log: dict[str, Any]) -> list[str]:
     return problems
 
 
+def uri_of(item: dict[str, Any]) -> str:
+    """The artifact URI of a result's or notification's first location."""
+    return item["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]  # type: ignore[no-any-return]
+
+
 @pytest.fixture
 def sarif(schema_validator: Any):  # type: ignore[no-untyped-def]
     """``sarif(*args, cwd=...)``: run ``backlint --format sarif``, validate, return (exit code, log)."""
@@ -98,7 +103,7 @@ VECTORS = [
         " hello; \t\nworld!!!\n\n\n  \t\tGreetings\n End",
         ["8b7cf3e952e7aeb2:1", "b1ae1287ec4718d9:1", "bff680108adb0fcc:1", "c6805c5e1288b612:1",
          "b86d3392aea1be30:1", "e6ceba753e1a442:1"],
-    ),  # fmt: skip
+    ),
     (" hello; \t\nworld!!!\n\n\n  \t\tGreetings\n End\n", END),
     (" hello; \t\nworld!!!\r\r\r  \t\tGreetings\r End\r", END),
     (" hello; \t\r\nworld!!!\r\n\r\n\r\n  \t\tGreetings\r\n End\r\n", END),
@@ -108,12 +113,12 @@ VECTORS = [
         ["a7f2ff13bc495cf2:1", "a7f2ff13bc495cf2:2", "a7f2ff13bc495cf2:3", "a7f2ff13bc495cf2:4",
          "a7f2ff13bc495cf2:5", "a7f2ff13bc495cf2:6", "a7f2ff1481e87703:1", "a9cf91f7bbf1862b:1",
          "55ec222b86bcae53:1", "cc97dc7b1d7d8f7b:1", "c129715d7a2bc9a3:1"],
-    ),  # fmt: skip
+    ),
     (
         "x = 2\nx = 1\nprint(x)\nx = 3\nprint(x)\nx = 4\nprint(x)\n",
         ["e54938cc54b302f1:1", "bb609acbe9138d60:1", "1131fd5871777f34:1", "5c482a0f8b35ea28:1",
          "54517377da7028d2:1", "2c644846cb18d53e:1", "f1b89f20de0d133:1", "c129715d7a2bc9a3:1"],
-    ),  # fmt: skip
+    ),
 ]
 
 
@@ -203,7 +208,8 @@ def test_security_rule_descriptor() -> None:
 
     secure = dataclasses.replace(meta, tags=("secrets", "security"), cwe=(798,), security_severity="9.1", level="error")
     props = to_sarif(rule_descriptor(secure, None))["properties"]
-    assert props == {"tags": ["security", "secrets", "external/cwe/cwe-798"], "precision": "high", "security-severity": "9.1"}
+    tags = ["security", "secrets", "external/cwe/cwe-798"]
+    assert props == {"tags": tags, "precision": "high", "security-severity": "9.1"}
     plain = to_sarif(rule_descriptor(dataclasses.replace(meta, level="note"), "error"))
     assert plain["properties"]["problem.severity"] == "error"  # the configured severity wins
     assert plain["defaultConfiguration"] == {"level": "error"}
@@ -231,7 +237,7 @@ def test_crlf_file_fingerprint_is_githubs(project, sarif) -> None:  # type: igno
     crlf.write_bytes(SWALLOW.replace("\n", "\r\n").encode())
     project.write("unix.py", SWALLOW)
     _, log = sarif("win.py", "unix.py", cwd=project.root)
-    by_file = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r for r in log["runs"][0]["results"]}
+    by_file = {uri_of(r): r for r in log["runs"][0]["results"]}
     win, unix = by_file["win.py"], by_file["unix.py"]
     assert win["locations"][0]["physicalLocation"]["region"] == unix["locations"][0]["physicalLocation"]["region"]
     expected = line_hashes(crlf.read_bytes().decode())[4]
@@ -245,7 +251,7 @@ def test_bom_and_non_utf8_files_hash_as_the_action_reads_them(project, sarif) ->
     latin = project.root / "latin.py"
     latin.write_bytes(b"# -*- coding: latin-1 -*-\nname = '\xe9'\n" + SWALLOW.encode())
     _, log = sarif("bom.py", "latin.py", cwd=project.root)
-    results = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r for r in log["runs"][0]["results"]}
+    results = {uri_of(r): r for r in log["runs"][0]["results"]}
     assert results["bom.py"]["partialFingerprints"]["primaryLocationLineHash"] == line_hashes("\ufeff" + SWALLOW)[4]
     latin_text = latin.read_bytes().decode("utf-8", "replace")
     assert results["latin.py"]["locations"][0]["physicalLocation"]["region"]["startLine"] == 6
@@ -258,7 +264,7 @@ def test_content_key_survives_moved_lines(project, sarif) -> None:  # type: igno
     project.write("c.py", SWALLOW.replace("save", "load"))
     _, log = sarif(".", cwd=project.root)
     keys = {
-        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r["partialFingerprints"]["backlint/v1"]
+        uri_of(r): r["partialFingerprints"]["backlint/v1"]
         for r in log["runs"][0]["results"]
     }
     assert keys["a.py"] == keys["b.py"]  # three lines further down: same key
@@ -280,7 +286,8 @@ def test_enclosing_scope() -> None:
     assert enclosing_scope(tree, 5) == "A"
     assert enclosing_scope(tree, 6) == ""
     assert enclosing_scope(None, 1) == ""
-    assert content_key("BL402", "A.f", "except  Exception:\n  pass") == content_key("BL402", "A.f", "except Exception: pass")
+    spaced = content_key("BL402", "A.f", "except  Exception:\n  pass")
+    assert spaced == content_key("BL402", "A.f", "except Exception: pass")
 
 
 # --- locations
@@ -329,7 +336,7 @@ def test_suppressed_findings_are_omitted_unless_asked(project, sarif) -> None:  
     project.write("other.py", SWALLOW)
     code, log = sarif(".", cwd=project.root)
     assert code == 1
-    assert [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in log["runs"][0]["results"]] == ["other.py"]
+    assert [uri_of(r) for r in log["runs"][0]["results"]] == ["other.py"]
     _, log = sarif(".", "--sarif-include-suppressed", cwd=project.root)
     results = log["runs"][0]["results"]
     assert [r["suppressions"] for r in results] == [
@@ -350,9 +357,7 @@ def test_unanalysable_files_are_notifications(project, sarif) -> None:  # type: 
     assert [r["ruleId"] for r in run["results"]] == ["BL000"]
     (invocation,) = run["invocations"]
     assert invocation["executionSuccessful"] is True
-    notes = {
-        n["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: n for n in invocation["toolExecutionNotifications"]
-    }
+    notes = {uri_of(n): n for n in invocation["toolExecutionNotifications"]}
     assert notes["big.py"]["level"] == "warning" and "max-file-size" in notes["big.py"]["message"]["text"]
     assert notes["broken.py"]["level"] == "error"
     assert notes["broken.py"]["locations"][0]["physicalLocation"]["region"]["startLine"] == 1
@@ -389,9 +394,14 @@ def test_sensitive_findings_never_carry_source(project, schema_validator) -> Non
     secret = "sk_live_51HqLyjWDarjtT1zdp7dcXYZ"
     project.write("settings.py", f'STRIPE_KEY = "{secret}"\n')
     finding = Finding(
-        rule_id="BL402", path="settings.py", span=Span(1, 14, 1, 14 + len(secret) + 2), message="hardcoded key sk_l…(32 chars)",
-        level="error", sensitive=True, source_lines=['STRIPE_KEY = "sk_l*****************************"'],
-    )  # fmt: skip
+        rule_id="BL402",
+        path="settings.py",
+        span=Span(1, 14, 1, 14 + len(secret) + 2),
+        message="hardcoded key sk_l…(32 chars)",
+        level="error",
+        sensitive=True,
+        source_lines=['STRIPE_KEY = "sk_l*****************************"'],
+    )
     data = ReportInput(RunResult([finding], [], 1, 0), catalog(), ["BL402"], False, False, None)
     cwd = Path.cwd()
     os.chdir(project.root)
