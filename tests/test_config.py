@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from backlint.catalog import TableSpec, load_catalog, validate_row
-from conftest import run_cli
 
 SWALLOW = """\
 def save(db):
@@ -86,7 +86,8 @@ def test_per_file_ignores_globs(project) -> None:  # type: ignore[no-untyped-def
         '"vendored" = ["BL4"]\n'  # a bare name: any path component
         '"generated_*.py" = ["ALL"]\n',
     )
-    for path in ("app/legacy/old.py", "lib/app/legacy/old.py", "x/vendored/y/z.py", "a/generated_models.py", "app/new.py"):
+    paths = ("app/legacy/old.py", "lib/app/legacy/old.py", "x/vendored/y/z.py", "a/generated_models.py", "app/new.py")
+    for path in paths:
         project.write(path, SWALLOW)
     assert sorted(findings(project.lint(".", "--format", "json"))) == [
         ("app/new.py", "BL402"),
@@ -174,6 +175,8 @@ def test_every_catalog_option_is_a_config_key(project) -> None:  # type: ignore[
 
 # --- every mistake: exit 2, naming the file, the key and what was expected, never a traceback
 
+PFI, SEVERITY, TABLES = "[tool.backlint.per-file-ignores]\n", "[tool.backlint.severity]\n", "[tool.backlint.tables]\n"
+
 
 @pytest.mark.parametrize(
     ("config", "expected"),
@@ -186,12 +189,12 @@ def test_every_catalog_option_is_a_config_key(project) -> None:  # type: ignore[
         ('exclude = ["build/[abc"]\n', "tool.backlint.exclude: invalid glob 'build/[abc'"),
         ('extend-exclude = "dist"\n', "tool.backlint.extend-exclude: expected a list of strings"),
         ('test-paths = ["qa/[x"]\n', "tool.backlint.test-paths: invalid glob"),
-        ("[tool.backlint.per-file-ignores]\n'legacy[' = ['BL4']\n", "tool.backlint.per-file-ignores.'legacy[': invalid glob"),
-        ("[tool.backlint.per-file-ignores]\n'legacy' = 'BL4'\n", "per-file-ignores.'legacy': expected a list of strings"),
-        ("[tool.backlint.per-file-ignores]\n'legacy' = ['BL9']\n", "per-file-ignores.'legacy': unknown rule id or prefix"),
+        (PFI + "'legacy[' = ['BL4']\n", "tool.backlint.per-file-ignores.'legacy[': invalid glob"),
+        (PFI + "'legacy' = 'BL4'\n", "per-file-ignores.'legacy': expected a list of strings"),
+        (PFI + "'legacy' = ['BL9']\n", "per-file-ignores.'legacy': unknown rule id or prefix"),
         ('per-file-ignores = ["x"]\n', "tool.backlint.per-file-ignores: expected a table of glob = [rule ids]"),
-        ("[tool.backlint.severity]\nBL999 = 'error'\n", "tool.backlint.severity.BL999: unknown rule id"),
-        ("[tool.backlint.severity]\nBL402 = 'fatal'\n", "severity.BL402: expected one of ['error', 'warning', 'note'], got 'fatal'"),
+        (SEVERITY + "BL999 = 'error'\n", "tool.backlint.severity.BL999: unknown rule id"),
+        (SEVERITY + "BL402 = 'fatal'\n", "BL402: expected one of ['error', 'warning', 'note'], got 'fatal'"),
         ('severity = "error"\n', "tool.backlint.severity: expected a table of rule id = level"),
         ("sarif-category = ''\n", "tool.backlint.sarif-category: expected a non-empty string"),
         ("max-file-size = '2MB'\n", "tool.backlint.max-file-size: expected a positive integer (bytes), got '2MB'"),
@@ -199,14 +202,14 @@ def test_every_catalog_option_is_a_config_key(project) -> None:  # type: ignore[
         ("respect-gitignore = 'yes'\n", "tool.backlint.respect-gitignore: expected true or false"),
         ("check-typed-exceptions = 'yes'\n", "tool.backlint.check-typed-exceptions: expected bool, got 'yes'"),
         ("tables = []\n", "tool.backlint.tables: expected a table of table-name = [rows]"),
-        ("[tool.backlint.tables]\nno-such-table = []\n", "tool.backlint.tables.no-such-table: unknown table; known: ["),
-        ("[tool.backlint.tables]\nexception-classes = {name = 'X'}\n", "tables.exception-classes: expected a list of rows"),
+        (TABLES + "no-such-table = []\n", "tool.backlint.tables.no-such-table: unknown table; known: ["),
+        (TABLES + "exception-classes = {name = 'X'}\n", "tables.exception-classes: expected a list of rows"),
         (
-            "[tool.backlint.tables]\nexception-classes = [{name = 'X', kind = 'broad'}]\n",
+            TABLES + "exception-classes = [{name = 'X', kind = 'broad'}]\n",
             "tables.exception-classes: unknown field(s) ['kind'] in exception-classes; expected ['name', 'role']",
         ),
         (
-            "[tool.backlint.tables]\nexception-classes = [{name = 'X'}]\n",
+            TABLES + "exception-classes = [{name = 'X'}]\n",
             "tables.exception-classes: missing field(s) ['role']",
         ),
         ("[tool.backlint\nselect = []\n", "invalid TOML: "),
