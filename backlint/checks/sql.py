@@ -1,0 +1,209 @@
+"""BL1xx: SQL built from strings must not reach a driver or ORM call — parameterize instead.
+
+The five rules share one ``SqlAnalysis`` per file (backlint/analysis/sql.py): the first rule instance
+feeds it the walk, the analysis judges the module once at its end, and each rule reports its own issues.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable
+
+import libcst as cst
+
+from backlint.analysis.sql import (
+    IDENTIFIER,
+    QUOTED_VALUE,
+    RECOGNIZER_KEYWORDS,
+    Issue,
+    SqlAnalysis,
+    analysis_for,
+    code_of,
+    sql_knowledge,
+)
+from backlint.rule import FileContext, Rule
+
+if TYPE_CHECKING:
+    from backlint.catalog import Knowledge
+
+_SINK_RULES = ("BL101", "BL102")
+
+
+class _SqlRule(Rule):
+    """Shared wiring: feed the file's SqlAnalysis once, report this rule's issues at the end."""
+
+    SINK_RULES: ClassVar[tuple[str, ...]] = _SINK_RULES
+
+    def __init__(self, context: FileContext, level: str) -> None:
+        super().__init__(context, level)
+        self.analysis: SqlAnalysis = analysis_for(context)
+        self.analysis.rules.add(self.id)
+        if self.analysis.driver is None:
+            self.analysis.driver = self
+
+    @classmethod
+    def trigger_tokens(cls, knowledge: Knowledge) -> Iterable[str]:
+        return sorted(sql_knowledge(knowledge).trigger_tokens(cls.SINK_RULES))
+
+    def leave_Module(self, node: cst.Module) -> None:
+        for issue in self.analysis.finish():
+            if issue.rule == self.id:
+                self.report(issue.hole.node, self.message(issue), related=issue.related)
+
+    def message(self, issue: Issue) -> str:
+        raise NotImplementedError
+
+
+def _forward(name: str) -> Callable[[_SqlRule, Any], None]:
+    def forward(self: _SqlRule, node: Any) -> None:
+        if self.analysis.driver is self:
+            getattr(self.analysis, name)(node)
+
+    forward.__name__ = name
+    forward.__doc__ = f"Feeds {name} to the shared SqlAnalysis (once per file)."
+    return forward
+
+
+for _name in (
+    "visit_Module", "visit_ClassDef", "leave_ClassDef", "visit_FunctionDef", "leave_FunctionDef", "visit_Global",
+    "leave_Assign", "leave_AnnAssign", "leave_AugAssign", "leave_NamedExpr", "visit_For", "leave_WithItem",
+    "visit_ExceptHandler", "visit_If", "visit_Assert", "visit_Return", "visit_Yield", "visit_Call",
+):  # fmt: skip
+    setattr(_SqlRule, _name, _forward(_name))
+
+
+def _expression(issue: Issue) -> str:
+    code = code_of(issue.hole.node)
+    return code if len(code) <= 40 and "\n" not in code else "value"
+
+
+def _parameter_name(node: cst.CSTNode) -> str:
+    """A name for the bind parameter: ``user.id`` → id, ``form["email"]`` → email."""
+    while True:
+        if isinstance(node, cst.Name):
+            return node.value
+        if isinstance(node, cst.Attribute):
+            return node.attr.value
+        if isinstance(node, cst.Subscript) and node.slice:
+            index = node.slice[0].slice
+            if isinstance(index, cst.Index) and isinstance(index.value, cst.SimpleString):
+                text = index.value.raw_value
+                return text if re.fullmatch(r"[A-Za-z_]\w*", text) else "value"
+            node = node.value
+            continue
+        if isinstance(node, cst.Call):
+            node = node.args[0].value if node.args else node.func
+            continue
+        return "value"
+
+
+def _around(issue: Issue) -> tuple[str, str]:
+    """The literal text just before and just after the interpolation."""
+    parts = issue.template
+    index = next(i for i, part in enumerate(parts) if part is issue.hole)
+    before = parts[index - 1] if index > 0 else ""
+    after = parts[index + 1] if index + 1 < len(parts) else ""
+    return (before if isinstance(before, str) else ""), (after if isinstance(after, str) else "")
+
+
+def _quoted_parameter(issue: Issue) -> str:
+    """``'%{term}%'`` → ``f"%{term}%"``: text inside the quotes moves into the parameter."""
+    before, after = _around(issue)
+    inner_before = before[before.rfind("'") + 1 :] if "'" in before else ""
+    inner_after = after[: after.find("'")] if "'" in after else ""
+    value = _expression(issue)
+    if not inner_before and not inner_after:
+        return value
+    return 'f"' + inner_before + "{" + value + "}" + inner_after + '"'
+
+
+def _sql_before(issue: Issue) -> str:
+    """The last few SQL words before the interpolation, e.g. ``WHERE id = ``."""
+    text, _ = _around(issue)
+    if issue.position == QUOTED_VALUE and "'" in text:
+        text = text[: text.rfind("'")]
+    spaced = text[-1:].isspace()
+    words = text.split()[-3:]
+    return " ".join(words) + (" " if spaced and words else "")
+
+
+def fix_example(issue: Issue, method: str | None = None) -> str:
+    """The call rewritten in the driver's own paramstyle, for the message."""
+    template = (issue.row.example if issue.row and issue.row.example else None) or (
+        issue.driver.example if issue.driver else '{method}("… {sql}%s", ({value},))'
+    )
+    replacements = {
+        "{method}": method or issue.method or "execute",
+        "{sql}": _sql_before(issue),
+        "{value}": _quoted_parameter(issue) if issue.position == QUOTED_VALUE else _expression(issue),
+        "{name}": _parameter_name(issue.hole.node),
+    }
+    return re.sub(r"\{(method|sql|value|name)\}", lambda m: replacements[m.group(0)], template)
+
+
+class _SinkRule(_SqlRule):
+    def message(self, issue: Issue) -> str:
+        if issue.row is not None and not issue.row.params:
+            return (
+                f"SQL built with {issue.hole.how} reaches {issue.label}, which takes no parameters; run the "
+                f"statement with execute() and pass values as parameters: {fix_example(issue, 'execute')}"
+            )
+        return f"SQL built with {issue.hole.how} reaches {issue.label}; pass values as parameters: {fix_example(issue)}"
+
+
+class SqlBuiltIntoDriverCall(_SinkRule):
+    """A string built from data (f-string, %, format, +, join) reaches a DB-API driver call."""
+
+    id = "BL101"
+
+
+class SqlBuiltIntoOrmRawApi(_SinkRule):
+    """A string built from data reaches an ORM's raw-SQL API (text(), raw(), extra(), RawSQL, …)."""
+
+    id = "BL102"
+
+
+class PsycopgSqlCompositionMisuse(_SqlRule):
+    """``psycopg.sql.SQL()`` wraps text built from data, defeating the composition API."""
+
+    id = "BL103"
+    SINK_RULES = ("BL103",)
+
+    def message(self, issue: Issue) -> str:
+        return (
+            f"sql.SQL() trusts its text, and this text is built with {issue.hole.how} from `{_expression(issue)}`; "
+            'keep the template constant and compose: sql.SQL("… {} … WHERE x = %s").format(sql.Identifier(…)), '
+            "passing values as parameters"
+        )
+
+
+class SqlIdentifierWithoutAllowlist(_SqlRule):
+    """Only identifiers (table, column, ORDER BY) are interpolated, and no allowlist check is visible."""
+
+    id = "BL104"
+
+    def message(self, issue: Issue) -> str:
+        expression = _expression(issue)
+        quoting = (issue.driver.identifier_fix if issue.driver else None) or "your driver's identifier quoting"
+        return (
+            f"`{expression}` is interpolated into SQL reaching {issue.label} as an identifier (table, column or "
+            f"sort order); identifiers cannot be parameters: check it against an allowlist "
+            f"(`if {expression} not in ALLOWED: raise …`) or quote it with {quoting}"
+        )
+
+
+class SqlStringBuiltAudit(_SqlRule):
+    """Audit: SQL text built from data that is not seen reaching any call (off by default)."""
+
+    id = "BL105"
+
+    @classmethod
+    def trigger_tokens(cls, knowledge: Knowledge) -> Iterable[str]:
+        return sorted({w for k in RECOGNIZER_KEYWORDS for w in (k, k.upper(), k.capitalize())})
+
+    def message(self, issue: Issue) -> str:
+        where = "an identifier" if issue.position == IDENTIFIER else "a value"
+        return (
+            f"SQL text is built with {issue.hole.how} from `{_expression(issue)}` ({where}) and not seen reaching a "
+            "driver call; build it with placeholders and pass values as parameters where it is executed"
+        )
