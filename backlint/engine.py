@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from backlint.catalog import Catalog, Knowledge
 from backlint.config import Config
 from backlint.discovery import SourceFile
-from backlint.facts import ModuleFacts, ProjectFinding, to_finding
+from backlint.facts import ModuleFacts, ProjectContext, ProjectFinding, to_finding
 from backlint.filekind import classify
 from backlint.rule import FileKind, Finding, Notice, Span
 from backlint.suppress import Suppressions
@@ -211,6 +211,7 @@ def project_pass(facts: list[ModuleFacts], settings: Settings, catalog: Catalog,
     _, project_rules, _ = registry()
     enabled = set(config.enabled_rules(catalog))
     options = dict(settings.options)
+    project = ProjectContext(settings.knowledge)
     out: list[Finding] = []
     texts: dict[str, Suppressions | None] = {}
     for rule_id, cls in sorted(project_rules.items()):
@@ -218,7 +219,7 @@ def project_pass(facts: list[ModuleFacts], settings: Settings, catalog: Catalog,
             continue
         level = config.level_of(rule_id, catalog.rules[rule_id].level)
         relevant = [m for m in facts if m.kind in catalog.rules[rule_id].applies_to]
-        found: list[ProjectFinding] = cls(level, options).check(relevant)
+        found: list[ProjectFinding] = cls(level, options, project).check(relevant)
         for item in found:
             finding = to_finding(item, level)
             if item.path not in texts:

@@ -31,14 +31,28 @@ class ProjectFinding:
     related: list[RelatedLocation] = dataclasses.field(default_factory=list)
 
 
+@dataclasses.dataclass
+class ProjectContext:
+    """What every project rule of one run shares: the knowledge tables, and a cache so that
+    structures derived from all ModuleFacts (the framework model) are built once per run."""
+
+    knowledge: Any
+    cache: dict[Any, Any] = dataclasses.field(default_factory=dict)
+
+
 class ProjectRule:
     """A rule judged over the facts of every module (startup checks, health routes, ...)."""
 
     id: ClassVar[str]
 
-    def __init__(self, level: str, options: dict[str, Any]) -> None:
+    def __init__(self, level: str, options: dict[str, Any], project: ProjectContext | None = None) -> None:
         self.level = level
         self.options = options
+        if project is None:
+            from backlint.catalog import load_catalog
+
+            project = ProjectContext(load_catalog().knowledge)
+        self.project = project
 
     def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
         raise NotImplementedError
