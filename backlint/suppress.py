@@ -8,6 +8,7 @@ from collections.abc import Collection
 
 _IGNORE = re.compile(r"#\s*backlint:\s*ignore(?!-)(?:\[(?P<ids>[^\]]*)\])?", re.IGNORECASE)
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<ids>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
+_OUR_CODE = re.compile(r"BL[0-9]+")
 _MARKERS = re.compile(r"backlint|noqa", re.IGNORECASE)
 _IGNORE_FILE = re.compile(r"^\s*#\s*backlint:\s*ignore-file(?:\[(?P<ids>[^\]]*)\])?", re.IGNORECASE | re.MULTILINE)
 
@@ -63,7 +64,7 @@ class Suppressions:
         for m in _NOQA.finditer(text):
             ids = _ids(m.group("ids"))
             if ids is not None:
-                ids = tuple(i for i in ids if i.startswith("BL"))
+                ids = tuple(i for i in ids if _OUR_CODE.fullmatch(i))  # not flake8-blind-except's BLE001
                 if not ids:
                     continue  # a noqa for other tools' codes only
             found.append(Suppression(line, ids, m.group(0)))
