@@ -128,6 +128,23 @@ def rules(output_format: str) -> None:
         click.echo(f"{m.id}  {m.name:<45} {m.level:<8}{flag}")
 
 
+@main.command()
+@click.option("--stdio", is_flag=True, help="Talk LSP over stdin/stdout (the default; some clients pass it).")
+def server(stdio: bool) -> None:
+    """Run the language server (LSP over stdio) for editors."""
+    try:
+        from backlint.lsp import serve
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in ("pygls", "lsprotocol", "cattrs"):
+            raise
+        click.echo(
+            "backlint: error: `backlint server` needs the language-server extra: pip install 'backlint[lsp]'",
+            err=True,
+        )
+        sys.exit(EXIT_ERROR)
+    serve()
+
+
 def use_color(option: bool | None, stream: Any) -> bool:
     if option is not None:
         return option

@@ -1,0 +1,476 @@
+"""``backlint server``: a language server over stdio that lints open buffers the way ``backlint check`` would.
+
+Diagnostics are pushed on open, change (debounced) and save, with the project's ``[tool.backlint]``
+configuration and per-file ignores found from the document's path. Findings carry code-point
+columns; they are converted to the client's negotiated position encoding (UTF-16 unless the client
+offers another). Quick fixes: the rule's autofix where one exists, and ``# backlint: ignore[ID]`` on
+the line where the statement's suppression comment belongs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import logging
+import re
+import tokenize
+import traceback
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+from pygls.workspace import TextDocument
+
+from backlint import __version__
+from backlint.catalog import Catalog, load_catalog
+from backlint.config import Config, ConfigError, find_config_file, load_config
+from backlint.engine import PARSE_ERROR, Settings, build_settings
+from backlint.rule import Finding, Notice, Span
+from backlint.run import is_excluded_path, lint_buffer
+
+SOURCE = "backlint"
+# Wait this long after the last keystroke before linting: typing should not queue a lint per key.
+DEBOUNCE_SECONDS = 0.3
+PYTHON_SUFFIXES = (".py", ".pyi")
+CONFIG_GLOBS = ("**/pyproject.toml", "**/backlint.toml")
+_SEVERITY = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
+    "note": types.DiagnosticSeverity.Information,
+}
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_BRACKETED_IGNORE = re.compile(r"#\s*backlint:\s*ignore\[(?P<ids>[^\]]*)\]", re.IGNORECASE)
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Fix:
+    """An autofix offered for one finding: a title for the editor and the whole fixed source."""
+
+    title: str
+    source: str
+
+
+# Given the linted text and one of its findings, the fixes that apply (the autofix work plugs in here).
+Fixer = Callable[[str, Finding], Sequence[Fix]]
+
+
+def no_fixes(text: str, finding: Finding) -> Sequence[Fix]:
+    """The fixer until rules ship autofixes: every finding gets only the suppression action."""
+    return ()
+
+
+# ---------------------------------------------------------------------------------------------
+# Positions: findings count lines from 1 and columns in code points from 1; LSP counts from 0 in
+# the negotiated encoding, and only \n, \r\n and \r break lines (str.splitlines also breaks on
+# form feeds and U+2028, which would shift every later line).
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of ``text`` without their terminators, as LSP and the Python tokenizer count them."""
+    return _LINE_BREAK.split(text)
+
+
+def to_position(lines: Sequence[str], line: int, column: int, codec: Any) -> types.Position:
+    """A 1-based line and 1-based code-point column as an LSP position in the client's units."""
+    if line < 1:
+        return types.Position(line=0, character=0)
+    if line > len(lines):
+        return types.Position(line=len(lines) - 1, character=codec.client_num_units(lines[-1]))
+    text = lines[line - 1]
+    return types.Position(line=line - 1, character=codec.client_num_units(text[: max(0, column - 1)]))
+
+
+def to_range(lines: Sequence[str], span: Span, codec: Any) -> types.Range:
+    """The span as an LSP range; an empty span (a parse error's point) widens to the rest of its line."""
+    line = max(1, span.line)
+    column = max(1, span.column)
+    end_line, end_column = span.end_line, span.end_column
+    if (end_line, end_column) <= (line, column):
+        end_line = line
+        length = len(lines[line - 1]) if line <= len(lines) else 0
+        end_column = length + 1 if column <= length else column
+    start = to_position(lines, line, column, codec)
+    return types.Range(start=start, end=to_position(lines, end_line, end_column, codec))
+
+
+def _offset_to_position(lines: Sequence[str], text: str, offset: int, codec: Any) -> types.Position:
+    number, line_start = 1, 0
+    for match in _LINE_BREAK.finditer(text, 0, offset):
+        number, line_start = number + 1, match.end()
+    return to_position(lines, number, offset - line_start + 1, codec)
+
+
+# ---------------------------------------------------------------------------------------------
+# Diagnostics and code actions, as plain functions of the text and the findings.
+
+
+def to_diagnostic(finding: Finding, lines: Sequence[str], uri: str, catalog: Catalog, codec: Any) -> types.Diagnostic:
+    meta = catalog.rules.get(finding.rule_id)
+    related = [
+        types.DiagnosticRelatedInformation(
+            location=types.Location(uri=uri, range=to_range(lines, r.span, codec)), message=r.message
+        )
+        for r in finding.related
+    ]
+    return types.Diagnostic(
+        range=to_range(lines, finding.span, codec),
+        message=finding.message,
+        severity=_SEVERITY.get(finding.level, types.DiagnosticSeverity.Warning),
+        code=finding.rule_id,
+        code_description=types.CodeDescription(href=meta.help_uri) if meta else None,
+        source=SOURCE,
+        related_information=related or None,
+    )
+
+
+def suppression_line(text: str, finding: Finding) -> int:
+    """The 1-based line where ``# backlint: ignore[ID]`` silences ``finding``.
+
+    It is the line that ends the logical line holding the finding (for a compound statement, the
+    header's colon line): a comment there is inside the statement's lines, which the engine reads,
+    and never inside a multi-line string or before a line continuation.
+    """
+    first, last = finding.statement_lines
+    if first < 1:
+        first = last = finding.span.line
+    start = max(first, finding.span.line)
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            if token.type == tokenize.NEWLINE and token.start[0] >= start:
+                return token.start[0] if token.start[0] <= last else last
+    except (tokenize.TokenError, SyntaxError):
+        pass
+    return last
+
+
+def suppression_edit(text: str, lines: Sequence[str], finding: Finding, codec: Any) -> types.TextEdit:
+    """Add the finding's id to the line's ``# backlint: ignore[...]``, or append that comment."""
+    number = suppression_line(text, finding)
+    line = lines[number - 1]
+    existing = _BRACKETED_IGNORE.search(line)
+    if existing is not None:
+        ids = [i.strip() for i in re.split(r"[\s,]+", existing.group("ids")) if i.strip()]
+        start, end = existing.span("ids")
+        new_text = ", ".join([*ids, finding.rule_id])
+    else:
+        start, end = len(line.rstrip()), len(line)
+        new_text = f"  # backlint: ignore[{finding.rule_id}]"
+    return types.TextEdit(
+        range=types.Range(
+            start=to_position(lines, number, start + 1, codec), end=to_position(lines, number, end + 1, codec)
+        ),
+        new_text=new_text,
+    )
+
+
+def fix_edit(text: str, lines: Sequence[str], fixed: str, codec: Any) -> types.TextEdit:
+    """The smallest single edit turning ``text`` into ``fixed`` (common prefix and suffix kept)."""
+    prefix = 0
+    limit = min(len(text), len(fixed))
+    while prefix < limit and text[prefix] == fixed[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and text[len(text) - 1 - suffix] == fixed[len(fixed) - 1 - suffix]:
+        suffix += 1
+    # Never split a \r\n pair: positions inside it do not exist for the client.
+    if 0 < prefix < len(text) and text[prefix - 1] == "\r" and text[prefix] == "\n":
+        prefix -= 1
+    end = len(text) - suffix
+    if 0 < end < len(text) and text[end - 1] == "\r" and text[end] == "\n":
+        end += 1
+        suffix -= 1
+    return types.TextEdit(
+        range=types.Range(
+            start=_offset_to_position(lines, text, prefix, codec), end=_offset_to_position(lines, text, end, codec)
+        ),
+        new_text=fixed[prefix : len(fixed) - suffix],
+    )
+
+
+def code_actions(
+    uri: str, text: str, pairs: Sequence[tuple[types.Diagnostic, Finding]], fixer: Fixer, codec: Any
+) -> list[types.CodeAction]:
+    """Quick fixes for the given (published diagnostic, finding) pairs: autofixes first, then suppression."""
+    lines = split_lines(text)
+    fixes: list[types.CodeAction] = []
+    suppressions: list[types.CodeAction] = []
+    for diagnostic, finding in pairs:
+        for fix in fixer(text, finding):
+            fixes.append(
+                types.CodeAction(
+                    title=fix.title,
+                    kind=types.CodeActionKind.QuickFix,
+                    diagnostics=[diagnostic],
+                    is_preferred=True,
+                    edit=types.WorkspaceEdit(changes={uri: [fix_edit(text, lines, fix.source, codec)]}),
+                )
+            )
+        if finding.rule_id == PARSE_ERROR:
+            continue  # a file that does not parse is fixed, not silenced
+        suppressions.append(
+            types.CodeAction(
+                title=f"Suppress {finding.rule_id} with `# backlint: ignore[{finding.rule_id}]`",
+                kind=types.CodeActionKind.QuickFix,
+                diagnostics=[diagnostic],
+                edit=types.WorkspaceEdit(changes={uri: [suppression_edit(text, lines, finding, codec)]}),
+            )
+        )
+    return fixes + suppressions
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration per document path.
+
+
+@dataclasses.dataclass(frozen=True)
+class _Loaded:
+    stamp: tuple[int, int] | None
+    config: Config
+    settings: Settings
+
+
+class ConfigCache:
+    """The configuration governing each path, reloaded when its pyproject changes on disk."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self._loaded: dict[Path, _Loaded] = {}
+
+    def for_path(self, path: Path, default_root: Path) -> tuple[Config, Settings]:
+        """Raises ConfigError for a broken configuration file."""
+        config_file = find_config_file(path)
+        key = config_file if config_file is not None else default_root
+        stamp = None
+        if config_file is not None:
+            stat = config_file.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        loaded = self._loaded.get(key)
+        if loaded is None or loaded.stamp != stamp:
+            if config_file is None:
+                config = Config(root=default_root, source=None)
+            else:
+                config = load_config(self.catalog, explicit=config_file, start=path)
+            loaded = _Loaded(stamp, config, build_settings(config, self.catalog))
+            self._loaded[key] = loaded
+        return loaded.config, loaded.settings
+
+
+@dataclasses.dataclass
+class _Linted:
+    """What was published for a document: the code actions answer from it."""
+
+    version: int | None
+    text: str
+    pairs: list[tuple[types.Diagnostic, Finding]]
+
+
+class BacklintServer(LanguageServer):
+    """Lints one buffer at a time on a worker thread, so the protocol stays responsive."""
+
+    def __init__(self, fixer: Fixer = no_fixes) -> None:
+        super().__init__(SOURCE, __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
+        self.fixer = fixer
+        self._catalog: Catalog | None = None
+        self._configs: ConfigCache | None = None
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backlint-lint")
+        self._pending: dict[str, asyncio.Task[None]] = {}
+        self._linted: dict[str, _Linted] = {}
+        self._reported: set[str] = set()
+
+    # -- linting ------------------------------------------------------------------------------
+
+    def _configs_for(self) -> ConfigCache:
+        if self._configs is None:
+            self._catalog = load_catalog()
+            self._configs = ConfigCache(self._catalog)
+        return self._configs
+
+    def _default_root(self, path: Path) -> Path:
+        """Without a config file, the workspace folder holding the file is the project root."""
+        roots = [Path(p) for p in (to_fs_path(f.uri) for f in self.workspace.folders.values()) if p]
+        if self.workspace.root_path:
+            roots.append(Path(self.workspace.root_path))
+        holders = [r for r in roots if path == r or r in path.parents]
+        return max(holders, key=lambda r: len(r.parts)) if holders else path.parent
+
+    def _lint(self, path: Path, text: str) -> tuple[list[Finding], list[Notice], Catalog]:
+        """Runs on the worker thread: config lookup and the engine, never the protocol."""
+        configs = self._configs_for()
+        config, settings = configs.for_path(path, self._default_root(path))
+        if is_excluded_path(path, config):
+            return [], [], configs.catalog
+        result = lint_buffer(text, path, config, configs.catalog, settings, project_rules=False)
+        return result.active, result.notices, configs.catalog
+
+    async def lint_now(self, uri: str) -> None:
+        document = self.workspace.text_documents.get(uri)
+        path = _document_path(document) if document is not None else None
+        if document is None or path is None:
+            return
+        version, text = document.version, document.source
+        loop = asyncio.get_running_loop()
+        try:
+            findings, notices, catalog = await loop.run_in_executor(self._worker, self._lint, path, text)
+        except ConfigError as exc:
+            self._tell_once(str(exc), types.MessageType.Error)
+            findings, notices, catalog = [], [], self._configs_for().catalog
+        except Exception:  # the server must outlive any bug in a rule or the engine
+            self._log(f"backlint: internal error linting {path}:\n{traceback.format_exc()}", types.MessageType.Error)
+            return
+        current = self.workspace.text_documents.get(uri)
+        if current is None or current.version != version:
+            return  # closed or edited meanwhile: a newer lint will publish
+        for notice in notices:
+            self._log(f"backlint: {notice.path}: {notice.level}: {notice.message}", types.MessageType.Warning)
+            if notice.level == "error":
+                self._tell_once(f"backlint: {notice.message} ({path.name})", types.MessageType.Error)
+        lines = split_lines(text)
+        codec = document.position_codec
+        pairs = [(to_diagnostic(f, lines, uri, catalog, codec), f) for f in findings]
+        self._linted[uri] = _Linted(version, text, pairs)
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=[d for d, _ in pairs])
+        )
+
+    def schedule(self, uri: str, delay: float) -> None:
+        """Lint ``uri`` after ``delay`` seconds, replacing any lint still waiting for it."""
+        pending = self._pending.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+        self._pending[uri] = asyncio.ensure_future(self._lint_after(uri, delay))
+
+    async def _lint_after(self, uri: str, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        try:
+            await self.lint_now(uri)
+        finally:
+            if self._pending.get(uri) is asyncio.current_task():
+                del self._pending[uri]
+
+    def forget(self, uri: str) -> None:
+        pending = self._pending.pop(uri, None)
+        if pending is not None:
+            pending.cancel()
+        self._linted.pop(uri, None)
+        self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+
+    def relint_open_documents(self) -> None:
+        """After a configuration change, every open Python buffer may read differently."""
+        for uri, document in list(self.workspace.text_documents.items()):
+            if _document_path(document) is not None:
+                self.schedule(uri, 0)
+
+    def watch_config_files(self) -> None:
+        """Ask the client to report pyproject.toml/backlint.toml changes, if it can watch files."""
+        workspace = self.client_capabilities.workspace
+        watched = workspace.did_change_watched_files if workspace else None
+        if not (watched and watched.dynamic_registration):
+            return
+        options = types.DidChangeWatchedFilesRegistrationOptions(
+            watchers=[types.FileSystemWatcher(glob_pattern=g) for g in CONFIG_GLOBS]
+        )
+        registration = types.Registration(
+            id="backlint-config-files", method=types.WORKSPACE_DID_CHANGE_WATCHED_FILES, register_options=options
+        )
+        self.client_register_capability(types.RegistrationParams(registrations=[registration]))
+
+    # -- code actions -------------------------------------------------------------------------
+
+    def actions_for(self, params: types.CodeActionParams) -> list[types.CodeAction]:
+        uri = params.text_document.uri
+        linted = self._linted.get(uri)
+        document = self.workspace.text_documents.get(uri)
+        if linted is None or document is None or document.version != linted.version:
+            return []  # the buffer changed since the lint: its positions are stale, a new lint is coming
+        wanted = {(d.code, _range_key(d.range)) for d in params.context.diagnostics if d.source == SOURCE}
+        pairs = [(d, f) for d, f in linted.pairs if (d.code, _range_key(d.range)) in wanted]
+        kinds = params.context.only
+        if kinds and not any(types.CodeActionKind.QuickFix.value.startswith(k) for k in kinds):
+            return []
+        return code_actions(uri, linted.text, pairs, self.fixer, document.position_codec)
+
+    # -- messages -----------------------------------------------------------------------------
+
+    def _log(self, message: str, kind: types.MessageType) -> None:
+        self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    def _tell_once(self, message: str, kind: types.MessageType) -> None:
+        self._log(message, kind)
+        if message not in self._reported:
+            self._reported.add(message)
+            self.window_show_message(types.ShowMessageParams(type=kind, message=message))
+
+
+def _range_key(r: types.Range) -> tuple[int, int, int, int]:
+    return (r.start.line, r.start.character, r.end.line, r.end.character)
+
+
+def _document_path(document: TextDocument) -> Path | None:
+    """The file a buffer stands for; None for buffers backlint does not lint (other languages)."""
+    path = to_fs_path(document.uri) if document.uri.startswith("file:") else None
+    if path is None:
+        # An unsaved buffer: lint it as a module in the working directory.
+        if document.language_id not in (None, "python"):
+            return None
+        return Path.cwd() / "untitled.py"
+    resolved = Path(path)
+    if resolved.suffix not in PYTHON_SUFFIXES and document.language_id != "python":
+        return None
+    return resolved
+
+
+def create_server(fixer: Fixer = no_fixes) -> BacklintServer:
+    server = BacklintServer(fixer)
+
+    @server.feature(types.INITIALIZED)
+    def initialized(ls: BacklintServer, params: types.InitializedParams) -> None:
+        ls.watch_config_files()
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def config_changed(ls: BacklintServer, params: types.DidChangeWatchedFilesParams) -> None:
+        ls.relint_open_documents()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: BacklintServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.schedule(params.text_document.uri, 0)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: BacklintServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.schedule(params.text_document.uri, DEBOUNCE_SECONDS)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+    def did_save(ls: BacklintServer, params: types.DidSaveTextDocumentParams) -> None:
+        if params.text_document.uri.endswith(("/pyproject.toml", "/backlint.toml")):
+            ls.relint_open_documents()  # the configuration changed
+        elif params.text_document.uri in ls.workspace.text_documents:
+            ls.schedule(params.text_document.uri, 0)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: BacklintServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.forget(params.text_document.uri)
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix], resolve_provider=False),
+    )
+    def code_action(ls: BacklintServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        return ls.actions_for(params)
+
+    return server
+
+
+def serve() -> None:
+    """Run the language server on stdin/stdout until the client says exit."""
+    create_server().start_io()
+
+
+if __name__ == "__main__":
+    serve()
