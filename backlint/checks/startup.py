@@ -1,0 +1,230 @@
+"""BL6xx: an app must prove its data stores reachable at startup, and expose an honest health route.
+
+These are project rules: the app is built in one module, its engine in another, its routes in a
+third. Each is judged per app object (rule-catalog Appendix F) on the framework model, and reported
+on the line that constructs the app.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterable
+
+from backlint.analysis.frameworks import App, Effect, Endpoint, ProjectModel, Site, Store, build_model
+from backlint.facts import ModuleFacts, ProjectFinding, ProjectRule
+from backlint.rule import RelatedLocation
+
+_KIND_NAMES = {"sql": "the SQL database", "redis": "Redis", "mongo": "MongoDB"}
+_PROBES = {"sql": "`SELECT 1`", "redis": "`ping()`", "mongo": "`admin.command(\"ping\")`"}
+_MAX_RELATED = 4
+
+
+class _AppRule(ProjectRule):
+    """Shared plumbing: the model of this run, and findings on the app's construction line."""
+
+    def model(self, modules: list[ModuleFacts]) -> ProjectModel:
+        return build_model(modules, self.project, self.options)
+
+    def finding(self, app: App, message: str, related: Iterable[RelatedLocation] = (), level: str | None = None) -> ProjectFinding:
+        return ProjectFinding(self.id, app.site.path, app.site.span, message, level, list(related)[:_MAX_RELATED])
+
+
+def _stores_by_kind(app: App) -> dict[str, list[Store]]:
+    kinds: dict[str, list[Store]] = defaultdict(list)
+    for store in app.stores:
+        kinds[store.kind].append(store)
+    return kinds
+
+
+def _startup_effects(model: ProjectModel, app: App) -> list[Effect]:
+    effects: list[Effect] = []
+    for hook in app.hooks:
+        main_ok = hook.module is app.node.module
+        effects += model.effects(
+            hook.module, hook.function, before_yield=hook.before_yield, main_ok=main_ok, uses_result=hook.result_used
+        )
+    return [e for e in effects if e.effect != "lazy"]
+
+
+def _startup_hints(model: ProjectModel, app: App) -> list[str]:
+    hints: list[str] = []
+    for hook in app.hooks:
+        hints += model.probe_hints(hook.module, hook.function)
+    return hints
+
+
+def _store_related(stores: list[Store]) -> list[RelatedLocation]:
+    return [s.site.related(f"{_KIND_NAMES.get(s.kind, s.kind)} client created here (`{s.ctor.rpartition('.')[2]}`)") for s in stores]
+
+
+class NoStartupDatastoreCheck(_AppRule):
+    """An app uses a data store, and no startup path connects and runs a test query against it."""
+
+    id = "BL601"
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        model = self.model(modules)
+        out: list[ProjectFinding] = []
+        for app in model.apps:
+            kinds = _stores_by_kind(app)
+            if not kinds or app.unknown_hooks:
+                continue
+            effects = _startup_effects(model, app)
+            if _startup_hints(model, app):
+                continue
+            missing = [k for k in kinds if not any(e.kind == k and e.effect == "io" for e in effects)]
+            if not missing:
+                continue
+            connect_only = [k for k in missing if any(e.kind == k for e in effects)]
+            never = [k for k in missing if k not in connect_only]
+            stores = [s for k in missing for s in kinds[k]]
+            related = _store_related(stores)
+            notes = [h.note for h in app.hooks if h.note]
+            if never:
+                names = " and ".join(_KIND_NAMES.get(k, k) for k in never)
+                probes = " / ".join(_PROBES.get(k, "a test query") for k in never)
+                message = (
+                    f"`{app.name}` uses {names} but no startup path connects and runs a test query ({probes}): "
+                    "clients connect lazily, so a wrong URL or a store that is down is found by the first "
+                    "request instead of at deploy; probe it in the startup hook and let a failure stop the app"
+                )
+                if notes:
+                    message += f" ({notes[0]})"
+                out.append(self.finding(app, message, related))
+            else:
+                names = " and ".join(_KIND_NAMES.get(k, k) for k in connect_only)
+                message = (
+                    f"`{app.name}` connects to {names} at startup but never runs a round-trip query "
+                    f"({' / '.join(_PROBES.get(k, 'a test query') for k in connect_only)}): a connection can open "
+                    "while queries still fail (wrong database, missing grants)"
+                )
+                out.append(self.finding(app, message, related, level="note"))
+        return out
+
+
+class StartupCheckFailureSwallowed(_AppRule):
+    """The startup probe's failure is caught and the app starts anyway."""
+
+    id = "BL602"
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        model = self.model(modules)
+        out: list[ProjectFinding] = []
+        for app in model.apps:
+            kinds = _stores_by_kind(app)
+            if not kinds:
+                continue
+            effects = _startup_effects(model, app)
+            swallowed: list[Effect] = []
+            for kind in kinds:
+                probes = [e for e in effects if e.kind == kind]
+                if any(e.swallowed is None and e.effect == "io" for e in probes):
+                    continue
+                swallowed += [e for e in probes if e.swallowed is not None]
+            if not swallowed:
+                continue
+            names = " and ".join(sorted({_KIND_NAMES.get(e.kind, e.kind) for e in swallowed}))
+            sites: list[Site] = []
+            for effect in swallowed:
+                if effect.swallowed is not None and effect.swallowed not in sites and effect.swallowed.span.line:
+                    sites.append(effect.swallowed)
+            message = (
+                f"`{app.name}` probes {names} at startup but swallows the failure: the except clause neither "
+                "re-raises nor exits, so the app starts without its database and fails on every request; "
+                "log the error and re-raise (or `sys.exit(1)`)"
+            )
+            out.append(self.finding(app, message, [s.related("the probe's failure is swallowed here") for s in sites]))
+        return out
+
+
+class MissingHealthEndpoint(_AppRule):
+    """An app serves routes but none of them is a health route."""
+
+    id = "BL603"
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        model = self.model(modules)
+        out: list[ProjectFinding] = []
+        for app in model.apps:
+            if not app.scope_endpoints or app.health_packages:
+                continue
+            if model.health_endpoints(app, scope=True):
+                continue
+            message = (
+                f"`{app.name}` has no health endpoint (no route matches `health-path-regex`): load balancers and "
+                "orchestrators cannot tell a live instance from a broken one; add `GET /health` (and a readiness "
+                "route that probes the database)"
+            )
+            out.append(self.finding(app, message))
+        return out
+
+
+def _endpoint_related(endpoints: list[Endpoint], message: str) -> list[RelatedLocation]:
+    return [e.site.related(message) for e in endpoints if e.site is not None and e.site.span.line]
+
+
+class HealthEndpointChecksNoDependency(_AppRule):
+    """Health routes exist, the app uses a data store, and no health route touches it."""
+
+    id = "BL604"
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        model = self.model(modules)
+        out: list[ProjectFinding] = []
+        for app in model.apps:
+            if not app.stores or any(checks for _, checks in app.health_packages):
+                continue
+            health = model.health_endpoints(app, scope=True)
+            if not health or any(not e.functions for e in health):
+                continue
+            if any(self._probes(model, e) for e in health):
+                continue
+            paths = ", ".join(sorted({f"`{e.path or e.name}`" for e in health}))
+            message = (
+                f"`{app.name}`'s health endpoint{'s' if len(health) > 1 else ''} {paths} check{'' if len(health) > 1 else 's'} "
+                "no dependency: it answers 200 while the database is down, so traffic keeps flowing to a broken "
+                "instance; add a readiness route that runs `SELECT 1` and answers 503 on failure"
+            )
+            out.append(self.finding(app, message, _endpoint_related(health, "health endpoint")))
+        return out
+
+    @staticmethod
+    def _probes(model: ProjectModel, endpoint: Endpoint) -> bool:
+        for module, function in endpoint.functions:
+            if model.effects(module, function) or model.probe_hints(module, function):
+                return True
+        return False
+
+
+class HealthFailureReturns200(_AppRule):
+    """A health route catches its probe's failure and still answers 2xx."""
+
+    id = "BL605"
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        model = self.model(modules)
+        out: list[ProjectFinding] = []
+        seen: set[tuple[str, int]] = set()
+        for app in model.apps:
+            for endpoint in model.health_endpoints(app, scope=True):
+                for module, function in endpoint.functions:
+                    for effect in model.effects(module, function):
+                        if effect.swallowed is None:
+                            continue
+                        in_endpoint = effect.function == function.qualname
+                        if not (effect.answered_ok or (not function.answers_error and not in_endpoint)
+                                or (in_endpoint and not function.answers_error)):
+                            continue
+                        key = (effect.swallowed.path, effect.swallowed.span.line)
+                        if key in seen:
+                            continue
+                        seen.add(key)
+                        message = (
+                            f"`{app.name}`'s health endpoint `{endpoint.path or endpoint.name}` answers 200 when its "
+                            f"{_KIND_NAMES.get(effect.kind, effect.kind)} probe fails: load balancers and "
+                            "orchestrators read the status code, not the body; answer 503 (e.g. "
+                            "`JSONResponse(status_code=503, ...)`, `return body, 503`)"
+                        )
+                        related = [effect.swallowed.related("the failure is answered with a 2xx status here")]
+                        out.append(self.finding(app, message, related))
+        return out
