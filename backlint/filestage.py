@@ -22,17 +22,11 @@ from backlint.walk import BatchedWalker
 if TYPE_CHECKING:
     from backlint.engine import Settings
 
-_module_names: dict[str, tuple[str, bool]] = {}
-
-
 def module_name(path: Path) -> tuple[str, bool]:
-    """Dotted module name from the package layout (``__init__.py`` files), and is-package."""
-    directory = path.resolve().parent
-    parts = [] if path.stem == "__init__" else [path.stem]
-    while (directory / "__init__.py").exists() and directory.parent != directory:
-        parts.append(directory.name)
-        directory = directory.parent
-    return ".".join(reversed(parts)), path.stem == "__init__"
+    """Dotted module name from the package layout; the engine's, which the cache keys use too."""
+    from backlint.engine import module_name as package_module_name
+
+    return package_module_name(path)
 
 
 def active_rules(kind: FileKind, text: str, settings: Settings) -> tuple[list[tuple[type[Rule], str]], list[type[FactCollector]]]:
@@ -41,16 +35,16 @@ def active_rules(kind: FileKind, text: str, settings: Settings) -> tuple[list[tu
     applies = dict(settings.applies_to)
     rules = []
     for rule_id, level in settings.rule_levels:
-        cls = file_rules[rule_id]
-        if kind.value not in applies[rule_id]:
+        cls = file_rules.get(rule_id)  # settings come from the catalog: an entry may have no class yet
+        if cls is None or kind.value not in applies[rule_id]:
             continue
-        tokens = tuple(cls.trigger_tokens(settings.knowledge))
+        tokens = tuple(cls.trigger_tokens(settings.knowledge)) if settings.prefilter else ()
         if not tokens or any(t in text for t in tokens):
             rules.append((cls, level))
     active_collectors: list[type[FactCollector]] = []
     if settings.collect_facts and kind is not FileKind.TEST:
         for collector in collectors:
-            tokens = tuple(collector.trigger_tokens(settings.knowledge))
+            tokens = tuple(collector.trigger_tokens(settings.knowledge)) if settings.prefilter else ()
             if not tokens or any(t in text for t in tokens):
                 active_collectors.append(collector)
     return rules, active_collectors
@@ -105,6 +99,7 @@ def analyse(source: SourceFile, text: str, kind: FileKind, settings: Settings) -
             _fill_span(span, positions[node])
         lines = physical_lines(text)
         findings = [_to_finding(report, source.display, module, positions, lines) for report in context.reports]
+        _mask_secrets_in_other_snippets(findings)
     facts = ModuleFacts(source.display, name, kind.value, context.facts) if collectors else None
     return findings, facts
 
@@ -229,6 +224,18 @@ def _to_finding(report: PendingReport, path: str, module: cst.Module, positions:
         sensitive=report.sensitive,
         source_lines=source_lines,
     )
+
+
+def _mask_secrets_in_other_snippets(findings: list[Finding]) -> None:
+    """A line that holds a detected secret is masked in every finding's snippet, not only its own."""
+    secrets = [f.span for f in findings if f.sensitive]
+    if not secrets:
+        return
+    from backlint.masking import mask_spans
+
+    for finding in findings:
+        if not finding.sensitive:
+            finding.source_lines = mask_spans(finding.source_lines, finding.span.line, secrets)
 
 
 def _rule_in_traceback(exc: BaseException) -> str | None:

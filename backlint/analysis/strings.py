@@ -1,0 +1,491 @@
+"""What makes a string a secret: the name lexicon, known token formats, value filters, entropy.
+
+Shared by the BL2xx (hardcoded secrets) and BL3xx (plaintext passwords) families. Knowledge lives
+in ``rules/tables/secret-*.toml``; this module only interprets it (rule-catalog §1.6, §3, App. B).
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import binascii
+import dataclasses
+import functools
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import libcst as cst
+
+if TYPE_CHECKING:
+    from backlint.catalog import Knowledge
+
+PASSWORD = "password"
+SECRET = "secret"
+
+# ---------------------------------------------------------------------------------------------
+# Name lexicon (rule-catalog §1.6)
+# ---------------------------------------------------------------------------------------------
+
+_NAME_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+def name_tokens(name: str) -> tuple[str, ...]:
+    """``clientSecret`` → (client, secret); ``ACCESS_TOKEN_EXPIRE`` → (access, token, expire)."""
+    return tuple(word.lower() for word in _NAME_WORD.findall(name))
+
+
+@dataclasses.dataclass(frozen=True)
+class Lexicon:
+    """The sensitive-name vocabulary, from the ``secret-names`` table."""
+
+    password: frozenset[str]
+    secret: frozenset[str]
+    pairs: frozenset[tuple[str, str]]
+    modifiers: frozenset[str]
+    credential_tails: frozenset[str]  # last word(s) of strongly credential-like names
+    # Words that mark a value as a checksum, revision or test vector: never a BL205 candidate.
+    entropy_exempt: frozenset[str]
+
+    def sensitivity(self, name: str) -> str | None:
+        """``"password"``, ``"secret"`` or None for an identifier, dict key or keyword name."""
+        return self.sensitivity_of(name_tokens(name))
+
+    def sensitivity_of(self, tokens: Sequence[str]) -> str | None:
+        if not tokens or any(t in self.modifiers for t in tokens):
+            return None
+        if any(t in self.password for t in tokens):
+            return PASSWORD
+        if any(t in self.secret for t in tokens) or any(p in self.pairs for p in zip(tokens, tokens[1:])):
+            return SECRET
+        return None
+
+    def label_words(self, kind: str) -> frozenset[str]:
+        """Words that, as a whole value, name a slot of this kind instead of filling it (``"passwd"``)."""
+        if kind == PASSWORD:
+            return self.password
+        return self.secret | {w for pair in self.pairs for w in pair}
+
+    def is_credential_name(self, tokens: Sequence[str]) -> bool:
+        """Strongly credential-like: ``*_password``, ``*_secret``, ``secret_key``, ``api_key``."""
+        if self.sensitivity_of(tokens) is None:
+            return False
+        last = tokens[-1]
+        return last in self.password or last in self.credential_tails or " ".join(tokens[-2:]) in self.credential_tails
+
+
+def lexicon(knowledge: Knowledge) -> Lexicon:
+    return _lexicon(_rows_key(knowledge.rows("secret-names")))
+
+
+@functools.lru_cache(maxsize=8)
+def _lexicon(rows: _Rows) -> Lexicon:
+    sets: dict[str, set[str]] = {"password": set(), "secret": set(), "not-secret": set(), "not-entropy": set()}
+    tails: set[str] = set()
+    pairs: set[tuple[str, str]] = set()
+    for row in map(dict, rows):
+        words = tuple(row["words"].lower().split())
+        if len(words) == 2 and row["role"] == "secret":
+            pairs.add((words[0], words[1]))
+        elif len(words) == 1:
+            sets[row["role"]].add(words[0])
+        if row.get("credential-tail"):
+            tails.add(" ".join(words))
+    return Lexicon(
+        password=frozenset(sets["password"]),
+        secret=frozenset(sets["secret"]),
+        pairs=frozenset(pairs),
+        modifiers=frozenset(sets["not-secret"]),
+        credential_tails=frozenset(tails),
+        entropy_exempt=frozenset(sets["not-entropy"] | sets["not-secret"]),
+    )
+
+
+_Rows = tuple[tuple[tuple[str, Any], ...], ...]
+
+
+def _rows_key(rows: Iterable[dict[str, Any]]) -> _Rows:
+    """A hashable copy of table rows, so compiled forms can be cached per table content."""
+    return tuple(tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in row.items())) for row in rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# String literals
+# ---------------------------------------------------------------------------------------------
+
+# Stands for an interpolated expression inside an f-string's text; never part of a match.
+HOLE = "\x00"
+_STRING_NODES = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+
+
+def is_string(node: cst.CSTNode) -> bool:
+    return isinstance(node, _STRING_NODES)
+
+
+def literal_text(node: cst.CSTNode) -> str | None:
+    """The evaluated text of a string literal; f-string holes become ``HOLE``; bytes as latin-1."""
+    if isinstance(node, cst.SimpleString):
+        try:
+            value = node.evaluated_value
+        except (SyntaxError, ValueError):  # pragma: no cover - libcst parsed it
+            return None
+        return value.decode("latin-1") if isinstance(value, bytes) else value
+    if isinstance(node, cst.ConcatenatedString):
+        left, right = literal_text(node.left), literal_text(node.right)
+        return None if left is None or right is None else left + right
+    if isinstance(node, cst.FormattedString):
+        raw = "r" in node.prefix.lower()
+        out = []
+        for part in node.parts:
+            if isinstance(part, cst.FormattedStringText):
+                out.append(_fstring_text(part.value, raw))
+            else:
+                out.append(HOLE)
+        return "".join(out)
+    return None
+
+
+def _fstring_text(text: str, raw: bool) -> str:
+    text = text.replace("{{", "{").replace("}}", "}")
+    if raw or "\\" not in text:
+        return text
+    try:
+        return str(ast.literal_eval('"""' + text.replace('"', '\\"') + '"""'))
+    except (SyntaxError, ValueError):
+        return text
+
+
+def raw_text(node: cst.CSTNode) -> str:
+    """The source text of a literal, escapes and all: a cheap pre-filter before evaluating it."""
+    if isinstance(node, cst.SimpleString):
+        return node.value
+    if isinstance(node, cst.ConcatenatedString):
+        return raw_text(node.left) + raw_text(node.right)
+    if isinstance(node, cst.FormattedString):
+        return "".join(p.value if isinstance(p, cst.FormattedStringText) else HOLE for p in node.parts)
+    return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Entropy
+# ---------------------------------------------------------------------------------------------
+
+
+def shannon_entropy(text: str) -> float:
+    """Bits per character over the string's own alphabet."""
+    if not text:
+        return 0.0
+    length = len(text)
+    return -sum(c / length * math.log2(c / length) for c in Counter(text).values())
+
+
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_BASE64 = re.compile(r"[A-Za-z0-9+/=_-]+")
+
+
+def high_entropy(value: str, base64_limit: float, hex_limit: float) -> bool:
+    """detect-secrets' Base64/Hex high-entropy tests, with its penalty for all-digit strings."""
+    if _HEX.fullmatch(value):
+        entropy = shannon_entropy(value)
+        if value.isdigit() and len(value) > 1:
+            entropy -= 1.2 / math.log2(len(value))
+        return entropy > hex_limit
+    if _BASE64.fullmatch(value):
+        return shannon_entropy(value) > base64_limit
+    return False
+
+
+_KEYBOARD = "qwertyuiopasdfghjklzxcvbnmqwertyuiop"
+
+
+def is_sequential(value: str) -> bool:
+    """``abcdef``, ``123456``, ``0123…XYZabc…``, ``qwerty``: an alphabet or keyboard run, not a secret."""
+    if len(value) < 4:
+        return False
+    folded = value.lower()
+    if folded in _KEYBOARD:
+        return True
+    steps = sum(abs(ord(b) - ord(a)) == 1 for a, b in zip(folded, folded[1:]))
+    return steps >= 0.75 * (len(folded) - 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Known token formats (BL201, rule-catalog Appendix B)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class SecretPattern:
+    id: str
+    description: str
+    regex: re.Pattern[str]
+    keywords: tuple[str, ...]
+    entropy: float
+    allowlist: re.Pattern[str] | None
+    level: str | None
+    validate: str | None
+    needs_name: bool  # matched against ``<name> = '<value>'``: the format needs its context
+
+
+@dataclasses.dataclass(frozen=True)
+class SecretMatch:
+    pattern: SecretPattern
+    secret: str
+
+
+@dataclasses.dataclass(frozen=True)
+class PatternSet:
+    patterns: tuple[SecretPattern, ...]
+    prefilter: re.Pattern[str]
+    global_allowlist: tuple[re.Pattern[str], ...]
+
+    def search(self, text: str, name: str | None = None) -> Iterator[SecretMatch]:
+        """Known-format secrets in ``text`` (an evaluated literal or a comment)."""
+        context = None
+        if not self.prefilter.search(text) and (name is None or not self.prefilter.search(name)):
+            return
+        lowered = text.lower()
+        for pattern in self.patterns:
+            if pattern.needs_name:
+                if name is None:
+                    continue
+                if context is None:
+                    context = f"{name} = '{text}'"
+                subject, folded = context, context.lower()
+            else:
+                subject, folded = text, lowered
+            if not any(k in folded for k in pattern.keywords):
+                continue
+            for match in pattern.regex.finditer(subject):
+                secret = match.group(1) if pattern.regex.groups else match.group(0)
+                if HOLE in secret or not self._credible(pattern, secret):
+                    continue
+                yield SecretMatch(pattern, secret)
+                break
+
+    def _credible(self, pattern: SecretPattern, secret: str) -> bool:
+        if pattern.entropy and shannon_entropy(secret) < pattern.entropy:
+            return False
+        if pattern.allowlist is not None and pattern.allowlist.search(secret):
+            return False
+        if any(allow.search(secret) for allow in self.global_allowlist):
+            return False
+        if pattern.validate == "jwt" and not _valid_jwt(secret):
+            return False
+        return not _is_sequential_body(secret)
+
+
+def _is_sequential_body(secret: str) -> bool:
+    """A token whose random part is an alphabet run (``ghp_abcdefgh…``) is a documentation sample."""
+    body = re.split(r"[_\-.]", secret)[-1]
+    return len(body) >= 8 and is_sequential(body)
+
+
+def _valid_jwt(token: str) -> bool:
+    """detect-secrets' formal check: header and payload both base64url-decode to JSON objects."""
+    parts = token.split(".")
+    if len(parts) < 2:
+        return False
+    for part in parts[:2]:
+        try:
+            decoded = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+            if not isinstance(json.loads(decoded.decode("utf-8")), dict):
+                return False
+        except (binascii.Error, ValueError, UnicodeDecodeError):
+            return False
+    return True
+
+
+def secret_patterns(knowledge: Knowledge) -> PatternSet:
+    return _pattern_set(_rows_key(knowledge.rows("secret-patterns")), _rows_key(knowledge.rows("secret-allowlist")))
+
+
+@functools.lru_cache(maxsize=8)
+def _pattern_set(rows: _Rows, allow_rows: _Rows) -> PatternSet:
+    patterns = []
+    keywords: set[str] = set()
+    for row in map(dict, rows):
+        words = tuple(k.lower() for k in row["keywords"])
+        keywords.update(words)
+        patterns.append(
+            SecretPattern(
+                id=row["id"],
+                description=row["description"],
+                regex=re.compile(row["regex"]),
+                keywords=words,
+                entropy=float(row.get("entropy", 0)),
+                allowlist=re.compile(row["allowlist"]) if row.get("allowlist") else None,
+                level=row.get("level"),
+                validate=row.get("validate"),
+                needs_name=bool(row.get("needs-name", False)),
+            )
+        )
+    prefilter = re.compile("|".join(sorted(map(re.escape, keywords))) or "(?!)", re.IGNORECASE)
+    allow = tuple(re.compile(dict(r)["regex"]) for r in allow_rows)
+    return PatternSet(tuple(patterns), prefilter, allow)
+
+
+def trigger_tokens(knowledge: Knowledge) -> tuple[str, ...]:
+    """Exact-case substrings without which no known format can occur in a file."""
+    out: list[str] = []
+    for row in knowledge.rows("secret-patterns"):
+        out.extend(row.get("triggers", row["keywords"]))
+    return tuple(dict.fromkeys(out))
+
+
+# ---------------------------------------------------------------------------------------------
+# Is this literal value a credential? (BL202/BL204 value filters and tiering)
+# ---------------------------------------------------------------------------------------------
+
+STRONG = "strong"
+WEAK = "weak"
+PLACEHOLDER = "placeholder"
+
+_TEMPLATED = re.compile(
+    r"""\{[^{}]*\}|\$\{[^}]*\}|%\(\w+\)[sd]|%[sdr]\b|<[^<>]+>|\{\{|\*{3,}|^x{3,}$|^X{3,}$|\.\.\.|…|^\$\w+$|^%\w+%$|^@\w+@$""",
+    re.IGNORECASE,
+)
+_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
+_PATH = re.compile(r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\)")
+_DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+_WORDISH = re.compile(r"^_*(?:[A-Za-z]+(?:[\s_.\-:]+[A-Za-z]+)*)_*[0-9]{0,6}[!@#$%^&*?.]{0,2}$")
+_PASSWORD_HASH = re.compile(
+    r"^(?:\$(?:2[abxy]?|argon2(?:id|i|d)|pbkdf2(?:-sha\d+)?|scrypt|[156]|y|gy)\$"
+    r"|(?:pbkdf2_sha\d+|argon2|bcrypt(?:_sha256)?|scrypt|sha1|md5|unsalted_md5|unsalted_sha1|crypt)\$)"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ValueWords:
+    """Word lists of the ``secret-values`` table."""
+
+    null: frozenset[str]
+    generic: frozenset[str]
+    algorithms: frozenset[str]
+    placeholders: tuple[str, ...]
+    local_hosts: frozenset[str]
+    url_placeholders: frozenset[str]
+
+
+def value_words(knowledge: Knowledge) -> ValueWords:
+    return _value_words(_rows_key(knowledge.rows("secret-values")))
+
+
+@functools.lru_cache(maxsize=8)
+def _value_words(rows: _Rows) -> ValueWords:
+    by_role: dict[str, list[str]] = {}
+    for row in map(dict, rows):
+        by_role.setdefault(row["role"], []).append(row["value"])
+
+    def lower(role: str) -> frozenset[str]:
+        return frozenset(v.lower() for v in by_role.get(role, ()))
+
+    return ValueWords(
+        null=lower("null"),
+        generic=lower("generic"),
+        algorithms=lower("algorithm"),
+        placeholders=tuple(v.lower() for v in by_role.get("placeholder", ())),
+        local_hosts=lower("local-host"),
+        url_placeholders=lower("url-placeholder"),
+    )
+
+
+def is_templated(value: str) -> bool:
+    """``{x}``, ``${X}``, ``%(x)s``, ``<your-key>``, ``***``, ``xxxx``: a template, not a value."""
+    return bool(_TEMPLATED.search(value))
+
+
+def is_password_hash(value: str) -> bool:
+    """A stored password hash (``$2b$12$…``, ``pbkdf2_sha256$…``): a hash constant, not a secret."""
+    return bool(_PASSWORD_HASH.match(value))
+
+
+def credential_tier(
+    value: str,
+    tokens: Sequence[str],
+    words: ValueWords,
+    *,
+    sink: bool,
+    credential_like: bool,
+    labels: frozenset[str] = frozenset(),
+) -> str | None:
+    """``strong``/``weak``/``placeholder`` for a literal worth reporting in this slot, else None.
+
+    ``tokens`` are the words of the slot's name. A ``sink`` (``password=`` of a driver) and a
+    strongly credential-like name (``DB_PASSWORD``) keep weak and dictionary-word values; any other
+    secret-ish name (``token``) keeps only strong ones, which drops labels such as ``"refresh_token"``.
+    A value made only of the slot's own words or of ``labels`` (``password="passwd"``) names the slot.
+    """
+    stripped = value.strip()
+    if not stripped or HOLE in value:
+        return None
+    folded = stripped.lower()
+    if folded in words.null or folded in words.algorithms:
+        return None
+    if is_templated(stripped) or _URL.match(stripped) or _PATH.match(stripped) or is_password_hash(stripped):
+        return None
+    if len(set(stripped)) == 1 and len(stripped) > 1:
+        return None
+    squashed = re.sub(r"[^a-z0-9]", "", folded)
+    tier = PLACEHOLDER if any(p in squashed for p in words.placeholders) else _tier(stripped)
+    if sink:
+        return tier
+    if _DOTTED.match(stripped) or stripped.count(" ") > len(stripped) * 0.05:
+        return None
+    value_tokens = name_tokens(stripped)
+    if folded in words.generic or folded.startswith("x-"):
+        return None
+    if value_tokens and set(value_tokens) <= set(tokens) | labels:
+        return None
+    if tier == STRONG or credential_like:
+        return tier
+    return None
+
+
+def _tier(value: str) -> str:
+    if len(value) < 8 or _WORDISH.match(value) or is_sequential(value):
+        return WEAK
+    classes = sum(bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^A-Za-z0-9]"))
+    has_digit_or_symbol = bool(re.search(r"[^A-Za-z]", value))
+    if shannon_entropy(value) >= 3.0 or (classes >= 2 and has_digit_or_symbol):
+        return STRONG
+    return WEAK
+
+
+# ---------------------------------------------------------------------------------------------
+# Credentials in URLs (BL203)
+# ---------------------------------------------------------------------------------------------
+
+_CREDENTIAL_URL = re.compile(
+    r"^(?P<scheme>[a-z][a-z0-9+.\-]*)://(?P<user>[^\s:/@]*):(?P<password>[^\s@/]+)@(?P<host>\[[^\]\s]*\]|[^\s/:?#]*)",
+    re.IGNORECASE,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class CredentialUrl:
+    scheme: str
+    user: str
+    password: str
+    host: str
+    local: bool
+
+
+def credential_url(text: str, words: ValueWords) -> CredentialUrl | None:
+    """A URL literal with a literal password in its userinfo (interpolated passwords are fine)."""
+    if "://" not in text or "@" not in text:
+        return None
+    match = _CREDENTIAL_URL.match(text.strip())
+    if match is None:
+        return None
+    password = match.group("password")
+    if HOLE in password or password.lower() in words.url_placeholders or is_templated(password):
+        return None
+    if re.fullmatch(r"\*+|x+|X+", password):
+        return None
+    host = match.group("host").strip("[]")
+    local = HOLE in host or host.lower() in words.local_hosts
+    return CredentialUrl(match.group("scheme"), match.group("user"), password, host, local)
