@@ -36,6 +36,9 @@ SRCROOT = "%SRCROOT%"
 MAX_DESCRIPTION = 1024
 MAX_NAME = 255
 MAX_TAGS = 20
+# GitHub rejects a run with more results than this (integrations.md §1.7).
+MAX_RESULTS = 25_000
+_SEVERITY_RANK = {"error": 0, "warning": 1, "note": 2}
 _PROBLEM_SEVERITY = {"error": "error", "warning": "warning", "note": "recommendation"}
 
 
@@ -67,7 +70,7 @@ def to_sarif(obj: Any) -> Any:
 def build_log(data: ReportInput) -> om.SarifLog:
     """One run: every enabled rule, the reported findings, and the files that could not be linted."""
     locator = _Locator(data)
-    findings = data.result.findings if data.include_suppressed else data.result.active
+    findings, dropped = within_result_limit(data.result.findings if data.include_suppressed else data.result.active)
     rule_ids = sorted((set(data.enabled_rules) | {f.rule_id for f in findings}) & set(data.catalog.rules))
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
     levels = dict(data.rule_levels)
@@ -89,10 +92,19 @@ def build_log(data: ReportInput) -> om.SarifLog:
         ),
         results=results,
         column_kind="unicodeCodePoints",
-        invocations=[_invocation(data, locator)],
+        invocations=[_invocation(data, locator, dropped)],
         automation_details=_automation(data.sarif_category),
     )
     return om.SarifLog(version="2.1.0", schema_uri=SCHEMA_URI, runs=[run])
+
+
+def within_result_limit(findings: list[Finding], limit: int | None = None) -> tuple[list[Finding], int]:
+    """At most ``limit`` findings, the most severe kept (errors, then warnings, then notes), and how many were cut."""
+    limit = MAX_RESULTS if limit is None else limit
+    if len(findings) <= limit:
+        return findings, 0
+    ranked = sorted(findings, key=lambda f: (_SEVERITY_RANK.get(f.level, len(_SEVERITY_RANK)), f.sort_key))
+    return ranked[:limit], len(findings) - limit
 
 
 def _automation(category: str | None) -> om.RunAutomationDetails | None:
@@ -176,9 +188,15 @@ def _result(
     )
 
 
-def _invocation(data: ReportInput, locator: _Locator) -> om.Invocation:
+def _invocation(data: ReportInput, locator: _Locator, dropped: int) -> om.Invocation:
     """Files that could not be linted (and BL000 files) as notifications; a crash makes the run unsuccessful."""
     notes = [_notification(n, locator) for n in data.result.notices]
+    if dropped:
+        message = (
+            f"{dropped} lower-severity results were left out: GitHub code scanning rejects a run with more than "
+            f"{MAX_RESULTS:,} results. Fix or suppress findings, or upload parts of the tree with --sarif-category."
+        )
+        notes.append(om.Notification(message=om.Message(text=message), level="warning"))
     notes += [
         _notification(Notice(f.path, f.message, "error"), locator, f.span)
         for f in data.result.active
