@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import re
 import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,6 +58,9 @@ def analyse(source: SourceFile, text: str, kind: FileKind, settings: Settings) -
     name, is_package = module_name(source.path)
     if not rules and not collectors:
         return _syntax_check(source, text), None
+    too_complex = _too_complex_for_libcst(text)
+    if too_complex:
+        return [_file_error(source.display, too_complex)], None
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -102,6 +106,40 @@ def analyse(source: SourceFile, text: str, kind: FileKind, settings: Settings) -
         _mask_secrets_in_other_snippets(findings)
     facts = ModuleFacts(source.display, name, kind.value, context.facts) if collectors else None
     return findings, facts
+
+
+_BRACKETS = re.compile(r"[^()\[\]{}]+")
+MAX_BRACKET_DEPTH = 200  # CPython's own tokenizer limit
+MAX_EXPRESSION_DEPTH = 500
+_LONG_LINE = re.compile(r"^.{8000,}$", re.MULTILINE)
+
+
+def _too_complex_for_libcst(text: str) -> str | None:
+    """Why the file must not reach libcst's native parser, or None.
+
+    libcst's parser crashes the process (stack overflow) on brackets nested a few thousand deep and
+    takes seconds per thousand links of an operator chain; CPython rejects the first anyway. Cheap
+    scans pick the suspicious files; only those pay for an ``ast`` check.
+    """
+    depth = deepest = 0
+    for char in _BRACKETS.sub("", text):
+        depth = depth + 1 if char in "([{" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    if deepest <= MAX_BRACKET_DEPTH and not _LONG_LINE.search(text):
+        return None
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as exc:
+        return f"cannot parse: {exc.msg} (line {exc.lineno})"
+    except (RecursionError, MemoryError, ValueError):
+        return "cannot parse: the code is nested too deeply"
+    stack = [(tree, 0)]
+    while stack:
+        node, level = stack.pop()
+        if level > MAX_EXPRESSION_DEPTH:
+            return f"cannot analyse: expressions nested more than {MAX_EXPRESSION_DEPTH} levels deep"
+        stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
+    return None
 
 
 def _syntax_check(source: SourceFile, text: str) -> list[Finding]:
