@@ -1,0 +1,119 @@
+"""Hostile files: each gives a finding or a notice with a clear message, the rest is linted, no traceback."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import run_process
+
+SWALLOW = "try:\n    sync()\nexcept Exception:\n    pass\n"
+
+
+def _lint(root: Path, *args: str):  # type: ignore[no-untyped-def]
+    result = run_process(".", "--format", "json", "--jobs", "1", *args, cwd=root)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.exit_code in (0, 1), (result.exit_code, result.stderr)
+    return result
+
+
+def _findings(result) -> dict[str, list[tuple[str, int, str]]]:  # type: ignore[no-untyped-def]
+    out: dict[str, list[tuple[str, int, str]]] = {}
+    for f in result.json()["findings"]:
+        out.setdefault(f["path"], []).append((f["rule_id"], f["line"], f["message"]))
+    return out
+
+
+@pytest.fixture
+def hostile_tree(tmp_path: Path) -> Path:
+    (tmp_path / "latin.py").write_bytes(b'name = "caf\xe9"\n')
+    (tmp_path / "badcookie.py").write_bytes(b"# -*- coding: no-such-codec -*-\nx = 1\n")
+    (tmp_path / "bom.py").write_bytes(b"\xef\xbb\xbf" + SWALLOW.encode())
+    (tmp_path / "nul.py").write_bytes(b"x = 1\x00\n")
+    (tmp_path / "cr_only.py").write_bytes(SWALLOW.replace("\n", "\r").encode())
+    (tmp_path / "mixed.py").write_bytes(b"try:\r\n    sync()\nexcept Exception:\r    pass\n")
+    (tmp_path / "empty.py").write_bytes(b"")
+    (tmp_path / "py2.py").write_bytes(b'print "hello"\nexcept Exception:\n')
+    (tmp_path / "deep_parens.py").write_text("x = " + "(" * 10_000 + "1" + ")" * 10_000 + "\n" + SWALLOW)
+    (tmp_path / "deep_unary.py").write_text("x = " + "-" * 10_000 + "1\n" + SWALLOW)
+    (tmp_path / "dir.py").mkdir()
+    (tmp_path / "sp ace").mkdir()
+    (tmp_path / "sp ace" / "ünïcode.py").write_text(SWALLOW, encoding="utf-8")
+    (tmp_path / "broken.py").symlink_to(tmp_path / "nowhere.py")
+    (tmp_path / "loop").symlink_to(tmp_path)
+    os.mkfifo(tmp_path / "fifo.py")
+    (tmp_path / "healthy.py").write_text(SWALLOW)
+    return tmp_path
+
+
+def test_every_hostile_file_is_reported_and_the_rest_is_linted(hostile_tree: Path) -> None:
+    result = _lint(hostile_tree)
+    found = _findings(result)
+    assert found["latin.py"] == [("BL000", 1, "cannot decode file: it is not valid utf-8 (byte 0xe9) and has no PEP 263 coding declaration")]
+    assert found["badcookie.py"][0][:2] == ("BL000", 1) and "no-such-codec" in found["badcookie.py"][0][2]
+    assert found["nul.py"][0][0] == "BL000" and "null" in found["nul.py"][0][2]
+    assert found["py2.py"][0][0] == "BL000" and "parse" in found["py2.py"][0][2]
+    assert found["deep_parens.py"][0][0] == "BL000" and "nested" in found["deep_parens.py"][0][2]
+    assert found["deep_unary.py"][0][0] == "BL000" and "nested" in found["deep_unary.py"][0][2]
+    assert found["broken.py"] == [("BL000", 1, "cannot read file: broken symbolic link")]
+    # Decoding honours the BOM; CR-only and mixed line endings keep line numbers right.
+    for name in ("bom.py", "cr_only.py", "mixed.py", "healthy.py", "sp ace/ünïcode.py"):
+        assert [(r, line) for r, line, _ in found[name]] == [("BL402", 3)], name
+    assert "empty.py" not in found
+    notices = {n["path"]: n["message"] for n in result.json()["notices"]}
+    assert notices["fifo.py"] == "not a regular file, skipped"
+    assert "symlink loop" in result.stderr
+
+
+def test_file_over_max_file_size_is_skipped_with_a_notice(tmp_path: Path) -> None:
+    (tmp_path / "big.py").write_text(SWALLOW + "# padding\n" * 300)
+    (tmp_path / "small.py").write_text(SWALLOW)
+    (tmp_path / "pyproject.toml").write_text("[tool.backlint]\nmax-file-size = 1000\n")
+    result = _lint(tmp_path)
+    assert set(_findings(result)) == {"small.py"}
+    assert "over max-file-size (1000)" in result.json()["notices"][0]["message"]
+
+
+def test_unreadable_file_is_a_finding_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from backlint import engine
+    from conftest import run_cli
+
+    (tmp_path / "secret.py").write_text(SWALLOW)
+    (tmp_path / "open.py").write_text(SWALLOW)
+    real = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == "secret.py":
+            raise PermissionError(13, "Permission denied")
+        return real(self)
+
+    monkeypatch.setattr(engine.Path, "read_bytes", read_bytes)
+    result = run_cli(".", "--format", "json", "--jobs", "1", "--no-cache", cwd=tmp_path)
+    found = _findings(result)
+    assert found["secret.py"] == [("BL000", 1, "cannot read file: Permission denied")]
+    assert [r for r, _, _ in found["open.py"]] == ["BL402"]
+
+
+def test_file_outside_the_project_root_is_linted(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[tool.backlint]\nignore = []\n")
+    outside = tmp_path / "elsewhere.py"
+    outside.write_text(SWALLOW)
+    result = run_process(str(outside), "--format", "json", cwd=project)
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert [f["rule_id"] for f in result.json()["findings"]] == ["BL402"]
+
+
+def test_linting_never_imports_or_runs_the_code(tmp_path: Path) -> None:
+    marker = tmp_path / "ran.txt"
+    payload = f"open({str(marker)!r}, 'w').write('imported')\n"
+    (tmp_path / "sitecustomize.py").write_text(payload)
+    (tmp_path / "conftest.py").write_text(payload)
+    (tmp_path / "app.py").write_text("import sitecustomize\n" + payload + SWALLOW)
+    (tmp_path / "__main__.py").write_text(payload)
+    result = _lint(tmp_path)
+    assert result.exit_code == 1
+    assert not marker.exists()
