@@ -1032,7 +1032,7 @@ class ProjectModel:
             target = self.function(call.target, module)
             if target is not None:
                 hints += self.probe_hints(target[0], target[1], depth + 1, seen)
-            elif _probe_name(call.target.rpartition(".")[2]) and self.split(call.target, module) is None:
+            elif _probe_name(call.target.rpartition(".")[2]) and self.split(call.target, module) is not None:
                 hints.append(call.target)
         return hints
 

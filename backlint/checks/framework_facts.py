@@ -580,7 +580,8 @@ class FrameworkFacts(FactCollector):
             target = ref
         if target is not None and ref not in tables.objects and ref not in tables.stores:
             facts.calls.append(self._call_site(node, target, scope))
-        if target is None and origin is None and attr not in tables.probe_methods and _probe_like(attr):
+        local_receiver = ref is None or ":" in ref
+        if target is None and origin is None and local_receiver and attr not in tables.probe_methods and _probe_like(attr):
             facts.probe_names.append(attr)
 
     def _io_for(self, method: str, origin: Origin) -> IoSite | None:
@@ -968,7 +969,7 @@ def _is_class_name(node: cst.BaseExpression) -> bool:
     return isinstance(name, str) and name[:1].isupper() and not name.isupper()
 
 
-_PROBE_WORDS = re.compile(r"(^|_)(check|ping|probe|verify|wait|ready|readiness|health|healthy|test_conn\w*|connect\w*)(_|$)")
+_PROBE_WORDS = re.compile(r"(^|_)(check|ping|probe|verify|wait_for|ready|readiness|health|healthy|test)(_|$)")
 
 
 def _probe_like(name: str) -> bool:

@@ -1,0 +1,609 @@
+"""BL7xx and BL803: deployment switches that must not ship on — debuggers, open CORS, any Host, unverified JWTs.
+
+Each value is read the way the app reads it when the environment is unset: ``DEBUG = env.bool(
+"DEBUG", default=True)`` is on in a deploy that forgets the variable, ``debug=os.environ.get(
+"FLASK_DEBUG") == "1"`` is off.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+import libcst as cst
+
+from backlint.catalog import Knowledge
+from backlint.globs import matches_any
+from backlint.imports import dotted_name
+from backlint.rule import FileContext, Rule
+
+_UNKNOWN = object()
+_TRUE_STRINGS = frozenset({"1", "true", "yes", "on", "y", "t"})
+_FALSE_STRINGS = frozenset({"0", "false", "no", "off", "n", "f", ""})
+_PROBE_ORIGIN = "https://evil.attacker.test"
+_MAX_DEPTH = 8
+
+
+class _Literals:
+    """Names bound to expressions at module level and in the function being walked, and an
+    evaluator that reads an expression as the app would with its environment variables unset."""
+
+    def __init__(self, context: FileContext, table: str) -> None:
+        self.context = context
+        self.module: dict[str, cst.BaseExpression] = {}
+        self.functions: list[dict[str, cst.BaseExpression]] = []
+        self.env_rows = {r["name"]: r for r in context.knowledge.rows(table) if r["form"] == "env"}
+
+    def prescan(self, module: cst.Module) -> None:
+        for statement in module.body:
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                        target = small.targets[0].target
+                        if isinstance(target, cst.Name):
+                            self.module[target.value] = small.value
+                    elif isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(small.target, cst.Name):
+                        self.module[small.target.value] = small.value
+
+    def enter(self) -> None:
+        self.functions.append({})
+
+    def leave(self) -> None:
+        self.functions.pop()
+
+    def record(self, node: cst.Assign) -> None:
+        if self.functions and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            self.functions[-1][node.targets[0].target.value] = node.value
+
+    def binding(self, name: str) -> cst.BaseExpression | None:
+        if self.functions and name in self.functions[-1]:
+            return self.functions[-1][name]
+        return self.module.get(name)
+
+    def qualified(self, node: cst.BaseExpression) -> str | None:
+        """Qualified name of a callee; a method of a tracked instance is ``<class>.<method>``."""
+        if isinstance(node, cst.Name):
+            bound = self.binding(node.value)
+            if isinstance(bound, cst.Call):
+                ctor = self.context.qualified_name(bound.func)
+                return ctor
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
+            bound = self.binding(node.value.value)
+            if isinstance(bound, cst.Call):
+                ctor = self.context.qualified_name(bound.func)
+                if ctor:
+                    return f"{ctor}.{node.attr.value}"
+        return self.context.qualified_name(node)
+
+    def evaluate(self, node: cst.BaseExpression | None, depth: int = 0) -> Any:
+        if node is None or depth > _MAX_DEPTH:
+            return _UNKNOWN
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            value = node.evaluated_value
+            return value if isinstance(value, str) else _UNKNOWN
+        if isinstance(node, cst.Integer):
+            return int(node.evaluated_value)
+        if isinstance(node, cst.Name):
+            if node.value in ("True", "False", "None"):
+                return {"True": True, "False": False, "None": None}[node.value]
+            bound = self.binding(node.value)
+            return self.evaluate(bound, depth + 1) if bound is not None else _UNKNOWN
+        if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+            return [
+                _UNKNOWN if isinstance(e, cst.StarredElement) else self.evaluate(e.value, depth + 1)
+                for e in node.elements
+            ]
+        if isinstance(node, cst.Dict):
+            out: dict[Any, Any] = {}
+            for element in node.elements:
+                if isinstance(element, cst.DictElement):
+                    key = self.evaluate(element.key, depth + 1)
+                    if isinstance(key, (str, int)):
+                        out[key] = self.evaluate(element.value, depth + 1)
+            return out
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+            inner = self.evaluate(node.expression, depth + 1)
+            return _UNKNOWN if inner is _UNKNOWN else not _truthy(inner)
+        if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
+            return self._compare(node, depth)
+        if isinstance(node, cst.BooleanOperation):
+            left = self.evaluate(node.left, depth + 1)
+            if left is _UNKNOWN:
+                return _UNKNOWN
+            if isinstance(node.operator, cst.And):
+                return self.evaluate(node.right, depth + 1) if _truthy(left) else left
+            return left if _truthy(left) else self.evaluate(node.right, depth + 1)
+        if isinstance(node, cst.Call):
+            return self._call(node, depth)
+        return _UNKNOWN
+
+    def _compare(self, node: cst.Comparison, depth: int) -> Any:
+        target = node.comparisons[0]
+        left = self.evaluate(node.left, depth + 1)
+        right = self.evaluate(target.comparator, depth + 1)
+        if left is _UNKNOWN or right is _UNKNOWN:
+            return _UNKNOWN
+        operator = target.operator
+        try:
+            if isinstance(operator, cst.Equal):
+                return left == right
+            if isinstance(operator, cst.NotEqual):
+                return left != right
+            if isinstance(operator, cst.In):
+                return left in right
+            if isinstance(operator, cst.NotIn):
+                return left not in right
+        except TypeError:
+            return _UNKNOWN
+        return _UNKNOWN
+
+    def _call(self, node: cst.Call, depth: int) -> Any:
+        name = self.qualified(node.func)
+        row = self.env_rows.get(name or "")
+        if row is not None:
+            default = self._argument(node, row.get("default"), row.get("default-keyword"))
+            value = None if default is None else self.evaluate(default, depth + 1)
+            if value is not _UNKNOWN and row.get("boolean") or _keyword(node, "cast") == "bool":
+                return _UNKNOWN if value is _UNKNOWN else _as_bool(value)
+            return value
+        if isinstance(node.func, cst.Attribute):
+            receiver = self.evaluate(node.func.value, depth + 1)
+            method = node.func.attr.value
+            if isinstance(receiver, str):
+                if method in ("lower", "upper", "strip", "casefold"):
+                    return getattr(receiver, method)()
+                if method == "split":
+                    separator = self.evaluate(node.args[0].value, depth + 1) if node.args else None
+                    if separator is None or isinstance(separator, str):
+                        return receiver.split(separator) if receiver else [""] if separator else []
+            return _UNKNOWN
+        callee = dotted_name(node.func) or ""
+        arguments = [self.evaluate(a.value, depth + 1) for a in node.args if a.keyword is None]
+        if callee == "dict" and not arguments:
+            return {a.keyword.value: self.evaluate(a.value, depth + 1) for a in node.args if a.keyword is not None}
+        if len(arguments) != 1 or arguments[0] is _UNKNOWN:
+            return _UNKNOWN
+        value = arguments[0]
+        if callee == "bool":
+            return _truthy(value)
+        if callee.rpartition(".")[2] in ("strtobool", "str2bool", "to_bool", "as_bool"):
+            return _as_bool(value)
+        if callee == "int":
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                return _UNKNOWN
+        if callee in ("list", "tuple") and isinstance(value, list):
+            return value
+        return _UNKNOWN
+
+    @staticmethod
+    def _argument(node: cst.Call, position: int | None, keyword: str | None) -> cst.BaseExpression | None:
+        for arg in node.args:
+            if keyword and arg.keyword is not None and arg.keyword.value == keyword:
+                return arg.value
+        positional = [a for a in node.args if a.keyword is None and not a.star]
+        if position is not None and position < len(positional):
+            return positional[position].value
+        return None
+
+
+def _keyword(node: cst.Call, name: str) -> str | None:
+    for arg in node.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return dotted_name(arg.value)
+    return None
+
+
+def _truthy(value: Any) -> bool:
+    return bool(value)
+
+
+def _as_bool(value: Any) -> Any:
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in _TRUE_STRINGS:
+            return True
+        if lowered in _FALSE_STRINGS:
+            return False
+        return _UNKNOWN
+    return bool(value)
+
+
+def _kwarg(node: cst.Call, name: str | None) -> cst.BaseExpression | None:
+    if not name:
+        return None
+    for arg in node.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg.value
+    return None
+
+
+def _in_main_guard(context: FileContext) -> bool:
+    for ancestor in context.ancestors:
+        if isinstance(ancestor, cst.If):
+            code = cst.Module([]).code_for_node(ancestor.test).replace("'", '"').replace(" ", "")
+            if code in ('__name__=="__main__"', '"__main__"==__name__'):
+                return True
+    return False
+
+
+def _settings_module(context: FileContext, module: cst.Module) -> bool:
+    """A Django settings module: named settings, or assigning Django's own settings."""
+    path = context.path.replace("\\", "/")
+    if "settings" in path.rpartition("/")[2] or "/settings/" in f"/{path}":
+        return True
+    markers = {r["name"] for r in context.knowledge.rows("framework-settings")} - {"urlpatterns", "handler500"}
+    names: set[str] = set()
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign):
+                    names.update(t.target.value for t in small.targets if isinstance(t.target, cst.Name))
+    return len(names & markers) >= 2
+
+
+def _dev_settings(context: FileContext) -> bool:
+    globs = tuple(context.options.get("dev-settings-globs", ()))
+    return bool(globs) and matches_any(context.path.replace("\\", "/"), globs)
+
+
+class DebugModeEnabled(Rule):
+    """Debug mode switched on in code that is deployed: the Werkzeug debugger, traceback pages, Django DEBUG."""
+
+    id = "BL701"
+    TRIGGERS = ("debug", "DEBUG", "evalex", "use_debugger")
+
+    @classmethod
+    def trigger_tokens(cls, knowledge: Knowledge) -> Iterable[str]:
+        return cls.TRIGGERS
+
+    def __init__(self, context: FileContext, level: str) -> None:
+        super().__init__(context, level)
+        self.literals = _Literals(context, "framework-debug")
+        rows = context.knowledge.rows("framework-debug")
+        self.kwarg_rows = [r for r in rows if r["form"] == "kwarg"]
+        self.apps = frozenset(r["name"] for r in rows if r["form"] == "app")
+        self.flask_module = any(
+            self.context.imports.imports_module(a.split(".")[0]) for a in self.apps
+        )
+        self.settings = False
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.literals.prescan(node)
+        self.settings = _settings_module(self.context, node) and not _dev_settings(self.context)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.literals.enter()
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.literals.leave()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self.literals.record(node)
+        for target in (t.target for t in node.targets):
+            if isinstance(target, cst.Name) and target.value == "DEBUG" and self.settings and self._module_level():
+                self._django_debug(node)
+            elif isinstance(target, cst.Attribute) and target.attr.value == "debug" and self._flask_app(target.value):
+                if self.literals.evaluate(node.value) is True:
+                    self._werkzeug(node, f"`{_code(target)} = True`")
+            elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Attribute):
+                config = target.value
+                key = target.slice[0].slice if len(target.slice) == 1 else None
+                if (
+                    config.attr.value == "config"
+                    and isinstance(key, cst.Index)
+                    and self.literals.evaluate(key.value) == "DEBUG"
+                    and self._flask_app(config.value)
+                    and self.literals.evaluate(node.value) is True
+                ):
+                    self._werkzeug(node, f'`{_code(config)}["DEBUG"] = True`')
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = self.context.qualified_name(node.func)
+        for row in self.kwarg_rows:
+            if row["name"] != name:
+                continue
+            value = _kwarg(node, row["keyword"])
+            if value is not None and _truthy_value(self.literals.evaluate(value)):
+                call = f"`{name.rpartition('.')[2]}({row['keyword']}=True)`"
+                if row["level"] == "error":
+                    self._werkzeug(node, call)
+                else:
+                    self.report(
+                        node,
+                        f"{call} sends tracebacks, with source lines and local values, to any client that triggers "
+                        "an error; drive it from the environment so deployments run without it",
+                        level=self._warning(),
+                    )
+        func = node.func
+        if not isinstance(func, cst.Attribute):
+            return
+        if func.attr.value == "run" and self._flask_app(func.value):
+            value = _kwarg(node, "debug")
+            if value is not None and _truthy_value(self.literals.evaluate(value)):
+                self._werkzeug(node, f"`{_code(func.value)}.run(debug=True)`")
+        elif func.attr.value in ("update", "from_mapping") and isinstance(func.value, cst.Attribute):
+            if func.value.attr.value == "config" and self._flask_app(func.value.value):
+                value = _kwarg(node, "DEBUG")
+                if value is not None and self.literals.evaluate(value) is True:
+                    self._werkzeug(node, f"`{_code(func.value)}.{func.attr.value}(DEBUG=True)`")
+
+    def _module_level(self) -> bool:
+        return not any(isinstance(a, (cst.FunctionDef, cst.ClassDef)) for a in self.context.ancestors)
+
+    def _flask_app(self, node: cst.BaseExpression) -> bool:
+        """An object built by a Flask-like constructor, or an app-ish name in a module using Flask."""
+        if not isinstance(node, cst.Name):
+            return False
+        bound = self.literals.binding(node.value)
+        if isinstance(bound, cst.Call):
+            if self.context.qualified_name(bound.func) in self.apps:
+                return True
+            return self.flask_module
+        return self.flask_module and node.value in ("app", "application")
+
+    def _werkzeug(self, node: cst.CSTNode, what: str) -> None:
+        level = self.level
+        guard_level = self.context.options.get("debug-in-main-guard", "error")
+        if guard_level != "error" and _in_main_guard(self.context):
+            level = guard_level
+        self.report(
+            node,
+            f"{what} turns on the Werkzeug interactive debugger: anyone who can reach the server and trigger an "
+            "error can run Python code on it; read the flag from the environment (e.g. "
+            '`debug=os.environ.get("FLASK_DEBUG") == "1"`) and never enable it in a deployed app',
+            level=level,
+        )
+
+    def _django_debug(self, node: cst.Assign) -> None:
+        value = self.literals.evaluate(node.value)
+        if not _truthy_value(value):
+            return
+        literal = isinstance(node.value, cst.Name) and node.value.value == "True"
+        how = "`DEBUG = True`" if literal else "`DEBUG` is true when its environment variable is unset, so"
+        self.report(
+            node,
+            f"{how} in settings that are not dev-only: Django then serves tracebacks with settings and SQL to "
+            "anyone who triggers an error (deploy check security.W018); use "
+            '`DEBUG = os.environ.get("DJANGO_DEBUG") == "1"` or put it in a dev settings module',
+            level=self._warning(),
+        )
+
+    def _warning(self) -> str:
+        return "warning" if self.level == "error" else self.level
+
+
+def _truthy_value(value: Any) -> bool:
+    if value is _UNKNOWN or value is None:
+        return False
+    if isinstance(value, str):
+        return _as_bool(value) is True
+    return bool(value) and not isinstance(value, (list, dict))
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
+def _any_origin(pattern: Any) -> bool:
+    """An origin regex that admits every site (``.*``, ``https?://.*``)."""
+    if not isinstance(pattern, str):
+        return False
+    try:
+        compiled = re.compile(pattern)
+    except re.error:
+        return False
+    return bool(compiled.match(_PROBE_ORIGIN))
+
+
+def _wildcard(origins: Any) -> bool:
+    if origins == "*":
+        return True
+    return isinstance(origins, list) and "*" in origins
+
+
+class CorsWildcardWithCredentials(Rule):
+    """CORS that lets every origin in, worst of all with credentials (cookies, Authorization)."""
+
+    id = "BL702"
+    TRIGGERS = ("CORS", "cors", "Cors")
+
+    def __init__(self, context: FileContext, level: str) -> None:
+        super().__init__(context, level)
+        self.literals = _Literals(context, "framework-debug")
+        rows = context.knowledge.rows("framework-cors")
+        self.rows = {r["name"]: r for r in rows if r["form"] != "setting"}
+        self.settings = {r["name"]: r["role"] for r in rows if r["form"] == "setting"}
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.literals.prescan(node)
+        found: dict[str, tuple[cst.CSTNode, Any]] = {}
+        for statement in node.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                    role = self.settings.get(small.targets[0].target.value)
+                    if role is not None:
+                        found[role] = (statement, self.literals.evaluate(small.value))
+        credentials = found.get("credentials", (None, False))[1] is True
+        for role in ("all", "regex"):
+            if role not in found:
+                continue
+            statement, value = found[role]
+            if role == "all" and value is not True:
+                continue
+            if role == "regex" and not (isinstance(value, list) and any(_any_origin(v) for v in value)):
+                continue
+            self._report(statement, "django-cors-headers allows every origin", credentials, "CORS_ALLOW_CREDENTIALS = True")
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.literals.enter()
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.literals.leave()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self.literals.record(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = self.context.qualified_name(node.func)
+        row = self.rows.get(name or "")
+        if row is None and node.args and node.args[0].keyword is None:
+            candidate = self.context.qualified_name(node.args[0].value)
+            if candidate and self.rows.get(candidate, {}).get("form") == "middleware":
+                row = self.rows[candidate]
+        if row is None:
+            return
+        if row["form"] == "aiohttp":
+            self._aiohttp(node, row)
+            return
+        credentials = self.literals.evaluate(_kwarg(node, row.get("credentials"))) is True
+        origins_node = _kwarg(node, row.get("origins"))
+        origins = self.literals.evaluate(origins_node) if origins_node is not None else row.get("default-origins", [])
+        what = None
+        if _wildcard(origins):
+            what = "allows every origin (`*`)" if origins_node is not None else "allows every origin (its default)"
+        elif _any_origin(self.literals.evaluate(_kwarg(node, row.get("regex")))):
+            what = "accepts every origin through its origin regex"
+        resources = self.literals.evaluate(_kwarg(node, row.get("resources")))
+        if what is None and isinstance(resources, dict):
+            for options in resources.values():
+                if isinstance(options, dict) and _wildcard(options.get("origins", origins)):
+                    what = "allows every origin for some resources"
+                    credentials = credentials or options.get("supports_credentials") is True
+        if what is not None:
+            self._report(node, f"`{name.rpartition('.')[2] if name else 'CORS'}` {what}", credentials, f"{row.get('credentials')}=True")
+
+    def _aiohttp(self, node: cst.Call, row: dict[str, Any]) -> None:
+        defaults = _kwarg(node, row.get("origins"))
+        if not isinstance(defaults, cst.Dict):
+            return
+        for element in defaults.elements:
+            if not isinstance(element, cst.DictElement) or self.literals.evaluate(element.key) != "*":
+                continue
+            credentials = isinstance(element.value, cst.Call) and (
+                self.literals.evaluate(_kwarg(element.value, row.get("credentials"))) is True
+            )
+            self._report(node, "`aiohttp_cors.setup` allows every origin (`\"*\"`)", credentials, "allow_credentials=True")
+
+    def _report(self, node: cst.CSTNode, what: str, credentials: bool, flag: str) -> None:
+        if credentials:
+            self.report(
+                node,
+                f"{what} together with `{flag}`: the browser then sends cookies and credentials on requests from "
+                "any site and lets it read the answers; list the allowed origins explicitly",
+            )
+        else:
+            self.report(
+                node,
+                f"{what}: fine for a public read-only API, but any site can call it from a visitor's browser; "
+                "list the allowed origins if the API is not meant for every site",
+                level="note",
+            )
+
+
+class DjangoAllowedHostsWildcard(Rule):
+    """``ALLOWED_HOSTS`` accepting any Host header in Django settings that are not dev-only."""
+
+    id = "BL703"
+    TRIGGERS = ("ALLOWED_HOSTS",)
+
+    def visit_Module(self, node: cst.Module) -> None:
+        if not _settings_module(self.context, node) or _dev_settings(self.context):
+            return
+        literals = _Literals(self.context, "framework-debug")
+        literals.prescan(node)
+        for statement in node.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if not isinstance(small, (cst.Assign, cst.AugAssign)):
+                    continue
+                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                if not any(isinstance(t, cst.Name) and t.value == "ALLOWED_HOSTS" for t in targets):
+                    continue
+                value = literals.evaluate(small.value)
+                if isinstance(value, list) and "*" in value and _literal_list(small.value):
+                    self.report(
+                        statement,
+                        '`ALLOWED_HOSTS` contains "*": Django then trusts any Host header, which poisons '
+                        "password-reset links and absolute URLs built from the request; list the real host names "
+                        "(unless a proxy in front already rejects unknown hosts)",
+                    )
+
+
+def _literal_list(node: cst.BaseExpression) -> bool:
+    return isinstance(node, (cst.List, cst.Tuple)) or (
+        isinstance(node, cst.BinaryOperation) and (_literal_list(node.left) or _literal_list(node.right))
+    )
+
+
+class JwtVerificationDisabled(Rule):
+    """A JWT decoded without checking its signature, or accepting the ``none`` algorithm."""
+
+    id = "BL803"
+    TRIGGERS = ("jwt", "jose")
+
+    def __init__(self, context: FileContext, level: str) -> None:
+        super().__init__(context, level)
+        self.literals = _Literals(context, "framework-debug")
+        self.rows = {r["name"]: r for r in context.knowledge.rows("jwt-decoders")}
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.literals.prescan(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.literals.enter()
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.literals.leave()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self.literals.record(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        name = self.literals.qualified(node.func) or ""
+        row = self.rows.get(name)
+        if row is None:
+            return
+        short = name.rpartition(".")[0].rpartition(".")[2] + "." + name.rpartition(".")[2]
+        if row["form"] == "unverified":
+            if self._decides():
+                self.report(
+                    node,
+                    f"`{short}()` returns claims without checking the signature, and they decide the answer here: "
+                    "anyone can forge them; use `jwt.decode(token, key, algorithms=[...])`",
+                    level="warning",
+                )
+            return
+        options = self.literals.evaluate(_kwarg(node, row.get("options")))
+        if isinstance(options, dict) and options.get("verify_signature") is False:
+            self._off(node, short, '`options={"verify_signature": False}`')
+            return
+        if self.literals.evaluate(_kwarg(node, row.get("verify"))) is False:
+            self._off(node, short, "`verify=False`")
+            return
+        algorithms = self.literals.evaluate(_kwarg(node, row.get("algorithms")))
+        if isinstance(algorithms, str):
+            algorithms = [algorithms]
+        if isinstance(algorithms, list) and any(isinstance(a, str) and a.lower() == "none" for a in algorithms):
+            self._off(node, short, "the `none` algorithm")
+
+    def _off(self, node: cst.Call, name: str, how: str) -> None:
+        self.report(
+            node,
+            f"`{name}()` with {how} accepts tokens nobody signed: anyone can forge the claims (user id, roles); "
+            "pass the key and an explicit `algorithms=[...]` list",
+        )
+
+    def _decides(self) -> bool:
+        """The call's result reaches a return, a comparison or a condition without being re-verified."""
+        ancestors = self.context.ancestors
+        for ancestor in reversed(ancestors[:-1]):
+            if isinstance(ancestor, (cst.Return, cst.Comparison, cst.If)):
+                return True
+            if not isinstance(ancestor, (cst.Subscript, cst.SubscriptElement, cst.Index, cst.Attribute, cst.Call, cst.Arg)):
+                return False
+        return False
