@@ -267,7 +267,8 @@ _VALUE_AFTER = frozenset(
 )  # fmt: skip
 _IDENTIFIER_AFTER = frozenset(
     {"from", "join", "into", "update", "table", "by", "as", "select", "distinct", "exists", "using", "truncate", "view",
-     "index", "schema", "returning", "column", "references", "asc", "desc", "database", "sequence", "trigger"}
+     "index", "schema", "returning", "column", "references", "asc", "desc", "database", "sequence", "trigger", "user",
+     "role", "extension", "to", "owner", "template", "tablespace", "savepoint", "pragma", "copy"}
 )  # fmt: skip
 _FRAGMENT_AFTER = frozenset({"where", "and", "or", "not", "having", "on", "when", "set", "case", "with"})
 _CLAUSES = frozenset({"select", "from", "where", "set", "values", "by", "having", "into", "update", "join", "on", "limit", "returning"})
@@ -380,6 +381,8 @@ def _position(template: Template, index: int, tokens: list[str], quote: str | No
     after = template[index + 1] if index + 1 < len(template) and isinstance(template[index + 1], str) else ""
     if str(before).endswith(".") or str(after).startswith("."):
         return IDENTIFIER
+    if re.search(r"\w$", str(before)) or re.match(r"\w", str(after)):
+        return IDENTIFIER  # part of a name: idx_{table}_{column}
     prev = tokens[-1] if tokens else ""
     following = _next_token(template, index)
     if prev in _VALUE_AFTER:
@@ -704,6 +707,16 @@ class SqlAnalysis:
     def leave_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
             self._bind_target(target.target, node.value, "assign")
+            self._record_item(target.target, node.value)
+
+    def _record_item(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        """``mapping[key] = value``: an entry of a dict built in this function."""
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and len(target.slice) == 1:
+            index = target.slice[0].slice
+            if isinstance(index, cst.Index):
+                scope = self.scope
+                binding = Binding("item", target.value, value, scope, self._next_point(), self._blocks(), default=index.value)
+                scope.mutations.setdefault(target.value.value, []).append(binding)
 
     def leave_AnnAssign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:
@@ -716,7 +729,8 @@ class SqlAnalysis:
             if is_sql_name(node.target.value):
                 self.audit.append((node.target, Site(binding.scope, binding.point + 1, binding.blocks), "binding"))
         elif isinstance(node.target, cst.Attribute):
-            self._bind_target(node.target, node.value, "unknown")
+            numeric = isinstance(node.value, (cst.Integer, cst.Float)) or operator != "+"
+            self._bind_target(node.target, node.value, "numeric" if numeric else "unknown")
 
     def leave_NamedExpr(self, node: cst.NamedExpr) -> None:
         self._bind_target(node.target, node.value, "assign")
@@ -909,6 +923,9 @@ class SqlAnalysis:
                         keyed[key] = element.value
         else:
             positional, keyed = [right], {}
+            mapping = self._dict_literal(right, site)
+            if mapping is not None:
+                positional, keyed = [], mapping
         counter = itertools.count()
         out: Value = []
         for template in left:
@@ -1002,6 +1019,8 @@ class SqlAnalysis:
 
     def _binding_value(self, binding: Binding, site: Site) -> Value:
         target = binding.target
+        if binding.kind == "numeric":
+            return _opaque(target, safe=True)
         if binding.kind == "param":
             if binding.annotation is not None and self._typed_annotation(binding.annotation, site):
                 return _opaque(target, safe=True)
@@ -1037,6 +1056,10 @@ class SqlAnalysis:
         values = self._member_values(node, site)
         if values is not None:
             return values
+        if isinstance(base, cst.Name):
+            owner = self.value(base, site)
+            if not _has_literal(owner) and _all_safe(owner):
+                return _opaque(node, safe=True)  # status.value of an Enum parameter, day.year of a date
         return _opaque(node)
 
     def _class_of(self, base: cst.BaseExpression, site: Site) -> ClassInfo | None:
@@ -1046,7 +1069,22 @@ class SqlAnalysis:
         scope: Scope | None = site.scope
         if scope is not None and scope.cls is not None and base.value == scope.self_name:
             return scope.cls
-        return self.module_classes.get(base.value) if self._bindings(base.value, site) is not None else None
+        found = self._bindings(base.value, site)
+        if found is None:
+            return None
+        if base.value in self.module_classes:
+            return self.module_classes[base.value]
+        # an instance of a module class: `catalogue = Catalogue(...)`
+        classes = set()
+        for binding in found[0]:
+            value = binding.value
+            if binding.kind == "assign" and isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+                classes.add(value.func.value)
+            else:
+                return None
+        if len(classes) == 1:
+            return self.module_classes.get(classes.pop())
+        return None
 
     def _class_chain(self, info: ClassInfo) -> list[ClassInfo]:
         chain, todo = [], [info]
@@ -1092,6 +1130,8 @@ class SqlAnalysis:
                     elements = self.elements(args[0].value, site)
                     return _renode(elements, args[0].value, HOW_JOIN)
             elif method == "replace" and len(args) >= 2:
+                if (_string_value(args[0].value), _string_value(args[1].value)) == ("'", "''"):
+                    return _opaque(node, safe=True)  # SQL quote escaping
                 base = self.value(receiver, site)
                 if _has_literal(base):
                     return self._replace(base, args[0].value, args[1].value, site)
@@ -1104,23 +1144,70 @@ class SqlAnalysis:
                 default = args[1].value if len(args) > 1 else None
                 if default is None or _all_safe(self.value(default, site)):
                     return _opaque(node, safe=True)
-            if method in self.kb.names("method"):
+            if self._safe_method(method):
                 return _opaque(node, safe=True)
         if qualified in self.kb.names("call") or qualified.rpartition(".")[2] in ("quote_name", "quote_ident"):
             return _opaque(node, safe=True)
         if qualified in self.kb.names("passthrough-call") and args:
             return self.value(args[0].value, site)
-        if self._enum_class(func) is not None:
+        if self._enum_class(func) is not None or self._sanitizer_alias(func, site):
             return _opaque(node, safe=True)
         helper = self._helper(func, site)
         if helper is not None and site.depth < 12:
             return self._helper_value(helper, node, site)
         return _opaque(node)
 
+    def _safe_method(self, method: str) -> bool:
+        """A method returning a number, date or quoted identifier (also ``geo_quote_name``-style variants)."""
+        names = self.kb.names("method")
+        if method in names or any(method.endswith("_" + name) for name in names if "_" in name):
+            return True
+        return bool(self.kb.names("sanitizer-token").intersection(name_tokens(method)))
+
+    def _dict_literal(self, expr: cst.BaseExpression, site: Site) -> dict[str, cst.BaseExpression] | None:
+        """The string-keyed entries of a dict literal that ``expr`` (a local name) is bound to once."""
+        if not isinstance(expr, cst.Name):
+            return None
+        found = self._bindings(expr.value, site)
+        if found is None or len(found[0]) != 1 or not isinstance(found[0][0].value, cst.Dict):
+            return None
+        entries: dict[str, cst.BaseExpression] = {}
+        for element in found[0][0].value.elements:
+            if isinstance(element, cst.DictElement):
+                key = _string_value(element.key)
+                if key is not None:
+                    entries[key] = element.value
+        for mutation in found[0][0].scope.mutations.get(expr.value, ()):
+            if mutation.kind == "item" and mutation.default is not None and mutation.value is not None:
+                key = _string_value(mutation.default)
+                if key is not None:
+                    entries[key] = mutation.value
+        return entries
+
+    def _sanitizer_alias(self, func: cst.BaseExpression, site: Site) -> bool:
+        """``qn = connection.ops.quote_name`` then ``qn(x)``."""
+        if not isinstance(func, cst.Name):
+            return False
+        found = self._bindings(func.value, site)
+        if found is None or not found[0]:
+            return False
+        for binding in found[0]:
+            value = binding.value
+            if binding.kind != "assign" or value is None:
+                return False
+            name = (self.context.qualified_name(value) or "") if isinstance(value, (cst.Name, cst.Attribute)) else ""
+            if name not in self.kb.names("call") and not self._safe_method(name.rpartition(".")[2]):
+                return False
+        return True
+
     def _format(self, base: Value, node: cst.Call, site: Site) -> Value:
         positional = [a.value for a in node.args if a.keyword is None and not a.star]
         keyed = {a.keyword.value: a.value for a in node.args if a.keyword is not None}
         splat = next((a.value for a in node.args if a.star == "**"), None)
+        if splat is not None and not keyed:
+            mapping = self._dict_literal(splat, site)
+            if mapping is not None:
+                keyed, splat = mapping, None
         if isinstance(node.func, cst.Attribute) and node.func.attr.value == "format_map" and node.args:
             splat, positional = node.args[0].value, []
         counter = itertools.count()
@@ -1238,13 +1325,20 @@ class SqlAnalysis:
                 if mapper in self.kb.names("call"):
                     return _opaque(expr, safe=True)
                 return items
-            if name == "range":
+            if name == "range" or (isinstance(expr.func, cst.Attribute) and self._safe_method(expr.func.attr.value)):
                 return _opaque(expr, safe=True)
-            if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in ("keys", "values") and self._const_collection(
-                expr.func.value, site
-            ):
-                return _opaque(expr, safe=True)
+            if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in ("keys", "values"):
+                if self._const_collection(expr.func.value, site):
+                    return _opaque(expr, safe=True)
+                entries = self._dict_entries(expr.func.value, site, expr.func.attr.value == "values")
+                if entries is not None:
+                    return entries
             return _opaque(expr)
+        if isinstance(expr, cst.Dict):
+            keys = [self.value(e.key, site) for e in expr.elements if isinstance(e, cst.DictElement)]
+            return _cap([t for v in keys for t in v]) if keys else _const("")
+        if isinstance(expr, cst.DictComp):
+            return self._comprehension(expr, site)
         if isinstance(expr, cst.Name):
             return self._name_elements(expr, site)
         if isinstance(expr, cst.Attribute):
@@ -1252,6 +1346,33 @@ class SqlAnalysis:
             if values is not None and self._const_collection(expr, site):
                 return _opaque(expr, safe=True)
         return _opaque(expr)
+
+    def _dict_entries(self, expr: cst.BaseExpression, site: Site, values: bool) -> Value | None:
+        """Keys or values of a dict a local name is built as (literal, comprehension, ``d[k] = v``)."""
+        if not isinstance(expr, cst.Name):
+            return None
+        found = self._bindings(expr.value, site)
+        if found is None:
+            return None
+        out: Value = []
+        for binding in found[0]:
+            inner = Site(binding.scope, binding.point, binding.blocks, None, site.depth + 1)
+            value = binding.value
+            if binding.kind != "assign" or binding.index is not None:
+                return None
+            if isinstance(value, cst.Dict):
+                for element in value.elements:
+                    if not isinstance(element, cst.DictElement):
+                        return None
+                    out += self.value(element.value if values else element.key, inner)
+            elif isinstance(value, cst.DictComp):
+                out += self._comprehension(value, inner, values)
+            else:
+                return None
+            for mutation in binding.scope.mutations.get(expr.value, ()):
+                if mutation.kind == "item" and mutation.value is not None and mutation.default is not None:
+                    out += self.value(mutation.value if values else mutation.default, Site(mutation.scope, mutation.point, mutation.blocks))
+        return _cap(out) if out else None
 
     def _name_elements(self, node: cst.Name, site: Site) -> Value:
         name = node.value
@@ -1279,13 +1400,17 @@ class SqlAnalysis:
             for mutation in scope.mutations.get(name, ()):
                 inner = Site(mutation.scope, mutation.point, mutation.blocks, None, site.depth + 1)
                 assert mutation.value is not None
+                if mutation.kind == "item":
+                    continue
                 if mutation.kind == "aug":
                     out += self.elements(mutation.value, inner)
                 else:
                     out += self.value(mutation.value, inner)
         return _cap(out) if out else _opaque(node)
 
-    def _comprehension(self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp, site: Site) -> Value:
+    def _comprehension(
+        self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp | cst.DictComp, site: Site, values: bool = False
+    ) -> Value:
         env: dict[str, Value] = dict(site.env or {})
         comp: cst.CompFor | None = node.for_in
         while comp is not None:
@@ -1306,7 +1431,10 @@ class SqlAnalysis:
                     else:
                         env[element.value] = _opaque(element, safe=_all_safe(self.elements(iterable, inner)))
             comp = comp.inner_for_in
-        return self.value(node.elt, Site(site.scope, site.point, site.blocks, env, site.depth + 1))
+        inner = Site(site.scope, site.point, site.blocks, env, site.depth + 1)
+        if isinstance(node, cst.DictComp):
+            return self.value(node.value if values else node.key, inner)
+        return self.value(node.elt, inner)
 
     # -- helpers, classes, annotations -----------------------------------------------------------
 
@@ -1366,7 +1494,8 @@ class SqlAnalysis:
             )
         if isinstance(expr, cst.Call):
             name = dotted_name(expr.func) or ""
-            if name in ("frozenset", "set", "tuple", "list", "dict", "MappingProxyType", "types.MappingProxyType") and len(expr.args) == 1:
+            short = name.rpartition(".")[2].lower()
+            if len(expr.args) == 1 and any(k in short for k in ("dict", "set", "tuple", "list", "proxy")):
                 return self._const_collection(expr.args[0].value, site, depth + 1)
             if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in ("keys", "values"):
                 return self._const_collection(expr.func.value, site, depth + 1)
@@ -1394,6 +1523,7 @@ class SqlAnalysis:
                 and self._const_collection(b.value, Site(b.scope, b.point, b.blocks), depth + 1)
                 for b in bindings
             ) and not any(m for s in {id(b.scope): b.scope for b in bindings}.values() for m in s.mutations.get(expr.value, ()))
+
         return False
 
     def _typed_annotation(self, annotation: cst.BaseExpression, site: Site, collection: bool = False) -> bool:
@@ -1638,8 +1768,9 @@ class SqlAnalysis:
                     continue
             elif not is_built(template) or (not confirmed and not looks_like_sql(fold(template))):
                 continue
-            positions = slot_positions(template)
-            slots = [(h, p) for h, p in zip(holes(template), positions) if not h.safe and h.how]
+            slots = self._slots(template)
+            if not slots:
+                continue
             rule = row.rule
             chosen = next(((h, p) for h, p in slots if p != IDENTIFIER), None)
             if chosen is None and rule in ("BL101", "BL102"):
@@ -1665,6 +1796,21 @@ class SqlAnalysis:
             )
         return None
 
+    def _slots(self, template: Template) -> list[tuple[Hole, str]]:
+        """Unvetted holes with their SQL positions; a value named as SQL (``where_sql``) is composition."""
+        fragment_names, sql_names = self.kb.names("fragment-name"), self.kb.names("sql-name")
+        out = []
+        for hole, position in zip(holes(template), slot_positions(template)):
+            if hole.safe or not hole.how:
+                continue
+            tokens = _node_tokens(hole.node)
+            if position != QUOTED_VALUE and sql_names.intersection(tokens):
+                continue
+            if position in (FRAGMENT, IDENTIFIER) and fragment_names.intersection(tokens):
+                continue
+            out.append((hole, position))
+        return out
+
     def _label(self, row: SinkRow, call: cst.Call, receiver: str | None) -> str:
         if row.function:
             return f"{row.function}()"
@@ -1681,8 +1827,9 @@ class SqlAnalysis:
             for template in value:
                 if not is_built(template) or not looks_like_sql(fold(template)):
                     continue
-                positions = slot_positions(template)
-                slots = [(h, p) for h, p in zip(holes(template), positions) if not h.safe and h.how]
+                slots = self._slots(template)
+                if not slots:
+                    continue
                 hole, position = slots[0]
                 if any(id(h.node) in reported for h, _ in slots):
                     break
@@ -1697,6 +1844,21 @@ class SqlAnalysis:
 # ---------------------------------------------------------------------------------------------
 # small helpers
 # ---------------------------------------------------------------------------------------------
+
+
+def _node_tokens(node: cst.CSTNode) -> list[str]:
+    """Name tokens of what a value is called: ``where_sql`` → where, sql; ``self._get_sql()`` → get, sql."""
+    while True:
+        if isinstance(node, cst.Subscript):
+            node = node.value
+        elif isinstance(node, cst.Call):
+            node = node.func
+        elif isinstance(node, cst.Attribute):
+            return name_tokens(node.attr.value)
+        elif isinstance(node, cst.Name):
+            return name_tokens(node.value)
+        else:
+            return []
 
 
 def _annotation(param: cst.Param) -> cst.BaseExpression | None:
