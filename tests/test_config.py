@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -262,3 +263,30 @@ def test_bad_regex_in_a_table_row(project) -> None:  # type: ignore[no-untyped-d
     result = project.lint("app.py")
     assert result.exit_code == 2
     assert f"tool.backlint.tables.{spec.name}: {spec.name}.{field}: invalid regex '(unclosed'" in result.stderr
+
+
+# --- the documentation's examples are real configuration
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
+
+
+def _toml_blocks() -> list[str]:
+    return re.findall(r"```toml\n(.*?)```", DOCS.read_text("utf-8"), flags=re.DOTALL)
+
+
+@pytest.mark.parametrize("block", _toml_blocks())
+def test_every_documented_snippet_is_valid_configuration(project, block: str) -> None:  # type: ignore[no-untyped-def]
+    config = block if block.lstrip().startswith("[tool.backlint") else "[tool.backlint]\n" + block
+    project.write("pyproject.toml", config)
+    project.write("app/views.py", "x = 1\n")
+    result = project.lint("app")
+    assert result.exit_code == 0, result.stderr
+
+
+def test_every_key_is_documented() -> None:
+    text = DOCS.read_text("utf-8")
+    keys = ("select", "extend-select", "ignore", "per-file-ignores", "severity", "exclude", "extend-exclude",
+            "respect-gitignore", "max-file-size", "test-paths", "non-production-paths", "sarif-category",
+            "cache-dir", "tables")  # fmt: skip
+    for key in keys:
+        assert f"### `{key}`" in text, key

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
+from typing import Any
 
-from conftest import run_cli
+from conftest import ROOT, run_cli
 
 SWALLOW = """\
 def save(db):
@@ -162,3 +165,36 @@ def test_every_format_writes_to_output_file(project) -> None:  # type: ignore[no
         assert result.exit_code == 1
         assert "BL402" in out.read_text("utf-8")
     assert run_cli("a.py", "--output-format", "concise", cwd=project.root).stdout.startswith("a.py:4:5: BL402")
+
+
+JSON_DOCS = Path(__file__).resolve().parent.parent / "docs" / "json-output.md"
+
+
+def _documented_schema() -> dict[str, Any]:
+    blocks = re.findall(r"```json\n(.*?)```", JSON_DOCS.read_text("utf-8"), flags=re.DOTALL)
+    return json.loads(blocks[-1])  # type: ignore[no-any-return]
+
+
+def test_json_output_matches_the_documented_schema(project) -> None:  # type: ignore[no-untyped-def]
+    from jsonschema import Draft7Validator
+
+    validator = Draft7Validator(_documented_schema())
+    project.write("pyproject.toml", "[tool.backlint]\nmax-file-size = 300\n")
+    project.write("a.py", SWALLOW)
+    project.write("b.py", SWALLOW.replace("except Exception:", "except Exception:  # backlint: ignore[BL402]"))
+    project.write("c.py", "def f(:\n")
+    project.write("d.py", "x = 1  # noqa: BL999\n")
+    project.write("big.py", "x = 1\n" * 60)
+    document = project.lint(".", "--format", "json").json()
+    assert len(document["findings"]) == 2 and len(document["notices"]) == 2
+    assert [e.message for e in validator.iter_errors(document)] == []
+    example = re.findall(r"```json\n(.*?)```", JSON_DOCS.read_text("utf-8"), flags=re.DOTALL)[0]
+    assert [e.message for e in validator.iter_errors(json.loads(example))] == []
+
+
+def test_fixture_apps_json_matches_the_documented_schema() -> None:
+    """Every rule's real findings, related locations included, fit the documented shape."""
+    from jsonschema import Draft7Validator
+
+    document = run_cli("fixtures", "--format", "json", "--select", "ALL", cwd=ROOT).json()
+    assert [e.message for e in Draft7Validator(_documented_schema()).iter_errors(document)] == []
