@@ -403,6 +403,8 @@ def _position(template: Template, index: int, tokens: list[str], quote: str | No
         return FRAGMENT
     if prev in _IDENTIFIER_AFTER:
         return IDENTIFIER
+    if prev == "<hole>" and clause in ("by", "select"):
+        return IDENTIFIER  # ORDER BY {column} {direction}
     if prev in _FRAGMENT_AFTER or prev in ("", "<hole>", ";"):
         return IDENTIFIER if following in _COMPARISONS else FRAGMENT
     if re.fullmatch(r"[a-z_]\w*", prev) and clause in ("by", "select"):

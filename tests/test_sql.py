@@ -1,0 +1,290 @@
+"""BL101–BL105: the recognizer and slot lexer where they are subtle, the rest through the real CLI."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+
+from backlint.analysis.sql import (
+    FRAGMENT,
+    IDENTIFIER,
+    QUOTED_VALUE,
+    VALUE,
+    Hole,
+    Template,
+    looks_like_sql,
+    slot_positions,
+)
+
+
+def _template(*parts: str | None) -> Template:
+    """Literal parts with a hole for each None."""
+    return tuple(Hole(cst.Name("x"), False, "an f-string") if p is None else p for p in parts)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT id FROM users WHERE id = ⟨x⟩",
+        "  (SELECT ⟨x⟩\nFROM t)",
+        "-- report\nselect * from ⟨x⟩",
+        "/* hint */ DELETE FROM t WHERE a = 1",
+        "WITH recent AS (SELECT 1) DELETE FROM t",
+        "UPDATE ⟨x⟩ SET a = 1",
+        "INSERT OR REPLACE INTO t VALUES (1)",
+        "PRAGMA table_info(⟨x⟩)",
+    ],
+)
+def test_recognizer_accepts_statements(text: str) -> None:
+    assert looks_like_sql(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please select a value from ⟨x⟩",  # ruff #8717: no FROM-clause shape after "select"
+        "Role ⟨x⟩ has been delete from the guild ⟨x⟩",  # ruff #13103
+        " Error: Delete from cache: ⟨x⟩",  # bandit PR #970: not anchored at a statement
+        "can be updated using: ucr set ⟨x⟩",  # bandit #984
+        "job ⟨x⟩ started",
+    ],
+)
+def test_recognizer_rejects_prose(text: str) -> None:
+    assert not looks_like_sql(text)
+
+
+@pytest.mark.parametrize(
+    ("parts", "expected"),
+    [
+        (("SELECT * FROM t WHERE id = ", None), [VALUE]),
+        (("SELECT * FROM t WHERE name = '", None, "'"), [QUOTED_VALUE]),
+        (("SELECT * FROM t WHERE name LIKE '%", None, "%'"), [QUOTED_VALUE]),
+        (("SELECT * FROM ", None, " WHERE id = ?"), [IDENTIFIER]),
+        (("SELECT * FROM t ORDER BY ", None, " ", None), [IDENTIFIER, IDENTIFIER]),
+        (("SELECT ", None, ", name FROM t"), [IDENTIFIER]),
+        (("SELECT * FROM t WHERE ", None), [FRAGMENT]),
+        (("SELECT * FROM t WHERE ", None, " = 1"), [IDENTIFIER]),
+        (("INSERT INTO t (", None, ") VALUES (", None, ", ", None, ")"), [IDENTIFIER, VALUE, VALUE]),
+        (("SELECT * FROM t WHERE id IN (1, ", None, ")"), [VALUE]),
+        (("SELECT * FROM s.", None), [IDENTIFIER]),
+        (('SELECT "', None, '" FROM t'), [IDENTIFIER]),
+        (("DROP TABLE idx_", None, "_old"), [IDENTIFIER]),
+        (("SELECT * FROM t LIMIT ", None, " OFFSET ", None), [VALUE, VALUE]),
+        (("SELECT * FROM t WHERE note = 'it''s ", None, "'"), [QUOTED_VALUE]),
+        (("SELECT * FROM t -- '", "\nWHERE a = ", None), [VALUE]),
+    ],
+)
+def test_slot_positions(parts: tuple[str | None, ...], expected: list[str]) -> None:
+    assert slot_positions(_template(*parts)) == expected
+
+
+def _lint(project, code: str, *args: str, path: str = "app/db.py") -> set[tuple[int, str]]:  # type: ignore[no-untyped-def]
+    project.write(path, textwrap.dedent(code).lstrip("\n"))
+    result = project.lint(path, "--select", "BL1", "--format", "json", *args)
+    assert result.exit_code in (0, 1), result.stderr
+    return {(f["line"], f["rule_id"]) for f in result.json()["findings"]}
+
+
+def test_message_names_driver_and_paramstyle(project) -> None:  # type: ignore[no-untyped-def]
+    project.write(
+        "app/users.py",
+        "import sqlite3\n\ndef get(user_id):\n    cur = sqlite3.connect('a.db').cursor()\n"
+        "    cur.execute(f'SELECT * FROM users WHERE id = {user_id}')\n",
+    )
+    findings = project.lint("app/users.py", "--format", "json").json()["findings"]
+    assert [(f["rule_id"], f["line"], f["column"]) for f in findings] == [("BL101", 5, 51)]
+    assert findings[0]["message"] == (
+        "SQL built with an f-string reaches sqlite3 Cursor.execute(); pass values as parameters: "
+        'execute("… WHERE id = ?", (user_id,))'
+    )
+
+
+def test_finding_lands_on_build_site_with_sink_as_related(project) -> None:  # type: ignore[no-untyped-def]
+    project.write(
+        "app/items.py",
+        "import asyncpg\n\nasync def find(dsn, owner):\n    conn = await asyncpg.connect(dsn)\n"
+        "    q = f\"SELECT * FROM items WHERE owner = '{owner}'\"\n    rows = await conn.fetch(q)\n    return rows\n",
+    )
+    findings = project.lint("app/items.py", "--format", "json").json()["findings"]
+    assert [(f["rule_id"], f["line"]) for f in findings] == [("BL101", 5)]
+    assert findings[0]["related"][0]["line"] == 6
+    assert 'fetch("… WHERE owner = $1", owner)' in findings[0]["message"]
+
+
+def test_builders_across_branches_and_loops(project) -> None:  # type: ignore[no-untyped-def]
+    code = """
+    import sqlite3
+    conn = sqlite3.connect("a.db")
+    FILTERS = ("status", "city")
+
+    def constant_builder(args, ids):
+        sql = "SELECT * FROM t WHERE 1=1"
+        params = []
+        for column in FILTERS:
+            if args.get(column):
+                sql += f" AND {column} = ?"
+                params.append(args[column])
+        clauses = []
+        if ids:
+            clauses.append("id IN (%s)" % ", ".join("?" for _ in ids))
+        where = " AND ".join(clauses)
+        return conn.execute(sql + " AND " + where if where else sql, params + list(ids)).fetchall()
+
+    def data_builder(args):
+        sql = "SELECT * FROM t WHERE 1=1"
+        for column, value in args.items():
+            sql += f" AND {column} = '{value}'"
+        return conn.execute(sql).fetchall()
+
+    def identifier_builder(columns):
+        sql = "SELECT * FROM t WHERE 1=1"
+        for column in columns:
+            sql += f" AND {column} = ?"
+        return conn.execute(sql, [1] * len(columns)).fetchall()
+    """
+    assert _lint(project, code) == {(21, "BL101"), (27, "BL104")}
+
+
+def test_helper_defined_after_its_caller_and_argument_substitution(project) -> None:  # type: ignore[no-untyped-def]
+    code = """
+    import sqlite3
+    conn = sqlite3.connect("a.db")
+
+    def report(region):
+        conn.execute(by_region(region))
+        conn.execute(by_region("emea"))
+
+    def by_region(region):
+        return f"SELECT * FROM sales WHERE region = '{region}'"
+    """
+    assert _lint(project, code) == {(9, "BL101")}
+
+
+def test_typed_values_and_sanitizers_are_safe(project) -> None:  # type: ignore[no-untyped-def]
+    code = """
+    import uuid
+    from typing import Literal
+    from django.db import connection
+
+    def page(cur_id: uuid.UUID, limit: int, order: Literal["asc", "desc"], raw_limit, table):
+        qn = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT * FROM t WHERE id = '{cur_id}' ORDER BY id {order} LIMIT {limit}")
+            cursor.execute("SELECT * FROM t LIMIT %d" % raw_limit)
+            cursor.execute("SELECT * FROM t LIMIT {:d}".format(raw_limit))
+            cursor.execute(f"SELECT * FROM t LIMIT {int(raw_limit)}")
+            cursor.execute("SELECT * FROM %s" % qn(table))
+            cursor.execute("SELECT * FROM %s" % connection.ops.quote_name(table))
+            cursor.execute(f"SELECT * FROM t LIMIT {raw_limit}")
+    """
+    assert _lint(project, code) == {(14, "BL101")}
+
+
+def test_allowlist_guards(project) -> None:  # type: ignore[no-untyped-def]
+    code = """
+    import re
+    import sqlite3
+    conn = sqlite3.connect("a.db")
+    SORTS = {"name": "name", "newest": "created_at DESC"}
+
+    def by_mapping(key):
+        return conn.execute(f"SELECT * FROM t ORDER BY {SORTS.get(key, 'name')}").fetchall()
+
+    def by_membership(sort):
+        if sort in ("name", "price"):
+            return conn.execute(f"SELECT * FROM t ORDER BY {sort}").fetchall()
+        return conn.execute(f"SELECT * FROM t ORDER BY {sort}").fetchall()
+
+    def by_regex(table):
+        if not re.fullmatch(r"[a-z_]+", table):
+            raise ValueError(table)
+        return conn.execute(f"SELECT * FROM {table}").fetchall()
+
+    def by_assert(sort):
+        assert sort in SORTS
+        return conn.execute(f"SELECT * FROM t ORDER BY {sort}").fetchall()
+
+    def by_fallback(sort):
+        if sort not in SORTS:
+            sort = "name"
+        return conn.execute(f"SELECT * FROM t ORDER BY {sort}").fetchall()
+    """
+    assert _lint(project, code) == {(12, "BL104")}
+
+
+def test_unknown_receiver_needs_sql_text(project) -> None:  # type: ignore[no-untyped-def]
+    code = """
+    class Jobs:
+        def __init__(self, runner, db):
+            self.runner = runner
+            self.db = db
+
+        def start(self, name):
+            self.runner.execute(f"job {name} --now")
+            self.db.execute(f"UPDATE jobs SET state = 'run' WHERE name = '{name}'")
+    """
+    assert _lint(project, code) == {(8, "BL101")}
+
+
+def test_psycopg_composition_is_safe_and_misuse_is_bl103(project) -> None:  # type: ignore[no-untyped-def]
+    code = """
+    import psycopg2
+    from psycopg2 import sql
+
+    def rows(table, owner):
+        conn = psycopg2.connect("")
+        cur = conn.cursor()
+        cur.execute(sql.SQL("SELECT * FROM {} WHERE owner = %s").format(sql.Identifier(table)), (owner,))
+        template = "SELECT * FROM " + table
+        cur.execute(sql.SQL(template))
+    """
+    assert _lint(project, code) == {(8, "BL103")}
+
+
+def test_tests_are_exempt_and_suppression_applies(project) -> None:  # type: ignore[no-untyped-def]
+    code = """
+    import sqlite3
+
+    def test_lookup(name):
+        sqlite3.connect("a.db").execute(f"SELECT * FROM t WHERE n = '{name}'")
+    """
+    assert _lint(project, code, path="tests/test_db.py") == set()
+    suppressed = """
+    import sqlite3
+
+    def lookup(name):
+        sqlite3.connect("a.db").execute(f"SELECT * FROM t WHERE n = '{name}'")  # backlint: ignore[BL101] -- vetted
+    """
+    assert _lint(project, suppressed) == set()
+
+
+def test_audit_is_opt_in_and_skips_prose(project) -> None:  # type: ignore[no-untyped-def]
+    code = """
+    import logging
+    log = logging.getLogger(__name__)
+
+    def build_query(region):
+        log.info(f"select rows from {region}")
+        return f"SELECT * FROM sales WHERE region = '{region}'"
+    """
+    project.write("app/db.py", textwrap.dedent(code).lstrip("\n"))
+    default = project.lint("app/db.py", "--format", "json").json()["findings"]
+    assert [f for f in default if f["rule_id"].startswith("BL1")] == []
+    assert _lint(project, code, "--extend-select", "BL105") == {(6, "BL105")}
+
+
+def test_users_extend_the_sink_table(project) -> None:  # type: ignore[no-untyped-def]
+    project.write(
+        "pyproject.toml",
+        '[tool.backlint]\n[[tool.backlint.tables.sql-sinks]]\nrule = "BL101"\ndriver = "psycopg2"\n'
+        'function = "app.dbutil.run_query"\narg = 0\nkeyword = "sql"\n',
+    )
+    code = """
+    from app.dbutil import run_query
+
+    def lookup(email):
+        return run_query(f"SELECT * FROM users WHERE email = '{email}'")
+    """
+    assert _lint(project, code) == {(4, "BL101")}
