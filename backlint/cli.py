@@ -57,6 +57,7 @@ def main() -> None:
     "--sarif-include-suppressed", is_flag=True, help="Keep inline-suppressed findings in SARIF, marked as suppressed."
 )
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all CPUs).")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache (`cache-dir`).")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a TTY, unless NO_COLOR).")
 def check(**kwargs: Any) -> None:
     """Lint PATHS (default: the current directory)."""
@@ -77,6 +78,7 @@ def check(**kwargs: Any) -> None:
         statistics=kwargs["statistics"],
         sarif_category=kwargs["sarif_category"],
         jobs=kwargs["jobs"],
+        no_cache=kwargs["no_cache"],
         color=kwargs["color"],
         sarif_include_suppressed=kwargs["sarif_include_suppressed"],
     )

@@ -57,6 +57,7 @@ class Config:
     sarif_category: str | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     respect_gitignore: bool = True
+    cache_dir: str = ".backlint_cache"  # relative to the project root
     table_extensions: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     options: tuple[tuple[str, Any], ...] = ()
 
@@ -192,6 +193,10 @@ def parse_section(
             if not isinstance(value, bool):
                 raise fail(key, f"expected true or false, got {value!r}")
             kwargs["respect_gitignore"] = value
+        elif key == "cache-dir":
+            if not isinstance(value, str) or not value.strip():
+                raise fail(key, f"expected a directory path (string), got {value!r}")
+            kwargs["cache_dir"] = value
         elif key == "tables":
             kwargs["table_extensions"] = _table_extensions(value, catalog, fail)
         elif key in option_defaults:

@@ -35,6 +35,14 @@ def display_path(path: Path, cwd: Path) -> str:
 
 
 def relative_to_root(path: Path, root: Path) -> str:
+    if os.sep == "/":  # string operations: a warm run asks this for every entry it walks
+        absolute_text, root_text = os.path.abspath(path), str(root)
+        if absolute_text == root_text:
+            return "."
+        prefix = root_text if root_text.endswith("/") else root_text + "/"
+        if absolute_text.startswith(prefix):
+            return absolute_text[len(prefix) :]
+        return absolute_text.lstrip("/")
     absolute = Path(os.path.abspath(path))
     try:
         return absolute.relative_to(root).as_posix()
@@ -89,17 +97,21 @@ def _walk(directory: Path, root: Path, excludes: tuple[str, ...], problems: list
             problems.append((current.as_posix(), f"cannot read directory: {exc.strerror or exc}"))
             continue
         subdirs = []
+        current_relative = relative_to_root(current, root)
+        parent = "" if current_relative == "." else current_relative + "/"
         for entry in entries:
-            path = Path(entry.path)
-            if is_excluded(relative_to_root(path, root), excludes, name_only=entry.name):
-                continue
             try:
                 is_dir = entry.is_dir()
             except OSError:
                 is_dir = False
+            if not is_dir and not entry.name.endswith(PYTHON_SUFFIXES):
+                continue  # most entries (data, locale, assets): no need to match excludes
+            if is_excluded(parent + entry.name, excludes, name_only=entry.name):
+                continue
+            path = Path(entry.path)
             if is_dir:
                 subdirs.append(path)
-            elif entry.name.endswith(PYTHON_SUFFIXES):
+            else:
                 yield path
         stack.extend(reversed(subdirs))
 

@@ -7,9 +7,8 @@ import io
 import os
 import stat
 import tokenize
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from backlint.catalog import Catalog, Knowledge
 from backlint.config import Config
@@ -19,7 +18,14 @@ from backlint.filekind import classify
 from backlint.rule import FileKind, Finding, Notice, Span
 from backlint.suppress import Suppressions
 
+if TYPE_CHECKING:
+    from backlint.cache import Cache, StatSignature
+
 PARSE_ERROR = "BL000"
+# Below this much source to lint, starting workers costs more than it saves (measured: a worker
+# costs ~60 ms to fork, warm up and join; libcst parses ~150 kB of source per second per core).
+POOL_MIN_BYTES = 96 * 1024
+NO_PREFILTER_ENV = "BACKLINT_NO_PREFILTER"  # benchmarks and tests only: parse every file
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,6 +41,7 @@ class Settings:
     non_production_paths: tuple[str, ...]
     max_file_size: int
     known_rules: tuple[str, ...] = ()  # every catalog id: suppression comments naming others are warned about
+    prefilter: bool = True  # parse only files where a rule's trigger token occurs
 
 
 @dataclasses.dataclass
@@ -58,11 +65,10 @@ class RunResult:
 
 
 def build_settings(config: Config, catalog: Catalog) -> Settings:
-    from backlint.checks import registry
-
-    file_rules, project_rules, _ = registry()
+    """From the catalog's metadata alone: importing the rules (and libcst) waits until a file is parsed."""
     enabled = config.enabled_rules(catalog)
-    levels = tuple((i, config.level_of(i, catalog.rules[i].level)) for i in enabled if i in file_rules)
+    file_rules = [i for i in enabled if i != PARSE_ERROR and not catalog.rules[i].project]
+    levels = tuple((i, config.level_of(i, catalog.rules[i].level)) for i in file_rules)
     tables = {name: list(rows) for name, rows in catalog.knowledge.tables.items()}
     for name, rows in config.table_extensions:
         tables[name] = tables[name] + list(rows)
@@ -70,34 +76,46 @@ def build_settings(config: Config, catalog: Catalog) -> Settings:
     options.update(dict(config.options))
     return Settings(
         rule_levels=levels,
-        applies_to=tuple((i, catalog.rules[i].applies_to) for i in enabled if i in file_rules),
-        collect_facts=any(i in project_rules for i in enabled),
+        applies_to=tuple((i, catalog.rules[i].applies_to) for i in file_rules),
+        collect_facts=any(catalog.rules[i].project for i in enabled),
         options=tuple(sorted(options.items())),
         knowledge=Knowledge(tables),
         test_paths=config.test_paths,
         non_production_paths=config.non_production_paths,
         max_file_size=config.max_file_size,
         known_rules=tuple(sorted(catalog.rules)),
+        prefilter=not os.environ.get(NO_PREFILTER_ENV),
     )
 
 
 def read_source(path: Path, max_size: int) -> tuple[str | None, Notice | None, Finding | None]:
     """Decode per PEP 263 / BOM. Returns (text, notice-if-skipped, BL000-if-unreadable)."""
     display = path.as_posix()
+    data, _, notice, error = _read_bytes(path, display, max_size)
+    if data is None:
+        return None, notice, error
+    return decode_source(data, display)
+
+
+def _read_bytes(
+    path: Path, display: str, max_size: int
+) -> tuple[bytes | None, os.stat_result | None, Notice | None, Finding | None]:
+    """(bytes, their stat) of a regular file within max_size; else a notice or a BL000 finding."""
     try:
         info = path.stat()
     except OSError as exc:
         reason = "broken symbolic link" if path.is_symlink() else (exc.strerror or str(exc))
-        return None, None, _file_error(display, f"cannot read file: {reason}")
+        return None, None, None, _file_error(display, f"cannot read file: {reason}")
     if not stat.S_ISREG(info.st_mode):
-        return None, Notice(display, "not a regular file, skipped"), None
+        return None, None, Notice(display, "not a regular file, skipped"), None
     if info.st_size > max_size:
-        return None, Notice(display, f"file is {info.st_size} bytes, over max-file-size ({max_size}), skipped"), None
+        notice = Notice(display, f"file is {info.st_size} bytes, over max-file-size ({max_size}), skipped")
+        return None, None, notice, None
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return None, None, _file_error(display, f"cannot read file: {exc.strerror or exc}")
-    return decode_source(data, display)
+        return None, None, None, _file_error(display, f"cannot read file: {exc.strerror or exc}")
+    return data, info, None, None
 
 
 def decode_source(data: bytes, display: str) -> tuple[str | None, Notice | None, Finding | None]:
@@ -127,10 +145,7 @@ def _file_error(path: str, message: str, line: int = 1, column: int = 1) -> Find
 
 
 def lint_file(source: SourceFile, settings: Settings) -> FileResult:
-    text, notice, error = read_source(source.path, settings.max_file_size)
-    if text is None:
-        return FileResult(source.display, [error] if error else [], None, [notice] if notice else [])
-    return lint_text(source, text, settings)
+    return _lint_cached(source, settings, None).result
 
 
 def lint_text(source: SourceFile, text: str, settings: Settings) -> FileResult:
@@ -164,45 +179,272 @@ class _InternalError(Exception):
 InternalError = _InternalError
 
 
-def run(files: Sequence[SourceFile], settings: Settings, catalog: Catalog, config: Config, jobs: int) -> RunResult:
-    results = _per_file(files, settings, jobs)
-    findings: list[Finding] = []
-    notices: list[Notice] = []
-    facts: list[ModuleFacts] = []
-    for result in results:
-        findings.extend(result.findings)
-        notices.extend(result.notices)
-        if result.facts is not None:
-            facts.append(result.facts)
-    findings.extend(project_pass(facts, settings, catalog, config))
+Progress = Callable[[int, int], None]  # (files done, files to lint)
+
+
+@dataclasses.dataclass
+class _Outcome:
+    """One file's result and what the cache learnt about it (picklable, crosses from workers)."""
+
+    result: FileResult
+    key: str | None = None  # cache entry holding this result, if stored or read
+    has_facts: bool = False  # the entry has facts (result.facts is None until loaded)
+    record: tuple[str, StatSignature, str] | None = None  # (absolute path, stat, content hash)
+    cache_problem: str | None = None
+
+
+def run(
+    files: Sequence[SourceFile],
+    settings: Settings,
+    catalog: Catalog,
+    config: Config,
+    jobs: int,
+    *,
+    cache: Cache | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Lint ``files``: cached results first, the rest in-process or over ``jobs`` workers."""
+    outcomes: list[_Outcome | None] = [None] * len(files)
+    todo: Todo = []
+    memo: dict[str, tuple[str, ...]] = {}
+    for position, source in enumerate(files):
+        hit, size = _cached(source, cache, memo) if cache is not None else (None, 0)
+        if hit is not None:
+            outcomes[position] = hit
+        else:
+            todo.append((position, source, size))
+    for position, outcome in _per_file(todo, settings, jobs, cache, progress):
+        outcomes[position] = outcome
+    done = [o for o in outcomes if o is not None]
+    findings = [f for o in done for f in o.result.findings]
+    notices = [n for o in done for n in o.result.notices]
+    if settings.collect_facts:
+        findings.extend(_project_findings(done, files, settings, catalog, config, cache))
+    if cache is not None:
+        for outcome in done:
+            if outcome.record is not None:
+                cache.remember(*outcome.record)
+        cache.close(o.key for o in done if o.key is not None)
+        problem = cache.problem or next((o.cache_problem for o in done if o.cache_problem), None)
+        if problem:
+            notices.append(Notice(cache.directory.as_posix(), problem))
     findings = [f for f in findings if not _ignored_for_file(f, config, files)]
     findings.sort(key=lambda f: f.sort_key)
     internal = sum(1 for n in notices if n.level == "error")
     return RunResult(findings=findings, notices=notices, files=len(files), internal_errors=internal)
 
 
-def _per_file(files: Sequence[SourceFile], settings: Settings, jobs: int) -> list[FileResult]:
-    if jobs <= 1 or len(files) < 4 * jobs:
-        return [lint_file(f, settings) for f in files]
-    chunk = max(1, min(32, len(files) // (jobs * 4)))
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(settings,)) as pool:
-        return list(pool.map(_lint_in_worker, files, chunksize=chunk))
+def _cached(source: SourceFile, cache: Cache, memo: dict[str, tuple[str, ...]]) -> tuple[_Outcome | None, int]:
+    """A result from the cache found by the stat index alone (no read), and the file's size."""
+    from backlint.cache import stat_signature
+
+    try:
+        info = source.path.stat()
+    except OSError:
+        return None, 0
+    if not stat.S_ISREG(info.st_mode):
+        return None, 0
+    absolute = os.path.abspath(source.path)
+    digest = cache.known_hash(absolute, stat_signature(info))
+    if digest is None:
+        return None, info.st_size
+    key = cache.entry_key(source, module_name(source.path, memo), digest)
+    hit = cache.load(key, source.display)
+    if hit is None:
+        return None, info.st_size
+    return _Outcome(FileResult(source.display, hit.findings, None, hit.notices), key, hit.has_facts), info.st_size
+
+
+def _lint_cached(source: SourceFile, settings: Settings, cache: Cache | None) -> _Outcome:
+    """Read once, hash, and lint unless the cache has this content at this place."""
+    data, info, notice, error = _read_bytes(source.path, source.display, settings.max_file_size)
+    if data is None or info is None:
+        return _Outcome(FileResult(source.display, [error] if error else [], None, [notice] if notice else []))
+    if cache is None:
+        return _Outcome(_lint_bytes(source, data, settings))
+    from backlint.cache import content_hash, stat_signature
+
+    digest = content_hash(data)
+    key = cache.entry_key(source, module_name(source.path), digest)
+    record = (os.path.abspath(source.path), stat_signature(info), digest)
+    hit = cache.load(key, source.display)
+    if hit is not None:
+        return _Outcome(FileResult(source.display, hit.findings, None, hit.notices), key, hit.has_facts, record)
+    result = _lint_bytes(source, data, settings)
+    if any(n.level == "error" for n in result.notices):
+        return _Outcome(result, record=record)  # internal errors are not cached: they may be transient
+    cache.store(key, result)
+    return _Outcome(result, key, result.facts is not None, record, cache.problem)
+
+
+def _lint_bytes(source: SourceFile, data: bytes, settings: Settings) -> FileResult:
+    text, notice, error = decode_source(data, source.display)
+    if text is None:
+        return FileResult(source.display, [error] if error else [], None, [notice] if notice else [])
+    return lint_text(source, text, settings)
+
+
+Todo = list[tuple[int, SourceFile, int]]  # (position in the run, file, size in bytes)
+
+
+def _per_file(
+    todo: Todo, settings: Settings, jobs: int, cache: Cache | None, progress: Progress | None
+) -> list[tuple[int, _Outcome]]:
+    """Serial for small runs (pre-commit's few files); a process pool when there is enough source."""
+    if jobs <= 1 or len(todo) < 2 or sum(size for _, _, size in todo) < POOL_MIN_BYTES:
+        out = []
+        for done, (position, source, _) in enumerate(todo, 1):
+            out.append((position, _lint_guarded(source, settings, cache)))
+            if progress is not None:
+                progress(done, len(todo))
+        return out
+    return _in_pool(todo, settings, jobs, cache, progress)
+
+
+def _chunks(todo: Todo, workers: int) -> list[list[tuple[int, SourceFile]]]:
+    """Largest files first, each chunk about 1/8 of a worker's share: balanced, few round trips."""
+    ordered = sorted(todo, key=lambda item: (-item[2], item[0]))
+    target = max(1, sum(size for _, _, size in todo) // (workers * 8))
+    chunks: list[list[tuple[int, SourceFile]]] = []
+    current: list[tuple[int, SourceFile]] = []
+    weight = 0
+    for position, source, size in ordered:
+        current.append((position, source))
+        weight += size
+        if weight >= target or len(current) >= 64:
+            chunks.append(current)
+            current, weight = [], 0
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _in_pool(
+    todo: Todo, settings: Settings, jobs: int, cache: Cache | None, progress: Progress | None
+) -> list[tuple[int, _Outcome]]:
+    import gc
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from backlint.checks import registry
+
+    registry()  # imported once here: forked workers inherit the rules and libcst
+    chunks = _chunks(todo, jobs)
+    gc.collect()
+    gc.freeze()  # workers never scan (or copy-on-write) what they inherit
+    out: list[tuple[int, _Outcome]] = []
+    try:
+        with ProcessPoolExecutor(
+            max_workers=min(jobs, len(chunks)), initializer=_init_worker, initargs=(settings, cache)
+        ) as pool:
+            futures = {pool.submit(_lint_chunk, chunk): chunk for chunk in chunks}
+            for future in as_completed(futures):
+                try:
+                    out.extend(future.result())
+                except Exception as exc:  # a worker died (killed, out of memory): its files are reported
+                    for position, source in futures[future]:
+                        notice = Notice(source.display, f"internal error: worker process failed: {exc!r}", "error")
+                        out.append((position, _Outcome(FileResult(source.display, [], None, [notice]))))
+                if progress is not None:
+                    progress(len(out), len(todo))
+    finally:
+        gc.unfreeze()
+    return out
 
 
 _worker_settings: Settings | None = None
+_worker_cache: Cache | None = None
 
 
-def _init_worker(settings: Settings) -> None:
-    global _worker_settings
-    _worker_settings = settings
+def _init_worker(settings: Settings, cache: Cache | None) -> None:
+    import gc
+
+    global _worker_settings, _worker_cache
+    _worker_settings, _worker_cache = settings, cache
+    from backlint.checks import registry
+
+    registry()  # a no-op when forked; spawned workers import the rules once, before any file
+    gc.freeze()
 
 
-def _lint_in_worker(source: SourceFile) -> FileResult:
+def _lint_chunk(chunk: list[tuple[int, SourceFile]]) -> list[tuple[int, _Outcome]]:
     assert _worker_settings is not None
+    return [(position, _lint_guarded(source, _worker_settings, _worker_cache)) for position, source in chunk]
+
+
+def _lint_guarded(source: SourceFile, settings: Settings, cache: Cache | None) -> _Outcome:
     try:
-        return lint_file(source, _worker_settings)
+        return _lint_cached(source, settings, cache)
     except Exception as exc:  # a crash must cost one file, not the run
-        return FileResult(source.display, [], None, [Notice(source.display, f"internal error: {exc!r}", "error")])
+        notice = Notice(source.display, f"internal error: {exc!r}", "error")
+        return _Outcome(FileResult(source.display, [], None, [notice]))
+
+
+def _project_findings(
+    outcomes: list[_Outcome],
+    files: Sequence[SourceFile],
+    settings: Settings,
+    catalog: Catalog,
+    config: Config,
+    cache: Cache | None,
+) -> list[Finding]:
+    """The project pass, or its cached findings when every file's entry is the same as then."""
+    key = None
+    if cache is not None and all(o.key is not None for o in outcomes):
+        enabled = config.enabled_rules(catalog)
+        levels = [(i, config.level_of(i, catalog.rules[i].level)) for i in enabled if catalog.rules[i].project]
+        key = cache.project_key(levels, [(o.result.path, o.key or "") for o in outcomes])
+        cached = cache.load_project(key)
+        if cached is not None:
+            return cached
+    facts: list[ModuleFacts] = []
+    by_display = {source.display: source for source in files}
+    for outcome in outcomes:
+        if outcome.result.facts is None and outcome.has_facts:
+            assert cache is not None and outcome.key is not None
+            outcome.result.facts = cache.load_facts(outcome.key, outcome.result.path)
+            if outcome.result.facts is None:  # unreadable facts: lint the file again for them
+                outcome.result.facts = lint_file(by_display[outcome.result.path], settings).facts
+        if outcome.result.facts is not None:
+            facts.append(outcome.result.facts)
+    findings = project_pass(facts, settings, catalog, config)
+    if key is not None and cache is not None:
+        cache.store_project(key, findings)
+    return findings
+
+
+def module_name(path: Path, memo: dict[str, tuple[str, ...]] | None = None) -> tuple[str, bool]:
+    """Dotted module name from the package layout (``__init__.py`` files), and is-package.
+
+    ``memo`` remembers each directory's real path and package for one run (a warm run asks
+    for every file, and resolving symlinks costs a stat per path component).
+    """
+    memo = {} if memo is None else memo
+    absolute = os.path.abspath(path)
+    if os.path.islink(absolute):
+        directory = os.path.dirname(os.path.realpath(absolute))
+    else:
+        parent = os.path.dirname(absolute)
+        real = memo.get("\0" + parent)
+        if real is None:
+            real = memo["\0" + parent] = (os.path.realpath(parent),)
+        directory = real[0]
+    package = _package_parts(directory, memo)
+    stem = path.stem
+    return ".".join(package if stem == "__init__" else (*package, stem)), stem == "__init__"
+
+
+def _package_parts(directory: str, memo: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    try:
+        return memo[directory]
+    except KeyError:
+        pass
+    parent = os.path.dirname(directory)
+    if parent == directory or not os.path.exists(os.path.join(directory, "__init__.py")):
+        parts: tuple[str, ...] = ()
+    else:
+        parts = (*_package_parts(parent, memo), os.path.basename(directory))
+    memo[directory] = parts
+    return parts
 
 
 def project_pass(facts: list[ModuleFacts], settings: Settings, catalog: Catalog, config: Config) -> list[Finding]:

@@ -62,11 +62,22 @@ def is_excluded(relative: str, patterns: tuple[str, ...], *, name_only: str | No
     During a directory walk, ``name_only`` is the entry's own name (its parents were checked
     on the way down); for a file named on the command line every component is checked.
     """
+    by_path, by_name = _combined(patterns)
+    if by_path is not None and by_path.match(relative):
+        return True
+    if by_name is None:
+        return False
     names = [name_only] if name_only is not None else relative.split("/")
-    for pattern in patterns:
-        if "/" in pattern.strip("/"):
-            if compile_glob(pattern).match(relative):
-                return True
-        elif any(compile_glob(pattern).match(n) for n in names):
-            return True
-    return False
+    return any(by_name.match(n) for n in names)
+
+
+@functools.lru_cache(maxsize=64)
+def _combined(patterns: tuple[str, ...]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """One regex for the path patterns and one for the bare names: a walk tests every entry."""
+    by_path = [compile_glob(p).pattern for p in patterns if "/" in p.strip("/")]
+    by_name = [compile_glob(p).pattern for p in patterns if "/" not in p.strip("/")]
+    return _alternatives(by_path), _alternatives(by_name)
+
+
+def _alternatives(regexes: list[str]) -> re.Pattern[str] | None:
+    return re.compile("|".join(f"(?:{r})" for r in regexes)) if regexes else None

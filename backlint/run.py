@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, TextIO
 
 import click
 
@@ -34,6 +36,7 @@ class CheckOptions:
     statistics: bool = False
     sarif_category: str | None = None
     jobs: int | None = None
+    no_cache: bool = False
     color: bool | None = None
     sarif_include_suppressed: bool = False
 
@@ -73,7 +76,18 @@ def run_check(options: CheckOptions) -> int:
             click.echo(f"backlint: {'error' if missing else 'warning'}: {path}: {problem}", err=True)
         if missing_paths and not found.files:
             return EXIT_ERROR
-        result = run(found.files, settings, catalog, config, options.jobs or cpu_count())
+        cache = None
+        if not options.no_cache:
+            from backlint.cache import open_cache
+
+            cache = open_cache(config.root / os.path.expanduser(config.cache_dir), settings)
+        progress = ProgressBar(sys.stderr) if not options.quiet and ProgressBar.wanted(sys.stderr) else None
+        try:
+            jobs = options.jobs or cpu_count()
+            result = run(found.files, settings, catalog, config, jobs, cache=cache, progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
     del SourceFile, display_path, relative_to_root
 
     enabled = set(config.enabled_rules(catalog))
@@ -183,3 +197,43 @@ def lint_buffer(
     internal = sum(1 for n in file_result.notices if n.level == "error")
     findings.sort(key=lambda f: f.sort_key)
     return RunResult(findings=findings, notices=file_result.notices, files=1, internal_errors=internal)
+
+
+class ProgressBar:
+    """``backlint: [=====>    ] 412/885 files`` on stderr, redrawn in place, for runs that take a while.
+
+    Shown only on a terminal, only after ``delay`` seconds (pre-commit's few files never see it),
+    at most ten redraws a second, and erased when the run ends so the report starts clean.
+    """
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO, *, delay: float = 0.5, clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream = stream
+        self.delay = delay
+        self.clock = clock
+        self.start = clock()
+        self.last = 0.0
+        self.shown = False
+
+    @staticmethod
+    def wanted(stream: TextIO) -> bool:
+        isatty = getattr(stream, "isatty", None)
+        return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self.clock()
+        if now - self.start < self.delay or (now - self.last < 0.1 and done < total) or total <= 0:
+            return
+        self.last = now
+        self.shown = True
+        filled = self.WIDTH * done // total
+        bar = "=" * filled + (">" if filled < self.WIDTH else "") + " " * max(0, self.WIDTH - filled - 1)
+        self.stream.write(f"\r\033[Kbacklint: [{bar}] {done}/{total} files")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.shown = False

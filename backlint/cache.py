@@ -1,0 +1,358 @@
+"""Per-file result cache: a re-run over unchanged files reads results instead of parsing them.
+
+An entry holds one file's findings, notices and ModuleFacts, keyed by the file's content hash,
+where it is (display path, root-relative path, module name) and a fingerprint of everything else
+that decides the result: backlint's own code and rule catalog, the Python version, the effective
+settings. A stat index (size, mtime, ctime, inode → content hash) lets a warm run skip reading
+files; a file whose ctime is too recent to be trusted is always hashed again.
+
+The project pass is cached the same way, keyed by the entry keys of every file in the run, so a
+warm run over an unchanged tree unpickles no facts, imports no rule and never imports libcst.
+
+Safety: entries are written to a temporary file and renamed (concurrent runs never see half an
+entry); each carries a digest and is discarded when it does not verify or does not unpickle; the
+unpickler only builds backlint's own dataclasses, so a planted cache file cannot run code; the
+directory is pruned to a size bound, least recently written first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import enum
+import hashlib
+import io
+import os
+import pickle
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from backlint import __version__
+from backlint.facts import ModuleFacts
+from backlint.rule import Finding, Notice
+
+if TYPE_CHECKING:
+    from backlint.discovery import SourceFile
+    from backlint.engine import FileResult, Settings
+
+FORMAT = 1
+_MAGIC = b"BLC" + bytes([FORMAT])
+_DIGEST_SIZE = 16
+MAX_BYTES = 256 * 1024 * 1024
+# Files changed less than this long ago may change again within the same timestamp tick.
+_RACY_NS = 2_000_000_000
+_INDEX_LIMIT = 200_000
+_PROJECT_ENTRIES_KEPT = 16
+_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This directory holds backlint's cache; see https://bford.info/cachedir/\n"
+
+StatSignature = tuple[int, int, int, int, int]  # size, mtime_ns, ctime_ns, inode, device
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=_DIGEST_SIZE).hexdigest()
+
+
+def stat_signature(info: os.stat_result) -> StatSignature:
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+
+
+def code_fingerprint() -> str:
+    """backlint's version, its code and catalog as installed (size + mtime), Python and libcst.
+
+    Editing a rule in a checkout changes its mtime, so a developer never reads results of the
+    code as it was; a stat of some hundred files costs about a millisecond.
+    """
+    import importlib.util
+
+    from backlint.catalog import rules_dir
+
+    parts = [__version__, sys.version, sys.implementation.cache_tag or ""]
+    package = Path(__file__).resolve().parent
+    for root, suffix in ((package, ".py"), (rules_dir(), ".toml")):
+        for directory, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                if name.endswith(suffix):
+                    path = os.path.join(directory, name)
+                    info = os.stat(path)
+                    parts.append(f"{os.path.relpath(path, root)}:{info.st_size}:{info.st_mtime_ns}")
+    spec = importlib.util.find_spec("libcst")  # locates the package without importing it
+    if spec is not None and spec.origin:
+        parts.append(f"libcst:{spec.origin}:{os.stat(spec.origin).st_mtime_ns}")
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=_DIGEST_SIZE).hexdigest()
+
+
+def settings_fingerprint(settings: Settings) -> str:
+    """Code fingerprint + the effective settings (rules, levels, options, tables, paths)."""
+    text = f"{code_fingerprint()}\n{settings!r}"
+    return hashlib.blake2b(text.encode(), digest_size=_DIGEST_SIZE).hexdigest()
+
+
+class CacheError(Exception):
+    """An entry that does not verify: treated as absent."""
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Builds containers, scalars and backlint's dataclasses and enums, nothing else."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "builtins" and name in ("set", "frozenset"):
+            return super().find_class(module, name)
+        if module == "backlint" or module.startswith("backlint."):
+            value = super().find_class(module, name)
+            if isinstance(value, type) and (dataclasses.is_dataclass(value) or issubclass(value, enum.Enum)):
+                return value
+        raise CacheError(f"refusing to load {module}.{name}")
+
+
+def _loads(data: bytes) -> Any:
+    try:
+        return _SafeUnpickler(io.BytesIO(data)).load()
+    except CacheError:
+        raise
+    except Exception as exc:  # any malformed pickle: the entry is corrupt
+        raise CacheError(f"corrupt entry: {exc!r}") from exc
+
+
+def _seal(*blobs: bytes) -> bytes:
+    """Magic, digest, then length-prefixed blobs: every byte after the digest is verified."""
+    body = b"".join(len(b).to_bytes(8, "little") + b for b in blobs)
+    return _MAGIC + hashlib.blake2b(body, digest_size=_DIGEST_SIZE).digest() + body
+
+
+def _unseal(data: bytes, count: int) -> list[bytes]:
+    head = len(_MAGIC) + _DIGEST_SIZE
+    if data[: len(_MAGIC)] != _MAGIC or len(data) < head:
+        raise CacheError("not a cache entry of this format")
+    body = data[head:]
+    if hashlib.blake2b(body, digest_size=_DIGEST_SIZE).digest() != data[len(_MAGIC) : head]:
+        raise CacheError("digest mismatch")
+    blobs, offset = [], 0
+    for _ in range(count):
+        size = int.from_bytes(body[offset : offset + 8], "little")
+        blobs.append(body[offset + 8 : offset + 8 + size])
+        offset += 8 + size
+    if offset != len(body):
+        raise CacheError("trailing or missing data")
+    return blobs
+
+
+@dataclasses.dataclass
+class CachedFile:
+    """A file's results as read from the cache; its facts are unpickled only when asked for."""
+
+    findings: list[Finding]
+    notices: list[Notice]
+    has_facts: bool
+
+
+class Cache:
+    """One cache directory seen with one settings fingerprint; picklable for worker processes.
+
+    Workers load and store entries; the stat index and pruning belong to the main process.
+    """
+
+    def __init__(self, directory: Path, fingerprint: str, *, max_bytes: int = MAX_BYTES) -> None:
+        self.directory = directory
+        self.fingerprint = fingerprint
+        self.max_bytes = max_bytes
+        self.root = directory / f"v{FORMAT}"
+        self.files = self.root / "files"
+        self.writable = True
+        self.problem: str | None = None  # why writing failed, reported once
+        self._index: dict[str, tuple[StatSignature, str]] | None = None
+        self._new_records: dict[str, tuple[StatSignature, str]] = {}
+        self.bytes_written = 0
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_index"], state["_new_records"] = None, {}
+        return state
+
+    # -- entries ---------------------------------------------------------------------------------
+
+    def entry_key(self, source: SourceFile, module: tuple[str, bool], digest: str) -> str:
+        parts = (self.fingerprint, source.display, source.relative, module[0], str(module[1]), digest)
+        return hashlib.blake2b("\0".join(parts).encode(), digest_size=_DIGEST_SIZE).hexdigest()
+
+    def load(self, key: str, display: str) -> CachedFile | None:
+        """The entry's findings and notices, or None when absent, corrupt or not for ``display``."""
+        try:
+            main, _ = _unseal((self.files / key).read_bytes(), 2)
+            findings, notices, has_facts = _loads(main)
+        except (OSError, CacheError, ValueError, TypeError):
+            return None
+        if not (
+            isinstance(findings, list)
+            and isinstance(notices, list)
+            and isinstance(has_facts, bool)
+            and all(isinstance(f, Finding) and f.path == display for f in findings)
+            and all(isinstance(n, Notice) for n in notices)
+        ):
+            return None
+        return CachedFile(findings, notices, has_facts)
+
+    def load_facts(self, key: str, display: str) -> ModuleFacts | None:
+        try:
+            _, blob = _unseal((self.files / key).read_bytes(), 2)
+            facts = _loads(blob)
+        except (OSError, CacheError, ValueError, TypeError):
+            return None
+        return facts if isinstance(facts, ModuleFacts) and facts.path == display else None
+
+    def store(self, key: str, result: FileResult) -> None:
+        """Write an entry; results with internal errors are not cached (they may be transient)."""
+        if not self.writable or any(n.level == "error" for n in result.notices):
+            return
+        main = pickle.dumps((result.findings, result.notices, result.facts is not None), pickle.HIGHEST_PROTOCOL)
+        facts = pickle.dumps(result.facts, pickle.HIGHEST_PROTOCOL) if result.facts is not None else b""
+        self._write(self.files, key, _seal(main, facts))
+
+    def _write(self, directory: Path, name: str, data: bytes) -> None:
+        temporary = directory / f".{name}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+        try:
+            try:
+                temporary.write_bytes(data)
+            except FileNotFoundError:
+                self._create()
+                temporary.write_bytes(data)
+            os.replace(temporary, directory / name)
+        except OSError as exc:
+            self.writable = False
+            self.problem = f"cache disabled: cannot write {directory}: {exc.strerror or exc}"
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+            return
+        self.bytes_written += len(data)
+
+    def _create(self) -> None:
+        self.files.mkdir(parents=True, exist_ok=True)
+        (self.root / "project").mkdir(exist_ok=True)
+        for name, text in (("CACHEDIR.TAG", _TAG), (".gitignore", "# Created by backlint\n*\n")):
+            path = self.directory / name
+            if not path.exists():
+                path.write_text(text, encoding="utf-8")
+
+    # -- project pass ----------------------------------------------------------------------------
+
+    def project_key(self, levels: Iterable[tuple[str, str]], entries: Sequence[tuple[str, str]]) -> str:
+        """Key of the project pass: the project rules' levels and every file's (path, entry key)."""
+        digest = hashlib.blake2b(self.fingerprint.encode(), digest_size=_DIGEST_SIZE)
+        digest.update(repr(sorted(levels)).encode())
+        for display, key in entries:
+            digest.update(f"\0{display}\0{key}".encode())
+        return digest.hexdigest()
+
+    def load_project(self, key: str) -> list[Finding] | None:
+        try:
+            (blob,) = _unseal((self.root / "project" / key).read_bytes(), 1)
+            findings = _loads(blob)
+        except (OSError, CacheError, ValueError, TypeError):
+            return None
+        if isinstance(findings, list) and all(isinstance(f, Finding) for f in findings):
+            return findings
+        return None
+
+    def store_project(self, key: str, findings: list[Finding]) -> None:
+        if self.writable:
+            blob = pickle.dumps(findings, pickle.HIGHEST_PROTOCOL)
+            self._write(self.root / "project", key, _seal(blob))
+
+    # -- stat index (main process) ---------------------------------------------------------------
+
+    def _index_path(self) -> Path:
+        return self.root / "stat-index"
+
+    def _read_index(self) -> dict[str, tuple[StatSignature, str]]:
+        try:
+            (blob,) = _unseal(self._index_path().read_bytes(), 1)
+            index = _loads(blob)
+        except (OSError, CacheError, ValueError, TypeError):
+            return {}
+        return index if isinstance(index, dict) else {}
+
+    def known_hash(self, path: str, signature: StatSignature) -> str | None:
+        """The content hash recorded for ``path`` if its stat signature is unchanged."""
+        if self._index is None:
+            self._index = self._read_index()
+        record = self._index.get(path)
+        if isinstance(record, tuple) and len(record) == 2 and record[0] == signature and isinstance(record[1], str):
+            return record[1]
+        return None
+
+    def remember(self, path: str, signature: StatSignature, digest: str) -> None:
+        """Record path → hash, unless the file changed so recently that its stat could lie."""
+        if time.time_ns() - signature[2] > _RACY_NS:
+            self._new_records[path] = (signature, digest)
+
+    def close(self, used: Iterable[str] = ()) -> None:
+        """Save the stat index (merged with what concurrent runs saved); prune now and then."""
+        if not self.writable:
+            return
+        if self._new_records:
+            index = self._read_index()  # re-read: another run may have saved meanwhile
+            if len(index) + len(self._new_records) > _INDEX_LIMIT:
+                index = {}
+            index.update(self._new_records)
+            self._write(self.root, "stat-index", _seal(pickle.dumps(index, pickle.HIGHEST_PROTOCOL)))
+            self._new_records = {}
+        if self.bytes_written:
+            # Scanning the directory costs a stat per entry: do it once per max_bytes/8 written.
+            pending = self._read_counter() + self.bytes_written
+            if pending > self.max_bytes // 8:
+                self.prune(set(used))
+                pending = 0
+            self._write(self.root, "unpruned-bytes", str(pending).encode())
+
+    def _read_counter(self) -> int:
+        try:
+            return int((self.root / "unpruned-bytes").read_text("ascii"))
+        except (OSError, ValueError):
+            return 0
+
+    def prune(self, keep: set[str]) -> None:
+        """Bound the directory: drop stale temporaries, old project entries, then the oldest entries."""
+        now = time.time()
+        entries: list[tuple[float, int, str, str]] = []
+        project_entries: list[tuple[float, str]] = []
+        for directory in (self.files, self.root / "project"):
+            try:
+                scanned = list(os.scandir(directory))
+            except OSError:
+                continue
+            for entry in scanned:
+                try:
+                    info = entry.stat()
+                except OSError:
+                    continue
+                if entry.name.endswith(".tmp"):
+                    if now - info.st_mtime > 3600:
+                        _unlink(entry.path)
+                elif directory == self.files:
+                    entries.append((info.st_mtime, info.st_size, entry.name, entry.path))
+                else:
+                    project_entries.append((info.st_mtime, entry.path))
+        for _, path in sorted(project_entries, reverse=True)[_PROJECT_ENTRIES_KEPT:]:
+            _unlink(path)
+        total = sum(size for _, size, _, _ in entries)
+        if total > self.max_bytes:
+            target = self.max_bytes * 3 // 4
+            for _, size, name, path in sorted(entries):
+                if total <= target:
+                    break
+                if name not in keep:
+                    _unlink(path)
+                    total -= size
+
+
+def _unlink(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def open_cache(directory: Path, settings: Settings) -> Cache:
+    """The cache in ``directory`` for this run's settings (nothing is read or created yet)."""
+    return Cache(directory, settings_fingerprint(settings))
