@@ -7,7 +7,7 @@ import gc
 import re
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -66,8 +66,13 @@ def analyse(source: SourceFile, text: str, kind: FileKind, settings: Settings) -
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
-        message = str(exc).splitlines()[0] if str(exc) else "syntax error"
-        return [_file_error(source.display, f"cannot parse: {exc.message}" if exc.message else message, exc.raw_line, exc.raw_column + 1)], None
+        # CPython's parser says where and what far better ("expected ':'" at the colon's place);
+        # libcst's own error is kept for code only libcst rejects.
+        better = _syntax_check(source, text)
+        if better:
+            return better, None
+        message = f"cannot parse: {exc.message}" if exc.message else "cannot parse: syntax error"
+        return [_file_error(source.display, message, exc.raw_line, exc.raw_column + 1)], None
     except RecursionError:
         return [_file_error(source.display, "cannot parse: the code is nested too deeply")], None
     except (ValueError, IndexError) as exc:  # libcst raises these on some invalid input (e.g. NUL bytes)
@@ -261,7 +266,33 @@ def _to_finding(report: PendingReport, path: str, module: cst.Module, positions:
         related=[RelatedLocation(path, _span(positions, node), message) for node, message in report.related],
         sensitive=report.sensitive,
         source_lines=source_lines,
+        scope=_scope_names(module, positions, span.line),
     )
+
+
+def _scope_names(module: cst.Module, positions: Any, line: int) -> str:
+    """Dotted names of the classes and functions around ``line`` (``"Service.save"``), as
+    ``report.fingerprint.enclosing_scope`` reads them from an ``ast``: a baseline key part that
+    survives moved lines. Walks down one path of the tree only."""
+    names: list[str] = []
+    suite: Any = module.body
+    while True:
+        for statement in suite:
+            where = positions[statement]
+            if not where.start.line <= line <= where.end.line:
+                continue
+            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                names.append(statement.name.value)
+                suite = _block(statement.body)
+            else:
+                suite = [inner for clause in _clauses(statement) for inner in _block(getattr(clause, "body", None))]
+            break
+        else:
+            return ".".join(names)
+
+
+def _block(body: Any) -> Sequence[cst.BaseStatement]:
+    return body.body if isinstance(body, cst.IndentedBlock) else ()
 
 
 def _mask_secrets_in_other_snippets(findings: list[Finding]) -> None:

@@ -101,7 +101,7 @@ def test_suppressed_findings_are_counted_not_shown(project) -> None:  # type: ig
 
 
 def test_unknown_ids_are_warned_about_on_stderr(project) -> None:  # type: ignore[no-untyped-def]
-    text = swallow("  # backlint: ignore[BL4O2]") + "x = 1  # noqa: BL999, E501\n# backlint: ignore-file[BL7]\n"
+    text = swallow("  # backlint: ignore[BL4O2]") + "x = 1  # noqa: BL999, E501\n# backlint: ignore-file[BL99]\n"
     project.write("app.py", text)
     result = project.lint("app.py", "--format", "concise")
     assert result.stdout.startswith("app.py:4:5: BL402")  # the typo suppressed nothing
@@ -109,7 +109,7 @@ def test_unknown_ids_are_warned_about_on_stderr(project) -> None:  # type: ignor
     assert result.stderr.splitlines() == [
         "backlint: warning: app.py:4: unknown rule id 'BL4O2' in suppression comment `# backlint: ignore[BL4O2]`",
         "backlint: warning: app.py:6: unknown rule id 'BL999' in suppression comment `# noqa: BL999, E501`",
-        "backlint: warning: app.py:7: unknown rule id 'BL7' in suppression comment `# backlint: ignore-file[BL7]`",
+        "backlint: warning: app.py:7: unknown rule id 'BL99' in suppression comment `# backlint: ignore-file[BL99]`",
     ]
     document = project.lint("app.py", "--format", "json").json()
     assert [f["rule_id"] for f in document["findings"]] == ["BL402"]  # a warning, not a finding
