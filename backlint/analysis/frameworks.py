@@ -106,6 +106,7 @@ class CallSite:
     after_yield: bool = False
     result_used: bool = False
     main_guard: bool = False  # under ``if __name__ == "__main__":``
+    span: Span | None = None  # located only in functions that may be endpoints (BL401 points at it)
 
 
 @dataclasses.dataclass
@@ -120,6 +121,7 @@ class IoSite:
     guard: int | None = None
     after_yield: bool = False
     main_guard: bool = False
+    span: Span | None = None  # located only in functions that may be endpoints (BL401 points at it)
 
 
 @dataclasses.dataclass
@@ -290,6 +292,9 @@ class Effect:
     swallowed: Site | None  # the except clause that swallows its failure
     function: str
     answered_ok: bool = False  # swallowed by an except that answers 2xx in the endpoint itself
+    guarded: bool = False  # inside a ``try`` with a broad or data-store handler, at some call level
+    at: Span | None = None  # the call in the top function that leads here (same file as the top function)
+    label: str = ""  # the data-store method, or the project function called from the top function
 
 
 @dataclasses.dataclass
@@ -1001,7 +1006,8 @@ class ProjectModel:
             if found is None:
                 continue
             swallowed, answered = swallowed_by(site.guard, uses_result)
-            out.append(Effect(found[0], found[1], found[2], swallowed, function.qualname, answered and top))
+            out.append(Effect(found[0], found[1], found[2], swallowed, function.qualname, answered and top,
+                              guarded=site.guard is not None, at=site.span, label=site.method))
         for call in function.calls:
             if (before_yield and call.after_yield) or (call.main_guard and not main_ok):
                 continue
@@ -1018,6 +1024,10 @@ class ProjectModel:
             for effect in inner:
                 if effect.swallowed is None and swallowed is not None:
                     effect = dataclasses.replace(effect, swallowed=swallowed, answered_ok=answered and top)
+                effect = dataclasses.replace(
+                    effect, guarded=effect.guarded or call.guard is not None, at=call.span,
+                    label=call.target.rpartition(".")[2],
+                )
                 out.append(effect)
         return out
 

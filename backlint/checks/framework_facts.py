@@ -42,6 +42,7 @@ from backlint.analysis.frameworks import (
 from backlint.catalog import Knowledge
 from backlint.facts import FactCollector
 from backlint.imports import dotted_name
+from backlint.rule import Span
 
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {
     "os", "sys", "re", "json", "logging", "typing", "datetime", "time", "asyncio", "collections",
@@ -602,6 +603,7 @@ class FrameworkFacts(FactCollector):
         site.guard = self._guard_index(scope)
         site.after_yield = scope.yielded
         site.main_guard = self._in_main_guard()
+        site.span = self._call_span(scope)
         return site
 
     def _call_site(self, node: cst.Call, target: str, scope: _Scope) -> CallSite:
@@ -614,7 +616,15 @@ class FrameworkFacts(FactCollector):
             after_yield=scope.yielded,
             result_used=not isinstance(parent, cst.Expr),
             main_guard=self._in_main_guard(),
+            span=self._call_span(scope),
         )
+
+    def _call_span(self, scope: _Scope) -> Span | None:
+        """The span of the call being visited, in functions that may be endpoints (located ones)."""
+        if scope.facts is None or scope.facts.span is None:
+            return None
+        span: Span = self.context.locate(self.context.ancestors[-1])
+        return span
 
     def _in_main_guard(self) -> bool:
         return bool(self.main_guards) and any(id(a) in self.main_guards for a in self.context.ancestors)
