@@ -58,6 +58,8 @@ class Config:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     respect_gitignore: bool = True
     cache_dir: str = ".backlint_cache"  # relative to the project root
+    baseline: str | None = None  # findings file (`backlint baseline`), relative to the project root
+    honor_foreign_ignores: bool = False  # `# nosec B608` / `# noqa: S608` suppress the equivalent rules
     table_extensions: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     options: tuple[tuple[str, Any], ...] = ()
 
@@ -197,6 +199,14 @@ def parse_section(
             if not isinstance(value, str) or not value.strip():
                 raise fail(key, f"expected a directory path (string), got {value!r}")
             kwargs["cache_dir"] = value
+        elif key == "baseline":
+            if not isinstance(value, str) or not value.strip():
+                raise fail(key, f"expected a file path (string), got {value!r}")
+            kwargs["baseline"] = value
+        elif key == "honor-foreign-ignores":
+            if not isinstance(value, bool):
+                raise fail(key, f"expected true or false, got {value!r}")
+            kwargs["honor_foreign_ignores"] = value
         elif key == "tables":
             kwargs["table_extensions"] = _table_extensions(value, catalog, fail)
         elif key in option_defaults:

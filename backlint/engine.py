@@ -16,7 +16,7 @@ from backlint.discovery import SourceFile
 from backlint.facts import ModuleFacts, ProjectContext, ProjectFinding, to_finding
 from backlint.filekind import classify
 from backlint.rule import FileKind, Finding, Notice, Span
-from backlint.suppress import Suppressions
+from backlint.suppress import Suppressions, suppressions_for
 
 if TYPE_CHECKING:
     from backlint.cache import Cache, StatSignature
@@ -42,6 +42,7 @@ class Settings:
     max_file_size: int
     known_rules: tuple[str, ...] = ()  # every catalog id: suppression comments naming others are warned about
     prefilter: bool = True  # parse only files where a rule's trigger token occurs
+    honor_foreign_ignores: bool = False  # `# nosec B608`, `# noqa: S608` count (the foreign-ignores table)
 
 
 @dataclasses.dataclass
@@ -85,6 +86,7 @@ def build_settings(config: Config, catalog: Catalog) -> Settings:
         max_file_size=config.max_file_size,
         known_rules=tuple(sorted(catalog.rules)),
         prefilter=not os.environ.get(NO_PREFILTER_ENV),
+        honor_foreign_ignores=config.honor_foreign_ignores,
     )
 
 
@@ -157,7 +159,7 @@ def lint_text(source: SourceFile, text: str, settings: Settings) -> FileResult:
     except _InternalError as exc:
         notice = Notice(source.display, f"internal error{' in ' + exc.rule if exc.rule else ''}: {exc.detail}", "error")
         return FileResult(source.display, [], None, [notice])
-    suppressions = Suppressions(text)
+    suppressions = suppressions_for(text, settings.knowledge, settings.honor_foreign_ignores)
     for finding in findings:
         hit = suppressions.find(finding.rule_id, *finding.statement_lines)
         if hit is not None:
@@ -202,8 +204,13 @@ def run(
     *,
     cache: Cache | None = None,
     progress: Progress | None = None,
+    facts_out: list[ModuleFacts] | None = None,
 ) -> RunResult:
-    """Lint ``files``: cached results first, the rest in-process or over ``jobs`` workers."""
+    """Lint ``files``: cached results first, the rest in-process or over ``jobs`` workers.
+
+    With ``facts_out`` the project pass is left to the caller (a sharded run): every file's
+    ModuleFacts are appended there instead.
+    """
     outcomes: list[_Outcome | None] = [None] * len(files)
     todo: Todo = []
     memo: dict[str, tuple[str, ...]] = {}
@@ -218,7 +225,9 @@ def run(
     done = [o for o in outcomes if o is not None]
     findings = [f for o in done for f in o.result.findings]
     notices = [n for o in done for n in o.result.notices]
-    if settings.collect_facts:
+    if settings.collect_facts and facts_out is not None:
+        facts_out.extend(_gather_facts(done, files, settings, cache))
+    elif settings.collect_facts:
         findings.extend(_project_findings(done, files, settings, catalog, config, cache))
     if cache is not None:
         for outcome in done:
@@ -396,6 +405,16 @@ def _project_findings(
         cached = cache.load_project(key)
         if cached is not None:
             return cached
+    findings = project_pass(_gather_facts(outcomes, files, settings, cache), settings, catalog, config)
+    if key is not None and cache is not None:
+        cache.store_project(key, findings)
+    return findings
+
+
+def _gather_facts(
+    outcomes: list[_Outcome], files: Sequence[SourceFile], settings: Settings, cache: Cache | None
+) -> list[ModuleFacts]:
+    """Every file's ModuleFacts, unpickled from the cache for cached files."""
     facts: list[ModuleFacts] = []
     by_display = {source.display: source for source in files}
     for outcome in outcomes:
@@ -406,10 +425,7 @@ def _project_findings(
                 outcome.result.facts = lint_file(by_display[outcome.result.path], settings).facts
         if outcome.result.facts is not None:
             facts.append(outcome.result.facts)
-    findings = project_pass(facts, settings, catalog, config)
-    if key is not None and cache is not None:
-        cache.store_project(key, findings)
-    return findings
+    return facts
 
 
 def module_name(path: Path, memo: dict[str, tuple[str, ...]] | None = None) -> tuple[str, bool]:
@@ -466,7 +482,9 @@ def project_pass(facts: list[ModuleFacts], settings: Settings, catalog: Catalog,
             finding = to_finding(item, level)
             if item.path not in texts:
                 text, _, _ = read_source(Path(item.path), settings.max_file_size)
-                texts[item.path] = Suppressions(text) if text is not None else None
+                texts[item.path] = (
+                    suppressions_for(text, settings.knowledge, settings.honor_foreign_ignores) if text is not None else None
+                )
             suppressions = texts[item.path]
             if suppressions is not None:
                 hit = suppressions.find(rule_id, *finding.statement_lines)

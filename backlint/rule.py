@@ -63,6 +63,11 @@ class Finding:
     # Filled by the engine: the source lines of the finding, for reporters (masked if sensitive).
     source_lines: list[str] = dataclasses.field(default_factory=list)
     suppressed_by: str | None = None
+    # Dotted names of the classes and functions around the finding ("Service.save", "" at module
+    # level), for fingerprints that survive moved lines; None when not known (project findings).
+    scope: str | None = None
+    # Set when a baseline is in use: "unchanged" (in the baseline, not reported) or "new".
+    baseline_state: str | None = None
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:

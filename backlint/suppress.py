@@ -1,16 +1,24 @@
-"""Inline suppressions: ``# backlint: ignore[BL101,BL2]``, ``# noqa: BL101``, and file-level ignores."""
+"""Inline suppressions: ``# backlint: ignore[BL101,BL2]``, ``# noqa: BL101``, and file-level ignores.
+
+With ``honor-foreign-ignores``, other tools' comments (``# nosec B608``, ``# noqa: S608``) count
+too, mapped to backlint rules by the ``foreign-ignores`` table.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
 _IGNORE = re.compile(r"#\s*backlint:\s*ignore(?!-)(?:\[(?P<ids>[^\]]*)\])?", re.IGNORECASE)
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<ids>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.IGNORECASE)
 _OUR_CODE = re.compile(r"BL[0-9]+")
 _MARKERS = re.compile(r"backlint|noqa", re.IGNORECASE)
 _IGNORE_FILE = re.compile(r"^\s*#\s*backlint:\s*ignore-file(?:\[(?P<ids>[^\]]*)\])?", re.IGNORECASE | re.MULTILINE)
+_NOSEC = re.compile(r"#\s*nosec\b:?(?P<tests>[^#]*)", re.IGNORECASE)
+_BANDIT_ID = re.compile(r"B[0-9]+")
+_BANDIT_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")  # a test name such as hardcoded_sql_expressions
 
 
 @dataclasses.dataclass(frozen=True)
@@ -18,6 +26,7 @@ class Suppression:
     line: int
     ids: tuple[str, ...] | None  # None: every rule
     text: str
+    foreign: bool = False  # another tool's comment, honoured through the foreign-ignores table
 
     def covers(self, rule_id: str) -> bool:
         return self.ids is None or any(i == "ALL" or rule_id.startswith(i) for i in self.ids)
@@ -41,12 +50,96 @@ def _ids(raw: str | None) -> tuple[str, ...] | None:
     return ids or None
 
 
+@dataclasses.dataclass(frozen=True)
+class ForeignIgnores:
+    """Other tools' codes and markers → backlint rule ids (the ``foreign-ignores`` table)."""
+
+    bandit: Mapping[str, tuple[str, ...]]  # test id (B608) or test name → rule ids
+    noqa: Mapping[str, tuple[str, ...]]  # ruff/flake8 code (S608) → rule ids
+    markers: tuple[tuple[str, tuple[str, ...]], ...]  # lower-cased comment marker → rule ids
+
+    @property
+    def bandit_blanket(self) -> tuple[str, ...]:
+        """What a bare ``# nosec`` covers: every rule some bandit test maps to."""
+        return tuple(sorted({i for ids in self.bandit.values() for i in ids}))
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Mapping[str, Any]]) -> ForeignIgnores:
+        """Build the mapping; a row with an unknown tool or a malformed rule list is an error."""
+        bandit: dict[str, set[str]] = {}
+        noqa: dict[str, set[str]] = {}
+        markers: dict[str, set[str]] = {}
+        for row in rows:
+            rules = row.get("rules")
+            if not isinstance(rules, list) or not all(isinstance(r, str) and _OUR_CODE.fullmatch(r) for r in rules):
+                raise ValueError(f"foreign-ignores: rules must be a list of backlint rule ids, got {rules!r}")
+            code = str(row.get("code", "")).strip()
+            if not code:
+                raise ValueError(f"foreign-ignores: empty code in {dict(row)!r}")
+            tool = row.get("tool")
+            if tool == "bandit":
+                for key in (code.upper(), str(row.get("name", "")).lower()):
+                    if key:
+                        bandit.setdefault(key, set()).update(rules)
+            elif tool == "noqa":
+                noqa.setdefault(code.upper(), set()).update(rules)
+            elif tool == "comment":
+                markers.setdefault(code.lower(), set()).update(rules)
+            else:
+                raise ValueError(f"foreign-ignores: tool must be 'bandit', 'noqa' or 'comment', got {tool!r}")
+
+        def frozen(table: dict[str, set[str]]) -> dict[str, tuple[str, ...]]:
+            return {key: tuple(sorted(ids)) for key, ids in table.items()}
+
+        return cls(frozen(bandit), frozen(noqa), tuple(sorted(frozen(markers).items())))
+
+    def marker_pattern(self) -> re.Pattern[str]:
+        """Text whose presence means the file may hold a foreign comment (a cheap pre-check)."""
+        words = ["nosec", "noqa", *(re.escape(marker) for marker, _ in self.markers)]
+        return re.compile("|".join(words), re.IGNORECASE)
+
+    def on_line(self, line: int, text: str) -> list[Suppression]:
+        found = []
+        for m in _NOSEC.finditer(text):
+            tests = [t for t in re.split(r"[\s,]+", m.group("tests")) if t]
+            named = [t for t in tests if _BANDIT_ID.fullmatch(t.upper()) or _BANDIT_NAME.fullmatch(t)]
+            if named:  # bandit ignores words that name no test; naming none at all is its blanket nosec
+                ids = {i for t in named for i in self.bandit.get(t.upper(), self.bandit.get(t, ()))}
+            else:
+                ids = set(self.bandit_blanket)
+            if ids:
+                found.append(Suppression(line, tuple(sorted(ids)), m.group(0).rstrip(), foreign=True))
+        for m in _NOQA.finditer(text):
+            codes = _ids(m.group("ids")) or ()
+            ids = {i for code in codes for i in self.noqa.get(code, ())}
+            if ids:
+                found.append(Suppression(line, tuple(sorted(ids)), m.group(0), foreign=True))
+        if "#" in text:
+            comment = text[text.index("#") :].lower()
+            for marker, rule_ids in self.markers:
+                if marker in comment:
+                    found.append(Suppression(line, rule_ids, marker, foreign=True))
+        return found
+
+
+_FOREIGN_MEMO: list[tuple[Any, ForeignIgnores]] = []
+
+
+def foreign_ignores(rows: list[dict[str, Any]]) -> ForeignIgnores:
+    """The mapping for a table's rows, built once per process for the same rows object."""
+    if not _FOREIGN_MEMO or _FOREIGN_MEMO[0][0] is not rows:
+        _FOREIGN_MEMO[:] = [(rows, ForeignIgnores.from_rows(rows))]
+    return _FOREIGN_MEMO[0][1]
+
+
 class Suppressions:
     """The suppression comments of one file, looked up by line."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, foreign: ForeignIgnores | None = None) -> None:
         self.lines = physical_lines(source)
+        self.foreign = foreign
         self._may_have_comments = _MARKERS.search(source) is not None
+        self._may_have_foreign = foreign is not None and foreign.marker_pattern().search(source) is not None
         self.file_level: list[Suppression] = [
             Suppression(source.count("\n", 0, m.start()) + 1, _ids(m.group("ids")), m.group(0))
             for m in _IGNORE_FILE.finditer(source)
@@ -68,6 +161,9 @@ class Suppressions:
                 if not ids:
                     continue  # a noqa for other tools' codes only
             found.append(Suppression(line, ids, m.group(0)))
+        if self._may_have_foreign:
+            assert self.foreign is not None
+            found.extend(self.foreign.on_line(line, text))
         return found
 
     def find(self, rule_id: str, first_line: int, last_line: int) -> Suppression | None:
@@ -92,7 +188,15 @@ class Suppressions:
             return []
         out = []
         for suppression in self.all_inline():
+            if suppression.foreign:
+                continue
             for rule_id in suppression.ids or ():
                 if rule_id != "ALL" and not any(k.startswith(rule_id) for k in known):
                     out.append((suppression.line, rule_id, suppression.text))
         return sorted(set(out))
+
+
+def suppressions_for(text: str, knowledge: Any, honor_foreign: bool) -> Suppressions:
+    """A file's suppressions as the run sees them: with the foreign-ignores table when honoured."""
+    foreign = foreign_ignores(knowledge.rows("foreign-ignores")) if honor_foreign else None
+    return Suppressions(text, foreign)
