@@ -13,7 +13,8 @@ import dataclasses
 import itertools
 import re
 import string
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Tuple, Union
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Union
 
 import libcst as cst
 
@@ -81,7 +82,9 @@ class SqlKnowledge:
             elif sink.handle and sink.method:
                 self.method_sinks.setdefault((sink.handle, sink.method), []).append(sink)
         self.drivers = {
-            row["driver"]: Driver(row["driver"], row["label"], row["paramstyle"], row["example"], row.get("identifier-fix"))
+            row["driver"]: Driver(
+                row["driver"], row["label"], row["paramstyle"], row["example"], row.get("identifier-fix")
+            )
             for row in knowledge.rows("sql-drivers")
         }
         self.handles: dict[str, dict[str, str]] = {}
@@ -146,8 +149,8 @@ class Hole:
 
 
 Part = Union[str, Hole]
-Template = Tuple[Part, ...]
-Value = List[Template]  # alternatives: the text may be any one of them
+Template = tuple[Part, ...]
+Value = list[Template]  # alternatives: the text may be any one of them
 
 MAX_ALTERNATIVES = 8
 SENTINEL = "\u27e8x\u27e9"  # ⟨x⟩ stands for a hole in folded text
@@ -260,7 +263,9 @@ QUOTED_VALUE = "quoted_value"
 IDENTIFIER = "identifier"
 FRAGMENT = "fragment"
 
-_COMPARISONS = frozenset({"=", "==", "<>", "!=", "<", ">", "<=", ">=", "like", "ilike", "in", "is", "between", "regexp", "glob", "similar"})
+_COMPARISONS = frozenset(
+    {"=", "==", "<>", "!=", "<", ">", "<=", ">=", "like", "ilike", "in", "is", "between", "regexp", "glob", "similar"}
+)
 _VALUE_AFTER = frozenset(
     {"=", "==", "<>", "!=", "<", ">", "<=", ">=", "+", "-", "*", "/", "||", "like", "ilike", "in", "values", "limit",
      "offset", "between", "is", "then", "else", "escape", "interval", "regexp", "glob", "fetch", "top"}
@@ -271,7 +276,9 @@ _IDENTIFIER_AFTER = frozenset(
      "role", "extension", "to", "owner", "template", "tablespace", "savepoint", "pragma", "copy"}
 )  # fmt: skip
 _FRAGMENT_AFTER = frozenset({"where", "and", "or", "not", "having", "on", "when", "set", "case", "with"})
-_CLAUSES = frozenset({"select", "from", "where", "set", "values", "by", "having", "into", "update", "join", "on", "limit", "returning"})
+_CLAUSES = frozenset(
+    {"select", "from", "where", "set", "values", "by", "having", "into", "update", "join", "on", "limit", "returning"}
+)
 _OPERATOR_CHARS = "=<>!+-*/|&^~"
 
 
@@ -315,7 +322,10 @@ def slot_positions(template: Template) -> list[str]:
                     i += 1
                 continue
             if quote is not None:
-                if char == quote:
+                if quote == "[" and char == "]":
+                    quote = None
+                    tokens.append("<ident>")
+                elif char == quote:
                     if text.startswith(quote * 2, i):
                         i += 2
                         continue
@@ -325,6 +335,8 @@ def slot_positions(template: Template) -> list[str]:
                 continue
             if char in "'\"`":
                 quote = char
+            elif char == "[" and (not tokens or tokens[-1] not in ("<ident>", "<str>", ")")):
+                quote = "["
             elif text.startswith("--", i) or text.startswith("/*", i):
                 comment = text[i : i + 2]
                 i += 1
@@ -425,7 +437,19 @@ _SQL_START = re.compile(
     re.IGNORECASE | re.DOTALL | re.VERBOSE,
 )
 _LEADING_NOISE = re.compile(r"^(\s+|\(|--[^\n]*(\n|$)|/\*[\s\S]*?\*/)")
-RECOGNIZER_KEYWORDS = ("select", "insert", "replace", "update", "delete", "merge", "create", "alter", "drop", "truncate", "with")
+RECOGNIZER_KEYWORDS = (
+    "select",
+    "insert",
+    "replace",
+    "update",
+    "delete",
+    "merge",
+    "create",
+    "alter",
+    "drop",
+    "truncate",
+    "with",
+)
 
 
 def looks_like_sql(text: str) -> bool:
@@ -505,7 +529,7 @@ class Site:
     scope: Scope
     point: int
     blocks: tuple[int, ...]
-    env: Optional[Dict[str, Value]] = None
+    env: dict[str, Value] | None = None
     depth: int = 0
 
 
@@ -575,7 +599,10 @@ def _fstring_text(node: cst.FormattedString, raw: str) -> str:
         return text
 
 
-_PERCENT_SPEC = re.compile(r"%(?:\((?P<key>[^)]*)\))?(?P<flags>[#0\- +]*)(?P<width>\*|\d+)?(?:\.(?:\*|\d+))?[hlL]?(?P<type>[diouxXeEfFgGcrsa%])")
+_PERCENT_SPEC = re.compile(
+    r"%(?:\((?P<key>[^)]*)\))?(?P<flags>[#0\- +]*)(?P<width>\*|\d+)?"
+    r"(?:\.(?:\*|\d+))?[hlL]?(?P<type>[diouxXeEfFgGcrsa%])"
+)
 _NUMERIC_TYPES = set("diouxXeEfFgGn%bc")
 _TEMPLATE_FIELD = re.compile(r"\$(?:(?P<name>[_a-zA-Z]\w*)|\{(?P<braced>[_a-zA-Z]\w*)\})")
 
@@ -665,7 +692,9 @@ class SqlAnalysis:
         point = self._next_point()
         params = node.params
         for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
-            binding = Binding("param", param.name, None, scope, point, (), annotation=_annotation(param), default=param.default)
+            binding = Binding(
+                "param", param.name, None, scope, point, (), annotation=_annotation(param), default=param.default
+            )
             scope.bind(param.name.value, binding)
             scope.params.append(binding)
         for star in (params.star_arg, params.star_kwarg):
@@ -679,7 +708,13 @@ class SqlAnalysis:
         self.scope.globals.update(n.name.value for n in node.names)
 
     def _bind_name(
-        self, name: str, target: cst.CSTNode, value: cst.BaseExpression | None, kind: str, scope: Scope | None = None, **extra: Any
+        self,
+        name: str,
+        target: cst.CSTNode,
+        value: cst.BaseExpression | None,
+        kind: str,
+        scope: Scope | None = None,
+        **extra: Any,
     ) -> Binding:
         scope = scope or self.scope
         if name in scope.globals and self.module_scope is not None:
@@ -688,7 +723,9 @@ class SqlAnalysis:
         scope.bind(name, binding)
         return binding
 
-    def _bind_target(self, target: cst.BaseExpression, value: cst.BaseExpression | None, kind: str, index: int | None = None) -> None:
+    def _bind_target(
+        self, target: cst.BaseExpression, value: cst.BaseExpression | None, kind: str, index: int | None = None
+    ) -> None:
         if isinstance(target, cst.Name):
             binding = self._bind_name(target.value, target, value, kind, index=index)
             if kind in ("assign", "aug") and is_sql_name(target.value) and value is not None:
@@ -717,7 +754,9 @@ class SqlAnalysis:
             index = target.slice[0].slice
             if isinstance(index, cst.Index):
                 scope = self.scope
-                binding = Binding("item", target.value, value, scope, self._next_point(), self._blocks(), default=index.value)
+                binding = Binding(
+                    "item", target.value, value, scope, self._next_point(), self._blocks(), default=index.value
+                )
                 scope.mutations.setdefault(target.value.value, []).append(binding)
 
     def leave_AnnAssign(self, node: cst.AnnAssign) -> None:
@@ -776,9 +815,9 @@ class SqlAnalysis:
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and node.args:
             method = func.attr.value
             if method in ("append", "add", "insert", "extend", "update"):
-                arg = node.args[-1].value if method == "insert" else node.args[0].value
+                added = node.args[-1].value if method == "insert" else node.args[0].value
                 kind = "aug" if method in ("extend", "update") else "assign"
-                binding = Binding(kind, func.value, arg, site.scope, site.point, site.blocks)
+                binding = Binding(kind, func.value, added, site.scope, site.point, site.blocks)
                 site.scope.mutations.setdefault(func.value.value, []).append(binding)
         for arg in node.args:
             keyword = arg.keyword.value if arg.keyword is not None else None
@@ -793,7 +832,9 @@ class SqlAnalysis:
 
     def _add_guard(self, name: str, kind: str, collection: cst.BaseExpression | None, body: int = 0) -> None:
         scope = self.scope
-        scope.guards.setdefault(name, []).append(Guard(name, kind, self._next_point(), self._blocks(), body, collection))
+        scope.guards.setdefault(name, []).append(
+            Guard(name, kind, self._next_point(), self._blocks(), body, collection)
+        )
 
     def _record_guards(self, test: cst.BaseExpression, body: cst.BaseSuite, orelse: Any) -> None:
         tests = _membership_tests(test, self.kb)
@@ -888,11 +929,11 @@ class SqlAnalysis:
     def _binary(self, node: cst.BinaryOperation, site: Site) -> Value:
         op = node.operator
         if isinstance(op, cst.Add):
+            if isinstance(node.left, (cst.Integer, cst.Float)) or isinstance(node.right, (cst.Integer, cst.Float)):
+                return _opaque(node, safe=True)  # arithmetic: page_size + 1
             left, right = self.value(node.left, site), self.value(node.right, site)
             if not _has_literal(left) and not _has_literal(right):
                 if _all_safe(left) and _all_safe(right):
-                    return _opaque(node, safe=True)
-                if isinstance(node.left, (cst.Integer, cst.Float)) or isinstance(node.right, (cst.Integer, cst.Float)):
                     return _opaque(node, safe=True)
                 return _opaque(node)
             return _concat(_renode(left, node.left, HOW_PLUS), _renode(right, node.right, HOW_PLUS))
@@ -976,10 +1017,16 @@ class SqlAnalysis:
             if self._enum_class(node) is not None:
                 return _opaque(node, safe=True)
             return [(Hole(node, False, names=frozenset({name})),)]
-        bindings, limited = found
+        bindings, _ = found
         live: list[tuple[tuple[int, ...], Value]] = []
         for binding in bindings:
-            inner = Site(binding.scope, binding.point, binding.blocks, site.env if binding.scope is site.scope else None, site.depth + 1)
+            inner = Site(
+                binding.scope,
+                binding.point,
+                binding.blocks,
+                site.env if binding.scope is site.scope else None,
+                site.depth + 1,
+            )
             if binding.kind == "aug":
                 if binding.operator != "+":
                     live = [(binding.blocks, _opaque(node, safe=True))]
@@ -997,7 +1044,10 @@ class SqlAnalysis:
         result = [t for _, value in live for t in value]
         named = frozenset({name})
         return [
-            tuple(Hole(p.node, p.safe, p.how, p.names | named, p.formatted) if isinstance(p, Hole) and not p.how else p for p in t)
+            tuple(
+                Hole(p.node, p.safe, p.how, p.names | named, p.formatted) if isinstance(p, Hole) and not p.how else p
+                for p in t
+            )
             for t in result
         ] or _opaque(node)
 
@@ -1046,14 +1096,16 @@ class SqlAnalysis:
 
     def _attribute_value(self, node: cst.Attribute, site: Site) -> Value:
         dotted = dotted_name(node)
-        if dotted is not None and any(
-            dotted == s or dotted.endswith("." + s) for s in self.kb.safe_attribute_suffixes
-        ):
+        if dotted is not None and any(dotted == s or dotted.endswith("." + s) for s in self.kb.safe_attribute_suffixes):
             return _opaque(node, safe=True)
         base = node.value
         if self._enum_class(base) is not None:
             return _opaque(node, safe=True)
-        if isinstance(base, cst.Attribute) and node.attr.value in ("value", "name") and self._enum_class(base.value) is not None:
+        if (
+            isinstance(base, cst.Attribute)
+            and node.attr.value in ("value", "name")
+            and self._enum_class(base.value) is not None
+        ):
             return _opaque(node, safe=True)
         values = self._member_values(node, site)
         if values is not None:
@@ -1089,13 +1141,18 @@ class SqlAnalysis:
         return None
 
     def _class_chain(self, info: ClassInfo) -> list[ClassInfo]:
-        chain, todo = [], [info]
+        chain: list[ClassInfo] = []
+        todo = [info]
         while todo and len(chain) < 8:
             current = todo.pop(0)
             if current in chain:
                 continue
             chain.append(current)
-            todo += [self.module_classes[b.value] for b in current.bases if isinstance(b, cst.Name) and b.value in self.module_classes]
+            todo += [
+                self.module_classes[b.value]
+                for b in current.bases
+                if isinstance(b, cst.Name) and b.value in self.module_classes
+            ]
         return chain
 
     def _member_values(self, node: cst.Attribute, site: Site) -> Value | None:
@@ -1132,7 +1189,8 @@ class SqlAnalysis:
                     elements = self.elements(args[0].value, site)
                     return _renode(elements, args[0].value, HOW_JOIN)
             elif method == "replace" and len(args) >= 2:
-                if (_string_value(args[0].value), _string_value(args[1].value)) == ("'", "''"):
+                quote = self._const_text(args[0].value, site)
+                if quote in ("'", '"', "`") and self._const_text(args[1].value, site) == quote * 2:
                     return _opaque(node, safe=True)  # SQL quote escaping
                 base = self.value(receiver, site)
                 if _has_literal(base):
@@ -1148,7 +1206,7 @@ class SqlAnalysis:
                     return _opaque(node, safe=True)
             if self._safe_method(method):
                 return _opaque(node, safe=True)
-        if qualified in self.kb.names("call") or qualified.rpartition(".")[2] in ("quote_name", "quote_ident"):
+        if qualified in self.kb.names("call") or (isinstance(func, cst.Name) and self._safe_method(func.value)):
             return _opaque(node, safe=True)
         if qualified in self.kb.names("passthrough-call") and args:
             return self.value(args[0].value, site)
@@ -1158,6 +1216,12 @@ class SqlAnalysis:
         if helper is not None and site.depth < 12:
             return self._helper_value(helper, node, site)
         return _opaque(node)
+
+    def _const_text(self, expr: cst.BaseExpression, site: Site) -> str | None:
+        value = self.value(expr, site)
+        if len(value) == 1 and all(isinstance(p, str) for p in value[0]):
+            return "".join(str(p) for p in value[0])
+        return None
 
     def _safe_method(self, method: str) -> bool:
         """A method returning a number, date or quoted identifier (also ``geo_quote_name``-style variants)."""
@@ -1311,7 +1375,11 @@ class SqlAnalysis:
             return self._comprehension(expr, site)
         if isinstance(expr, cst.BinaryOperation):
             if isinstance(expr.operator, cst.Multiply):
-                sequence = expr.left if isinstance(expr.left, (cst.List, cst.Tuple, cst.SimpleString, cst.Name)) else expr.right
+                sequence = (
+                    expr.left
+                    if isinstance(expr.left, (cst.List, cst.Tuple, cst.SimpleString, cst.Name))
+                    else expr.right
+                )
                 return self.elements(sequence, site)
             if isinstance(expr.operator, cst.Add):
                 return _cap(self.elements(expr.left, site) + self.elements(expr.right, site))
@@ -1373,7 +1441,10 @@ class SqlAnalysis:
                 return None
             for mutation in binding.scope.mutations.get(expr.value, ()):
                 if mutation.kind == "item" and mutation.value is not None and mutation.default is not None:
-                    out += self.value(mutation.value if values else mutation.default, Site(mutation.scope, mutation.point, mutation.blocks))
+                    out += self.value(
+                        mutation.value if values else mutation.default,
+                        Site(mutation.scope, mutation.point, mutation.blocks),
+                    )
         return _cap(out) if out else None
 
     def _name_elements(self, node: cst.Name, site: Site) -> Value:
@@ -1388,11 +1459,19 @@ class SqlAnalysis:
         bindings, _ = found
         out: Value = []
         for binding in bindings:
-            inner = Site(binding.scope, binding.point, binding.blocks, site.env if binding.scope is site.scope else None, site.depth + 1)
+            inner = Site(
+                binding.scope,
+                binding.point,
+                binding.blocks,
+                site.env if binding.scope is site.scope else None,
+                site.depth + 1,
+            )
             if binding.kind in ("assign", "aug") and binding.value is not None and binding.index is None:
                 out += self.elements(binding.value, inner)
             elif binding.kind == "param":
-                safe = binding.annotation is not None and self._typed_annotation(binding.annotation, inner, collection=True)
+                safe = binding.annotation is not None and self._typed_annotation(
+                    binding.annotation, inner, collection=True
+                )
                 out += _opaque(node, safe=safe)
             else:
                 out += _opaque(node)
@@ -1422,7 +1501,9 @@ class SqlAnalysis:
                 env[target.value] = self.elements(iterable, inner)
             elif isinstance(target, cst.Tuple):
                 names = [e.value for e in target.elements]
-                enumerate_call = isinstance(iterable, cst.Call) and dotted_name(iterable.func) == "enumerate" and iterable.args
+                enumerate_call = (
+                    isinstance(iterable, cst.Call) and dotted_name(iterable.func) == "enumerate" and iterable.args
+                )
                 for i, element in enumerate(names):
                     if not isinstance(element, cst.Name):
                         continue
@@ -1456,7 +1537,11 @@ class SqlAnalysis:
         return None
 
     def _helper_value(self, helper: Scope, call: cst.Call, site: Site) -> Value:
-        params = helper.params[1:] if helper.self_name is not None and isinstance(call.func, cst.Attribute) else helper.params
+        params = (
+            helper.params[1:]
+            if helper.self_name is not None and isinstance(call.func, cst.Attribute)
+            else helper.params
+        )
         env: dict[str, Value] = {}
         positional = [a.value for a in call.args if a.keyword is None and not a.star]
         keyed = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
@@ -1466,7 +1551,9 @@ class SqlAnalysis:
             if arg is None:
                 continue
             value = self.value(arg, site)
-            env[name] = [(Hole(param.target, _all_safe(value)),)] if not _has_literal(value) or _all_safe(value) else value
+            env[name] = (
+                [(Hole(param.target, _all_safe(value)),)] if not _has_literal(value) or _all_safe(value) else value
+            )
         out: Value = []
         for expr, return_site in helper.returns:
             out += self.value(expr, Site(helper, return_site.point, return_site.blocks, env, site.depth + 3))
@@ -1488,10 +1575,14 @@ class SqlAnalysis:
         if depth > 4:
             return False
         if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
-            return all(not isinstance(e, cst.StarredElement) and _all_safe(self.value(e.value, site)) for e in expr.elements)
+            return all(
+                not isinstance(e, cst.StarredElement) and _all_safe(self.value(e.value, site)) for e in expr.elements
+            )
         if isinstance(expr, cst.Dict):
             return all(
-                isinstance(e, cst.DictElement) and _all_safe(self.value(e.key, site)) and _all_safe(self.value(e.value, site))
+                isinstance(e, cst.DictElement)
+                and _all_safe(self.value(e.key, site))
+                and _all_safe(self.value(e.value, site))
                 for e in expr.elements
             )
         if isinstance(expr, cst.Call):
@@ -1503,15 +1594,22 @@ class SqlAnalysis:
                 return self._const_collection(expr.func.value, site, depth + 1)
             return False
         if isinstance(expr, cst.Attribute):
-            if expr.attr.value in ("__members__", "_value2member_map_", "_member_map_") and self._enum_class(expr.value):
+            if expr.attr.value in ("__members__", "_value2member_map_", "_member_map_") and self._enum_class(
+                expr.value
+            ):
                 return True
             info = self._class_of(expr.value, site)
             if info is None:
                 return False
             bindings = [b for c in self._class_chain(info) for b in c.scope.bindings.get(expr.attr.value, ())]
             instance = [b for c in self._class_chain(info) for b in c.instance.get(expr.attr.value, ())]
-            return bool(bindings) and not instance and all(
-                b.kind == "assign" and b.value is not None and self._const_collection(b.value, site, depth + 1) for b in bindings
+            return (
+                bool(bindings)
+                and not instance
+                and all(
+                    b.kind == "assign" and b.value is not None and self._const_collection(b.value, site, depth + 1)
+                    for b in bindings
+                )
             )
         if isinstance(expr, cst.Name):
             if self._enum_class(expr) is not None:
@@ -1520,11 +1618,21 @@ class SqlAnalysis:
             if found is None:
                 return False
             bindings = found[0]
-            return bool(bindings) and all(
-                b.kind == "assign" and b.value is not None and b.index is None
-                and self._const_collection(b.value, Site(b.scope, b.point, b.blocks), depth + 1)
-                for b in bindings
-            ) and not any(m for s in {id(b.scope): b.scope for b in bindings}.values() for m in s.mutations.get(expr.value, ()))
+            return (
+                bool(bindings)
+                and all(
+                    b.kind == "assign"
+                    and b.value is not None
+                    and b.index is None
+                    and self._const_collection(b.value, Site(b.scope, b.point, b.blocks), depth + 1)
+                    for b in bindings
+                )
+                and not any(
+                    m
+                    for s in {id(b.scope): b.scope for b in bindings}.values()
+                    for m in s.mutations.get(expr.value, ())
+                )
+            )
 
         return False
 
@@ -1533,7 +1641,8 @@ class SqlAnalysis:
         annotation = _unquote(annotation)
         if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
             return all(
-                _is_none(side) or self._typed_annotation(side, site, collection) for side in (annotation.left, annotation.right)
+                _is_none(side) or self._typed_annotation(side, site, collection)
+                for side in (annotation.left, annotation.right)
             )
         if isinstance(annotation, cst.Subscript):
             head = self.context.qualified_name(annotation.value) or ""
@@ -1545,7 +1654,15 @@ class SqlAnalysis:
                 return all(_is_none(a) or self._typed_annotation(a, site, collection) for a in args)
             if short == "Annotated" and args:
                 return self._typed_annotation(args[0], site, collection)
-            if collection and short.lower() in ("list", "set", "frozenset", "sequence", "iterable", "tuple", "collection"):
+            if collection and short.lower() in (
+                "list",
+                "set",
+                "frozenset",
+                "sequence",
+                "iterable",
+                "tuple",
+                "collection",
+            ):
                 return bool(args) and all(isinstance(a, cst.Ellipsis) or self._typed_annotation(a, site) for a in args)
             return False
         if collection:
@@ -1558,7 +1675,9 @@ class SqlAnalysis:
         if isinstance(annotation, cst.Name) and self.module_scope is not None:
             alias = self.module_scope.bindings.get(annotation.value, [])
             if len(alias) == 1 and alias[0].kind == "assign" and alias[0].value is not None and site.depth < 6:
-                return self._typed_annotation(alias[0].value, Site(site.scope, site.point, site.blocks, None, site.depth + 2))
+                return self._typed_annotation(
+                    alias[0].value, Site(site.scope, site.point, site.blocks, None, site.depth + 2)
+                )
         return False
 
     # -- origins ---------------------------------------------------------------------------
@@ -1622,7 +1741,10 @@ class SqlAnalysis:
             if info is not None:
                 origins = set()
                 for cls in self._class_chain(info):
-                    for binding in [*cls.instance.get(expr.attr.value, ()), *cls.scope.bindings.get(expr.attr.value, ())]:
+                    for binding in [
+                        *cls.instance.get(expr.attr.value, ()),
+                        *cls.scope.bindings.get(expr.attr.value, ()),
+                    ]:
                         origins.add(self._binding_origin(binding, site))
                 origins.discard(None)
                 if len(origins) == 1:
@@ -1668,7 +1790,9 @@ class SqlAnalysis:
         if found is None and isinstance(annotation, cst.Name) and self.module_scope is not None and site.depth < 8:
             alias = self.module_scope.bindings.get(annotation.value, [])
             if len(alias) == 1 and alias[0].kind == "assign" and alias[0].value is not None:
-                return self._annotation_origin(alias[0].value, Site(site.scope, site.point, site.blocks, None, site.depth + 2))
+                return self._annotation_origin(
+                    alias[0].value, Site(site.scope, site.point, site.blocks, None, site.depth + 2)
+                )
         return found
 
     def _depends_origin(self, default: cst.BaseExpression, site: Site) -> str | None:
@@ -1684,7 +1808,9 @@ class SqlAnalysis:
         return self._returned_origin(helper, site)
 
     def _returned_origin(self, helper: Scope, site: Site) -> str | None:
-        origins = {self.origin(expr, Site(helper, s.point, s.blocks, None, site.depth + 3)) for expr, s in helper.returns}
+        origins = {
+            self.origin(expr, Site(helper, s.point, s.blocks, None, site.depth + 3)) for expr, s in helper.returns
+        }
         origins.discard(None)
         return origins.pop() if len(origins) == 1 else None
 
@@ -1748,7 +1874,9 @@ class SqlAnalysis:
 
     def _list_pieces(self, argument: cst.BaseExpression, site: Site) -> list[tuple[cst.BaseExpression, Value]]:
         if isinstance(argument, (cst.List, cst.Tuple)):
-            return [(e.value, self.value(e.value, site)) for e in argument.elements if not isinstance(e, cst.StarredElement)]
+            return [
+                (e.value, self.value(e.value, site)) for e in argument.elements if not isinstance(e, cst.StarredElement)
+            ]
         return [(argument, self.elements(argument, site))]
 
     def _dict_pieces(self, argument: cst.BaseExpression, site: Site) -> list[tuple[cst.BaseExpression, Value]]:
@@ -1781,7 +1909,9 @@ class SqlAnalysis:
                 chosen = slots[0]
             hole, position = chosen
             inside = _contains(argument, hole.node)
-            related = [] if inside else [(call, f"the SQL reaches {self._label(row, call, receiver)} here")]
+            related: list[tuple[cst.CSTNode, str]] = (
+                [] if inside else [(call, f"the SQL reaches {self._label(row, call, receiver)} here")]
+            )
             return Issue(
                 rule=rule,
                 hole=hole,
@@ -1825,7 +1955,11 @@ class SqlAnalysis:
     def _judge_audit(self, reported: set[int]) -> list[Issue]:
         issues: list[Issue] = []
         for node, site, kind in self.audit:
-            value = self._name_value(node, site) if kind == "binding" and isinstance(node, cst.Name) else self.value(node, site)
+            value = (
+                self._name_value(node, site)
+                if kind == "binding" and isinstance(node, cst.Name)
+                else self.value(node, site)
+            )
             for template in value:
                 if not is_built(template) or not looks_like_sql(fold(template)):
                     continue
@@ -1933,9 +2067,10 @@ def _reassigns(body: cst.BaseSuite, names: set[str]) -> bool:
         lines = [line for line in body.body if isinstance(line, cst.SimpleStatementLine)]
     for line in lines:
         for statement in line.body:
-            if isinstance(statement, cst.Assign):
-                if any(isinstance(t.target, cst.Name) and t.target.value in names for t in statement.targets):
-                    return True
+            if isinstance(statement, cst.Assign) and any(
+                isinstance(t.target, cst.Name) and t.target.value in names for t in statement.targets
+            ):
+                return True
     return False
 
 

@@ -7,7 +7,8 @@ feeds it the walk, the analysis judges the module once at its end, and each rule
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import libcst as cst
 
