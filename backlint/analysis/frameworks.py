@@ -1056,16 +1056,14 @@ class ProjectModel:
     # ----------------------------------------------------------------- questions for rules
 
     def health_endpoints(self, app: App, *, scope: bool = False) -> list[Endpoint]:
-        pattern = re.compile(self.options.get("health-path-regex", _HEALTH_PATH), re.IGNORECASE)
-        found = []
-        for endpoint in app.scope_endpoints if scope else app.endpoints:
-            if endpoint.path is not None:
-                path = "/" + endpoint.path.lstrip("/^").rstrip("$")
-                if pattern.search(path):
-                    found.append(endpoint)
-            elif _HEALTH_NAME.match(endpoint.name.lower()):
-                found.append(endpoint)
-        return found
+        return [e for e in (app.scope_endpoints if scope else app.endpoints) if self.is_health(e)]
+
+    def is_health(self, endpoint: Endpoint) -> bool:
+        """A health route: its path matches ``health-path-regex``, or (path unknown) its name looks like one."""
+        if endpoint.path is not None:
+            pattern = re.compile(self.options.get("health-path-regex", _HEALTH_PATH), re.IGNORECASE)
+            return bool(pattern.search("/" + endpoint.path.lstrip("/^").rstrip("$")))
+        return bool(_HEALTH_NAME.match(endpoint.name.lower()))
 
     def covers(self, app: App, roles: Iterable[str] = ("broad", "database")) -> list[Handler]:
         """App-level handlers whose exception classes have one of ``roles`` (or status 500)."""
