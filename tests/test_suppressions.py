@@ -147,3 +147,26 @@ def test_suppression_after_a_form_feed_applies_to_the_right_line(project) -> Non
     result = lint(project, "import os\n\x0c\n" + swallow("  # backlint: ignore[BL402]"))
     assert active(result) == []
     assert result.json()["summary"]["suppressed"] == 1
+
+
+MULTI_LINE_CALL = """\
+import sqlite3
+
+
+def find_user(name):
+    cur = sqlite3.connect("app.db").cursor()
+    cur.execute({first}
+        f"SELECT * FROM users WHERE name = '{{name}}'"
+    ){last}
+    return cur.fetchall()
+"""
+
+
+@pytest.mark.parametrize(
+    ("first", "last"), [("  # backlint: ignore[BL101]", ""), ("", "  # noqa: BL101"), ("", "")]
+)
+def test_a_multi_line_call_is_suppressed_on_its_first_or_last_line(project, first: str, last: str) -> None:  # type: ignore[no-untyped-def]
+    result = lint(project, MULTI_LINE_CALL.format(first=first, last=last), "--select", "BL101")
+    suppressed = bool(first or last)
+    assert [rule for _, rule in active(result)] == ([] if suppressed else ["BL101"])
+    assert result.json()["summary"]["suppressed"] == int(suppressed)
