@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
-import logging
 import re
 import tokenize
 import traceback
@@ -46,7 +45,6 @@ _SEVERITY = {
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _BRACKETED_IGNORE = re.compile(r"#\s*backlint:\s*ignore\[(?P<ids>[^\]]*)\]", re.IGNORECASE)
 
-logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
