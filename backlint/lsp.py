@@ -46,7 +46,6 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _BRACKETED_IGNORE = re.compile(r"#\s*backlint:\s*ignore\[(?P<ids>[^\]]*)\]", re.IGNORECASE)
 
 
-
 @dataclasses.dataclass(frozen=True)
 class Fix:
     """An autofix offered for one finding: a title for the editor and the whole fixed source."""
