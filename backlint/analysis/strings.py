@@ -14,6 +14,7 @@ import functools
 import json
 import math
 import re
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -266,6 +267,15 @@ class PatternSet:
                 yield SecretMatch(pattern, secret)
                 break
 
+    def recognizes(self, text: str, name: str | None = None) -> bool:
+        """True if ``text`` has a known format, even one rejected as a sample: BL201 decides it."""
+        if not self.prefilter.search(text):
+            return False
+        folded = text.lower()
+        return any(
+            not p.needs_name and any(k in folded for k in p.keywords) and p.regex.search(text) for p in self.patterns
+        ) or (name is not None and next(iter(self.search(text, name)), None) is not None)
+
     def _credible(self, pattern: SecretPattern, secret: str) -> bool:
         if pattern.entropy and shannon_entropy(secret) < pattern.entropy:
             return False
@@ -285,18 +295,22 @@ def _is_sequential_body(secret: str) -> bool:
 
 
 def _valid_jwt(token: str) -> bool:
-    """detect-secrets' formal check: header and payload both base64url-decode to JSON objects."""
+    """detect-secrets' formal check (header and payload base64url-decode to JSON objects), and not
+    expired: a token whose ``exp`` has passed cannot authenticate (documentation samples)."""
     parts = token.split(".")
     if len(parts) < 2:
         return False
+    claims: list[Any] = []
     for part in parts[:2]:
         try:
             decoded = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-            if not isinstance(json.loads(decoded.decode("utf-8")), dict):
-                return False
+            claims.append(json.loads(decoded.decode("utf-8")))
         except (binascii.Error, ValueError, UnicodeDecodeError):
             return False
-    return True
+    if not all(isinstance(c, dict) for c in claims):
+        return False
+    expiry = claims[1].get("exp")
+    return not (isinstance(expiry, (int, float)) and expiry < time.time())
 
 
 def secret_patterns(knowledge: Knowledge) -> PatternSet:

@@ -94,6 +94,7 @@ class ClassInfo:
     kind: str | None  # "orm", "pydantic", "serializer", or None
     fields: dict[str, cst.CSTNode]
     excluded: set[str]
+    complete: bool  # every base is known, so ``fields`` lists every field
 
 
 def _code(node: cst.CSTNode) -> str:
@@ -155,6 +156,8 @@ class Knowledge3:
         self.stores = {role: frozenset(names) for role, names in roles.items()}
         model_bases = {row["name"] for row in knowledge.rows("datastore-models")}
         self.orm_bases = self.stores.get("orm-base", frozenset()) | model_bases
+        # Bases that declare no fields of their own: a subclass's fields are all in its body.
+        self.empty_bases = (model_bases | self.role("pydantic-base") | {"object"}) - self.role("user-model")
         self.route_decorators: dict[str, set[str]] = {}
         for row in knowledge.rows("framework-routes"):
             if row["form"] == "decorator":
@@ -231,6 +234,7 @@ class PasswordFlow:
         kind: str | None = None
         fields: dict[str, cst.CSTNode] = {}
         excluded: set[str] = set()
+        complete = True
         for base in node.bases:
             inherited = self._base_kind(base.value, node)
             if inherited is not None and kind is None:
@@ -239,6 +243,9 @@ class PasswordFlow:
             if local is not None:
                 fields.update(local.fields)
                 excluded |= local.excluded
+                complete = complete and local.complete
+            elif (self.qualified(base.value) or "") not in self.k.empty_bases:
+                complete = False
         if isinstance(node.body, cst.IndentedBlock):
             for statement in node.body.body:
                 if not isinstance(statement, cst.SimpleStatementLine):
@@ -253,7 +260,7 @@ class PasswordFlow:
                         fields[target.value] = small
                         if _excluded_field(value):
                             excluded.add(target.value)
-        return ClassInfo(node.name.value, node, kind, fields, excluded)
+        return ClassInfo(node.name.value, node, kind, fields, excluded, complete)
 
     def _base_kind(self, base: cst.BaseExpression, node: cst.ClassDef) -> str | None:
         written = dotted_name(base) or ""
@@ -498,6 +505,7 @@ class Frame:
         self.record = record
         self.collected: list[Event] = []
         self.flagged: set[int] = set()  # fast-digest calls already reported
+        self.weak_inputs: dict[int, Val] = {}  # fast-digest call -> the password it digests
         self.route: str | None = None  # framework of an endpoint, "view" for a Django-style view
         self.route_call: cst.Call | None = None  # its route decorator
 
@@ -647,7 +655,12 @@ class Frame:
         tokens = name_tokens(self.function.name.value)
         if not any(t in _HASH_WORDS or t == "encode" for t in tokens):
             return
+        name = self.function.name.value
+        for _expr, value in self.returns:
+            self._weak_used(value, f"is returned by `{name}()`", named_hash=_is_hash_name(tokens, self.lex))
         for expr, value in self.returns:
+            if not isinstance(value.node, cst.Param):
+                continue  # only the function's own password parameter makes it a fake hash
             if value.kind == PW and value.derived:
                 self.emit(
                     Event(
@@ -655,14 +668,6 @@ class Frame:
                         expr,
                         f"`{self.function.name.value}()` does not hash: it returns a string built from the password; "
                         f"{_HASH_ADVICE}",
-                    )
-                )
-            elif value.kind == ENCODED:
-                self.emit(
-                    Event(
-                        "BL302",
-                        expr,
-                        f"`{self.function.name.value}()` returns the password encoded, not hashed; {_HASH_ADVICE}",
                     )
                 )
 
@@ -743,8 +748,9 @@ class Frame:
             else (target.attr.value if isinstance(target, cst.Attribute) else _string_key(target))
         )
         tokens = name_tokens(name) if name else ()
-        if name and _is_hash_name(tokens, self.lex) and value.kind in (WEAK, ENCODED):
-            self._weak_stored(source, value, name)
+        named_hash = _is_hash_name(tokens, self.lex)
+        if named_hash or any(t in _HASH_WORDS or t in self.lex.password for t in tokens):
+            self._weak_used(value, f"is stored in `{name}`", named_hash=named_hash)
         if isinstance(target, cst.Name):
             if value.kind == OTHER and self.lex.sensitivity_of(tokens) == PASSWORD and not _is_constant(source):
                 value = Val(PW, source, UNKNOWN)
@@ -752,18 +758,42 @@ class Frame:
             return
         if isinstance(target, cst.Attribute):
             owner = self.eval(target.value)
-            if owner.kind == ORM and self.lex.sensitivity_of(tokens) == PASSWORD:
+            if owner.kind == ORM and self.lex.sensitivity_of(tokens) == PASSWORD and self._is_column(owner, name):
                 self._store_value(source, value, _code(target))
             return
         if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and value.kind == PW:
             if self.lex.sensitivity_of(tokens) == PASSWORD:
                 self.env[target.value.value] = Val(DICT, source)
 
-    def _weak_stored(self, source: cst.CSTNode, value: Val, name: str) -> None:
-        if id(value.node) in self.flagged:
+    def _is_column(self, owner: Val, name: str) -> bool:
+        """A model field: declared on the in-file class, and not a private attribute (``self._password``)."""
+        if name.startswith("_"):
+            return False
+        info = self.flow.classes.get(owner.origin)
+        return info is None or not info.complete or name in info.fields
+
+    def _weak_used(self, value: Val, where: str, *, named_hash: bool = False) -> None:
+        """BL302: a fast digest of a password used as its hash — stored, returned by a hash
+        function, or compared. A digest used otherwise (a breach-list lookup, a cache key) is fine."""
+        if value.node is None or id(value.node) in self.flagged:
             return
-        what = "a fast digest" if value.kind == WEAK else "a reversible encoding"
-        self.emit(Event("BL302", source, f"`{name}` gets {what} of a password, not a password hash; {_HASH_ADVICE}"))
+        if value.kind == WEAK and (value.origin == PASSWORD or named_hash):
+            self.flagged.add(id(value.node))
+            call = value.node.func if isinstance(value.node, cst.Call) else value.node
+            carried = self.weak_inputs.get(id(value.node))
+            self.emit(
+                Event(
+                    "BL302",
+                    value.node,
+                    f"`{_code(call)}` is a fast digest, not a password hash (its result {where}): {_HASH_ADVICE}",
+                    related=_related(carried) if carried is not None else (),
+                )
+            )
+        elif value.kind == ENCODED:
+            self.flagged.add(id(value.node))
+            self.emit(
+                Event("BL302", value.node, f"a password is encoded, not hashed (the result {where}); {_HASH_ADVICE}")
+            )
 
     def _check_returned(self, expr: cst.BaseExpression, value: Val) -> None:
         """BL305 case 2: an endpoint returning a password."""
@@ -1056,16 +1086,8 @@ class Frame:
             return Val(HASHED, node)
         if kind == "weak":
             if carried is not None:
-                self.flagged.add(id(node))
-                self.emit(
-                    Event(
-                        "BL302",
-                        node,
-                        f"`{_code(node.func)}` is a fast digest, not a password hash: {_HASH_ADVICE}",
-                        related=_related(carried),
-                    )
-                )
-            return Val(WEAK, node)
+                self.weak_inputs[id(node)] = carried
+            return Val(WEAK, node, PASSWORD if carried is not None else "")
         if kind == "encoding" and carried is not None:
             return Val(ENCODED, node)
         return OTHER_VAL
@@ -1187,8 +1209,8 @@ class Frame:
         """A value written to a password column: plaintext is BL301, an encoding or fast digest BL302."""
         if value.kind == PW:
             self._stored(node, value, sink)
-        elif value.kind in (WEAK, ENCODED):
-            self._weak_stored(node, value, sink)
+        else:
+            self._weak_used(value, f"is stored by `{sink}`", named_hash=True)
 
     def _stored(self, node: cst.CSTNode, value: Val, sink: str) -> None:
         self.emit(
@@ -1286,6 +1308,8 @@ class Frame:
             found = named.get(slot) if isinstance(slot, str) else (positional[slot] if slot < len(positional) else None)
             if found is not None and found[1].kind == PW:
                 hits.append(found)
+            elif found is not None:
+                self._weak_used(found[1], f"is written to a password column by `{_short(sql)}`", named_hash=True)
         if not hits and any(isinstance(slot, int) and slot >= len(positional) for slot in slots):
             hits = [c for c in positional if c[1].kind == PW]  # alignment failed: any plaintext password
         for expr, value in hits[:1]:
@@ -1301,6 +1325,9 @@ class Frame:
                 self._compare(node, node.left, left, target.comparator, right)
 
     def _compare(self, node: cst.CSTNode, a: cst.BaseExpression, va: Val, b: cst.BaseExpression, vb: Val) -> None:
+        for value in (va, vb):
+            if value.kind == WEAK:
+                self._weak_used(value, "is compared with a stored hash")
         if va.kind != PW or vb.kind != PW or va.derived or vb.derived:
             return
         if {va.origin, vb.origin} == {INPUT, STORED}:

@@ -163,7 +163,7 @@ class _SecretRule(Rule):
         self.patterns = secret_patterns(knowledge)
 
     def _known_format(self, value: str, name: str | None) -> bool:
-        return next(iter(self.patterns.search(value, name)), None) is not None
+        return self.patterns.recognizes(value, name)
 
     def _weak_level(self) -> str:
         return "note" if self.level == "note" else "warning"
