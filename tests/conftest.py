@@ -29,13 +29,21 @@ class CliResult:
         return json.loads(self.stdout)
 
 
+def _runner() -> CliRunner:
+    """A runner that keeps stderr apart: click 8.1 (the last for Python 3.9) mixes it in by default."""
+    try:
+        return CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:  # click >= 8.2: always separate, no such argument
+        return CliRunner()
+
+
 def run_cli(*args: str, cwd: Path | None = None, input: str | None = None) -> CliResult:
     """Invoke ``backlint`` in-process through click, from ``cwd``."""
     old = Path.cwd()
     if cwd is not None:
         os.chdir(cwd)
     try:
-        result = CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+        result = _runner().invoke(main, list(args), input=input, catch_exceptions=False)
     finally:
         os.chdir(old)
     return CliResult(result.exit_code, result.stdout, result.stderr)
