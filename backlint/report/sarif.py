@@ -115,6 +115,7 @@ def _automation(category: str | None) -> om.RunAutomationDetails | None:
 
 
 def rule_descriptor(meta: RuleMeta, level: str | None) -> om.ReportingDescriptor:
+    """A rule as GitHub lists it: ``security`` rules get a security-severity, the others a problem.severity."""
     tags = list(dict.fromkeys([*meta.tags, *(f"external/cwe/cwe-{c}" for c in meta.cwe)]))
     security = "security" in tags
     if security:
