@@ -175,7 +175,9 @@ def _result(
     suppressions = None
     if include_suppressed:  # SARIF §3.27.23: all results carry suppressions, or none does
         suppressions = []
-        if finding.suppressed_by is not None:
+        if finding.suppressed_by == "baseline":  # backlint.baseline.BASELINED
+            suppressions.append(om.Suppression(kind="external", justification="accepted in the baseline file"))
+        elif finding.suppressed_by is not None:
             suppressions.append(om.Suppression(kind="inSource", justification=finding.suppressed_by))
     return om.Result(
         rule_id=finding.rule_id,
@@ -186,6 +188,7 @@ def _result(
         related_locations=related or None,
         partial_fingerprints=fingerprints.of(finding),
         suppressions=suppressions,
+        baseline_state=finding.baseline_state,  # "new"/"unchanged" when a baseline is in use
     )
 
 
