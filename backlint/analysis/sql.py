@@ -690,16 +690,17 @@ class SqlAnalysis:
             self.module_functions[node.name.value] = scope
         self.scopes.append(scope)
         point = self._next_point()
+        body = (id(node.body),)  # parameters are bound where the body starts: its assignments replace them
         params = node.params
         for param in [*params.posonly_params, *params.params, *params.kwonly_params]:
             binding = Binding(
-                "param", param.name, None, scope, point, (), annotation=_annotation(param), default=param.default
+                "param", param.name, None, scope, point, body, annotation=_annotation(param), default=param.default
             )
             scope.bind(param.name.value, binding)
             scope.params.append(binding)
         for star in (params.star_arg, params.star_kwarg):
             if isinstance(star, cst.Param):
-                scope.bind(star.name.value, Binding("unknown", star.name, None, scope, point, ()))
+                scope.bind(star.name.value, Binding("unknown", star.name, None, scope, point, body))
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.scopes.pop()
@@ -1551,9 +1552,7 @@ class SqlAnalysis:
             if arg is None:
                 continue
             value = self.value(arg, site)
-            env[name] = (
-                [(Hole(param.target, _all_safe(value)),)] if not _has_literal(value) or _all_safe(value) else value
-            )
+            env[name] = value if _has_literal(value) else [(Hole(param.target, _all_safe(value)),)]
         out: Value = []
         for expr, return_site in helper.returns:
             out += self.value(expr, Site(helper, return_site.point, return_site.blocks, env, site.depth + 3))
