@@ -269,12 +269,14 @@ class PatternSet:
 
     def recognizes(self, text: str, name: str | None = None) -> bool:
         """True if ``text`` has a known format, even one rejected as a sample: BL201 decides it."""
+        if name is not None and next(iter(self.search(text, name)), None) is not None:
+            return True
         if not self.prefilter.search(text):
             return False
         folded = text.lower()
         return any(
             not p.needs_name and any(k in folded for k in p.keywords) and p.regex.search(text) for p in self.patterns
-        ) or (name is not None and next(iter(self.search(text, name)), None) is not None)
+        )
 
     def _credible(self, pattern: SecretPattern, secret: str) -> bool:
         if pattern.entropy and shannon_entropy(secret) < pattern.entropy:

@@ -21,7 +21,8 @@ from backlint.analysis.logging import LogCalls
 from backlint.analysis.strings import PASSWORD, SECRET, Lexicon, is_string, lexicon, literal_text, name_tokens
 from backlint.catalog import Knowledge
 from backlint.imports import dotted_name
-from backlint.rule import FileContext, Rule
+from backlint.facts import FactCollector, ModuleFacts, ProjectFinding, ProjectRule
+from backlint.rule import FileContext, FileKind, RelatedLocation, Rule
 from backlint.walk import _child_fields
 
 # What an expression holds (``Val.kind``).
@@ -85,6 +86,9 @@ class Event:
     message: str
     level: str | None = None
     related: tuple[tuple[cst.CSTNode, str], ...] = ()
+    # For a store through a model attribute: (qualified class, field). The project pass drops it when
+    # the class (in any module) turns that field into a hashing property.
+    model: tuple[str, str] | None = None
 
 
 @dataclasses.dataclass
@@ -95,6 +99,7 @@ class ClassInfo:
     fields: dict[str, cst.CSTNode]
     excluded: set[str]
     complete: bool  # every base is known, so ``fields`` lists every field
+    setters: set[str]  # fields with a custom setter (``@password.setter``, ``synonym(descriptor=...)``)
 
 
 def _code(node: cst.CSTNode) -> str:
@@ -246,8 +251,11 @@ class PasswordFlow:
                 complete = complete and local.complete
             elif (self.qualified(base.value) or "") not in self.k.empty_bases:
                 complete = False
+        setters: set[str] = set()
         if isinstance(node.body, cst.IndentedBlock):
             for statement in node.body.body:
+                if isinstance(statement, cst.FunctionDef):
+                    setters |= _setter_fields(statement)
                 if not isinstance(statement, cst.SimpleStatementLine):
                     continue
                 for small in statement.body:
@@ -260,7 +268,19 @@ class PasswordFlow:
                         fields[target.value] = small
                         if _excluded_field(value):
                             excluded.add(target.value)
-        return ClassInfo(node.name.value, node, kind, fields, excluded, complete)
+                        if _is_descriptor(value):
+                            setters.add(target.value)
+        return ClassInfo(node.name.value, node, kind, fields, excluded, complete, setters)
+
+    def class_qualname(self, name: str) -> str:
+        """``app.models.User`` for a class defined here or imported."""
+        if name in self.classes:
+            return f"{self.context.module_name}.{name}" if self.context.module_name else name
+        head, *rest = name.split(".")
+        node: cst.BaseExpression = cst.Name(head)
+        for part in rest:
+            node = cst.Attribute(node, cst.Name(part))
+        return self.context.imports.qualify(node) or name
 
     def _base_kind(self, base: cst.BaseExpression, node: cst.ClassDef) -> str | None:
         written = dotted_name(base) or ""
@@ -282,6 +302,9 @@ class PasswordFlow:
             return "serializer"
         module, _, last = qualified.rpartition(".")
         if module and last == "Base" and _model_module(module):
+            return "orm"
+        head, _, last = written.rpartition(".")
+        if last == "Model" and head.islower():  # Flask-SQLAlchemy's `db.Model`, whatever module made `db`
             return "orm"
         return None
 
@@ -382,6 +405,32 @@ class PasswordFlow:
                     'write-only: extra_kwargs = {"password": {"write_only": True}}',
                 )
             )
+
+
+def _setter_fields(function: cst.FunctionDef) -> set[str]:
+    """``@password.setter`` / ``@validates("password")`` / ``@hybrid_property``: fields set through code."""
+    out = set()
+    for decorator in function.decorators:
+        target = decorator.decorator
+        if isinstance(target, cst.Attribute) and target.attr.value == "setter":
+            out.add(dotted_name(target.value) or "")
+        elif isinstance(target, cst.Call) and (dotted_name(target.func) or "").endswith("validates"):
+            out |= {t for a in target.args if (t := _string(a.value)) is not None}
+        elif (dotted_name(target) or "").endswith("hybrid_property"):
+            out.add(function.name.value)
+    return out
+
+
+def _is_descriptor(value: cst.BaseExpression | None) -> bool:
+    """``property(get, set)``, ``synonym("_password", descriptor=property(...))``, ``hybrid_property(...)``."""
+    if not isinstance(value, cst.Call):
+        return False
+    tail = _call_name_tail(value)
+    if tail == "property":
+        return len(value.args) >= 2 or any(a.keyword is not None and a.keyword.value == "fset" for a in value.args)
+    return tail in ("synonym", "hybrid_property") or any(
+        a.keyword is not None and a.keyword.value == "descriptor" for a in value.args
+    )
 
 
 def _model_module(module: str) -> bool:
@@ -749,7 +798,9 @@ class Frame:
         )
         tokens = name_tokens(name) if name else ()
         named_hash = _is_hash_name(tokens, self.lex)
-        if named_hash or any(t in _HASH_WORDS or t in self.lex.password for t in tokens):
+        # A local named `digest` is no use yet; `password_hash = ...` or `user.password = ...` is.
+        stored = not isinstance(target, cst.Name) and any(t in self.lex.password for t in tokens)
+        if named_hash or stored:
             self._weak_used(value, f"is stored in `{name}`", named_hash=named_hash)
         if isinstance(target, cst.Name):
             if value.kind == OTHER and self.lex.sensitivity_of(tokens) == PASSWORD and not _is_constant(source):
@@ -759,7 +810,8 @@ class Frame:
         if isinstance(target, cst.Attribute):
             owner = self.eval(target.value)
             if owner.kind == ORM and self.lex.sensitivity_of(tokens) == PASSWORD and self._is_column(owner, name):
-                self._store_value(source, value, _code(target))
+                model = (self.flow.class_qualname(owner.origin), name)
+                self._store_value(source, value, _code(target), model)
             return
         if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and value.kind == PW:
             if self.lex.sensitivity_of(tokens) == PASSWORD:
@@ -993,9 +1045,7 @@ class Frame:
             if base.kind == DATA and base.origin == "query":
                 self.emit(Event("BL306", node, f"password read from the URL query (`{_code(node)}`): {_URL_ADVICE}"))
             return Val(PW, node, self._origin_of_field(node.value, base))
-        if base.kind == DATA:
-            return Val(DATA, node, base.origin)
-        return OTHER_VAL
+        return OTHER_VAL  # one field of the request data, not the whole body
 
     def _dict(self, node: cst.Dict) -> Val:
         result = OTHER_VAL
@@ -1132,6 +1182,7 @@ class Frame:
                             f"`{_code(arg.value)}` is passed to `{name}()`, where {event.message[0].lower()}{event.message[1:]}",
                             event.level,
                             ((event.node, "here, inside the called function"),),
+                            event.model,
                         )
                     )
         if any(t in _HASH_WORDS for t in name_tokens(name)):
@@ -1176,10 +1227,15 @@ class Frame:
         )
         if orm is not None or (manager and tail in self.k.role("create")) or model_create:
             sink = _code(func)
+            model_node = func if orm is not None else func.value  # type: ignore[attr-defined]
+            if manager:
+                model_node = model_node.value
+            model_name = self.flow.class_qualname(dotted_name(model_node) or "")
             for arg, value in keywords:
                 assert arg.keyword is not None
                 if self._password_slot(arg.keyword.value):
-                    self._store_value(arg.value, value, f"{sink}({arg.keyword.value}=...)")
+                    model = (model_name, arg.keyword.value)
+                    self._store_value(arg.value, value, f"{sink}({arg.keyword.value}=...)", model)
                 if arg.keyword.value == "defaults" and value.kind == DICT and value.node is not None:
                     self._stored(value.node, value, f"{sink}(defaults=...)")
             if orm is not None:
@@ -1205,20 +1261,21 @@ class Frame:
     def _password_slot(self, name: str) -> bool:
         return self.lex.sensitivity(name) == PASSWORD
 
-    def _store_value(self, node: cst.CSTNode, value: Val, sink: str) -> None:
+    def _store_value(self, node: cst.CSTNode, value: Val, sink: str, model: tuple[str, str] | None = None) -> None:
         """A value written to a password column: plaintext is BL301, an encoding or fast digest BL302."""
         if value.kind == PW:
-            self._stored(node, value, sink)
+            self._stored(node, value, sink, model)
         else:
             self._weak_used(value, f"is stored by `{sink}`", named_hash=True)
 
-    def _stored(self, node: cst.CSTNode, value: Val, sink: str) -> None:
+    def _stored(self, node: cst.CSTNode, value: Val, sink: str, model: tuple[str, str] | None = None) -> None:
         self.emit(
             Event(
                 "BL301",
                 node,
                 f"`{_code(node)}` is stored unhashed by `{sink}`: {_STORE_ADVICE}",
                 related=_related(value),
+                model=model,
             )
         )
 
@@ -1600,10 +1657,90 @@ class _PasswordRule(Rule):
                 self.report(event.node, event.message, level=event.level, related=event.related)
 
 
-class PlaintextPasswordPersisted(_PasswordRule):
-    """A password stored unhashed: ORM constructor or attribute, Django ``objects.create``, SQL INSERT/UPDATE, Mongo."""
+class PasswordFacts(FactCollector):
+    """Records BL301's candidate stores and every ORM class's setter fields for the project pass:
+    a model imported from another module may hash in a property setter (``user.password = pw``)."""
+
+    @classmethod
+    def trigger_tokens(cls, knowledge: Any) -> Iterable[str]:
+        return _password_triggers(knowledge)
+
+    def visit_Module(self, node: cst.Module) -> None:
+        if self.context.kind is not FileKind.PRODUCTION:
+            return
+        flow = password_flow(self.context, node)
+        locate = self.context.locate
+        for event in flow.events.values():
+            if event.rule_id == "BL301":
+                self.context.add_fact(
+                    STORES_FACT,
+                    {
+                        "span": locate(event.node),
+                        "message": event.message,
+                        "level": event.level,
+                        "related": [(locate(n), m) for n, m in event.related],
+                        "model": event.model,
+                    },
+                )
+        for info in flow.classes.values():
+            if info.kind == "orm" or info.setters:
+                bases = [flow.qualified(b.value) or "" for b in info.node.bases]
+                qualname = flow.class_qualname(info.name)
+                self.context.add_fact(
+                    SETTERS_FACT, {"class": qualname, "bases": bases, "setters": sorted(info.setters)}
+                )
+
+
+STORES_FACT = "password-stores"
+SETTERS_FACT = "password-model-setters"
+
+
+class PlaintextPasswordPersisted(ProjectRule):
+    """A password stored unhashed: ORM constructor or attribute, Django ``objects.create``, SQL INSERT/UPDATE, Mongo.
+
+    Judged over the project so that a model whose ``password`` is a hashing property, defined in
+    another module, clears the stores that go through it.
+    """
 
     id = "BL301"
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        setters: dict[str, tuple[list[str], set[str]]] = {}
+        by_name: dict[str, set[str]] = {}
+        for module in modules:
+            for fact in module.get(SETTERS_FACT):
+                setters[fact["class"]] = (fact["bases"], set(fact["setters"]))
+                by_name.setdefault(fact["class"].rpartition(".")[2], set()).update(fact["setters"])
+        out = []
+        for module in modules:
+            for fact in module.get(STORES_FACT):
+                model = fact["model"]
+                if model is not None and _has_setter(model[0], model[1], setters, by_name):
+                    continue
+                related = [RelatedLocation(module.path, span, message) for span, message in fact["related"]]
+                out.append(ProjectFinding(self.id, module.path, fact["span"], fact["message"], fact["level"], related))
+        return out
+
+
+def _has_setter(
+    cls: str, field: str, setters: dict[str, tuple[list[str], set[str]]], by_name: dict[str, set[str]]
+) -> bool:
+    """Does ``cls`` (or a base, or failing resolution any class of that name) set ``field`` through code?"""
+    seen: set[str] = set()
+    pending = [cls]
+    while pending:
+        current = pending.pop()
+        if current in seen or len(seen) > 20:
+            continue
+        seen.add(current)
+        if current in setters:
+            bases, fields = setters[current]
+            if field in fields:
+                return True
+            pending.extend(bases)
+    if cls not in setters:
+        return field in by_name.get(cls.rpartition(".")[2], set())
+    return False
 
 
 class WeakPasswordHash(_PasswordRule):

@@ -413,7 +413,7 @@ class HardcodedCredential(_SecretRule):
                     continue
             value = _string_value(expr)
             if value is not None:
-                self._sink(expr, value, row["what"], slot)
+                self._sink(expr, value, row["what"], slot, argument)
         return handled
 
     # --- other slots --------------------------------------------------------------------------
@@ -441,8 +441,8 @@ class HardcodedCredential(_SecretRule):
 
     # --- verdicts -----------------------------------------------------------------------------
 
-    def _sink(self, node: cst.CSTNode, value: str, what: str, slot: str) -> bool:
-        if self._known_format(value, None) or is_password_hash(value.strip()):
+    def _sink(self, node: cst.CSTNode, value: str, what: str, slot: str, name: str | None = None) -> bool:
+        if self._known_format(value, name) or is_password_hash(value.strip()):
             return True
         tier = credential_tier(value, (), self.words, sink=True, credential_like=True)
         if tier is None:
