@@ -59,6 +59,26 @@ def main() -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all CPUs).")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache (`cache-dir`).")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a TTY, unless NO_COLOR).")
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Report only findings not in this baseline file (`backlint baseline` writes it).",
+)
+@click.option(
+    "--changed-since",
+    "--diff-base",
+    "changed_since",
+    metavar="REV",
+    help="Lint only files changed since git revision REV, plus untracked ones (REV... : since the merge base).",
+)
+@click.option(
+    "--changed-lines-only", "--diff-lines", is_flag=True, help="With --changed-since: only findings on changed lines."
+)
+@click.option("--report-unused-ignores", is_flag=True, help="Report suppression comments that suppress nothing (BL001).")
+@click.option("--shard", metavar="I/N", help="Lint shard I of N (a stable share of the files) for `backlint merge`.")
+@click.option(
+    "--shard-output", type=click.Path(dir_okay=False, path_type=Path), help="Where --shard writes its results (JSON)."
+)
 def check(**kwargs: Any) -> None:
     """Lint PATHS (default: the current directory)."""
     from backlint.run import CheckOptions, run_check
@@ -81,8 +101,132 @@ def check(**kwargs: Any) -> None:
         no_cache=kwargs["no_cache"],
         color=kwargs["color"],
         sarif_include_suppressed=kwargs["sarif_include_suppressed"],
+        baseline=kwargs["baseline"],
+        changed_since=kwargs["changed_since"],
+        changed_lines_only=kwargs["changed_lines_only"],
+        report_unused_ignores=kwargs["report_unused_ignores"],
+        shard=kwargs["shard"],
+        shard_output=kwargs["shard_output"],
     )
     sys.exit(run_check(options))
+
+
+def _lint_options(command: Any) -> Any:
+    """What `baseline` and `suppress` share with `check`: which files, which rules, how to run."""
+    for decorator in reversed(
+        (
+            click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
+            click.option("--select", multiple=True, help="Rule ids or prefixes to enable (replaces the default set)."),
+            click.option("--extend-select", multiple=True, help="Rule ids or prefixes to enable in addition."),
+            click.option("--ignore", multiple=True, help="Rule ids or prefixes to disable."),
+            click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+            click.option("--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too."),
+            click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all CPUs)."),
+            click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache (`cache-dir`)."),
+        )
+    ):
+        command = decorator(command)
+    return command
+
+
+def _lint_check_options(kwargs: dict[str, Any]) -> Any:
+    from backlint.run import CheckOptions
+
+    return CheckOptions(
+        paths=list(kwargs["paths"]),
+        select=_split_ids(kwargs["select"]) or None,
+        extend_select=_split_ids(kwargs["extend_select"]),
+        ignore=_split_ids(kwargs["ignore"]),
+        config_path=kwargs["config_path"],
+        force_exclude=kwargs["force_exclude"],
+        jobs=kwargs["jobs"],
+        no_cache=kwargs["no_cache"],
+        quiet=True,
+    )
+
+
+@main.command()
+@_lint_options
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Baseline file (default: the `baseline` key of the configuration, else .backlint-baseline.json at the root).",
+)
+@click.option("--prune", is_flag=True, help="Only drop entries no longer found; add no new ones.")
+def baseline(**kwargs: Any) -> None:
+    """Record today's findings in PATHS so that `check --baseline` reports only new ones."""
+    import dataclasses
+
+    from backlint.baseline import record
+    from backlint.run import run_check
+
+    options = _lint_check_options(kwargs)
+    options = dataclasses.replace(
+        options, use_baseline=False, after_run=record(kwargs["output"], prune=kwargs["prune"])
+    )
+    sys.exit(run_check(options))
+
+
+@main.command()
+@_lint_options
+def suppress(**kwargs: Any) -> None:
+    """Add `# backlint: ignore[ID]` comments for every current finding in PATHS."""
+    import dataclasses
+
+    from backlint.bulk_suppress import after_run
+    from backlint.run import run_check
+
+    options = dataclasses.replace(_lint_check_options(kwargs), use_baseline=False, after_run=after_run)
+    sys.exit(run_check(options))
+
+
+@main.command()
+@click.argument("shards", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "--output-format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    help="Report format (default: from the --output suffix, .sarif or .json; else text).",
+)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), help="Report only findings not in it.")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
+@click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
+@click.option("--sarif-category", help="SARIF automationDetails category, for several uploads per commit.")
+@click.option("--sarif-include-suppressed", is_flag=True, help="Keep suppressed findings in SARIF, marked.")
+@click.option("--color/--no-color", default=None, help="Colour the text report (default: on a TTY, unless NO_COLOR).")
+def merge(**kwargs: Any) -> None:
+    """Join the files of `check --shard I/N --shard-output FILE` runs into one report.
+
+    The project rules run here, once, over the facts of every shard: the result is the one an
+    unsharded run gives. Run it from the directory the shards ran in, with the checkout present.
+    """
+    from backlint.adoption import run_merge
+    from backlint.run import CheckOptions
+
+    output = kwargs["output"]
+    output_format = kwargs["output_format"]
+    if output_format is None:
+        suffix = output.suffix.lower() if output is not None else ""
+        output_format = {".sarif": "sarif", ".json": "json"}.get(suffix, "text")
+    options = CheckOptions(
+        paths=[],
+        output_format=output_format,
+        output=output,
+        config_path=kwargs["config_path"],
+        baseline=kwargs["baseline"],
+        exit_zero=kwargs["exit_zero"],
+        quiet=kwargs["quiet"],
+        statistics=kwargs["statistics"],
+        sarif_category=kwargs["sarif_category"],
+        sarif_include_suppressed=kwargs["sarif_include_suppressed"],
+        color=kwargs["color"],
+    )
+    sys.exit(run_merge(options, list(kwargs["shards"])))
 
 
 @main.command()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Callable, TextIO
 
 import click
 
+from backlint.adoption import Adoption, AdoptionError
 from backlint.catalog import Catalog, load_catalog
 from backlint.config import Config, ConfigError, load_config
 
@@ -39,6 +40,16 @@ class CheckOptions:
     no_cache: bool = False
     color: bool | None = None
     sarif_include_suppressed: bool = False
+    # Adoption (backlint/adoption.py): baseline, changed files, unused suppressions, CI shards.
+    baseline: Path | None = None
+    use_baseline: bool = True  # False for `backlint baseline`, which records what the baseline would hide
+    changed_since: str | None = None
+    changed_lines_only: bool = False
+    report_unused_ignores: bool = False
+    shard: str | None = None
+    shard_output: Path | None = None
+    # `backlint baseline` and `suppress` take the finished run instead of the reporter.
+    after_run: Callable[[RunResult, Config, Catalog, list[str]], int] | None = None
 
 
 def _error(message: str) -> int:
@@ -56,18 +67,21 @@ def run_check(options: CheckOptions) -> int:
     try:
         config = load_config(catalog, explicit=options.config_path, start=start.absolute())
         config = _apply_cli_selection(config, options, catalog)
-    except ConfigError as exc:
+        adoption = Adoption.prepare(options, config, catalog, use_stdin=use_stdin)
+    except (ConfigError, AdoptionError) as exc:
         return _error(str(exc))
+    config = adoption.config
 
     from backlint.discovery import SourceFile, discover, display_path, relative_to_root
     from backlint.engine import build_settings, cpu_count, run
 
-    settings = build_settings(config, catalog)
+    settings = build_settings(adoption.lint_config, catalog)
     missing_paths = False
     stdin_data: bytes | None = None
     if use_stdin:
         stdin_data = sys.stdin.buffer.read()
-        result = _run_stdin(options, config, catalog, settings, stdin_data)
+        result = _run_stdin(options, adoption.lint_config, catalog, settings, stdin_data)
+        linted = [display_path_of(Path(options.stdin_filename or "stdin.py"))]
     else:
         found = discover(paths, config, force_exclude=options.force_exclude)
         for path, problem in found.problems:
@@ -84,12 +98,37 @@ def run_check(options: CheckOptions) -> int:
         progress = ProgressBar(sys.stderr) if not options.quiet and ProgressBar.wanted(sys.stderr) else None
         try:
             jobs = options.jobs or cpu_count()
-            result = run(found.files, settings, catalog, config, jobs, cache=cache, progress=progress)
+            files = adoption.files_to_lint(found.files, settings)
+            result = run(
+                files, settings, catalog, adoption.lint_config, jobs, cache=cache, progress=progress,
+                facts_out=adoption.facts,
+            )
         finally:
             if progress is not None:
                 progress.close()
+        if adoption.shard is not None:
+            written = adoption.write_shard(result, files, settings)
+            return EXIT_ERROR if missing_paths else written
+        linted = [source.display for source in files]
     del SourceFile, display_path, relative_to_root
 
+    buffers = {linted[0]: stdin_data} if stdin_data is not None else {}
+    result = adoption.finish(result, linted, settings, buffers=buffers)
+    if options.after_run is not None:
+        return options.after_run(result, config, catalog, linted)
+    return report(options, config, catalog, result, stdin_data=stdin_data, missing_paths=missing_paths)
+
+
+def report(
+    options: CheckOptions,
+    config: Config,
+    catalog: Catalog,
+    result: RunResult,
+    *,
+    stdin_data: bytes | None = None,
+    missing_paths: bool = False,
+) -> int:
+    """Filter to the enabled rules, render, print notices, and choose the exit code."""
     enabled = set(config.enabled_rules(catalog))
     result.findings = [f for f in result.findings if f.rule_id in enabled]
     from backlint.report import ReportInput, get_reporter

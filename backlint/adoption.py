@@ -1,0 +1,274 @@
+"""Adopting backlint in an existing codebase: what baselines, changed-files mode, unused-suppression
+reports and CI shards add to a ``check`` run. ``run.py`` calls ``prepare``, ``files_to_lint`` and
+``finish`` at fixed points; ``backlint baseline``, ``suppress`` and ``merge`` are built on them.
+
+Order of the filters after the engine (DESIGN.md, data flow): changed files → BL001 (which needs the
+findings of every rule that ran) → changed lines → rule selection → baseline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from backlint.catalog import Catalog
+from backlint.config import Config, ConfigError
+
+if TYPE_CHECKING:
+    from backlint.baseline import Baseline
+    from backlint.changed import Changes
+    from backlint.discovery import SourceFile
+    from backlint.engine import RunResult, Settings
+    from backlint.facts import ModuleFacts
+    from backlint.run import CheckOptions
+
+UNUSED_SUPPRESSION = "BL001"
+
+
+class AdoptionError(Exception):
+    """A usage problem of these options (exit code 2)."""
+
+
+@dataclasses.dataclass
+class Adoption:
+    config: Config  # what is reported
+    lint_config: Config  # what the engine runs (with BL001: every rule not ignored)
+    catalog: Catalog
+    baseline: Baseline | None = None
+    changes: Changes | None = None
+    changed_lines_only: bool = False
+    shard: tuple[int, int] | None = None
+    shard_output: Path | None = None
+    facts: list[ModuleFacts] | None = None  # the engine's facts, in a shard run
+    positions: dict[str, int] = dataclasses.field(default_factory=dict)  # display path → discovery position
+    reported: list[str] | None = None  # display paths whose findings are reported (None: all linted)
+    selection: dict[str, Any] = dataclasses.field(default_factory=dict)  # stored in a shard file
+
+    # -- before the run ------------------------------------------------------------------------------
+
+    @classmethod
+    def prepare(cls, options: CheckOptions, config: Config, catalog: Catalog, *, use_stdin: bool) -> Adoption:
+        from backlint.unused_ignores import lint_config
+
+        if options.report_unused_ignores:
+            config = dataclasses.replace(config, extend_select=(*config.extend_select, UNUSED_SUPPRESSION))
+        adoption = cls(config=config, lint_config=lint_config(config, catalog), catalog=catalog)
+        adoption.selection = selection_of(options)
+        if options.changed_lines_only and options.changed_since is None:
+            raise AdoptionError("--changed-lines-only needs --changed-since REV")
+        if options.shard is not None:
+            from backlint.shard import ShardError, parse_shard
+
+            if use_stdin or options.changed_since is not None:
+                raise AdoptionError("--shard lints a share of the whole tree: not standard input, not --changed-since")
+            if options.shard_output is None:
+                raise AdoptionError("--shard needs --shard-output FILE (the input of `backlint merge`)")
+            try:
+                adoption.shard = parse_shard(options.shard)
+            except ShardError as exc:
+                raise AdoptionError(str(exc)) from exc
+            adoption.shard_output = options.shard_output
+            adoption.facts = []
+            return adoption  # findings are judged (baseline, BL001) by the merge
+        if options.changed_since is not None:
+            if use_stdin:
+                raise AdoptionError("--changed-since reads git: not with standard input")
+            from backlint.changed import GitError, changes_since
+
+            where = options.paths[0] if options.paths else Path(".")
+            where = where if where.is_dir() else where.parent
+            try:
+                adoption.changes = changes_since(
+                    options.changed_since, where.absolute(), with_lines=options.changed_lines_only
+                )
+            except GitError as exc:
+                raise AdoptionError(f"--changed-since: {exc}") from exc
+            adoption.changed_lines_only = options.changed_lines_only
+        baseline_path = options.baseline
+        if baseline_path is None and config.baseline is not None:
+            baseline_path = config.root / config.baseline
+        if baseline_path is not None and options.use_baseline:
+            from backlint.baseline import BaselineError, load
+
+            try:
+                adoption.baseline = load(baseline_path)
+            except BaselineError as exc:
+                raise AdoptionError(str(exc)) from exc
+        return adoption
+
+    def files_to_lint(self, found: Sequence[SourceFile], settings: Settings) -> list[SourceFile]:
+        """A shard's share; the changed files (or every file when project rules need all facts)."""
+        self.positions = {source.display: position for position, source in enumerate(found)}
+        if self.shard is not None:
+            from backlint.shard import shard_of
+
+            index, count = self.shard
+            return [source for source in found if shard_of(source.relative, count) == index]
+        if self.changes is not None:
+            changes = self.changes
+            self.reported = [source.display for source in found if changes.touches(source.path)]
+            if not settings.collect_facts:
+                reported = set(self.reported)
+                return [source for source in found if source.display in reported]
+        return list(found)
+
+    # -- after the run -------------------------------------------------------------------------------
+
+    def finish(
+        self,
+        result: RunResult,
+        linted: Sequence[str],
+        settings: Settings,
+        *,
+        buffers: Mapping[str, bytes] | None = None,
+    ) -> RunResult:
+        """Changed files, BL001, changed lines, rule selection, baseline: the result as reported.
+
+        ``buffers`` holds the text of files that are not on disk (standard input)."""
+        paths = list(linted) if self.reported is None else self.reported
+        if self.reported is not None:
+            keep = set(paths)
+            everything = set(linted)
+            result.findings = [f for f in result.findings if f.path in keep]
+            result.notices = [n for n in result.notices if n.path in keep or n.path not in everything]
+            result.files = len(paths)
+            result.internal_errors = sum(1 for n in result.notices if n.level == "error")
+        enabled = set(self.config.enabled_rules(self.catalog))
+        if UNUSED_SUPPRESSION in enabled:
+            from backlint.unused_ignores import unused_suppressions
+
+            result.findings.extend(
+                unused_suppressions(
+                    result.findings,
+                    paths,
+                    config=self.config,
+                    catalog=self.catalog,
+                    knowledge=settings.knowledge,
+                    max_file_size=settings.max_file_size,
+                    buffers=buffers,
+                )
+            )
+        if self.changed_lines_only and self.changes is not None:
+            result.findings = [f for f in result.findings if self._on_changed_line(f.path, f)]
+        result.findings = [f for f in result.findings if f.rule_id in enabled]
+        if self.baseline is not None:
+            from backlint.baseline import apply
+
+            apply(result.findings, self.baseline, self.config.root)
+        result.findings.sort(key=lambda f: f.sort_key)
+        return result
+
+    def _on_changed_line(self, path: str, finding: Any) -> bool:
+        assert self.changes is not None
+        lines = self.changes.lines(Path(path))
+        if lines is None:
+            return True
+        first = min(finding.span.line, finding.statement_lines[0] or finding.span.line)
+        last = max(finding.span.end_line, finding.statement_lines[1])
+        return any(line in lines for line in range(first, last + 1))
+
+    def write_shard(self, result: RunResult, files: Sequence[SourceFile], settings: Settings) -> int:
+        """Save this shard's results and facts for ``backlint merge``; the report is the merge's."""
+        from backlint import shard
+
+        assert self.shard is not None and self.shard_output is not None
+        index, count = self.shard
+        data = shard.ShardData(
+            index=index,
+            count=count,
+            settings_key=shard.settings_key(settings),
+            selection=self.selection,
+            files=[(self.positions[source.display], source.display) for source in files],
+            findings=result.findings,
+            notices=result.notices,
+            facts=[(self.positions[f.path], f) for f in self.facts or []],
+            internal_errors=result.internal_errors,
+        )
+        try:
+            shard.write(self.shard_output, data)
+        except OSError as exc:
+            click.echo(f"backlint: error: cannot write {self.shard_output}: {exc.strerror or exc}", err=True)
+            return 2
+        click.echo(
+            f"backlint: shard {index}/{count}: {len(files)} of {len(self.positions)} files, "
+            f"{len(result.findings)} file findings; project rules and the report come from `backlint merge` "
+            f"-> {self.shard_output}",
+            err=True,
+        )
+        return 2 if result.internal_errors else 0
+
+
+def selection_of(options: CheckOptions) -> dict[str, Any]:
+    """The command line's rule selection, stored in a shard so the merge applies the same."""
+    return {
+        "select": list(options.select) if options.select is not None else None,
+        "extend_select": list(options.extend_select),
+        "ignore": list(options.ignore),
+        "report_unused_ignores": options.report_unused_ignores,
+    }
+
+
+# -- backlint merge ----------------------------------------------------------------------------------
+
+
+def run_merge(options: CheckOptions, shard_paths: Sequence[Path]) -> int:
+    """Join shard files, run the project rules once over all facts, and report like one run."""
+    from backlint import shard
+    from backlint.catalog import load_catalog
+    from backlint.config import load_config
+    from backlint.engine import RunResult, _ignored_for_file, build_settings, project_pass
+    from backlint.run import _apply_cli_selection, report
+
+    try:
+        shards = [(path, shard.read(path)) for path in shard_paths]
+        shard.check_complete(shards)
+    except shard.ShardError as exc:
+        return _fail(str(exc))
+    chosen = shards[0][1].selection
+    select = chosen.get("select")
+    options = dataclasses.replace(
+        options,
+        select=tuple(select) if select is not None else None,
+        extend_select=tuple(chosen.get("extend_select", ())),
+        ignore=tuple(chosen.get("ignore", ())),
+        report_unused_ignores=bool(chosen.get("report_unused_ignores")),
+    )
+    catalog = load_catalog()
+    try:
+        config = load_config(catalog, explicit=options.config_path, start=Path.cwd())
+        config = _apply_cli_selection(config, options, catalog)
+        adoption = Adoption.prepare(options, config, catalog, use_stdin=False)
+    except (ConfigError, AdoptionError) as exc:
+        return _fail(str(exc))
+    settings = build_settings(adoption.lint_config, catalog)
+    if shard.settings_key(settings) != shards[0][1].settings_key:
+        return _fail(
+            "the shard files were made with another configuration than the one found here; run the merge "
+            "from the directory the shards ran in, with the same --config"
+        )
+    datas = [data for _, data in sorted(shards, key=lambda item: item[1].index)]
+    files = sorted(item for data in datas for item in data.files)
+    position = {display: index for index, display in files}
+    findings = sorted(
+        (f for data in datas for f in data.findings), key=lambda f: position.get(f.path, len(position))
+    )
+    notices = sorted((n for data in datas for n in data.notices), key=lambda n: position.get(n.path, len(position)))
+    if settings.collect_facts:
+        facts = [facts for _, facts in sorted((item for data in datas for item in data.facts), key=lambda i: i[0])]
+        found = project_pass(facts, settings, catalog, adoption.lint_config)
+        findings += [f for f in found if not _ignored_for_file(f, adoption.lint_config, [])]
+    findings.sort(key=lambda f: f.sort_key)
+    result = RunResult(
+        findings=findings, notices=notices, files=len(files), internal_errors=sum(d.internal_errors for d in datas)
+    )
+    result = adoption.finish(result, [display for _, display in files], settings)
+    return report(options, adoption.config, catalog, result)
+
+
+def _fail(message: str) -> int:
+    click.echo(f"backlint: error: {message}", err=True)
+    return 2

@@ -1,0 +1,307 @@
+"""Baselines: freeze today's findings so that only new ones are reported.
+
+A finding is remembered by a fingerprint of what it is, not where it is: the rule, the file's path
+relative to the project root, the dotted names of the classes and functions around it, the code of
+the flagged node and of the statement holding it with layout and comments normalised away, and its
+occurrence index among findings that share all of these. Inserting lines above it, re-indenting,
+reflowing or commenting the code keeps the fingerprint; editing the flagged statement changes it.
+The file stores these hashes only, never source text, and secrets are masked before hashing, so a
+baselined secret is not written down a second time, not even as its own hash.
+
+The baseline is read by ``check --baseline FILE`` (or ``baseline = "..."`` in ``[tool.backlint]``)
+and written only by ``backlint baseline``; ``--prune`` keeps just the entries still found.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import re
+import tokenize
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import click
+
+from backlint.rule import Finding, Span
+from backlint.suppress import physical_lines
+
+if TYPE_CHECKING:
+    from backlint.catalog import Catalog
+    from backlint.config import Config
+    from backlint.engine import RunResult
+
+FORMAT = "backlint-baseline"
+VERSION = 1
+BASELINED = "baseline"  # Finding.suppressed_by of a finding the baseline accepts
+NEW, UNCHANGED = "new", "unchanged"  # SARIF baselineState values
+
+_BLANKS = re.compile(r"\s+")
+_TRAILING_COMMA = re.compile(r",(?=[)\]}])")
+
+
+class BaselineError(Exception):
+    """An unreadable or malformed baseline file: the run stops (exit 2) rather than report everything."""
+
+
+def normalise_code(text: str) -> str:
+    """Code without layout: what black, a re-indent or a new comment changes is not part of it.
+
+    Comments and whitespace go (indentation, line breaks, spacing, also inside strings: this is a
+    hash input, never shown), quote style and magic trailing commas are unified, and parentheses
+    wrapped around the whole text are dropped. The result is the same on every Python version.
+    """
+    code = _BLANKS.sub("", _without_comments(text)).replace("'", '"')
+    code = _TRAILING_COMMA.sub("", code)
+    while code.startswith("(") and code.endswith(")") and _closing_paren(code) == len(code) - 1:
+        code = code[1:-1]
+    return code
+
+
+def _without_comments(text: str) -> str:
+    """The text with its comments cut out, by the tokenizer (a ``#`` inside a string stays)."""
+    comments: list[tuple[int, int, int]] = []  # (line, start, end), 0-based columns
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
+            if token.type == tokenize.COMMENT:
+                comments.append((token.start[0], token.start[1], token.end[1]))
+    except (tokenize.TokenError, SyntaxError):
+        pass  # a fragment that does not tokenize to its end: the comments met so far go
+    if not comments:
+        return text
+    lines = physical_lines(text)
+    for line, start, end in reversed(comments):
+        if 0 < line <= len(lines):
+            lines[line - 1] = lines[line - 1][:start] + lines[line - 1][end:]
+    return "\n".join(lines)
+
+
+def _closing_paren(code: str) -> int:
+    """Index of the parenthesis closing the one at index 0 (brackets in strings count too: a hash input)."""
+    depth = 0
+    for index, char in enumerate(code):
+        depth += (char == "(") - (char == ")")
+        if depth == 0:
+            return index
+    return -1
+
+
+def flagged_code(finding: Finding) -> str:
+    """The source text under the finding's span, cut from its (masked, if secret) snippet."""
+    from backlint.report.fingerprint import flagged_text
+
+    span = finding.span
+    return flagged_text(finding.source_lines, span.line, span.column, span.end_line, span.end_column)
+
+
+class Fingerprinter:
+    """Fingerprints for the findings of one run, in a stable order (by position) per file.
+
+    A fingerprint hashes the rule, the project-relative path, the enclosing scope's dotted names,
+    the flagged code and the code of the statement holding it (both normalised; secrets masked),
+    and the occurrence index among findings alike in all of these.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._lines: dict[str, list[str] | None] = {}
+        self._trees: dict[str, Any] = {}
+
+    def relative(self, finding: Finding) -> str:
+        from backlint.discovery import relative_to_root
+
+        return relative_to_root(Path(finding.path), self.root)
+
+    def _file_lines(self, path: str) -> list[str] | None:
+        if path not in self._lines:
+            from backlint.engine import decode_source
+
+            try:
+                text, _, _ = decode_source(Path(path).read_bytes(), path)
+            except OSError:
+                text = None
+            self._lines[path] = physical_lines(text) if text is not None else None
+        return self._lines[path]
+
+    def scope(self, finding: Finding) -> str:
+        """The finding's own scope, or (project findings) the one read from the file's ``ast``."""
+        if finding.scope is not None:
+            return finding.scope
+        from backlint.report.fingerprint import enclosing_scope, parse_quietly
+
+        if finding.path not in self._trees:
+            lines = self._file_lines(finding.path)
+            self._trees[finding.path] = parse_quietly("\n".join(lines)) if lines is not None else None
+        return enclosing_scope(self._trees[finding.path], finding.span.line)
+
+    def statement(self, finding: Finding, secrets: list[Span]) -> str:
+        """The statement's code (a compound statement's header), with every secret of the file masked."""
+        lines = self._file_lines(finding.path)
+        first, last = finding.statement_lines
+        if lines is None or first < 1:
+            return ""
+        from backlint.masking import mask_spans
+
+        return "\n".join(mask_spans(lines[first - 1 : last], first, secrets))
+
+    def of(self, findings: Sequence[Finding]) -> list[str]:
+        """One fingerprint per finding, in the given order."""
+        secrets: dict[str, list[Span]] = {}
+        for finding in findings:
+            if finding.sensitive:
+                secrets.setdefault(finding.path, []).append(finding.span)
+        keyed = []
+        for finding in findings:
+            code = normalise_code(flagged_code(finding)) or finding.message
+            statement = normalise_code(self.statement(finding, secrets.get(finding.path, [])))
+            parts = (finding.rule_id, self.relative(finding), self.scope(finding), code, statement)
+            keyed.append(hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest())
+        seen: dict[str, int] = {}
+        out = [""] * len(findings)
+        for position in sorted(range(len(findings)), key=lambda i: findings[i].sort_key):
+            key = keyed[position]
+            seen[key] = seen.get(key, 0) + 1
+            out[position] = hashlib.sha256(f"{key}:{seen[key]}".encode()).hexdigest()[:32]
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    rule: str
+    path: str  # relative to the project root, POSIX
+    fingerprint: str
+
+
+@dataclasses.dataclass
+class Baseline:
+    path: Path
+    entries: list[Entry]
+
+    @property
+    def fingerprints(self) -> frozenset[str]:
+        return frozenset(e.fingerprint for e in self.entries)
+
+
+def load(path: Path) -> Baseline:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError as exc:
+        raise BaselineError(f"{path}: no such baseline file (create it with `backlint baseline`)") from exc
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise BaselineError(f"{path}: cannot read baseline: {exc}") from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise BaselineError(f"{path}: not a backlint baseline (expected \"format\": \"{FORMAT}\")")
+    if data.get("version") != VERSION:
+        raise BaselineError(f"{path}: baseline version {data.get('version')!r} is not {VERSION}; regenerate it")
+    entries = []
+    for item in data.get("findings", ()):
+        if not (isinstance(item, dict) and all(isinstance(item.get(k), str) for k in ("rule", "path", "fingerprint"))):
+            raise BaselineError(f"{path}: malformed entry {item!r}")
+        entries.append(Entry(item["rule"], item["path"], item["fingerprint"]))
+    return Baseline(path, entries)
+
+
+def dump(entries: Iterable[Entry]) -> str:
+    """Sorted by path, rule and hash, one entry a line: stable, reviewable diffs."""
+    rows = sorted(set(entries), key=lambda e: (e.path, e.rule, e.fingerprint))
+    lines = [json.dumps({"rule": e.rule, "path": e.path, "fingerprint": e.fingerprint}) for e in rows]
+    body = ",\n    ".join(lines)
+    findings = f"[\n    {body}\n  ]" if lines else "[]"
+    return f'{{\n  "format": "{FORMAT}",\n  "version": {VERSION},\n  "findings": {findings}\n}}\n'
+
+
+def write(path: Path, entries: Iterable[Entry]) -> None:
+    """Atomically: a concurrent reader sees the old file or the new one."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(dump(entries), encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def apply(findings: Sequence[Finding], baseline: Baseline, root: Path) -> None:
+    """Mark every finding new or unchanged; unchanged ones stop being reported (``suppressed_by``)."""
+    known = baseline.fingerprints
+    for finding, fingerprint in zip(findings, Fingerprinter(root).of(findings)):
+        finding.baseline_state = UNCHANGED if fingerprint in known else NEW
+        if finding.baseline_state == UNCHANGED and finding.suppressed_by is None:
+            finding.suppressed_by = BASELINED
+
+
+def entries_for(findings: Sequence[Finding], root: Path) -> list[Entry]:
+    """Entries for the findings a run reports (inline-suppressed ones need none)."""
+    printer = Fingerprinter(root)
+    fingerprints = printer.of(findings)
+    return [
+        Entry(f.rule_id, printer.relative(f), fp)
+        for f, fp in zip(findings, fingerprints)
+        if f.suppressed_by is None
+    ]
+
+
+@dataclasses.dataclass
+class Update:
+    entries: list[Entry]
+    added: int
+    kept: int
+    dropped: int
+
+
+def update(
+    old: Baseline | None, current: list[Entry], linted: set[str], rules: set[str], *, prune: bool
+) -> Update:
+    """The new baseline: entries outside this run's files or rules are kept as they were; inside,
+    today's findings replace them (or, with ``prune``, only the old ones still found stay)."""
+    previous = old.entries if old is not None else []
+    outside = [e for e in previous if e.path not in linted or e.rule not in rules]
+    inside = {e.fingerprint for e in previous if e.path in linted and e.rule in rules}
+    found = {e.fingerprint for e in current}
+    if prune:
+        kept = [e for e in current if e.fingerprint in inside]
+        added = 0
+    else:
+        kept = current
+        added = len(found - inside)
+    dropped = len(inside - found)
+    return Update(outside + kept, added, len(outside) + len(kept) - added, dropped)
+
+
+DEFAULT_NAME = ".backlint-baseline.json"
+
+
+def record(output: Path | None, *, prune: bool) -> Callable[[RunResult, Config, Catalog, list[str]], int]:
+    """The ``backlint baseline`` step after a run: merge today's findings into the file."""
+
+    def write_baseline(result: RunResult, config: Config, catalog: Catalog, linted: list[str]) -> int:
+        from backlint.discovery import relative_to_root
+
+        path = output if output is not None else config.root / (config.baseline or DEFAULT_NAME)
+        try:
+            old = load(path) if path.exists() else None
+        except BaselineError as exc:
+            click.echo(f"backlint: error: {exc}", err=True)
+            return 2
+        if prune and old is None:
+            click.echo(f"backlint: error: {path}: no baseline to prune", err=True)
+            return 2
+        current = entries_for(result.findings, config.root)
+        files = {relative_to_root(Path(p), config.root) for p in linted}
+        change = update(old, current, files, set(config.enabled_rules(catalog)), prune=prune)
+        try:
+            write(path, change.entries)
+        except OSError as exc:
+            click.echo(f"backlint: error: cannot write {path}: {exc.strerror or exc}", err=True)
+            return 2
+        click.echo(
+            f"backlint: wrote {path}: {len(change.entries)} findings "
+            f"({change.added} added, {change.dropped} no longer found and dropped)",
+            err=True,
+        )
+        for notice in result.notices:
+            if notice.level == "error":
+                click.echo(f"backlint: error: {notice.path}: {notice.message}", err=True)
+        return 2 if result.internal_errors else 0
+
+    return write_baseline

@@ -1,0 +1,246 @@
+"""CI sharding: ``check --shard i/n`` lints a stable 1/n of the files, ``backlint merge`` joins them.
+
+A file belongs to shard ``i`` of ``n`` by a hash of its path relative to the project root, so every
+runner agrees without talking to the others, and a file stays in its shard from run to run. A shard
+writes its per-file findings, notices and ModuleFacts to a JSON file (plain data, readable by any
+backlint of the same version on any machine); the merge runs the project rules once over the facts
+of all shards, in discovery order, and so reports exactly what one unsharded run would.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import enum
+import gzip
+import hashlib
+import importlib
+import json
+import math
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from backlint import __version__
+
+FORMAT = "backlint-shard"
+VERSION = 1
+_SHARD = re.compile(r"^\s*(?P<index>[0-9]+)\s*/\s*(?P<count>[0-9]+)\s*$")
+
+
+class ShardError(Exception):
+    """A bad ``--shard`` value or shard file: reported with exit code 2."""
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/4"`` → ``(2, 4)``: shards are numbered from 1, like a CI matrix."""
+    match = _SHARD.match(text)
+    if match is None:
+        raise ShardError(f"--shard: expected INDEX/COUNT such as 1/4, got {text!r}")
+    index, count = int(match.group("index")), int(match.group("count"))
+    if not 1 <= index <= count:
+        raise ShardError(f"--shard: the index must be between 1 and {count}, got {text!r}")
+    return index, count
+
+
+def shard_of(relative: str, count: int) -> int:
+    """The 1-based shard of a project-relative POSIX path: the same on every machine and run."""
+    digest = hashlib.sha256(relative.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
+
+
+def settings_key(settings: Any) -> str:
+    """What the per-file results depend on, comparable across machines (no paths or mtimes)."""
+    return hashlib.sha256(f"{__version__}\n{settings!r}".encode()).hexdigest()[:32]
+
+
+# -- plain data <-> JSON ---------------------------------------------------------------------------
+
+
+def encode(value: Any) -> Any:
+    """JSON-ready data that ``decode`` turns back into equal values (tuples, sets, dataclasses kept)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"$f": repr(value)}
+    if isinstance(value, list):
+        return [encode(v) for v in value]
+    if isinstance(value, tuple) and not hasattr(value, "_fields"):
+        return {"$t": [encode(v) for v in value]}
+    if isinstance(value, dict):
+        if all(isinstance(k, str) and not k.startswith("$") for k in value):
+            return {k: encode(v) for k, v in value.items()}
+        return {"$d": [[encode(k), encode(v)] for k, v in value.items()]}
+    if isinstance(value, (set, frozenset)):
+        items = sorted((encode(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+        return {"$fs" if isinstance(value, frozenset) else "$s": items}
+    if isinstance(value, bytes):
+        return {"$b": base64.b64encode(value).decode("ascii")}
+    if isinstance(value, enum.Enum):
+        return {"$e": _name_of(type(value)), "v": encode(value.value)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {"$dc": _name_of(type(value)), "f": fields}
+    raise TypeError(f"cannot write {type(value).__name__} to a shard file")
+
+
+def _name_of(cls: type) -> str:
+    if not cls.__module__.startswith("backlint."):
+        raise TypeError(f"cannot write {cls.__module__}.{cls.__qualname__} to a shard file")
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def decode(data: Any) -> Any:
+    """The inverse of ``encode``; only backlint's own dataclasses and enums are built."""
+    if isinstance(data, list):
+        return [decode(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if "$t" in data:
+        return tuple(decode(v) for v in data["$t"])
+    if "$d" in data:
+        return {_hashable(decode(k)): decode(v) for k, v in data["$d"]}
+    if "$s" in data:
+        return {_hashable(decode(v)) for v in data["$s"]}
+    if "$fs" in data:
+        return frozenset(_hashable(decode(v)) for v in data["$fs"])
+    if "$f" in data:
+        return float(data["$f"])
+    if "$b" in data:
+        return base64.b64decode(data["$b"])
+    if "$e" in data:
+        return _class(data["$e"], enum=True)(decode(data["v"]))
+    if "$dc" in data:
+        cls = _class(data["$dc"], enum=False)
+        obj = object.__new__(cls)
+        names = {f.name for f in dataclasses.fields(cls)}
+        for name, value in data["f"].items():
+            if name not in names:
+                raise ShardError(f"unknown field {name!r} of {data['$dc']}")
+            object.__setattr__(obj, name, decode(value))
+        return obj
+    return {k: decode(v) for k, v in data.items()}
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, (list, dict, set)):
+        raise ShardError(f"unhashable key in shard file: {value!r}")
+    return value
+
+
+def _class(name: str, *, enum: bool) -> Any:
+    module_name, _, qualname = name.partition(":")
+    if not (module_name == "backlint" or module_name.startswith("backlint.")):
+        raise ShardError(f"refusing to build {name} from a shard file")
+    try:
+        value: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            value = getattr(value, part)
+    except (ImportError, AttributeError) as exc:
+        raise ShardError(f"unknown type {name} in shard file") from exc
+    wanted = isinstance(value, type) and (
+        issubclass(value, _Enum) if enum else dataclasses.is_dataclass(value)
+    )
+    if not wanted:
+        raise ShardError(f"refusing to build {name} from a shard file")
+    return value
+
+
+_Enum = enum.Enum
+
+
+# -- shard files -----------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class ShardData:
+    """One shard's output: its per-file results, facts, and where its files stand in discovery order."""
+
+    index: int
+    count: int
+    settings_key: str
+    selection: dict[str, Any]  # the command line's rule selection, re-applied by the merge
+    files: list[tuple[int, str]]  # (position in the unsharded discovery order, display path)
+    findings: list[Any]
+    notices: list[Any]
+    facts: list[tuple[int, Any]]  # (position, ModuleFacts)
+    internal_errors: int
+
+
+def write(path: Path, data: ShardData) -> None:
+    document = {
+        "format": FORMAT,
+        "version": VERSION,
+        "backlint": __version__,
+        "shard": [data.index, data.count],
+        "settings": data.settings_key,
+        "selection": data.selection,
+        "files": [list(item) for item in data.files],
+        "internal_errors": data.internal_errors,
+        "findings": encode(data.findings),
+        "notices": encode(data.notices),
+        "facts": [[position, encode(facts)] for position, facts in data.facts],
+    }
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    payload = text.encode("utf-8")
+    if path.suffix == ".gz":
+        payload = gzip.compress(payload, mtime=0)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(payload)
+    os.replace(temporary, path)
+
+
+def read(path: Path) -> ShardData:
+    try:
+        payload = path.read_bytes()
+        if payload[:2] == b"\x1f\x8b":
+            payload = gzip.decompress(payload)
+        document = json.loads(payload.decode("utf-8"))
+    except (OSError, ValueError, EOFError) as exc:
+        raise ShardError(f"{path}: cannot read shard file: {exc}") from exc
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ShardError(f"{path}: not a backlint shard file")
+    if document.get("version") != VERSION or document.get("backlint") != __version__:
+        raise ShardError(
+            f"{path}: written by backlint {document.get('backlint')} (shard format {document.get('version')}); "
+            f"this is backlint {__version__}: run every shard and the merge with the same version"
+        )
+    try:
+        index, count = document["shard"]
+        return ShardData(
+            index=int(index),
+            count=int(count),
+            settings_key=str(document["settings"]),
+            selection=dict(document["selection"]),
+            files=[(int(position), str(display)) for position, display in document["files"]],
+            findings=decode(document["findings"]),
+            notices=decode(document["notices"]),
+            facts=[(int(position), decode(facts)) for position, facts in document["facts"]],
+            internal_errors=int(document["internal_errors"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ShardError(f"{path}: malformed shard file: {exc!r}") from exc
+
+
+def check_complete(shards: Sequence[tuple[Path, ShardData]]) -> None:
+    """Every shard of one split, each once, made with the same settings: else the merge would lie."""
+    if not shards:
+        raise ShardError("no shard files given")
+    counts = {data.count for _, data in shards}
+    if len(counts) != 1:
+        raise ShardError(f"shard files come from different splits: {sorted(counts)} shards")
+    (count,) = counts
+    seen: dict[int, Path] = {}
+    for path, data in shards:
+        if data.index in seen:
+            raise ShardError(f"shard {data.index}/{count} given twice: {seen[data.index]} and {path}")
+        seen[data.index] = path
+    missing = sorted(set(range(1, count + 1)) - set(seen))
+    if missing:
+        raise ShardError(f"missing shard file(s) for {', '.join(f'{i}/{count}' for i in missing)}")
+    keys = {data.settings_key for _, data in shards}
+    selections = {json.dumps(data.selection, sort_keys=True) for _, data in shards}
+    if len(keys) != 1 or len(selections) != 1:
+        raise ShardError("shard files were made with different configurations or rule selections")

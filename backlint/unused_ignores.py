@@ -1,0 +1,176 @@
+"""BL001: suppression comments that suppress nothing, found after the run from what it suppressed.
+
+Only backlint's own comments are judged (``# backlint: ignore[...]``, ``# backlint: ignore-file[...]``,
+the ``BL`` codes of a ``# noqa: ...``): a bare ``# noqa`` or another tool's comment may be there for
+that tool. An id is judged only where its rules ran: every rule not in ``ignore`` runs while BL001
+is on (``lint_config``), and ids a ``per-file-ignores`` entry turns off for the file are left alone.
+Comments are found with ``tokenize``, so text that only looks like a suppression inside a string
+(documentation, a test's input) is not one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import tokenize
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from backlint.catalog import Catalog
+from backlint.config import Config
+from backlint.rule import Finding, Span
+from backlint.suppress import Suppression, Suppressions, suppressions_for
+
+RULE_ID = "BL001"
+
+
+def lint_config(config: Config, catalog: Catalog) -> Config:
+    """The configuration to lint with when BL001 is on: every rule not ignored runs, so a comment
+    naming a rule outside ``select`` is judged by that rule's real findings (they are not reported)."""
+    if RULE_ID not in config.enabled_rules(catalog):
+        return config
+    return dataclasses.replace(config, extend_select=(*config.extend_select, "ALL"))
+
+
+def judged_rules(config: Config, catalog: Catalog) -> frozenset[str]:
+    return frozenset(lint_config(config, catalog).enabled_rules(catalog))
+
+
+def unused_suppressions(
+    findings: Sequence[Finding],
+    paths: Iterable[str],
+    *,
+    config: Config,
+    catalog: Catalog,
+    knowledge: object,
+    max_file_size: int,
+    buffers: Mapping[str, bytes] | None = None,
+) -> list[Finding]:
+    """BL001 findings for the files at ``paths`` (display paths), given every finding of the run."""
+    from backlint.engine import _ignored_for_file, decode_source, read_source
+
+    judged = judged_rules(config, catalog)
+    level = config.level_of(RULE_ID, catalog.rules[RULE_ID].level)
+    by_path: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_path.setdefault(finding.path, []).append(finding)
+    out: list[Finding] = []
+    for path in paths:
+        mine = by_path.get(path, [])
+        if any(f.rule_id == "BL000" for f in mine):
+            continue  # no rule looked at this file
+        if buffers and path in buffers:
+            text, _, _ = decode_source(buffers[path], path)
+        else:
+            text, _, _ = read_source(Path(path), max_file_size)
+        if text is None or ("backlint" not in text.lower() and "noqa" not in text.lower()):
+            continue
+        suppressions = suppressions_for(text, knowledge, config.honor_foreign_ignores)
+        candidates = [s for s in suppressions.all_inline() if not s.foreign and not _bare_noqa(s)]
+        if not candidates:
+            continue
+        comments = _comment_columns(text)
+        if comments is None:
+            continue
+        used = _used(mine, suppressions)
+        for suppression in candidates:
+            column = _column_in_comment(suppressions.lines, suppression, comments)
+            if column is None:
+                continue
+            message = _verdict(suppression, used.get((suppression.line, suppression.text), set()), path, judged, config)
+            if message is None:
+                continue
+            line_text = suppressions.lines[suppression.line - 1]
+            finding = Finding(
+                rule_id=RULE_ID,
+                path=path,
+                span=Span(suppression.line, column, suppression.line, column + len(suppression.text)),
+                message=message,
+                level=level,
+                statement_lines=(suppression.line, suppression.line),
+                source_lines=[line_text],
+            )
+            hit = _silencer(suppressions, suppression)
+            finding.suppressed_by = hit.text if hit is not None else None
+            if not _ignored_for_file(finding, config, []):
+                out.append(finding)
+    return out
+
+
+def _silencer(suppressions: Suppressions, reported: Suppression) -> Suppression | None:
+    """Another comment that silences BL001 here: one naming it, or a bare ``ignore-file``. A bare
+    ``# backlint: ignore`` cannot silence the report that it is itself unused."""
+    for other in [*suppressions.file_level, *suppressions.on_line(reported.line)]:
+        if other == reported or other.foreign or not other.covers(RULE_ID):
+            continue
+        if other.ids is not None or other in suppressions.file_level:
+            return other
+    return None
+
+
+def _bare_noqa(suppression: Suppression) -> bool:
+    """A ``# noqa`` without codes serves flake8 and ruff too: never ours to call unused."""
+    return suppression.ids is None and "noqa" in suppression.text.lower()
+
+
+def _used(findings: Iterable[Finding], suppressions: Suppressions) -> dict[tuple[int, str], set[str]]:
+    """For each comment (line, text): its ids that silenced a finding ("*" for a bare ignore)."""
+    used: dict[tuple[int, str], set[str]] = {}
+    for finding in findings:
+        if finding.suppressed_by is None or finding.rule_id == RULE_ID:
+            continue
+        hit = suppressions.find(finding.rule_id, *finding.statement_lines)
+        if hit is None or hit.foreign:
+            continue
+        ids = {"*"} if hit.ids is None else {i for i in hit.ids if i == "ALL" or finding.rule_id.startswith(i)}
+        used.setdefault((hit.line, hit.text), set()).update(ids)
+    return used
+
+
+def _verdict(suppression: Suppression, used: set[str], path: str, judged: frozenset[str], config: Config) -> str | None:
+    """The BL001 message for a comment, or None when every id it names did its work (or cannot be judged)."""
+    if suppression.ids is None:
+        return None if used else f"unused suppression: `{suppression.text}` suppresses no finding"
+    unused = [i for i in suppression.ids if i not in used and _judged(i, path, judged, config)]
+    if not unused:
+        return None
+    if len(unused) == len(suppression.ids):
+        return f"unused suppression: `{suppression.text}` suppresses no finding"
+    names = ", ".join(f"`{i}`" for i in unused)
+    return f"unused suppression: {names} in `{suppression.text}` suppresses no finding"
+
+
+def _judged(selector: str, path: str, judged: frozenset[str], config: Config) -> bool:
+    """Whether some rule the selector names ran on this file (so its silence means something)."""
+    from backlint.engine import _ignored_for_file
+
+    if selector == RULE_ID:
+        return False
+    rules = [r for r in judged if selector == "ALL" or r.startswith(selector)]
+    probe = Finding(rule_id="", path=path, span=Span(), message="", level="note")
+    return any(not _ignored_for_file(dataclasses.replace(probe, rule_id=r), config, []) for r in rules)
+
+
+def _comment_columns(text: str) -> dict[int, list[tuple[int, int]]] | None:
+    """Line → (start, end) 0-based columns of its comments; None when the file does not tokenize."""
+    comments: dict[int, list[tuple[int, int]]] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
+            if token.type == tokenize.COMMENT:
+                comments.setdefault(token.start[0], []).append((token.start[1], token.end[1]))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    return comments
+
+
+def _column_in_comment(
+    lines: list[str], suppression: Suppression, comments: dict[int, list[tuple[int, int]]]
+) -> int | None:
+    """1-based column of the suppression if it is (inside) a real comment on its line."""
+    line = lines[suppression.line - 1] if 0 < suppression.line <= len(lines) else ""
+    start = line.find(suppression.text)
+    while start != -1:
+        if any(begin <= start < end for begin, end in comments.get(suppression.line, ())):
+            return start + 1
+        start = line.find(suppression.text, start + 1)
+    return None
