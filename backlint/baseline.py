@@ -40,7 +40,7 @@ VERSION = 1
 BASELINED = "baseline"  # Finding.suppressed_by of a finding the baseline accepts
 NEW, UNCHANGED = "new", "unchanged"  # SARIF baselineState values
 
-_BLANKS = re.compile(r"\s+")
+_BLANKS = re.compile(r"\\\r?\n|\\\r|\s+")  # whitespace, and backslash line continuations
 _TRAILING_COMMA = re.compile(r",(?=[)\]}])")
 
 
