@@ -58,6 +58,8 @@ class Adoption:
             config = dataclasses.replace(config, extend_select=(*config.extend_select, UNUSED_SUPPRESSION))
         adoption = cls(config=config, lint_config=lint_config(config, catalog), catalog=catalog)
         adoption.selection = selection_of(options)
+        if config.honor_foreign_ignores:
+            _check_foreign_table(config, catalog)
         if options.changed_lines_only and options.changed_since is None:
             raise AdoptionError("--changed-lines-only needs --changed-since REV")
         if options.shard is not None:
@@ -200,6 +202,18 @@ class Adoption:
             err=True,
         )
         return 2 if result.internal_errors else 0
+
+
+def _check_foreign_table(config: Config, catalog: Catalog) -> None:
+    """The foreign-ignores rows a user added must name a known tool and backlint rule ids."""
+    from backlint.suppress import ForeignIgnores
+
+    rows = list(catalog.knowledge.rows("foreign-ignores"))
+    rows += [row for name, extra in config.table_extensions if name == "foreign-ignores" for row in extra]
+    try:
+        ForeignIgnores.from_rows(rows)
+    except ValueError as exc:
+        raise ConfigError(f"{config.source}: tool.backlint.tables.{exc}") from exc
 
 
 def selection_of(options: CheckOptions) -> dict[str, Any]:
