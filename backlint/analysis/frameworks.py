@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import defaultdict
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Iterator, Sequence, Tuple
 
 from backlint.facts import ModuleFacts
@@ -161,6 +161,96 @@ class BindingFact:
 
     ref: str
     origin: Origin
+
+
+class LazySpan(Span):
+    """A Span resolved on first use. The walk records where the node is — its child indices from the
+    module — instead of computing positions (PositionProvider costs twice the parse); the file is
+    parsed again for positions only when a finding or a related location is placed on the node."""
+
+    def __init__(self, path: str, steps: tuple[int, ...]) -> None:  # noqa: D107 - no Span.__init__ on purpose
+        self.path = path
+        self.steps = steps
+        self.resolved: tuple[int, int, int, int] | None = None
+
+    def _get(self) -> tuple[int, int, int, int]:
+        if self.resolved is None:
+            self.resolved = _resolve_position(self.path, self.steps)
+        return self.resolved
+
+    @property  # type: ignore[override]
+    def line(self) -> int:
+        return self._get()[0]
+
+    @property  # type: ignore[override]
+    def column(self) -> int:
+        return self._get()[1]
+
+    @property  # type: ignore[override]
+    def end_line(self) -> int:
+        return self._get()[2]
+
+    @property  # type: ignore[override]
+    def end_column(self) -> int:
+        return self._get()[3]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Span):
+            return NotImplemented
+        return (self.line, self.column, self.end_line, self.end_column) == (
+            other.line, other.column, other.end_line, other.end_column,
+        )  # fmt: skip
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"LazySpan({self.path!r}, {self.steps!r})"
+
+
+_POSITIONS: dict[str, Any] = {}
+
+
+def walked_children(node: Any) -> list[Any]:
+    """A node's children in the walker's order (without whitespace): cheaper than ``node.children``."""
+    import libcst as cst
+
+    from backlint.walk import _child_fields
+
+    out: list[Any] = []
+    for field in _child_fields(type(node)):
+        value = getattr(node, field)
+        if isinstance(value, cst.CSTNode):
+            out.append(value)
+        elif isinstance(value, (list, tuple)):
+            out.extend(v for v in value if isinstance(v, cst.CSTNode))
+    return out
+
+
+def _resolve_position(path: str, steps: tuple[int, ...]) -> tuple[int, int, int, int]:
+    """Re-parse ``path`` (once per run) and return the position of the node at ``steps``."""
+    entry = _POSITIONS.get(path)
+    if entry is None:
+        import libcst as cst
+        from libcst.metadata import MetadataWrapper, PositionProvider
+
+        from backlint.engine import read_source
+
+        text, _, _ = read_source(Path(path), 1 << 62)
+        try:
+            module = cst.parse_module(text) if text is not None else None
+        except Exception:  # the file changed since the walk: no position rather than a crash
+            module = None
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider) if module else None
+        entry = _POSITIONS[path] = (module, positions)
+    module, positions = entry
+    node = module
+    try:
+        for step in steps:
+            node = walked_children(node)[step]
+        where = positions[node]
+    except (AttributeError, IndexError, KeyError, TypeError):
+        return (1, 1, 1, 1)
+    return (where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
 
 
 def value_str(value: Value | None) -> str | None:

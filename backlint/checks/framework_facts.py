@@ -33,11 +33,13 @@ from backlint.analysis.frameworks import (
     FunctionFacts,
     Guard,
     IoSite,
+    LazySpan,
     ObjectCallFact,
     ObjectFact,
     Origin,
     StoreFact,
     Value,
+    walked_children,
 )
 from backlint.catalog import Knowledge
 from backlint.facts import FactCollector
@@ -77,6 +79,7 @@ class _Tables:
     aborts: frozenset[str]
     route_ctors: frozenset[str]
     hook_functions: frozenset[str]
+    triggers: tuple[str, ...]
 
 
 _TABLES: dict[int, tuple[Knowledge, _Tables]] = {}
@@ -120,6 +123,7 @@ def _tables(knowledge: Knowledge) -> _Tables:
         aborts=knowledge.values("framework-aborts", "name"),
         route_ctors=frozenset(r["name"] for r in routes if r["form"] in ("route", "include") and "." in r["name"]),
         hook_functions=frozenset(r["name"] for r in hooks if r["form"] == "function"),
+        triggers=_triggers(knowledge),
     )
     _TABLES[id(knowledge)] = (knowledge, tables)
     return tables
@@ -143,20 +147,24 @@ class _Scope:
     guards: dict[int, int | None] = dataclasses.field(default_factory=dict)
 
 
+def _triggers(knowledge: Knowledge) -> tuple[str, ...]:
+    """Names without which a module has nothing to record: framework and client packages, settings
+    names, probe methods, model managers — all from the tables."""
+    names: set[str] = set()
+    for table in ("framework-objects", "datastore-clients", "framework-view-classes", "framework-routes", "framework-hooks"):
+        names |= _top_packages(r["name"] for r in knowledge.rows(table))
+    names |= {r["name"] for r in knowledge.rows("framework-settings")}
+    names |= {r["method"] for r in knowledge.rows("datastore-methods") if r.get("probe")}
+    names |= {r["manager"] for r in knowledge.rows("datastore-models") if "manager" in r}
+    return tuple(sorted(names))
+
+
 class FrameworkFacts(FactCollector):
     """Apps, routers, routes, hooks, handlers, data stores and per-function summaries of a module."""
 
     @classmethod
     def trigger_tokens(cls, knowledge: Knowledge) -> Iterable[str]:
-        names: set[str] = set()
-        for table in ("framework-objects", "datastore-clients", "framework-view-classes"):
-            names |= _top_packages(r["name"] for r in knowledge.rows(table))
-        names |= _top_packages(r["name"] for r in knowledge.rows("framework-routes"))
-        names |= _top_packages(r["name"] for r in knowledge.rows("framework-hooks"))
-        names |= {r["name"] for r in knowledge.rows("framework-settings")}
-        names |= {r["method"] for r in knowledge.rows("datastore-methods") if r.get("probe")}
-        names |= {r["manager"] for r in knowledge.rows("datastore-models") if "manager" in r}
-        return sorted(names)
+        return _tables(knowledge).triggers
 
     def __init__(self, context: Any) -> None:
         super().__init__(context)
@@ -168,6 +176,7 @@ class FrameworkFacts(FactCollector):
         self.object_refs: dict[int, str] = {}
         self.anonymous = 0
         self.imported: set[str] = set()
+        self.child_index: dict[int, dict[int, int]] = {}
 
     # ----------------------------------------------------------------- scopes and names
 
@@ -273,7 +282,7 @@ class FrameworkFacts(FactCollector):
         is_static = any(_code(d.decorator) == "staticmethod" for d in node.decorators)
         span = None
         if node.decorators or is_method or any(p in ("request", "req", "websocket") for p in params[:2]):
-            span = self.context.locate(node)
+            span = self._locate()
         facts = FunctionFacts(
             qualname=qualname,
             name=node.name.value,
@@ -315,7 +324,7 @@ class FrameworkFacts(FactCollector):
             bases=bases,
             methods=[],
             decorators=[self._value(d.decorator) for d in node.decorators],
-            span=self.context.locate(node) if bases or node.decorators else None,
+            span=self._locate() if bases or node.decorators else None,
         )
         self.scopes.append(_Scope("class", qualname, class_facts=facts))
 
@@ -473,7 +482,7 @@ class FrameworkFacts(FactCollector):
             return
         self.context.add_fact(
             ASSIGNS,
-            AssignFact(f"{self.module}.{name}", self._value(value), self.context.locate(node), augmented),
+            AssignFact(f"{self.module}.{name}", self._value(value), self._locate(), augmented),
         )
 
     def _holds_routes(self, value: cst.BaseExpression) -> bool:
@@ -623,8 +632,20 @@ class FrameworkFacts(FactCollector):
         """The span of the call being visited, in functions that may be endpoints (located ones)."""
         if scope.facts is None or scope.facts.span is None:
             return None
-        span: Span = self.context.locate(self.context.ancestors[-1])
-        return span
+        return self._locate()
+
+    def _locate(self, path: Sequence[cst.CSTNode] | None = None, extra: cst.CSTNode | None = None) -> LazySpan:
+        """Where the node being visited (or ``extra``, a child of the last node of ``path``) is."""
+        nodes = list(self.context.ancestors if path is None else path)
+        if extra is not None:
+            nodes.append(extra)
+        steps = []
+        for parent, child in zip(nodes, nodes[1:]):
+            index = self.child_index.get(id(parent))
+            if index is None:
+                index = self.child_index[id(parent)] = {id(c): i for i, c in enumerate(walked_children(parent))}
+            steps.append(index.get(id(child), -1))
+        return LazySpan(self.context.path, tuple(steps))
 
     def _in_main_guard(self) -> bool:
         return bool(self.main_guards) and any(id(a) in self.main_guards for a in self.context.ancestors)
@@ -669,7 +690,7 @@ class FrameworkFacts(FactCollector):
                 ctor=ctor,
                 args=args,
                 kwargs=kwargs,
-                span=self.context.locate(node),
+                span=self._locate(),
                 function=self._function_name(),
                 bound=bound is not None,
             ),
@@ -679,7 +700,7 @@ class FrameworkFacts(FactCollector):
         row = self.tables.stores[ctor]
         self.context.add_fact(
             STORES,
-            StoreFact(ctor, row["kind"], self._binding_ref(), self.context.locate(node), self._function_name()),
+            StoreFact(ctor, row["kind"], self._binding_ref(), self._locate(), self._function_name()),
         )
         if row.get("effect") == "connect":
             assert scope.facts is not None
@@ -689,7 +710,7 @@ class FrameworkFacts(FactCollector):
         args, kwargs = self._arguments(node)
         self.context.add_fact(
             OBJECT_CALLS,
-            ObjectCallFact(owner, attr, args, kwargs, self._function_name(), self.context.locate(node)),
+            ObjectCallFact(owner, attr, args, kwargs, self._function_name(), self._locate()),
         )
 
     def _arguments(self, node: cst.Call, depth: int = 0) -> tuple[list[Value], dict[str, Value]]:
@@ -855,7 +876,7 @@ class FrameworkFacts(FactCollector):
             if statuses:
                 answer = "ok" if statuses == {"ok"} else "error"
             guard = Guard(
-                span=self.context.locate(handler),
+                span=self._locate(ancestors, handler),
                 reraises=self._exits(body),
                 answer=answer,
                 returns_value=any(not _is_none(r.value) for r in returns) or self._returns_later(node, ancestors),
@@ -1002,7 +1023,7 @@ def _descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        for child in reversed(current.children):
+        for child in reversed(walked_children(current)):
             if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 stack.append(child)
 
