@@ -215,7 +215,7 @@ def run(
     todo: Todo = []
     memo: dict[str, tuple[str, ...]] = {}
     for position, source in enumerate(files):
-        hit, size = _cached(source, cache, memo) if cache is not None else (None, 0)
+        hit, size = _cached(source, settings, cache, memo)
         if hit is not None:
             outcomes[position] = hit
         else:
@@ -243,25 +243,38 @@ def run(
     return RunResult(findings=findings, notices=notices, files=len(files), internal_errors=internal)
 
 
-def _cached(source: SourceFile, cache: Cache, memo: dict[str, tuple[str, ...]]) -> tuple[_Outcome | None, int]:
-    """A result from the cache found by the stat index alone (no read), and the file's size."""
-    from backlint.cache import stat_signature
+def _cached(
+    source: SourceFile, settings: Settings, cache: Cache | None, memo: dict[str, tuple[str, ...]]
+) -> tuple[_Outcome | None, int]:
+    """A cached result, found by the stat index or else by hashing the file here, and the file's size.
 
+    Hashing in this process is cheap next to starting workers and importing libcst: after a
+    checkout or a cache restored in CI (every stat changed), a run still parses nothing.
+    """
     try:
         info = source.path.stat()
     except OSError:
         return None, 0
-    if not stat.S_ISREG(info.st_mode):
-        return None, 0
-    absolute = os.path.abspath(source.path)
-    digest = cache.known_hash(absolute, stat_signature(info))
-    if digest is None:
+    if cache is None or not stat.S_ISREG(info.st_mode) or info.st_size > settings.max_file_size:
         return None, info.st_size
+    from backlint.cache import content_hash, stat_signature
+
+    absolute = os.path.abspath(source.path)
+    signature = stat_signature(info)
+    digest = cache.known_hash(absolute, signature)
+    record = None
+    if digest is None:
+        try:
+            digest = content_hash(source.path.read_bytes())
+        except OSError:
+            return None, info.st_size
+        record = (absolute, signature, digest)
     key = cache.entry_key(source, module_name(source.path, memo), digest)
     hit = cache.load(key, source.display)
     if hit is None:
         return None, info.st_size
-    return _Outcome(FileResult(source.display, hit.findings, None, hit.notices), key, hit.has_facts), info.st_size
+    result = FileResult(source.display, hit.findings, None, hit.notices)
+    return _Outcome(result, key, hit.has_facts, record), info.st_size
 
 
 def _lint_cached(source: SourceFile, settings: Settings, cache: Cache | None) -> _Outcome:

@@ -1,0 +1,297 @@
+"""The result cache: warm runs give the same report without parsing, and never trust a bad entry."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_startup_imports import modules_after
+
+import backlint.cache
+import backlint.engine
+from backlint.cache import Cache, _seal
+from backlint.engine import FileResult
+from backlint.rule import Finding, Span
+
+SWALLOW = "def run(job):\n    try:\n        job()\n    except Exception:\n        pass\n"
+CLEAN = "def run(job):\n    try:\n        job()\n    except KeyError:\n        raise\n"
+MAIN = """\
+from fastapi import FastAPI
+
+from app.health import router
+
+app = FastAPI()
+app.include_router(router)
+
+
+@app.get("/orders")
+async def list_orders():
+    return []
+"""
+HEALTH = """\
+from fastapi import APIRouter
+
+router = APIRouter()
+
+
+@router.get("/health")
+async def health():
+    return {"status": "ok"}
+"""
+
+
+def _app(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("app/__init__.py", "")
+    project.write("app/main.py", MAIN)
+    project.write("app/health.py", HEALTH)
+    project.write("app/jobs.py", SWALLOW)
+
+
+def _entries(root: Path) -> list[Path]:
+    return sorted((root / ".backlint_cache" / f"v{backlint.cache.FORMAT}" / "files").glob("[0-9a-f]*"))
+
+
+def _no_reads(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def fail(path, *args):  # type: ignore[no-untyped-def]
+        raise AssertionError(f"{path} was read: the stat index should have answered")
+
+    monkeypatch.setattr(backlint.engine, "_read_bytes", fail)
+
+
+@pytest.fixture(autouse=True)
+def pinned_code_fingerprint(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """In a shared checkout another developer's edit between two runs would (rightly) miss the cache."""
+    monkeypatch.setattr(backlint.cache, "code_fingerprint", lambda: "pinned")
+
+
+@pytest.fixture
+def trust_fresh_stats(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Files written a moment ago are normally hashed again (their mtime may not have ticked yet)."""
+    monkeypatch.setattr(backlint.cache, "_RACY_NS", -(10**12))
+
+
+def test_warm_run_reports_the_same_and_never_imports_libcst(project) -> None:  # type: ignore[no-untyped-def]
+    _app(project)
+    code, cold, modules = modules_after(".", "--format", "json", cwd=project.root)
+    assert code == 1 and "libcst" in modules
+    assert {f["rule_id"] for f in json.loads(cold)["findings"]} == {"BL402"}
+    assert _entries(project.root), "the cold run writes entries"
+    code, warm, modules = modules_after(".", "--format", "json", cwd=project.root)
+    assert code == 1
+    assert warm == cold
+    assert modules == [], "a warm run reads results: no rule module, no libcst"
+
+
+def test_cache_dir_holds_a_tag_and_ignores_itself(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("jobs.py", SWALLOW)
+    project.lint(".")
+    cache = project.root / ".backlint_cache"
+    assert (cache / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    assert (cache / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert not list(cache.rglob("*.tmp"))
+
+
+def test_a_changed_file_is_linted_again_and_the_others_are_not(project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _app(project)
+    project.lint(".")
+    linted: list[str] = []
+    real = backlint.engine.lint_text
+
+    def spy(source, text, settings):  # type: ignore[no-untyped-def]
+        linted.append(source.display)
+        return real(source, text, settings)
+
+    monkeypatch.setattr(backlint.engine, "lint_text", spy)
+    project.write("app/jobs.py", CLEAN)
+    result = project.lint(".", "--format", "concise")
+    assert linted == ["app/jobs.py"]
+    assert result.exit_code == 0, result.stdout
+
+
+def test_project_rules_rerun_from_cached_facts(project) -> None:  # type: ignore[no-untyped-def]
+    """BL603 judges main.py by a route in health.py: either file may come from the cache."""
+    _app(project)
+    assert "BL603" not in project.lint(".").stdout
+    project.write("app/health.py", HEALTH.replace('"/health"', '"/orders/export"'))
+    changed = project.lint(".", "--format", "concise")  # main.py's facts come from the cache
+    assert "app/main.py:5:7: BL603" in changed.stdout
+    project.write("app/main.py", MAIN + "\n# touched\n")
+    again = project.lint(".", "--format", "concise")  # health.py's facts come from the cache
+    assert "app/main.py:5:7: BL603" in again.stdout
+    project.write("app/health.py", HEALTH)
+    assert "BL603" not in project.lint(".").stdout
+
+
+def test_stat_index_answers_without_reading_files(project, monkeypatch, trust_fresh_stats) -> None:  # type: ignore[no-untyped-def]
+    _app(project)
+    cold = project.lint(".", "--format", "json")
+    _no_reads(monkeypatch)
+    warm = project.lint(".", "--format", "json")
+    assert warm.stdout == cold.stdout
+
+
+def test_same_size_same_mtime_edit_is_still_seen(project, trust_fresh_stats) -> None:  # type: ignore[no-untyped-def]
+    """An editor or tool may restore mtime; the ctime (and inode) in the stat signature still change."""
+    jobs = project.write("jobs.py", CLEAN)
+    assert project.lint(".").exit_code == 0
+    before = jobs.stat()
+    assert len(SWALLOW) == len(CLEAN)
+    time.sleep(0.01)
+    jobs.write_text(SWALLOW)
+    os.utime(jobs, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert jobs.stat().st_size == before.st_size and jobs.stat().st_mtime_ns == before.st_mtime_ns
+    result = project.lint(".", "--format", "concise")
+    assert result.stdout.startswith("jobs.py:4:5: BL402")
+
+
+def test_settings_changes_are_part_of_the_key(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("jobs.py", SWALLOW)
+    assert project.lint(".").exit_code == 1
+    assert project.lint(".", "--ignore", "BL402").exit_code == 0
+    project.write("pyproject.toml", '[tool.backlint]\nseverity = { BL402 = "note" }\n')
+    result = project.lint(".", "--format", "json")
+    assert [f["level"] for f in result.json()["findings"]] == ["note"]
+
+
+def test_a_moved_file_is_reported_at_its_new_path(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("a/jobs.py", SWALLOW)
+    project.lint(".")
+    (project.root / "a" / "jobs.py").rename(project.root / "a" / "tasks.py")
+    assert project.lint(".", "--format", "concise").stdout.startswith("a/tasks.py:4:5: BL402")
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: b"",
+        lambda data: data[: len(data) // 2],
+        lambda data: data[:-1] + bytes([data[-1] ^ 0xFF]),
+        lambda data: b"garbage" * 10,
+        lambda data: _seal(b"\x80\x05not a pickle", b""),
+        lambda data: _seal(pickle.dumps(({"not": "findings"}, [], False)), b""),
+    ],
+    ids=["empty", "truncated", "bit-flip", "garbage", "bad-pickle", "wrong-shape"],
+)
+def test_corrupt_entries_are_never_trusted(project, damage) -> None:  # type: ignore[no-untyped-def]
+    _app(project)
+    cold = project.lint(".", "--format", "json")
+    entries = _entries(project.root)
+    for entry in entries:
+        entry.write_bytes(damage(entry.read_bytes()))
+    warm = project.lint(".", "--format", "json")
+    assert warm.stdout == cold.stdout
+    assert warm.stderr == ""
+    assert all(backlint.cache._unseal(entry.read_bytes(), 2) for entry in _entries(project.root))
+
+
+def test_editing_backlint_or_its_catalog_changes_the_fingerprint(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.undo()  # the real fingerprint
+    import backlint.catalog
+
+    rules = tmp_path / "rules"
+    shutil.copytree(backlint.catalog.rules_dir(), rules)
+    monkeypatch.setattr(backlint.catalog, "rules_dir", lambda: rules)
+    before = backlint.cache.code_fingerprint()
+    assert backlint.cache.code_fingerprint() == before
+    rule = sorted(rules.glob("BL*.toml"))[0]
+    rule.write_text(rule.read_text() + "\n")
+    assert backlint.cache.code_fingerprint() != before
+
+
+class _Exploit:
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        return (os.system, ("touch pwned",))
+
+
+def test_a_planted_entry_cannot_run_code(project) -> None:  # type: ignore[no-untyped-def]
+    """A cache directory is data from disk (maybe from a checkout): unpickling builds backlint types only."""
+    project.write("jobs.py", SWALLOW)
+    cold = project.lint(".", "--format", "json")
+    for entry in _entries(project.root):
+        entry.write_bytes(_seal(pickle.dumps(([_Exploit()], [], False)), b""))
+    warm = project.lint(".", "--format", "json")
+    assert not (project.root / "pwned").exists()
+    assert warm.stdout == cold.stdout
+
+
+def test_no_cache_writes_nothing(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("jobs.py", SWALLOW)
+    assert project.lint(".", "--no-cache").exit_code == 1
+    assert not (project.root / ".backlint_cache").exists()
+
+
+def test_cache_dir_is_configurable_relative_to_the_project_root(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("pyproject.toml", '[tool.backlint]\ncache-dir = "build/lint-cache"\n')
+    project.write("src/jobs.py", SWALLOW)
+    result = project.lint("src")
+    assert result.exit_code == 1
+    assert (project.root / "build" / "lint-cache" / "CACHEDIR.TAG").exists()
+    assert not (project.root / ".backlint_cache").exists()
+
+
+def test_bad_cache_dir_value_is_a_config_error(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("pyproject.toml", "[tool.backlint]\ncache-dir = 3\n")
+    project.write("jobs.py", SWALLOW)
+    result = project.lint(".")
+    assert result.exit_code == 2
+    assert "tool.backlint.cache-dir: expected a directory path" in result.stderr
+
+
+def test_an_unwritable_cache_warns_once_and_the_run_goes_on(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("pyproject.toml", '[tool.backlint]\ncache-dir = "occupied/cache"\n')
+    project.write("occupied", "a file where the cache directory's parent should be\n")
+    project.write("jobs.py", SWALLOW)
+    project.write("tasks.py", SWALLOW)
+    result = project.lint(".", "--format", "concise")
+    assert result.exit_code == 1
+    assert result.stdout.count("BL402") == 2
+    assert result.stderr.count("cache disabled") == 1
+
+
+def test_concurrent_runs_share_the_cache_safely(project) -> None:  # type: ignore[no-untyped-def]
+    _app(project)
+    for n in range(20):
+        project.write(f"app/job_{n}.py", SWALLOW.replace("run", f"run_{n}"))
+    expected = project.lint(".", "--format", "json", "--no-cache").stdout
+    command = [sys.executable, "-m", "backlint", ".", "--format", "json", "-j", "1"]
+    runs = [
+        subprocess.Popen(command, cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)
+    ]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [out for out, _ in outputs] == [expected.encode()] * 3
+    assert [err for _, err in outputs] == [b""] * 3
+    assert project.lint(".", "--format", "json").stdout == expected
+    assert not list((project.root / ".backlint_cache").rglob("*.tmp"))
+
+
+def _result(path: str, n: int) -> FileResult:
+    finding = Finding("BL402", path, Span(n, 1, n, 2), "x" * 200, "warning", (n, n))
+    return FileResult(path, [finding], None, [])
+
+
+def test_the_directory_is_pruned_to_its_bound_keeping_this_runs_entries(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache", "fingerprint", max_bytes=20_000)
+    keys = [f"{n:032x}" for n in range(200)]
+    for n, key in enumerate(keys):
+        cache.store(key, _result("a.py", n + 1))
+        os.utime(cache.files / key, (1_000_000 + n, 1_000_000 + n))  # entry n was written at time n
+    cache.close(used=keys[:5])
+    remaining = {p.name for p in cache.files.iterdir()}
+    assert sum(p.stat().st_size for p in cache.files.iterdir()) <= 20_000
+    assert set(keys[:5]) <= remaining, "entries of the current run survive even when oldest"
+    assert keys[-1] in remaining and keys[10] not in remaining, "the oldest others go first"
+    assert cache.load(keys[-1], "a.py") is not None
+
+
+def test_entries_are_only_for_their_own_path(tmp_path: Path) -> None:
+    cache = Cache(tmp_path / "cache", "fingerprint")
+    cache.store("k", _result("a.py", 1))
+    assert cache.load("k", "a.py") is not None
+    assert cache.load("k", "b.py") is None
