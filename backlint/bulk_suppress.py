@@ -181,8 +181,11 @@ def _replace(path: Path, payload: bytes) -> None:
 
 
 def after_run(result: RunResult, config: Config, catalog: Catalog, linted: list[str]) -> int:
-    """The ``backlint suppress`` step after a run: edit the files, say what changed."""
+    """The ``backlint suppress`` step: edit the files, say what changed; exit 1 if findings remain."""
     outcome = suppress_all(result.findings)
+    for finding in result.active:
+        if finding.rule_id in _UNSUPPRESSIBLE:
+            outcome.skipped.append((finding.path, f"{finding.rule_id} cannot be suppressed: {finding.message}"))
     for path, why in outcome.skipped:
         click.echo(f"backlint: warning: {path}: not edited: {why}", err=True)
     for notice in result.notices:
@@ -190,4 +193,6 @@ def after_run(result: RunResult, config: Config, catalog: Catalog, linted: list[
             click.echo(f"backlint: error: {notice.path}: {notice.message}", err=True)
     plural = "s" * (outcome.comments != 1)
     click.echo(f"backlint: added {outcome.comments} suppression comment{plural} in {outcome.files} files", err=True)
-    return 2 if result.internal_errors or outcome.skipped else 0
+    if result.internal_errors:
+        return 2
+    return 1 if outcome.skipped else 0
