@@ -13,6 +13,7 @@ an object that is never bound to a name.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 from collections import defaultdict
 from pathlib import Path, PurePosixPath
@@ -207,7 +208,7 @@ class LazySpan(Span):
         return f"LazySpan({self.path!r}, {self.steps!r})"
 
 
-_POSITIONS: dict[str, Any] = {}
+_POSITIONS: dict[tuple[str, int, int], Any] = {}
 
 
 def walked_children(node: Any) -> list[Any]:
@@ -227,8 +228,13 @@ def walked_children(node: Any) -> list[Any]:
 
 
 def _resolve_position(path: str, steps: tuple[int, ...]) -> tuple[int, int, int, int]:
-    """Re-parse ``path`` (once per run) and return the position of the node at ``steps``."""
-    entry = _POSITIONS.get(path)
+    """Re-parse ``path`` (once per file version) and return the position of the node at ``steps``."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (1, 1, 1, 1)
+    key = (os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
+    entry = _POSITIONS.get(key)
     if entry is None:
         import libcst as cst
         from libcst.metadata import MetadataWrapper, PositionProvider
@@ -241,7 +247,9 @@ def _resolve_position(path: str, steps: tuple[int, ...]) -> tuple[int, int, int,
         except Exception:  # the file changed since the walk: no position rather than a crash
             module = None
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider) if module else None
-        entry = _POSITIONS[path] = (module, positions)
+        if len(_POSITIONS) > 64:
+            _POSITIONS.clear()
+        entry = _POSITIONS[key] = (module, positions)
     module, positions = entry
     node = module
     try:
