@@ -182,7 +182,7 @@ class Adoption:
         data = shard.ShardData(
             index=index,
             count=count,
-            settings_key=shard.settings_key(settings),
+            settings_key=shard.settings_key(settings, self.lint_config),
             selection=self.selection,
             files=[(self.positions[source.display], source.display) for source in files],
             findings=result.findings,
@@ -259,7 +259,7 @@ def run_merge(options: CheckOptions, shard_paths: Sequence[Path]) -> int:
     except (ConfigError, AdoptionError) as exc:
         return _fail(str(exc))
     settings = build_settings(adoption.lint_config, catalog)
-    if shard.settings_key(settings) != shards[0][1].settings_key:
+    if shard.settings_key(settings, adoption.lint_config) != shards[0][1].settings_key:
         return _fail(
             "the shard files were made with another configuration than the one found here; run the merge "
             "from the directory the shards ran in, with the same --config"

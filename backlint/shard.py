@@ -51,9 +51,10 @@ def shard_of(relative: str, count: int) -> int:
     return int.from_bytes(digest[:8], "big") % count + 1
 
 
-def settings_key(settings: Any) -> str:
-    """What the per-file results depend on, comparable across machines (no paths or mtimes)."""
-    return hashlib.sha256(f"{__version__}\n{settings!r}".encode()).hexdigest()[:32]
+def settings_key(settings: Any, config: Any) -> str:
+    """The engine's settings and the configuration (but where it lives), comparable across machines."""
+    placeless = dataclasses.replace(config, root=Path("."), source=None)
+    return hashlib.sha256(f"{__version__}\n{settings!r}\n{placeless!r}".encode()).hexdigest()[:32]
 
 
 # -- plain data <-> JSON ---------------------------------------------------------------------------
@@ -81,6 +82,10 @@ def encode(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return {"$e": _name_of(type(value)), "v": encode(value.value)}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if "__dataclass_fields__" not in type(value).__dict__:
+            # A plain subclass of a dataclass keeps its own state (frameworks.LazySpan: a node's
+            # place, resolved to a position only when used): saved as is, like pickle does.
+            return {"$o": _name_of(type(value)), "state": encode(vars(value))}
         fields = {f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {"$dc": _name_of(type(value)), "f": fields}
     raise TypeError(f"cannot write {type(value).__name__} to a shard file")
@@ -112,6 +117,11 @@ def decode(data: Any) -> Any:
         return base64.b64decode(data["$b"])
     if "$e" in data:
         return _class(data["$e"], enum=True)(decode(data["v"]))
+    if "$o" in data:
+        cls = _class(data["$o"], enum=False)
+        instance = object.__new__(cls)
+        instance.__dict__.update(decode(data["state"]))
+        return instance
     if "$dc" in data:
         cls = _class(data["$dc"], enum=False)
         obj = object.__new__(cls)
@@ -240,6 +250,9 @@ def check_complete(shards: Sequence[tuple[Path, ShardData]]) -> None:
     missing = sorted(set(range(1, count + 1)) - set(seen))
     if missing:
         raise ShardError(f"missing shard file(s) for {', '.join(f'{i}/{count}' for i in missing)}")
+    positions = sorted(position for _, data in shards for position, _ in data.files)
+    if positions != list(range(len(positions))):
+        raise ShardError("the shards saw different file trees: run every shard on the same checkout")
     keys = {data.settings_key for _, data in shards}
     selections = {json.dumps(data.selection, sort_keys=True) for _, data in shards}
     if len(keys) != 1 or len(selections) != 1:
