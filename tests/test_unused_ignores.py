@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -217,3 +218,19 @@ def test_honor_foreign_ignores_must_be_a_boolean(repo: Path) -> None:
     result = run_cli("check", "app", "--no-cache", cwd=repo)
     assert result.exit_code == 2
     assert "tool.backlint.honor-foreign-ignores: expected true or false, got 'yes'" in result.stderr
+
+
+def test_the_documented_mapping_is_the_table() -> None:
+    """docs/adoption.md shows the foreign-ignores table row by row: keep the two the same."""
+    from backlint.catalog import load_catalog
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "adoption.md").read_text("utf-8")
+    documented: dict[str, set[str]] = {}
+    for row in re.findall(r"^\| (`# .*?) \| (BL[0-9, BL]+) \|$", doc, flags=re.MULTILINE):
+        pattern = r"# nosec (B[0-9]+)|# noqa: ([A-Z]+[0-9]+)|# (pragma: allowlist secret|gitleaks:allow)"
+        codes = re.findall(pattern, row[0])
+        for groups in codes:
+            code = next(g for g in groups if g)
+            documented[code] = set(re.findall(r"BL[0-9]+", row[1]))
+    table = {str(r["code"]): set(r["rules"]) for r in load_catalog().knowledge.rows("foreign-ignores")}
+    assert documented == table
