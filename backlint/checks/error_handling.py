@@ -1,0 +1,460 @@
+"""BL401, BL403–BL407: endpoints must turn failures into logged errors with honest status codes.
+
+BL403 and BL406 read one ``try`` statement and are file rules. The others depend on which
+functions are served as endpoints and which handlers the app registers, so they are project rules
+over the framework model and the facts of ``endpoint_facts.py``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import libcst as cst
+
+from backlint.analysis.endpoints import ERROR, Answers, EndpointIndex, Served, endpoint_index, literal_status
+from backlint.analysis.exceptions import caught_names
+from backlint.analysis.frameworks import App, Effect, ProjectModel, value_items, value_str
+from backlint.analysis.logging import LogCalls
+from backlint.facts import ModuleFacts, ProjectFinding, ProjectRule
+from backlint.rule import FileContext, RelatedLocation, Rule, Span
+
+_MAX_RELATED = 4
+# Readiness and liveness probes answer 503 on a failed dependency by design and run every few seconds:
+# their unlogged broad handlers are BL605's concern, not a lost error (BL403).
+_PROBE_FUNCTION = re.compile(
+    r"^_*(health\w*|\w*_health(check)?|healthz|readiness\w*|liveness\w*|ready|live|ping|heartbeat)$"
+)
+_HANDLER_ADVICE = {
+    "fastapi": "`@app.exception_handler(SQLAlchemyError)`",
+    "starlette": "`exception_handlers={Exception: handler}`",
+    "flask": "`@app.errorhandler(SQLAlchemyError)`",
+    "django": "a middleware with `process_exception` or DRF's `EXCEPTION_HANDLER`",
+    "aiohttp": "an error middleware",
+}
+
+
+def _descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node under ``node`` (itself included), not entering nested functions, classes or lambdas."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        for child in reversed(current.children):
+            if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                stack.append(child)
+
+
+def _code(node: cst.CSTNode) -> str:
+    text = " ".join(cst.Module([]).code_for_node(node).split())
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _finding(rule: ProjectRule, path: str, span: Span, message: str, related: list[RelatedLocation] | None = None,
+             level: str | None = None) -> ProjectFinding:  # fmt: skip
+    return ProjectFinding(rule.id, path, span, message, level, (related or [])[:_MAX_RELATED])
+
+
+# --------------------------------------------------------------------------- BL401
+
+
+class EndpointIoWithoutErrorHandling(ProjectRule):
+    """An endpoint talks to a data store or the network with neither local handling nor an app-level handler."""
+
+    id = "BL401"
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        index = endpoint_index(modules, self.project, self.options)
+        model = index.model
+        literal = bool(self.options.get("require-local-try"))
+        out: list[ProjectFinding] = []
+        handled: dict[int, bool] = {}
+        for served in index.served:
+            app = served.app
+            site = served.site
+            if app is None or site is None or model.is_health(served.endpoint):
+                continue  # without the app, its handlers are unknown
+            effects = [e for e in model.effects(served.module, served.function) if e.confirmed and not e.guarded]
+            calls = self._unguarded_requests(index, served)
+            if not effects and not calls:
+                continue
+            if not literal:
+                if id(app) not in handled:
+                    handled[id(app)] = self._app_handles(model, app)
+                if handled[id(app)] or self._decorator_handles(model, served):
+                    continue
+            out.append(self._report(served, app, effects, calls, literal, site))
+        return out
+
+    @staticmethod
+    def _unguarded_requests(index: EndpointIndex, served: Served) -> list[tuple[str, Span, str]]:
+        """(path, span, text) of HTTP-client calls outside a ``try``, here or one project call away."""
+        found = []
+        if served.body is not None:
+            found += [(served.module.path, c.span, c.text) for c in served.body.network if not c.guarded]
+        for call in served.function.calls:
+            if call.guard is not None:
+                continue
+            target = index.model.function(call.target, served.module)
+            body = index.body(*target) if target is not None else None
+            if body is not None and any(not c.guarded for c in body.network) and call.span is not None:
+                found.append((served.module.path, call.span, call.target.rpartition(".")[2]))
+        return found
+
+    @staticmethod
+    def _app_handles(model: ProjectModel, app: App) -> bool:
+        """An app-level handler for broad/database errors, or a middleware that catches around the call."""
+        if model.covers(app):
+            return True
+        for handler in app.handlers:
+            if handler.kind == "middleware" and handler.function is not None:
+                module, function = handler.function
+                if function.guards or function.name == "process_exception":
+                    return True
+        if app.framework != "django":
+            return False
+        for module in app.modules:
+            for name, assigns in module.assigns.items():
+                value = assigns[-1].value
+                if name == "handler500":
+                    return True
+                if name in ("MIDDLEWARE", "MIDDLEWARE_CLASSES"):
+                    for item in value_items(value):
+                        found = model.klass(value_str(item) or "", module) if value_str(item) else None
+                        if found is not None and "process_exception" in found[1].methods:
+                            return True
+                if (
+                    name == "REST_FRAMEWORK"
+                    and value[0] == "dict"
+                    and any(value_str(key) == "EXCEPTION_HANDLER" for key, _ in value[1])
+                ):
+                    return True
+        return False
+
+    @staticmethod
+    def _decorator_handles(model: ProjectModel, served: Served) -> bool:
+        """A project decorator on the endpoint whose wrapper catches around the call."""
+        for decorator in served.function.decorators:
+            ref = decorator[1] if decorator[0] in ("ref", "call") else None
+            found = model.function(ref, served.module) if isinstance(ref, str) else None
+            if found is None:
+                continue
+            module, function = found
+            prefix = function.qualname + "."
+            if function.guards or any(f.guards for f in module.functions.values() if f.qualname.startswith(prefix)):
+                return True
+        return False
+
+    def _report(self, served: Served, app: App, effects: list[Effect], calls: list[tuple[str, Span, str]],
+                literal: bool, site: tuple[str, Span]) -> ProjectFinding:  # fmt: skip
+        related: list[RelatedLocation] = []
+        labels: list[str] = []
+        for effect in effects:
+            label = f"`{effect.label}()`" if effect.label else "a data-store call"
+            if label not in labels:
+                labels.append(label)
+            if effect.at is not None and effect.at.line:
+                related.append(RelatedLocation(served.module.path, effect.at, f"{label} is not inside a try/except"))
+        for path, span, text in calls:
+            labels.append(f"`{text}()`")
+            related.append(RelatedLocation(path, span, f"`{text}()` sends a request outside a try/except"))
+        what = "data-store" if effects and not calls else ("network" if not effects else "data-store and network")
+        shown = ", ".join(labels[:3]) + (" …" if len(labels) > 3 else "")
+        if literal:
+            reason = "no try/except around it (`require-local-try` asks for one in every endpoint)"
+        elif effects:
+            advice = _HANDLER_ADVICE.get(app.framework, "an app-level exception handler")
+            reason = f"no try/except around it and no app-level handler for database errors (e.g. {advice})"
+        else:
+            reason = "no try/except around it and no app-level exception handler"
+        message = (
+            f"`{served.name}` does {what} I/O ({shown}) with {reason}: a failure reaches the client as the "
+            "framework's bare 500, without your message or the request's context in the log"
+        )
+        level = "note" if app.framework == "django" else None
+        return _finding(self, site[0], site[1], message, related, level)
+
+
+# --------------------------------------------------------------------------- BL403
+
+
+class BroadExceptNotLogged(Rule):
+    """A broad or database ``except`` answers the client but never logs the traceback."""
+
+    id = "BL403"
+    TRIGGERS = ("except",)
+
+    def __init__(self, context: FileContext, level: str) -> None:
+        super().__init__(context, level)
+        self.answers = Answers(context.knowledge, context.qualified_name)
+        self.logs = LogCalls(context)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        names = caught_names(node, self.context)
+        if self.answers.caught_role(names) not in ("broad", "database") or self._in_probe():
+            return
+        answer: cst.CSTNode | None = None
+        untraced: cst.Call | None = None
+        name = node.name.name.value if node.name is not None and isinstance(node.name.name, cst.Name) else None
+        for child in _descendants(node.body):
+            if isinstance(child, cst.Raise):
+                if self._reraises(child, name):
+                    return
+                if answer is None and self.answers.raised_http_error(child.exc)[0]:
+                    answer = child
+            elif isinstance(child, cst.Call):
+                if self._logs_traceback(child):
+                    return
+                if self.logs.is_log_call(child) and untraced is None:
+                    untraced = child
+                if answer is None and self.answers.http_error(child)[0]:
+                    answer = child
+            elif (
+                isinstance(child, cst.Return)
+                and child.value is not None
+                and answer is None
+                and self._is_response(child.value)
+            ):
+                answer = child
+        if answer is None:
+            return
+        caught = "except:" if node.type is None else f"except {_code(node.type)}:"
+        if untraced is not None:
+            message = (
+                f"`{caught}` answers the client and logs with `{_code(untraced.func)}(...)`, which drops the "
+                "traceback: use `logger.exception(...)` (or `exc_info=True`) so the failure can be diagnosed"
+            )
+        else:
+            message = (
+                f"`{caught}` answers the client but never logs the error: the cause of the failure is lost; "
+                "call `logger.exception(...)` with the request's context before answering"
+            )
+        self.report(node, message, related=[(answer, "the error is answered here")])
+
+    def _in_probe(self) -> bool:
+        for ancestor in reversed(self.context.ancestors):
+            if isinstance(ancestor, cst.FunctionDef):
+                return bool(_PROBE_FUNCTION.match(ancestor.name.value.lower()))
+        return False
+
+    def _reraises(self, node: cst.Raise, name: str | None) -> bool:
+        """``raise``, ``raise e``, ``raise Other(...) from e`` (not an HTTP error: those are answered unlogged)."""
+        if node.exc is None:
+            return True
+        if name is not None and isinstance(node.exc, cst.Name) and node.exc.value == name:
+            return True
+        return node.cause is not None and not self.answers.raised_http_error(node.exc)[0]
+
+    def _logs_traceback(self, call: cst.Call) -> bool:
+        qualified = self.context.qualified_name(call.func) or ""
+        if qualified in ("traceback.print_exc", "traceback.print_exception"):
+            return True
+        if qualified in self.logs.table.callables:
+            return True
+        return self.logs.is_log_call(call) and self.logs.logs_traceback(call)
+
+    def _is_response(self, value: cst.BaseExpression) -> bool:
+        """A response object, or a Flask ``(body, status)`` tuple."""
+        if isinstance(value, cst.Call):
+            return self.answers.response_row(value.func) is not None
+        if isinstance(value, cst.Tuple) and 2 <= len(value.elements) <= 3:
+            return literal_status(value.elements[1].value) is not None
+        return False
+
+
+# --------------------------------------------------------------------------- BL404
+
+
+class ErrorAnsweredWithSuccess(ProjectRule):
+    """An endpoint's broad or database ``except`` answers with a 2xx status."""
+
+    id = "BL404"
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        index = endpoint_index(modules, self.project, self.options)
+        out: list[ProjectFinding] = []
+        for served in index.served:
+            if served.body is None or not served.body.ok_answers or index.model.is_health(served.endpoint):
+                continue  # health routes: BL605
+            for answer in served.body.ok_answers:
+                status = answer.status or _route_status(served) or 200
+                message = (
+                    f"`{served.name}` answers a failure with status {status}: this `except` returns `{answer.text}`, "
+                    "so clients, monitoring and retries see a success; answer 500 (or 503) with an error message"
+                )
+                out.append(_finding(self, served.module.path, answer.span, message))
+        return out
+
+
+def _route_status(served: Served) -> int | None:
+    """FastAPI's ``status_code=`` on the route decorator (``@router.post("/", status_code=201)``)."""
+    for decorator in served.function.decorators:
+        if decorator[0] == "call" and "status_code" in decorator[3]:
+            value = decorator[3]["status_code"]
+            if value[0] == "int":
+                return int(value[1])
+    return None
+
+
+# --------------------------------------------------------------------------- BL405
+
+
+class ExceptionDetailLeaked(ProjectRule):
+    """Exception text or a traceback is sent to the client."""
+
+    id = "BL405"
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        index = endpoint_index(modules, self.project, self.options)
+        model = index.model
+        endpoints = {(s.module.path, s.function.qualname) for s in index.served}
+        handlers = set()
+        table = {row["name"]: row["role"] for row in model.knowledge.rows("exception-classes")}
+        for app in model.apps:
+            for handler in app.handlers:
+                broad = any(
+                    e in ("500", "Exception") or table.get(e) in ("broad", "database") for e in handler.exceptions
+                )
+                if handler.function is not None and broad:
+                    handlers.add((handler.function[0].path, handler.function[1].qualname))
+        out: list[ProjectFinding] = []
+        for key, body in index.bodies.items():
+            for leak in body.leaks:
+                reported = key in handlers if leak.via_param else (leak.sink != "return" or key in endpoints)
+                if not reported:
+                    continue
+                status = f" with status {leak.status}" if leak.status else ""
+                where = "an exception handler" if leak.via_param else "an error response"
+                message = (
+                    f"exception text `{leak.text}` is sent to the client in {where}{status}: driver errors carry table "
+                    "and constraint names, SQL and values; log the exception and answer a generic message"
+                )
+                out.append(_finding(self, key[0], leak.span, message))
+        return out
+
+
+# --------------------------------------------------------------------------- BL406
+
+
+class ClientErrorSwallowedInto500(Rule):
+    """A broad ``except`` after a ``try`` that raises a 4xx turns the client error into a 500."""
+
+    id = "BL406"
+    TRIGGERS = ("except",)
+
+    def __init__(self, context: FileContext, level: str) -> None:
+        super().__init__(context, level)
+        self.answers = Answers(context.knowledge, context.qualified_name)
+
+    def visit_Try(self, node: cst.Try) -> None:
+        raised = self._client_error(node.body)
+        if raised is None:
+            return
+        for handler in node.handlers:
+            role = self.answers.caught_role(caught_names(handler, self.context))
+            if role == "http":
+                return
+            if role != "broad":
+                continue
+            if any(
+                isinstance(n, cst.Raise) and (n.exc is None or isinstance(n.exc, cst.Name))
+                for n in _descendants(handler.body)
+            ):
+                return  # re-raises (typically after ``isinstance(e, HTTPException)``)
+            answer = self._server_error(handler.body)
+            if answer is not None:
+                caught = "except:" if handler.type is None else f"except {_code(handler.type)}:"
+                self.report(
+                    handler,
+                    f"`{caught}` also catches the `{_code(raised)}` raised in the `try`, and answers it with a 5xx: "
+                    "the intended client error becomes a server error; add `except <HTTP error class>: raise` first",
+                    related=[
+                        (raised, "the client error is raised here"),
+                        (answer, "and answered as a server error here"),
+                    ],
+                )
+            return
+
+    def _client_error(self, body: cst.CSTNode) -> cst.CSTNode | None:
+        for child in _descendants(body):
+            if isinstance(child, cst.Raise) and child.exc is not None:
+                is_error, status = self.answers.raised_http_error(child.exc)
+            elif isinstance(child, cst.Call):
+                is_error, status = self.answers.http_error(child)
+            else:
+                continue
+            if is_error and (status is None or status < 500):
+                return child
+        return None
+
+    def _server_error(self, body: cst.CSTNode) -> cst.CSTNode | None:
+        for child in _descendants(body):
+            status: int | None = None
+            if isinstance(child, cst.Call):
+                is_error, status = self.answers.http_error(child)
+                if not is_error:
+                    row = self.answers.response_row(child.func)
+                    status = self.answers.response_status(child, row)[1] if row is not None else None
+            elif isinstance(child, cst.Return) and child.value is not None:
+                kind, status = self.answers.returned(child.value)
+                status = status if kind == ERROR else None
+            if status is not None and status >= 500:
+                return child
+        return None
+
+
+# --------------------------------------------------------------------------- BL407
+
+
+class ValidationErrorNot400(ProjectRule):
+    """Invalid input is answered with another status than 400."""
+
+    id = "BL407"
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        index = endpoint_index(modules, self.project, self.options)
+        model = index.model
+        out: list[ProjectFinding] = []
+        for app in model.apps:
+            if app.framework != "fastapi" or any(
+                e.rpartition(".")[2] == "RequestValidationError" for h in app.handlers for e in h.exceptions
+            ):
+                continue
+            models = [s for s in index.served if s.app is app and self._takes_model(index, s)]
+            if models:
+                first = models[0]
+                related = (
+                    [RelatedLocation(first.site[0], first.site[1], f"`{first.name}` validates its input")]
+                    if first.site
+                    else []
+                )
+                message = (
+                    f"`{app.name}` answers invalid requests with FastAPI's default 422; the standard asks for 400: "
+                    "register `@app.exception_handler(RequestValidationError)` that answers 400 with the errors"
+                )
+                out.append(_finding(self, app.site.path, app.site.span, message, related))
+        for served in index.served:
+            for answer in served.body.validation_answers if served.body is not None else ():
+                status = answer.status or _route_status(served) or 200
+                message = (
+                    f"`{served.name}` answers a validation error with status {status} (`{answer.text}`): invalid input "
+                    "is a client error, answer 400 with what was wrong"
+                )
+                out.append(_finding(self, served.module.path, answer.span, message))
+        return out
+
+    @staticmethod
+    def _takes_model(index: EndpointIndex, served: Served) -> bool:
+        """A parameter typed with a pydantic model (through project classes): FastAPI validates it."""
+        if served.body is None:
+            return False
+        for annotation in served.body.annotations:
+            if annotation in _MODEL_BASES:
+                return True
+            bases = [*index.model.class_bases(annotation, served.module), *index.bases(annotation)]
+            if any(base in _MODEL_BASES for base in bases):
+                return True
+        return False
+
+
+_MODEL_BASES = frozenset({"pydantic.BaseModel", "pydantic.main.BaseModel", "sqlmodel.SQLModel"})

@@ -1,0 +1,328 @@
+"""BL501–BL506: production endpoints must serve real data; mocks and fakes belong in test files.
+
+BL501 reads imports and is a file rule. The others judge endpoints (which functions are served is
+known only across modules), so they are project rules over the framework model and the facts of
+``endpoint_facts.py``. None of them looks at test files: the catalog's ``applies-to`` keeps those
+out of both the walk and the project pass.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import libcst as cst
+
+from backlint.analysis.endpoints import BodyFacts, EndpointIndex, Flagged, Records, Served, endpoint_index
+from backlint.catalog import Knowledge
+from backlint.facts import ModuleFacts, ProjectFinding, ProjectRule
+from backlint.imports import dotted_name
+from backlint.rule import FileContext, RelatedLocation, Rule, Span
+
+_TYPE_CHECKING = frozenset({"TYPE_CHECKING", "typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"})
+
+
+def _finding(rule: ProjectRule, path: str, span: Span, message: str, related: list[RelatedLocation] | None = None,
+             level: str | None = None) -> ProjectFinding:  # fmt: skip
+    return ProjectFinding(rule.id, path, span, message, level, related or [])
+
+
+# --------------------------------------------------------------------------- BL501
+
+
+def _libraries(knowledge: Knowledge) -> frozenset[str]:
+    return frozenset(r["name"] for r in knowledge.rows("test-doubles") if r["role"] == "library")
+
+
+class MockLibraryInProduction(Rule):
+    """A production module imports a test or mock library."""
+
+    id = "BL501"
+
+    @classmethod
+    def trigger_tokens(cls, knowledge: Knowledge) -> tuple[str, ...]:
+        return tuple(sorted({name.rpartition(".")[2] for name in _libraries(knowledge)}))
+
+    def __init__(self, context: FileContext, level: str) -> None:
+        super().__init__(context, level)
+        self.modules = _libraries(context.knowledge)
+        support = {r["name"] for r in context.knowledge.rows("test-doubles") if r["role"] == "support-module"}
+        parts = set(context.module_name.split(".")) | {p.rpartition(".")[0] or p for p in context.path.split("/")}
+        if parts & support:
+            self.modules = frozenset()  # a testing package or test command: importing test tools is its job
+        self.allowed = tuple(context.options.get("allowed-in-production", ()))
+        self.imported: dict[str, tuple[cst.CSTNode, str]] = {}  # local name → (import statement, library)
+        self.used_in: dict[str, str] = {}
+        self.functions: list[str] = []
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            name = dotted_name(alias.name) or ""
+            library = self._library(name)
+            if library is not None and not self._type_checking_only():
+                local = (
+                    alias.asname.name.value
+                    if alias.asname and isinstance(alias.asname.name, cst.Name)
+                    else name.split(".")[0]
+                )
+                self._record(node, library, local)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if node.relative or node.module is None or self._type_checking_only():
+            return
+        module = dotted_name(node.module) or ""
+        names = [] if isinstance(node.names, cst.ImportStar) else list(node.names)
+        library = self._library(module)
+        for alias in names:
+            full = f"{module}.{dotted_name(alias.name)}"
+            found = library or self._library(full)
+            if found is not None:
+                local = (
+                    alias.asname.name.value
+                    if alias.asname and isinstance(alias.asname.name, cst.Name)
+                    else dotted_name(alias.name) or ""
+                )
+                self._record(node, found, local)
+        if not names and library is not None:
+            self._record(node, library, "*")
+
+    def _library(self, name: str) -> str | None:
+        for module in self.modules:
+            if name == module or name.startswith(module + "."):
+                if any(name == a or name.startswith(a + ".") for a in self.allowed):
+                    return None
+                return module
+        return None
+
+    def _record(self, node: cst.CSTNode, library: str, local: str) -> None:
+        if local not in self.imported:
+            self.imported[local] = (node, library)
+
+    def _type_checking_only(self) -> bool:
+        for ancestor in self.context.ancestors:
+            if isinstance(ancestor, cst.If):
+                test = self.context.qualified_name(ancestor.test) or ""
+                if test in _TYPE_CHECKING:
+                    return True
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.append(node.name.value)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.pop()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if self.functions and node.value in self.imported and node.value not in self.used_in:
+            self.used_in[node.value] = self.functions[-1]
+
+    def leave_Module(self, node: cst.Module) -> None:
+        reported: set[int] = set()
+        for local, (statement, library) in self.imported.items():
+            if id(statement) in reported:
+                continue
+            reported.add(id(statement))
+            used = self.used_in.get(local)
+            where = f", and `{used}` uses it" if used else ""
+            self.report(
+                statement,
+                f"production code imports the test/mock library `{library}`{where}: mocks, fakes and generated data "
+                "belong in test files; production must not depend on them",
+            )
+
+
+# --------------------------------------------------------------------------- BL502
+
+
+class FakeDataStoreUsedByEndpoint(ProjectRule):
+    """An endpoint reads a ``fake_*``/``mock_*``/``dummy_*`` store defined in code."""
+
+    id = "BL502"
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        index = endpoint_index(modules, self.project, self.options)
+        out: list[ProjectFinding] = []
+        seen: set[tuple[str, int]] = set()
+        for served in index.served:
+            for path, body in _bodies(index, served):
+                for read in body.fake_reads:
+                    store = self._store(index, read)
+                    key = (path, read.span.line)
+                    if store is None or key in seen:
+                        continue
+                    seen.add(key)
+                    where, kind = store
+                    message = (
+                        f"endpoint `{served.name}` serves data from `{read.text}`, a {kind} defined in code "
+                        f"({where}): production endpoints must read the real data store; keep fakes in tests "
+                        "(dependency overrides, fixtures)"
+                    )
+                    out.append(_finding(self, path, read.span, message))
+        return out
+
+    @staticmethod
+    def _store(index: EndpointIndex, read: Flagged) -> tuple[str, str] | None:
+        found = index.extra(read.detail)
+        if found is None:
+            return None
+        facts, extras, local = found
+        kind = extras.fake_stores.get(local)
+        if kind is None:
+            return None
+        return f"`{facts.path}`", "function returning fake records" if kind == "function" else "fake data store"
+
+
+def _bodies(index: EndpointIndex, served: Served) -> Iterator[tuple[str, BodyFacts]]:
+    """The endpoint's BodyFacts and those of the project functions it calls or depends on (one level)."""
+    if served.body is not None:
+        yield served.module.path, served.body
+    for module, function in index.callees(served.module, served.function):
+        body = index.body(module, function)
+        if body is not None:
+            yield module.path, body
+
+
+# --------------------------------------------------------------------------- BL503
+
+
+class EndpointReturnsHardcodedRecords(ProjectRule):
+    """An endpoint that reads nothing returns a literal list of records."""
+
+    id = "BL503"
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        index = endpoint_index(modules, self.project, self.options)
+        model = index.model
+        static = [re.compile(r["pattern"]) for r in model.knowledge.rows("mock-data") if r["role"] == "static-path"]
+        out: list[ProjectFinding] = []
+        for served in index.served:
+            body = served.body
+            if body is None or not body.records or body.impure or body.network:
+                continue
+            path = served.endpoint.path or ""
+            if model.is_health(served.endpoint) or any(p.search(path) for p in static):
+                continue
+            if model.effects(served.module, served.function) or any(
+                c for c in index.callees(served.module, served.function)
+            ):
+                continue
+            markers = _markers(index, served)
+            for records in body.records:
+                resolved, related = self._resolve(index, records)
+                if resolved is None or resolved.reference:
+                    continue
+                signs = list(resolved.signs)
+                if markers:
+                    signs.append(f"a comment saying `{markers[0].text}`")
+                if served.app is not None and served.app.stores:
+                    signs.append("the app has a data store it could read")
+                keys = ", ".join(resolved.keys[:4]) + (" …" if len(resolved.keys) > 4 else "")
+                message = (
+                    f"`{served.name}` returns {resolved.count} hardcoded records ({keys}) and reads no data store"
+                    + (f" ({'; '.join(signs)})" if signs else "")
+                    + ": an endpoint must serve real data; move fixtures to tests and query the store"
+                )
+                level = None if signs else "note"
+                out.append(_finding(self, served.module.path, records.span, message, related, level))
+        return out
+
+    @staticmethod
+    def _resolve(index: EndpointIndex, records: Records) -> tuple[Records | None, list[RelatedLocation]]:
+        if records.constant is None:
+            return records, []
+        found = index.extra(records.constant)
+        if found is None:
+            return None, []
+        facts, extras, local = found
+        constant = extras.constants.get(local)
+        if constant is None or local in extras.fake_stores:
+            return None, []  # a fake-named store is BL502's
+        return constant, [RelatedLocation(facts.path, constant.span, f"the records are defined here (`{local}`)")]
+
+
+def _markers(index: EndpointIndex, served: Served) -> list[Flagged]:
+    """BL505 markers inside the endpoint: its docstring, and comments within its lines."""
+    found: list[Flagged] = []
+    body = served.body
+    if body is not None and body.docstring_marker is not None:
+        found.append(body.docstring_marker)
+    span = served.function.span or (body.span if body is not None else None)
+    extras = index.extras.get(served.module.name)
+    if span is None or extras is None or extras[0].path != served.module.path:
+        return found
+    found += [m for m in extras[1].markers if span.line <= m.span.line <= span.end_line]
+    return found
+
+
+# --------------------------------------------------------------------------- BL504
+
+
+class EndpointFabricatesRandomValues(ProjectRule):
+    """An endpoint puts a random value into a response field."""
+
+    id = "BL504"
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        index = endpoint_index(modules, self.project, self.options)
+        out: list[ProjectFinding] = []
+        for served in index.served:
+            for value in served.body.random_values if served.body is not None else ():
+                message = (
+                    f"`{served.name}` fills the response field `{value.detail}` with a random value (`{value.text}`): "
+                    "a fabricated value in production; read it from its real source"
+                )
+                out.append(_finding(self, served.module.path, value.span, message))
+        return out
+
+
+# --------------------------------------------------------------------------- BL505
+
+
+class MockMarkerCommentInEndpoint(ProjectRule):
+    """A comment or docstring in an endpoint says its data is mock or a placeholder."""
+
+    id = "BL505"
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        index = endpoint_index(modules, self.project, self.options)
+        out: list[ProjectFinding] = []
+        seen: set[tuple[str, int]] = set()
+        for served in index.served:
+            for marker in _markers(index, served):
+                key = (served.module.path, marker.span.line)
+                if key in seen:
+                    continue
+                seen.add(key)
+                message = (
+                    f'`{served.name}` is marked as serving mock data ("{marker.text}"): finish the real implementation '
+                    "before it ships, or keep the stub out of production routes"
+                )
+                out.append(_finding(self, served.module.path, marker.span, message))
+        return out
+
+
+# --------------------------------------------------------------------------- BL506
+
+
+class MockModeToggleInProduction(ProjectRule):
+    """An endpoint (or a function it calls) switches to mock data on a configuration flag."""
+
+    id = "BL506"
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        index = endpoint_index(modules, self.project, self.options)
+        out: list[ProjectFinding] = []
+        seen: set[tuple[str, int]] = set()
+        for served in index.served:
+            for path, body in _bodies(index, served):
+                for toggle in body.toggles:
+                    key = (path, toggle.span.line)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    message = (
+                        f"`{toggle.text}` switches `{served.name}` to mock data ({toggle.detail}): the mock path "
+                        "ships to production and a mis-set flag serves fake data; inject fakes only in tests"
+                    )
+                    out.append(_finding(self, path, toggle.span, message))
+        return out
