@@ -8,7 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-import flask
+import click
 import pytest
 from conftest import FIXTURES
 
@@ -26,7 +26,7 @@ SWALLOW = "def run(job):\n    try:\n        job()\n    except Exception:\n      
 def corpus(project):  # type: ignore[no-untyped-def]
     """The fixture apps and Flask's own sources in a scratch project: real code, enough for a pool."""
     shutil.copytree(FIXTURES, project.root / "fixtures")
-    shutil.copytree(Path(flask.__file__).parent, project.root / "fixtures" / "flask", ignore=_NOT_SOURCE)
+    shutil.copytree(Path(click.__file__).parent, project.root / "fixtures" / "click", ignore=_NOT_SOURCE)
     size = sum(p.stat().st_size for p in (project.root / "fixtures").rglob("*.py"))
     assert size > 2 * POOL_MIN_BYTES, "the corpus must be big enough to be linted by workers"
     return project
