@@ -91,6 +91,7 @@ class BodyFacts:
     leaks: list[Leak] = dataclasses.field(default_factory=list)  # BL405
     validation_answers: list[Answer] = dataclasses.field(default_factory=list)  # BL407
     network: list[NetworkCall] = dataclasses.field(default_factory=list)  # BL401
+    state_io: list[NetworkCall] = dataclasses.field(default_factory=list)  # BL401: stores kept in app state
     records: list[Records] = dataclasses.field(default_factory=list)  # BL503
     impure: bool = False  # calls or awaits something that may do I/O (BL503 asks for none)
     random_values: list[Flagged] = dataclasses.field(default_factory=list)  # BL504; detail: the field
@@ -331,6 +332,9 @@ class EndpointIndex:
                 self.bodies[(facts.path, body.qualname)] = body
             for extras in facts.get(EXTRAS):
                 self.extras[facts.module] = (facts, extras)
+        self._by_qualname: dict[str, list[tuple[str, BodyFacts]]] = {}
+        for (path, qualname), body in self.bodies.items():
+            self._by_qualname.setdefault(qualname, []).append((path, body))
         self.served = self._served()
 
     def body(self, module: Module, function: FunctionFacts) -> BodyFacts | None:
@@ -386,6 +390,20 @@ class EndpointIndex:
             if found is not None and found[1].qualname not in seen and found[1] is not function:
                 seen.add(found[1].qualname)
                 yield found
+
+    def callee_bodies(self, module: Module, function: FunctionFacts) -> Iterator[tuple[str, BodyFacts]]:
+        """(path, BodyFacts) of the functions ``function`` calls or depends on, one level; also those in
+        modules the framework collector skipped (a plain service module), found by qualified name."""
+        body = self.body(module, function)
+        targets = [c.target for c in function.calls] + (body.depends if body is not None else [])
+        found_in_model = {f.qualname for _, f in self.callees(module, function)}
+        for callee_module, callee in self.callees(module, function):
+            callee_body = self.body(callee_module, callee)
+            if callee_body is not None:
+                yield callee_module.path, callee_body
+        for target in dict.fromkeys(targets):
+            if target not in found_in_model:
+                yield from self._by_qualname.get(target, ())
 
     def nested(self, module: Module, function: FunctionFacts) -> Iterator[BodyFacts]:
         """BodyFacts of functions defined inside ``function`` (a decorator's wrapper)."""

@@ -165,8 +165,11 @@ class _Evidence:
             names += [s for s in _refs(value)]
         return names
 
-    def hook_bodies(self, app: App, suffixes: tuple[str, ...]) -> Iterator[tuple[str, list[str], list[str]]]:
-        """(name, auth evidence, rate-limit evidence) of middleware functions and before-request hooks."""
+    def hook_bodies(
+        self, app: App, served: Served, suffixes: tuple[str, ...]
+    ) -> Iterator[tuple[str, list[str], list[str]]]:
+        """(name, auth evidence, rate-limit evidence) of the middleware functions and before-request hooks
+        that run for ``served``: app-wide ones, and a blueprint's own for the blueprint's routes."""
         for handler in app.handlers:
             if handler.kind == "middleware" and handler.function is not None:
                 body = self.index.body(*handler.function)
@@ -174,10 +177,26 @@ class _Evidence:
                     yield handler.function[1].name, body.auth, body.ratelimit
         for module in app.modules:
             for function in module.functions.values():
-                if any(_last(_ref(d) or "") in suffixes for d in function.decorators):
-                    body = self.index.body(module, function)
-                    if body is not None:
-                        yield function.name, body.auth, body.ratelimit
+                hooks = [d for d in function.decorators if _last(_ref(d) or "") in suffixes]
+                if not hooks or not self._hook_applies(_ref(hooks[0]) or "", module, served):
+                    continue
+                body = self.index.body(module, function)
+                if body is not None:
+                    yield function.name, body.auth, body.ratelimit
+
+    def _hook_applies(self, ref: str, module: Module, served: Served) -> bool:
+        owner = self.model.node(ref.rpartition(".")[0], module)
+        if owner is None or owner.role == "app" or _last(ref) == "before_app_request":
+            return True
+        stack, seen = [owner], set()
+        while stack:
+            node = stack.pop()
+            if node is served.endpoint.owner:
+                return True
+            if id(node) not in seen:
+                seen.add(id(node))
+                stack += [child for _, child in node.children]
+        return False
 
     # ----------------------------------------------------------------- authentication
 
@@ -199,6 +218,9 @@ class _Evidence:
         cls = self.view_class(served)
         if cls is not None:
             module, facts = cls
+            for inner in _refs(facts.attrs.get("decorators", ("?",))):  # Flask MethodView.decorators
+                if inner in forms.get("decorator", ()) or _last(inner) in forms.get("decorator-name", ()):
+                    found.append(f"`{_last(inner)}` in `decorators`")
             permissions = facts.attrs.get("permission_classes")
             if permissions is not None:
                 classes = [r for r in _refs(permissions)]
@@ -290,7 +312,7 @@ class _Evidence:
                 found.append(f"`{_last(name)}`")
             if name in forms.get("login-middleware", ()):
                 found.append("`LoginRequiredMiddleware`")
-        for name, auth, _ in self.hook_bodies(app, ("before_request", "before_app_request")):
+        for name, auth, _ in self.hook_bodies(app, served, ("before_request", "before_app_request")):
             if auth:
                 found.append(f"`{name}` checks credentials")
         if app.framework == "django" and self.is_drf(served):
@@ -362,7 +384,8 @@ class _Evidence:
                 found += extras[1].limiters
         tokens = forms.get("middleware-token", frozenset())
         found += [f"`{_last(n)}`" for n in self.middleware_names(app) if _words(_last(n)) & tokens]
-        found += [f"`{name}` limits requests" for name, _, limit in self.hook_bodies(app, ("before_request",)) if limit]
+        hooks = self.hook_bodies(app, served, ("before_request", "before_app_request"))
+        found += [f"`{name}` limits requests" for name, _, limit in hooks if limit]
         if app.framework == "django":
             if self.is_drf(served) and self.drf_setting(app, "DEFAULT_THROTTLE_CLASSES"):
                 found.append("`DEFAULT_THROTTLE_CLASSES`")

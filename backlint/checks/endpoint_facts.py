@@ -74,6 +74,10 @@ _PURE_MODULES = frozenset(
 _REQUEST_NAMES = frozenset({"request", "req", "self", "cls"})
 _PICKS = frozenset({"choice", "choices", "sample"})  # random picks: fabricated only from literal options
 _SHORT_TEXT = 60
+# Data-store methods that a settings dict kept in app state has too: not evidence of I/O there.
+_MAPPING_METHODS = frozenset({"get", "set", "delete", "add", "exists", "update", "pop", "keys", "values", "items"})
+# Where apps keep their pools and clients: ``request.app["db"]``, ``request.app.state.pool``, ``app.state.redis``.
+_APP_STATE = re.compile(r"^(request|req|self\.request)\.(app|state)\b|^app\.state\b")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +105,7 @@ class _Tables:
     schemes: frozenset[str]
     limiters: dict[str, str]
     ratelimit_calls: tuple[frozenset[str], ...]
+    store_methods: frozenset[str]
 
 
 _TABLES: dict[int, tuple[Knowledge, _Tables]] = {}
@@ -149,6 +154,8 @@ def _tables(knowledge: Knowledge) -> _Tables:
         schemes=auth("scheme"),
         limiters={r["name"]: r.get("default-kw", "") for r in limits if r["form"] == "limiter"},
         ratelimit_calls=tuple(frozenset(r["name"].split()) for r in limits if r["form"] == "call-tokens"),
+        store_methods=frozenset(r["method"] for r in knowledge.rows("datastore-methods") if r["effect"] == "io")
+        - _MAPPING_METHODS,
     )
     _TABLES[id(knowledge)] = (knowledge, tables)
     return tables
@@ -417,13 +424,21 @@ class EndpointFacts(FactCollector):
         if records is not None:
             frame.exempt.update(id(n) for n in _descendants(value) if isinstance(n, cst.Call))
             facts.records.append(records)
-        elif isinstance(value, cst.Name) and value.value not in frame.names:
-            constant = self._constant_ref(value.value)
+        else:
+            name = self._returned_name(value)
+            constant = self._constant_ref(name) if name is not None and name not in frame.names else None
             if constant is not None:
                 facts.records.append(Records(self.context.locate(node), 0, [], [], False, constant))
         for found, field in self._random_fields(value, frame, None):
             if field and not set(name_tokens(field)) & self.tables.random_exempt:
                 facts.random_values.append(Flagged(self.context.locate(found), _short(found), field))
+
+    def _returned_name(self, value: cst.BaseExpression) -> str | None:
+        """The name returned, bare or wrapped in a response (``jsonify(BESTSELLERS)``)."""
+        if isinstance(value, cst.Call) and self.answers.response_row(value.func) is not None:
+            inner = argument(value, 0, "content")
+            value = inner if inner is not None else value
+        return value.value if isinstance(value, cst.Name) else None
 
     def _constant_ref(self, name: str) -> str | None:
         """A returned module-level record list: defined here, or an imported UPPER_CASE constant."""
@@ -569,6 +584,20 @@ class EndpointFacts(FactCollector):
             return
         if ref in tables.network_calls or self._client_call(func, frame):
             facts.network.append(NetworkCall(self.context.locate(node), _short(node.func), self._request_guarded()))
+        elif (
+            isinstance(func, cst.Attribute) and func.attr.value in tables.store_methods and self._app_state(func.value)
+        ):
+            facts.state_io.append(NetworkCall(self.context.locate(node), f"{func.attr.value}", self._request_guarded()))
+
+    @staticmethod
+    def _app_state(receiver: cst.BaseExpression) -> bool:
+        """A receiver kept in application state (the model cannot follow values stored there)."""
+        while isinstance(receiver, cst.Subscript):
+            receiver = receiver.value
+        text = dotted_name(receiver)
+        if text is not None:
+            return bool(_APP_STATE.match(text))
+        return isinstance(receiver, cst.Attribute) and _app_state_subscript(receiver)
 
     def _in_body(self, frame: _Frame) -> bool:
         for ancestor in reversed(self.context.ancestors):
@@ -711,7 +740,7 @@ class EndpointFacts(FactCollector):
         return False
 
     def _request_guarded(self) -> bool:
-        """Inside a ``try`` body whose handler catches broad or request errors (in this function)."""
+        """Inside a ``try`` body whose handler catches broad, data-store or request errors (in this function)."""
         ancestors = self.context.ancestors
         for index in range(len(ancestors) - 2, -1, -1):
             node = ancestors[index]
@@ -722,7 +751,7 @@ class EndpointFacts(FactCollector):
                     if not isinstance(handler, cst.ExceptHandler):
                         continue
                     names = caught_names(handler, self.context)
-                    if names is None or self.answers.caught_role(names) in ("broad",):
+                    if names is None or self.answers.caught_role(names) in ("broad", "database"):
                         return True
                     if any(n in self.tables.network_errors for n in names):
                         return True
@@ -1048,6 +1077,16 @@ def _strings(node: cst.BaseExpression) -> Iterator[str]:
 
 def _int_value(node: cst.BaseExpression) -> int | None:
     return int(node.evaluated_value) if isinstance(node, cst.Integer) else None
+
+
+def _app_state_subscript(node: cst.Attribute) -> bool:
+    """``request.app["db"].pool``: an attribute of a value kept in app state."""
+    inner: cst.BaseExpression = node
+    while isinstance(inner, (cst.Attribute, cst.Subscript)):
+        inner = inner.value
+        if isinstance(inner, cst.Subscript) and bool(_APP_STATE.match(dotted_name(inner.value) or "")):
+            return True
+    return False
 
 
 def _mentions_debug(test: cst.BaseExpression) -> bool:

@@ -12,7 +12,15 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from backlint.analysis.endpoints import ERROR, Answers, EndpointIndex, Served, endpoint_index, literal_status
+from backlint.analysis.endpoints import (
+    ERROR,
+    Answers,
+    EndpointIndex,
+    NetworkCall,
+    Served,
+    endpoint_index,
+    literal_status,
+)
 from backlint.analysis.exceptions import caught_names
 from backlint.analysis.frameworks import App, Effect, ProjectModel, value_items, value_str
 from backlint.analysis.logging import LogCalls
@@ -76,14 +84,15 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
                 continue  # without the app, its handlers are unknown
             effects = [e for e in model.effects(served.module, served.function) if e.confirmed and not e.guarded]
             calls = self._unguarded_requests(index, served)
-            if not effects and not calls:
+            state = [c for c in served.body.state_io if not c.guarded] if served.body is not None else []
+            if not effects and not calls and not state:
                 continue
             if not literal:
                 if id(app) not in handled:
                     handled[id(app)] = self._app_handles(model, app)
                 if handled[id(app)] or self._decorator_handles(model, served):
                     continue
-            out.append(self._report(served, app, effects, calls, literal, site))
+            out.append(self._report(served, app, effects, state, calls, literal, site))
         return out
 
     @staticmethod
@@ -145,8 +154,16 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
                 return True
         return False
 
-    def _report(self, served: Served, app: App, effects: list[Effect], calls: list[tuple[str, Span, str]],
-                literal: bool, site: tuple[str, Span]) -> ProjectFinding:  # fmt: skip
+    def _report(
+        self,
+        served: Served,
+        app: App,
+        effects: list[Effect],
+        state: list[NetworkCall],
+        calls: list[tuple[str, Span, str]],
+        literal: bool,
+        site: tuple[str, Span],
+    ) -> ProjectFinding:
         related: list[RelatedLocation] = []
         labels: list[str] = []
         for effect in effects:
@@ -155,14 +172,20 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
                 labels.append(label)
             if effect.at is not None and effect.at.line:
                 related.append(RelatedLocation(served.module.path, effect.at, f"{label} is not inside a try/except"))
+        for call in state:
+            label = f"`{call.text}()`"
+            if label not in labels:
+                labels.append(label)
+            related.append(RelatedLocation(served.module.path, call.span, f"{label} is not inside a try/except"))
+        stores = bool(effects or state)
         for path, span, text in calls:
             labels.append(f"`{text}()`")
             related.append(RelatedLocation(path, span, f"`{text}()` sends a request outside a try/except"))
-        what = "data-store" if effects and not calls else ("network" if not effects else "data-store and network")
+        what = "data-store" if stores and not calls else ("network" if not stores else "data-store and network")
         shown = ", ".join(labels[:3]) + (" …" if len(labels) > 3 else "")
         if literal:
             reason = "no try/except around it (`require-local-try` asks for one in every endpoint)"
-        elif effects:
+        elif stores:
             advice = _HANDLER_ADVICE.get(app.framework, "an app-level exception handler")
             reason = f"no try/except around it and no app-level handler for database errors (e.g. {advice})"
         else:

@@ -176,10 +176,7 @@ def _bodies(index: EndpointIndex, served: Served) -> Iterator[tuple[str, BodyFac
     """The endpoint's BodyFacts and those of the project functions it calls or depends on (one level)."""
     if served.body is not None:
         yield served.module.path, served.body
-    for module, function in index.callees(served.module, served.function):
-        body = index.body(module, function)
-        if body is not None:
-            yield module.path, body
+    yield from index.callee_bodies(served.module, served.function)
 
 
 # --------------------------------------------------------------------------- BL503
