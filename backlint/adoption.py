@@ -82,7 +82,7 @@ class Adoption:
             from backlint.changed import GitError, changes_since
 
             where = options.paths[0] if options.paths else Path(".")
-            where = where if where.is_dir() else where.parent
+            where = where if where.is_dir() else where.parent if where.parent.is_dir() else Path(".")
             try:
                 adoption.changes = changes_since(
                     options.changed_since, where.absolute(), with_lines=options.changed_lines_only
@@ -160,7 +160,7 @@ class Adoption:
         if self.baseline is not None:
             from backlint.baseline import apply
 
-            apply(result.findings, self.baseline, self.config.root)
+            apply(result.findings, self.baseline, self.config.root, buffers)
         result.findings.sort(key=lambda f: f.sort_key)
         return result
 

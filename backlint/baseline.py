@@ -21,7 +21,7 @@ import json
 import os
 import re
 import tokenize
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -106,8 +106,9 @@ class Fingerprinter:
     and the occurrence index among findings alike in all of these.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, buffers: Mapping[str, bytes] | None = None) -> None:
         self.root = root
+        self.buffers = buffers or {}  # files not on disk (standard input)
         self._lines: dict[str, list[str] | None] = {}
         self._trees: dict[str, Any] = {}
 
@@ -121,7 +122,8 @@ class Fingerprinter:
             from backlint.engine import decode_source
 
             try:
-                text, _, _ = decode_source(Path(path).read_bytes(), path)
+                data = self.buffers[path] if path in self.buffers else Path(path).read_bytes()
+                text, _, _ = decode_source(data, path)
             except OSError:
                 text = None
             self._lines[path] = physical_lines(text) if text is not None else None
@@ -221,10 +223,12 @@ def write(path: Path, entries: Iterable[Entry]) -> None:
     os.replace(temporary, path)
 
 
-def apply(findings: Sequence[Finding], baseline: Baseline, root: Path) -> None:
+def apply(
+    findings: Sequence[Finding], baseline: Baseline, root: Path, buffers: Mapping[str, bytes] | None = None
+) -> None:
     """Mark every finding new or unchanged; unchanged ones stop being reported (``suppressed_by``)."""
     known = baseline.fingerprints
-    for finding, fingerprint in zip(findings, Fingerprinter(root).of(findings)):
+    for finding, fingerprint in zip(findings, Fingerprinter(root, buffers).of(findings)):
         finding.baseline_state = UNCHANGED if fingerprint in known else NEW
         if finding.baseline_state == UNCHANGED and finding.suppressed_by is None:
             finding.suppressed_by = BASELINED

@@ -263,3 +263,13 @@ def test_layout_is_not_part_of_the_code(a: str, b: str) -> None:
 @pytest.mark.parametrize(("a", "b"), [("f(a, b)", "f(b, a)"), ("x = '#'", "x = ''"), ("(a)(b)", "a(b)")])
 def test_code_changes_are_part_of_the_code(a: str, b: str) -> None:
     assert normalise_code(a) != normalise_code(b)
+
+
+def test_standard_input_is_fingerprinted_from_the_buffer(repo: Path) -> None:
+    """An editor sends unsaved text: the statement code comes from it, not from the file on disk."""
+    path = make_baseline(repo)
+    args = ("check", "--baseline", str(path), "--stdin-filename", "app/orders.py", "--format", "json", "--no-cache")
+    moved = run_cli(*args, cwd=repo, input="TIMEOUT = 30\n\n" + ORDERS)
+    assert moved.exit_code == 0, moved.stdout
+    edited = run_cli(*args, cwd=repo, input=ORDERS.replace("SET paid = 1 WHERE", "SET paid = 2 WHERE"))
+    assert [(f["rule_id"], f["line"]) for f in edited.json()["findings"]] == [("BL101", 9)]
