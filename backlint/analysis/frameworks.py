@@ -34,6 +34,8 @@ UNKNOWN: Value = ("?",)
 
 OBJECTS, OBJECT_CALLS, ASSIGNS, STORES = "fw.objects", "fw.object-calls", "fw.assigns", "fw.stores"
 FUNCTIONS, CLASSES, BINDINGS, IMPORTS, ENVIRON = "fw.functions", "fw.classes", "fw.bindings", "fw.imports", "fw.environ"
+ALIASES = "fw.aliases"  # the module's import table: local name → qualified name
+STARS = "fw.stars"  # modules imported with ``from x import *``
 MODULE_SCOPE = "<module>"
 
 
@@ -108,6 +110,9 @@ class CallSite:
     result_used: bool = False
     main_guard: bool = False  # under ``if __name__ == "__main__":``
     span: Span | None = None  # located only in functions that may be endpoints (BL401 points at it)
+    args: list[str | None] | None = None  # references passed positionally (``register_routes(app)``)
+    kwargs: dict[str, str] | None = None
+    via_attribute: bool = False  # ``self.configure(app)``: the callee's first parameter is the receiver
 
 
 @dataclasses.dataclass
@@ -261,6 +266,32 @@ def _resolve_position(path: str, steps: tuple[int, ...]) -> tuple[int, int, int,
     return (where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
 
 
+def _read_imports(path: str, module: str, is_package: bool) -> tuple[dict[str, str], list[str]]:
+    """The import table and star imports of a file, read with ``ast`` (no rule needed to parse it)."""
+    import ast
+
+    try:
+        tree = ast.parse(Path(path).read_text("utf-8", errors="replace"))
+    except (SyntaxError, ValueError, OSError):
+        return {}, []
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    aliases: dict[str, str] = {}
+    stars: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            base_parts = package[: len(package) - (node.level - 1)] if node.level else []
+            base = ".".join([*base_parts, *([node.module] if node.module else [])])
+            for alias in node.names:
+                if alias.name == "*":
+                    stars.append(base)
+                else:
+                    aliases[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+    return aliases, stars
+
+
 def value_str(value: Value | None) -> str | None:
     return value[1] if value is not None and value[0] == "str" else None
 
@@ -288,6 +319,7 @@ class Module:
     bindings: dict[str, Origin]
     assigns: dict[str, list[AssignFact]]
     aliases: dict[str, str]
+    stars: list[str] = dataclasses.field(default_factory=list)  # modules star-imported here
 
     @property
     def name(self) -> str:
@@ -324,7 +356,8 @@ class Node:
     framework: str
     prefix: str = ""
     fact: ObjectFact | None = None
-    children: list[tuple[str, Node]] = dataclasses.field(default_factory=list)  # (prefix, node)
+    children: list[tuple[str | None, Node]] = dataclasses.field(default_factory=list)  # (prefix, node)
+    prefix_overrides: dict[int, str] = dataclasses.field(default_factory=dict)  # child index → replacing prefix
     mounted: bool = False
 
     @property
@@ -444,10 +477,12 @@ class ProjectModel:
         self._models = {r["name"]: r for r in knowledge.rows("datastore-models")}
         self._probe_callables = frozenset(options.get("startup-probe-callables", ()))
         self.nodes: dict[tuple[str, str], Node] = {}
+        self.aliases: dict[tuple[str, str], Node] = {}  # a function's parameter that receives an app/router
         self.endpoints: list[Endpoint] = []
         self._pending_hooks: list[tuple[Node | None, Hook | str]] = []
         self._pending_handlers: list[tuple[Node, Handler]] = []
         self._function_effects: dict[tuple[str, str, bool], list[Effect]] = {}
+        self._trust = True
         self._build()
         self.apps: list[App] = self._apps()
 
@@ -468,8 +503,9 @@ class ProjectModel:
             module.bindings[module.local(binding.ref)] = binding.origin
         for assign in facts.get(ASSIGNS):
             module.assigns[module.local(assign.ref)].append(assign)
-        imports = facts.get(IMPORTS)
-        module.aliases = {name.rpartition(".")[2]: name for name in imports} if imports else {}
+        aliases = facts.facts.get(ALIASES)
+        module.aliases = dict(aliases) if isinstance(aliases, dict) else {}
+        module.stars = list(facts.get(STARS))
         return module
 
     def find_module(self, dotted: str, near: Module) -> Module | None:
@@ -488,8 +524,25 @@ class ProjectModel:
             score = _common_prefix(candidate.stem, near.stem)
             if score > best_score:
                 best, best_score = candidate, score
+        if best is None:
+            best = self._disk_module(dotted, near)
         self._find_cache[key] = best
         return best
+
+    def _disk_module(self, dotted: str, near: Module) -> Module | None:
+        """A module that had nothing to record (a re-exporting ``__init__.py``): read its imports only."""
+        parts = near.stem.split("/")
+        root = "/".join(parts[: max(0, len(parts) - len(near.name.split(".")))])
+        base = f"{root}/{dotted.replace('.', '/')}" if root else dotted.replace(".", "/")
+        for candidate in (f"{base}/__init__.py", f"{base}.py"):
+            if not os.path.isfile(candidate):
+                continue
+            aliases, stars = _read_imports(candidate, dotted, candidate.endswith("__init__.py"))
+            if not aliases and not stars:
+                return None
+            facts = ModuleFacts(candidate, dotted, "production", {ALIASES: aliases, STARS: stars})  # type: ignore[dict-item]
+            return self._index(facts)
+        return None
 
     def split(self, ref: str, near: Module) -> tuple[Module, str] | None:
         """``pkg.db.engine`` seen from ``near`` → (module pkg.db, "engine")."""
@@ -516,6 +569,10 @@ class ProjectModel:
         target = module.aliases.get(head)
         if target is not None and target != ref and module.facts.module != target:
             return self._deref(target + dot + rest, module, table, depth + 1)
+        for star in module.stars:
+            found = self._deref(f"{star}.{local}", module, table, depth + 1)
+            if found is not None:
+                return found
         return None
 
     def function(self, ref: str, near: Module) -> tuple[Module, FunctionFacts] | None:
@@ -536,6 +593,8 @@ class ProjectModel:
             split = self.split(candidate, near)
             if split is not None and (split[0].path, split[1]) in self.nodes:
                 return self.nodes[(split[0].path, split[1])]
+            if split is not None and (split[0].path, split[1]) in self.aliases:
+                return self.aliases[(split[0].path, split[1])]
             deref = self._deref(candidate, near, "assigns")
             if deref is not None:
                 module, assigns = deref
@@ -570,6 +629,7 @@ class ProjectModel:
                 if self._settings.get(name) in (None, "urlpatterns"):
                     framework = self._list_framework(assigns) or "django"
                     self.nodes[(module.path, name)] = Node((module.path, name), module, "routes", framework)
+        self._alias_parameters()
         for module in self.modules:
             for name, assigns in module.assigns.items():
                 node = self.nodes.get((module.path, name))
@@ -591,6 +651,35 @@ class ProjectModel:
             for cls in module.facts.get(CLASSES):
                 for decorator in cls.decorators:
                     self._decorator(decorator, module, cls=cls)
+
+    def _alias_parameters(self) -> None:
+        """``register_routes(app)``: inside ``register_routes`` its parameter is the app (to a fixpoint)."""
+        names = {key[1].rpartition(":")[2].rpartition(".")[2] for key in self.nodes}
+        calls = [
+            (module, call)
+            for module in self.modules
+            for function in module.facts.get(FUNCTIONS)
+            for call in function.calls
+            if any(r and r.rpartition(":")[2].rpartition(".")[2] in names for r in (*(call.args or ()), *(call.kwargs or {}).values()))
+        ]
+        for _ in range(4):
+            changed = False
+            for module, call in calls:
+                target = self.function(call.target, module)
+                if target is None:
+                    continue
+                callee_module, callee = target
+                offset = 1 if call.via_attribute and callee.cls and callee.params[:1] in (["self"], ["cls"]) else 0
+                passed = [(callee.params[i + offset], r) for i, r in enumerate(call.args or ()) if r and i + offset < len(callee.params)]
+                passed += [(k, r) for k, r in (call.kwargs or {}).items() if k in callee.params]
+                for param, ref in passed:
+                    node = self.node(ref, module)
+                    key = (callee_module.path, f"{callee_module.local(callee.qualname)}:{param}")
+                    if node is not None and key not in self.aliases:
+                        self.aliases[key] = node
+                        changed = True
+            if not changed:
+                return
 
     def _list_framework(self, assigns: list[AssignFact]) -> str | None:
         frameworks = {r["name"]: r["framework"] for r in self._routes if "." in r["name"]}
@@ -708,8 +797,12 @@ class ProjectModel:
                     self._endpoint(owner, row, args, kwargs, handler, module, site)
         for row in self._rows(owner.framework, "include", call.attr):
             child = _arg(args, kwargs, row.get("handler-arg"), row.get("handler-kw"))
-            prefix = value_str(_arg(args, kwargs, row.get("path-arg"), row.get("path-kw"))) or ""
-            self._include(owner, prefix, child, module, site)
+            given = value_str(_arg(args, kwargs, row.get("path-arg"), row.get("path-kw")))
+            before = len(owner.children)
+            self._include(owner, given or "", child, module, site)
+            if row.get("replaces-prefix") and given is not None and len(owner.children) > before:
+                owner.prefix_overrides[before] = given
+                owner.children[before] = ("", owner.children[before][1])
         hook_attr = call.attr[: -len(".append")] if call.attr.endswith(".append") else call.attr
         form = "append" if call.attr.endswith(".append") else "register"
         for row in self._rows(owner.framework, form, hook_attr, "hooks"):
@@ -840,7 +933,7 @@ class ProjectModel:
             if node.role != "app" or node.mounted or node.fact is None:
                 continue
             fact = node.fact
-            if fact.function is not None and not self._is_factory(node):
+            if fact.function is not None and (node.framework == "django" or not self._is_factory(node)):
                 continue
             if node.framework == "django":
                 settings = self._django_settings(node.module)
@@ -916,7 +1009,14 @@ class ProjectModel:
                 continue
             own = _join(prefix, node.prefix) if prefix is not None else None
             out[node.key] = own
-            for child_prefix, child in node.children:
+            for index, (child_prefix, child) in enumerate(node.children):
+                if index in node.prefix_overrides:  # the child's own prefix is replaced: skip it
+                    base = _join(own, node.prefix_overrides[index]) if own is not None else None
+                    if child.key not in out:
+                        out[child.key] = base
+                        for grand_prefix, grand in child.children:
+                            stack.append((grand, _join(base, grand_prefix) if base is not None else None))
+                    continue
                 stack.append((child, _join(own, child_prefix) if own is not None else None))
         return out
 
@@ -1007,7 +1107,11 @@ class ProjectModel:
                     if base in bases and method in cls.methods:
                         function = module.functions.get(module.local(f"{cls.qualname}.{method}"))
                         if function is not None:
-                            note = "AppConfig.ready() runs before the app serves, but Django warns against database access there; prefer a check registered with django.core.checks.register(Tags.database)"
+                            note = (
+                                "`AppConfig.ready()`: it runs before the app serves, but Django warns against "
+                                "database access there; prefer a check registered with "
+                                "`django.core.checks.register(Tags.database)` run by `manage.py check --database default`"
+                            )
                             hooks.append(Hook(module, function, False, f"{cls.qualname.rpartition('.')[2]}.{method}", note))
         return hooks
 
@@ -1076,9 +1180,14 @@ class ProjectModel:
         return None
 
     def effects(self, module: Module, function: FunctionFacts, *, before_yield: bool = False, top: bool = True,
-                main_ok: bool = False, uses_result: bool = False) -> list[Effect]:
-        """Data-store calls reached from ``function`` through project calls, with swallowing guards."""
-        return self._effects(module, function, before_yield, main_ok, uses_result, top, 0, set())
+                main_ok: bool = False, uses_result: bool = False, trust_results: bool = True) -> list[Effect]:
+        """Data-store calls reached from ``function`` through project calls, with swallowing guards.
+
+        A guard that reports the failure through a return value the caller uses (``return False``)
+        does not swallow it, unless ``trust_results`` is off (a health route must turn it into a status).
+        """
+        self._trust = trust_results
+        return self._effects(module, function, before_yield, main_ok, uses_result and trust_results, top, 0, set())
 
     def _effects(self, module: Module, function: FunctionFacts, before_yield: bool, main_ok: bool,
                  uses_result: bool, top: bool, depth: int, seen: set[tuple[str, str]]) -> list[Effect]:
@@ -1092,7 +1201,9 @@ class ProjectModel:
             if index is None:
                 return None, False
             guard = function.guards[index]
-            if not guard.swallows or (guard.returns_value and caller_uses):
+            # An error status answered by a helper is only a return value: the route decides the status.
+            swallows = not guard.reraises and not guard.exits_later and (not top or guard.answer != "error")
+            if not swallows or (guard.returns_value and caller_uses):
                 return None, False
             site = Site(module.path, guard.span) if guard.span is not None else Site(module.path, Span())
             return site, guard.answer == "ok"
@@ -1117,7 +1228,8 @@ class ProjectModel:
             target = self.function(call.target, module)
             if target is None:
                 continue
-            inner = self._effects(target[0], target[1], False, False, call.result_used, False, depth + 1, seen)
+            uses = call.result_used and self._trust
+            inner = self._effects(target[0], target[1], False, False, uses, False, depth + 1, seen)
             swallowed, answered = swallowed_by(call.guard, uses_result)
             for effect in inner:
                 if effect.swallowed is None and swallowed is not None:

@@ -113,6 +113,11 @@ class _Literals:
             if isinstance(node.operator, cst.And):
                 return self.evaluate(node.right, depth + 1) if _truthy(left) else left
             return left if _truthy(left) else self.evaluate(node.right, depth + 1)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+            left, right = self.evaluate(node.left, depth + 1), self.evaluate(node.right, depth + 1)
+            if isinstance(left, list) and isinstance(right, list) or isinstance(left, str) and isinstance(right, str):
+                return left + right
+            return _UNKNOWN
         if isinstance(node, cst.Call):
             return self._call(node, depth)
         return _UNKNOWN
@@ -459,6 +464,8 @@ class CorsWildcardWithCredentials(Rule):
         if row["form"] == "aiohttp":
             self._aiohttp(node, row)
             return
+        if any(arg.star == "**" for arg in node.args):
+            return  # options come from a mapping we cannot read: origins may be set there
         credentials = self.literals.evaluate(_kwarg(node, row.get("credentials"))) is True
         origins_node = _kwarg(node, row.get("origins"))
         origins = self.literals.evaluate(origins_node) if origins_node is not None else row.get("default-origins", [])
@@ -549,16 +556,25 @@ class JwtVerificationDisabled(Rule):
     def __init__(self, context: FileContext, level: str) -> None:
         super().__init__(context, level)
         self.literals = _Literals(context, "framework-debug")
-        self.rows = {r["name"]: r for r in context.knowledge.rows("jwt-decoders")}
+        rows = context.knowledge.rows("jwt-decoders")
+        self.rows = {r["name"]: r for r in rows if r["form"] != "peek-claim"}
+        self.peek_claims = frozenset(r["name"] for r in rows if r["form"] == "peek-claim")
+        # Per function: unverified decodes waiting for the end of the function, and whether it verifies one.
+        self.scopes: list[tuple[list[tuple[cst.Call, str, str]], list[bool]]] = [([], [False])]
 
     def visit_Module(self, node: cst.Module) -> None:
         self.literals.prescan(node)
 
+    def leave_Module(self, node: cst.Module) -> None:
+        self._flush()
+
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.literals.enter()
+        self.scopes.append(([], [False]))
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.literals.leave()
+        self._flush()
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self.literals.record(node)
@@ -578,25 +594,49 @@ class JwtVerificationDisabled(Rule):
                     level="warning",
                 )
             return
+        how = self._disabled(node, row)
+        pending, verifies = self.scopes[-1]
+        if how is None:
+            verifies[0] = True
+        elif how == "the `none` algorithm" or not self._peeks():
+            pending.append((node, short, how))
+
+    def _disabled(self, node: cst.Call, row: dict[str, Any]) -> str | None:
         options = self.literals.evaluate(_kwarg(node, row.get("options")))
         if isinstance(options, dict) and options.get("verify_signature") is False:
-            self._off(node, short, '`options={"verify_signature": False}`')
-            return
+            return '`options={"verify_signature": False}`'
         if self.literals.evaluate(_kwarg(node, row.get("verify"))) is False:
-            self._off(node, short, "`verify=False`")
-            return
+            return "`verify=False`"
         algorithms = self.literals.evaluate(_kwarg(node, row.get("algorithms")))
         if isinstance(algorithms, str):
             algorithms = [algorithms]
         if isinstance(algorithms, list) and any(isinstance(a, str) and a.lower() == "none" for a in algorithms):
-            self._off(node, short, "the `none` algorithm")
+            return "the `none` algorithm"
+        return None
 
-    def _off(self, node: cst.Call, name: str, how: str) -> None:
-        self.report(
-            node,
-            f"`{name}()` with {how} accepts tokens nobody signed: anyone can forge the claims (user id, roles); "
-            "pass the key and an explicit `algorithms=[...]` list",
-        )
+    def _flush(self) -> None:
+        """Report the unverified decodes of a function that never verifies a token itself."""
+        pending, verifies = self.scopes.pop() if len(self.scopes) > 1 else (self.scopes[0][0], self.scopes[0][1])
+        for node, name, how in pending:
+            if verifies[0] and how != "the `none` algorithm":
+                continue  # peek (issuer, key id) then verify: the usual way to pick the key
+            self.report(
+                node,
+                f"`{name}()` with {how} accepts tokens nobody signed: anyone can forge the claims (user id, roles); "
+                "pass the key and an explicit `algorithms=[...]` list",
+            )
+        pending.clear()
+
+    def _peeks(self) -> bool:
+        """The decoded claims are read only for routing/scheduling: ``jwt.decode(...).get("exp")``."""
+        parent = self.context.ancestors[-2] if len(self.context.ancestors) > 1 else None
+        grand = self.context.ancestors[-3] if len(self.context.ancestors) > 2 else None
+        claim: Any = None
+        if isinstance(parent, cst.Attribute) and parent.attr.value == "get" and isinstance(grand, cst.Call) and grand.args:
+            claim = self.literals.evaluate(grand.args[0].value)
+        elif isinstance(parent, cst.Subscript) and len(parent.slice) == 1 and isinstance(parent.slice[0].slice, cst.Index):
+            claim = self.literals.evaluate(parent.slice[0].slice.value)
+        return isinstance(claim, str) and claim in self.peek_claims
 
     def _decides(self) -> bool:
         """The call's result reaches a return, a comparison or a condition without being re-verified."""

@@ -15,6 +15,7 @@ import libcst as cst
 
 from backlint.analysis.exceptions import caught_names, is_broad
 from backlint.analysis.frameworks import (
+    ALIASES,
     ASSIGNS,
     BINDINGS,
     CLASSES,
@@ -24,6 +25,7 @@ from backlint.analysis.frameworks import (
     MODULE_SCOPE,
     OBJECT_CALLS,
     OBJECTS,
+    STARS,
     STORES,
     UNKNOWN,
     AssignFact,
@@ -177,6 +179,7 @@ class FrameworkFacts(FactCollector):
         self.anonymous = 0
         self.imported: set[str] = set()
         self.child_index: dict[int, dict[int, int]] = {}
+        self.local_ctors: dict[str, str] = {}  # classes of this module deriving from an app or router class
 
     # ----------------------------------------------------------------- scopes and names
 
@@ -187,6 +190,14 @@ class FrameworkFacts(FactCollector):
             params=[], decorators=[], is_async=False,
         )  # fmt: skip
         self.scopes.append(_Scope("module", self.module, facts=facts))
+        classes = [s for s in node.body if isinstance(s, cst.ClassDef)]
+        for _ in range(3):  # subclasses of subclasses, defined in any order
+            for statement in classes:
+                qualname = f"{self.module}.{statement.name.value}"
+                for arg in statement.bases:
+                    ctor = self._ctor(self._ref(arg.value)) if arg.keyword is None else None
+                    if ctor is not None:
+                        self.local_ctors[qualname] = ctor
 
     def leave_Module(self, node: cst.Module) -> None:
         scope = self.scopes.pop()
@@ -195,6 +206,7 @@ class FrameworkFacts(FactCollector):
         for name, origin in scope.origins.items():
             self.context.add_fact(BINDINGS, BindingFact(f"{self.module}.{name}", origin))
         self.context.facts[IMPORTS] = sorted(self.imported)
+        self.context.facts[ALIASES] = dict(self.context.imports.aliases)
 
     def _prescan(self, body: Sequence[cst.CSTNode]) -> None:
         """Names bound at module level (also under if/try/with), and ``__main__`` guards."""
@@ -232,6 +244,13 @@ class FrameworkFacts(FactCollector):
         for handler in getattr(statement, "handlers", ()):
             if isinstance(handler.body, cst.IndentedBlock):
                 self._prescan(handler.body.body)
+
+    def _ctor(self, ref: str | None) -> str | None:
+        """The app/router constructor ``ref`` stands for (a project subclass counts as its base)."""
+        if ref is None:
+            return None
+        ref = self.local_ctors.get(ref, ref)
+        return ref if ref in self.tables.objects else None
 
     def _function_scope(self) -> _Scope:
         for scope in reversed(self.scopes):
@@ -319,6 +338,10 @@ class FrameworkFacts(FactCollector):
         parent = self.scopes[-1]
         qualname = f"{parent.qualname}.{node.name.value}"
         bases = [ref for ref in (self._ref(arg.value) for arg in node.bases if arg.keyword is None) if ref]
+        for base in bases:  # class SupersetApp(Flask): calling it builds an app
+            ctor = self.local_ctors.get(base, base if base in self.tables.objects else None)
+            if ctor is not None:
+                self.local_ctors[qualname] = ctor
         facts = ClassFacts(
             qualname=qualname,
             bases=bases,
@@ -389,6 +412,8 @@ class FrameworkFacts(FactCollector):
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if isinstance(node.names, cst.ImportStar):
             self.imported.add(self._from_module(node))
+            if self.scopes and self.scopes[-1].kind == "module":
+                self.context.add_fact(STARS, self._from_module(node))
             return
         aliases = self.context.imports.aliases
         for alias in node.names:
@@ -503,11 +528,11 @@ class FrameworkFacts(FactCollector):
         origin = self._origin(node.value)
         if origin is not None:
             facts.returns.append(origin)
-        if isinstance(node.value, (cst.Name, cst.Attribute)):
+        if isinstance(node.value, (cst.Name, cst.Attribute)) and _code(node.value) not in ("True", "False", "None"):
             ref = self._ref(node.value)
             if ref:
                 facts.returned_refs.append(ref)
-        elif isinstance(node.value, cst.Call) and self._ref(node.value.func) in self.tables.objects:
+        elif isinstance(node.value, cst.Call) and self._ctor(self._ref(node.value.func)):
             facts.returned_refs.append(self._object_ref(node.value))
         if _status_class(node.value, self) != "ok":
             facts.answers_error = True
@@ -536,6 +561,8 @@ class FrameworkFacts(FactCollector):
             return  # decorators are recorded on the function they decorate
         func = node.func
         ref = self._ref(func)
+        if ref in self.local_ctors:
+            ref = self.local_ctors[ref]
         scope = self._function_scope()
         facts = scope.facts
         assert facts is not None
@@ -590,9 +617,9 @@ class FrameworkFacts(FactCollector):
             target = ref
         if target is not None and ref not in tables.objects and ref not in tables.stores:
             facts.calls.append(self._call_site(node, target, scope))
-        local_receiver = ref is None or ":" in ref
-        if target is None and origin is None and local_receiver and attr not in tables.probe_methods and _probe_like(attr):
-            facts.probe_names.append(attr)
+        if target is None and attr not in tables.probe_methods and _probe_like(attr):
+            if ref is None or ":" in ref or ref.split(".")[0] not in _STDLIB:
+                facts.probe_names.append(attr)
 
     def _io_for(self, method: str, origin: Origin) -> IoSite | None:
         kind = origin[0]
@@ -626,6 +653,13 @@ class FrameworkFacts(FactCollector):
             result_used=not isinstance(parent, cst.Expr),
             main_guard=self._in_main_guard(),
             span=self._call_span(scope),
+            args=[self._ref(a.value) if isinstance(a.value, (cst.Name, cst.Attribute)) and a.keyword is None and not a.star else None for a in node.args] if node.args else None,
+            kwargs={
+                a.keyword.value: ref
+                for a in node.args
+                if a.keyword is not None and isinstance(a.value, (cst.Name, cst.Attribute)) and (ref := self._ref(a.value))
+            } or None,
+            via_attribute=isinstance(node.func, cst.Attribute),
         )
 
     def _call_span(self, scope: _Scope) -> Span | None:
@@ -668,6 +702,9 @@ class FrameworkFacts(FactCollector):
         if isinstance(target, cst.Name):
             function = self._function_name()
             return f"{function}:{target.value}" if function else f"{self.module}.{target.value}"
+        if isinstance(target, cst.Attribute):  # self.app = FastAPI()
+            ref = self._ref(target)
+            return ref if ref and ":" not in ref and ref.startswith(self.module + ".") else None
         return None
 
     def _object_ref(self, node: cst.Call) -> str:
@@ -761,7 +798,7 @@ class FrameworkFacts(FactCollector):
             return ("dict", pairs)
         if isinstance(node, cst.Call):
             ref = self._ref(node.func)
-            if ref in self.tables.objects:
+            if self._ctor(ref):
                 return ("ref", self._object_ref(node))
             args, kwargs = self._arguments(node, depth)
             return ("call", ref or "?", args, kwargs)
@@ -805,9 +842,11 @@ class FrameworkFacts(FactCollector):
             if ref in self.tables.handles:
                 return ("handle", self.tables.handles[ref])
             inner = self._origin(node.value)
-            if inner is not None and inner[0] in ("instance", "call") and inner[0] != "handle":
-                return ("ref", f"{inner[1]}.{node.attr.value}") if inner[0] == "instance" else inner
-            return inner
+            if inner is None or inner[0] in ("handle", "manager", "call"):
+                return inner  # an attribute of a handle is a handle (``db.session``, ``conn.connection``)
+            if inner[0] == "ref":
+                return ("ref", f"{inner[1]}.{node.attr.value}")  # resolved by the longest known prefix
+            return None  # an attribute of some instance: unknown
         if isinstance(node, cst.Subscript):
             head = self._ref(node.value)
             if head in _ANNOTATED:
@@ -816,7 +855,7 @@ class FrameworkFacts(FactCollector):
         if isinstance(node, cst.Call):
             ref = self._ref(node.func)
             tables = self.tables
-            if ref in tables.objects:
+            if self._ctor(ref):
                 return None
             if ref in tables.stores:
                 return ("handle", tables.stores[ref]["kind"])

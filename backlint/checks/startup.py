@@ -36,9 +36,12 @@ def _stores_by_kind(app: App) -> dict[str, list[Store]]:
     return kinds
 
 
-def _startup_effects(model: ProjectModel, app: App) -> list[Effect]:
+def _startup_effects(model: ProjectModel, app: App, *, noted: bool = True) -> list[Effect]:
+    """Data-store calls reached at startup; ``noted=False`` leaves out hooks that carry a caveat."""
     effects: list[Effect] = []
     for hook in app.hooks:
+        if hook.note and not noted:
+            continue
         main_ok = hook.module is app.node.module
         effects += model.effects(
             hook.module, hook.function, before_yield=hook.before_yield, main_ok=main_ok, uses_result=hook.result_used
@@ -74,12 +77,17 @@ class NoStartupDatastoreCheck(_AppRule):
                 continue
             missing = [k for k in kinds if not any(e.kind == k and e.effect == "io" for e in effects)]
             if not missing:
+                plain = _startup_effects(model, app, noted=False)
+                caveats = [k for k in kinds if not any(e.kind == k and e.effect == "io" for e in plain)]
+                notes = [h.note for h in app.hooks if h.note]
+                if caveats and notes:
+                    message = f"`{app.name}` probes {_KIND_NAMES.get(caveats[0], caveats[0])} at startup only in {notes[0]}"
+                    out.append(self.finding(app, message, level="note"))
                 continue
             connect_only = [k for k in missing if any(e.kind == k for e in effects)]
             never = [k for k in missing if k not in connect_only]
             stores = [s for k in missing for s in kinds[k]]
             related = _store_related(stores)
-            notes = [h.note for h in app.hooks if h.note]
             if never:
                 names = " and ".join(_KIND_NAMES.get(k, k) for k in never)
                 probes = " / ".join(_PROBES.get(k, "a test query") for k in never)
@@ -88,8 +96,6 @@ class NoStartupDatastoreCheck(_AppRule):
                     "clients connect lazily, so a wrong URL or a store that is down is found by the first "
                     "request instead of at deploy; probe it in the startup hook and let a failure stop the app"
                 )
-                if notes:
-                    message += f" ({notes[0]})"
                 out.append(self.finding(app, message, related))
             else:
                 names = " and ".join(_KIND_NAMES.get(k, k) for k in connect_only)
@@ -208,7 +214,7 @@ class HealthFailureReturns200(_AppRule):
         for app in model.apps:
             for endpoint in model.health_endpoints(app, scope=True):
                 for module, function in endpoint.functions:
-                    for effect in model.effects(module, function):
+                    for effect in model.effects(module, function, trust_results=False):
                         if effect.swallowed is None:
                             continue
                         in_endpoint = effect.function == function.qualname

@@ -1,0 +1,176 @@
+"""BL701–BL703 and BL803 through the real CLI: switches read as the app reads them with its environment unset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+
+def lint(project: Any, path: str, code: str, select: str) -> set[tuple[int, str]]:
+    project.write(path, code)
+    result = project.lint(path, "--select", select, "--format", "json")
+    assert result.exit_code in (0, 1), result.stderr
+    return {(f["line"], f["level"]) for f in result.json()["findings"]}
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("from flask import Flask\n\napp = Flask(__name__)\napp.run(debug=True)\n", {(4, "error")}),
+        ("from flask import Flask\n\napp = Flask(__name__)\napp.debug = True\napp.config['DEBUG'] = True\n", {(4, "error"), (5, "error")}),
+        ("from flask import Flask\n\napp = Flask(__name__)\napp.config.update(DEBUG=True, TESTING=False)\n", {(4, "error")}),
+        ("from werkzeug.serving import run_simple\n\nrun_simple('0.0.0.0', 80, app, use_debugger=True)\n", {(3, "error")}),
+        ("from werkzeug.debug import DebuggedApplication\n\napplication = DebuggedApplication(app, evalex=True)\n", {(3, "error")}),
+        ("from fastapi import FastAPI\n\napp = FastAPI(debug=True)\n", {(3, "warning")}),
+        ("from starlette.applications import Starlette\n\napp = Starlette(debug=True, routes=[])\n", {(3, "warning")}),
+        # a factory's app in a module that uses Flask
+        ("from flask import Flask\n\nfrom .factory import create_app\n\napp = create_app()\napp.run(debug=True)\n", {(6, "error")}),
+    ],
+)
+def test_debug_switches_on(project: Any, code: str, expected: set[tuple[int, str]]) -> None:
+    assert lint(project, "app/main.py", code, "BL701") == expected
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import os\n\nfrom flask import Flask\n\napp = Flask(__name__)\napp.run(debug=os.environ.get('FLASK_DEBUG') == '1')\n",
+        "import os\n\nfrom fastapi import FastAPI\n\napp = FastAPI(debug=os.getenv('API_DEBUG', 'false').lower() == 'true')\n",
+        "from flask import Flask\n\napp = Flask(__name__)\napp.run(debug=False)\n",
+        # not a Flask app: a thread, a process, a test client
+        "import threading\n\nworker = threading.Thread(target=print)\nworker.run()\nresult = runner.run(debug=True)\n",
+    ],
+)
+def test_debug_switches_off_or_unrelated(project: Any, code: str) -> None:
+    assert lint(project, "app/main.py", code, "BL701") == set()
+
+
+def test_debug_in_main_guard_level_is_configurable(project: Any) -> None:
+    code = "from flask import Flask\n\napp = Flask(__name__)\n\nif __name__ == '__main__':\n    app.run(debug=True)\n"
+    assert lint(project, "app/main.py", code, "BL701") == {(6, "error")}
+    project.write("pyproject.toml", "[tool.backlint]\ndebug-in-main-guard = 'note'\n")
+    assert lint(project, "app/main.py", code, "BL701") == {(6, "note")}
+
+
+SETTINGS = "INSTALLED_APPS = ['shop']\nROOT_URLCONF = 'config.urls'\n"
+
+
+@pytest.mark.parametrize(
+    ("path", "debug", "expected"),
+    [
+        ("config/settings/production.py", "DEBUG = True\n", {(3, "warning")}),
+        ("config/settings.py", "import environ\n\nenv = environ.Env()\nDEBUG = env.bool('DJANGO_DEBUG', default=True)\n", {(6, "warning")}),
+        ("config/settings.py", "import os\n\nDEBUG = os.getenv('DEBUG', 'True') == 'True'\n", {(5, "warning")}),
+        ("config/settings.py", "from decouple import config\n\nDEBUG = config('DEBUG', default=True, cast=bool)\n", {(5, "warning")}),
+        ("config/settings.py", "import os\n\nDEBUG = int(os.environ.get('DJANGO_DEBUG', 0))\n", set()),
+        ("config/settings.py", "import environ\n\nenv = environ.Env()\nDEBUG = env.bool('DJANGO_DEBUG', default=False)\n", set()),
+        ("config/settings/dev.py", "DEBUG = True\n", set()),
+        ("config/settings_local.py", "DEBUG = True\n", set()),
+        ("app/constants.py", "DEBUG = True\n", set()),  # not a settings module
+    ],
+)
+def test_django_debug(project: Any, path: str, debug: str, expected: set[tuple[int, str]]) -> None:
+    code = SETTINGS + debug if path != "app/constants.py" else debug
+    assert lint(project, path, code, "BL701") == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (
+            "from fastapi.middleware.cors import CORSMiddleware\n\n"
+            "app.add_middleware(CORSMiddleware, allow_origins=['*'], allow_credentials=True)\n",
+            {(3, "error")},
+        ),
+        (
+            "from starlette.middleware import Middleware\nfrom starlette.middleware.cors import CORSMiddleware\n\n"
+            "ORIGINS = ['*']\nmiddleware = [Middleware(CORSMiddleware, allow_origins=ORIGINS, allow_credentials=True)]\n",
+            {(5, "error")},
+        ),
+        (
+            "from fastapi.middleware.cors import CORSMiddleware\n\n"
+            "app.add_middleware(CORSMiddleware, allow_origin_regex='https?://.*', allow_credentials=True)\n",
+            {(3, "error")},
+        ),
+        (
+            "import os\n\nfrom fastapi.middleware.cors import CORSMiddleware\n\n"
+            "app.add_middleware(CORSMiddleware, allow_origins=os.getenv('ORIGINS', '*').split(','), allow_credentials=True)\n",
+            {(5, "error")},
+        ),
+        ("from fastapi.middleware.cors import CORSMiddleware\n\napp.add_middleware(CORSMiddleware, allow_origins=['*'])\n", {(3, "note")}),
+        ("from flask_cors import CORS\n\nCORS(app)\n", {(3, "note")}),
+        ("from flask_cors import CORS\n\nCORS(app, resources={r'/api/*': {'origins': '*'}}, supports_credentials=True)\n", {(3, "error")}),
+        (
+            "import aiohttp_cors\n\ncors = aiohttp_cors.setup(app, defaults={'*': aiohttp_cors.ResourceOptions(allow_credentials=True)})\n",
+            {(3, "error")},
+        ),
+        # explicit origins, or a regex pinned to one site, or options we cannot read
+        (
+            "from fastapi.middleware.cors import CORSMiddleware\n\n"
+            "app.add_middleware(CORSMiddleware, allow_origins=['https://shop.example.com'], allow_credentials=True)\n",
+            set(),
+        ),
+        (
+            "from fastapi.middleware.cors import CORSMiddleware\n\n"
+            "app.add_middleware(CORSMiddleware, allow_origin_regex=r'https://.*\\.example\\.com', allow_credentials=True)\n",
+            set(),
+        ),
+        ("from flask_cors import CORS\n\nCORS(app, **settings.CORS_OPTIONS)\n", set()),
+    ],
+)
+def test_cors(project: Any, code: str, expected: set[tuple[int, str]]) -> None:
+    assert lint(project, "app/main.py", code, "BL702") == expected
+
+
+def test_django_cors_settings(project: Any) -> None:
+    allow_all = SETTINGS + "CORS_ALLOW_ALL_ORIGINS = True\n"
+    assert lint(project, "config/settings.py", allow_all, "BL702") == {(3, "note")}
+    assert lint(project, "config/settings.py", allow_all + "CORS_ALLOW_CREDENTIALS = True\n", "BL702") == {(3, "error")}
+    regex = SETTINGS + "CORS_ALLOWED_ORIGIN_REGEXES = [r'^https://\\w+\\.example\\.com$']\nCORS_ALLOW_CREDENTIALS = True\n"
+    assert lint(project, "config/settings.py", regex, "BL702") == set()
+
+
+@pytest.mark.parametrize(
+    ("path", "hosts", "expected"),
+    [
+        ("config/settings/production.py", "ALLOWED_HOSTS = ['*']\n", {(3, "note")}),
+        ("config/settings.py", "ALLOWED_HOSTS = ['api.example.com'] + ['*']\n", {(3, "note")}),
+        ("config/settings/local.py", "ALLOWED_HOSTS = ['*']\n", set()),
+        ("config/settings.py", "import os\n\nALLOWED_HOSTS = os.environ['ALLOWED_HOSTS'].split(',')\n", set()),
+    ],
+)
+def test_allowed_hosts(project: Any, path: str, hosts: str, expected: set[tuple[int, str]]) -> None:
+    assert lint(project, path, SETTINGS + hosts, "BL703") == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("import jwt\n\nclaims = jwt.decode(token, options={'verify_signature': False})\n", {(3, "error")}),
+        ("import jwt\n\nNO_CHECK = {'verify_signature': False, 'verify_exp': True}\nclaims = jwt.decode(token, key, options=NO_CHECK)\n", {(4, "error")}),
+        ("import jwt\n\nclaims = jwt.decode(token, verify=False)\n", {(3, "error")}),
+        ("import jwt\n\nclaims = jwt.decode(token, key, algorithms=['HS256', 'none'])\n", {(3, "error")}),
+        ("from jose import jwt\n\nclaims = jwt.decode(token, key, options=dict(verify_signature=False))\n", {(3, "error")}),
+        (
+            "from jose import jwt\n\n\ndef is_admin(token):\n    return jwt.get_unverified_claims(token)['role'] == 'admin'\n",
+            {(5, "warning")},
+        ),
+        # verified decodes; reading the key id or the expiry; peeking at the issuer before verifying
+        ("import jwt\n\nclaims = jwt.decode(token, key, algorithms=['RS256'], audience='api')\n", set()),
+        ("import jwt\n\nkid = jwt.get_unverified_header(token)['kid']\n", set()),
+        ("import jwt\n\nexpires = jwt.decode(token, options={'verify_signature': False}).get('exp')\n", set()),
+        (
+            "import jwt\n\n\ndef verify(token, keys):\n    issuer = jwt.decode(token, options={'verify_signature': False})['iss']\n"
+            "    return jwt.decode(token, keys[issuer], algorithms=['RS256'])\n",
+            set(),
+        ),
+    ],
+)
+def test_jwt(project: Any, code: str, expected: set[tuple[int, str]]) -> None:
+    assert lint(project, "app/auth.py", code, "BL803") == expected
+
+
+def test_test_files_are_not_judged(project: Any) -> None:
+    code = "import jwt\nfrom flask import Flask\n\napp = Flask(__name__)\napp.run(debug=True)\nclaims = jwt.decode(t, options={'verify_signature': False})\n"
+    assert lint(project, "tests/test_auth.py", code, "BL701,BL803") == set()

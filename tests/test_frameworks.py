@@ -1,0 +1,212 @@
+"""The framework model: apps, routes, hooks, handlers and stores joined across the modules of a project."""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from backlint.analysis.frameworks import App, LazySpan, ProjectModel
+from backlint.catalog import load_catalog
+from backlint.config import load_config
+from backlint.discovery import discover
+from backlint.engine import build_settings, lint_file
+
+
+@pytest.fixture(autouse=True)
+def _in_project(project: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paths in facts are relative to the working directory, as in a real run."""
+    monkeypatch.chdir(project.root)
+
+
+def build(root: Path) -> ProjectModel:
+    """The model of the production files under ``root``, built the way the project pass builds it."""
+    catalog = load_catalog()
+    config = dataclasses.replace(load_config(catalog, explicit=None, start=root), select=("BL6",))
+    settings = build_settings(config, catalog)
+    files = discover([Path(".")], config).files
+    facts = [r.facts for r in (lint_file(f, settings) for f in files) if r.facts is not None]
+    return ProjectModel([m for m in facts if m.kind == "production"], settings.knowledge, dict(settings.options))
+
+
+def routes(app: App) -> set[tuple[str, str | None, str]]:
+    return {(",".join(e.methods), e.path, e.name) for e in app.endpoints}
+
+
+def only_app(model: ProjectModel) -> App:
+    assert len(model.apps) == 1, [a.site.path for a in model.apps]
+    return model.apps[0]
+
+
+def test_fastapi_routers_across_modules_join_their_prefixes(project: Any) -> None:
+    project.write("svc/__init__.py", "")
+    project.write("svc/routers/__init__.py", "from .orders import router as orders_router\n")
+    project.write(
+        "svc/routers/orders.py",
+        "from fastapi import APIRouter\n\nrouter = APIRouter(prefix='/orders')\n\n\n"
+        "@router.get('/{order_id}')\nasync def get_order(order_id: int):\n    return {}\n\n\n"
+        "@router.api_route('/', methods=['post', 'put'])\nasync def upsert():\n    return {}\n",
+    )
+    project.write(
+        "svc/main.py",
+        "from fastapi import FastAPI\n\nfrom .routers import orders_router\n\napp = FastAPI()\n"
+        "app.include_router(orders_router, prefix='/api/v1')\n\n\n"
+        "def add_health(app: FastAPI) -> None:\n    @app.get('/health')\n    def health():\n        return {}\n\n\n"
+        "add_health(app)\n",
+    )
+    app = only_app(build(project.root))
+    assert routes(app) == {
+        ("GET", "/api/v1/orders/{order_id}", "get_order"),
+        ("POST,PUT", "/api/v1/orders/", "upsert"),
+        ("GET", "/health", "health"),
+    }
+    assert app.site.path == "svc/main.py" and app.site.span.line == 5
+
+
+def test_flask_factory_blueprints_and_class_views(project: Any) -> None:
+    project.write("shop/__init__.py", "")
+    project.write(
+        "shop/views.py",
+        "from flask import Blueprint\nfrom flask.views import MethodView\n\n"
+        "bp = Blueprint('items', __name__, url_prefix='/items')\n\n\n"
+        "@bp.route('/<int:item_id>', methods=['GET', 'DELETE'])\ndef item(item_id):\n    return {}\n\n\n"
+        "class Stock(MethodView):\n    def get(self):\n        return {}\n\n    def post(self):\n        return {}\n",
+    )
+    project.write(
+        "shop/app.py",
+        "from flask import Flask\n\n\ndef create_app():\n    app = Flask(__name__)\n"
+        "    from .views import Stock, bp\n    app.register_blueprint(bp, url_prefix='/api/items')\n"
+        "    app.add_url_rule('/stock', view_func=Stock.as_view('stock'))\n    return app\n",
+    )
+    app = only_app(build(project.root))
+    assert app.framework == "flask"
+    assert routes(app) == {("GET,DELETE", "/api/items/<int:item_id>", "item"), ("GET,POST", "/stock", "Stock")}
+    assert any(h.label == "app factory" for h in app.hooks)
+
+
+def test_django_urlconf_through_settings_includes_and_drf_routers(project: Any) -> None:
+    for package in ("config", "config/settings", "shop"):
+        project.write(f"{package}/__init__.py", "")
+    project.write("config/settings/base.py", "ROOT_URLCONF = 'config.urls'\nINSTALLED_APPS = ['shop']\n")
+    project.write("config/settings/prod.py", "from .base import *\n\nDATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql'}}\n")
+    project.write(
+        "config/wsgi.py",
+        "import os\n\nfrom django.core.wsgi import get_wsgi_application\n\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings.prod')\napplication = get_wsgi_application()\n",
+    )
+    project.write(
+        "config/urls.py",
+        "from django.urls import include, path\n\nurlpatterns = [path('api/', include('shop.urls'))]\n",
+    )
+    project.write(
+        "shop/urls.py",
+        "from django.urls import include, path\nfrom rest_framework.routers import DefaultRouter\n\nfrom . import views\n\n"
+        "router = DefaultRouter()\nrouter.register('orders', views.OrderViewSet)\n\n"
+        "urlpatterns = [\n    path('', include(router.urls)),\n    path('ping/', views.ping),\n"
+        "    path('report/', views.Report.as_view()),\n]\n",
+    )
+    project.write(
+        "shop/views.py",
+        "from django.http import JsonResponse\nfrom django.views import View\nfrom rest_framework import viewsets\n\n"
+        "from .models import Order\n\n\nclass OrderViewSet(viewsets.ReadOnlyModelViewSet):\n    queryset = Order.objects.all()\n\n\n"
+        "def ping(request):\n    return JsonResponse({})\n\n\n"
+        "class Report(View):\n    def get(self, request):\n        return JsonResponse({'n': Order.objects.count()})\n",
+    )
+    app = only_app(build(project.root))
+    assert app.framework == "django" and app.site.path == "config/wsgi.py"
+    assert routes(app) == {("GET", "api/orders", "OrderViewSet"), ("*", "api/ping/", "ping"), ("GET", "api/report/", "Report")}
+    assert [s.ctor for s in app.stores] == ["DATABASES"]
+
+
+def test_starlette_mounts_and_aiohttp_route_tables(project: Any) -> None:
+    project.write(
+        "star/app.py",
+        "from starlette.applications import Starlette\nfrom starlette.routing import Mount, Route\n\n\n"
+        "async def home(request):\n    ...\n\n\nasync def note(request):\n    ...\n\n\n"
+        "routes = [Route('/', home), Mount('/notes', routes=[Route('/{id:int}', note, methods=['GET', 'DELETE'])])]\n"
+        "app = Starlette(routes=routes)\n",
+    )
+    project.write(
+        "aio/app.py",
+        "from aiohttp import web\n\nroutes = web.RouteTableDef()\n\n\n@routes.get('/items')\nasync def items(request):\n    ...\n\n\n"
+        "async def health(request):\n    ...\n\n\nasync def sub_index(request):\n    ...\n\n\n"
+        "def create_app():\n    app = web.Application()\n    app.add_routes(routes)\n    app.router.add_get('/health', health)\n"
+        "    admin = web.Application()\n    admin.add_routes([web.get('/', sub_index)])\n    app.add_subapp('/admin', admin)\n"
+        "    return app\n",
+    )
+    model = build(project.root)
+    by_framework = {a.framework: a for a in model.apps}
+    assert set(by_framework) == {"starlette", "aiohttp"}
+    assert routes(by_framework["starlette"]) == {("GET", "/", "home"), ("GET,DELETE", "/notes/{id:int}", "note")}
+    assert routes(by_framework["aiohttp"]) == {("GET", "/items", "items"), ("GET", "/health", "health"), ("GET", "/admin/", "sub_index")}
+
+
+def test_apps_in_sibling_directories_resolve_their_own_modules(project: Any) -> None:
+    for name, url in (("one", "ONE_URL"), ("two", "TWO_URL")):
+        project.write(f"{name}/db.py", f"import os\n\nimport redis\n\nclient = redis.Redis.from_url(os.environ['{url}'])\n")
+        project.write(f"{name}/main.py", "from flask import Flask\n\nimport db\n\napp = Flask(__name__)\n")
+    model = build(project.root)
+    assert len(model.apps) == 2
+    for app in model.apps:
+        folder = app.site.path.split("/")[0]
+        assert [s.site.path for s in app.stores] == [f"{folder}/db.py"]
+
+
+def test_endpoint_io_through_services_dependencies_and_managers(project: Any) -> None:
+    project.write("api/__init__.py", "")
+    project.write(
+        "api/db.py",
+        "import os\n\nfrom sqlalchemy import create_engine\nfrom sqlalchemy.orm import sessionmaker\n\n"
+        "engine = create_engine(os.environ['DATABASE_URL'])\nSessionLocal = sessionmaker(bind=engine)\n\n\n"
+        "def get_db():\n    db = SessionLocal()\n    try:\n        yield db\n    finally:\n        db.close()\n",
+    )
+    project.write("api/services.py", "def total(db, customer_id):\n    return db.execute('SELECT sum(total) FROM orders')\n")
+    project.write(
+        "api/main.py",
+        "from fastapi import Depends, FastAPI\n\nfrom . import services\nfrom .db import get_db\n\napp = FastAPI()\n\n\n"
+        "@app.get('/total/{customer_id}')\ndef total(customer_id: int, db=Depends(get_db)):\n"
+        "    return services.total(db, customer_id)\n\n\n"
+        "@app.get('/orders')\ndef orders(db=Depends(get_db)):\n    return db.query('Order').all()\n\n\n"
+        "@app.get('/version')\ndef version():\n    return {'version': '1.0'}\n",
+    )
+    model = build(project.root)
+    app = only_app(model)
+    io = {e.name: {(x.kind, x.effect) for x in model.endpoint_io(e)} for e in app.endpoints}
+    assert io["orders"] == {("sql", "io")}
+    assert io["version"] == set()
+    assert io["total"] == set(), "a parameter without a known origin is not a handle"
+
+
+def test_handlers_and_middleware_are_recorded_per_app(project: Any) -> None:
+    project.write(
+        "app.py",
+        "from fastapi import FastAPI, Request\nfrom fastapi.responses import JSONResponse\n"
+        "from sqlalchemy.exc import SQLAlchemyError\n\napp = FastAPI()\n\n\n"
+        "@app.exception_handler(SQLAlchemyError)\nasync def db_error(request: Request, exc: SQLAlchemyError):\n"
+        "    return JSONResponse(status_code=500, content={})\n\n\n"
+        "@app.middleware('http')\nasync def timing(request, call_next):\n    return await call_next(request)\n",
+    )
+    model = build(project.root)
+    app = only_app(model)
+    assert {(h.kind, tuple(h.exceptions)) for h in app.handlers} == {("handler", ("sqlalchemy.exc.SQLAlchemyError",)), ("middleware", ())}
+    assert [h.function[1].name for h in model.covers(app) if h.function] == ["db_error"]
+
+
+def test_objects_built_inside_helpers_are_not_apps(project: Any) -> None:
+    project.write(
+        "tools.py",
+        "from flask import Flask\n\n\ndef render_docs():\n    app = Flask('docs')\n    with app.test_request_context():\n        pass\n",
+    )
+    project.write("lib.py", "from django.core.wsgi import get_wsgi_application\n\n\ndef internal():\n    return get_wsgi_application()\n")
+    assert build(project.root).apps == []
+
+
+@pytest.mark.parametrize("steps", [(0,), (1,)])
+def test_lazy_span_pickles_and_resolves_on_first_use(project: Any, steps: tuple[int, ...]) -> None:
+    project.write("m.py", "x = 1\n\n\ndef f():\n    return x\n")
+    span = pickle.loads(pickle.dumps(LazySpan(str(project.root / "m.py"), steps)))
+    assert span.resolved is None
+    assert (span.line, span.column) == ((1, 1) if steps == (0,) else (4, 1))
