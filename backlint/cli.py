@@ -79,6 +79,9 @@ def main() -> None:
 @click.option(
     "--shard-output", type=click.Path(dir_okay=False, path_type=Path), help="Where --shard writes its results (JSON)."
 )
+@click.option("--fix", is_flag=True, help="Apply the safe autofixes, then report what is left.")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: also the fixes that need review.")
+@click.option("--diff", is_flag=True, help="Print the autofixes as a unified diff instead of writing them (exit 1 if any).")
 def check(**kwargs: Any) -> None:
     """Lint PATHS (default: the current directory)."""
     from backlint.run import CheckOptions, run_check
@@ -107,6 +110,9 @@ def check(**kwargs: Any) -> None:
         report_unused_ignores=kwargs["report_unused_ignores"],
         shard=kwargs["shard"],
         shard_output=kwargs["shard_output"],
+        fix=kwargs["fix"],
+        unsafe_fixes=kwargs["unsafe_fixes"],
+        diff=kwargs["diff"],
     )
     sys.exit(run_check(options))
 
@@ -244,9 +250,11 @@ def rule(rule_id: str) -> None:
 
 
 @main.command()
-@click.option("--format", "output_format", type=click.Choice(("text", "json")), default="text", show_default=True)
+@click.option(
+    "--format", "output_format", type=click.Choice(("text", "json", "markdown")), default="text", show_default=True
+)
 def rules(output_format: str) -> None:
-    """List every rule: id, name, default level, enabled by default."""
+    """List every rule: id, name, default level, enabled by default (markdown: the full docs/rules.md)."""
     import json
 
     from backlint.catalog import load_catalog
@@ -268,6 +276,9 @@ def rules(output_format: str) -> None:
             for m in catalog.rules.values()
         ]
         click.echo(json.dumps(rows, indent=2))
+        return
+    if output_format == "markdown":
+        click.echo(catalog.rules_markdown(), nl=False)
         return
     for m in catalog.rules.values():
         flag = "" if m.enabled else "  (opt-in)"
