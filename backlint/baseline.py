@@ -254,11 +254,13 @@ class Update:
 
 
 def update(
-    old: Baseline | None, current: list[Entry], linted: set[str], rules: set[str], *, prune: bool
+    old: Baseline | None, current: list[Entry], linted: set[str], rules: set[str], root: Path, *, prune: bool
 ) -> Update:
     """The new baseline: entries outside this run's files or rules are kept as they were; inside,
-    today's findings replace them (or, with ``prune``, only the old ones still found stay)."""
-    previous = old.entries if old is not None else []
+    today's findings replace them (or, with ``prune``, only the old ones still found stay). Entries
+    of files that no longer exist go."""
+    previous = [e for e in old.entries if (root / e.path).is_file()] if old is not None else []
+    gone = len(old.entries) - len(previous) if old is not None else 0
     outside = [e for e in previous if e.path not in linted or e.rule not in rules]
     inside = {e.fingerprint for e in previous if e.path in linted and e.rule in rules}
     found = {e.fingerprint for e in current}
@@ -268,7 +270,7 @@ def update(
     else:
         kept = current
         added = len(found - inside)
-    dropped = len(inside - found)
+    dropped = len(inside - found) + gone
     return Update(outside + kept, added, len(outside) + len(kept) - added, dropped)
 
 
@@ -292,7 +294,7 @@ def record(output: Path | None, *, prune: bool) -> Callable[[RunResult, Config, 
             return 2
         current = entries_for(result.findings, config.root)
         files = {relative_to_root(Path(p), config.root) for p in linted}
-        change = update(old, current, files, set(config.enabled_rules(catalog)), prune=prune)
+        change = update(old, current, files, set(config.enabled_rules(catalog)), config.root, prune=prune)
         try:
             write(path, change.entries)
         except OSError as exc:

@@ -185,6 +185,9 @@ def test_a_baseline_of_part_of_the_tree_keeps_the_other_entries(repo: Path) -> N
     assert result.exit_code == 0, result.stderr
     assert "4 findings (0 added, 0 no longer found and dropped)" in result.stderr
     assert findings(repo, "--baseline", str(path)) == []
+    (repo / "app" / "jobs.py").unlink()  # a deleted file's entries go, whatever the run covered
+    result = run_cli("baseline", "app/orders.py", "--no-cache", cwd=repo)
+    assert "3 findings (0 added, 1 no longer found and dropped)" in result.stderr
 
 
 def test_configured_baseline_is_used_and_written(repo: Path) -> None:
