@@ -46,6 +46,25 @@ class RelatedLocation:
     message: str
 
 
+@dataclasses.dataclass(frozen=True)
+class TextEdit:
+    """Replace ``source[start:end]`` (code-point offsets into the linted text, BOM excluded) with ``text``."""
+
+    start: int
+    end: int
+    text: str
+    span: Span  # the same range as lines and columns, for reporters (SARIF ``deletedRegion``)
+
+
+@dataclasses.dataclass(frozen=True)
+class Fix:
+    """An autofix: edits that remove the finding. ``safe`` fixes keep behaviour; ``unsafe`` ones need review."""
+
+    safety: str  # "safe" or "unsafe"
+    description: str
+    edits: tuple[TextEdit, ...]
+
+
 @dataclasses.dataclass
 class Finding:
     """One problem found in one file; plain data so it can cross process boundaries."""
@@ -68,6 +87,7 @@ class Finding:
     scope: str | None = None
     # Set when a baseline is in use: "unchanged" (in the baseline, not reported) or "new".
     baseline_state: str | None = None
+    fix: Fix | None = None
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
@@ -84,6 +104,26 @@ class Notice:
     line: int = 0  # when the notice is about one line (e.g. a suppression comment); 0: the whole file
 
 
+@dataclasses.dataclass(frozen=True)
+class NodeEdit:
+    """A fix's edit named by a node of the walked tree; offsets are resolved with the positions.
+
+    ``where``: "replace" the node's text, insert "before" or "after" it, or replace its "lines"
+    (from the start of its first line through the line break ending its last: deleting a statement).
+    """
+
+    node: cst.CSTNode
+    text: str
+    where: str = "replace"
+
+
+@dataclasses.dataclass(frozen=True)
+class PendingFix:
+    safety: str
+    description: str
+    edits: tuple[NodeEdit, ...]
+
+
 @dataclasses.dataclass
 class PendingReport:
     """A report whose position is resolved after the walk, only if the file has any."""
@@ -94,6 +134,7 @@ class PendingReport:
     level: str
     sensitive: bool
     related: list[tuple[cst.CSTNode, str]]
+    fix: PendingFix | None = None
 
 
 class FileContext:
@@ -167,6 +208,7 @@ class Rule:
         level: str | None = None,
         sensitive: bool = False,
         related: Iterable[tuple[cst.CSTNode, str]] = (),
+        fix: PendingFix | None = None,
     ) -> None:
         self.context.reports.append(
             PendingReport(
@@ -176,5 +218,6 @@ class Rule:
                 level=level or self.level,
                 sensitive=sensitive,
                 related=list(related),
+                fix=fix,
             )
         )

@@ -48,6 +48,10 @@ class CheckOptions:
     report_unused_ignores: bool = False
     shard: str | None = None
     shard_output: Path | None = None
+    # Autofix (backlint/fix.py): apply the fixes (safe ones; unsafe too if asked), or print them as a diff.
+    fix: bool = False
+    unsafe_fixes: bool = False
+    diff: bool = False
     # `backlint baseline` and `suppress` take the finished run instead of the reporter.
     after_run: Callable[[RunResult, Config, Catalog, list[str]], int] | None = None
 
@@ -71,6 +75,8 @@ def run_check(options: CheckOptions) -> int:
     except (ConfigError, AdoptionError) as exc:
         return _error(str(exc))
     config = adoption.config
+    if (options.fix or options.diff) and adoption.shard is not None:
+        return _error("--fix and --diff edit files: not with --shard")
 
     from backlint.discovery import SourceFile, discover, display_path, relative_to_root
     from backlint.engine import build_settings, cpu_count, run
@@ -78,6 +84,7 @@ def run_check(options: CheckOptions) -> int:
     settings = build_settings(adoption.lint_config, catalog)
     missing_paths = False
     stdin_data: bytes | None = None
+    files: list[SourceFile] = []
     if use_stdin:
         stdin_data = sys.stdin.buffer.read()
         result = _run_stdin(options, adoption.lint_config, catalog, settings, stdin_data)
@@ -116,6 +123,12 @@ def run_check(options: CheckOptions) -> int:
     result = adoption.finish(result, linted, settings, buffers=buffers)
     if options.after_run is not None:
         return options.after_run(result, config, catalog, linted)
+    if options.fix or options.diff:
+        from backlint.fix import fix_run
+
+        done = fix_run(options, config, catalog, settings, result, files, stdin_data)
+        if done is not None:
+            return done
     return report(options, config, catalog, result, stdin_data=stdin_data, missing_paths=missing_paths)
 
 

@@ -22,6 +22,7 @@ from backlint.analysis.sql import (
     code_of,
     sql_knowledge,
 )
+from backlint.analysis.sql_rewrite import sql_fix
 from backlint.rule import FileContext, Rule
 
 if TYPE_CHECKING:
@@ -143,6 +144,14 @@ def fix_example(issue: Issue, method: str | None = None) -> str:
 
 
 class _SinkRule(_SqlRule):
+    def leave_Module(self, node: cst.Module) -> None:
+        """Each finding carries the parameterizing fix, or says why there is none."""
+        for issue in self.analysis.finish():
+            if issue.rule == self.id:
+                fix, refusal = sql_fix(issue, self.analysis)
+                message = self.message(issue) + (f" (no autofix: {refusal})" if refusal else "")
+                self.report(issue.hole.node, message, related=issue.related, fix=fix)
+
     def message(self, issue: Issue) -> str:
         if issue.row is not None and not issue.row.params:
             return (

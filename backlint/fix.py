@@ -1,0 +1,399 @@
+"""Autofixes: apply the edits rules attach to findings, re-lint, repeat until nothing changes.
+
+A rule describes its fix as text edits of the source it linted (``rule.Fix``). Here the fixes of one
+file are applied together when they do not touch each other; the file is linted again and the next
+round picks up what the first left (a fix that overlapped another, a finding a fix revealed), until
+a round changes nothing. Every round must parse. Files are written atomically with their encoding,
+BOM, line endings and mode kept, and only if the bytes on disk are still those that were linted.
+The language server applies a single finding's fix with ``fixed_source``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import dataclasses
+import difflib
+import io
+import os
+import re
+import tokenize
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from backlint.rule import Finding, Fix, TextEdit
+
+if TYPE_CHECKING:
+    from backlint.catalog import Catalog
+    from backlint.config import Config
+    from backlint.discovery import SourceFile
+    from backlint.engine import RunResult, Settings
+    from backlint.run import CheckOptions
+
+SAFE, UNSAFE = "safe", "unsafe"
+MAX_ROUNDS = 4
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+Lint = Callable[[str], Sequence[Finding]]  # the findings of a text, linted as the file it stands for
+
+
+def applies(fix: Fix | None, unsafe: bool) -> bool:
+    """Whether ``--fix`` (with ``--unsafe-fixes`` when ``unsafe``) applies this fix."""
+    return fix is not None and bool(fix.edits) and (fix.safety == SAFE or unsafe)
+
+
+class FixError(Exception):
+    """Edits that cannot be applied to the text they were made for."""
+
+
+def apply_edits(text: str, edits: Iterable[TextEdit]) -> str:
+    """``text`` with every edit made; edits must not overlap (an insertion may touch a range)."""
+    ordered = sorted(edits, key=lambda e: (e.start, e.end))
+    out: list[str] = []
+    position = 0
+    for edit in ordered:
+        if edit.start < position or edit.end < edit.start or edit.end > len(text):
+            raise FixError(f"overlapping or out-of-range edit at offset {edit.start}")
+        out.append(text[position : edit.start])
+        out.append(edit.text)
+        position = edit.end
+    out.append(text[position:])
+    return "".join(out)
+
+
+def fixed_source(text: str, fix: Fix) -> str | None:
+    """The text with one fix applied, or None if it does not apply or would not parse."""
+    try:
+        fixed = apply_edits(text, fix.edits)
+    except FixError:
+        return None
+    return fixed if parses(fixed) else None
+
+
+def compatible(fixes: Iterable[Fix]) -> list[Fix]:
+    """Fixes that can be applied together, in order: one whose edits touch an earlier one's waits."""
+    chosen: list[Fix] = []
+    taken: list[tuple[int, int]] = []
+    for fix in sorted(fixes, key=lambda f: min((e.start for e in f.edits), default=0)):
+        ranges = [(e.start, e.end) for e in fix.edits]
+        if any(start <= other_end and other_start <= end for start, end in ranges for other_start, other_end in taken):
+            continue
+        chosen.append(fix)
+        taken.extend(ranges)
+    return chosen
+
+
+def parses(text: str) -> bool:
+    import libcst as cst
+
+    try:
+        cst.parse_module(text)
+    except Exception:  # libcst raises ParserSyntaxError, and ValueError/RecursionError on odd input
+        return False
+    return True
+
+
+def finding_key(finding: Finding) -> tuple[str, str, str]:
+    """What a finding is, without where: it survives the line shifts of earlier rounds."""
+    return finding.rule_id, finding.message, "".join(line.strip() for line in finding.source_lines)
+
+
+@dataclasses.dataclass
+class TextFix:
+    """The outcome of fixing one text: the new text, how many fixes went in, and what went wrong."""
+
+    text: str
+    fixed: int = 0
+    unsafe: int = 0
+    problem: str | None = None
+
+
+def fix_text(
+    text: str,
+    lint: Lint,
+    *,
+    unsafe: bool,
+    wanted: Callable[[Finding], bool],
+    first_round: Callable[[Finding], bool] | None = None,
+) -> TextFix:
+    """Apply fixes round by round until a round changes nothing (at most ``MAX_ROUNDS``).
+
+    ``wanted`` says which findings may be fixed at all (the rule is reported, the file not ignored
+    for it, no suppression comment). ``first_round`` narrows the first round to the findings the run
+    reported (a baseline or changed-lines filter); what it leaves out stays unfixed in later rounds.
+    """
+    outcome = TextFix(text)
+    held_back: set[tuple[str, str, str]] = set()
+    for number in range(MAX_ROUNDS):
+        findings = [f for f in lint(outcome.text) if f.suppressed_by is None and applies(f.fix, unsafe) and wanted(f)]
+        if number == 0 and first_round is not None:
+            held_back = {finding_key(f) for f in findings if not first_round(f)}
+        candidates = [f for f in findings if finding_key(f) not in held_back]
+        fixes = compatible(f.fix for f in candidates if f.fix is not None)
+        if not fixes:
+            break
+        new_text, applied = _apply_parsing(outcome.text, fixes)
+        if not applied:
+            outcome.problem = "the fixes would not parse; left unchanged"
+            break
+        outcome.text = new_text
+        outcome.fixed += len(applied)
+        outcome.unsafe += sum(1 for fix in applied if fix.safety != SAFE)
+    return outcome
+
+
+def _apply_parsing(text: str, fixes: Sequence[Fix]) -> tuple[str, list[Fix]]:
+    """All fixes at once if the result parses; else each one alone, kept if it parses."""
+    together = apply_edits(text, [e for fix in fixes for e in fix.edits])
+    if parses(together):
+        return together, list(fixes)
+    for fix in fixes:
+        alone = fixed_source(text, fix)
+        if alone is not None:
+            return alone, [fix]
+    return text, []
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+
+@dataclasses.dataclass
+class FileFix:
+    path: str
+    before: str
+    after: str
+    fixed: int = 0
+    unsafe: int = 0
+    written: bool = False
+    problem: str | None = None
+
+
+def fix_file(
+    path: Path,
+    display: str,
+    lint: Lint,
+    *,
+    unsafe: bool,
+    wanted: Callable[[Finding], bool],
+    first_round: Callable[[Finding], bool] | None = None,
+    write: bool = True,
+) -> FileFix:
+    """Fix one file on disk (or, with ``write=False``, only compute the fixed text for ``--diff``)."""
+    from backlint.engine import decode_source
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        return FileFix(display, "", "", problem=f"cannot read: {exc.strerror or exc}")
+    text, _, error = decode_source(data, display)
+    if text is None:
+        return FileFix(display, "", "", problem=error.message if error is not None else "cannot decode")
+    outcome = fix_text(text, lint, unsafe=unsafe, wanted=wanted, first_round=first_round)
+    result = FileFix(display, text, outcome.text, outcome.fixed, outcome.unsafe, problem=outcome.problem)
+    if not write or outcome.text == text:
+        return result
+    try:
+        payload = encode_like(data, outcome.text)
+    except UnicodeEncodeError:
+        result.problem = f"the fixed text cannot be encoded as {source_encoding(data)[0]}; not written"
+        return result
+    problem = replace_if_unchanged(path, data, payload)
+    if problem is None:
+        result.written = True
+    else:
+        result.problem = problem
+    return result
+
+
+def source_encoding(data: bytes) -> tuple[str, bool]:
+    """The encoding Python reads the file with (PEP 263 or BOM) and whether it starts with a BOM."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError:
+        encoding = "utf-8"
+    return ("utf-8" if encoding == "utf-8-sig" else encoding), data.startswith(codecs.BOM_UTF8)
+
+
+def encode_like(original: bytes, text: str) -> bytes:
+    """``text`` in the original file's encoding, with its BOM if it had one."""
+    encoding, bom = source_encoding(original)
+    return (codecs.BOM_UTF8 if bom else b"") + text.encode(encoding)
+
+
+def replace_if_unchanged(path: Path, original: bytes, payload: bytes) -> str | None:
+    """Write ``payload`` through a temporary file and ``os.replace``, keeping the mode; None on success.
+
+    The file is not written if its bytes are no longer ``original`` (edited while we fixed it).
+    """
+    target = path.resolve()
+    temporary = target.with_name(f".{target.name}.backlint-fix-{os.getpid()}.tmp")
+    try:
+        mode = target.stat().st_mode
+        temporary.write_bytes(payload)
+        os.chmod(temporary, mode & 0o7777)
+        if target.read_bytes() != original:
+            temporary.unlink()
+            return "changed on disk while it was being fixed; not written"
+        os.replace(temporary, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        return f"cannot write: {exc.strerror or exc}"
+    return None
+
+
+def unified_diff(display: str, before: str, after: str) -> str:
+    """``git diff``-style text of one file's change (line endings shown as they are)."""
+    old = _lines(before)
+    new = _lines(after)
+    out = []
+    for line in difflib.unified_diff(old, new, f"a/{display}", f"b/{display}"):
+        out.append(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
+    return "".join(out)
+
+
+def _lines(text: str) -> list[str]:
+    return _LINE.findall(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# The `check --fix / --diff` step
+
+
+def fix_run(
+    options: CheckOptions,
+    config: Config,
+    catalog: Catalog,
+    settings: Settings,
+    result: RunResult,
+    sources: Sequence[SourceFile],
+    stdin_data: bytes | None,
+) -> int | None:
+    """Fix (or diff) the files with reported fixable findings.
+
+    Returns the exit code when done: ``--diff`` (1 if anything would change), standard input (the
+    fixed source is the output), or a report of what is left after files were written. None: nothing
+    was written, report this run as it is.
+    """
+    import click
+
+    from backlint.engine import _ignored_for_file, lint_text
+
+    unsafe = options.unsafe_fixes
+    enabled = set(config.enabled_rules(catalog))
+
+    def wanted(finding: Finding) -> bool:
+        return finding.rule_id in enabled and not _ignored_for_file(finding, config, ())
+
+    reported = {(f.path, f.rule_id, f.span.line, f.span.column) for f in result.active if applies(f.fix, unsafe)}
+    if stdin_data is not None:
+        return _fix_stdin(options, config, catalog, settings, result, stdin_data, wanted)
+    by_display = {source.display: source for source in sources}
+    outcomes: list[FileFix] = []
+    for path in sorted({path for path, *_ in reported}):
+        source = by_display.get(path)
+        if source is None:
+            continue
+
+        def lint(text: str, source: SourceFile = source) -> list[Finding]:
+            return lint_text(source, text, settings).findings
+
+        def first_round(finding: Finding, path: str = path) -> bool:
+            return (path, finding.rule_id, finding.span.line, finding.span.column) in reported
+
+        outcomes.append(
+            fix_file(
+                source.path, path, lint, unsafe=unsafe, wanted=wanted, first_round=first_round, write=not options.diff
+            )
+        )
+    for outcome in outcomes:
+        if outcome.problem:
+            click.echo(f"backlint: warning: {outcome.path}: not fixed: {outcome.problem}", err=True)
+    changed = [o for o in outcomes if o.after != o.before]
+    count = sum(o.fixed for o in changed)
+    hidden = _hidden_unsafe(result, unsafe)
+    if options.diff:
+        for outcome in changed:
+            click.echo(unified_diff(outcome.path, outcome.before, outcome.after), nl=False)
+        click.echo(
+            f"backlint: would fix {_plural(count, 'finding')} in {_plural(len(changed), 'file')}{hidden}", err=True
+        )
+        return 1 if changed else (2 if result.internal_errors else 0)
+    written = [o for o in changed if o.written]
+    if not written:
+        if not options.quiet:
+            click.echo(f"backlint: nothing fixed{hidden}", err=True)
+        return None
+    if not options.quiet:
+        fixed = sum(o.fixed for o in written)
+        unsafe_count = sum(o.unsafe for o in written)
+        extra = f", {unsafe_count} of them with unsafe fixes" if unsafe_count else ""
+        click.echo(f"backlint: fixed {_plural(fixed, 'finding')} in {_plural(len(written), 'file')}{extra}", err=True)
+    from backlint.run import run_check
+
+    return run_check(dataclasses.replace(options, fix=False))  # the files changed: report what is left
+
+
+def _fix_stdin(
+    options: CheckOptions,
+    config: Config,
+    catalog: Catalog,
+    settings: Settings,
+    result: RunResult,
+    data: bytes,
+    wanted: Callable[[Finding], bool],
+) -> int:
+    """``--stdin-filename F --fix``: the fixed buffer on stdout (what editors replace the buffer with)."""
+    import sys
+
+    import click
+
+    from backlint.engine import decode_source
+    from backlint.run import display_path_of, lint_buffer
+
+    name = Path(options.stdin_filename or "stdin.py")
+    text, _, _ = decode_source(data, display_path_of(name))
+    if text is None:
+        sys.stdout.buffer.write(data)
+        return 2
+    reported = {(f.rule_id, f.span.line, f.span.column) for f in result.active}
+
+    def lint(buffer: str) -> Sequence[Finding]:
+        return lint_buffer(buffer, name, config, catalog, settings, project_rules=False).findings
+
+    outcome = fix_text(
+        text,
+        lint,
+        unsafe=options.unsafe_fixes,
+        wanted=wanted,
+        first_round=lambda f: (f.rule_id, f.span.line, f.span.column) in reported,
+    )
+    if outcome.problem:
+        click.echo(f"backlint: warning: {display_path_of(name)}: not fixed: {outcome.problem}", err=True)
+    if options.diff:
+        sys.stdout.write(unified_diff(display_path_of(name), text, outcome.text))
+        sys.stdout.flush()
+        return 1 if outcome.text != text else 0
+    try:
+        payload = encode_like(data, outcome.text)
+    except UnicodeEncodeError:
+        payload = data
+    sys.stdout.buffer.write(payload)
+    sys.stdout.flush()
+    return 0
+
+
+def _hidden_unsafe(result: RunResult, unsafe: bool) -> str:
+    """The hint that unsafe fixes were left out, like ruff's."""
+    if unsafe:
+        return ""
+    count = sum(1 for f in result.active if f.fix is not None and f.fix.safety != SAFE)
+    if not count:
+        return ""
+    return f" ({_plural(count, 'more fix', 'more fixes')} with --unsafe-fixes)"
+
+
+def _plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else (many or one + 's')}"
