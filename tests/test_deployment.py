@@ -18,14 +18,29 @@ def lint(project: Any, path: str, code: str, select: str) -> set[tuple[int, str]
     ("code", "expected"),
     [
         ("from flask import Flask\n\napp = Flask(__name__)\napp.run(debug=True)\n", {(4, "error")}),
-        ("from flask import Flask\n\napp = Flask(__name__)\napp.debug = True\napp.config['DEBUG'] = True\n", {(4, "error"), (5, "error")}),
-        ("from flask import Flask\n\napp = Flask(__name__)\napp.config.update(DEBUG=True, TESTING=False)\n", {(4, "error")}),
-        ("from werkzeug.serving import run_simple\n\nrun_simple('0.0.0.0', 80, app, use_debugger=True)\n", {(3, "error")}),
-        ("from werkzeug.debug import DebuggedApplication\n\napplication = DebuggedApplication(app, evalex=True)\n", {(3, "error")}),
+        (
+            "from flask import Flask\n\napp = Flask(__name__)\napp.debug = True\napp.config['DEBUG'] = True\n",
+            {(4, "error"), (5, "error")},
+        ),
+        (
+            "from flask import Flask\n\napp = Flask(__name__)\napp.config.update(DEBUG=True, TESTING=False)\n",
+            {(4, "error")},
+        ),
+        (
+            "from werkzeug.serving import run_simple\n\nrun_simple('0.0.0.0', 80, app, use_debugger=True)\n",
+            {(3, "error")},
+        ),
+        (
+            "from werkzeug.debug import DebuggedApplication\n\napplication = DebuggedApplication(app, evalex=True)\n",
+            {(3, "error")},
+        ),
         ("from fastapi import FastAPI\n\napp = FastAPI(debug=True)\n", {(3, "warning")}),
         ("from starlette.applications import Starlette\n\napp = Starlette(debug=True, routes=[])\n", {(3, "warning")}),
         # a factory's app in a module that uses Flask
-        ("from flask import Flask\n\nfrom .factory import create_app\n\napp = create_app()\napp.run(debug=True)\n", {(6, "error")}),
+        (
+            "from flask import Flask\n\nfrom .factory import create_app\n\napp = create_app()\napp.run(debug=True)\n",
+            {(6, "error")},
+        ),
     ],
 )
 def test_debug_switches_on(project: Any, code: str, expected: set[tuple[int, str]]) -> None:
@@ -35,8 +50,10 @@ def test_debug_switches_on(project: Any, code: str, expected: set[tuple[int, str
 @pytest.mark.parametrize(
     "code",
     [
-        "import os\n\nfrom flask import Flask\n\napp = Flask(__name__)\napp.run(debug=os.environ.get('FLASK_DEBUG') == '1')\n",
-        "import os\n\nfrom fastapi import FastAPI\n\napp = FastAPI(debug=os.getenv('API_DEBUG', 'false').lower() == 'true')\n",
+        "import os\n\nfrom flask import Flask\n\napp = Flask(__name__)\n"
+        "app.run(debug=os.environ.get('FLASK_DEBUG') == '1')\n",
+        "import os\n\nfrom fastapi import FastAPI\n\n"
+        "app = FastAPI(debug=os.getenv('API_DEBUG', 'false').lower() == 'true')\n",
         "from flask import Flask\n\napp = Flask(__name__)\napp.run(debug=False)\n",
         # not a Flask app: a thread, a process, a test client
         "import threading\n\nworker = threading.Thread(target=print)\nworker.run()\nresult = runner.run(debug=True)\n",
@@ -60,11 +77,23 @@ SETTINGS = "INSTALLED_APPS = ['shop']\nROOT_URLCONF = 'config.urls'\n"
     ("path", "debug", "expected"),
     [
         ("config/settings/production.py", "DEBUG = True\n", {(3, "warning")}),
-        ("config/settings.py", "import environ\n\nenv = environ.Env()\nDEBUG = env.bool('DJANGO_DEBUG', default=True)\n", {(6, "warning")}),
+        (
+            "config/settings.py",
+            "import environ\n\nenv = environ.Env()\nDEBUG = env.bool('DJANGO_DEBUG', default=True)\n",
+            {(6, "warning")},
+        ),
         ("config/settings.py", "import os\n\nDEBUG = os.getenv('DEBUG', 'True') == 'True'\n", {(5, "warning")}),
-        ("config/settings.py", "from decouple import config\n\nDEBUG = config('DEBUG', default=True, cast=bool)\n", {(5, "warning")}),
+        (
+            "config/settings.py",
+            "from decouple import config\n\nDEBUG = config('DEBUG', default=True, cast=bool)\n",
+            {(5, "warning")},
+        ),
         ("config/settings.py", "import os\n\nDEBUG = int(os.environ.get('DJANGO_DEBUG', 0))\n", set()),
-        ("config/settings.py", "import environ\n\nenv = environ.Env()\nDEBUG = env.bool('DJANGO_DEBUG', default=False)\n", set()),
+        (
+            "config/settings.py",
+            "import environ\n\nenv = environ.Env()\nDEBUG = env.bool('DJANGO_DEBUG', default=False)\n",
+            set(),
+        ),
         ("config/settings/dev.py", "DEBUG = True\n", set()),
         ("config/settings_local.py", "DEBUG = True\n", set()),
         ("app/constants.py", "DEBUG = True\n", set()),  # not a settings module
@@ -85,7 +114,8 @@ def test_django_debug(project: Any, path: str, debug: str, expected: set[tuple[i
         ),
         (
             "from starlette.middleware import Middleware\nfrom starlette.middleware.cors import CORSMiddleware\n\n"
-            "ORIGINS = ['*']\nmiddleware = [Middleware(CORSMiddleware, allow_origins=ORIGINS, allow_credentials=True)]\n",
+            "ORIGINS = ['*']\n"
+            "middleware = [Middleware(CORSMiddleware, allow_origins=ORIGINS, allow_credentials=True)]\n",
             {(5, "error")},
         ),
         (
@@ -95,14 +125,24 @@ def test_django_debug(project: Any, path: str, debug: str, expected: set[tuple[i
         ),
         (
             "import os\n\nfrom fastapi.middleware.cors import CORSMiddleware\n\n"
-            "app.add_middleware(CORSMiddleware, allow_origins=os.getenv('ORIGINS', '*').split(','), allow_credentials=True)\n",
+            "app.add_middleware(CORSMiddleware, allow_origins=os.getenv('ORIGINS', "
+            "'*').split(','), allow_credentials=True)\n",
             {(5, "error")},
         ),
-        ("from fastapi.middleware.cors import CORSMiddleware\n\napp.add_middleware(CORSMiddleware, allow_origins=['*'])\n", {(3, "note")}),
-        ("from flask_cors import CORS\n\nCORS(app)\n", {(3, "note")}),
-        ("from flask_cors import CORS\n\nCORS(app, resources={r'/api/*': {'origins': '*'}}, supports_credentials=True)\n", {(3, "error")}),
         (
-            "import aiohttp_cors\n\ncors = aiohttp_cors.setup(app, defaults={'*': aiohttp_cors.ResourceOptions(allow_credentials=True)})\n",
+            "from fastapi.middleware.cors import CORSMiddleware\n\n"
+            "app.add_middleware(CORSMiddleware, allow_origins=['*'])\n",
+            {(3, "note")},
+        ),
+        ("from flask_cors import CORS\n\nCORS(app)\n", {(3, "note")}),
+        (
+            "from flask_cors import CORS\n\n"
+            "CORS(app, resources={r'/api/*': {'origins': '*'}}, supports_credentials=True)\n",
+            {(3, "error")},
+        ),
+        (
+            "import aiohttp_cors\n\n"
+            "cors = aiohttp_cors.setup(app, defaults={'*': aiohttp_cors.ResourceOptions(allow_credentials=True)})\n",
             {(3, "error")},
         ),
         # explicit origins, or a regex pinned to one site, or options we cannot read
@@ -113,7 +153,8 @@ def test_django_debug(project: Any, path: str, debug: str, expected: set[tuple[i
         ),
         (
             "from fastapi.middleware.cors import CORSMiddleware\n\n"
-            "app.add_middleware(CORSMiddleware, allow_origin_regex=r'https://.*\\.example\\.com', allow_credentials=True)\n",
+            "app.add_middleware(CORSMiddleware, "
+            "allow_origin_regex=r'https://.*\\.example\\.com', allow_credentials=True)\n",
             set(),
         ),
         ("from flask_cors import CORS\n\nCORS(app, **settings.CORS_OPTIONS)\n", set()),
@@ -124,10 +165,12 @@ def test_cors(project: Any, code: str, expected: set[tuple[int, str]]) -> None:
 
 
 def test_django_cors_settings(project: Any) -> None:
-    allow_all = SETTINGS + "CORS_ALLOW_ALL_ORIGINS = True\n"
+    allow_all = SETTINGS + "CORS_ALLOW_ALL_ORIGINS = True\nCORS_ALLOW_METHODS = ['GET']\n"
     assert lint(project, "config/settings.py", allow_all, "BL702") == {(3, "note")}
     assert lint(project, "config/settings.py", allow_all + "CORS_ALLOW_CREDENTIALS = True\n", "BL702") == {(3, "error")}
-    regex = SETTINGS + "CORS_ALLOWED_ORIGIN_REGEXES = [r'^https://\\w+\\.example\\.com$']\nCORS_ALLOW_CREDENTIALS = True\n"
+    regex = (
+        SETTINGS + "CORS_ALLOWED_ORIGIN_REGEXES = [r'^https://\\w+\\.example\\.com$']\nCORS_ALLOW_CREDENTIALS = True\n"
+    )
     assert lint(project, "config/settings.py", regex, "BL702") == set()
 
 
@@ -148,12 +191,20 @@ def test_allowed_hosts(project: Any, path: str, hosts: str, expected: set[tuple[
     ("code", "expected"),
     [
         ("import jwt\n\nclaims = jwt.decode(token, options={'verify_signature': False})\n", {(3, "error")}),
-        ("import jwt\n\nNO_CHECK = {'verify_signature': False, 'verify_exp': True}\nclaims = jwt.decode(token, key, options=NO_CHECK)\n", {(4, "error")}),
+        (
+            "import jwt\n\nNO_CHECK = {'verify_signature': False, 'verify_exp': True}\n"
+            "claims = jwt.decode(token, key, options=NO_CHECK)\n",
+            {(4, "error")},
+        ),
         ("import jwt\n\nclaims = jwt.decode(token, verify=False)\n", {(3, "error")}),
         ("import jwt\n\nclaims = jwt.decode(token, key, algorithms=['HS256', 'none'])\n", {(3, "error")}),
-        ("from jose import jwt\n\nclaims = jwt.decode(token, key, options=dict(verify_signature=False))\n", {(3, "error")}),
         (
-            "from jose import jwt\n\n\ndef is_admin(token):\n    return jwt.get_unverified_claims(token)['role'] == 'admin'\n",
+            "from jose import jwt\n\nclaims = jwt.decode(token, key, options=dict(verify_signature=False))\n",
+            {(3, "error")},
+        ),
+        (
+            "from jose import jwt\n\n\ndef is_admin(token):\n"
+            "    return jwt.get_unverified_claims(token)['role'] == 'admin'\n",
             {(5, "warning")},
         ),
         # verified decodes; reading the key id or the expiry; peeking at the issuer before verifying
@@ -161,7 +212,8 @@ def test_allowed_hosts(project: Any, path: str, hosts: str, expected: set[tuple[
         ("import jwt\n\nkid = jwt.get_unverified_header(token)['kid']\n", set()),
         ("import jwt\n\nexpires = jwt.decode(token, options={'verify_signature': False}).get('exp')\n", set()),
         (
-            "import jwt\n\n\ndef verify(token, keys):\n    issuer = jwt.decode(token, options={'verify_signature': False})['iss']\n"
+            "import jwt\n\n\ndef verify(token, keys):\n"
+            "    issuer = jwt.decode(token, options={'verify_signature': False})['iss']\n"
             "    return jwt.decode(token, keys[issuer], algorithms=['RS256'])\n",
             set(),
         ),
@@ -172,5 +224,8 @@ def test_jwt(project: Any, code: str, expected: set[tuple[int, str]]) -> None:
 
 
 def test_test_files_are_not_judged(project: Any) -> None:
-    code = "import jwt\nfrom flask import Flask\n\napp = Flask(__name__)\napp.run(debug=True)\nclaims = jwt.decode(t, options={'verify_signature': False})\n"
+    code = (
+        "import jwt\nfrom flask import Flask\n\napp = Flask(__name__)\napp.run(debug=True)\n"
+        "claims = jwt.decode(t, options={'verify_signature': False})\n"
+    )
     assert lint(project, "tests/test_auth.py", code, "BL701,BL803") == set()

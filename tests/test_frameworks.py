@@ -91,11 +91,15 @@ def test_django_urlconf_through_settings_includes_and_drf_routers(project: Any) 
     for package in ("config", "config/settings", "shop"):
         project.write(f"{package}/__init__.py", "")
     project.write("config/settings/base.py", "ROOT_URLCONF = 'config.urls'\nINSTALLED_APPS = ['shop']\n")
-    project.write("config/settings/prod.py", "from .base import *\n\nDATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql'}}\n")
+    project.write(
+        "config/settings/prod.py",
+        "from .base import *\n\nDATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql'}}\n",
+    )
     project.write(
         "config/wsgi.py",
         "import os\n\nfrom django.core.wsgi import get_wsgi_application\n\n"
-        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings.prod')\napplication = get_wsgi_application()\n",
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings.prod')\n"
+        "application = get_wsgi_application()\n",
     )
     project.write(
         "config/urls.py",
@@ -103,7 +107,8 @@ def test_django_urlconf_through_settings_includes_and_drf_routers(project: Any) 
     )
     project.write(
         "shop/urls.py",
-        "from django.urls import include, path\nfrom rest_framework.routers import DefaultRouter\n\nfrom . import views\n\n"
+        "from django.urls import include, path\nfrom rest_framework.routers import DefaultRouter\n\n"
+        "from . import views\n\n"
         "router = DefaultRouter()\nrouter.register('orders', views.OrderViewSet)\n\n"
         "urlpatterns = [\n    path('', include(router.urls)),\n    path('ping/', views.ping),\n"
         "    path('report/', views.Report.as_view()),\n]\n",
@@ -111,13 +116,18 @@ def test_django_urlconf_through_settings_includes_and_drf_routers(project: Any) 
     project.write(
         "shop/views.py",
         "from django.http import JsonResponse\nfrom django.views import View\nfrom rest_framework import viewsets\n\n"
-        "from .models import Order\n\n\nclass OrderViewSet(viewsets.ReadOnlyModelViewSet):\n    queryset = Order.objects.all()\n\n\n"
+        "from .models import Order\n\n\nclass OrderViewSet(viewsets.ReadOnlyModelViewSet):\n"
+        "    queryset = Order.objects.all()\n\n\n"
         "def ping(request):\n    return JsonResponse({})\n\n\n"
         "class Report(View):\n    def get(self, request):\n        return JsonResponse({'n': Order.objects.count()})\n",
     )
     app = only_app(build(project.root))
     assert app.framework == "django" and app.site.path == "config/wsgi.py"
-    assert routes(app) == {("GET", "api/orders", "OrderViewSet"), ("*", "api/ping/", "ping"), ("GET", "api/report/", "Report")}
+    assert routes(app) == {
+        ("GET", "api/orders", "OrderViewSet"),
+        ("*", "api/ping/", "ping"),
+        ("GET", "api/report/", "Report"),
+    }
     assert [s.ctor for s in app.stores] == ["DATABASES"]
 
 
@@ -131,22 +141,31 @@ def test_starlette_mounts_and_aiohttp_route_tables(project: Any) -> None:
     )
     project.write(
         "aio/app.py",
-        "from aiohttp import web\n\nroutes = web.RouteTableDef()\n\n\n@routes.get('/items')\nasync def items(request):\n    ...\n\n\n"
+        "from aiohttp import web\n\nroutes = web.RouteTableDef()\n\n\n@routes.get('/items')\n"
+        "async def items(request):\n    ...\n\n\n"
         "async def health(request):\n    ...\n\n\nasync def sub_index(request):\n    ...\n\n\n"
-        "def create_app():\n    app = web.Application()\n    app.add_routes(routes)\n    app.router.add_get('/health', health)\n"
-        "    admin = web.Application()\n    admin.add_routes([web.get('/', sub_index)])\n    app.add_subapp('/admin', admin)\n"
+        "def create_app():\n    app = web.Application()\n    app.add_routes(routes)\n"
+        "    app.router.add_get('/health', health)\n"
+        "    admin = web.Application()\n    admin.add_routes([web.get('/', sub_index)])\n"
+        "    app.add_subapp('/admin', admin)\n"
         "    return app\n",
     )
     model = build(project.root)
     by_framework = {a.framework: a for a in model.apps}
     assert set(by_framework) == {"starlette", "aiohttp"}
     assert routes(by_framework["starlette"]) == {("GET", "/", "home"), ("GET,DELETE", "/notes/{id:int}", "note")}
-    assert routes(by_framework["aiohttp"]) == {("GET", "/items", "items"), ("GET", "/health", "health"), ("GET", "/admin/", "sub_index")}
+    assert routes(by_framework["aiohttp"]) == {
+        ("GET", "/items", "items"),
+        ("GET", "/health", "health"),
+        ("GET", "/admin/", "sub_index"),
+    }
 
 
 def test_apps_in_sibling_directories_resolve_their_own_modules(project: Any) -> None:
     for name, url in (("one", "ONE_URL"), ("two", "TWO_URL")):
-        project.write(f"{name}/db.py", f"import os\n\nimport redis\n\nclient = redis.Redis.from_url(os.environ['{url}'])\n")
+        project.write(
+            f"{name}/db.py", f"import os\n\nimport redis\n\nclient = redis.Redis.from_url(os.environ['{url}'])\n"
+        )
         project.write(f"{name}/main.py", "from flask import Flask\n\nimport db\n\napp = Flask(__name__)\n")
     model = build(project.root)
     assert len(model.apps) == 2
@@ -163,10 +182,13 @@ def test_endpoint_io_through_services_dependencies_and_managers(project: Any) ->
         "engine = create_engine(os.environ['DATABASE_URL'])\nSessionLocal = sessionmaker(bind=engine)\n\n\n"
         "def get_db():\n    db = SessionLocal()\n    try:\n        yield db\n    finally:\n        db.close()\n",
     )
-    project.write("api/services.py", "def total(db, customer_id):\n    return db.execute('SELECT sum(total) FROM orders')\n")
+    project.write(
+        "api/services.py", "def total(db, customer_id):\n    return db.execute('SELECT sum(total) FROM orders')\n"
+    )
     project.write(
         "api/main.py",
-        "from fastapi import Depends, FastAPI\n\nfrom . import services\nfrom .db import get_db\n\napp = FastAPI()\n\n\n"
+        "from fastapi import Depends, FastAPI\n\nfrom . import services\nfrom .db import get_db\n\napp = FastAPI()\n"
+        "\n\n"
         "@app.get('/total/{customer_id}')\ndef total(customer_id: int, db=Depends(get_db)):\n"
         "    return services.total(db, customer_id)\n\n\n"
         "@app.get('/orders')\ndef orders(db=Depends(get_db)):\n    return db.query('Order').all()\n\n\n"
@@ -191,16 +213,23 @@ def test_handlers_and_middleware_are_recorded_per_app(project: Any) -> None:
     )
     model = build(project.root)
     app = only_app(model)
-    assert {(h.kind, tuple(h.exceptions)) for h in app.handlers} == {("handler", ("sqlalchemy.exc.SQLAlchemyError",)), ("middleware", ())}
+    assert {(h.kind, tuple(h.exceptions)) for h in app.handlers} == {
+        ("handler", ("sqlalchemy.exc.SQLAlchemyError",)),
+        ("middleware", ()),
+    }
     assert [h.function[1].name for h in model.covers(app) if h.function] == ["db_error"]
 
 
 def test_objects_built_inside_helpers_are_not_apps(project: Any) -> None:
     project.write(
         "tools.py",
-        "from flask import Flask\n\n\ndef render_docs():\n    app = Flask('docs')\n    with app.test_request_context():\n        pass\n",
+        "from flask import Flask\n\n\ndef render_docs():\n    app = Flask('docs')\n"
+        "    with app.test_request_context():\n        pass\n",
     )
-    project.write("lib.py", "from django.core.wsgi import get_wsgi_application\n\n\ndef internal():\n    return get_wsgi_application()\n")
+    project.write(
+        "lib.py",
+        "from django.core.wsgi import get_wsgi_application\n\n\ndef internal():\n    return get_wsgi_application()\n",
+    )
     assert build(project.root).apps == []
 
 

@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
-ENGINE = "import os\n\nfrom sqlalchemy import create_engine, text\n\nengine = create_engine(os.environ['DATABASE_URL'])\n"
+ENGINE = (
+    "import os\n\nfrom sqlalchemy import create_engine, text\n\nengine = create_engine(os.environ['DATABASE_URL'])\n"
+)
 
 
 def findings(project: Any, *args: str) -> list[dict[str, Any]]:
@@ -22,16 +24,23 @@ def ids(project: Any, select: str = "BL6") -> set[tuple[str, int, str]]:
 def fastapi_app(project: Any, lifespan_body: str, *, health: str = "") -> None:
     """db.py builds the engine, main.py the app with a lifespan; orders.py has a route doing I/O."""
     project.write("svc/__init__.py", "")
-    project.write("svc/db.py", ENGINE + "\n\ndef check_database():\n    with engine.connect() as conn:\n        conn.execute(text('SELECT 1'))\n")
+    project.write(
+        "svc/db.py",
+        ENGINE
+        + "\n\ndef check_database():\n    with engine.connect() as conn:\n        conn.execute(text('SELECT 1'))\n",
+    )
     project.write(
         "svc/orders.py",
-        "from fastapi import APIRouter\nfrom sqlalchemy import text\n\nfrom .db import engine\n\nrouter = APIRouter(prefix='/orders')\n\n\n"
+        "from fastapi import APIRouter\nfrom sqlalchemy import text\n\nfrom .db import engine\n\n"
+        "router = APIRouter(prefix='/orders')\n\n\n"
         "@router.get('/{order_id}')\ndef get_order(order_id: int):\n    with engine.connect() as conn:\n"
-        "        return dict(conn.execute(text('SELECT * FROM orders WHERE id = :id'), {'id': order_id}).one())\n" + health,
+        "        return dict(conn.execute(text('SELECT * FROM orders WHERE id = :id'), {'id': order_id}).one())\n"
+        + health,
     )
     project.write(
         "svc/main.py",
-        "from contextlib import asynccontextmanager\n\nfrom fastapi import FastAPI\n\nfrom . import db\nfrom .orders import router\n\n\n"
+        "from contextlib import asynccontextmanager\n\nfrom fastapi import FastAPI\n\nfrom . import db\n"
+        "from .orders import router\n\n\n"
         f"@asynccontextmanager\nasync def lifespan(app: FastAPI):\n{lifespan_body}    yield\n\n\n"
         "app = FastAPI(lifespan=lifespan)\napp.include_router(router)\n",
     )
@@ -41,6 +50,8 @@ def app_line(project: Any) -> int:
     """The line of ``app = FastAPI(...)`` in fastapi_app's main.py."""
     lines = project.root.joinpath("svc/main.py").read_text().splitlines()
     return next(i for i, line in enumerate(lines, 1) if line.startswith("app = FastAPI("))
+
+
 HEALTH = "\n\n@router.get('/health', include_in_schema=False)\ndef health():\n    return {'status': 'ok'}\n"
 
 
@@ -73,7 +84,9 @@ def test_unresolvable_check_call_and_configured_probe_callables_silence_bl601(pr
     fastapi_app(project, "    await app.state.container.check_database()\n", health=HEALTH)
     assert not {f for f in ids(project) if f[2] == "BL601"}
     fastapi_app(project, "    db.warm_up()\n", health=HEALTH)
-    project.write("svc/db.py", project.root.joinpath("svc/db.py").read_text() + "\n\ndef warm_up():\n    check_database()\n")
+    project.write(
+        "svc/db.py", project.root.joinpath("svc/db.py").read_text() + "\n\ndef warm_up():\n    check_database()\n"
+    )
     assert not {f for f in ids(project) if f[2] == "BL601"}
     project.write("svc/db.py", ENGINE + "\n\ndef warm_up():\n    return None\n")
     assert ("svc/main.py", app_line(project), "BL601") in ids(project)
@@ -82,7 +95,8 @@ def test_unresolvable_check_call_and_configured_probe_callables_silence_bl601(pr
 
 
 SWALLOWING_CHECK = (
-    "\n\ndef check_database():\n    try:\n        with engine.connect() as conn:\n            conn.execute(text('SELECT 1'))\n"
+    "\n\ndef check_database():\n    try:\n        with engine.connect() as conn:\n"
+    "            conn.execute(text('SELECT 1'))\n"
     "    except Exception:\n        print('database down, starting anyway')\n"
 )
 
@@ -100,7 +114,8 @@ def test_swallowed_probe_in_a_helper_is_bl602_not_bl601(project: Any) -> None:
     [
         # a retry loop whose else clause raises after the last attempt
         "\n\ndef check_database():\n    for _ in range(3):\n        try:\n            with engine.connect() as conn:\n"
-        "                conn.execute(text('SELECT 1'))\n            break\n        except Exception:\n            pass\n"
+        "                conn.execute(text('SELECT 1'))\n            break\n        except Exception:\n"
+        "            pass\n"
         "    else:\n        raise RuntimeError('database unreachable')\n",
         # the handler exits
         "\nimport sys\n\n\ndef check_database():\n    try:\n        with engine.connect() as conn:\n"
@@ -117,7 +132,8 @@ def test_caller_that_tests_the_result_handles_the_failure(project: Any) -> None:
     fastapi_app(project, "    if not db.check_database():\n        raise SystemExit(1)\n", health=HEALTH)
     project.write(
         "svc/db.py",
-        ENGINE + "\n\ndef check_database():\n    try:\n        with engine.connect() as conn:\n            conn.execute(text('SELECT 1'))\n"
+        ENGINE + "\n\ndef check_database():\n    try:\n        with engine.connect() as conn:\n"
+        "            conn.execute(text('SELECT 1'))\n"
         "    except Exception:\n        return False\n    return True\n",
     )
     assert not {f for f in ids(project) if f[2] in ("BL601", "BL602")}
@@ -130,26 +146,39 @@ def test_health_rules(project: Any) -> None:
     assert {f[2] for f in ids(project)} == {"BL604"}
     probing = (
         "\n\n@router.get('/health')\ndef health():\n    try:\n        with engine.connect() as conn:\n"
-        "            conn.execute(text('SELECT 1'))\n    except Exception:\n        return {'status': 'down'}\n    return {'status': 'ok'}\n"
+        "            conn.execute(text('SELECT 1'))\n    except Exception:\n        return {'status': 'down'}\n"
+        "    return {'status': 'ok'}\n"
     )
     fastapi_app(project, "    db.check_database()\n", health=probing)
     found = findings(project, "--select", "BL6")
-    assert [(f["rule_id"], f["line"], [r["line"] for r in f["related"]]) for f in found] == [("BL605", app_line(project), [20])]
-    fastapi_app(project, "    db.check_database()\n", health=probing.replace("return {'status': 'down'}", "return JSONResponse({'status': 'down'}, status_code=503)"))
+    assert [(f["rule_id"], f["line"], [r["line"] for r in f["related"]]) for f in found] == [
+        ("BL605", app_line(project), [20])
+    ]
+    fastapi_app(
+        project,
+        "    db.check_database()\n",
+        health=probing.replace("return {'status': 'down'}", "return JSONResponse({'status': 'down'}, status_code=503)"),
+    )
     assert ids(project) == set()
 
 
 def test_health_route_through_a_helper_that_swallows(project: Any) -> None:
     health = (
-        "\n\ndef database_ok():\n    try:\n        with engine.connect() as conn:\n            conn.execute(text('SELECT 1'))\n"
+        "\n\ndef database_ok():\n    try:\n        with engine.connect() as conn:\n"
+        "            conn.execute(text('SELECT 1'))\n"
         "        return True\n    except Exception:\n        return False\n\n\n"
         "@router.get('/healthz')\ndef healthz():\n    return {'database': database_ok()}\n"
     )
     fastapi_app(project, "    db.check_database()\n", health=health)
     assert {f[2] for f in ids(project)} == {"BL605"}
-    fastapi_app(project, "    db.check_database()\n", health=health.replace(
-        "return {'database': database_ok()}", "if not database_ok():\n        raise HTTPException(503)\n    return {}"
-    ))
+    fastapi_app(
+        project,
+        "    db.check_database()\n",
+        health=health.replace(
+            "return {'database': database_ok()}",
+            "if not database_ok():\n        raise HTTPException(503)\n    return {}",
+        ),
+    )
     assert ids(project) == set()
 
 
@@ -158,21 +187,31 @@ def test_django_project_with_a_database_check(project: Any) -> None:
         project.write(f"{package}/__init__.py", "")
     project.write(
         "site_/settings.py",
-        "ROOT_URLCONF = 'site_.urls'\nINSTALLED_APPS = ['shop']\nDATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql'}}\n",
+        "ROOT_URLCONF = 'site_.urls'\nINSTALLED_APPS = ['shop']\n"
+        "DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql'}}\n",
     )
     project.write(
         "site_/wsgi.py",
         "import os\n\nfrom django.core.wsgi import get_wsgi_application\n\n"
         "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'site_.settings')\napplication = get_wsgi_application()\n",
     )
-    project.write("site_/urls.py", "from django.urls import include, path\n\nurlpatterns = [path('ht/', include('health_check.urls'))]\n")
+    project.write(
+        "site_/urls.py",
+        "from django.urls import include, path\n\nurlpatterns = [path('ht/', include('health_check.urls'))]\n",
+    )
     project.write(
         "shop/checks.py",
-        "from django.core.checks import Error, Tags, register\nfrom django.db import connection\n\n\n@register(Tags.database)\n"
-        "def database_ok(app_configs, **kwargs):\n    try:\n        connection.ensure_connection()\n    except Exception as exc:\n"
+        "from django.core.checks import Error, Tags, register\nfrom django.db import connection\n\n\n"
+        "@register(Tags.database)\n"
+        "def database_ok(app_configs, **kwargs):\n    try:\n        connection.ensure_connection()\n"
+        "    except Exception as exc:\n"
         "        return [Error(str(exc))]\n    return []\n",
     )
-    project.write("shop/apps.py", "from django.apps import AppConfig\n\n\nclass ShopConfig(AppConfig):\n    name = 'shop'\n\n    def ready(self):\n        from . import checks\n")
+    project.write(
+        "shop/apps.py",
+        "from django.apps import AppConfig\n\n\nclass ShopConfig(AppConfig):\n    name = 'shop'\n\n"
+        "    def ready(self):\n        from . import checks\n",
+    )
     assert ids(project) == set()
     project.write("shop/checks.py", "")
     assert {(f[0], f[2]) for f in ids(project)} == {("site_/wsgi.py", "BL601")}
@@ -182,5 +221,10 @@ def test_apps_in_tests_and_scripts_are_not_judged_and_suppression_works(project:
     project.write("tests/app.py", ENGINE + "from fastapi import FastAPI\n\napp = FastAPI()\n")
     project.write("scripts/tool.py", ENGINE + "from fastapi import FastAPI\n\napp = FastAPI()\n")
     assert ids(project) == set()
-    project.write("main.py", ENGINE + "from fastapi import FastAPI\n\napp = FastAPI()  # backlint: ignore[BL601]\n\n\n@app.get('/x')\ndef x():\n    return 1\n")
+    project.write(
+        "main.py",
+        ENGINE
+        + "from fastapi import FastAPI\n\napp = FastAPI()  # backlint: ignore[BL601]\n\n\n@app.get('/x')\ndef x():\n"
+        "    return 1\n",
+    )
     assert {f[2] for f in ids(project)} == {"BL603"}

@@ -16,8 +16,9 @@ import dataclasses
 import os
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Iterator, Sequence, Tuple
+from typing import Any
 
 from backlint.facts import ModuleFacts
 from backlint.rule import RelatedLocation, Span
@@ -25,11 +26,11 @@ from backlint.rule import RelatedLocation, Span
 # A constant or a reference, as written in a call: ("str", "/health"), ("int", 503),
 # ("const", True), ("ref", "pkg.db.engine"), ("list", [...]), ("dict", [(key, value), ...]),
 # ("call", "fastapi.Depends", [args], {kwargs}), or ("?",) for anything else.
-Value = Tuple[Any, ...]
+Value = tuple[Any, ...]
 # Where a value comes from, for receivers of data-store calls: ("handle", kind) a known handle,
 # ("ref", ref) a module-level name, ("call", ref) the result of calling ref, ("manager", kind, ref)
 # a query manager of a model class, ("instance", ref) an instance of class ref.
-Origin = Tuple[str, ...]
+Origin = tuple[str, ...]
 UNKNOWN: Value = ("?",)
 
 OBJECTS, OBJECT_CALLS, ASSIGNS, STORES = "fw.objects", "fw.object-calls", "fw.assigns", "fw.stores"
@@ -174,7 +175,7 @@ class LazySpan(Span):
     module — instead of computing positions (PositionProvider costs twice the parse); the file is
     parsed again for positions only when a finding or a related location is placed on the node."""
 
-    def __init__(self, path: str, steps: tuple[int, ...]) -> None:  # noqa: D107 - no Span.__init__ on purpose
+    def __init__(self, path: str, steps: tuple[int, ...]) -> None:
         self.path = path
         self.steps = steps
         self.resolved: tuple[int, int, int, int] | None = None
@@ -184,20 +185,20 @@ class LazySpan(Span):
             self.resolved = _resolve_position(self.path, self.steps)
         return self.resolved
 
-    @property  # type: ignore[override]
-    def line(self) -> int:
+    @property
+    def line(self) -> int:  # type: ignore[override]
         return self._get()[0]
 
-    @property  # type: ignore[override]
-    def column(self) -> int:
+    @property
+    def column(self) -> int:  # type: ignore[override]
         return self._get()[1]
 
-    @property  # type: ignore[override]
-    def end_line(self) -> int:
+    @property
+    def end_line(self) -> int:  # type: ignore[override]
         return self._get()[2]
 
-    @property  # type: ignore[override]
-    def end_column(self) -> int:
+    @property
+    def end_column(self) -> int:  # type: ignore[override]
         return self._get()[3]
 
     def __eq__(self, other: object) -> bool:
@@ -256,11 +257,11 @@ def _resolve_position(path: str, steps: tuple[int, ...]) -> tuple[int, int, int,
             _POSITIONS.clear()
         entry = _POSITIONS[key] = (module, positions)
     module, positions = entry
-    node = module
+    node: Any = module
     try:
         for step in steps:
             node = walked_children(node)[step]
-        where = positions[node]
+        where = positions[node]  # type: ignore[index]
     except (AttributeError, IndexError, KeyError, TypeError):
         return (1, 1, 1, 1)
     return (where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
@@ -288,7 +289,9 @@ def _read_imports(path: str, module: str, is_package: bool) -> tuple[dict[str, s
                     aliases[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
         elif isinstance(node, ast.Import):
             for alias in node.names:
-                aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else alias.name.split(".")[0]
+                aliases[alias.asname or alias.name.split(".")[0]] = (
+                    alias.name if alias.asname else alias.name.split(".")[0]
+                )
     return aliases, stars
 
 
@@ -470,7 +473,9 @@ class ProjectModel:
         self._views = {r["name"]: r for r in knowledge.rows("framework-view-classes")}
         self._settings = {r["name"]: r["role"] for r in knowledge.rows("framework-settings")}
         self._stores = {r["name"]: r for r in knowledge.rows("datastore-clients") if r["role"] == "store"}
-        self._handles = {r["name"]: r["kind"] for r in knowledge.rows("datastore-clients") if r["role"] in ("handle", "type")}
+        self._handles = {
+            r["name"]: r["kind"] for r in knowledge.rows("datastore-clients") if r["role"] in ("handle", "type")
+        }
         self._methods: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in knowledge.rows("datastore-methods"):
             self._methods[row["method"]].append(row)
@@ -632,10 +637,10 @@ class ProjectModel:
         self._alias_parameters()
         for module in self.modules:
             for name, assigns in module.assigns.items():
-                node = self.nodes.get((module.path, name))
-                if node is not None:
+                routes = self.nodes.get((module.path, name))
+                if routes is not None:
                     for assign in assigns:
-                        self._route_list(value_items(assign.value), node, module, Site(module.path, assign.span))
+                        self._route_list(value_items(assign.value), routes, module, Site(module.path, assign.span))
             for obj in module.facts.get(OBJECTS):
                 self._constructor(self.nodes[(module.path, module.local(obj.ref))], obj)
             for call in module.facts.get(OBJECT_CALLS):
@@ -660,7 +665,10 @@ class ProjectModel:
             for module in self.modules
             for function in module.facts.get(FUNCTIONS)
             for call in function.calls
-            if any(r and r.rpartition(":")[2].rpartition(".")[2] in names for r in (*(call.args or ()), *(call.kwargs or {}).values()))
+            if any(
+                r and r.rpartition(":")[2].rpartition(".")[2] in names
+                for r in (*(call.args or ()), *(call.kwargs or {}).values())
+            )
         ]
         for _ in range(4):
             changed = False
@@ -670,7 +678,11 @@ class ProjectModel:
                     continue
                 callee_module, callee = target
                 offset = 1 if call.via_attribute and callee.cls and callee.params[:1] in (["self"], ["cls"]) else 0
-                passed = [(callee.params[i + offset], r) for i, r in enumerate(call.args or ()) if r and i + offset < len(callee.params)]
+                passed = [
+                    (callee.params[i + offset], r)
+                    for i, r in enumerate(call.args or ())
+                    if r and i + offset < len(callee.params)
+                ]
                 passed += [(k, r) for k, r in (call.kwargs or {}).items() if k in callee.params]
                 for param, ref in passed:
                     node = self.node(ref, module)
@@ -740,7 +752,9 @@ class ProjectModel:
         site = IoSite(method, None, None, origin=("ref", receiver))
         return near, FunctionFacts(ref, method, None, None, [], [], True, io=[site])
 
-    def _add_handler(self, node: Node, exceptions: list[str], value: Value, module: Module, site: Site | None, kind: str) -> None:
+    def _add_handler(
+        self, node: Node, exceptions: list[str], value: Value, module: Module, site: Site | None, kind: str
+    ) -> None:
         function = self.function(value[1], module) if value[0] == "ref" else None
         if function is None and value[0] == "ref":
             found = self.klass(value[1], module)
@@ -753,7 +767,9 @@ class ProjectModel:
             site = Site(function[0].path, function[1].span)
         self._pending_handlers.append((node, Handler(exceptions, function, site, kind)))
 
-    def _decorator(self, decorator: Value, module: Module, *, function: FunctionFacts | None = None, cls: ClassFacts | None = None) -> None:
+    def _decorator(
+        self, decorator: Value, module: Module, *, function: FunctionFacts | None = None, cls: ClassFacts | None = None
+    ) -> None:
         if decorator[0] == "call":
             ref, args, kwargs = decorator[1], decorator[2], decorator[3]
         elif decorator[0] == "ref":
@@ -835,7 +851,9 @@ class ProjectModel:
                 node = self.nodes.get((target.path, "urlpatterns"))
                 if node is not None:
                     owner.children.append((prefix, node))
-            if child[1].split(".")[0] == "health_check" or any(child[1].startswith(r["module"]) for r in self.knowledge.rows("framework-health")):
+            if child[1].split(".")[0] == "health_check" or any(
+                child[1].startswith(r["module"]) for r in self.knowledge.rows("framework-health")
+            ):
                 self.endpoints.append(Endpoint(owner.framework, owner, prefix, ("GET",), [], None, site))
             return
         if child[0] == "ref":
@@ -877,7 +895,16 @@ class ProjectModel:
     def _include_names(self) -> frozenset[str]:
         return frozenset(r["name"] for r in self._routes if r["form"] == "include" and "." in r["name"])
 
-    def _endpoint(self, owner: Node, row: dict[str, Any], args: list[Value], kwargs: dict[str, Value], handler: Value, module: Module, site: Site | None) -> None:
+    def _endpoint(
+        self,
+        owner: Node,
+        row: dict[str, Any],
+        args: list[Value],
+        kwargs: dict[str, Value],
+        handler: Value,
+        module: Module,
+        site: Site | None,
+    ) -> None:
         path = value_str(_arg(args, kwargs, row.get("path-arg"), row.get("path-kw")))
         methods: list[str] = list(row.get("methods", ()))
         explicit = bool(row.get("methods-kw") and row["methods-kw"] in kwargs) or row.get("method-arg") is not None
@@ -908,7 +935,9 @@ class ProjectModel:
             site = class_site or site
         self.endpoints.append(Endpoint(owner.framework, owner, path, tuple(methods), functions, cls_name, site))
 
-    def _class_view(self, ref: str, near: Module) -> tuple[str, list[tuple[Module, FunctionFacts]], list[str], Site | None] | None:
+    def _class_view(
+        self, ref: str, near: Module
+    ) -> tuple[str, list[tuple[Module, FunctionFacts]], list[str], Site | None] | None:
         found = self.klass(ref, near)
         if found is None:
             return None
@@ -966,7 +995,9 @@ class ProjectModel:
         if node.framework == "django":
             hooks += self._django_hooks(modules)
         else:
-            factory = module.functions.get(module.local(node.fact.function)) if node.fact and node.fact.function else None
+            factory = (
+                module.functions.get(module.local(node.fact.function)) if node.fact and node.fact.function else None
+            )
             if factory is not None:
                 hooks.append(Hook(module, factory, False, "app factory"))
         for m in modules:
@@ -976,23 +1007,39 @@ class ProjectModel:
         attached = {id(e.functions[0][1]) for e in endpoints if e.functions}
         scope_endpoints = list(endpoints)
         for endpoint in self.endpoints:
-            if endpoint.owner is not None and endpoint.owner.module.path in keys and endpoint.owner.role != "app":
-                if not endpoint.functions or id(endpoint.functions[0][1]) not in attached:
-                    prefix = endpoint.owner.prefix
-                    scope_endpoints.append(
-                        dataclasses.replace(endpoint, path=_join(prefix, endpoint.path) if endpoint.path else None)
-                    )
+            owner = endpoint.owner
+            if owner is None or owner.module.path not in keys or owner.role == "app":
+                continue
+            if not endpoint.functions or id(endpoint.functions[0][1]) not in attached:
+                path = _join(owner.prefix, endpoint.path) if endpoint.path else None
+                scope_endpoints.append(dataclasses.replace(endpoint, path=path))
         stores = [Store(s.kind, s.ctor, Site(m.path, s.span)) for m in modules for s in m.facts.get(STORES)]
         if node.framework == "django":
             stores += self._django_stores(modules)
         health = [
             (r["module"], bool(r.get("checks-dependencies")))
             for r in self.knowledge.rows("framework-health")
-            if any(name == r["module"] or name.startswith(r["module"] + ".") for m in modules for name in m.facts.get(IMPORTS))
+            if any(
+                name == r["module"] or name.startswith(r["module"] + ".")
+                for m in modules
+                for name in m.facts.get(IMPORTS)
+            )
             or any(_mentions(a.value, r["module"]) for m in modules for assigns in m.assigns.values() for a in assigns)
         ]
         assert node.site is not None
-        return App(node, node.framework, node.site, modules, endpoints, scope_endpoints, hooks, unknown, handlers, stores, health)
+        return App(
+            node,
+            node.framework,
+            node.site,
+            modules,
+            endpoints,
+            scope_endpoints,
+            hooks,
+            unknown,
+            handlers,
+            stores,
+            health,
+        )
 
     def _reachable(self, root: Node) -> dict[tuple[str, str], str | None]:
         """Routing nodes under ``root`` with the path prefix leading to each (None if unknown)."""
@@ -1032,7 +1079,9 @@ class ProjectModel:
                 unknown.append(hook)
         return hooks, unknown
 
-    def _closure(self, app: Node, reachable: dict[tuple[str, str], str | None], hooks: list[Hook], endpoints: list[Endpoint]) -> list[Module]:
+    def _closure(
+        self, app: Node, reachable: dict[tuple[str, str], str | None], hooks: list[Hook], endpoints: list[Endpoint]
+    ) -> list[Module]:
         """The app's modules: what its module imports, transitively, plus its routes' and hooks' modules."""
         start: list[Module] = [app.module]
         start += [self.nodes[k].module for k in reachable if k in self.nodes]
@@ -1110,9 +1159,12 @@ class ProjectModel:
                             note = (
                                 "`AppConfig.ready()`: it runs before the app serves, but Django warns against "
                                 "database access there; prefer a check registered with "
-                                "`django.core.checks.register(Tags.database)` run by `manage.py check --database default`"
+                                "`django.core.checks.register(Tags.database)` run by "
+                                "`manage.py check --database default`"
                             )
-                            hooks.append(Hook(module, function, False, f"{cls.qualname.rpartition('.')[2]}.{method}", note))
+                            hooks.append(
+                                Hook(module, function, False, f"{cls.qualname.rpartition('.')[2]}.{method}", note)
+                            )
         return hooks
 
     # ----------------------------------------------------------------- data-store effects
@@ -1179,8 +1231,17 @@ class ProjectModel:
             return probes[0]["kind"], "io", False
         return None
 
-    def effects(self, module: Module, function: FunctionFacts, *, before_yield: bool = False, top: bool = True,
-                main_ok: bool = False, uses_result: bool = False, trust_results: bool = True) -> list[Effect]:
+    def effects(
+        self,
+        module: Module,
+        function: FunctionFacts,
+        *,
+        before_yield: bool = False,
+        top: bool = True,
+        main_ok: bool = False,
+        uses_result: bool = False,
+        trust_results: bool = True,
+    ) -> list[Effect]:
         """Data-store calls reached from ``function`` through project calls, with swallowing guards.
 
         A guard that reports the failure through a return value the caller uses (``return False``)
@@ -1189,8 +1250,17 @@ class ProjectModel:
         self._trust = trust_results
         return self._effects(module, function, before_yield, main_ok, uses_result and trust_results, top, 0, set())
 
-    def _effects(self, module: Module, function: FunctionFacts, before_yield: bool, main_ok: bool,
-                 uses_result: bool, top: bool, depth: int, seen: set[tuple[str, str]]) -> list[Effect]:
+    def _effects(
+        self,
+        module: Module,
+        function: FunctionFacts,
+        before_yield: bool,
+        main_ok: bool,
+        uses_result: bool,
+        top: bool,
+        depth: int,
+        seen: set[tuple[str, str]],
+    ) -> list[Effect]:
         key = (module.path, function.qualname)
         if key in seen or depth > 8:
             return []
@@ -1215,8 +1285,19 @@ class ProjectModel:
             if found is None:
                 continue
             swallowed, answered = swallowed_by(site.guard, uses_result)
-            out.append(Effect(found[0], found[1], found[2], swallowed, function.qualname, answered and top,
-                              guarded=site.guard is not None, at=site.span, label=site.method))
+            out.append(
+                Effect(
+                    found[0],
+                    found[1],
+                    found[2],
+                    swallowed,
+                    function.qualname,
+                    answered and top,
+                    guarded=site.guard is not None,
+                    at=site.span,
+                    label=site.method,
+                )
+            )
         for call in function.calls:
             if (before_yield and call.after_yield) or (call.main_guard and not main_ok):
                 continue
@@ -1235,13 +1316,17 @@ class ProjectModel:
                 if effect.swallowed is None and swallowed is not None:
                     effect = dataclasses.replace(effect, swallowed=swallowed, answered_ok=answered and top)
                 effect = dataclasses.replace(
-                    effect, guarded=effect.guarded or call.guard is not None, at=call.span,
+                    effect,
+                    guarded=effect.guarded or call.guard is not None,
+                    at=call.span,
                     label=call.target.rpartition(".")[2],
                 )
                 out.append(effect)
         return out
 
-    def probe_hints(self, module: Module, function: FunctionFacts, depth: int = 0, seen: set[str] | None = None) -> list[str]:
+    def probe_hints(
+        self, module: Module, function: FunctionFacts, depth: int = 0, seen: set[str] | None = None
+    ) -> list[str]:
         """Calls that may probe a store but cannot be resolved (``await container.check_db()``)."""
         seen = seen if seen is not None else set()
         if function.qualname in seen or depth > 6:
@@ -1281,7 +1366,9 @@ class ProjectModel:
         wanted = set(roles)
         out = []
         for handler in app.handlers:
-            if handler.kind == "handler" and any(e in ("500", "Exception") or table.get(e) in wanted for e in handler.exceptions):
+            if handler.kind == "handler" and any(
+                e in ("500", "Exception") or table.get(e) in wanted for e in handler.exceptions
+            ):
                 out.append(handler)
         return out
 
@@ -1291,7 +1378,9 @@ _HEALTH_PATH = (
     r"^/(?:[^/]+/)*_*(?:health(?:z|check|[-_]check|[-_]?status)?|livez|readyz|readiness|liveness|heartbeat)_*(?:/.*)?$"
     r"|^/(?:api/(?:v\d+/)?)?(?:ping|ready|live|status)/?$"
 )
-_HEALTH_NAME = re.compile(r"^_*(health\w*|\w*_health(check)?|healthz|readiness\w*|liveness\w*|heartbeat|ping|ready|live)$")
+_HEALTH_NAME = re.compile(
+    r"^_*(health\w*|\w*_health(check)?|healthz|readiness\w*|liveness\w*|heartbeat|ping|ready|live)$"
+)
 _PROBE_NAME = re.compile(r"(^|_)(check|ping|probe|verify|wait_for|ready|readiness|health|healthy|test)(_|$)")
 
 
@@ -1302,14 +1391,16 @@ def _probe_name(name: str) -> bool:
 def build_model(modules: Sequence[ModuleFacts], project: Any, options: dict[str, Any]) -> ProjectModel:
     """The model for this run, built once and shared by every project rule (``ProjectContext.cache``)."""
     key = ("framework-model", tuple(m.path for m in modules))
-    model = project.cache.get(key)
+    model: ProjectModel | None = project.cache.get(key)
     if model is None:
         model = ProjectModel(modules, project.knowledge, options)
         project.cache[key] = model
     return model
 
 
-def _arg(args: Sequence[Value], kwargs: dict[str, Value] | Sequence[Any], position: int | None, keyword: str | None) -> Value | None:
+def _arg(
+    args: Sequence[Value], kwargs: dict[str, Value] | Sequence[Any], position: int | None, keyword: str | None
+) -> Value | None:
     if keyword and isinstance(kwargs, dict) and keyword in kwargs:
         return kwargs[keyword]
     if position is not None and position < len(args):
@@ -1373,5 +1464,3 @@ def _strings(value: Value) -> Iterator[str]:
 
 def _mentions(value: Value, module: str) -> bool:
     return any(s == module or s.startswith(module + ".") for s in _strings(value))
-
-

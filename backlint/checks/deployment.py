@@ -8,7 +8,8 @@ Each value is read the way the app reads it when the environment is unset: ``DEB
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import libcst as cst
 
@@ -42,7 +43,11 @@ class _Literals:
                         target = small.targets[0].target
                         if isinstance(target, cst.Name):
                             self.module[target.value] = small.value
-                    elif isinstance(small, cst.AnnAssign) and small.value is not None and isinstance(small.target, cst.Name):
+                    elif (
+                        isinstance(small, cst.AnnAssign)
+                        and small.value is not None
+                        and isinstance(small.target, cst.Name)
+                    ):
                         self.module[small.target.value] = small.value
 
     def enter(self) -> None:
@@ -115,7 +120,9 @@ class _Literals:
             return left if _truthy(left) else self.evaluate(node.right, depth + 1)
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
             left, right = self.evaluate(node.left, depth + 1), self.evaluate(node.right, depth + 1)
-            if isinstance(left, list) and isinstance(right, list) or isinstance(left, str) and isinstance(right, str):
+            if isinstance(left, list) and isinstance(right, list):
+                return left + right
+            if isinstance(left, str) and isinstance(right, str):
                 return left + right
             return _UNKNOWN
         if isinstance(node, cst.Call):
@@ -148,7 +155,7 @@ class _Literals:
         if row is not None:
             default = self._argument(node, row.get("default"), row.get("default-keyword"))
             value = None if default is None else self.evaluate(default, depth + 1)
-            if value is not _UNKNOWN and row.get("boolean") or _keyword(node, "cast") == "bool":
+            if (value is not _UNKNOWN and row.get("boolean")) or _keyword(node, "cast") == "bool":
                 return _UNKNOWN if value is _UNKNOWN else _as_bool(value)
             return value
         if isinstance(node.func, cst.Attribute):
@@ -269,9 +276,7 @@ class DebugModeEnabled(Rule):
         rows = context.knowledge.rows("framework-debug")
         self.kwarg_rows = [r for r in rows if r["form"] == "kwarg"]
         self.apps = frozenset(r["name"] for r in rows if r["form"] == "app")
-        self.flask_module = any(
-            self.context.imports.imports_module(a.split(".")[0]) for a in self.apps
-        )
+        self.flask_module = any(self.context.imports.imports_module(a.split(".")[0]) for a in self.apps)
         self.settings = False
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -305,7 +310,7 @@ class DebugModeEnabled(Rule):
                     self._werkzeug(node, f'`{_code(config)}["DEBUG"] = True`')
 
     def visit_Call(self, node: cst.Call) -> None:
-        name = self.context.qualified_name(node.func)
+        name = self.context.qualified_name(node.func) or ""
         for row in self.kwarg_rows:
             if row["name"] != name:
                 continue
@@ -328,11 +333,15 @@ class DebugModeEnabled(Rule):
             value = _kwarg(node, "debug")
             if value is not None and _truthy_value(self.literals.evaluate(value)):
                 self._werkzeug(node, f"`{_code(func.value)}.run(debug=True)`")
-        elif func.attr.value in ("update", "from_mapping") and isinstance(func.value, cst.Attribute):
-            if func.value.attr.value == "config" and self._flask_app(func.value.value):
-                value = _kwarg(node, "DEBUG")
-                if value is not None and self.literals.evaluate(value) is True:
-                    self._werkzeug(node, f"`{_code(func.value)}.{func.attr.value}(DEBUG=True)`")
+        elif (
+            func.attr.value in ("update", "from_mapping")
+            and isinstance(func.value, cst.Attribute)
+            and func.value.attr.value == "config"
+            and self._flask_app(func.value.value)
+        ):
+            value = _kwarg(node, "DEBUG")
+            if value is not None and self.literals.evaluate(value) is True:
+                self._werkzeug(node, f"`{_code(func.value)}.{func.attr.value}(DEBUG=True)`")
 
     def _module_level(self) -> bool:
         return not any(isinstance(a, (cst.FunctionDef, cst.ClassDef)) for a in self.context.ancestors)
@@ -428,7 +437,11 @@ class CorsWildcardWithCredentials(Rule):
             if not isinstance(statement, cst.SimpleStatementLine):
                 continue
             for small in statement.body:
-                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                if (
+                    isinstance(small, cst.Assign)
+                    and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Name)
+                ):
                     role = self.settings.get(small.targets[0].target.value)
                     if role is not None:
                         found[role] = (statement, self.literals.evaluate(small.value))
@@ -436,12 +449,12 @@ class CorsWildcardWithCredentials(Rule):
         for role in ("all", "regex"):
             if role not in found:
                 continue
-            statement, value = found[role]
+            where, value = found[role]
             if role == "all" and value is not True:
                 continue
             if role == "regex" and not (isinstance(value, list) and any(_any_origin(v) for v in value)):
                 continue
-            self._report(statement, "django-cors-headers allows every origin", credentials, "CORS_ALLOW_CREDENTIALS = True")
+            self._report(where, "django-cors-headers allows every origin", credentials, "CORS_ALLOW_CREDENTIALS = True")
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.literals.enter()
@@ -481,7 +494,12 @@ class CorsWildcardWithCredentials(Rule):
                     what = "allows every origin for some resources"
                     credentials = credentials or options.get("supports_credentials") is True
         if what is not None:
-            self._report(node, f"`{name.rpartition('.')[2] if name else 'CORS'}` {what}", credentials, f"{row.get('credentials')}=True")
+            self._report(
+                node,
+                f"`{name.rpartition('.')[2] if name else 'CORS'}` {what}",
+                credentials,
+                f"{row.get('credentials')}=True",
+            )
 
     def _aiohttp(self, node: cst.Call, row: dict[str, Any]) -> None:
         defaults = _kwarg(node, row.get("origins"))
@@ -493,7 +511,9 @@ class CorsWildcardWithCredentials(Rule):
             credentials = isinstance(element.value, cst.Call) and (
                 self.literals.evaluate(_kwarg(element.value, row.get("credentials"))) is True
             )
-            self._report(node, "`aiohttp_cors.setup` allows every origin (`\"*\"`)", credentials, "allow_credentials=True")
+            self._report(
+                node, '`aiohttp_cors.setup` allows every origin (`"*"`)', credentials, "allow_credentials=True"
+            )
 
     def _report(self, node: cst.CSTNode, what: str, credentials: bool, flag: str) -> None:
         if credentials:
@@ -632,9 +652,18 @@ class JwtVerificationDisabled(Rule):
         parent = self.context.ancestors[-2] if len(self.context.ancestors) > 1 else None
         grand = self.context.ancestors[-3] if len(self.context.ancestors) > 2 else None
         claim: Any = None
-        if isinstance(parent, cst.Attribute) and parent.attr.value == "get" and isinstance(grand, cst.Call) and grand.args:
+        if (
+            isinstance(parent, cst.Attribute)
+            and parent.attr.value == "get"
+            and isinstance(grand, cst.Call)
+            and grand.args
+        ):
             claim = self.literals.evaluate(grand.args[0].value)
-        elif isinstance(parent, cst.Subscript) and len(parent.slice) == 1 and isinstance(parent.slice[0].slice, cst.Index):
+        elif (
+            isinstance(parent, cst.Subscript)
+            and len(parent.slice) == 1
+            and isinstance(parent.slice[0].slice, cst.Index)
+        ):
             claim = self.literals.evaluate(parent.slice[0].slice.value)
         return isinstance(claim, str) and claim in self.peek_claims
 
@@ -644,6 +673,8 @@ class JwtVerificationDisabled(Rule):
         for ancestor in reversed(ancestors[:-1]):
             if isinstance(ancestor, (cst.Return, cst.Comparison, cst.If)):
                 return True
-            if not isinstance(ancestor, (cst.Subscript, cst.SubscriptElement, cst.Index, cst.Attribute, cst.Call, cst.Arg)):
+            if not isinstance(
+                ancestor, (cst.Subscript, cst.SubscriptElement, cst.Index, cst.Attribute, cst.Call, cst.Arg)
+            ):
                 return False
         return False

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
+from backlint.analysis.autofix import log_traceback_fix
 from backlint.analysis.endpoints import (
     ERROR,
     Answers,
@@ -252,7 +253,8 @@ class BroadExceptNotLogged(Rule):
                 f"`{caught}` answers the client but never logs the error: the cause of the failure is lost; "
                 "call `logger.exception(...)` with the request's context before answering"
             )
-        self.report(node, message, related=[(answer, "the error is answered here")])
+        fix = log_traceback_fix(node, untraced, self.context, self.logs)
+        self.report(node, message, related=[(answer, "the error is answered here")], fix=fix)
 
     def _in_probe(self) -> bool:
         for ancestor in reversed(self.context.ancestors):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import re
 import sys
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import libcst as cst
 
@@ -112,7 +113,9 @@ def _tables(knowledge: Knowledge) -> _Tables:
         types={r["name"]: r["kind"] for r in clients if r["role"] == "type"},
         io_calls={r["name"]: r["kind"] for r in clients if r["role"] == "io"},
         methods=methods,
-        any_receiver={m: rows[0]["kind"] for m, rows in methods.items() if any(r.get("receiver") == "any" for r in rows)},
+        any_receiver={
+            m: rows[0]["kind"] for m, rows in methods.items() if any(r.get("receiver") == "any" for r in rows)
+        },
         probe_methods={m: rows[0]["kind"] for m, rows in methods.items() if any(r.get("probe") for r in rows)},
         managers={
             r["manager"]: (r["kind"], frozenset(r.get("lazy-methods", ())))
@@ -153,7 +156,13 @@ def _triggers(knowledge: Knowledge) -> tuple[str, ...]:
     """Names without which a module has nothing to record: framework and client packages, settings
     names, probe methods, model managers — all from the tables."""
     names: set[str] = set()
-    for table in ("framework-objects", "datastore-clients", "framework-view-classes", "framework-routes", "framework-hooks"):
+    for table in (
+        "framework-objects",
+        "datastore-clients",
+        "framework-view-classes",
+        "framework-routes",
+        "framework-hooks",
+    ):
         names |= _top_packages(r["name"] for r in knowledge.rows(table))
     names |= {r["name"] for r in knowledge.rows("framework-settings")}
     names |= {r["method"] for r in knowledge.rows("datastore-methods") if r.get("probe")}
@@ -583,9 +592,15 @@ class FrameworkFacts(FactCollector):
                 self.context.add_fact(ENVIRON, (key[1], self._value(node.args[1].value)))
         if isinstance(func, cst.Attribute):
             self._attribute_call(node, func, ref, scope)
-        elif isinstance(func, cst.Name) and ref and "." in ref and ref.split(".")[0] not in _STDLIB:
-            if ref not in tables.objects and ref not in tables.stores:
-                facts.calls.append(self._call_site(node, ref, scope))
+        elif (
+            isinstance(func, cst.Name)
+            and ref
+            and "." in ref
+            and ref.split(".")[0] not in _STDLIB
+            and ref not in tables.objects
+            and ref not in tables.stores
+        ):
+            facts.calls.append(self._call_site(node, ref, scope))
 
     def _attribute_call(self, node: cst.Call, func: cst.Attribute, ref: str | None, scope: _Scope) -> None:
         facts = scope.facts
@@ -596,7 +611,9 @@ class FrameworkFacts(FactCollector):
             owner = self._ref(func.value)
             if owner:
                 self._record_object_call(node, owner, attr)
-        elif attr == "append" and isinstance(func.value, cst.Attribute) and func.value.attr.value in tables.append_attrs:
+        elif (
+            attr == "append" and isinstance(func.value, cst.Attribute) and func.value.attr.value in tables.append_attrs
+        ):
             owner = self._ref(func.value.value)
             if owner:
                 self._record_object_call(node, owner, f"{func.value.attr.value}.append")
@@ -617,9 +634,9 @@ class FrameworkFacts(FactCollector):
             target = ref
         if target is not None and ref not in tables.objects and ref not in tables.stores:
             facts.calls.append(self._call_site(node, target, scope))
-        if target is None and attr not in tables.probe_methods and _probe_like(attr):
-            if ref is None or ":" in ref or ref.split(".")[0] not in _STDLIB:
-                facts.probe_names.append(attr)
+        stdlib = ref is not None and ":" not in ref and ref.split(".")[0] in _STDLIB
+        if target is None and attr not in tables.probe_methods and _probe_like(attr) and not stdlib:
+            facts.probe_names.append(attr)
 
     def _io_for(self, method: str, origin: Origin) -> IoSite | None:
         kind = origin[0]
@@ -653,12 +670,22 @@ class FrameworkFacts(FactCollector):
             result_used=not isinstance(parent, cst.Expr),
             main_guard=self._in_main_guard(),
             span=self._call_span(scope),
-            args=[self._ref(a.value) if isinstance(a.value, (cst.Name, cst.Attribute)) and a.keyword is None and not a.star else None for a in node.args] if node.args else None,
+            args=[
+                self._ref(a.value)
+                if isinstance(a.value, (cst.Name, cst.Attribute)) and a.keyword is None and not a.star
+                else None
+                for a in node.args
+            ]
+            if node.args
+            else None,
             kwargs={
                 a.keyword.value: ref
                 for a in node.args
-                if a.keyword is not None and isinstance(a.value, (cst.Name, cst.Attribute)) and (ref := self._ref(a.value))
-            } or None,
+                if a.keyword is not None
+                and isinstance(a.value, (cst.Name, cst.Attribute))
+                and (ref := self._ref(a.value))
+            }
+            or None,
             via_attribute=isinstance(node.func, cst.Attribute),
         )
 
@@ -781,20 +808,25 @@ class FrameworkFacts(FactCollector):
         if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
             items: list[Value] = []
             for element in node.elements:
-                items.append(UNKNOWN if isinstance(element, cst.StarredElement) else self._value(element.value, depth + 1))
+                items.append(
+                    UNKNOWN if isinstance(element, cst.StarredElement) else self._value(element.value, depth + 1)
+                )
             return ("list", items)
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
             left, right = self._value(node.left, depth + 1), self._value(node.right, depth + 1)
             if left[0] == "list" and right[0] == "list":
                 return ("list", left[1] + right[1])
             if left[0] == "list" or right[0] == "list":
-                return ("list", (left[1] if left[0] == "list" else []) + (right[1] if right[0] == "list" else []) + [UNKNOWN])
+                return (
+                    "list",
+                    (left[1] if left[0] == "list" else []) + (right[1] if right[0] == "list" else []) + [UNKNOWN],
+                )
             return UNKNOWN
         if isinstance(node, cst.Dict):
             pairs: list[tuple[Value, Value]] = []
-            for element in node.elements:
-                if isinstance(element, cst.DictElement):
-                    pairs.append((self._value(element.key, depth + 1), self._value(element.value, depth + 1)))
+            for entry in node.elements:
+                if isinstance(entry, cst.DictElement):
+                    pairs.append((self._value(entry.key, depth + 1), self._value(entry.value, depth + 1)))
             return ("dict", pairs)
         if isinstance(node, cst.Call):
             ref = self._ref(node.func)
@@ -944,9 +976,13 @@ class FrameworkFacts(FactCollector):
                 if isinstance(parent, cst.Module):
                     return self._exits(_following(parent.body, child))
                 return False
-            if isinstance(parent, (cst.For, cst.While)) and child is parent.body and parent.orelse is not None:
-                if self._exits(_descendants(parent.orelse)):
-                    return True
+            if (
+                isinstance(parent, (cst.For, cst.While))
+                and child is parent.body
+                and parent.orelse is not None
+                and self._exits(_descendants(parent.orelse))
+            ):
+                return True
             if isinstance(parent, cst.IndentedBlock) and self._exits(_following(parent.body, child)):
                 return True
             child = parent
@@ -985,7 +1021,7 @@ class FrameworkFacts(FactCollector):
 
 
 def _status_class(value: cst.BaseExpression, collector: FrameworkFacts) -> str:
-    """"ok" if ``value`` answers a 2xx/3xx (a literal body, a response without status); "error" for
+    """ "ok" if ``value`` answers a 2xx/3xx (a literal body, a response without status); "error" for
     4xx/5xx; "unknown" when the status is computed or the value is not a recognisable answer."""
     if isinstance(value, cst.Tuple) and len(value.elements) >= 2:
         status = _int_status(value.elements[1].value)

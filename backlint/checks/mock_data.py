@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
+from backlint.analysis.autofix import unused_import_fix
 from backlint.analysis.endpoints import BodyFacts, EndpointIndex, Flagged, Records, Served, endpoint_index
 from backlint.catalog import Knowledge
 from backlint.facts import ModuleFacts, ProjectFinding, ProjectRule
@@ -52,6 +53,7 @@ class MockLibraryInProduction(Rule):
             self.modules = frozenset()  # a testing package or test command: importing test tools is its job
         self.allowed = tuple(context.options.get("allowed-in-production", ()))
         self.imported: dict[str, tuple[cst.CSTNode, str]] = {}  # local name → (import statement, library)
+        self.places: dict[int, tuple[cst.CSTNode, ...]] = {}  # id(import statement) → its ancestors, for the fix
         self.used_in: dict[str, str] = {}
         self.functions: list[str] = []
 
@@ -97,6 +99,7 @@ class MockLibraryInProduction(Rule):
     def _record(self, node: cst.CSTNode, library: str, local: str) -> None:
         if local not in self.imported:
             self.imported[local] = (node, library)
+        self.places.setdefault(id(node), tuple(self.context.ancestors))
 
     def _type_checking_only(self) -> bool:
         for ancestor in self.context.ancestors:
@@ -128,6 +131,7 @@ class MockLibraryInProduction(Rule):
                 statement,
                 f"production code imports the test/mock library `{library}`{where}: mocks, fakes and generated data "
                 "belong in test files; production must not depend on them",
+                fix=unused_import_fix(self.places[id(statement)], [n for n, (s, _) in self.imported.items() if s is statement]),
             )
 
 

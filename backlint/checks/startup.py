@@ -8,14 +8,14 @@ on the line that constructs the app.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
 from backlint.analysis.frameworks import App, Effect, Endpoint, ProjectModel, Site, Store, build_model
 from backlint.facts import ModuleFacts, ProjectFinding, ProjectRule
 from backlint.rule import RelatedLocation
 
 _KIND_NAMES = {"sql": "the SQL database", "redis": "Redis", "mongo": "MongoDB"}
-_PROBES = {"sql": "`SELECT 1`", "redis": "`ping()`", "mongo": "`admin.command(\"ping\")`"}
+_PROBES = {"sql": "`SELECT 1`", "redis": "`ping()`", "mongo": '`admin.command("ping")`'}
 _MAX_RELATED = 4
 
 
@@ -25,7 +25,9 @@ class _AppRule(ProjectRule):
     def model(self, modules: list[ModuleFacts]) -> ProjectModel:
         return build_model(modules, self.project, self.options)
 
-    def finding(self, app: App, message: str, related: Iterable[RelatedLocation] = (), level: str | None = None) -> ProjectFinding:
+    def finding(
+        self, app: App, message: str, related: Iterable[RelatedLocation] = (), level: str | None = None
+    ) -> ProjectFinding:
         return ProjectFinding(self.id, app.site.path, app.site.span, message, level, list(related)[:_MAX_RELATED])
 
 
@@ -57,7 +59,10 @@ def _startup_hints(model: ProjectModel, app: App) -> list[str]:
 
 
 def _store_related(stores: list[Store]) -> list[RelatedLocation]:
-    return [s.site.related(f"{_KIND_NAMES.get(s.kind, s.kind)} client created here (`{s.ctor.rpartition('.')[2]}`)") for s in stores]
+    return [
+        s.site.related(f"{_KIND_NAMES.get(s.kind, s.kind)} client created here (`{s.ctor.rpartition('.')[2]}`)")
+        for s in stores
+    ]
 
 
 class NoStartupDatastoreCheck(_AppRule):
@@ -81,7 +86,9 @@ class NoStartupDatastoreCheck(_AppRule):
                 caveats = [k for k in kinds if not any(e.kind == k and e.effect == "io" for e in plain)]
                 notes = [h.note for h in app.hooks if h.note]
                 if caveats and notes:
-                    message = f"`{app.name}` probes {_KIND_NAMES.get(caveats[0], caveats[0])} at startup only in {notes[0]}"
+                    message = (
+                        f"`{app.name}` probes {_KIND_NAMES.get(caveats[0], caveats[0])} at startup only in {notes[0]}"
+                    )
                     out.append(self.finding(app, message, level="note"))
                 continue
             connect_only = [k for k in missing if any(e.kind == k for e in effects)]
@@ -186,8 +193,9 @@ class HealthEndpointChecksNoDependency(_AppRule):
             if any(self._probes(model, e) for e in health):
                 continue
             paths = ", ".join(sorted({f"`{e.path or e.name}`" for e in health}))
+            plural = len(health) > 1
             message = (
-                f"`{app.name}`'s health endpoint{'s' if len(health) > 1 else ''} {paths} check{'' if len(health) > 1 else 's'} "
+                f"`{app.name}`'s health endpoint{'s' if plural else ''} {paths} check{'' if plural else 's'} "
                 "no dependency: it answers 200 while the database is down, so traffic keeps flowing to a broken "
                 "instance; add a readiness route that runs `SELECT 1` and answers 503 on failure"
             )
@@ -218,8 +226,11 @@ class HealthFailureReturns200(_AppRule):
                         if effect.swallowed is None:
                             continue
                         in_endpoint = effect.function == function.qualname
-                        if not (effect.answered_ok or (not function.answers_error and not in_endpoint)
-                                or (in_endpoint and not function.answers_error)):
+                        if not (
+                            effect.answered_ok
+                            or (not function.answers_error and not in_endpoint)
+                            or (in_endpoint and not function.answers_error)
+                        ):
                             continue
                         key = (effect.swallowed.path, effect.swallowed.span.line)
                         if key in seen:
