@@ -7,7 +7,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, TextIO
+from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 import click
 
@@ -84,7 +84,7 @@ def run_check(options: CheckOptions) -> int:
     settings = build_settings(adoption.lint_config, catalog)
     missing_paths = False
     stdin_data: bytes | None = None
-    files: list[SourceFile] = []
+    files: list[Any] = []  # the SourceFiles linted (none for standard input)
     if use_stdin:
         stdin_data = sys.stdin.buffer.read()
         result = _run_stdin(options, adoption.lint_config, catalog, settings, stdin_data)
@@ -163,10 +163,13 @@ def report(
         root=config.root,
         rule_levels={i: config.level_of(i, catalog.rules[i].level) for i in enabled},
         sources={f.path: stdin_data for f in result.findings} if stdin_data is not None else {},
+        unsafe_fixes=options.unsafe_fixes,
     )
     text = get_reporter(options.output_format)(report_input)
     if options.quiet and options.output_format == "text":
-        text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith(("Found ", "All clean")))
+        text = "".join(
+            line for line in text.splitlines(keepends=True) if not line.startswith(("Found ", "All clean", "[*] "))
+        )
     for notice in result.notices:
         if notice.level == "error" or not options.quiet:
             where = f"{notice.path}:{notice.line}" if notice.line else notice.path

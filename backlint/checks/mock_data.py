@@ -101,6 +101,9 @@ class MockLibraryInProduction(Rule):
             self.imported[local] = (node, library)
         self.places.setdefault(id(node), tuple(self.context.ancestors))
 
+    def _names_of(self, statement: cst.CSTNode) -> list[str]:
+        return [local for local, (recorded, _) in self.imported.items() if recorded is statement]
+
     def _type_checking_only(self) -> bool:
         for ancestor in self.context.ancestors:
             if isinstance(ancestor, cst.If):
@@ -131,7 +134,7 @@ class MockLibraryInProduction(Rule):
                 statement,
                 f"production code imports the test/mock library `{library}`{where}: mocks, fakes and generated data "
                 "belong in test files; production must not depend on them",
-                fix=unused_import_fix(self.places[id(statement)], [n for n, (s, _) in self.imported.items() if s is statement]),
+                fix=unused_import_fix(self.places[id(statement)], self._names_of(statement)),
             )
 
 

@@ -23,6 +23,7 @@ class ReportInput:
     root: Path | None = None  # the project root (config directory): SARIF URIs are relative to it or the cwd
     rule_levels: Mapping[str, str] = dataclasses.field(default_factory=dict)  # after `severity` overrides
     sources: Mapping[str, bytes] = dataclasses.field(default_factory=dict)  # buffers not on disk (stdin)
+    unsafe_fixes: bool = False  # `--unsafe-fixes`: unsafe fixes count as applicable
 
 
 Reporter = Callable[[ReportInput], str]

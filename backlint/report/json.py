@@ -4,11 +4,30 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import Any
 
 from backlint import __version__
 from backlint.report import ReportInput
+from backlint.rule import Fix
 
 SCHEMA_VERSION = 1
+
+
+def _fix(fix: Fix) -> dict[str, Any]:
+    return {
+        "safety": fix.safety,
+        "description": fix.description,
+        "edits": [
+            {
+                "line": e.span.line,
+                "column": e.span.column,
+                "end_line": e.span.end_line,
+                "end_column": e.span.end_column,
+                "content": e.text,
+            }
+            for e in fix.edits
+        ],
+    }
 
 
 def render_json(data: ReportInput) -> str:
@@ -25,9 +44,9 @@ def render_json(data: ReportInput) -> str:
             "end_line": f.span.end_line,
             "end_column": f.span.end_column,
             "related": [
-                {"path": r.path, "line": r.span.line, "column": r.span.column, "message": r.message}
-                for r in f.related
+                {"path": r.path, "line": r.span.line, "column": r.span.column, "message": r.message} for r in f.related
             ],
+            **({"fix": _fix(f.fix)} if f.fix is not None else {}),
         }
         for f in data.result.active
     ]

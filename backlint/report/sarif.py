@@ -189,6 +189,31 @@ def _result(
         partial_fingerprints=fingerprints.of(finding),
         suppressions=suppressions,
         baseline_state=finding.baseline_state,  # "new"/"unchanged" when a baseline is in use
+        fixes=[_fix(finding, locator)] if finding.fix is not None else None,
+        properties={"backlint/fix-safety": finding.fix.safety} if finding.fix is not None else None,
+    )
+
+
+def _fix(finding: Finding, locator: _Locator) -> om.Fix:
+    """The autofix as SARIF replacements: each edit deletes a region (empty for an insertion) and inserts text."""
+    assert finding.fix is not None
+    replacements = [
+        om.Replacement(
+            deleted_region=om.Region(
+                start_line=e.span.line,
+                start_column=e.span.column,
+                end_line=e.span.end_line,
+                end_column=e.span.end_column,
+            ),
+            inserted_content=om.ArtifactContent(text=e.text) if e.text else None,
+        )
+        for e in finding.fix.edits
+    ]
+    return om.Fix(
+        description=om.Message(text=finding.fix.description),
+        artifact_changes=[
+            om.ArtifactChange(artifact_location=locator.artifact(finding.path), replacements=replacements)
+        ],
     )
 
 

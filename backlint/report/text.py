@@ -18,9 +18,29 @@ def _paint(text: str, style: str, color: bool) -> str:
     return f"{_COLORS[style]}{text}{_RESET}" if color else text
 
 
-def _header(finding: Finding, color: bool) -> str:
+def _header(finding: Finding, color: bool, unsafe_fixes: bool) -> str:
     where = f"{finding.path}:{finding.span.line}:{finding.span.column}:"
-    return f"{_paint(where, 'bold', color)} {_paint(finding.rule_id, finding.level, color)} {finding.message}"
+    marker = "[*] " if _fixable(finding, unsafe_fixes) else ""
+    return f"{_paint(where, 'bold', color)} {_paint(finding.rule_id, finding.level, color)} {marker}{finding.message}"
+
+
+def _fixable(finding: Finding, unsafe_fixes: bool) -> bool:
+    """``--fix`` would fix it (with ``--unsafe-fixes`` when given): marked ``[*]`` like ruff does."""
+    fix = finding.fix
+    return fix is not None and (fix.safety == "safe" or unsafe_fixes)
+
+
+def _fix_hint(data: ReportInput) -> list[str]:
+    active = data.result.active
+    fixable = sum(1 for f in active if _fixable(f, data.unsafe_fixes))
+    hidden = sum(1 for f in active if f.fix is not None and not _fixable(f, data.unsafe_fixes))
+    if not fixable and not hidden:
+        return []
+    unsafe = "`--fix --unsafe-fixes`"
+    if not fixable:
+        return [f"[*] {hidden} fixable with {unsafe}."]
+    more = f" ({hidden} more with {unsafe})" if hidden else ""
+    return [f"[*] {fixable} fixable with {unsafe if data.unsafe_fixes else '`--fix`'}{more}."]
 
 
 def _snippet(finding: Finding, color: bool) -> list[str]:
@@ -54,13 +74,13 @@ def _summary(data: ReportInput) -> list[str]:
         lines.append(f"Found {len(active)} finding{'s' * (len(active) != 1)} in {in_files}{tail}.")
     else:
         lines.append(f"All clean: {in_files} checked{tail}.")
-    return lines
+    return lines + _fix_hint(data)
 
 
 def render_text(data: ReportInput) -> str:
     out: list[str] = []
     for finding in data.result.active:
-        out.append(_header(finding, data.color))
+        out.append(_header(finding, data.color, data.unsafe_fixes))
         out.extend(_snippet(finding, data.color))
         out.append("")
     out.extend(_summary(data))
@@ -68,7 +88,7 @@ def render_text(data: ReportInput) -> str:
 
 
 def render_concise(data: ReportInput) -> str:
-    out = [_header(f, False) for f in data.result.active]
+    out = [_header(f, False, data.unsafe_fixes) for f in data.result.active]
     if data.statistics:
         out.extend(_summary(data))
     return "".join(line + "\n" for line in out)

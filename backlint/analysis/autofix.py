@@ -1,0 +1,168 @@
+"""Small autofixes of the error-handling and mock-data rules (rule-catalog Appendix D).
+
+BL403: ``logging.error(...)`` in a broad ``except`` becomes ``logging.exception(...)`` (safe: the
+stdlib function, as ruff's TRY400); ``logger.error(...)`` becomes ``logger.exception(...)``, safe
+when ``logger`` is the module's ``logging.getLogger(...)``, else unsafe; a handler that logs nothing
+gets ``logger.exception("<function> failed")`` as its first statement when the module has such a
+logger (safe). BL501: an unused test-double import is deleted (safe). The rules call these while
+the walk is at the node, so ``context.ancestors`` says where it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import libcst as cst
+
+from backlint.rule import NodeEdit, PendingFix
+
+if TYPE_CHECKING:
+    from backlint.analysis.logging import LogCalls
+    from backlint.rule import FileContext
+
+
+def module_logger(context: FileContext, factories: Iterable[str]) -> str | None:
+    """The name a module-level statement binds to ``logging.getLogger(...)``, if exactly one does."""
+    module = context.ancestors[0] if context.ancestors else None
+    if not isinstance(module, cst.Module):
+        return None
+    wanted = set(factories)
+    found: set[str] = set()
+    for statement in module.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, (cst.Assign, cst.AnnAssign)) and isinstance(small.value, cst.Call):
+                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                if (context.qualified_name(small.value.func) or "") in wanted:
+                    found.update(t.value for t in targets if isinstance(t, cst.Name))
+    return found.pop() if len(found) == 1 else None
+
+
+def log_traceback_fix(
+    handler: cst.ExceptHandler, untraced: cst.Call | None, context: FileContext, logs: LogCalls
+) -> PendingFix | None:
+    """BL403: log the traceback where the handler logs without it, or add the log call it lacks."""
+    logger = module_logger(context, logs.table.factories)
+    if untraced is not None:
+        return _error_to_exception(untraced, context, logger)
+    if logger is None or _shadowed(logger, context):
+        return None
+    return _insert_first(handler, f'{logger}.exception("{_function_name(context)} failed")', context)
+
+
+def _error_to_exception(call: cst.Call, context: FileContext, logger: str | None) -> PendingFix | None:
+    func = call.func
+    if not isinstance(func, cst.Attribute) or func.attr.value != "error":
+        return None  # another level (warning, critical): .exception() would change it
+    if any(arg.keyword is not None and arg.keyword.value == "exc_info" for arg in call.args):
+        return None
+    receiver = func.value
+    stdlib = (context.qualified_name(func) or "") == "logging.error"
+    known = isinstance(receiver, cst.Name) and receiver.value == logger and not _shadowed(logger, context)
+    safety = "safe" if stdlib or known else "unsafe"
+    name = cst.Module([]).code_for_node(receiver)
+    description = f"Log with `{name}.exception(...)`, which records the traceback"
+    return PendingFix(safety, description, (NodeEdit(func.attr, "exception"),))
+
+
+def _shadowed(name: str | None, context: FileContext) -> bool:
+    """A parameter or local assignment of the enclosing function rebinds the module-level name."""
+    for ancestor in reversed(context.ancestors):
+        if isinstance(ancestor, (cst.FunctionDef, cst.Lambda)):
+            params = ancestor.params
+            every = [*params.posonly_params, *params.params, *params.kwonly_params]
+            every += [p for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)]
+            if any(p.name.value == name for p in every):
+                return True
+            if isinstance(ancestor, cst.FunctionDef) and _assigns(ancestor.body, name):
+                return True
+    return False
+
+
+def _assigns(root: cst.CSTNode, name: str | None) -> bool:
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.AssignTarget) and isinstance(node.target, cst.Name) and node.target.value == name:
+            return True
+        if isinstance(node, (cst.Global, cst.Nonlocal)) and any(n.name.value == name for n in node.names):
+            return True
+        stack.extend(node.children)
+    return False
+
+
+def _function_name(context: FileContext) -> str:
+    for ancestor in reversed(context.ancestors):
+        if isinstance(ancestor, cst.FunctionDef):
+            return ancestor.name.value
+    return "request"
+
+
+def _insert_first(handler: cst.ExceptHandler, statement: str, context: FileContext) -> PendingFix | None:
+    body = handler.body
+    description = f"Log the exception first: `{statement}`"
+    if isinstance(body, cst.SimpleStatementSuite):
+        return PendingFix("safe", description, (NodeEdit(body.body[0], statement + "; ", "before"),))
+    if not isinstance(body, cst.IndentedBlock) or not body.body:
+        return None
+    module = context.ancestors[0]
+    if not isinstance(module, cst.Module):
+        return None
+    indent = "".join(
+        (block.indent if block.indent is not None else module.default_indent)
+        for block in [*context.ancestors, body]
+        if isinstance(block, cst.IndentedBlock)
+    )
+    return PendingFix(
+        "safe", description, (NodeEdit(body.body[0], statement + module.default_newline + indent, "before"),)
+    )
+
+
+def unused_import_fix(place: Sequence[cst.CSTNode], flagged: Iterable[str]) -> PendingFix | None:
+    """BL501: delete an import statement none of whose names the module uses.
+
+    ``place`` is ``context.ancestors`` as the walk saw the import (module … line, import);
+    ``flagged`` the local names the rule found to be test doubles: every name of the statement must be.
+    """
+    if len(place) < 3 or not isinstance(place[0], cst.Module):
+        return None
+    module, block, line, statement = place[0], place[-3], place[-2], place[-1]
+    if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1:
+        return None  # `import mock; x = 1`: the line holds more than the import
+    if not isinstance(statement, (cst.Import, cst.ImportFrom)) or isinstance(statement.names, cst.ImportStar):
+        return None
+    names = {_local(alias) for alias in statement.names}
+    if not names <= set(flagged) or any(_used(module, name) for name in names):
+        return None
+    description = "Remove the unused import"
+    if isinstance(block, cst.IndentedBlock) and len(block.body) == 1:
+        return PendingFix("safe", description, (NodeEdit(statement, "pass"),))  # the block keeps a statement
+    return PendingFix("safe", description, (NodeEdit(line, "", "lines"),))
+
+
+def _local(alias: cst.ImportAlias) -> str:
+    """The name an import binds: ``import a.b`` binds ``a``; ``as x`` binds ``x``."""
+    if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+        return alias.asname.name.value
+    name = alias.name
+    while isinstance(name, cst.Attribute):
+        name = name.value  # type: ignore[assignment]
+    return name.value if isinstance(name, cst.Name) else ""
+
+
+def _used(module: cst.Module, name: str) -> bool:
+    """The name occurs outside import statements, or ``__all__`` exports it."""
+    stack: list[cst.CSTNode] = [module]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (cst.Import, cst.ImportFrom)):
+            continue
+        if isinstance(node, cst.Name) and node.value == name:
+            return True
+        if isinstance(node, cst.SimpleString) and re.search(rf"\b{re.escape(name)}\b", node.value):
+            return True  # __all__ = ["Faker"], getattr(module, "mock"), string annotations
+        stack.extend(node.children)
+    return False
