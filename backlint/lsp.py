@@ -52,15 +52,25 @@ class Fix:
 
     title: str
     source: str
+    preferred: bool = True  # editors may apply a preferred fix without asking: never an unsafe one
 
 
 # Given the linted text and one of its findings, the fixes that apply (the autofix work plugs in here).
 Fixer = Callable[[str, Finding], Sequence[Fix]]
 
 
-def no_fixes(text: str, finding: Finding) -> Sequence[Fix]:
-    """The fixer until rules ship autofixes: every finding gets only the suppression action."""
-    return ()
+def autofixes(text: str, finding: Finding) -> Sequence[Fix]:
+    """The finding's autofix, as ``backlint check --fix`` applies it (backlint/fix.py)."""
+    from backlint.fix import SAFE, fixed_source
+
+    if finding.fix is None:
+        return ()
+    fixed = fixed_source(text, finding.fix)
+    if fixed is None:
+        return ()
+    safe = finding.fix.safety == SAFE
+    title = finding.fix.description + ("" if safe else " (unsafe: review the change)")
+    return (Fix(title, fixed, preferred=safe),)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -205,7 +215,7 @@ def code_actions(
                     title=fix.title,
                     kind=types.CodeActionKind.QuickFix,
                     diagnostics=[diagnostic],
-                    is_preferred=True,
+                    is_preferred=fix.preferred,
                     edit=types.WorkspaceEdit(changes={uri: [fix_edit(text, lines, fix.source, codec)]}),
                 )
             )
@@ -271,7 +281,7 @@ class _Linted:
 class BacklintServer(LanguageServer):
     """Lints one buffer at a time on a worker thread, so the protocol stays responsive."""
 
-    def __init__(self, fixer: Fixer = no_fixes) -> None:
+    def __init__(self, fixer: Fixer = autofixes) -> None:
         super().__init__(SOURCE, __version__, text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.fixer = fixer
         self._catalog: Catalog | None = None
@@ -424,7 +434,7 @@ def _document_path(document: TextDocument) -> Path | None:
     return resolved
 
 
-def create_server(fixer: Fixer = no_fixes) -> BacklintServer:
+def create_server(fixer: Fixer = autofixes) -> BacklintServer:
     server = BacklintServer(fixer)
 
     @server.feature(types.INITIALIZED)

@@ -386,3 +386,31 @@ def test_stdin_filename_uses_the_paths_config(workspace: Path) -> None:
     assert lint("--stdin-filename", "legacy/orders.py") == (0, "")  # per-file-ignores
     assert lint("--force-exclude", "--stdin-filename", "generated/orders.py") == (0, "")  # excluded
     assert lint("--stdin-filename", "generated/orders.py")[0] == 1  # without --force-exclude, still linted
+
+
+INJECTABLE = """\
+import sqlite3
+
+conn = sqlite3.connect("app.db")
+
+
+def find_user(name):
+    return conn.execute(f"SELECT id FROM users WHERE name = '{name}'").fetchall()
+"""
+
+
+@on_server
+async def test_autofix_action_is_the_fix_the_cli_applies(client: LanguageClient, workspace: Path) -> None:
+    path = workspace / "app" / "users.py"
+    diagnostics = tuple((await open_doc(client, path, INJECTABLE)).diagnostics)
+    assert [d.code for d in diagnostics] == ["BL101"]
+    fix, suppress = await actions_for(client, path, diagnostics)
+    assert fix.title.endswith("(unsafe: review the change)") and not fix.is_preferred  # never applied unasked
+    assert suppress.title.startswith("Suppress BL101")
+    fixed = apply(INJECTABLE, fix.edit.changes[path.as_uri()][0])
+    assert 'conn.execute("SELECT id FROM users WHERE name = ?", (name,))' in fixed
+    (workspace / "cli_copy.py").write_text(INJECTABLE, encoding="utf-8")
+    assert run_cli("--fix", "--unsafe-fixes", "--no-cache", "cli_copy.py", cwd=workspace).exit_code == 0
+    assert (workspace / "cli_copy.py").read_text(encoding="utf-8") == fixed
+    replace_all(client, path, 2, fixed)
+    assert (await published(client, path)).diagnostics == ()
