@@ -36,6 +36,7 @@ from backlint.walk import BatchedWalker
 if TYPE_CHECKING:
     from backlint.engine import Settings
 
+
 def module_name(path: Path) -> tuple[str, bool]:
     """Dotted module name from the package layout; the engine's, which the cache keys use too."""
     from backlint.engine import module_name as package_module_name
@@ -83,7 +84,9 @@ def _triggers(owner: type[Rule] | type[FactCollector], settings: Settings) -> tu
     return cached[1]
 
 
-def active_rules(kind: FileKind, text: str, settings: Settings) -> tuple[list[tuple[type[Rule], str]], list[type[FactCollector]]]:
+def active_rules(
+    kind: FileKind, text: str, settings: Settings
+) -> tuple[list[tuple[type[Rule], str]], list[type[FactCollector]]]:
     """The rules and collectors that apply to this file and whose triggers occur in its text."""
     file_rules, _, collectors = registry()
     applies = dict(settings.applies_to)
@@ -104,7 +107,9 @@ def active_rules(kind: FileKind, text: str, settings: Settings) -> tuple[list[tu
     return rules, active_collectors
 
 
-def analyse(source: SourceFile, text: str, kind: FileKind, settings: Settings) -> tuple[list[Finding], ModuleFacts | None]:
+def analyse(
+    source: SourceFile, text: str, kind: FileKind, settings: Settings
+) -> tuple[list[Finding], ModuleFacts | None]:
     from backlint.engine import InternalError, _file_error
 
     rules, collectors = active_rules(kind, text, settings)
@@ -349,28 +354,37 @@ _LINE_BREAK = re.compile(r"\r\n?|\n")  # libcst's positions count lines as the t
 
 def _place(edit: NodeEdit, module: cst.Module, positions: Any, text: str, starts: list[int]) -> TextEdit | None:
     """The edit as offsets; None when the node is not in the tree or its text is not where positions say."""
+
+    def offsets(node: cst.CSTNode) -> tuple[int, int]:
+        where = positions[node]
+        return starts[where.start.line - 1] + where.start.column, starts[where.end.line - 1] + where.end.column
+
     try:
-        where = positions[edit.node]
+        start, end = offsets(edit.node)
+        pieces = [edit.text] if isinstance(edit.text, str) else edit.text
+        replacement = "".join(p if isinstance(p, str) else text[offsets(p[0])[1] : offsets(p[1])[0]] for p in pieces)
     except KeyError:
         return None
-    start = starts[where.start.line - 1] + where.start.column
-    end = starts[where.end.line - 1] + where.end.column
     if edit.where == "lines":
-        start = starts[where.start.line - 1]
-        end = starts[where.end.line] if where.end.line < len(starts) else len(text)
+        first, last = positions[edit.node].start.line, positions[edit.node].end.line
+        start, end = starts[first - 1], (starts[last] if last < len(starts) else len(text))
     elif isinstance(edit.node, cst.BaseExpression):
-        # Positions leave out the node's own parentheses: compare with the code inside them.
+        # Positions leave out the node's own parentheses, and code_for_node does not know the
+        # indentation around the node: compare the code inside the parentheses, spaces aside.
         try:
             bare = edit.node.with_changes(lpar=[], rpar=[]) if getattr(edit.node, "lpar", None) else edit.node
         except cst.CSTValidationError:  # `()` has no text without its parentheses
             return None
-        if text[start:end] != module.code_for_node(bare):
+        if _SPACES.sub("", text[start:end]) != _SPACES.sub("", module.code_for_node(bare)):
             return None
     if edit.where == "after":
         start = end
     elif edit.where == "before":
         end = start
-    return TextEdit(start, end, edit.text, _offsets_span(starts, start, end))
+    return TextEdit(start, end, replacement, _offsets_span(starts, start, end))
+
+
+_SPACES = re.compile(r"\s+")
 
 
 def _offsets_span(starts: list[int], start: int, end: int) -> Span:

@@ -110,10 +110,12 @@ class NodeEdit:
 
     ``where``: "replace" the node's text, insert "before" or "after" it, or replace its "lines"
     (from the start of its first line through the line break ending its last: deleting a statement).
+    ``text`` may be pieces: strings, and ``(a, b)`` pairs standing for the source between the end of
+    node ``a`` and the start of node ``b`` (kept byte for byte: comments, line breaks, indentation).
     """
 
     node: cst.CSTNode
-    text: str
+    text: str | tuple[str | tuple[cst.CSTNode, cst.CSTNode], ...]
     where: str = "replace"
 
 

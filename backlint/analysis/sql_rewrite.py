@@ -21,7 +21,7 @@ import keyword
 import re
 import string
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Union
 
 import libcst as cst
 
@@ -82,13 +82,24 @@ class Segment:
 
     prefix: str
     quote: str
+    node: cst.CSTNode
+
+
+@dataclasses.dataclass(frozen=True)
+class Gap:
+    between: tuple[cst.CSTNode, cst.CSTNode]
+    breaks_line: bool
+
+
+Pieces = tuple[Union[str, tuple[cst.CSTNode, cst.CSTNode]], ...]  # NodeEdit text: strings and source gaps
 
 
 @dataclasses.dataclass
 class Parts:
     cells: list[Cell]
     segments: list[Segment]
-    gaps: dict[tuple[int, int], str]  # code between two adjacent literals of an implicit concatenation
+    # Adjacent literals of an implicit concatenation: the source between them is kept (comments, line breaks).
+    gaps: dict[tuple[int, int], Gap]
     uses: dict[int, int]  # id(argument node) → fields using it (".format('{0} {0}', x)")
 
 
@@ -148,9 +159,9 @@ class _Rewrite:
             built = binding.value  # type: ignore[assignment]
             site = Site(binding.scope, binding.point, binding.blocks)
         parts = _decompose(built, self.module)
-        sql, params = self._rewrite(parts, site, driver.paramstyle, style)
-        if binding is not None and "\n" in sql and not built.lpar:
-            sql = f"({sql})"
+        sql, multiline, params = self._rewrite(parts, site, driver.paramstyle, style)
+        if binding is not None and multiline and not built.lpar:
+            sql = ("(", *sql, ")")
         edits = [NodeEdit(built, sql)]
         container = _container(passing[0], params)
         if passing[0] == "bindparams":
@@ -238,7 +249,7 @@ class _Rewrite:
 
     # -- the SQL text --------------------------------------------------------------------
 
-    def _rewrite(self, parts: Parts, site: Site, paramstyle: str, style: str) -> tuple[str, list[Param]]:
+    def _rewrite(self, parts: Parts, site: Site, paramstyle: str, style: str) -> tuple[Pieces, bool, list[Param]]:
         cells = parts.cells
         holes = [cell for cell in cells if cell.value is not None]
         template = _template(cells)
@@ -305,7 +316,8 @@ class _Rewrite:
         _check_text(out, paramstyle)
         if paramstyle in ("format", "pyformat"):
             out = [doubled for cell in out for doubled in _percent_escaped(cell)]
-        return _render(out, parts, self.module), params
+        pieces, multiline = _render(out, parts, self.module)
+        return pieces, multiline, params
 
 
 # ---------------------------------------------------------------------------------------------
@@ -322,14 +334,17 @@ def _decompose(expr: cst.BaseExpression, module: cst.Module) -> Parts:
 
 def _walk(expr: cst.BaseExpression, parts: Parts, module: cst.Module, top: bool = False) -> None:
     if isinstance(expr, cst.SimpleString):
-        _literal(expr.prefix, expr.quote, _evaluate(expr), parts)
+        _literal(expr, expr.prefix, expr.quote, _evaluate(expr), parts)
     elif isinstance(expr, cst.FormattedString):
         _fstring(expr, parts)
     elif isinstance(expr, cst.ConcatenatedString):
         _walk(expr.left, parts, module)
         left_end = len(parts.segments) - 1
         _walk(expr.right, parts, module)
-        parts.gaps[(left_end, left_end + 1)] = module.code_for_node(expr.whitespace_between)
+        space = expr.whitespace_between
+        breaks = isinstance(space, cst.ParenthesizedWhitespace) or "\n" in getattr(space, "value", "")
+        pair = (parts.segments[left_end].node, parts.segments[left_end + 1].node)
+        parts.gaps[(left_end, left_end + 1)] = Gap(pair, breaks)
     elif isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
         for side in (expr.left, expr.right):
             if _is_text(side):
@@ -379,9 +394,9 @@ def _evaluate(node: cst.SimpleString) -> str:
     return value
 
 
-def _literal(prefix: str, quote: str, text: str, parts: Parts) -> int:
+def _literal(node: cst.CSTNode, prefix: str, quote: str, text: str, parts: Parts) -> int:
     index = len(parts.segments)
-    parts.segments.append(Segment(prefix.lower().replace("f", ""), quote))
+    parts.segments.append(Segment(prefix.lower().replace("f", ""), quote, node))
     parts.cells.extend(Cell(index, ch) for ch in text)
     return index
 
@@ -393,7 +408,7 @@ def _interpolate(parts: Parts, value: Interpolation) -> None:
 
 
 def _fstring(node: cst.FormattedString, parts: Parts) -> None:
-    index = _literal(node.prefix, node.quote, "", parts)
+    index = _literal(node, node.prefix, node.quote, "", parts)
     raw = "r" in node.prefix.lower()
     for part in node.parts:
         if isinstance(part, cst.FormattedStringText):
@@ -607,8 +622,9 @@ def _check_text(cells: Sequence[Cell], paramstyle: str) -> None:
 # Writing it back
 
 
-def _render(cells: Sequence[Cell], parts: Parts, module: cst.Module) -> str:
-    """The new SQL expression: one literal per remaining source literal, joined as in the source."""
+def _render(cells: Sequence[Cell], parts: Parts, module: cst.Module) -> tuple[Pieces, bool]:
+    """The new SQL expression: one literal per remaining source literal, joined as in the source;
+    and whether a kept gap breaks the line."""
     order: list[int] = []
     groups: dict[int, list[Cell]] = {}
     for cell in cells:
@@ -616,16 +632,21 @@ def _render(cells: Sequence[Cell], parts: Parts, module: cst.Module) -> str:
             order.append(cell.segment)
             groups[cell.segment] = []
         groups[cell.segment].append(cell)
-    merged: list[tuple[int, list[Cell], str]] = []  # (style segment, cells, gap before)
+    merged: list[tuple[int, list[Cell], Gap | None]] = []  # (style segment, cells, gap before)
     previous: int | None = None
     for segment in order:
-        gap = parts.gaps.get((previous, segment)) if previous is not None else ""
+        gap = parts.gaps.get((previous, segment)) if previous is not None else None
         if previous is not None and gap is None:
             merged[-1][1].extend(groups[segment])
         else:
-            merged.append((segment, list(groups[segment]), gap or ""))
+            merged.append((segment, list(groups[segment]), gap))
         previous = segment
-    return "".join(gap + _string(parts.segments[segment], group, module) for segment, group, gap in merged)
+    pieces: list[str | tuple[cst.CSTNode, cst.CSTNode]] = []
+    for segment, group, gap in merged:
+        if gap is not None:
+            pieces.append(gap.between)
+        pieces.append(_string(parts.segments[segment], group, module))
+    return tuple(pieces), any(gap is not None and gap.breaks_line for _, _, gap in merged)
 
 
 def _string(segment: Segment, cells: Sequence[Cell], module: cst.Module) -> str:
