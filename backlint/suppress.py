@@ -7,7 +7,9 @@ too, mapped to backlint rules by the ``foreign-ignores`` table.
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
+import tokenize
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
@@ -27,6 +29,7 @@ class Suppression:
     ids: tuple[str, ...] | None  # None: every rule
     text: str
     foreign: bool = False  # another tool's comment, honoured through the foreign-ignores table
+    column: int = 0  # 0-based, where the comment text starts on its line
 
     def covers(self, rule_id: str) -> bool:
         return self.ids is None or any(i == "ALL" or rule_id.startswith(i) for i in self.ids)
@@ -108,17 +111,18 @@ class ForeignIgnores:
             else:
                 ids = set(self.bandit_blanket)
             if ids:
-                found.append(Suppression(line, tuple(sorted(ids)), m.group(0).rstrip(), foreign=True))
+                found.append(Suppression(line, tuple(sorted(ids)), m.group(0).rstrip(), True, m.start()))
         for m in _NOQA.finditer(text):
             codes = _ids(m.group("ids")) or ()
             ids = {i for code in codes for i in self.noqa.get(code, ())}
             if ids:
-                found.append(Suppression(line, tuple(sorted(ids)), m.group(0), foreign=True))
-        if "#" in text:
-            comment = text[text.index("#") :].lower()
-            for marker, rule_ids in self.markers:
-                if marker in comment:
-                    found.append(Suppression(line, rule_ids, marker, foreign=True))
+                found.append(Suppression(line, tuple(sorted(ids)), m.group(0), True, m.start()))
+        lowered = text.lower()
+        start = lowered.find("#")
+        for marker, rule_ids in self.markers:
+            at = lowered.find(marker, start) if start >= 0 else -1
+            if at >= 0:
+                found.append(Suppression(line, rule_ids, marker, True, at))
         return found
 
 
@@ -140,12 +144,25 @@ class Suppressions:
         self.foreign = foreign
         self._may_have_comments = _MARKERS.search(source) is not None
         self._may_have_foreign = foreign is not None and foreign.marker_pattern().search(source) is not None
-        self.file_level: list[Suppression] = [
-            Suppression(source.count("\n", 0, m.start()) + 1, _ids(m.group("ids")), m.group(0))
+        self._comments: dict[int, list[tuple[int, int]]] | None = None
+        self._tokenized = False
+        self._file_level = [
+            Suppression(line, _ids(m.group("ids")), m.group(0).strip(), column=m.group(0).index("#"))
             for m in _IGNORE_FILE.finditer(source)
+            for line in (source.count("\n", 0, m.start()) + 1,)
         ]
 
+    @property
+    def file_level(self) -> list[Suppression]:
+        """``# backlint: ignore-file[...]`` comments (text that only looks like one in a string is not)."""
+        return [s for s in self._file_level if self._in_comment(s)] if self._file_level else []
+
     def on_line(self, line: int) -> list[Suppression]:
+        """The suppression comments of a line: real comments only, not look-alikes inside strings."""
+        found = self._candidates(line)
+        return [s for s in found if self._in_comment(s)] if found else found
+
+    def _candidates(self, line: int) -> list[Suppression]:
         if not 0 < line <= len(self.lines):
             return []
         text = self.lines[line - 1]
@@ -153,18 +170,29 @@ class Suppressions:
             return []
         found = []
         for m in _IGNORE.finditer(text):
-            found.append(Suppression(line, _ids(m.group("ids")), m.group(0)))
+            found.append(Suppression(line, _ids(m.group("ids")), m.group(0), column=m.start()))
         for m in _NOQA.finditer(text):
             ids = _ids(m.group("ids"))
             if ids is not None:
                 ids = tuple(i for i in ids if _OUR_CODE.fullmatch(i))  # not flake8-blind-except's BLE001
                 if not ids:
                     continue  # a noqa for other tools' codes only
-            found.append(Suppression(line, ids, m.group(0)))
+            found.append(Suppression(line, ids, m.group(0), column=m.start()))
         if self._may_have_foreign:
             assert self.foreign is not None
             found.extend(self.foreign.on_line(line, text))
         return found
+
+    def _in_comment(self, suppression: Suppression) -> bool:
+        """Whether the suppression starts inside a comment token. The file is tokenized once, and only
+        when a candidate matters; a file that does not tokenize keeps every candidate."""
+        if not self._tokenized:
+            self._comments = comment_columns("\n".join(self.lines))
+            self._tokenized = True
+        if self._comments is None:
+            return True
+        spans = self._comments.get(suppression.line, ())
+        return any(start <= suppression.column < end for start, end in spans)
 
     def find(self, rule_id: str, first_line: int, last_line: int) -> Suppression | None:
         for suppression in self.file_level:
@@ -186,14 +214,27 @@ class Suppressions:
         """
         if not self._may_have_comments:
             return []
-        out = []
-        for suppression in self.all_inline():
+        out: list[tuple[int, str, str]] = []
+        candidates = [s for n in range(1, len(self.lines) + 1) for s in self._candidates(n)] + self._file_level
+        for suppression in candidates:  # checked to be comments only when one names an unknown id
             if suppression.foreign:
                 continue
-            for rule_id in suppression.ids or ():
-                if rule_id != "ALL" and not any(k.startswith(rule_id) for k in known):
-                    out.append((suppression.line, rule_id, suppression.text))
+            unknown = [i for i in suppression.ids or () if i != "ALL" and not any(k.startswith(i) for k in known)]
+            if unknown and self._in_comment(suppression):
+                out.extend((suppression.line, rule_id, suppression.text) for rule_id in unknown)
         return sorted(set(out))
+
+
+def comment_columns(text: str) -> dict[int, list[tuple[int, int]]] | None:
+    """Line → (start, end) 0-based columns of its comments; None when the text does not tokenize."""
+    comments: dict[int, list[tuple[int, int]]] = {}
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
+            if token.type == tokenize.COMMENT:
+                comments.setdefault(token.start[0], []).append((token.start[1], token.end[1]))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    return comments
 
 
 def suppressions_for(text: str, knowledge: Any, honor_foreign: bool) -> Suppressions:

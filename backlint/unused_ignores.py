@@ -4,15 +4,13 @@ Only backlint's own comments are judged (``# backlint: ignore[...]``, ``# backli
 the ``BL`` codes of a ``# noqa: ...``): a bare ``# noqa`` or another tool's comment may be there for
 that tool. An id is judged only where its rules ran: every rule not in ``ignore`` runs while BL001
 is on (``lint_config``), and ids a ``per-file-ignores`` entry turns off for the file are left alone.
-Comments are found with ``tokenize``, so text that only looks like a suppression inside a string
-(documentation, a test's input) is not one.
+Suppressions are real comments (``backlint.suppress`` checks with ``tokenize``), so text that only
+looks like one inside a string (documentation, a test's input) is not judged.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import io
-import tokenize
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -69,14 +67,9 @@ def unused_suppressions(
         candidates = [s for s in suppressions.all_inline() if not s.foreign and not _bare_noqa(s)]
         if not candidates:
             continue
-        comments = _comment_columns(text)
-        if comments is None:
-            continue
         used = _used(mine, suppressions)
         for suppression in candidates:
-            column = _column_in_comment(suppressions.lines, suppression, comments)
-            if column is None:
-                continue
+            column = suppression.column + 1
             message = _verdict(suppression, used.get((suppression.line, suppression.text), set()), path, judged, config)
             if message is None:
                 continue
@@ -149,28 +142,3 @@ def _judged(selector: str, path: str, judged: frozenset[str], config: Config) ->
     rules = [r for r in judged if selector == "ALL" or r.startswith(selector)]
     probe = Finding(rule_id="", path=path, span=Span(), message="", level="note")
     return any(not _ignored_for_file(dataclasses.replace(probe, rule_id=r), config, []) for r in rules)
-
-
-def _comment_columns(text: str) -> dict[int, list[tuple[int, int]]] | None:
-    """Line → (start, end) 0-based columns of its comments; None when the file does not tokenize."""
-    comments: dict[int, list[tuple[int, int]]] = {}
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
-            if token.type == tokenize.COMMENT:
-                comments.setdefault(token.start[0], []).append((token.start[1], token.end[1]))
-    except (tokenize.TokenError, SyntaxError):
-        return None
-    return comments
-
-
-def _column_in_comment(
-    lines: list[str], suppression: Suppression, comments: dict[int, list[tuple[int, int]]]
-) -> int | None:
-    """1-based column of the suppression if it is (inside) a real comment on its line."""
-    line = lines[suppression.line - 1] if 0 < suppression.line <= len(lines) else ""
-    start = line.find(suppression.text)
-    while start != -1:
-        if any(begin <= start < end for begin, end in comments.get(suppression.line, ())):
-            return start + 1
-        start = line.find(suppression.text, start + 1)
-    return None

@@ -234,3 +234,20 @@ def test_the_documented_mapping_is_the_table() -> None:
             documented[code] = set(re.findall(r"BL[0-9]+", row[1]))
     table = {str(r["code"]): set(r["rules"]) for r in load_catalog().knowledge.rows("foreign-ignores")}
     assert documented == table
+
+
+def test_lookalikes_in_strings_neither_suppress_nor_warn(repo: Path) -> None:
+    (repo / "app" / "users.py").write_text(
+        '"""Lookups.\n\n'
+        "# backlint: ignore-file\n"
+        '"""\n\n'
+        'HELP = "silence a finding with # backlint: ignore[BL4O2]"\n\n\n'
+        "def find(db, name):\n"
+        "    return db.execute(f\"SELECT * FROM users WHERE name = '{name}' -- # noqa\")\n"
+    )
+    result = run_cli("check", "app/users.py", "--format", "json", "--no-cache", cwd=repo)
+    assert [(f["line"], f["rule_id"]) for f in result.json()["findings"]] == [(10, "BL101")]
+    assert result.stderr == ""
+    (repo / "app" / "users.py").write_text("X = 1  # backlint: ignore[BL4O2]\n")
+    result = run_cli("check", "app/users.py", "--no-cache", cwd=repo)
+    assert "unknown rule id 'BL4O2' in suppression comment `# backlint: ignore[BL4O2]`" in result.stderr
