@@ -351,9 +351,14 @@ class EndpointIndex:
                     seen.add(key)
                     out.append(Served(endpoint, app, module, function, self.body(module, function)))
 
-        for app in self.model.apps:
-            for endpoint in app.scope_endpoints:
+        apps = self.model.apps
+        for app in apps:  # routes proven attached to an app first: in a repo with several apps
+            for endpoint in app.endpoints:  # (a Django project's scope is every module) they win
                 add(endpoint, app)
+        for app in apps:
+            for endpoint in app.scope_endpoints:
+                if endpoint.framework == app.framework:
+                    add(endpoint, app)
         for endpoint in self.model.endpoints:
             prefix = endpoint.owner.prefix if endpoint.owner is not None else ""
             path = _join(prefix, endpoint.path) if endpoint.path is not None else None

@@ -61,7 +61,33 @@ _DEFAULT_PUBLIC = (
     r"refresh|password[-_]?reset|reset[-_]?password|forgot[-_]?password|webhooks?|callback|oauth2?|\.well-known)(/|$)"
 )
 _PUBLIC_NAMES = frozenset({"login", "logout", "signin", "signup", "register", "webhook", "callback", "token"})
-_AUTH_WORDS = frozenset({"login", "signin", "token", "password", "reset", "otp", "verify", "register", "signup"})
+# Words that alone say an endpoint takes credentials; "reset"/"verify" only next to a credential word
+# (``password_reset``, ``verify_otp``, not ``reset_vector_db``, ``verify_connection``), "register" only
+# for accounts (not ``register_oauth_client``).
+_CREDENTIAL_WORDS = frozenset(
+    {"login", "logon", "signin", "signup", "password", "passwd", "passphrase", "otp", "totp", "mfa", "token"}
+)
+_CREDENTIAL_PARTNERS = frozenset({"reset", "verify", "verification", "confirm", "recover", "forgot"})
+_PARTNER_OBJECTS = _CREDENTIAL_WORDS | {"email", "code", "pin", "account", "phone", "magic", "link"}
+_REGISTER_WORDS = frozenset({"register", "registration"})
+_REGISTER_NOISE = frozenset({"user", "users", "account", "accounts", "new", "create", "api", "v1", "v2", "auth", "me"})
+
+
+def _credential_words(served: Served) -> set[str]:
+    """What in the endpoint's path segments or function name says it handles credentials."""
+    names = [served.function.name]
+    names += [p for p in (served.endpoint.path or "").split("/") if p and not p.startswith(("{", "<", "(", ":"))]
+    found: set[str] = set()
+    every: set[str] = set()
+    for name in names:
+        words = _words(name)
+        every |= words
+        found |= words & _CREDENTIAL_WORDS
+        if words & _CREDENTIAL_PARTNERS and words & _PARTNER_OBJECTS:
+            found |= words & (_CREDENTIAL_PARTNERS | _PARTNER_OBJECTS)
+    if every & _REGISTER_WORDS and not every - _REGISTER_WORDS - _REGISTER_NOISE:
+        found |= every & _REGISTER_WORDS
+    return found
 
 
 def _ref(value: Value) -> str | None:
@@ -279,8 +305,12 @@ class _Evidence:
                     refs.append(ref)
         return refs
 
+    def _configured(self, ref: str) -> bool:
+        """Listed in ``auth-dependencies``; a dotted suffix matches too (layouts without packages)."""
+        return any(ref == c or ref.endswith("." + c) or c.endswith("." + ref) for c in self.auth_dependencies)
+
     def _auth_provider(self, ref: str, module: Module, depth: int) -> bool:
-        if ref in self.auth_dependencies or ref in self.auth_forms.get("scheme", ()):
+        if self._configured(ref) or ref in self.auth_forms.get("scheme", ()):
             return True
         words = set(name_tokens(_last(ref)))
         if any(tokens <= words for tokens in self.dependency_tokens):
@@ -468,8 +498,7 @@ class AuthEndpointWithoutRateLimit(ProjectRule):
             methods = _methods(served)
             if not methods & {"POST", "*"}:
                 continue
-            segments = [w for part in (served.endpoint.path or "").split("/") for w in _words(part)]
-            words = (set(segments) | _words(served.function.name)) & _AUTH_WORDS
+            words = _credential_words(served)
             if not words:
                 continue
             found, exempt = evidence.ratelimit(served, app)

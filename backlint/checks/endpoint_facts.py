@@ -74,6 +74,11 @@ _PURE_MODULES = frozenset(
 _REQUEST_NAMES = frozenset({"request", "req", "self", "cls"})
 _PICKS = frozenset({"choice", "choices", "sample"})  # random picks: fabricated only from literal options
 _SHORT_TEXT = 60
+# Keys and words of a response body that reports a failure (BL404 asks for one, not a fallback value).
+_ERROR_KEYS = frozenset(
+    {"error", "errors", "err", "detail", "message", "msg", "status", "success", "ok", "reason", "failed"}
+)
+_FAILURE_TEXT = re.compile(r"(?i)error|fail|unavailable|could not|couldn't|unable|cannot|went wrong|problem")
 # Data-store methods that a settings dict kept in app state has too: not evidence of I/O there.
 _MAPPING_METHODS = frozenset({"get", "set", "delete", "add", "exists", "update", "pop", "keys", "values", "items"})
 # Where apps keep their pools and clients: ``request.app["db"]``, ``request.app.state.pool``, ``app.state.redis``.
@@ -409,7 +414,8 @@ class EndpointFacts(FactCollector):
         kind, status = self.answers.returned(value)
         if frame.handlers:
             handler = frame.handlers[-1]
-            if handler.role in ("broad", "database") and not handler.sets_status and kind == OK:
+            ok_error = kind == OK and self._signals_error(value)
+            if handler.role in ("broad", "database") and not handler.sets_status and ok_error:
                 facts.ok_answers.append(Answer(self.context.locate(node), _short(value), status))
             if handler.validation and kind != UNKNOWN and status != 400 and (status is None or status < 500):
                 facts.validation_answers.append(Answer(self.context.locate(node), _short(value), status))
@@ -432,6 +438,23 @@ class EndpointFacts(FactCollector):
         for found, field in self._random_fields(value, frame, None):
             if field and not set(name_tokens(field)) & self.tables.random_exempt:
                 facts.random_values.append(Flagged(self.context.locate(found), _short(found), field))
+
+    def _signals_error(self, value: cst.BaseExpression) -> bool:
+        """The body says something failed (``{"error": ...}``, ``jsonify(ok=False)``, ``"could not save"``):
+        an answer, not a graceful fallback such as ``{"latest": None}`` or an empty list."""
+        if isinstance(value, cst.Tuple) and value.elements:
+            value = value.elements[0].value
+        keys: list[str] = []
+        if isinstance(value, cst.Call):
+            keys += [a.keyword.value for a in value.args if a.keyword is not None]
+            inner = argument(value, 0, "content") or argument(value, None, "data") or argument(value, None, "body")
+            if inner is not None and not keys:
+                value = inner
+        if isinstance(value, cst.Dict):
+            keys += [k for e in value.elements if isinstance(e, cst.DictElement) for k in _strings(e.key)]
+        elif isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
+            return bool(_FAILURE_TEXT.search(_short(value)))
+        return any(set(name_tokens(k)) & _ERROR_KEYS for k in keys)
 
     def _returned_name(self, value: cst.BaseExpression) -> str | None:
         """The name returned, bare or wrapped in a response (``jsonify(BESTSELLERS)``)."""
@@ -649,7 +672,7 @@ class EndpointFacts(FactCollector):
             reference = ancestors[index]
             index -= 1
         ref = self._ref(reference)
-        if ref is None or ref == dotted_name(reference):
+        if ref is None or (node.value not in self.module_names and node.value not in self.context.imports.aliases):
             return  # a builtin or an unknown global, not a module-level store
         frame.fake_seen.add(node.value)
         frame.facts.fake_reads.append(
@@ -687,10 +710,10 @@ class EndpointFacts(FactCollector):
         text, handler, via_param = found
         if not via_param:
             role = handler.role if handler is not None else "broad"
-            if role in ("http", "validation"):
-                return False
-            if role == "narrow" and (status is None or status < 500):
-                return False
+            if role == "http":
+                return False  # an HTTP error's detail is written for the client
+            if role in ("narrow", "validation") and (status is None or status < 500):
+                return False  # a specific error answered as a client error: its message is meant for the client
         frame.facts.leaks.append(Leak(self.context.locate(at), text, sink, status, via_param))
         return True
 
@@ -960,7 +983,7 @@ class EndpointFacts(FactCollector):
             written = dotted_name(holder) or ""
             qualified = self.context.qualified_name(holder) or ""
             configured = any(set(name_tokens(part)) & tables.config_tokens for part in written.split("."))
-            if qualified.startswith("os.") or configured:
+            if qualified == "os" or qualified.startswith("os.") or configured:
                 return _short(node)
         return None
 

@@ -351,8 +351,9 @@ class ExceptionDetailLeaked(ProjectRule):
                 status = f" with status {leak.status}" if leak.status else ""
                 where = "an exception handler" if leak.via_param else "an error response"
                 message = (
-                    f"exception text `{leak.text}` is sent to the client in {where}{status}: driver errors carry table "
-                    "and constraint names, SQL and values; log the exception and answer a generic message"
+                    f"exception text `{leak.text}` is sent to the client in {where}{status}: exception messages expose "
+                    "internals (driver errors name tables, constraints and SQL; others show paths, hosts and upstream "
+                    "URLs); log the exception and answer a generic message"
                 )
                 out.append(_finding(self, key[0], leak.span, message))
         return out

@@ -15,6 +15,7 @@ import libcst as cst
 
 from backlint.analysis.autofix import unused_import_fix
 from backlint.analysis.endpoints import BodyFacts, EndpointIndex, Flagged, Records, Served, endpoint_index
+from backlint.analysis.strings import name_tokens
 from backlint.catalog import Knowledge
 from backlint.facts import ModuleFacts, ProjectFinding, ProjectRule
 from backlint.imports import dotted_name
@@ -148,12 +149,13 @@ class FakeDataStoreUsedByEndpoint(ProjectRule):
 
     def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
         index = endpoint_index(modules, self.project, self.options)
+        fake_tokens = frozenset(r["name"] for r in index.model.knowledge.rows("mock-data") if r["role"] == "fake-token")
         out: list[ProjectFinding] = []
         seen: set[tuple[str, int]] = set()
         for served in index.served:
             for path, body in _bodies(index, served):
                 for read in body.fake_reads:
-                    store = self._store(index, read)
+                    store = self._store(index, read, fake_tokens)
                     key = (path, read.span.line)
                     if store is None or key in seen:
                         continue
@@ -168,15 +170,27 @@ class FakeDataStoreUsedByEndpoint(ProjectRule):
         return out
 
     @staticmethod
-    def _store(index: EndpointIndex, read: Flagged) -> tuple[str, str] | None:
+    def _store(index: EndpointIndex, read: Flagged, fake_tokens: frozenset[str]) -> tuple[str, str] | None:
+        """Where the store read by ``read`` is defined, and what it is; None if it is not a fake store."""
         found = index.extra(read.detail)
         if found is None:
-            return None
+            return _unread_module(read.detail, fake_tokens)
         facts, extras, local = found
-        kind = extras.fake_stores.get(local)
+        kind = extras.fake_stores.get(local) or extras.fake_stores.get(local.partition(".")[0])
         if kind is None:
             return None
         return f"`{facts.path}`", "function returning fake records" if kind == "function" else "fake data store"
+
+
+def _unread_module(ref: str, fake_tokens: frozenset[str]) -> tuple[str, str] | None:
+    """``fake_db.PLANS`` where nothing was collected from ``fake_db`` (no fake word in its text): the
+    module's name says what it holds; a class (``fake_db.Client``) is not a data store."""
+    parts = ref.split(".")
+    for index, part in enumerate(parts[:-1]):
+        following = parts[index + 1]
+        if set(name_tokens(part)) & fake_tokens and not (following[:1].isupper() and not following.isupper()):
+            return f"module `{'.'.join(parts[: index + 1])}`", "fake data module"
+    return None
 
 
 def _bodies(index: EndpointIndex, served: Served) -> Iterator[tuple[str, BodyFacts]]:

@@ -1,0 +1,358 @@
+"""BL401, BL403–BL407 through the real CLI: options, app-level handlers, and the shapes that are not errors."""
+
+from __future__ import annotations
+
+import textwrap
+
+from annotations import expected_findings
+
+APP = """
+import os
+
+from fastapi import Depends, FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+engine = create_async_engine(os.environ["DATABASE_URL"])
+SessionLocal = async_sessionmaker(engine)
+app = FastAPI()
+
+
+async def get_db():
+    async with SessionLocal() as session:
+        yield session
+"""
+
+
+def _lint(project, files: dict[str, str], *args: str) -> tuple[set[tuple[str, int, str]], dict]:  # type: ignore[no-untyped-def]
+    for relative, text in files.items():
+        project.write(relative, textwrap.dedent(text).lstrip("\n"))
+    result = project.lint(*files, "--format", "json", *args)
+    data = result.json()
+    return {(f["path"], f["line"], f["rule_id"]) for f in data["findings"]}, data
+
+
+def _expected(files: dict[str, str], rule: str) -> set[tuple[str, int, str]]:
+    return {
+        (path, line, rule_id)
+        for path, text in files.items()
+        for line, rule_id in expected_findings(textwrap.dedent(text).lstrip("\n"))
+        if rule_id == rule
+    }
+
+
+def test_bl401_local_try_and_app_handler_both_count(project) -> None:  # type: ignore[no-untyped-def]
+    files = {
+        "app/main.py": APP
+        + """
+from sqlalchemy.exc import SQLAlchemyError
+
+
+@app.post("/orders")
+async def create_order(db: AsyncSession = Depends(get_db)):  # expect: BL401
+    await db.commit()
+
+
+@app.post("/guarded")
+async def guarded(db: AsyncSession = Depends(get_db)):
+    try:
+        await db.commit()
+    except SQLAlchemyError:
+        raise
+""",
+    }
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == _expected(files, "BL401")
+
+    files["app/errors.py"] = """
+        from fastapi.responses import JSONResponse
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from .main import app
+
+
+        @app.exception_handler(SQLAlchemyError)
+        async def database_error(request, exc):
+            return JSONResponse(status_code=500, content={"detail": "database error"})
+    """
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == set(), "an app-level handler for database errors covers every endpoint"
+
+    project.write("pyproject.toml", "[tool.backlint]\nrequire-local-try = true\n")
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == {("app/main.py", 19, "BL401")}, "require-local-try keeps the literal reading"
+
+
+def test_bl401_is_a_note_in_django_projects(project) -> None:  # type: ignore[no-untyped-def]
+    files = {
+        "shop/__init__.py": "",
+        "shop/settings.py": """
+            ROOT_URLCONF = "shop.urls"
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql"}}
+        """,
+        "shop/urls.py": """
+            from django.urls import path
+
+            from . import views
+
+            urlpatterns = [path("items/", views.items)]
+        """,
+        "shop/views.py": """
+            from django.http import JsonResponse
+
+            from .models import Item
+
+
+            def items(request):
+                return JsonResponse({"items": list(Item.objects.values("id", "name"))})
+        """,
+        "shop/models.py": """
+            from django.db import models
+
+
+            class Item(models.Model):
+                name = models.CharField(max_length=10)
+        """,
+        "shop/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
+    }
+    found, data = _lint(project, files, "--select", "BL401")
+    assert found == {("shop/views.py", 6, "BL401")}
+    assert data["findings"][0]["level"] == "note"
+
+
+def test_bl403_reraise_traceback_and_logger_error(project) -> None:  # type: ignore[no-untyped-def]
+    files = {
+        "app/views.py": """
+            import logging
+            import traceback
+
+            from flask import abort, jsonify
+            from werkzeug.exceptions import InternalServerError
+
+            log = logging.getLogger(__name__)
+
+
+            def a():
+                try:
+                    work()
+                except Exception:  # expect: BL403
+                    abort(500)
+
+
+            def b():
+                try:
+                    work()
+                except Exception:  # expect: BL403
+                    log.error("work failed")
+                    return jsonify(error="failed"), 500
+
+
+            def c():
+                try:
+                    work()
+                except Exception:
+                    log.error("work failed", exc_info=True)
+                    return jsonify(error="failed"), 500
+
+
+            def d():
+                try:
+                    work()
+                except Exception:
+                    traceback.print_exc()
+                    abort(500)
+
+
+            def e():
+                try:
+                    work()
+                except Exception as exc:
+                    raise ServiceError("work failed") from exc
+
+
+            def f():
+                try:
+                    work()
+                except Exception as exc:  # expect: BL403
+                    raise InternalServerError() from exc
+
+
+            def readiness():
+                try:
+                    work()
+                except Exception:
+                    return jsonify(status="unavailable"), 503
+        """,
+    }
+    found, data = _lint(project, files, "--select", "BL403")
+    assert found == _expected(files, "BL403")
+    messages = {f["line"]: f["message"] for f in data["findings"]}
+    assert "log.error(...)" in messages[20] and "drops the traceback" in messages[20]
+
+
+def test_bl404_reports_error_bodies_not_fallbacks(project) -> None:  # type: ignore[no-untyped-def]
+    files = {
+        "app/main.py": APP
+        + """
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+
+logger = logging.getLogger(__name__)
+
+
+@app.post("/a", status_code=201)
+async def a(db: AsyncSession = Depends(get_db)):
+    try:
+        await db.commit()
+    except SQLAlchemyError:
+        logger.exception("a failed")
+        return {"error": "could not save"}  # expect: BL404
+
+
+@app.get("/latest")
+async def latest():
+    try:
+        return await fetch_latest()
+    except Exception:
+        logger.exception("latest failed")
+        return {"current": "1.0", "latest": None}
+
+
+@app.post("/conflict")
+async def conflict(db: AsyncSession = Depends(get_db)):
+    try:
+        await db.commit()
+    except SQLAlchemyError:
+        logger.exception("conflict")
+        return JSONResponse(status_code=409, content={"error": "exists"})
+""",
+    }
+    found, data = _lint(project, files, "--select", "BL404")
+    assert found == _expected(files, "BL404")
+    assert "status 201" in data["findings"][0]["message"], "the route's status_code is what the client gets"
+
+
+def test_bl405_registered_handlers_and_client_messages(project) -> None:  # type: ignore[no-untyped-def]
+    files = {
+        "app/main.py": """
+            import traceback
+
+            from fastapi import FastAPI, HTTPException
+            from fastapi.responses import JSONResponse
+            from pydantic import ValidationError
+            from starlette.exceptions import HTTPException as StarletteHTTPException
+
+            app = FastAPI()
+
+
+            @app.exception_handler(Exception)
+            async def crash(request, exc):
+                return JSONResponse(status_code=500, content={"detail": repr(exc)})  # expect: BL405
+
+
+            @app.exception_handler(StarletteHTTPException)
+            async def http_error(request, exc):
+                return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail})
+
+
+            def helper(error):
+                return {"error": str(error)}
+
+
+            @app.post("/parse")
+            async def parse(payload: dict):
+                try:
+                    return Model.model_validate(payload)
+                except ValidationError as e:
+                    raise HTTPException(status_code=400, detail=str(e))
+                except KeyError as e:
+                    raise HTTPException(status_code=500, detail=f"missing {e}")  # expect: BL405
+
+
+            @app.get("/debug")
+            async def debug_info():
+                try:
+                    return await collect()
+                except Exception:
+                    return {"trace": traceback.format_exc()}  # expect: BL405
+        """,
+    }
+    found, _ = _lint(project, files, "--select", "BL405")
+    assert found == _expected(files, "BL405")
+
+
+def test_bl406_needs_the_broad_handler_first_and_a_5xx(project) -> None:  # type: ignore[no-untyped-def]
+    files = {
+        "app/views.py": """
+            from django.http import Http404, JsonResponse
+            from rest_framework.exceptions import APIException
+
+
+            def a(request, pk):
+                try:
+                    serializer = ItemSerializer(data=request.data)
+                    serializer.is_valid(raise_exception=True)
+                except Exception:  # expect: BL406
+                    return JsonResponse({"error": "failed"}, status=500)
+
+
+            def b(request, pk):
+                try:
+                    raise Http404("no item")
+                except Http404:
+                    raise
+                except Exception:
+                    return JsonResponse({"error": "failed"}, status=500)
+
+
+            def c(request, pk):
+                try:
+                    raise Http404("no item")
+                except Exception as exc:
+                    if isinstance(exc, Http404):
+                        raise
+                    return JsonResponse({"error": "failed"}, status=500)
+
+
+            def d(request, pk):
+                try:
+                    raise Http404("no item")
+                except Exception:
+                    return JsonResponse({"error": "not found"}, status=404)
+        """,
+    }
+    found, _ = _lint(project, files, "--select", "BL406")
+    assert found == _expected(files, "BL406")
+
+
+def test_bl407_is_opt_in_and_reads_caught_validation_errors(project) -> None:  # type: ignore[no-untyped-def]
+    files = {
+        "app/main.py": """
+            from flask import Flask, jsonify, request
+            from marshmallow import ValidationError
+
+            app = Flask(__name__)
+
+
+            @app.post("/items")
+            def create_item():
+                try:
+                    data = schema.load(request.get_json())
+                except ValidationError as err:
+                    return jsonify(errors=err.messages), 422  # expect: BL407
+                return jsonify(data), 201
+
+
+            @app.post("/ok")
+            def ok_item():
+                try:
+                    data = schema.load(request.get_json())
+                except ValidationError as err:
+                    return jsonify(errors=err.messages), 400
+                return jsonify(data), 201
+        """,
+    }
+    found, _ = _lint(project, files)
+    assert not {f for f in found if f[2] == "BL407"}, "BL407 is off by default"
+    found, _ = _lint(project, files, "--select", "BL407")
+    assert found == _expected(files, "BL407")

@@ -1,0 +1,222 @@
+"""BL501–BL506 through the real CLI: test files are never reported, and the data that is not mock."""
+
+from __future__ import annotations
+
+import textwrap
+
+from annotations import expected_findings
+
+FASTAPI = """
+from fastapi import FastAPI
+
+app = FastAPI()
+"""
+
+
+def _lint(project, files: dict[str, str], *args: str) -> tuple[set[tuple[str, int, str]], dict]:  # type: ignore[no-untyped-def]
+    for relative, text in files.items():
+        project.write(relative, textwrap.dedent(text).lstrip("\n"))
+    data = project.lint(*files, "--format", "json", *args).json()
+    return {(f["path"], f["line"], f["rule_id"]) for f in data["findings"]}, data
+
+
+def _expected(files: dict[str, str], prefix: str) -> set[tuple[str, int, str]]:
+    return {
+        (path, line, rule_id)
+        for path, text in files.items()
+        for line, rule_id in expected_findings(textwrap.dedent(text).lstrip("\n"))
+        if rule_id.startswith(prefix)
+    }
+
+
+def test_test_files_never_get_mock_data_findings(project) -> None:  # type: ignore[no-untyped-def]
+    body = """
+        from unittest.mock import MagicMock
+
+        from faker import Faker
+        from fastapi import FastAPI
+
+        app = FastAPI()
+        fake_users_db = {"alice": {"name": "Alice"}}
+
+
+        @app.get("/users")
+        def users():
+            # mock data for now
+            return [{"id": 1, "name": "John Doe"}, {"id": 2, "name": "Jane Doe"}]
+
+
+        @app.get("/users/{name}")
+        def user(name: str):
+            return fake_users_db[name]
+    """
+    files = {"tests/test_users.py": body, "app/conftest.py": body, "app/users_test.py": body}
+    found, _ = _lint(project, files, "--select", "BL5")
+    assert found == set()
+    found, _ = _lint(project, {"app/users.py": body}, "--select", "BL5")
+    assert {rule for _, _, rule in found} == {"BL501", "BL502", "BL503", "BL505"}
+
+
+def test_bl501_type_checking_support_modules_and_allowed_libraries(project) -> None:  # type: ignore[no-untyped-def]
+    files = {
+        "app/clients.py": """
+            from typing import TYPE_CHECKING
+
+            import freezegun  # expect: BL501
+            from faker import Faker  # expect: BL501
+
+            if TYPE_CHECKING:
+                from unittest import mock
+
+
+            def now():
+                return freezegun.api.FakeDatetime.now()
+        """,
+        "app/testing/helpers.py": "from unittest.mock import patch\n",
+        "app/management/commands/test.py": "from django.test.utils import get_runner\n",
+        "app/mockingbird.py": "import mockingbird\nfrom stubborn import retry\n",
+    }
+    found, data = _lint(project, files, "--select", "BL501")
+    assert found == _expected(files, "BL501")
+    assert any("`now` uses it" in f["message"] for f in data["findings"])
+    project.write("pyproject.toml", '[tool.backlint]\nallowed-in-production = ["faker"]\n')
+    found, _ = _lint(project, files, "--select", "BL501")
+    assert found == {("app/clients.py", 3, "BL501")}
+
+
+def test_bl502_stores_by_token_through_helpers_and_fake_modules(project) -> None:  # type: ignore[no-untyped-def]
+    files = {
+        "app/main.py": FASTAPI
+        + """
+from . import fake_db
+from .store import get_user
+
+mockingbird_sightings = [{"id": 1, "place": "park"}]
+dummy_inventory = {"A-1": 3}
+
+
+@app.get("/users/{name}")
+async def read_user(name: str):
+    return get_user(name)
+
+
+@app.get("/stock/{sku}")
+async def stock(sku: str):
+    return {"sku": sku, "count": dummy_inventory[sku]}  # expect: BL502
+
+
+@app.get("/plans")
+async def plans():
+    return fake_db.PLANS  # expect: BL502
+
+
+@app.get("/sightings")
+async def sightings():
+    return mockingbird_sightings
+""",
+        "app/store.py": """
+            fake_users = {"alice": {"name": "Alice", "plan": "pro"}}
+
+
+            def get_user(name):
+                return fake_users.get(name)  # expect: BL502
+        """,
+        "app/fake_db.py": 'PLANS = [{"name": "basic", "price": 0}, {"name": "pro", "price": 9}]\n',
+    }
+    found, _ = _lint(project, files, "--select", "BL502")
+    assert found == _expected(files, "BL502")
+
+
+def test_bl503_levels_and_what_is_not_mock(project) -> None:  # type: ignore[no-untyped-def]
+    files = {
+        "app/main.py": FASTAPI
+        + """
+from .repo import load_rates
+
+LANGUAGES = [{"code": "en", "label": "English", "rtl": False}, {"code": "ar", "label": "Arabic", "rtl": True}]
+
+
+@app.get("/team")
+async def team():
+    return [{"role": "lead", "since": 2019}, {"role": "ops", "since": 2021}]  # expect: BL503
+
+
+@app.get("/customers")
+async def customers():
+    return [{"id": 1, "email": "a@example.com"}, {"id": 2, "email": "b@example.com"}]  # expect: BL503
+
+
+@app.get("/languages")
+async def languages():
+    return LANGUAGES
+
+
+@app.get("/rates")
+async def rates():
+    base = load_rates()
+    return [{"ccy": "EUR", "rate": 1.0}, {"ccy": "USD", "rate": base}]
+
+
+@app.get("/healthz")
+async def healthz():
+    return [{"check": "db", "ok": True}, {"check": "cache", "ok": True}]
+
+
+@app.get("/api/v1/version")
+async def version():
+    return [{"component": "api", "version": "1.2"}, {"component": "ui", "version": "1.3"}]
+""",
+        "app/repo.py": "def load_rates():\n    return 1.1\n",
+    }
+    found, data = _lint(project, files, "--select", "BL503")
+    assert found == _expected(files, "BL503")
+    levels = {f["line"]: f["level"] for f in data["findings"]}
+    assert levels == {12: "note", 17: "warning"}, "corroboration (sequential ids, example.com) makes it a warning"
+
+
+def test_bl504_bl505_bl506(project) -> None:  # type: ignore[no-untyped-def]
+    files = {
+        "app/main.py": FASTAPI
+        + """
+import os
+import random
+import uuid
+
+from .prices import price_list
+
+
+@app.get("/dice")
+async def dice():
+    value = random.randint(1, 6)
+    return {"value": value, "request_id": str(uuid.uuid4()), "tip": random.choice(TIPS)}  # expect: BL504
+
+
+@app.get("/banner")
+async def banner():
+    label = "this is a placeholder value for now"  # a string, not a comment
+    return {"label": label}
+
+
+# placeholder data for now: outside any endpoint
+@app.get("/prices")
+async def prices():
+    return await price_list()
+
+
+@app.get("/quotes")
+async def quotes():
+    data = FAKE_QUOTES if os.getenv("USE_FAKE_QUOTES") else await load_quotes()  # expect: BL506
+    return data
+""",
+        "app/prices.py": """
+            from .config import settings
+
+
+            async def price_list():
+                if settings.MOCK_PRICES:  # expect: BL506
+                    return [{"sku": "A", "price": 1.0}]
+                return await fetch_prices()
+        """,
+    }
+    found, _ = _lint(project, files, "--select", "BL504,BL505,BL506")
+    assert found == _expected(files, "BL504") | _expected(files, "BL506")
