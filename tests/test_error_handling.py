@@ -181,6 +181,13 @@ def test_bl403_reraise_traceback_and_logger_error(project) -> None:  # type: ign
                     work()
                 except Exception:
                     return jsonify(status="unavailable"), 503
+
+
+            def parse_key(text):
+                try:
+                    return load_pem_public_key(text)
+                except Exception:
+                    abort(400, description="not a valid public key")
         """,
     }
     found, data = _lint(project, files, "--select", "BL403")

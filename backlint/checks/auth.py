@@ -36,6 +36,7 @@ _METHOD_DECORATORS = {
 }
 _METHOD_LISTS = frozenset({"api_view", "require_http_methods"})
 _HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+_MIDDLEWARE_METHODS = ("__call__", "process_request", "process_view", "dispatch", "__acall__")
 _VIEWSET_ACTIONS = {
     "list": "GET", "retrieve": "GET", "create": "POST", "update": "PUT", "partial_update": "PATCH", "destroy": "DELETE",
 }  # fmt: skip
@@ -191,6 +192,23 @@ class _Evidence:
             names += [s for s in _refs(value)]
         return names
 
+    def middleware_checks(self, app: App, evidence: str) -> list[str]:
+        """Project middleware classes (Django ``MIDDLEWARE`` entries, ``add_middleware`` classes) whose
+        request methods check credentials (``evidence`` 'auth') or limit requests ('ratelimit')."""
+        found: list[str] = []
+        for name in self.middleware_names(app):
+            cls = self.model.klass(name, app.node.module)
+            if cls is None:
+                continue
+            module, facts = cls
+            for method in _MIDDLEWARE_METHODS:
+                target = self.model.function(f"{facts.qualname}.{method}", module)
+                body = self.index.body(*target) if target is not None else None
+                if body is not None and getattr(body, evidence):
+                    found.append(f"`{_last(name)}` checks requests")
+                    break
+        return found
+
     def hook_bodies(
         self, app: App, served: Served, suffixes: tuple[str, ...]
     ) -> Iterator[tuple[str, list[str], list[str]]]:
@@ -342,6 +360,7 @@ class _Evidence:
                 found.append(f"`{_last(name)}`")
             if name in forms.get("login-middleware", ()):
                 found.append("`LoginRequiredMiddleware`")
+        found += self.middleware_checks(app, "auth")
         for name, auth, _ in self.hook_bodies(app, served, ("before_request", "before_app_request")):
             if auth:
                 found.append(f"`{name}` checks credentials")
@@ -414,6 +433,7 @@ class _Evidence:
                 found += extras[1].limiters
         tokens = forms.get("middleware-token", frozenset())
         found += [f"`{_last(n)}`" for n in self.middleware_names(app) if _words(_last(n)) & tokens]
+        found += self.middleware_checks(app, "ratelimit")
         hooks = self.hook_bodies(app, served, ("before_request", "before_app_request"))
         found += [f"`{name}` limits requests" for name, _, limit in hooks if limit]
         if app.framework == "django":

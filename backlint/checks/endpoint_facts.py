@@ -720,9 +720,10 @@ class EndpointFacts(FactCollector):
     def _leaked(self, value: cst.BaseExpression, frame: _Frame) -> tuple[str, _Handler | None, bool] | None:
         """Exception text inside ``value``: the caught name, a tainted local, a traceback call, an ``exc`` parameter."""
         handlers = {h.name: h for h in frame.handlers if h.name}
-        stack: list[cst.CSTNode] = [value]
+        # Each node travels with the innermost call or string built around it, which the message shows.
+        stack: list[tuple[cst.CSTNode, cst.CSTNode | None]] = [(value, None)]
         while stack:
-            node = stack.pop()
+            node, carrier = stack.pop()
             if isinstance(node, (cst.Lambda, cst.FunctionDef)):
                 continue
             if isinstance(node, cst.IfExp) and _mentions_debug(node.test):
@@ -740,15 +741,18 @@ class EndpointFacts(FactCollector):
             ):
                 continue
             if isinstance(node, cst.Name):
+                shown = _short(carrier or node)
                 if node.value in handlers:
-                    return _short(value), handlers[node.value], False
+                    return shown, handlers[node.value], False
                 if node.value in frame.tainted:
                     handler, via_param = frame.tainted[node.value]
-                    return _short(value), handler, via_param
+                    return shown, handler, via_param
                 if node.value in frame.exception_params:
-                    return _short(value), None, True
+                    return shown, None, True
                 continue
-            stack.extend(node.children)
+            if isinstance(node, (cst.Call, cst.FormattedString, cst.BinaryOperation)):
+                carrier = node
+            stack.extend((child, carrier) for child in node.children)
         return None
 
     def _debug_only(self) -> bool:

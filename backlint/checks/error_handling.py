@@ -54,6 +54,12 @@ def _descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
                 stack.append(child)
 
 
+def _server_side(is_answer: bool, status: int | None) -> bool:
+    """An answer that reports a server failure: a 5xx, or a status not written as a constant. A 4xx says
+    the handler judged the input at fault (``except: raise ValidationError("not a valid key")``)."""
+    return is_answer and (status is None or status >= 500)
+
+
 def _code(node: cst.CSTNode) -> str:
     text = " ".join(cst.Module([]).code_for_node(node).split())
     return text if len(text) <= 60 else text[:59] + "…"
@@ -224,20 +230,21 @@ class BroadExceptNotLogged(Rule):
             if isinstance(child, cst.Raise):
                 if self._reraises(child, name):
                     return
-                if answer is None and self.answers.raised_http_error(child.exc)[0]:
+                if answer is None and _server_side(*self.answers.raised_http_error(child.exc)):
                     answer = child
             elif isinstance(child, cst.Call):
                 if self._logs_traceback(child):
                     return
                 if self.logs.is_log_call(child) and untraced is None:
                     untraced = child
-                if answer is None and self.answers.http_error(child)[0]:
+                if answer is None and _server_side(*self.answers.http_error(child)):
                     answer = child
             elif (
                 isinstance(child, cst.Return)
                 and child.value is not None
                 and answer is None
                 and self._is_response(child.value)
+                and _server_side(True, self.answers.returned(child.value)[1])
             ):
                 answer = child
         if answer is None:
