@@ -317,7 +317,7 @@ class Served:
     @property
     def site(self) -> tuple[str, Span] | None:
         span = self.function.span or (self.body.span if self.body else None)
-        return (self.module.path, span) if span is not None and span.line else None
+        return (self.module.path, span) if span is not None else None  # not resolved: spans are lazy
 
 
 class EndpointIndex:

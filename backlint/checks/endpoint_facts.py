@@ -35,6 +35,7 @@ from backlint.analysis.endpoints import (
     literal_status,
 )
 from backlint.analysis.exceptions import caught_names
+from backlint.analysis.frameworks import LazySpan, walked_children
 from backlint.analysis.logging import LogCalls
 from backlint.analysis.strings import name_tokens
 from backlint.catalog import Knowledge
@@ -220,6 +221,7 @@ class EndpointFacts(FactCollector):
         self.fake_gate = any(t in lower for t in self.tables.fake_tokens)
         self.header_gate = any(h in lower for h in self.tables.auth_headers)
         self.fake_module = bool(set(name_tokens(self.module.rpartition(".")[2])) & self.tables.fake_tokens)
+        self.child_index: dict[int, dict[int, int]] = {}
 
     # ----------------------------------------------------------------- module and scopes
 
@@ -315,7 +317,7 @@ class EndpointFacts(FactCollector):
         docstring = node.get_docstring()
         if docstring and any(p.search(docstring) for p in self.tables.markers):
             first = node.body.body[0] if isinstance(node.body, cst.IndentedBlock) and node.body.body else node
-            facts.docstring_marker = Flagged(self.context.locate(first), docstring.strip().splitlines()[0][:120])
+            facts.docstring_marker = Flagged(self._locate(first), docstring.strip().splitlines()[0][:120])
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.scopes.pop()
@@ -330,7 +332,7 @@ class EndpointFacts(FactCollector):
         if frame.top_level and frame.returns_literal and set(name_tokens(node.name.value)) & self.tables.fake_tokens:
             self.extras.fake_stores[node.name.value] = "function"
         if not facts.is_empty():
-            facts.span = self.context.locate(node)
+            facts.span = self._locate(node)
             self.context.add_fact(BODIES, facts)
 
     def _frame(self) -> _Frame | None:
@@ -416,9 +418,9 @@ class EndpointFacts(FactCollector):
             handler = frame.handlers[-1]
             ok_error = kind == OK and self._signals_error(value)
             if handler.role in ("broad", "database") and not handler.sets_status and ok_error:
-                facts.ok_answers.append(Answer(self.context.locate(node), _short(value), status))
+                facts.ok_answers.append(Answer(self._locate(node), _short(value), status))
             if handler.validation and kind != UNKNOWN and status != 400 and (status is None or status < 500):
-                facts.validation_answers.append(Answer(self.context.locate(node), _short(value), status))
+                facts.validation_answers.append(Answer(self._locate(node), _short(value), status))
         if kind == ERROR and status in self.tables.auth_statuses:
             facts.auth.append(f"answers {status}")
         body = value.elements[0].value if isinstance(value, cst.Tuple) and value.elements else value
@@ -434,10 +436,10 @@ class EndpointFacts(FactCollector):
             name = self._returned_name(value)
             constant = self._constant_ref(name) if name is not None and name not in frame.names else None
             if constant is not None:
-                facts.records.append(Records(self.context.locate(node), 0, [], [], False, constant))
+                facts.records.append(Records(self._locate(node), 0, [], [], False, constant))
         for found, field in self._random_fields(value, frame, None):
             if field and not set(name_tokens(field)) & self.tables.random_exempt:
-                facts.random_values.append(Flagged(self.context.locate(found), _short(found), field))
+                facts.random_values.append(Flagged(self._locate(found), _short(found), field))
 
     def _signals_error(self, value: cst.BaseExpression) -> bool:
         """The body says something failed (``{"error": ...}``, ``jsonify(ok=False)``, ``"could not save"``):
@@ -483,6 +485,7 @@ class EndpointFacts(FactCollector):
     def visit_Assign(self, node: cst.Assign) -> None:
         frame = self._frame()
         if frame is None:
+            self._locate_constant(node.targets[0].target if len(node.targets) == 1 else None, node.value)
             return
         value = node.value
         for target in node.targets:
@@ -525,6 +528,38 @@ class EndpointFacts(FactCollector):
         frame = self._frame()
         if frame is not None:
             frame.names.update(_target_names(node.target))
+        elif node.value is not None:
+            self._locate_constant(node.target, node.value)
+
+    def _locate_constant(self, target: cst.BaseExpression | None, value: cst.BaseExpression) -> None:
+        """A module constant of records found by the prescan gets its place when the walk reaches it."""
+        if isinstance(target, cst.Name) and target.value in self.extras.constants:
+            records = self.extras.constants[target.value]
+            if not isinstance(records.span, LazySpan):
+                records.span = self._locate(value)
+
+    def _locate(self, node: cst.CSTNode) -> Span:
+        """A lazily resolved span (``frameworks.LazySpan``) for ``node``: the node being visited, one of its
+        ancestors, or a node below it. Positions are computed only if a finding lands on it."""
+        ancestors = self.context.ancestors
+        path: list[cst.CSTNode] | None = None
+        for index in range(len(ancestors) - 1, -1, -1):
+            if ancestors[index] is node:
+                path = list(ancestors[: index + 1])
+                break
+        if path is None:
+            below = _path_down(ancestors[-1], node)
+            if below is None:
+                span: Span = self.context.locate(node)
+                return span
+            path = [*ancestors, *below]
+        steps = []
+        for parent, child in zip(path, path[1:]):
+            index_of = self.child_index.get(id(parent))
+            if index_of is None:
+                index_of = self.child_index[id(parent)] = {id(c): i for i, c in enumerate(walked_children(parent))}
+            steps.append(index_of.get(id(child), -1))
+        return LazySpan(self.context.path, tuple(steps))
 
     def visit_For(self, node: cst.For) -> None:
         frame = self._frame()
@@ -602,15 +637,15 @@ class EndpointFacts(FactCollector):
             if status in tables.auth_statuses:
                 facts.auth.append(f"answers {status}")
             if frame.handlers and frame.handlers[-1].validation and status != 400 and (status is None or status < 500):
-                facts.validation_answers.append(Answer(self.context.locate(node), _short(node), status))
+                facts.validation_answers.append(Answer(self._locate(node), _short(node), status))
             self._leak_arguments(node, "http-error", status)
             return
         if ref in tables.network_calls or self._client_call(func, frame):
-            facts.network.append(NetworkCall(self.context.locate(node), _short(node.func), self._request_guarded()))
+            facts.network.append(NetworkCall(self._locate(node), _short(node.func), self._request_guarded()))
         elif (
             isinstance(func, cst.Attribute) and func.attr.value in tables.store_methods and self._app_state(func.value)
         ):
-            facts.state_io.append(NetworkCall(self.context.locate(node), f"{func.attr.value}", self._request_guarded()))
+            facts.state_io.append(NetworkCall(self._locate(node), f"{func.attr.value}", self._request_guarded()))
 
     @staticmethod
     def _app_state(receiver: cst.BaseExpression) -> bool:
@@ -675,9 +710,7 @@ class EndpointFacts(FactCollector):
         if ref is None or (node.value not in self.module_names and node.value not in self.context.imports.aliases):
             return  # a builtin or an unknown global, not a module-level store
         frame.fake_seen.add(node.value)
-        frame.facts.fake_reads.append(
-            Flagged(self.context.locate(reference), dotted_name(reference) or node.value, ref)
-        )
+        frame.facts.fake_reads.append(Flagged(self._locate(reference), dotted_name(reference) or node.value, ref))
 
     # ----------------------------------------------------------------- helpers: answers and leaks
 
@@ -714,7 +747,7 @@ class EndpointFacts(FactCollector):
                 return False  # an HTTP error's detail is written for the client
             if role in ("narrow", "validation") and (status is None or status < 500):
                 return False  # a specific error answered as a client error: its message is meant for the client
-        frame.facts.leaks.append(Leak(self.context.locate(at), text, sink, status, via_param))
+        frame.facts.leaks.append(Leak(self._locate(at), text, sink, status, via_param))
         return True
 
     def _leaked(self, value: cst.BaseExpression, frame: _Frame) -> tuple[str, _Handler | None, bool] | None:
@@ -867,6 +900,7 @@ class EndpointFacts(FactCollector):
         return None
 
     def _summary(self, node: cst.BaseExpression, rows: list[list[tuple[str, cst.BaseExpression]]]) -> Records:
+        """Keys, corroborating signs and shape of literal records; a module constant is placed later."""
         tables = self.tables
         keys = sorted({k for row in rows for k, _ in row})
         signs: list[str] = []
@@ -888,7 +922,7 @@ class EndpointFacts(FactCollector):
         if entities:
             signs.append(f"entity fields ({', '.join(entities[:3])})")
         reference = set(keys) <= tables.reference_keys and not made_up
-        span = self.context.locate(node)
+        span = self._locate(node) if self.frames else Span()
         return Records(span, len(rows), keys, signs, reference)
 
     def _contains_random(self, value: cst.BaseExpression, frame: _Frame) -> bool:
@@ -952,7 +986,7 @@ class EndpointFacts(FactCollector):
         for branch in branches:
             mock = self._mock_branch(branch)
             if mock is not None:
-                frame.facts.toggles.append(Flagged(self.context.locate(test), flag, mock))
+                frame.facts.toggles.append(Flagged(self._locate(test), flag, mock))
                 return
 
     def _toggle_flag(self, test: cst.BaseExpression, frame: _Frame) -> str | None:
@@ -1114,6 +1148,18 @@ def _app_state_subscript(node: cst.Attribute) -> bool:
         if isinstance(inner, cst.Subscript) and bool(_APP_STATE.match(dotted_name(inner.value) or "")):
             return True
     return False
+
+
+def _path_down(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode] | None:
+    """The nodes from a child of ``root`` down to ``target``, in the walker's child order."""
+    stack: list[tuple[cst.CSTNode, list[cst.CSTNode]]] = [(root, [])]
+    while stack:
+        node, path = stack.pop()
+        for child in walked_children(node):
+            if child is target:
+                return [*path, child]
+            stack.append((child, [*path, child]))
+    return None
 
 
 def _mentions_debug(test: cst.BaseExpression) -> bool:

@@ -151,15 +151,14 @@ class FakeDataStoreUsedByEndpoint(ProjectRule):
         index = endpoint_index(modules, self.project, self.options)
         fake_tokens = frozenset(r["name"] for r in index.model.knowledge.rows("mock-data") if r["role"] == "fake-token")
         out: list[ProjectFinding] = []
-        seen: set[tuple[str, int]] = set()
+        seen: set[int] = set()  # reads reached from several endpoints are reported once
         for served in index.served:
             for path, body in _bodies(index, served):
                 for read in body.fake_reads:
                     store = self._store(index, read, fake_tokens)
-                    key = (path, read.span.line)
-                    if store is None or key in seen:
+                    if store is None or id(read) in seen:
                         continue
-                    seen.add(key)
+                    seen.add(id(read))
                     where, kind = store
                     message = (
                         f"endpoint `{served.name}` serves data from `{read.text}`, a {kind} defined in code "
@@ -330,14 +329,13 @@ class MockModeToggleInProduction(ProjectRule):
     def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
         index = endpoint_index(modules, self.project, self.options)
         out: list[ProjectFinding] = []
-        seen: set[tuple[str, int]] = set()
+        seen: set[int] = set()
         for served in index.served:
             for path, body in _bodies(index, served):
                 for toggle in body.toggles:
-                    key = (path, toggle.span.line)
-                    if key in seen:
+                    if id(toggle) in seen:
                         continue
-                    seen.add(key)
+                    seen.add(id(toggle))
                     message = (
                         f"`{toggle.text}` switches `{served.name}` to mock data ({toggle.detail}): the mock path "
                         "ships to production and a mis-set flag serves fake data; inject fakes only in tests"
