@@ -603,11 +603,16 @@ def _percent_escaped(cell: Cell) -> list[Cell]:
     return [cell]
 
 
+_QUOTED_OR_COMMENT = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
 def _check_text(cells: Sequence[Cell], paramstyle: str) -> None:
+    """Placeholders the driver would also find in the literal text (outside SQL strings and comments)."""
     text = "".join("\0" if c.placeholder else c.char for c in cells if c.value is None)
-    if paramstyle == "qmark" and "?" in text:
-        raise Refused("the SQL text has a literal `?`, which the driver would read as a placeholder")
-    if paramstyle == "numeric" and re.search(r"\$\d", text):
+    bare = _QUOTED_OR_COMMENT.sub("", text)
+    if paramstyle == "qmark" and "?" in bare:
+        raise Refused("the SQL text has a `?`, which the driver would read as a placeholder")
+    if paramstyle == "numeric" and re.search(r"\$\d", bare):
         raise Refused("the SQL text already has `$n` placeholders; merge the new parameters by hand")
     if paramstyle == "named":
         if _BIND.search(text):
