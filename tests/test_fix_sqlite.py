@@ -37,6 +37,10 @@ def copies(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return original, fixed
 
 
+def _paths(copies: tuple[Path, Path], name: str) -> list[tuple[str, str]]:
+    return [("original", str(copies[0] / name)), ("fixed", str(copies[1] / name))]
+
+
 def run_program(code: str, cwd: Path, env: dict[str, str] | None = None) -> Any:
     """Run ``code`` with ``load(name, path)`` and ``dump(value)`` defined; return what it dumped."""
     prelude = textwrap.dedent(
@@ -76,15 +80,14 @@ def run_program(code: str, cwd: Path, env: dict[str, str] | None = None) -> Any:
 
 
 def test_sqlite_users_lookups(copies: tuple[Path, Path], tmp_path: Path) -> None:
-    original, fixed = copies
     code = f"""
     from fastapi import HTTPException
 
     def fresh():
         db = sqlite3.connect("users.db")
-        db.executescript("DROP TABLE IF EXISTS users; CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, email TEXT);")
-        db.executemany("INSERT INTO users VALUES (?, ?, ?)",
-                       [(1, "alice", "a@example.com"), (2, "bob", "b@example.com"), (3, {INJECTION!r}, "c@example.com")])
+        db.executescript("DROP TABLE IF EXISTS users; CREATE TABLE users (id INTEGER, name TEXT, email TEXT);")
+        rows = [(1, "alice", "a@example.com"), (2, "bob", "b@example.com"), (3, {INJECTION!r}, "c@example.com")]
+        db.executemany("INSERT INTO users VALUES (?, ?, ?)", rows)
         db.commit()
         return db
 
@@ -95,7 +98,7 @@ def test_sqlite_users_lookups(copies: tuple[Path, Path], tmp_path: Path) -> None
             return exc.status_code
 
     out = {{}}
-    for label, path in (("original", {str(original / "sqlite_users.py")!r}), ("fixed", {str(fixed / "sqlite_users.py")!r})):
+    for label, path in {_paths(copies, "sqlite_users.py")!r}:
         db = fresh()
         module = load("users_" + label, path)
         out[label] = {{
@@ -119,7 +122,6 @@ def test_sqlite_users_lookups(copies: tuple[Path, Path], tmp_path: Path) -> None
 
 
 def test_sqlite_catalog_like_wildcards_updates_and_inserts(copies: tuple[Path, Path], tmp_path: Path) -> None:
-    original, fixed = copies
     code = f"""
     SCHEMA = '''
     DROP TABLE IF EXISTS products; DROP TABLE IF EXISTS notes;
@@ -152,7 +154,7 @@ def test_sqlite_catalog_like_wildcards_updates_and_inserts(copies: tuple[Path, P
         return result
 
     out = {{}}
-    for label, path in (("original", {str(original / "sqlite_catalog.py")!r}), ("fixed", {str(fixed / "sqlite_catalog.py")!r})):
+    for label, path in {_paths(copies, "sqlite_catalog.py")!r}:
         out[label] = exercise(load("catalog_" + label, path), fresh())
 
     class Intended:
@@ -186,7 +188,7 @@ def test_sqlite_catalog_like_wildcards_updates_and_inserts(copies: tuple[Path, P
 
 
 def test_repository_keeps_the_vetted_table_name(copies: tuple[Path, Path], tmp_path: Path) -> None:
-    original, fixed = copies
+    fixed = copies[1]
     assert "{self.table!s}" in (fixed / "repository.py").read_text("utf-8")
     code = f"""
     db = sqlite3.connect("sales.db")
@@ -194,7 +196,7 @@ def test_repository_keeps_the_vetted_table_name(copies: tuple[Path, Path], tmp_p
     db.executemany("INSERT INTO sales VALUES (?, ?, ?)", [("widget", "north", 3), ("gadget", "south", 5)])
     db.commit()
     out = {{}}
-    for label, path in (("original", {str(original / "repository.py")!r}), ("fixed", {str(fixed / "repository.py")!r})):
+    for label, path in {_paths(copies, "repository.py")!r}:
         repository = load("repository_" + label, path).SalesRepository("sales.db")
         out[label] = {{p: attempt(repository.by_product, p) for p in ("widget", {INJECTION!r})}}
     out["intended"] = {{
@@ -208,27 +210,28 @@ def test_repository_keeps_the_vetted_table_name(copies: tuple[Path, Path], tmp_p
 
 
 def test_sqlalchemy_text_gets_bound_parameters(copies: tuple[Path, Path], tmp_path: Path) -> None:
-    original, fixed = copies
+    fixed = copies[1]
     assert ".bindparams(email=email)" in (fixed / "sqlalchemy_accounts.py").read_text("utf-8")
     code = f"""
     from sqlalchemy.orm import Session
 
     db = sqlite3.connect("accounts.db")
     db.executescript("CREATE TABLE accounts (id TEXT, email TEXT, balance INTEGER);")
-    db.executemany("INSERT INTO accounts VALUES (?, ?, ?)", [("a1", "ann@example.com", 10), ("a2", "bo@example.com", 20)])
+    rows = [("a1", "ann@example.com", 10), ("a2", "bo@example.com", 20)]
+    db.executemany("INSERT INTO accounts VALUES (?, ?, ?)", rows)
     db.commit()
     out = {{}}
-    for label, path in (("original", {str(original / "sqlalchemy_accounts.py")!r}), ("fixed", {str(fixed / "sqlalchemy_accounts.py")!r})):
+    for label, path in {_paths(copies, "sqlalchemy_accounts.py")!r}:
         module = load("accounts_" + label, path)
         with Session(module.engine) as session:
             out[label] = {{
                 e: (lambda row: list(row) if row is not None else None)(module.by_email(e, db=session))
                 for e in ("bo@example.com", {INJECTION!r})
             }}
-    out["intended"] = {{
-        e: (lambda row: list(row) if row else None)(db.execute("SELECT * FROM accounts WHERE email = ?", (e,)).fetchone())
-        for e in out["fixed"]
-    }}
+    def intended(email):
+        row = db.execute("SELECT * FROM accounts WHERE email = ?", (email,)).fetchone()
+        return list(row) if row else None
+    out["intended"] = {{e: intended(e) for e in out["fixed"]}}
     dump(out)
     """
     out = run_program(code, tmp_path, {"DATABASE_URL": "sqlite:///accounts.db"})
