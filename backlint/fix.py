@@ -323,7 +323,7 @@ def fix_run(
         return 1 if changed else (2 if result.internal_errors else 0)
     written = [o for o in changed if o.written]
     if not written:
-        if not options.quiet:
+        if hidden and not options.quiet:
             click.echo(f"backlint: nothing fixed{hidden}", err=True)
         return None
     if not options.quiet:
