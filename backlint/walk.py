@@ -70,6 +70,29 @@ def _child_fields(cls: type) -> tuple[str, ...]:
 Handler = Callable[[Any], Any]
 
 
+_handler_names: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+_is_node: dict[type, bool] = {}  # isinstance() against the CSTNode ABC costs ~1 µs per call
+
+
+def _handlers(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A rule class's visit_/leave_ method names (dir() on every file cost ~1 ms per file)."""
+    try:
+        return _handler_names[cls]
+    except KeyError:
+        names = dir(cls)
+        found = (tuple(a for a in names if a.startswith("visit_")), tuple(a for a in names if a.startswith("leave_")))
+        _handler_names[cls] = found
+        return found
+
+
+def _node_class(kind: type) -> bool:
+    try:
+        return _is_node[kind]
+    except KeyError:
+        _is_node[kind] = issubclass(kind, cst.CSTNode)
+        return _is_node[kind]
+
+
 class BatchedWalker:
     """Dispatches each node to the ``visit_<Type>`` / ``leave_<Type>`` methods of all rules."""
 
@@ -78,29 +101,41 @@ class BatchedWalker:
         self.visitors: dict[str, list[Handler]] = defaultdict(list)
         self.leavers: dict[str, list[Handler]] = defaultdict(list)
         for rule in rules:
-            for attr in dir(type(rule)):
-                if attr.startswith("visit_"):
-                    self.visitors[attr[6:]].append(getattr(rule, attr))
-                elif attr.startswith("leave_"):
-                    self.leavers[attr[6:]].append(getattr(rule, attr))
+            visits, leaves = _handlers(type(rule))
+            for attr in visits:
+                self.visitors[attr[6:]].append(getattr(rule, attr))
+            for attr in leaves:
+                self.leavers[attr[6:]].append(getattr(rule, attr))
+        # Per node type: (visit handlers, leave handlers, child fields), built on first sight.
+        self._plans: dict[type, tuple[tuple[Handler, ...], tuple[Handler, ...], tuple[str, ...]]] = {}
 
     def walk(self, module: cst.Module) -> None:
         self._walk(module)
 
+    def _plan(self, kind: type) -> tuple[tuple[Handler, ...], tuple[Handler, ...], tuple[str, ...]]:
+        name = kind.__name__
+        plan = (tuple(self.visitors.get(name, ())), tuple(self.leavers.get(name, ())), _child_fields(kind))
+        self._plans[kind] = plan
+        return plan
+
     def _walk(self, node: cst.CSTNode) -> None:
-        name = type(node).__name__
+        kind = type(node)
+        visits, leaves, fields = self._plans.get(kind) or self._plan(kind)
         ancestors = self.context.ancestors
         ancestors.append(node)
-        for visit in self.visitors.get(name, ()):
+        for visit in visits:
             visit(node)
-        for field in _child_fields(type(node)):
+        is_node = _is_node
+        for field in fields:
             value = getattr(node, field)
-            if isinstance(value, cst.CSTNode):
+            value_kind = type(value)
+            if is_node.get(value_kind) or (value_kind not in is_node and _node_class(value_kind)):
                 self._walk(value)
-            elif isinstance(value, (list, tuple)):
+            elif value_kind is list or value_kind is tuple:
                 for item in value:
-                    if isinstance(item, cst.CSTNode):
+                    item_kind = type(item)
+                    if is_node.get(item_kind) or (item_kind not in is_node and _node_class(item_kind)):
                         self._walk(item)
-        for leave in self.leavers.get(name, ()):
+        for leave in leaves:
             leave(node)
         ancestors.pop()

@@ -15,6 +15,7 @@ import pytest
 from test_startup_imports import modules_after
 
 import backlint.cache
+import backlint.catalog
 import backlint.engine
 from backlint.cache import Cache, _seal
 from backlint.engine import FileResult
@@ -77,13 +78,23 @@ def trust_fresh_stats(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr(backlint.cache, "_RACY_NS", -(10**12))
 
 
-def test_warm_run_reports_the_same_and_never_imports_libcst(project) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def frozen_backlint(tmp_path_factory) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """A copy of backlint and its catalog: edits made meanwhile in a shared checkout change no fingerprint."""
+    root = tmp_path_factory.mktemp("frozen")
+    package = Path(backlint.cache.__file__).parent
+    shutil.copytree(package, root / "backlint", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(backlint.catalog.rules_dir(), root / "rules")
+    return {"PYTHONPATH": str(root)}
+
+
+def test_warm_run_reports_the_same_and_never_imports_libcst(project, frozen_backlint) -> None:  # type: ignore[no-untyped-def]
     _app(project)
-    code, cold, modules = modules_after(".", "--format", "json", cwd=project.root)
+    code, cold, modules = modules_after(".", "--format", "json", cwd=project.root, env=frozen_backlint)
     assert code == 1 and "libcst" in modules
     assert {f["rule_id"] for f in json.loads(cold)["findings"]} == {"BL402"}
     assert _entries(project.root), "the cold run writes entries"
-    code, warm, modules = modules_after(".", "--format", "json", cwd=project.root)
+    code, warm, modules = modules_after(".", "--format", "json", cwd=project.root, env=frozen_backlint)
     assert code == 1
     assert warm == cold
     assert modules == [], "a warm run reads results: no rule module, no libcst"
@@ -255,19 +266,25 @@ def test_an_unwritable_cache_warns_once_and_the_run_goes_on(project) -> None:  #
     assert result.stderr.count("cache disabled") == 1
 
 
-def test_concurrent_runs_share_the_cache_safely(project) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_runs_share_the_cache_safely(project, frozen_backlint) -> None:  # type: ignore[no-untyped-def]
     _app(project)
-    for n in range(20):
+    for n in range(10):
         project.write(f"app/job_{n}.py", SWALLOW.replace("run", f"run_{n}"))
-    expected = project.lint(".", "--format", "json", "--no-cache").stdout
     command = [sys.executable, "-m", "backlint", ".", "--format", "json", "-j", "1"]
+    env = {**os.environ, **frozen_backlint}
+    expected = subprocess.run(
+        [*command, "--no-cache"], cwd=project.root, env=env, capture_output=True, check=False
+    ).stdout
+    assert b"BL402" in expected
     runs = [
-        subprocess.Popen(command, cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(3)
+        subprocess.Popen(command, cwd=project.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(3)
     ]
     outputs = [run.communicate(timeout=300) for run in runs]
-    assert [out for out, _ in outputs] == [expected.encode()] * 3
+    assert [out for out, _ in outputs] == [expected] * 3
     assert [err for _, err in outputs] == [b""] * 3
-    assert project.lint(".", "--format", "json").stdout == expected
+    warm = subprocess.run(command, cwd=project.root, env=env, capture_output=True, check=False)
+    assert warm.stdout == expected
     assert not list((project.root / ".backlint_cache").rglob("*.tmp"))
 
 
