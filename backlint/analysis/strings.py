@@ -231,6 +231,10 @@ class SecretPattern:
     needs_name: bool  # matched against ``<name> = '<value>'``: the format needs its context
 
 
+# Formats recognised by their name are short tokens: a longer value is not one of them.
+_MAX_NAMED_VALUE = 256
+
+
 @dataclasses.dataclass(frozen=True)
 class SecretMatch:
     pattern: SecretPattern
@@ -251,7 +255,7 @@ class PatternSet:
         lowered = text.lower()
         for pattern in self.patterns:
             if pattern.needs_name:
-                if name is None:
+                if name is None or len(text) > _MAX_NAMED_VALUE:
                     continue
                 if context is None:
                     context = f"{name} = '{text}'"
@@ -361,7 +365,7 @@ WEAK = "weak"
 PLACEHOLDER = "placeholder"
 
 _TEMPLATED = re.compile(
-    r"""\{[^{}]*\}|\$\{[^}]*\}|%\(\w+\)[sd]|%[sdr]\b|<[^<>]+>|\{\{|\*{3,}|^x{3,}$|^X{3,}$|\.\.\.|…|^\$\w+$|^%\w+%$|^@\w+@$""",
+    r"""\{[^{}]*\}|\$\{[^{}$]*\}|%\(\w+\)[sd]|%[sdr]\b|<[^<>]+>|\{\{|\*{3,}|^x{3,}$|^X{3,}$|\.\.\.|…|^\$\w+$|^%\w+%$|^@\w+@$""",
     re.IGNORECASE,
 )
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")

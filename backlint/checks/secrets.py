@@ -480,6 +480,11 @@ class HardcodedCredential(_SecretRule):
         self.report(node, message, level=level, sensitive=True)
 
 
+def _user(user: str, password: str) -> str:
+    """The user name of a credentialed URL, unless it would give the password away (``postgres:postgres``)."""
+    return "…" if password.lower() in user.lower() or user.lower() in password.lower() else user
+
+
 def _is_config(node: cst.BaseExpression) -> bool:
     """``app.config`` / ``current_app.config`` / ``config`` — a Flask-style config mapping."""
     if isinstance(node, cst.Attribute):
@@ -541,7 +546,7 @@ class CredentialsInUrl(_SecretRule):
             return
         url = credential_url(text, self.words)
         if url is not None:
-            shown = f"{url.scheme}://{url.user}:{mask_secret(url.password)}@{url.host.replace(HOLE, '{…}')}"
+            shown = f"{url.scheme}://{_user(url.user, url.password)}:{mask_secret(url.password)}@{url.host.replace(HOLE, '{…}')}"
             self._report(node, url.password, url.local, f"connection URL `{shown}` carries its password")
             return
         self._check_conninfo(node, text)
@@ -658,7 +663,7 @@ class SecretEnvFallback(_SecretRule):
             self.report(
                 node,
                 f"{where} a URL with a hardcoded password "
-                f"(`{url.scheme}://{url.user}:{mask_secret(url.password)}@{url.host}`): a deployment without "
+                f"(`{url.scheme}://{_user(url.user, url.password)}:{mask_secret(url.password)}@{url.host}`): a deployment without "
                 "the variable silently uses it; require the variable and fail loudly when it is missing",
                 sensitive=True,
             )
