@@ -13,11 +13,11 @@ import tokenize
 from pathlib import Path
 
 import pytest
-
 from annotations import expected_findings
+from conftest import FIXTURES, ROOT, run_cli
+
 from backlint.analysis import strings
 from backlint.catalog import load_catalog
-from conftest import FIXTURES, ROOT, run_cli
 
 SECRET_FIXTURES = FIXTURES / "secrets"
 SECRET_RULES = ("BL201", "BL202", "BL203", "BL204", "BL205")

@@ -20,8 +20,8 @@ import libcst as cst
 from backlint.analysis.logging import LogCalls
 from backlint.analysis.strings import PASSWORD, SECRET, Lexicon, is_string, lexicon, literal_text, name_tokens
 from backlint.catalog import Knowledge
-from backlint.imports import dotted_name
 from backlint.facts import FactCollector, ModuleFacts, ProjectFinding, ProjectRule
+from backlint.imports import dotted_name
 from backlint.rule import FileContext, FileKind, RelatedLocation, Rule
 from backlint.walk import _child_fields
 
@@ -42,23 +42,10 @@ OTHER = "other"
 # Where a plaintext password came from (``Val.origin`` of a PW).
 INPUT, STORED, UNKNOWN = "input", "stored", "unknown"
 
-_INPUT_WORDS = frozenset(
-    "form body payload data credentials creds login signin signup register registration input req request "
-    "schema dto serializer params args cmd command in create update incoming".split()
-)
-_STORED_WORDS = frozenset(
-    "user users account member admin customer record row entry profile db stored existing current found "
-    "instance obj item result match doc document person player owner".split()
-)
-_CONFIG_NAMES = frozenset({"settings", "config", "conf", "cfg", "options", "env", "environ"})
-_HASH_WORDS = frozenset({"hash", "hashed", "encrypt", "encrypted", "crypt", "digest"})
+# Python's own string and digest methods: they keep what their receiver holds.
 _DIGEST_METHODS = frozenset({"hexdigest", "digest", "decode", "encode", "strip", "lower", "upper"})
 _STRING_METHODS = frozenset(
-    "encode decode strip lstrip rstrip lower upper casefold replace format_map get_secret_value".split()
-)
-_NOT_A_LEAK = frozenset(
-    "len bool type id isinstance hasattr callable mask redact obfuscate hash anonymize anonymise censor "
-    "sanitize sanitise scrub hide".split()
+    {"encode", "decode", "strip", "lstrip", "rstrip", "lower", "upper", "casefold", "replace", "get_secret_value"}
 )
 _FASTAPI_NOT_QUERY = frozenset({"Body", "Form", "Header", "Cookie", "Depends", "Security", "File", "Path"})
 _SCALARS = frozenset({"str", "SecretStr", "bytes", "Optional", "Union", "None", "Annotated", "typing", "pydantic"})
@@ -168,6 +155,14 @@ class Knowledge3:
             if row["form"] == "decorator":
                 self.route_decorators.setdefault(row["framework"], set()).add(row["name"])
         self.router_classes = {row["name"]: row["framework"] for row in knowledge.rows("framework-objects")}
+        words: dict[str, set[str]] = {}
+        for row in knowledge.rows("password-names"):
+            words.setdefault(row["role"], set()).add(row["word"])
+        self.input_words = frozenset(words.get("input", ()))
+        self.stored_words = frozenset(words.get("stored", ()))
+        self.config_words = frozenset(words.get("config", ()))
+        self.masking_words = frozenset(words.get("masking", ()))
+        self.hashing_words = frozenset(words.get("hashing", ()))
 
     def role(self, role: str) -> frozenset[str]:
         return self.stores.get(role, frozenset())
@@ -496,8 +491,7 @@ def _extra_write_only(node: cst.Dict) -> bool:
 
 
 def _body(function: cst.FunctionDef) -> Sequence[cst.BaseStatement | cst.BaseSmallStatement]:
-    body = function.body
-    return body.body if isinstance(body, cst.IndentedBlock) else body.body
+    return function.body.body
 
 
 def _params(function: cst.FunctionDef) -> list[cst.Param]:
@@ -614,7 +608,7 @@ class Frame:
                     if func.attr.value in names.get(candidate, ()) and self.flow.context.imports.imports_module(module):
                         framework = candidate
                         break
-            if framework is not None and func.attr.value in names.get(framework, ()) | {"route"}:
+            if framework is not None and (func.attr.value in names.get(framework, ()) or func.attr.value == "route"):
                 self.route_call = call
                 return framework
         params = _params(self.function)
@@ -691,9 +685,8 @@ class Frame:
             if marker == "Path":
                 self.emit(Event("BL306", param, f"path parameter `{name}` puts the password in the URL: {_URL_ADVICE}"))
             return
-        if marker is None and annotation is not None:
-            if any(n not in _SCALARS for n in _annotation_names(annotation)):
-                return  # a body model or a dependency class
+        if marker is None and annotation is not None and any(n not in _SCALARS for n in _annotation_names(annotation)):
+            return  # a body model or a dependency class
         where = "path" if "{" + name + "}" in path else "query"
         self.emit(Event("BL306", param, f"`{name}` is a URL {where} parameter: {_URL_ADVICE}"))
 
@@ -702,7 +695,7 @@ class Frame:
         if self.function is None:
             return
         tokens = name_tokens(self.function.name.value)
-        if not any(t in _HASH_WORDS or t == "encode" for t in tokens):
+        if not any(t in self.k.hashing_words or t == "encode" for t in tokens):
             return
         name = self.function.name.value
         for _expr, value in self.returns:
@@ -769,9 +762,7 @@ class Frame:
         elif isinstance(small, cst.AnnAssign):
             if small.value is not None:
                 self.assign(small.target, self.eval(small.value), small.value)
-        elif isinstance(small, cst.AugAssign):
-            self.eval(small.value)
-        elif isinstance(small, cst.Expr):
+        elif isinstance(small, (cst.AugAssign, cst.Expr)):
             self.eval(small.value)
         elif isinstance(small, cst.Return):
             if small.value is not None:
@@ -809,13 +800,14 @@ class Frame:
             return
         if isinstance(target, cst.Attribute):
             owner = self.eval(target.value)
-            if owner.kind == ORM and self.lex.sensitivity_of(tokens) == PASSWORD and self._is_column(owner, name):
-                model = (self.flow.class_qualname(owner.origin), name)
+            field = target.attr.value
+            if owner.kind == ORM and self.lex.sensitivity_of(tokens) == PASSWORD and self._is_column(owner, field):
+                model = (self.flow.class_qualname(owner.origin), field)
                 self._store_value(source, value, _code(target), model)
             return
-        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name) and value.kind == PW:
-            if self.lex.sensitivity_of(tokens) == PASSWORD:
-                self.env[target.value.value] = Val(DICT, source)
+        holder = target.value if isinstance(target, cst.Subscript) else None
+        if isinstance(holder, cst.Name) and value.kind == PW and self.lex.sensitivity_of(tokens) == PASSWORD:
+            self.env[holder.value] = Val(DICT, source)  # doc["password"] = pw: doc now holds one
 
     def _is_column(self, owner: Val, name: str) -> bool:
         """A model field: declared on the in-file class, and not a private attribute (``self._password``)."""
@@ -889,7 +881,7 @@ class Frame:
             yield expr
 
     def _dumped_model(self, expr: cst.BaseExpression) -> tuple[str, list[str]] | None:
-        """``user.__dict__`` / ``vars(user)`` / ``model_to_dict(user)`` / ``user.to_dict()``: (class, password fields)."""
+        """``user.__dict__``, ``vars(user)``, ``model_to_dict(user)``, ``user.to_dict()``: (class, password fields)."""
         target: cst.BaseExpression | None = None
         if isinstance(expr, cst.Attribute) and expr.attr.value == "__dict__":
             target = expr.value
@@ -1017,17 +1009,17 @@ class Frame:
         name = root.value
         if name == "self":
             return STORED if self.owner is not None and self.owner.kind == "orm" else UNKNOWN
-        if name in _CONFIG_NAMES:
+        if name in self.k.config_words:
             return STORED
         words = set(name_tokens(name))
-        if words & _INPUT_WORDS:
+        if words & self.k.input_words:
             return INPUT
         value = self.env.get(name)
         if value is None:
             return UNKNOWN if name in self.params else STORED  # a module-level store (fake_users_db)
         if value.kind == ORM or value.origin == "call":
             return STORED  # a local built by a lookup: a user record, a row
-        if words & _STORED_WORDS:
+        if words & self.k.stored_words:
             return STORED
         return UNKNOWN
 
@@ -1095,7 +1087,8 @@ class Frame:
                     self.emit(
                         Event("BL306", node, f"password read from the URL query (`{_code(node)}`): {_URL_ADVICE}")
                     )
-                return Val(PW, node, self._origin_of_field(func.value, receiver))  # type: ignore[union-attr]
+                assert isinstance(func, cst.Attribute)
+                return Val(PW, node, self._origin_of_field(func.value, receiver))
         if receiver is not None and receiver.kind == PW and tail in _STRING_METHODS:
             return receiver
         if receiver is not None and receiver.kind in (WEAK, HASHED, ENCODED) and tail in _DIGEST_METHODS:
@@ -1116,7 +1109,7 @@ class Frame:
                 return Val(ORM, node, orm)
         if receiver is not None and receiver.kind == DATA and tail in ("copy", "dict", "to_dict"):
             return receiver
-        if any(t in _HASH_WORDS for t in name_tokens(tail)):
+        if any(t in self.k.hashing_words for t in name_tokens(tail)):
             return Val(HASHED, node)
         if any(a.kind in (REQUEST, DATA) for a in args):
             return Val(DATA, node, "body")  # a form bound to the request: LoginForm(request.POST)
@@ -1179,13 +1172,13 @@ class Frame:
                         Event(
                             event.rule_id,
                             arg.value,
-                            f"`{_code(arg.value)}` is passed to `{name}()`, where {event.message[0].lower()}{event.message[1:]}",
+                            f"`{_code(arg.value)}` is passed to `{name}()`, where {event.message}",
                             event.level,
                             ((event.node, "here, inside the called function"),),
                             event.model,
                         )
                     )
-        if any(t in _HASH_WORDS for t in name_tokens(name)):
+        if any(t in self.k.hashing_words for t in name_tokens(name)):
             return Val(HASHED, node)
         return None
 
@@ -1227,9 +1220,9 @@ class Frame:
         )
         if orm is not None or (manager and tail in self.k.role("create")) or model_create:
             sink = _code(func)
-            model_node = func if orm is not None else func.value  # type: ignore[attr-defined]
-            if manager:
-                model_node = model_node.value
+            model_node = func
+            if orm is None and isinstance(func, cst.Attribute):  # Model.create / Model.objects.create
+                model_node = func.value.value if manager and isinstance(func.value, cst.Attribute) else func.value
             model_name = self.flow.class_qualname(dotted_name(model_node) or "")
             for arg, value in keywords:
                 assert arg.keyword is not None
@@ -1336,8 +1329,8 @@ class Frame:
                 elif key is not None and key.startswith("$"):
                     yield from self._documents(element.value, inner)
         elif isinstance(expr, (cst.List, cst.Tuple)):
-            for element in expr.elements:
-                yield from self._documents(element.value, self.eval(element.value))
+            for item in expr.elements:
+                yield from self._documents(item.value, self.eval(item.value))
 
     def _sql(self, node: cst.Call, args: list[Val]) -> None:
         """An INSERT/UPDATE writing a password column from a plaintext password parameter."""
@@ -1418,7 +1411,7 @@ class Frame:
                     Event(
                         "BL304",
                         expr,
-                        f"{what} (`{_code(expr)}`) is written to the logs: log an identifier instead, or a masked value",
+                        f"{what} (`{_code(expr)}`) is written to the logs: log an identifier or a masked value instead",
                         level=level,
                     )
                 )
@@ -1440,15 +1433,15 @@ class Frame:
                 yield from self._leaks(element.value, depth + 1)
             return
         if isinstance(expr, cst.Dict):
-            for element in expr.elements:
-                yield from self._leaks(element.value, depth + 1)
+            for entry in expr.elements:
+                yield from self._leaks(entry.value, depth + 1)
             return
         if isinstance(expr, cst.Await):
             yield from self._leaks(expr.expression, depth + 1)
             return
         if isinstance(expr, cst.Call):
             tail = _call_name_tail(expr)
-            if any(t in _NOT_A_LEAK for t in name_tokens(tail)) or tail in _NOT_A_LEAK:
+            if any(t in self.k.masking_words for t in name_tokens(tail)) or tail in self.k.masking_words:
                 return
             if tail == "format" and isinstance(expr.func, cst.Attribute) and is_string(expr.func.value):
                 for arg in expr.args:
@@ -1598,7 +1591,9 @@ def _sql_password_slots(sql: str, lex: Lexicon) -> list[int | str]:
 
 def _split_top(text: str) -> list[str]:
     """Split on commas outside parentheses: ``?, NOW(), ?`` → three values."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         if char == "," and depth == 0:
             parts.append("".join(current))
@@ -1623,8 +1618,14 @@ def _parenthesized(text: str, start: int) -> str:
     return text[opening + 1 :]
 
 
-_HASH_ADVICE = "use a slow password hash (bcrypt, argon2 or scrypt via passlib/pwdlib, werkzeug's generate_password_hash, Django's make_password)"
-_STORE_ADVICE = "hash it with a slow password hash (bcrypt/argon2 via passlib or pwdlib, Django's set_password/create_user) and store only the hash"
+_HASH_ADVICE = (
+    "use a slow password hash (bcrypt, argon2 or scrypt via passlib/pwdlib, "
+    "werkzeug's generate_password_hash, Django's make_password)"
+)
+_STORE_ADVICE = (
+    "hash it with a slow password hash (bcrypt/argon2 via passlib or pwdlib, "
+    "Django's set_password/create_user) and store only the hash"
+)
 _URL_ADVICE = "URLs end up in access logs, browser history and Referer headers; send the password in the request body"
 
 _ANALYSES: weakref.WeakKeyDictionary[FileContext, PasswordFlow] = weakref.WeakKeyDictionary()

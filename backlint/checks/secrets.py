@@ -17,6 +17,7 @@ from backlint.analysis.strings import (
     PASSWORD,
     PLACEHOLDER,
     STRONG,
+    CredentialUrl,
     credential_tier,
     credential_url,
     high_entropy,
@@ -480,9 +481,13 @@ class HardcodedCredential(_SecretRule):
         self.report(node, message, level=level, sensitive=True)
 
 
-def _user(user: str, password: str) -> str:
-    """The user name of a credentialed URL, unless it would give the password away (``postgres:postgres``)."""
-    return "…" if password.lower() in user.lower() or user.lower() in password.lower() else user
+def _shown(url: CredentialUrl) -> str:
+    """The URL with its password masked, and its user too when it would give the password away
+    (``postgres:postgres``)."""
+    user, password = url.user, url.password
+    if password.lower() in user.lower() or user.lower() in password.lower():
+        user = "…"
+    return f"{url.scheme}://{user}:{mask_secret(password)}@{url.host.replace(HOLE, '{…}')}"
 
 
 def _is_config(node: cst.BaseExpression) -> bool:
@@ -546,8 +551,7 @@ class CredentialsInUrl(_SecretRule):
             return
         url = credential_url(text, self.words)
         if url is not None:
-            shown = f"{url.scheme}://{_user(url.user, url.password)}:{mask_secret(url.password)}@{url.host.replace(HOLE, '{…}')}"
-            self._report(node, url.password, url.local, f"connection URL `{shown}` carries its password")
+            self._report(node, url.password, url.local, f"connection URL `{_shown(url)}` carries its password")
             return
         self._check_conninfo(node, text)
 
@@ -662,9 +666,8 @@ class SecretEnvFallback(_SecretRule):
         if url is not None:
             self.report(
                 node,
-                f"{where} a URL with a hardcoded password "
-                f"(`{url.scheme}://{_user(url.user, url.password)}:{mask_secret(url.password)}@{url.host}`): a deployment without "
-                "the variable silently uses it; require the variable and fail loudly when it is missing",
+                f"{where} a URL with a hardcoded password (`{_shown(url)}`): a deployment without the variable "
+                "silently uses it; require the variable and fail loudly when it is missing",
                 sensitive=True,
             )
             return
