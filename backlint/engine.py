@@ -124,12 +124,19 @@ def decode_source(data: bytes, display: str) -> tuple[str | None, Notice | None,
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError as exc:
-        return None, None, _file_error(display, f"cannot decode file: {exc.msg if hasattr(exc, 'msg') else exc}")
+        if "unknown encoding" in str(exc):
+            return None, None, _file_error(display, f"cannot decode file: {exc.msg}")
+        encoding = "utf-8"  # detect_encoding also rejects a non-UTF-8 first line: report it below
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
-        line = data.count(b"\n", 0, getattr(exc, "start", 0)) + 1
-        return None, None, _file_error(display, f"cannot decode file as {encoding}: {exc}", line)
+        start = getattr(exc, "start", 0)
+        line = data.count(b"\n", 0, start) + 1
+        column = start - (data.rfind(b"\n", 0, start) + 1) + 1
+        byte = f" (byte 0x{data[start]:02x})" if isinstance(exc, UnicodeDecodeError) else ""
+        hint = " and has no PEP 263 coding declaration" if encoding == "utf-8" else ""
+        message = f"cannot decode file: it is not valid {encoding}{byte}{hint}"
+        return None, None, _file_error(display, message, line, column)
     if text.startswith("\ufeff"):
         text = text[1:]
     return text, None, None
