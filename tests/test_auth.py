@@ -245,6 +245,21 @@ def test_bl802_credentials_words_and_limits(project) -> None:  # type: ignore[no
             @app.post("/clients/register")
             async def register_oauth_client(form: dict):
                 return await oauth.register(form)
+
+
+            @app.post("/tokens/{serial}/revoke")
+            async def revoke_token(serial: str):
+                return await hardware_tokens.revoke(serial)
+
+
+            def throttle_signin(request):
+                rate_limit("signin", request.client.host, max_num=10, expire_time=600)
+
+
+            @app.post("/signin")
+            async def signin(request: Request, form: dict):
+                throttle_signin(request)
+                return await auth.login(form)
         """,
     }
     found, data = _lint(project, files, "--select", "BL802")

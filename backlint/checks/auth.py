@@ -71,21 +71,38 @@ _CREDENTIAL_WORDS = frozenset(
 _CREDENTIAL_PARTNERS = frozenset({"reset", "verify", "verification", "confirm", "recover", "forgot"})
 _PARTNER_OBJECTS = _CREDENTIAL_WORDS | {"email", "code", "pin", "account", "phone", "magic", "link"}
 _REGISTER_WORDS = frozenset({"register", "registration"})
-_REGISTER_NOISE = frozenset({"user", "users", "account", "accounts", "new", "create", "api", "v1", "v2", "auth", "me"})
+_REGISTER_NOISE = frozenset(
+    {"user", "users", "account", "accounts", "new", "create", "api", "v1", "v2", "auth", "me", "view", "post"}
+)
+_TOKEN_ISSUING = frozenset(
+    {"token", "get", "obtain", "issue", "refresh", "exchange", "create", "new", "access", "auth", "api", "jwt",
+     "oauth", "oauth2", "login", "request", "generate", "view", "post", "endpoint"}
+)  # fmt: skip
 
 
 def _credential_words(served: Served) -> set[str]:
-    """What in the endpoint's path segments or function name says it handles credentials."""
+    """What says the endpoint takes credentials: its function or class-view name, or its last path segment.
+
+    ``token`` counts in the last segment (``/auth/token``) or in a name that only issues one
+    (``get_auth_token``, ``TokenView``), not in token-management routes (``/token/<serial>/revoke``).
+    """
     names = [served.function.name]
-    names += [p for p in (served.endpoint.path or "").split("/") if p and not p.startswith(("{", "<", "(", ":"))]
+    if served.function.cls is not None:
+        names.append(served.function.cls.rpartition(".")[2])
+    segments = [p.strip("^$") for p in (served.endpoint.path or "").split("/")]
+    literal = [p for p in segments if p and not p.startswith(("{", "<", "(", ":", "?"))]
+    last = _words(literal[-1]) if literal else set()
     found: set[str] = set()
-    every: set[str] = set()
-    for name in names:
-        words = _words(name)
+    every: set[str] = set(last)
+    for words in [_words(n) for n in names] + [last]:
         every |= words
-        found |= words & _CREDENTIAL_WORDS
+        found |= words & (_CREDENTIAL_WORDS - {"token"})
         if words & _CREDENTIAL_PARTNERS and words & _PARTNER_OBJECTS:
             found |= words & (_CREDENTIAL_PARTNERS | _PARTNER_OBJECTS)
+        if "token" in words and (words is last or not words - _TOKEN_ISSUING):
+            found.add("token")
+    if last and last <= {"auth", "authenticate", "authentication"}:
+        found |= last
     if every & _REGISTER_WORDS and not every - _REGISTER_WORDS - _REGISTER_NOISE:
         found |= every & _REGISTER_WORDS
     return found
@@ -402,6 +419,28 @@ class _Evidence:
 
     # ----------------------------------------------------------------- rate limits
 
+    def _helper_limits(self, served: Served) -> list[str]:
+        """A limit checked one call away: in a project function the endpoint calls, or in a method of a
+        class it instantiates or names as its form (``LoginForm.clean()`` calling ``rate_limit(...)``)."""
+        found = [f"`{b.qualname.rpartition('.')[2]}` limits requests" for _, b in self.index.callee_bodies(
+            served.module, served.function) if b.ratelimit]  # fmt: skip
+        classes = [c.target for c in served.function.calls]
+        cls = self.view_class(served)
+        if cls is not None:
+            classes += [r for r in _refs(cls[1].attrs.get("form_class", ("?",)))]
+        for ref in dict.fromkeys(classes):
+            found_class = self.model.klass(ref, served.module)
+            if found_class is None:
+                continue
+            module, facts = found_class
+            for method in facts.methods:
+                target = self.model.function(f"{facts.qualname}.{method}", module)
+                body = self.index.body(*target) if target is not None else None
+                if body is not None and body.ratelimit:
+                    found.append(f"`{_last(ref)}.{method}` limits requests")
+                    break
+        return found
+
     def ratelimit(self, served: Served, app: App) -> tuple[list[str], bool]:
         """Rate-limit evidence, and whether the endpoint is explicitly exempt from global limits."""
         forms = self.limit_forms
@@ -425,6 +464,7 @@ class _Evidence:
         cls = self.view_class(served)
         if cls is not None:
             found += [f"`{a}`" for a in forms.get("attribute", ()) if a in cls[1].attrs]
+        found += self._helper_limits(served)
         if exempt:
             return found, True
         for module in app.modules:

@@ -34,6 +34,8 @@ _MAX_RELATED = 4
 _PROBE_FUNCTION = re.compile(
     r"^_*(health\w*|\w*_health(check)?|healthz|readiness\w*|liveness\w*|ready|live|ping|heartbeat)$"
 )
+# A route on a health blueprint or path (``@healthz_blueprint.route("/resolversz")``) is a probe too.
+_PROBE_ROUTE = re.compile(r"(?i)health|readiness|liveness|livez|readyz|startupz|heartbeat")
 _HANDLER_ADVICE = {
     "fastapi": "`@app.exception_handler(SQLAlchemyError)`",
     "starlette": "`exception_handlers={Exception: handler}`",
@@ -266,7 +268,9 @@ class BroadExceptNotLogged(Rule):
     def _in_probe(self) -> bool:
         for ancestor in reversed(self.context.ancestors):
             if isinstance(ancestor, cst.FunctionDef):
-                return bool(_PROBE_FUNCTION.match(ancestor.name.value.lower()))
+                if _PROBE_FUNCTION.match(ancestor.name.value.lower()):
+                    return True
+                return any(_PROBE_ROUTE.search(_code(d.decorator)) for d in ancestor.decorators)
         return False
 
     def _reraises(self, node: cst.Raise, name: str | None) -> bool:
