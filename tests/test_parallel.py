@@ -67,12 +67,13 @@ def test_parallel_cold_then_warm_is_identical(corpus, pool_calls, monkeypatch) -
     assert warm.stdout == cold.stdout
 
 
-def test_results_are_identical_without_the_prefilter(corpus, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_results_are_identical_without_the_prefilter(project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Trigger tokens only skip files no rule could fire on: parsing everything finds nothing more."""
+    shutil.copytree(FIXTURES, project.root / "fixtures")
     args = ("fixtures", "--select", "ALL", "--no-cache", "--format", "json")
-    with_prefilter = corpus.lint(*args)
+    with_prefilter = project.lint(*args)
     monkeypatch.setenv(backlint.engine.NO_PREFILTER_ENV, "1")
-    without = corpus.lint(*args)
+    without = project.lint(*args)
     assert without.stdout == with_prefilter.stdout
 
 
