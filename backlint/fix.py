@@ -249,7 +249,8 @@ def unified_diff(display: str, before: str, after: str) -> str:
     old = _lines(before)
     new = _lines(after)
     out = []
-    for line in difflib.unified_diff(old, new, f"a/{display}", f"b/{display}"):
+    name = display.lstrip("/")
+    for line in difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"):
         out.append(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
     return "".join(out)
 

@@ -375,6 +375,8 @@ def test_each_driver_gets_its_placeholder_and_parameters(project, code: str, exp
         ("conn.execute(f\"SELECT * FROM t WHERE a = '{v}{n}'\")", "two values share one quoted SQL literal"),
         ("conn.execute(f\"SELECT * FROM t WHERE a = '{v}' AND b = ?\")", "the SQL text has a `?`"),
         ("conn.execute(sql=f\"SELECT * FROM t WHERE a = '{v}'\")", "the SQL is passed by keyword"),
+        ("conn.execute(f\"SELECT * FROM t WHERE id IN ({v})\")", "`v` fills a whole IN/VALUES list"),
+        ("conn.execute(\"SELECT * FROM t WHERE a = '%s'\" % tuple(v))", "`tuple(v)` is a sequence of %-arguments"),
         ("conn.executescript(f\"DELETE FROM t WHERE a = '{v}'\")", None),  # the message says it takes no parameters
     ],
 )  # fmt: skip

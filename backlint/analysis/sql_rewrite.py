@@ -29,6 +29,7 @@ from backlint.analysis.sql import (
     FRAGMENT,
     IDENTIFIER,
     QUOTED_VALUE,
+    VALUE,
     Hole,
     Issue,
     Site,
@@ -64,6 +65,7 @@ class Interpolation:
     conversion: str | None = None  # s, r, a
     spec: str = ""  # a format spec, or a %-spec's flags/width/precision
     kind: str = "s"  # the %-type (d, s, ...), "s" otherwise
+    spread: bool = False  # the whole right operand of `%`: a tuple there would spread over the fields
 
 
 @dataclasses.dataclass(eq=False)
@@ -223,6 +225,13 @@ class _Rewrite:
             raise Refused("the call already passes parameters; merge the new ones by hand")
         return empty
 
+    def _bound_to_sequence(self, node: cst.BaseExpression, site: Site) -> bool:
+        """``"… %s" % args`` where ``args`` is a tuple: the fields take its items."""
+        if not isinstance(node, cst.Name):
+            return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "tuple"
+        found = self.analysis._bindings(node.value, site)
+        return found is not None and any(isinstance(b.value, cst.Tuple) for b in found[0])
+
     def _single_use_binding(self, name: cst.Name) -> Binding:
         """The one assignment of a local name used only by this call, whose value the fix rewrites."""
         assert self.site is not None
@@ -256,7 +265,7 @@ class _Rewrite:
         positions = slot_positions(template)
         if len(positions) != len(holes):
             raise Refused("the SQL text could not be read")
-        quoted = _quoted_spans(cells)
+        quoted, commented = _quoted_spans(cells)
         params: list[Param] = []
         by_code: dict[str, Param] = {}
         replacements: dict[int, list[Cell]] = {}  # id(hole cell) → cells replacing it
@@ -281,6 +290,12 @@ class _Rewrite:
                         f"`{_short(code)}` is formatted (a conversion or format spec) before it joins the SQL"
                     )
                 continue
+            if id(cell) in commented:
+                raise Refused(f"`{_short(code)}` sits in an SQL comment")
+            if position == VALUE and _whole_list(cells, cells.index(cell)):
+                raise Refused(f"`{_short(code)}` fills a whole IN/VALUES list; give each item its own placeholder")
+            if value.spread and self._bound_to_sequence(value.node, site):
+                raise Refused(f"`{_short(code)}` is a sequence of %-arguments")
             if not safe and _has_literal(folded):
                 raise Refused(f"`{_short(code)}` is itself built from SQL text; parameterize where it is built")
             if parts.uses.get(id(value.node), 1) > 1 and not _simple(value.node):
@@ -486,7 +501,7 @@ def _percent(node: cst.BinaryOperation, parts: Parts, module: cst.Module) -> Non
         if argument is None or match.group("width") == "*":
             raise Refused("the %-arguments do not match the format")
         spec = match.group(0)[1:-1] if key is None else match.group(0)[len(key) + 3 : -1]
-        value = Interpolation(argument, "percent", None, spec, kind)
+        value = Interpolation(argument, "percent", None, spec, kind, spread=argument is right)
         parts.cells.append(Cell(cell.segment, value=value))
         parts.uses[id(argument)] = parts.uses.get(id(argument), 0) + 1
     if counter != len(positional) and not keyed:
@@ -557,9 +572,11 @@ def _template(cells: Sequence[Cell]) -> tuple[str | Hole, ...]:
     return tuple(out)
 
 
-def _quoted_spans(cells: Sequence[Cell]) -> dict[int, tuple[int, int]]:
-    """For each interpolation alone inside a '...' SQL literal: (index of its opening, closing quote)."""
+def _quoted_spans(cells: Sequence[Cell]) -> tuple[dict[int, tuple[int, int]], set[int]]:
+    """For each interpolation alone inside a '...' SQL literal: (index of its opening, closing quote);
+    and the interpolations inside SQL comments."""
     spans: dict[int, tuple[int, int]] = {}
+    commented: set[int] = set()
     quote: str | None = None
     opened = -1
     inside: list[Cell] = []
@@ -572,6 +589,8 @@ def _quoted_spans(cells: Sequence[Cell]) -> dict[int, tuple[int, int]]:
         if cell.value is not None:
             if quote == "'":
                 inside.append(cell)
+            if comment is not None:
+                commented.add(id(cell))
             index += 1
             continue
         if comment == "--":
@@ -593,7 +612,24 @@ def _quoted_spans(cells: Sequence[Cell]) -> dict[int, tuple[int, int]]:
             comment = char + following
             index += 1
         index += 1
-    return spans
+    return spans, commented
+
+
+def _whole_list(cells: Sequence[Cell], index: int) -> bool:
+    """The interpolation is all of an ``IN (...)`` or ``VALUES (...)`` list: it may hold several items."""
+    before, after = [], []
+    for cell in reversed(cells[:index]):
+        if cell.value is not None:
+            break
+        before.append(cell.char)
+    for cell in cells[index + 1 :]:
+        if cell.value is not None:
+            break
+        after.append(cell.char)
+    head, tail = "".join(reversed(before)), "".join(after)
+    if re.search(r"\bin\s*$", head, re.IGNORECASE):
+        return True
+    return bool(re.search(r"\b(in|values)\s*\(\s*$", head, re.IGNORECASE) and re.match(r"\s*\)", tail))
 
 
 def _percent_escaped(cell: Cell) -> list[Cell]:
