@@ -416,6 +416,11 @@ def test_refusals_for_drivers_and_builders(project) -> None:  # type: ignore[no-
         print(sql)
         return conn.execute(sql).fetchall()
 
+    def moved(v):
+        sql = f"SELECT * FROM t WHERE a = '{v}'"
+        v = v.upper()
+        return conn.execute(sql).fetchall()
+
     def colon(session, v):
         return session.execute(text(f"SELECT * FROM t WHERE a = '{v}' AND b = :other"))
     """
@@ -424,6 +429,7 @@ def test_refusals_for_drivers_and_builders(project) -> None:  # type: ignore[no-
     reasons = sorted(message.partition("(no autofix: ")[2] for message in left)
     assert reasons == [
         "`sql` is built elsewhere or used more than once; parameterize where it is built)",
+        "`v` changes between the SQL and the call; parameterize where the SQL is built)",
         "the SQL is not built in this call)",
         "the SQL text has a `:word`, which would be read as a bind parameter)",
         "the receiver's driver is not known, so neither is its placeholder style)",

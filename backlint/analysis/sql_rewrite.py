@@ -110,6 +110,7 @@ class Param:
     code: str  # the parameter's expression
     name: str  # bind name (named styles), else ""
     number: int  # 1-based position among distinct parameters
+    node: cst.BaseExpression  # the interpolated expression it comes from
 
 
 def sql_fix(issue: Issue, analysis: SqlAnalysis) -> tuple[PendingFix | None, str | None]:
@@ -162,6 +163,8 @@ class _Rewrite:
             site = Site(binding.scope, binding.point, binding.blocks)
         parts = _decompose(built, self.module)
         sql, multiline, params = self._rewrite(parts, site, driver.paramstyle, style)
+        if binding is not None:
+            self._unchanged_until_call(params, binding)
         if binding is not None and multiline and not built.lpar:
             sql = ("(", *sql, ")")
         edits = [NodeEdit(built, sql)]
@@ -231,6 +234,16 @@ class _Rewrite:
             return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "tuple"
         found = self.analysis._bindings(node.value, site)
         return found is not None and any(isinstance(b.value, cst.Tuple) for b in found[0])
+
+    def _unchanged_until_call(self, params: Sequence[Param], binding: Binding) -> None:
+        """The parameters are now evaluated at the call: no name they read may change on the way there."""
+        assert self.site is not None
+        scope = binding.scope
+        for param in params:
+            for name in _names(param.node):
+                changes = [*scope.bindings.get(name, ()), *scope.mutations.get(name, ())]
+                if any(binding.point < b.point < self.site.point for b in changes):
+                    raise Refused(f"`{name}` changes between the SQL and the call; parameterize where the SQL is built")
 
     def _single_use_binding(self, name: cst.Name) -> Binding:
         """The one assignment of a local name used only by this call, whose value the fix rewrites."""
@@ -316,7 +329,7 @@ class _Rewrite:
             param = by_code.get(code) if paramstyle in ("numeric", "named", "pyformat") else None
             if param is None:
                 number = len(params) + 1
-                param = Param(code, _bind_name(value.node, {p.name for p in params}), number)
+                param = Param(code, _bind_name(value.node, {p.name for p in params}), number, value.node)
                 params.append(param)
                 by_code[code] = param
             text = style.replace("{n}", str(param.number)).replace("{name}", param.name)
@@ -863,6 +876,17 @@ def _bind_name(node: cst.CSTNode, taken: set[str]) -> str:
     while candidate in taken:
         candidate, number = f"{name}{number}", number + 1
     return candidate
+
+
+def _names(root: cst.CSTNode) -> set[str]:
+    found: set[str] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Name):
+            found.add(node.value)
+        stack.extend(node.children)
+    return found
 
 
 def _empty_literal(node: cst.BaseExpression) -> bool:
