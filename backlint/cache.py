@@ -26,7 +26,7 @@ import os
 import pickle
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,7 @@ from backlint.facts import ModuleFacts
 from backlint.rule import Finding, Notice
 
 if TYPE_CHECKING:
+    from backlint.catalog import Catalog
     from backlint.discovery import SourceFile
     from backlint.engine import FileResult, Settings
 
@@ -146,7 +147,7 @@ class CachedFile:
 
     findings: list[Finding]
     notices: list[Notice]
-    has_facts: bool
+    facts_digest: str | None  # hash of the pickled facts; None: the file has none
 
 
 class Cache:
@@ -182,18 +183,18 @@ class Cache:
         """The entry's findings and notices, or None when absent, corrupt or not for ``display``."""
         try:
             main, _ = _unseal((self.files / key).read_bytes(), 2)
-            findings, notices, has_facts = _loads(main)
+            findings, notices, facts_digest = _loads(main)
         except (OSError, CacheError, ValueError, TypeError):
             return None
         if not (
             isinstance(findings, list)
             and isinstance(notices, list)
-            and isinstance(has_facts, bool)
+            and (facts_digest is None or isinstance(facts_digest, str))
             and all(isinstance(f, Finding) and f.path == display for f in findings)
             and all(isinstance(n, Notice) for n in notices)
         ):
             return None
-        return CachedFile(findings, notices, has_facts)
+        return CachedFile(findings, notices, facts_digest)
 
     def load_facts(self, key: str, display: str) -> ModuleFacts | None:
         try:
@@ -203,13 +204,17 @@ class Cache:
             return None
         return facts if isinstance(facts, ModuleFacts) and facts.path == display else None
 
-    def store(self, key: str, result: FileResult) -> None:
-        """Write an entry; results with internal errors are not cached (they may be transient)."""
-        if not self.writable or any(n.level == "error" for n in result.notices):
-            return
-        main = pickle.dumps((result.findings, result.notices, result.facts is not None), pickle.HIGHEST_PROTOCOL)
-        facts = pickle.dumps(result.facts, pickle.HIGHEST_PROTOCOL) if result.facts is not None else b""
-        self._write(self.files, key, _seal(main, facts))
+    def store(self, key: str, result: FileResult) -> str | None:
+        """Write an entry and return the digest of its facts (None: no facts).
+
+        The caller does not store results with internal errors: they may be transient.
+        """
+        facts = pickle.dumps(result.facts, pickle.HIGHEST_PROTOCOL) if result.facts is not None else None
+        digest = content_hash(facts) if facts is not None else None
+        if self.writable:
+            main = pickle.dumps((result.findings, result.notices, digest), pickle.HIGHEST_PROTOCOL)
+            self._write(self.files, key, _seal(main, facts or b""))
+        return digest
 
     def _write(self, directory: Path, name: str, data: bytes) -> None:
         temporary = directory / f".{name}.{os.getpid()}.{time.monotonic_ns()}.tmp"
@@ -238,27 +243,37 @@ class Cache:
 
     # -- project pass ----------------------------------------------------------------------------
 
-    def project_key(self, levels: Iterable[tuple[str, str]], entries: Sequence[tuple[str, str]]) -> str:
-        """Key of the project pass: the project rules' levels and every file's (path, entry key)."""
+    def project_key(self, levels: Iterable[tuple[str, str]], facts: Sequence[tuple[str, str | None]]) -> str:
+        """Key of the project pass: the project rules' levels and every file's (path, facts digest).
+
+        Editing a file whose facts stay the same (a test, a function body) keeps the key; the
+        texts the findings quote are checked by ``load_project``.
+        """
         digest = hashlib.blake2b(self.fingerprint.encode(), digest_size=_DIGEST_SIZE)
         digest.update(repr(sorted(levels)).encode())
-        for display, key in entries:
-            digest.update(f"\0{display}\0{key}".encode())
+        for display, facts_digest in facts:
+            digest.update(f"\0{display}\0{facts_digest or '-'}".encode())
         return digest.hexdigest()
 
-    def load_project(self, key: str) -> list[Finding] | None:
+    def load_project(self, key: str, entries: dict[str, str]) -> list[Finding] | None:
+        """The cached project findings, if each file they are in still has the same entry (text)."""
         try:
             (blob,) = _unseal((self.root / "project" / key).read_bytes(), 1)
-            findings = _loads(blob)
+            findings, sources = _loads(blob)
         except (OSError, CacheError, ValueError, TypeError):
             return None
-        if isinstance(findings, list) and all(isinstance(f, Finding) for f in findings):
-            return findings
-        return None
+        if not (isinstance(findings, list) and all(isinstance(f, Finding) for f in findings)):
+            return None
+        if not isinstance(sources, dict) or any(entries.get(path) != entry for path, entry in sources.items()):
+            return None  # a file with findings changed: its suppressions and quoted lines may have
+        if any(f.path not in sources for f in findings):
+            return None
+        return findings
 
-    def store_project(self, key: str, findings: list[Finding]) -> None:
+    def store_project(self, key: str, findings: list[Finding], entries: dict[str, str]) -> None:
         if self.writable:
-            blob = pickle.dumps(findings, pickle.HIGHEST_PROTOCOL)
+            sources = {f.path: entries[f.path] for f in findings if f.path in entries}
+            blob = pickle.dumps((findings, sources), pickle.HIGHEST_PROTOCOL)
             self._write(self.root / "project", key, _seal(blob))
 
     # -- stat index (main process) ---------------------------------------------------------------
@@ -356,3 +371,51 @@ def _unlink(path: str) -> None:
 def open_cache(directory: Path, settings: Settings) -> Cache:
     """The cache in ``directory`` for this run's settings (nothing is read or created yet)."""
     return Cache(directory, settings_fingerprint(settings))
+
+
+_CATALOGS_KEPT = 8
+
+
+def user_cache_dir() -> Path | None:
+    """``$BACKLINT_CACHE_HOME``, else the platform's per-user cache directory (as black and pip use)."""
+    explicit = os.environ.get("BACKLINT_CACHE_HOME")
+    if explicit:
+        return Path(explicit)
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA")
+        return Path(base) / "backlint" / "Cache" if base else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "backlint" if os.path.isabs(base) else None
+
+
+def cached_catalog(parse: Callable[[], Catalog], rules: Path) -> Catalog:
+    """The parsed catalog for these rule files (size + mtime of each), read back or parsed and saved."""
+    from backlint.catalog import Catalog
+
+    directory = user_cache_dir()
+    if directory is None:
+        return parse()
+    parts = [__version__, sys.version]
+    for path in sorted(rules.rglob("*.toml")):
+        info = path.stat()
+        parts.append(f"{path.relative_to(rules)}:{info.st_size}:{info.st_mtime_ns}")
+    name = "catalog-" + hashlib.blake2b("\n".join(parts).encode(), digest_size=_DIGEST_SIZE).hexdigest()
+    try:
+        (blob,) = _unseal((directory / name).read_bytes(), 1)
+        catalog = _loads(blob)
+        if isinstance(catalog, Catalog):
+            return catalog
+    except (OSError, CacheError, ValueError, TypeError):
+        pass
+    catalog = parse()
+    temporary = directory / f".{name}.{os.getpid()}.{time.monotonic_ns()}.tmp"
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        temporary.write_bytes(_seal(pickle.dumps(catalog, pickle.HIGHEST_PROTOCOL)))
+        os.replace(temporary, directory / name)
+        older = sorted(directory.glob("catalog-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in older[_CATALOGS_KEPT:]:
+            _unlink(str(stale))
+    except OSError:
+        _unlink(str(temporary))
+    return catalog

@@ -197,7 +197,7 @@ class _Outcome:
 
     result: FileResult
     key: str | None = None  # cache entry holding this result, if stored or read
-    has_facts: bool = False  # the entry has facts (result.facts is None until loaded)
+    facts_digest: str | None = None  # the facts' hash if the file has facts (None until loaded if cached)
     record: tuple[str, StatSignature, str] | None = None  # (absolute path, stat, content hash)
     cache_problem: str | None = None
 
@@ -281,7 +281,7 @@ def _cached(
     if hit is None:
         return None, info.st_size
     result = FileResult(source.display, hit.findings, None, hit.notices)
-    return _Outcome(result, key, hit.has_facts, record), info.st_size
+    return _Outcome(result, key, hit.facts_digest, record), info.st_size
 
 
 def _lint_cached(source: SourceFile, settings: Settings, cache: Cache | None) -> _Outcome:
@@ -298,12 +298,12 @@ def _lint_cached(source: SourceFile, settings: Settings, cache: Cache | None) ->
     record = (os.path.abspath(source.path), stat_signature(info), digest)
     hit = cache.load(key, source.display)
     if hit is not None:
-        return _Outcome(FileResult(source.display, hit.findings, None, hit.notices), key, hit.has_facts, record)
+        return _Outcome(FileResult(source.display, hit.findings, None, hit.notices), key, hit.facts_digest, record)
     result = _lint_bytes(source, data, settings)
     if any(n.level == "error" for n in result.notices):
         return _Outcome(result, record=record)  # internal errors are not cached: they may be transient
-    cache.store(key, result)
-    return _Outcome(result, key, result.facts is not None, record, cache.problem)
+    facts_digest = cache.store(key, result)
+    return _Outcome(result, key, facts_digest, record, cache.problem)
 
 
 def _lint_bytes(source: SourceFile, data: bytes, settings: Settings) -> FileResult:
@@ -416,18 +416,19 @@ def _project_findings(
     config: Config,
     cache: Cache | None,
 ) -> list[Finding]:
-    """The project pass, or its cached findings when every file's entry is the same as then."""
+    """The project pass, or its cached findings when every file's facts are the same as then."""
     key = None
-    if cache is not None and all(o.key is not None for o in outcomes):
+    entries = {o.result.path: o.key for o in outcomes if o.key is not None}
+    if cache is not None and len(entries) == len(outcomes):
         enabled = config.enabled_rules(catalog)
         levels = [(i, config.level_of(i, catalog.rules[i].level)) for i in enabled if catalog.rules[i].project]
-        key = cache.project_key(levels, [(o.result.path, o.key or "") for o in outcomes])
-        cached = cache.load_project(key)
+        key = cache.project_key(levels, [(o.result.path, o.facts_digest) for o in outcomes])
+        cached = cache.load_project(key, entries)
         if cached is not None:
             return cached
     findings = project_pass(_gather_facts(outcomes, files, settings, cache), settings, catalog, config)
     if key is not None and cache is not None:
-        cache.store_project(key, findings)
+        cache.store_project(key, findings, entries)
     return findings
 
 
@@ -438,7 +439,7 @@ def _gather_facts(
     facts: list[ModuleFacts] = []
     by_display = {source.display: source for source in files}
     for outcome in outcomes:
-        if outcome.result.facts is None and outcome.has_facts:
+        if outcome.result.facts is None and outcome.facts_digest is not None:
             assert cache is not None and outcome.key is not None
             outcome.result.facts = cache.load_facts(outcome.key, outcome.result.path)
             if outcome.result.facts is None:  # unreadable facts: lint the file again for them

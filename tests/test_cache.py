@@ -140,6 +140,33 @@ def test_project_rules_rerun_from_cached_facts(project) -> None:  # type: ignore
     assert "BL603" not in project.lint(".").stdout
 
 
+def test_editing_a_file_without_facts_keeps_the_project_pass_cached(project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _app(project)
+    project.write("app/health.py", HEALTH.replace('"/health"', '"/orders/export"'))
+    project.write("tests/test_jobs.py", "def test_run():\n    assert True\n")
+    assert "app/main.py:5:7: BL603" in project.lint(".", "--format", "concise").stdout
+    passes: list[int] = []
+    real = backlint.engine.project_pass
+
+    def spy(*args):  # type: ignore[no-untyped-def]
+        passes.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(backlint.engine, "project_pass", spy)
+    project.write("tests/test_jobs.py", "def test_run():\n    assert 1 + 1 == 2\n")
+    assert "app/main.py:5:7: BL603" in project.lint(".", "--format", "concise").stdout
+    assert passes == [], "a test file has no facts: the project findings still hold"
+    main = (
+        (project.root / "app/main.py")
+        .read_text()
+        .replace("app = FastAPI()", "app = FastAPI()  # backlint: ignore[BL603]")
+    )
+    project.write("app/main.py", main)
+    result = project.lint(".", "--format", "concise")
+    assert "BL603" not in result.stdout, "the file a project finding is in changed: its suppressions are read again"
+    assert passes == [1]
+
+
 def test_stat_index_answers_without_reading_files(project, monkeypatch, trust_fresh_stats) -> None:  # type: ignore[no-untyped-def]
     _app(project)
     cold = project.lint(".", "--format", "json")
@@ -312,3 +339,30 @@ def test_entries_are_only_for_their_own_path(tmp_path: Path) -> None:
     cache.store("k", _result("a.py", 1))
     assert cache.load("k", "a.py") is not None
     assert cache.load("k", "b.py") is None
+
+
+def test_the_catalog_is_read_back_from_the_user_cache_until_a_rule_file_changes(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import backlint.catalog
+
+    rules = tmp_path / "rules"
+    shutil.copytree(backlint.catalog.rules_dir(), rules)
+    monkeypatch.setattr(backlint.catalog, "rules_dir", lambda: rules)
+    monkeypatch.setenv("BACKLINT_CACHE_HOME", str(tmp_path / "user-cache"))
+    parsed: list[int] = []
+
+    def parse():  # type: ignore[no-untyped-def]
+        parsed.append(1)
+        return backlint.catalog._parse_catalog()
+
+    first = backlint.cache.cached_catalog(parse, rules)
+    second = backlint.cache.cached_catalog(parse, rules)
+    assert len(parsed) == 1
+    assert second == first and second.rules["BL402"].summary == first.rules["BL402"].summary
+    table = sorted((rules / "tables").glob("*.toml"))[0]
+    table.write_text(table.read_text() + "\n# edited\n")
+    backlint.cache.cached_catalog(parse, rules)
+    assert len(parsed) == 2, "an edited table is parsed again"
+    (entry,) = sorted((tmp_path / "user-cache").glob("catalog-*"), key=lambda p: p.stat().st_mtime)[-1:]
+    entry.write_bytes(b"corrupt")
+    assert backlint.cache.cached_catalog(parse, rules) == first
+    assert len(parsed) == 3
