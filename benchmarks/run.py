@@ -443,9 +443,8 @@ def main() -> int:
     load_before = os.getloadavg()
     print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}")
     print(f"machine: {machine()}; load average at start {load_before[0]:.1f}")
-    print(
-        f"python {platform.python_version()}; backlint {describe_checkout(args.worktree)} ({default_rules} default rules)"
-    )
+    checkout = describe_checkout(args.worktree)
+    print(f"python {platform.python_version()}; backlint {checkout} ({default_rules} default rules)")
     print("peers: " + ", ".join(versions.values()) if versions else "peers: skipped")
     print("corpus: " + ", ".join(f"{n} {v}" for n, (_, _, v) in corpus.items()))
     results: dict[str, object] = {"machine": machine(), "versions": versions, "default_rules": default_rules}
