@@ -197,7 +197,7 @@ def test_bl801_flask_and_django(project) -> None:  # type: ignore[no-untyped-def
 def test_bl802_credentials_words_and_limits(project) -> None:  # type: ignore[no-untyped-def]
     files = {
         "api/main.py": """
-            from fastapi import Depends, FastAPI, Request
+            from fastapi import Depends, FastAPI, HTTPException, Request
             from fastapi_limiter.depends import RateLimiter
             from slowapi import Limiter
             from slowapi.util import get_remote_address
@@ -260,6 +260,28 @@ def test_bl802_credentials_words_and_limits(project) -> None:  # type: ignore[no
             async def signin(request: Request, form: dict):
                 throttle_signin(request)
                 return await auth.login(form)
+
+
+            @app.post("/v2/login")
+            async def login_v2(request: Request, form: dict):
+                if await login_rate_limiter.is_limited(request.client.host):
+                    return {"error": "try later"}
+                return await auth.login(form)
+
+
+            async def check_attempts(code_id):
+                if await attempts.count(code_id) > 5:
+                    raise HTTPException(status_code=429, detail="too many attempts")
+
+
+            async def verify_code(code_id, code):
+                await check_attempts(code_id)
+                return await codes.verify(code_id, code)
+
+
+            @app.post("/otp/verify")
+            async def verify_otp(form: dict):
+                return await verify_code(form["id"], form["code"])
         """,
     }
     found, data = _lint(project, files, "--select", "BL802")

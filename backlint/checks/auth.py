@@ -59,7 +59,8 @@ _LOOKED_FOR_LIMITS = (
 )
 _DEFAULT_PUBLIC = (
     r"(?i)(^|/)(auth/)?(login|logout|log-in|signin|sign-in|signup|sign-up|register|registration|token|tokens|"
-    r"refresh|password[-_]?reset|reset[-_]?password|forgot[-_]?password|webhooks?|callback|oauth2?|\.well-known)(/|$)"
+    r"refresh|password[-_]?reset|reset[-_]?password|forgot[-_]?password|webhooks?|callback|oauth2?|\.well-known|"
+    r"mfa|2fa|otp|totp)(/|$)"
 )
 _PUBLIC_NAMES = frozenset({"login", "logout", "signin", "signup", "register", "webhook", "callback", "token"})
 # Words that alone say an endpoint takes credentials; "reset"/"verify" only next to a credential word
@@ -420,10 +421,14 @@ class _Evidence:
     # ----------------------------------------------------------------- rate limits
 
     def _helper_limits(self, served: Served) -> list[str]:
-        """A limit checked one call away: in a project function the endpoint calls, or in a method of a
-        class it instantiates or names as its form (``LoginForm.clean()`` calling ``rate_limit(...)``)."""
+        """A limit checked in the project functions the endpoint calls (two calls deep: a service and the
+        helper it uses), or in a method of a class it instantiates or names as its form
+        (``LoginForm.clean()`` calling ``rate_limit(...)``)."""
         found = [f"`{b.qualname.rpartition('.')[2]}` limits requests" for _, b in self.index.callee_bodies(
             served.module, served.function) if b.ratelimit]  # fmt: skip
+        for module, function in self.index.callees(served.module, served.function):
+            deeper = self.index.callee_bodies(module, function)
+            found += [f"`{b.qualname.rpartition('.')[2]}` limits requests" for _, b in deeper if b.ratelimit]
         classes = [c.target for c in served.function.calls]
         cls = self.view_class(served)
         if cls is not None:

@@ -72,9 +72,10 @@ _PURE_MODULES = frozenset(
         "html", "secrets", "hashlib", "base64", "fractions", "calendar", "zoneinfo",
     }
 )  # fmt: skip
-_REQUEST_NAMES = frozenset({"request", "req", "self", "cls"})
+_REQUEST_NAMES = frozenset({"request", "req"})  # reading the request is not I/O
 _PICKS = frozenset({"choice", "choices", "sample"})  # random picks: fabricated only from literal options
 _SHORT_TEXT = 60
+_TOO_MANY_REQUESTS = 429
 # Keys and words of a response body that reports a failure (BL404 asks for one, not a fallback value).
 _ERROR_KEYS = frozenset(
     {"error", "errors", "err", "detail", "message", "msg", "status", "success", "ok", "reason", "failed"}
@@ -421,8 +422,7 @@ class EndpointFacts(FactCollector):
                 facts.ok_answers.append(Answer(self._locate(node), _short(value), status))
             if handler.validation and kind != UNKNOWN and status != 400 and (status is None or status < 500):
                 facts.validation_answers.append(Answer(self._locate(node), _short(value), status))
-        if kind == ERROR and status in self.tables.auth_statuses:
-            facts.auth.append(f"answers {status}")
+        self._answered(facts, kind, status)
         body = value.elements[0].value if isinstance(value, cst.Tuple) and value.elements else value
         if not (isinstance(body, cst.Call) and self.answers.response_row(body.func) is not None):
             self._leak(body, "return", status, node)
@@ -621,21 +621,19 @@ class EndpointFacts(FactCollector):
             facts.auth.append(f"calls `{ref}`")
         elif last in tables.auth_call_names:
             facts.auth.append(f"calls `{last}()`")
-        tokens = set(name_tokens(last))
-        if any(t <= tokens for t in tables.ratelimit_calls):
-            facts.ratelimit.append(f"calls `{last}()`")
+        written = dotted_name(func) or last
+        if any(t <= _stems(written) for t in tables.ratelimit_calls):
+            facts.ratelimit.append(f"calls `{written}()`")
         row = self.answers.response_row(func)
         if row is not None:
             kind, status = self.answers.response_status(node, row)
             status = self._tuple_status(status)
-            if kind == ERROR and status in tables.auth_statuses:
-                facts.auth.append(f"answers {status}")
+            self._answered(facts, kind, status)
             self._leak_arguments(node, "response", status)
             return
         is_error, status = self.answers.http_error(node)
         if is_error:
-            if status in tables.auth_statuses:
-                facts.auth.append(f"answers {status}")
+            self._answered(facts, ERROR, status)
             if frame.handlers and frame.handlers[-1].validation and status != 400 and (status is None or status < 500):
                 facts.validation_answers.append(Answer(self._locate(node), _short(node), status))
             self._leak_arguments(node, "http-error", status)
@@ -713,6 +711,15 @@ class EndpointFacts(FactCollector):
         frame.facts.fake_reads.append(Flagged(self._locate(reference), dotted_name(reference) or node.value, ref))
 
     # ----------------------------------------------------------------- helpers: answers and leaks
+
+    def _answered(self, facts: BodyFacts, kind: str, status: int | None) -> None:
+        """401/403 answers are authentication evidence (BL801); 429 answers are rate-limit evidence (BL802)."""
+        if kind != ERROR or status is None:
+            return
+        if status in self.tables.auth_statuses:
+            facts.auth.append(f"answers {status}")
+        elif status == _TOO_MANY_REQUESTS:
+            facts.ratelimit.append(f"answers {status}")
 
     def _tuple_status(self, status: int | None) -> int | None:
         """A response inside ``return body, 500``: the tuple's status wins."""
@@ -843,7 +850,7 @@ class EndpointFacts(FactCollector):
             head = (dotted_name(receiver) or "").partition(".")[0]
             if isinstance(receiver, (cst.SimpleString, cst.ConcatenatedString, cst.List, cst.Dict)):
                 return True
-            if head in _REQUEST_NAMES - {"self", "cls"} or head in frame.literal_locals:
+            if head in _REQUEST_NAMES or head in frame.literal_locals:
                 return True
         return False
 
@@ -1160,6 +1167,16 @@ def _path_down(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode] | No
                 return [*path, child]
             stack.append((child, [*path, child]))
     return None
+
+
+def _stems(name: str) -> set[str]:
+    """Name tokens with their plain stems (``signin_rate_limiter.is_limited`` → … limit, limited, limiter)."""
+    tokens = set(name_tokens(name))
+    for token in list(tokens):
+        for suffix in ("ing", "er", "ed", "s"):
+            if token.endswith(suffix) and len(token) > len(suffix) + 3:
+                tokens.add(token[: -len(suffix)])
+    return tokens
 
 
 def _mentions_debug(test: cst.BaseExpression) -> bool:
