@@ -90,7 +90,16 @@ def test_flask_factory_blueprints_and_class_views(project: Any) -> None:
 def test_django_urlconf_through_settings_includes_and_drf_routers(project: Any) -> None:
     for package in ("config", "config/settings", "shop"):
         project.write(f"{package}/__init__.py", "")
-    project.write("config/settings/base.py", "ROOT_URLCONF = 'config.urls'\nINSTALLED_APPS = ['shop']\n")
+    project.write(
+        "config/settings/base.py",
+        "ROOT_URLCONF = 'config.urls'\nINSTALLED_APPS = ['shop']\nMIDDLEWARE = ['shop.middleware.Errors']\n",
+    )
+    project.write(
+        "shop/middleware.py",
+        "from django.http import JsonResponse\n\n\nclass Errors:\n    def __init__(self, get_response):\n"
+        "        self.get_response = get_response\n\n    def process_exception(self, request, exception):\n"
+        "        return JsonResponse({}, status=500)\n",
+    )
     project.write(
         "config/settings/prod.py",
         "from .base import *\n\nDATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql'}}\n",
@@ -103,7 +112,8 @@ def test_django_urlconf_through_settings_includes_and_drf_routers(project: Any) 
     )
     project.write(
         "config/urls.py",
-        "from django.urls import include, path\n\nurlpatterns = [path('api/', include('shop.urls'))]\n",
+        "from django.urls import include, path\n\nurlpatterns = [path('api/', include('shop.urls'))]\n"
+        "handler500 = 'shop.views.server_error'\n",
     )
     project.write(
         "shop/urls.py",
@@ -119,7 +129,9 @@ def test_django_urlconf_through_settings_includes_and_drf_routers(project: Any) 
         "from .models import Order\n\n\nclass OrderViewSet(viewsets.ReadOnlyModelViewSet):\n"
         "    queryset = Order.objects.all()\n\n\n"
         "def ping(request):\n    return JsonResponse({})\n\n\n"
-        "class Report(View):\n    def get(self, request):\n        return JsonResponse({'n': Order.objects.count()})\n",
+        "class Report(View):\n    def get(self, request):\n"
+        "        return JsonResponse({'n': Order.objects.count()})\n\n\n"
+        "def server_error(request):\n    return JsonResponse({}, status=500)\n",
     )
     app = only_app(build(project.root))
     assert app.framework == "django" and app.site.path == "config/wsgi.py"
@@ -129,6 +141,8 @@ def test_django_urlconf_through_settings_includes_and_drf_routers(project: Any) 
         ("GET", "api/report/", "Report"),
     }
     assert [s.ctor for s in app.stores] == ["DATABASES"]
+    handlers = {(h.kind, tuple(h.exceptions), h.function[1].name if h.function else None) for h in app.handlers}
+    assert handlers == {("handler", ("500",), "server_error"), ("middleware", (), "process_exception")}
 
 
 def test_starlette_mounts_and_aiohttp_route_tables(project: Any) -> None:

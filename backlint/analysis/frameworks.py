@@ -994,6 +994,7 @@ class ProjectModel:
         keys = {m.path for m in modules}
         if node.framework == "django":
             hooks += self._django_hooks(modules)
+            handlers += self._django_handlers(modules)
         else:
             factory = (
                 module.functions.get(module.local(node.fact.function)) if node.fact and node.fact.function else None
@@ -1140,6 +1141,27 @@ class ProjectModel:
                     continue
                 stores.append(Store("sql", "DATABASES", Site(module.path, assign.span)))
         return stores
+
+    def _django_handlers(self, modules: list[Module]) -> list[Handler]:
+        """``handler500`` in a URLconf, and ``MIDDLEWARE`` classes defining ``process_exception``."""
+        handlers: list[Handler] = []
+        for module in modules:
+            for name, assigns in module.assigns.items():
+                role = self._settings.get(name)
+                assign = assigns[-1]
+                site = Site(module.path, assign.span)
+                if role == "handler" and name == "handler500":
+                    dotted = value_str(assign.value) or (assign.value[1] if assign.value[0] == "ref" else "")
+                    function = self.function(dotted, module) if dotted else None
+                    handlers.append(Handler(["500"], function, site, "handler"))
+                elif role == "middleware":
+                    for item in value_items(assign.value):
+                        found = self.klass(value_str(item) or "", module) if value_str(item) else None
+                        if found is None or "process_exception" not in found[1].methods:
+                            continue
+                        method = self.function(f"{found[1].qualname}.process_exception", found[0])
+                        handlers.append(Handler([], method, site, "middleware"))
+        return handlers
 
     def _django_hooks(self, modules: list[Module]) -> list[Hook]:
         hooks: list[Hook] = []
