@@ -370,6 +370,7 @@ _TEMPLATED = re.compile(
 )
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 _PATH = re.compile(r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\)")
+_SNAKE_LABEL = re.compile(r"^_*[a-z]+(?:_[a-z]+)+$")  # mail_settings, refresh_token: a field or key name
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 _WORDISH = re.compile(r"^_*(?:[A-Za-z]+(?:[\s_.\-:]+[A-Za-z]+)*)_*[0-9]{0,6}[!@#$%^&*?.]{0,2}$")
 _PASSWORD_HASH = re.compile(
@@ -383,6 +384,7 @@ class ValueWords:
     """Word lists of the ``secret-values`` table."""
 
     null: frozenset[str]
+    filler: frozenset[str]
     generic: frozenset[str]
     algorithms: frozenset[str]
     placeholders: tuple[str, ...]
@@ -405,6 +407,7 @@ def _value_words(rows: _Rows) -> ValueWords:
 
     return ValueWords(
         null=lower("null"),
+        filler=lower("filler"),
         generic=lower("generic"),
         algorithms=lower("algorithm"),
         placeholders=tuple(v.lower() for v in by_role.get("placeholder", ())),
@@ -437,7 +440,8 @@ def credential_tier(
     ``tokens`` are the words of the slot's name. A ``sink`` (``password=`` of a driver) and a
     strongly credential-like name (``DB_PASSWORD``) keep weak and dictionary-word values; any other
     secret-ish name (``token``) keeps only strong ones, which drops labels such as ``"refresh_token"``.
-    A value made only of the slot's own words or of ``labels`` (``password="passwd"``) names the slot.
+    A value made only of the slot's own words, of ``labels`` (``password="passwd"``) and of filler
+    words (``api_key="no-api-key"``) names the slot; a snake_case value is a field or key name.
     """
     stripped = value.strip()
     if not stripped or HOLE in value:
@@ -456,9 +460,9 @@ def credential_tier(
     if _DOTTED.match(stripped) or stripped.count(" ") > len(stripped) * 0.05:
         return None
     value_tokens = name_tokens(stripped)
-    if folded in words.generic or folded.startswith("x-"):
+    if folded in words.generic or folded.startswith("x-") or _SNAKE_LABEL.match(stripped):
         return None
-    if value_tokens and set(value_tokens) <= set(tokens) | labels:
+    if value_tokens and set(value_tokens) <= set(tokens) | labels | words.filler:
         return None
     if tier == STRONG or credential_like:
         return tier

@@ -269,6 +269,8 @@ class PasswordFlow:
 
     def class_qualname(self, name: str) -> str:
         """``app.models.User`` for a class defined here or imported."""
+        if not name:
+            return name
         if name in self.classes:
             return f"{self.context.module_name}.{name}" if self.context.module_name else name
         head, *rest = name.split(".")
@@ -426,6 +428,16 @@ def _is_descriptor(value: cst.BaseExpression | None) -> bool:
     return tail in ("synonym", "hybrid_property") or any(
         a.keyword is not None and a.keyword.value == "descriptor" for a in value.args
     )
+
+
+def _manager_model(func: cst.BaseExpression) -> cst.BaseExpression | None:
+    """``User`` in ``User.objects.create`` / ``User.objects.filter(...).update``: a Django manager call."""
+    node = func.value if isinstance(func, cst.Attribute) else None
+    while isinstance(node, (cst.Call, cst.Attribute)):
+        if isinstance(node, cst.Attribute) and node.attr.value == "objects":
+            return node.value
+        node = node.func if isinstance(node, cst.Call) else node.value
+    return None
 
 
 def _model_module(module: str) -> bool:
@@ -631,7 +643,8 @@ class Frame:
             self._check_response_model(call)
             for param in _params(self.function):
                 self._check_query_param(param, path or "")
-        if path is not None and call is not None:
+        if path is not None and call is not None and self.route not in ("fastapi", "django"):
+            # FastAPI/Ninja path parameters are reported on the parameter itself.
             for match in re.finditer(r"[<{](?:\w+:)?(\w+)(?::\w+)?[>}]", path):
                 if self.lex.sensitivity(match.group(1)) == PASSWORD:
                     self.emit(
@@ -1208,21 +1221,19 @@ class Frame:
         func = node.func
         keywords = [(a, v) for a, v in zip(node.args, args) if a.keyword is not None]
         orm = self.flow.orm_class(func)
-        manager = (
-            isinstance(func, cst.Attribute)
-            and isinstance(func.value, cst.Attribute)
-            and func.value.attr.value == "objects"
-        )
+        manager = _manager_model(func)
         model_create = (
             isinstance(func, cst.Attribute)
             and tail in self.k.role("create")
             and self.flow.orm_class(func.value) is not None
         )
-        if orm is not None or (manager and tail in self.k.role("create")) or model_create:
+        if orm is not None or (manager is not None and tail in self.k.role("create")) or model_create:
             sink = _code(func)
             model_node = func
-            if orm is None and isinstance(func, cst.Attribute):  # Model.create / Model.objects.create
-                model_node = func.value.value if manager and isinstance(func.value, cst.Attribute) else func.value
+            if manager is not None:
+                model_node = manager
+            elif orm is None and isinstance(func, cst.Attribute):  # Model.create(...)
+                model_node = func.value
             model_name = self.flow.class_qualname(dotted_name(model_node) or "")
             for arg, value in keywords:
                 assert arg.keyword is not None
@@ -1248,8 +1259,8 @@ class Frame:
             return
         if tail in self.k.role("mongo-write") and isinstance(func, cst.Attribute):
             for arg, value in zip(node.args, args):
-                for stored in self._documents(arg.value, value):
-                    self._stored(stored, Val(PW, stored), f"{_code(func)}(...)")
+                for stored, source in self._documents(arg.value, value):
+                    self._stored(stored, source, f"{_code(func)}(...)")
 
     def _password_slot(self, name: str) -> bool:
         return self.lex.sensitivity(name) == PASSWORD
@@ -1313,10 +1324,11 @@ class Frame:
                     )
                 )
 
-    def _documents(self, expr: cst.BaseExpression, value: Val) -> Iterator[cst.CSTNode]:
-        """Password values written by a Mongo call: dict literals, ``$set`` sub-documents, lists of them."""
+    def _documents(self, expr: cst.BaseExpression, value: Val) -> Iterator[tuple[cst.CSTNode, Val]]:
+        """Password values written by a Mongo call: dict literals, ``$set`` sub-documents, lists of
+        them, and a document built earlier (reported at the call, the password's entry as related)."""
         if value.kind == DICT and value.node is not None and not isinstance(expr, cst.Dict):
-            yield value.node
+            yield expr, value
             return
         if isinstance(expr, cst.Dict):
             for element in expr.elements:
@@ -1325,7 +1337,7 @@ class Frame:
                 key = _string(element.key)
                 inner = self.eval(element.value)
                 if key is not None and self.lex.sensitivity(key) == PASSWORD and inner.kind == PW:
-                    yield element.value
+                    yield element.value, inner
                 elif key is not None and key.startswith("$"):
                     yield from self._documents(element.value, inner)
         elif isinstance(expr, (cst.List, cst.Tuple)):

@@ -1,0 +1,395 @@
+"""BL301–BL306: password flows through the real CLI. Each scenario is a small app module whose
+``# expect: BL3xx`` comments are the exact findings; the hard negatives carry none."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from annotations import expected_findings
+
+
+def _check(project, files: dict[str, str], *args: str) -> None:  # type: ignore[no-untyped-def]
+    expected = set()
+    for path, code in files.items():
+        text = textwrap.dedent(code).lstrip("\n")
+        project.write(path, text)
+        expected |= {(path, line, rule) for line, rule in expected_findings(text) if rule.startswith("BL3")}
+    result = project.lint(*files, "--select", "BL3", "--format", "json", "--no-cache", *args)
+    assert result.exit_code in (0, 1), result.stderr
+    got = {(f["path"], f["line"], f["rule_id"]) for f in result.json()["findings"]}
+    assert got == expected
+
+
+SCENARIOS = {
+    "orm-attribute-from-query": """
+        from app.models import User
+
+        def change_password(db, user_id, password):
+            user = db.query(User).filter(User.id == user_id).first()
+            user.password = password  # expect: BL301
+            db.commit()
+    """,
+    "django-objects-create-and-update": """
+        from django.contrib.auth import get_user_model
+
+        def import_user(row):
+            get_user_model().objects.create(username=row["name"], password=row["password"])  # expect: BL301
+
+        def reset(request, uid):
+            User = get_user_model()
+            User.objects.filter(pk=uid).update(password=request.POST["password"])  # expect: BL301
+
+        def safe(request):
+            get_user_model().objects.create_user(username="x", password=request.POST["password"])
+            user = get_user_model().objects.get(pk=1)
+            user.set_password(request.POST["password"])
+    """,
+    "sql-insert-and-update-alignment": """
+        def save(cur, email, password):
+            cur.execute(
+                "INSERT INTO users (email, created_at, password) VALUES (%s, NOW(), %s)",
+                (email, password),  # expect: BL301
+            )
+
+        async def save_pg(conn, email, password):
+            await conn.execute("INSERT INTO users (email, password) VALUES ($1, $2)", email, password)  # expect: BL301
+
+        def save_named(session, text, email, password):
+            session.execute(
+                "UPDATE users SET password = :pw WHERE email = :email",
+                {"email": email, "pw": password},  # expect: BL301
+            )
+
+        def save_hashed(cur, email, password, hasher):
+            cur.execute("INSERT INTO users (email, password_hash) VALUES (?, ?)", (email, hasher.hash(password)))
+            cur.execute("INSERT INTO users (email, password) VALUES (?, ?)", (email, hasher.hash(password)))
+    """,
+    "mongo-documents": """
+        def register(db, email, password):
+            db.users.insert_one({"email": email, "password": password})  # expect: BL301
+            db.users.update_one({"email": email}, {"$set": {"password": password}})  # expect: BL301
+            doc = {"email": email}
+            doc["password"] = password
+            db.users.insert_one(doc)  # expect: BL301
+    """,
+    "sqlalchemy-insert-values-and-splat": """
+        from pydantic import BaseModel
+        from sqlalchemy import Column, Integer, String, insert
+        from sqlalchemy.orm import DeclarativeBase
+
+        class Base(DeclarativeBase):
+            pass
+
+        class User(Base):
+            __tablename__ = "users"
+            id = Column(Integer, primary_key=True)
+            password = Column(String)
+
+        class UserIn(BaseModel):
+            email: str
+            password: str
+
+        def create(session, body: UserIn):
+            session.execute(insert(User).values(password=body.password))  # expect: BL301
+            session.add(User(**body.model_dump()))  # expect: BL301
+            session.add(User(**body.model_dump(exclude={"password"})))
+    """,
+    "connections-and-settings-are-not-storage": """
+        import psycopg2
+
+        class Settings:
+            def __init__(self, db_password):
+                self.db_password = db_password
+
+        def connect(host, password):
+            return psycopg2.connect(host=host, password=password)
+
+        def build(password):
+            return Settings(db_password=password)
+    """,
+    "weak-hashes": """
+        import base64
+        import hashlib
+
+        import bcrypt
+
+        def hash_password(password):
+            return hashlib.md5(password.encode()).hexdigest()  # expect: BL302
+
+        def store(user, password):
+            user.password_hash = base64.b64encode(password.encode())  # expect: BL302
+
+        def checksum_token(token):
+            return hashlib.sha256(token.encode()).hexdigest()
+
+        def slow(password):
+            return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=8))  # expect: BL302
+
+        def weak_local_hash(password):
+            password_hash = hashlib.sha512(password.encode()).hexdigest()  # expect: BL302
+            return password_hash
+    """,
+    "plaintext-comparisons": """
+        import hmac
+
+        fake_users_db = {"alice": {"password": "wonderland"}}
+
+        def authenticate(username, password):
+            user = fake_users_db.get(username)
+            if user and user["password"] == password:  # expect: BL303
+                return user
+            return None
+
+        def check(user, password):
+            return hmac.compare_digest(user.password, password)  # expect: BL303
+
+        def confirm(password, confirm_password):
+            return password == confirm_password
+    """,
+    "logging": """
+        import logging
+
+        logger = logging.getLogger(__name__)
+
+        def login(request, username, password, token):
+            logger.info("login %s with %s", username, password)  # expect: BL304
+            print(f"debug: {password}")  # expect: BL304
+            logger.debug("token %s", token)  # expect: BL304
+            logger.debug("token prefix %s", token[:6])  # expect: BL304
+            logger.debug("headers %s", request.headers)  # expect: BL304
+            logger.info("password length %d, token set %s", len(password), bool(token))
+            logger.warning("Invalid password for %s", username)
+    """,
+    "responses": """
+        from fastapi import APIRouter
+        from pydantic import BaseModel, Field
+
+        router = APIRouter()
+
+        class UserOut(BaseModel):
+            id: int
+            password: str
+
+        class UserHashOut(BaseModel):
+            id: int
+            hashed_password: str
+
+        class UserSafe(BaseModel):
+            id: int
+            password: str = Field(exclude=True)
+
+        @router.get("/users")
+        def list_users() -> list[UserOut]:  # expect: BL305
+            return []
+
+        @router.get("/hashes", response_model=UserHashOut)  # expect: BL305
+        def hashes():
+            return {}
+
+        @router.get("/safe", response_model=UserSafe)
+        def safe():
+            return {}
+
+        @router.post("/echo")
+        def echo(body: UserOut):
+            return {"id": body.id, "password": body.password}  # expect: BL305
+    """,
+    "url-queries": """
+        from typing import Annotated
+
+        from fastapi import APIRouter, Body, Form, Query
+        from pydantic import BaseModel
+
+        router = APIRouter()
+
+        class Login(BaseModel):
+            username: str
+            password: str
+
+        @router.get("/a")
+        def a(password: str):  # expect: BL306
+            return password
+
+        @router.get("/b")
+        def b(pwd: str = Query(...)):  # expect: BL306
+            return pwd
+
+        @router.get("/c")
+        def c(password: Annotated[str, Query()]):  # expect: BL306
+            return password
+
+        @router.get("/d/{password}")
+        def d(password: str):  # expect: BL306
+            return password
+
+        @router.post("/e")
+        def e(password: str = Form(...), passphrase: Annotated[str, Body()] = "", login: Login | None = None):
+            return password
+    """,
+    "flask-and-django-queries": """
+        from flask import Blueprint, request
+
+        bp = Blueprint("auth", __name__)
+
+        @bp.route("/reset/<password>")  # expect: BL306
+        def reset(password):
+            return "ok"
+
+        @bp.get("/check")
+        def check():
+            return request.args.get("password", "")  # expect: BL306
+
+        def django_view(request):
+            return request.GET["passwd"]  # expect: BL306
+    """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_scenario(name: str, project) -> None:  # type: ignore[no-untyped-def]
+    _check(project, {"app/module.py": SCENARIOS[name]})
+
+
+def test_drf_serializers(project) -> None:  # type: ignore[no-untyped-def]
+    _check(
+        project,
+        {
+            "app/serializers.py": """
+                from django.contrib.auth.models import User
+                from rest_framework import serializers
+
+                class Everything(serializers.ModelSerializer):
+                    class Meta:
+                        model = User
+                        fields = "__all__"  # expect: BL305
+
+                class Listed(serializers.ModelSerializer):
+                    class Meta:
+                        model = User
+                        fields = ("id", "password")  # expect: BL305
+
+                class WriteOnly(serializers.ModelSerializer):
+                    class Meta:
+                        model = User
+                        fields = ("id", "password")
+                        extra_kwargs = {"password": {"write_only": True}}
+
+                class Declared(serializers.ModelSerializer):
+                    password = serializers.CharField(write_only=True)
+
+                    class Meta:
+                        model = User
+                        fields = "__all__"
+            """
+        },
+    )
+
+
+def test_a_hashing_setter_in_another_module_clears_the_store(project) -> None:  # type: ignore[no-untyped-def]
+    """BL301 is judged over the project: `member.password = pw` hashes when the model says so."""
+    _check(
+        project,
+        {
+            "app/models.py": """
+                from werkzeug.security import generate_password_hash
+
+                from app.extensions import db
+
+                class Member(db.Model):
+                    password_hash = db.Column(db.String(255))
+
+                    @property
+                    def password(self):
+                        raise AttributeError("write-only")
+
+                    @password.setter
+                    def password(self, value):
+                        self.password_hash = generate_password_hash(value)
+
+                class Client(db.Model):
+                    password = db.Column(db.String(255))
+            """,
+            "app/views.py": """
+                from flask import request
+
+                from app.models import Client, Member
+
+                def register(db):
+                    member = Member()
+                    member.password = request.form["password"]
+                    client = Client(password=request.form["password"])  # expect: BL301
+                    db.session.add_all([member, client])
+            """,
+        },
+    )
+
+
+def test_a_password_crosses_one_call_in_the_module(project) -> None:  # type: ignore[no-untyped-def]
+    _check(
+        project,
+        {
+            "app/routes.py": """
+                import logging
+
+                logger = logging.getLogger(__name__)
+
+                def store(cur, email, secret):
+                    cur.execute("INSERT INTO users (email, password) VALUES (%s, %s)", (email, secret))
+
+                def audit(value):
+                    logger.info("value %s", value)
+
+                def signup(cur, form):
+                    store(cur, form.email, form.password)  # expect: BL301
+                    audit(form.password)  # expect: BL304
+                    audit(form.email)
+            """
+        },
+    )
+
+
+def test_related_location_points_at_the_source(project) -> None:  # type: ignore[no-untyped-def]
+    project.write(
+        "app/users.py",
+        "from app.models import User\n\n\ndef create(db, body):\n    db.add(User(password=body.password))\n",
+    )
+    result = project.lint("app/users.py", "--select", "BL301", "--format", "json", "--no-cache")
+    (finding,) = result.json()["findings"]
+    assert finding["line"] == 5
+    assert finding["related"] and finding["related"][0]["line"] == 5
+
+
+def test_test_files_and_tooling_are_not_checked(project) -> None:  # type: ignore[no-untyped-def]
+    code = "def test_store(cur, password):\n    cur.execute('INSERT INTO users (password) VALUES (?)', (password,))\n"
+    project.write("tests/test_users.py", code)
+    project.write("scripts/seed_users.py", code.replace("test_store", "seed"))
+    result = project.lint("tests/test_users.py", "scripts/seed_users.py", "--select", "BL3", "--no-cache")
+    assert result.exit_code == 0, result.stdout
+
+
+def test_pbkdf2_floor_is_an_option(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("pyproject.toml", "[tool.backlint]\nmin-pbkdf2-iterations = 600000\n")
+    project.write(
+        "app/kdf.py",
+        "import hashlib\n\n\ndef derive(pw, salt):\n    return hashlib.pbkdf2_hmac('sha256', pw, salt, 310_000)\n",
+    )
+    result = project.lint("app/kdf.py", "--select", "BL302", "--format", "json", "--no-cache")
+    (finding,) = result.json()["findings"]
+    assert finding["level"] == "warning" and "600,000" in finding["message"]
+
+
+def test_a_user_table_row_teaches_a_new_weak_hash(project) -> None:  # type: ignore[no-untyped-def]
+    project.write(
+        "app/security.py",
+        "from acme.legacy import quickhash\n\n\ndef hash_password(password):\n    return quickhash(password)\n",
+    )
+    before = project.lint("app/security.py", "--select", "BL302", "--no-cache")
+    assert before.exit_code == 0, before.stdout
+    project.write(
+        "pyproject.toml",
+        '[tool.backlint]\n[[tool.backlint.tables.password-hashers]]\nname = "acme.legacy.quickhash"\nkind = "weak"\n',
+    )
+    after = project.lint("app/security.py", "--select", "BL302", "--format", "json", "--no-cache")
+    assert [(f["line"], f["rule_id"]) for f in after.json()["findings"]] == [(5, "BL302")]

@@ -1,0 +1,403 @@
+"""BL201–BL205: the name lexicon, the value filters, the known formats, and the rules through the CLI."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import string
+import textwrap
+import time
+
+import pytest
+
+from annotations import expected_findings
+from backlint.analysis import strings
+from backlint.catalog import load_catalog
+
+KNOWLEDGE = load_catalog().knowledge
+LEXICON = strings.lexicon(KNOWLEDGE)
+WORDS = strings.value_words(KNOWLEDGE)
+PATTERNS = strings.secret_patterns(KNOWLEDGE)
+
+
+# --- the name lexicon (rule-catalog §1.6) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("clientSecret", "secret"),
+        ("PG_PASS", "password"),
+        ("userPassword", "password"),
+        ("sentry_dsn", "secret"),
+        ("APIKey", "secret"),
+        ("SECURITY_PASSWORD_SALT", "password"),
+        ("confirm_password", "password"),
+        ("new_password", "password"),
+        ("token_type", None),
+        ("tokenUrl", None),
+        ("ACCESS_TOKEN_EXPIRE_MINUTES", None),
+        ("password_reset_url", None),
+        ("private_key_path", None),
+        ("password_hash", None),
+        ("hashed_password", None),
+        ("secret_name", None),
+        ("api_key_header", None),
+        ("split_token", None),
+        ("PASSWORD_MIN_LENGTH", None),
+        ("passed", None),
+        ("bypass", None),
+        ("change_password", None),
+        ("WTF_CSRF_SECRET_KEY", None),
+    ],
+)
+def test_lexicon(name: str, expected: str | None) -> None:
+    assert LEXICON.sensitivity(name) == expected
+
+
+def test_strongly_credential_like_names() -> None:
+    assert LEXICON.is_credential_name(strings.name_tokens("DB_PASSWORD"))
+    assert LEXICON.is_credential_name(strings.name_tokens("SECRET_KEY"))
+    assert LEXICON.is_credential_name(strings.name_tokens("stripeApiKey"))
+    assert not LEXICON.is_credential_name(strings.name_tokens("access_token"))
+    assert not LEXICON.is_credential_name(strings.name_tokens("SESSION_KEY"))
+
+
+# --- value filters and tiering ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "name", "sink", "expected"),
+    [
+        ("09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7", "SECRET_KEY", False, "strong"),
+        ("Pr0dPassw0rd", "db_password", False, "strong"),
+        ("admin123", "DB_PASSWORD", False, "weak"),
+        ("changeme", "SECRET_KEY", False, "placeholder"),
+        ("admin123", "token", False, None),  # weak under a name that is not clearly a credential
+        ("", "password", False, None),
+        ("   ", "password", True, None),
+        ("password", "PASSWORD", False, None),
+        ("passwd", "password", False, None),
+        ("no-api-key", "api_key", False, None),
+        ("refresh_token", "grant", False, None),
+        ("mail_settings", "smtp_password", False, None),
+        ("bearer", "token", False, None),
+        ("HS256", "jwt_secret", True, None),
+        ("<your-key>", "api_key", False, None),
+        ("${API_KEY}", "api_key", False, None),
+        ("%(password)s", "password", False, None),
+        ("{password}", "password", True, None),
+        ("Invalid password, try again", "password_error_message", False, None),
+        ("https://example.com/reset", "password", False, None),
+        ("/run/secrets/db", "password", False, None),
+        ("pbkdf2_sha256$600000$abc$def", "password", False, None),
+        ("app.auth.TokenBackend", "token", False, None),
+        ("xxxxxxxx", "password", True, None),
+        ("postgres", "password", True, "weak"),  # a sink keeps dictionary words
+        ("s3cr3t!", "password", True, "weak"),
+    ],
+)
+def test_credential_tier(value: str, name: str, sink: bool, expected: str | None) -> None:
+    tokens = strings.name_tokens(name)
+    kind = LEXICON.sensitivity_of(tokens) or "secret"
+    tier = strings.credential_tier(
+        value,
+        tokens,
+        WORDS,
+        sink=sink,
+        credential_like=LEXICON.is_credential_name(tokens),
+        labels=LEXICON.label_words(kind),
+    )
+    assert tier == expected
+
+
+def test_credential_urls() -> None:
+    url = strings.credential_url("postgresql://app:Pr0dPassw0rd@db.prod.internal:5432/app", WORDS)
+    assert url is not None and url.password == "Pr0dPassw0rd" and not url.local
+    assert strings.credential_url("redis://:s3cret@localhost:6379/0", WORDS).local  # type: ignore[union-attr]
+    assert strings.credential_url("postgresql://user:password@localhost/db", WORDS) is None
+    assert strings.credential_url(f"postgresql://u:{strings.HOLE}@host/db", WORDS) is None
+    assert strings.credential_url("https://example.com/path?a=b@c", WORDS) is None
+    assert strings.credential_url("https://a1b2c3@o1.ingest.sentry.io/1", WORDS) is None  # no password
+
+
+# --- known formats (rule-catalog Appendix B) ----------------------------------------------------------
+
+_RANDOM = random.Random(7)
+_ALNUM = string.ascii_letters + string.digits
+
+
+def _r(n: int, alphabet: str = _ALNUM) -> str:
+    return "".join(_RANDOM.choice(alphabet) for _ in range(n))
+
+
+def _jwt(claims: dict[str, object]) -> str:
+    def part(data: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.{_r(43, _ALNUM + '_-')}"
+
+
+_HEX = "0123456789abcdef"
+_PEM_BODY = base64.b64encode(bytes(_RANDOM.getrandbits(8) for _ in range(96))).decode()
+# One fake, format-valid sample per row of the secret-patterns table: (text, name of its slot).
+SAMPLES: dict[str, tuple[str, str | None]] = {
+    "aws-access-token": ("AKIA" + _r(16, string.ascii_uppercase + "234567"), None),
+    "aws-secret-access-key": (_r(40, _ALNUM + "/+"), "AWS_SECRET_ACCESS_KEY"),
+    "github-pat": ("ghp_" + _r(36), None),
+    "github-fine-grained-pat": ("github_pat_" + _r(82, _ALNUM + "_"), None),
+    "github-oauth": ("gho_" + _r(36), None),
+    "github-app-token": ("ghs_" + _r(36), None),
+    "github-refresh-token": ("ghr_" + _r(36), None),
+    "gitlab-pat": ("glpat-" + _r(20), None),
+    "slack-bot-token": (f"xoxb-{_r(11, string.digits)}-{_r(13, string.digits)}-{_r(24)}", None),
+    "slack-user-token": (f"xoxp-{_r(11, string.digits)}-{_r(11, string.digits)}-{_r(12, string.digits)}-{_r(32)}", None),
+    "slack-app-token": (f"xapp-1-A{_r(10, string.digits)}-{_r(13, string.digits)}-{_r(64, _HEX)}", None),
+    "slack-legacy-token": (f"xoxs-{_r(10, string.digits)}-{_r(10, string.digits)}-{_r(10, string.digits)}-{_r(64, _HEX)}", None),
+    "slack-webhook-url": ("https://hooks.slack.com/services/" + _r(44, _ALNUM + "/"), None),
+    "slack-webhook-url-path": (f"https://hooks.slack.com/services/T{_r(8)}/B{_r(8)}/{_r(24)}", None),
+    "stripe-live-key": ("sk_live_" + _r(24), None),
+    "stripe-test-key": ("sk_test_" + _r(24), None),
+    "gcp-api-key": ("AIza" + _r(35, _ALNUM + "_-"), None),
+    "gcp-oauth-client-secret": ("GOCSPX-" + _r(28), None),
+    "openai-api-key": ("sk-" + _r(20) + "T3BlbkFJ" + _r(20), None),
+    "anthropic-api-key": ("sk-ant-api03-" + _r(93) + "AA", None),
+    "anthropic-admin-api-key": ("sk-ant-admin01-" + _r(93) + "AA", None),
+    "sendgrid-api-token": ("SG." + _r(22) + "." + _r(43), None),
+    "twilio-api-key": ("SK" + _r(32, _HEX), None),
+    "npm-access-token": ("npm_" + _r(36, string.ascii_lowercase + string.digits), None),
+    "pypi-upload-token": ("pypi-AgEIcHlwaS5vcmc" + _r(70), None),
+    "private-key": ("-----BEGIN RSA PRIVATE KEY-----\n" + _PEM_BODY[:64] + "\n" + _PEM_BODY[64:] + "\n", None),
+    "putty-private-key": ("PuTTY-User-Key-File-2: ssh-rsa\nEncryption: none\n", None),
+    "jwt": (_jwt({"sub": "svc-billing", "role": "admin"}), None),
+    "huggingface-access-token": ("hf_" + _r(34, string.ascii_letters), None),
+    "digitalocean-pat": ("dop_v1_" + _r(64, _HEX), None),
+    "databricks-api-token": ("dapi" + _r(32, _HEX), None),
+    "heroku-api-key-v2": ("HRKU-AA" + _r(58), None),
+    "shopify-access-token": ("shpat_" + _r(32, _HEX), None),
+    "azure-ad-client-secret": ("abc8Q~" + _r(34, _ALNUM + "_~.-"), None),
+    "sentry-user-token": ("sntryu_" + _r(64, _HEX), None),
+    "mailgun-private-api-token": ("key-" + _r(32, _HEX), "MAILGUN_API_KEY"),
+}
+
+
+def test_every_pattern_row_has_a_sample() -> None:
+    assert {row["id"] for row in KNOWLEDGE.rows("secret-patterns")} == set(SAMPLES)
+
+
+@pytest.mark.parametrize("pattern_id", sorted(SAMPLES))
+def test_each_known_format_is_found(pattern_id: str) -> None:
+    text, name = SAMPLES[pattern_id]
+    found = [m.pattern.id for m in PATTERNS.search(text, name)]
+    assert found and found[0].startswith(pattern_id.split("-url")[0]), found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "AKIAIOSFODNN7EXAMPLE",  # the AWS documentation sample
+        "ghp_" + "x" * 36,
+        "sk_live_" + "abcdefghijklmnopqrstuvwx",  # an alphabet run
+        "sk_live_<your-key-goes-here-12345>",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+        _jwt({"sub": "docs", "exp": int(time.time()) - 3600}),  # expired: cannot authenticate
+        "eyJub3QiOiAianNvbiJ.eyJhbHNvIjogIm5vdCJ.abcdefghijklmnop",  # does not decode to JSON
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEow...\n-----END RSA PRIVATE KEY-----",
+        _r(40, _ALNUM + "/+"),  # an AWS-secret-shaped value without an AWS name
+    ],
+)
+def test_samples_and_placeholders_are_not_secrets(text: str) -> None:
+    assert list(PATTERNS.search(text)) == []
+
+
+def test_trigger_tokens_cover_every_row() -> None:
+    triggers = strings.trigger_tokens(KNOWLEDGE)
+    for pattern_id, (text, name) in SAMPLES.items():
+        subject = text + (name or "")
+        assert any(t in subject for t in triggers), pattern_id
+
+
+# --- the rules through the CLI ----------------------------------------------------------------------
+
+
+def _check(project, path: str, code: str, select: str = "BL2") -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    text = textwrap.dedent(code).lstrip("\n")
+    project.write(path, text)
+    result = project.lint(path, "--select", select, "--format", "json", "--no-cache")
+    findings = result.json()["findings"]
+    assert {(f["line"], f["rule_id"]) for f in findings} == {
+        e for e in expected_findings(text) if e[1].startswith("BL2")
+    }
+    return findings  # type: ignore[no-any-return]
+
+
+def test_levels_follow_the_value(project) -> None:  # type: ignore[no-untyped-def]
+    findings = _check(
+        project,
+        "app/settings.py",
+        """
+        import psycopg2
+
+        SECRET_KEY = "k9#Lm2$qW8vZ!pR4"  # expect: BL202
+        DB_PASSWORD = "postgres"  # expect: BL202
+        LOCAL_URL = "postgresql://app:app-pass@localhost/app"  # expect: BL203
+        REMOTE_URL = "postgresql://app:app-pass@db.example.com/app"  # expect: BL203
+        conn = psycopg2.connect(host="db", password="admin")  # expect: BL202
+        """,
+    )
+    levels = {f["line"]: f["level"] for f in findings}
+    assert levels == {3: "error", 4: "warning", 5: "warning", 6: "error", 7: "warning"}
+
+
+def test_credential_slots(project) -> None:  # type: ignore[no-untyped-def]
+    _check(
+        project,
+        "app/slots.py",
+        """
+        import smtplib
+
+        from cryptography.fernet import Fernet
+        from fastapi import FastAPI
+        from itsdangerous import URLSafeTimedSerializer
+        from starlette.middleware.sessions import SessionMiddleware
+
+        app = FastAPI()
+        app.add_middleware(SessionMiddleware, secret_key="starlette-session-k3y!")  # expect: BL202
+        serializer = URLSafeTimedSerializer("itsdangerous-s1gning")  # expect: BL202
+        fernet = Fernet(b"ZmFrZS1mZXJuZXQta2V5LWZvci10ZXN0cy0wMDAwMDA=")  # expect: BL202
+
+
+        def send(report):
+            with smtplib.SMTP("smtp.example.com", 587) as server:
+                server.login("reports", "Sm7p-Passw0rd")  # expect: BL202
+                server.send_message(report)
+        """,
+    )
+
+
+def test_not_secrets(project) -> None:  # type: ignore[no-untyped-def]
+    _check(
+        project,
+        "app/labels.py",
+        """
+        import enum
+        import os
+
+        from pydantic import BaseModel
+
+
+        class TokenKind(str, enum.Enum):
+            ACCESS = "access"
+            API_KEY = "api-key-7f3a9c"
+
+
+        class Login(BaseModel):
+            username: str
+            password: str = ""
+            grant_type: str = "password"
+
+
+        SECRET_KEY = os.environ["SECRET_KEY"]
+        PASSWORD_FIELD = "password"
+        API_KEY_HEADER = "X-API-Key"
+        token_url = "/auth/token"
+
+
+        def login(password: str = "", token: str = None):
+            if password == "":
+                raise ValueError("Password is required")
+            return {"error": "Invalid password"}
+        """,
+    )
+
+
+def test_test_files_get_bl201_only(project) -> None:  # type: ignore[no-untyped-def]
+    stripe_key = SAMPLES["stripe-live-key"][0]
+    project.write(
+        "app/test_billing.py",
+        f'import pytest\n\nKEY = "{stripe_key}"\nPASSWORD = "s3cr3t-Passw0rd!"\n\n\ndef test_x():\n    assert KEY\n',
+    )
+    result = project.lint("app/test_billing.py", "--select", "BL2", "--format", "json", "--no-cache")
+    assert [(f["line"], f["rule_id"]) for f in result.json()["findings"]] == [(3, "BL201")]
+
+
+def test_comments_and_docstrings_are_scanned(project) -> None:  # type: ignore[no-untyped-def]
+    token = SAMPLES["github-pat"][0]
+    project.write("app/deploy.py", f'"""Deploys with {token}."""\n\nx = 1  # old token {token}\n')
+    result = project.lint("app/deploy.py", "--select", "BL201", "--format", "json", "--no-cache")
+    assert [(f["line"], f["column"]) for f in result.json()["findings"]] == [(1, 1), (3, 8)]
+
+
+def test_inline_suppression(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("app/conf.py", 'SECRET_KEY = "k9#Lm2$qW8vZ!pR4"  # backlint: ignore[BL202]\n')
+    assert project.lint("app/conf.py", "--select", "BL2", "--no-cache").exit_code == 0
+
+
+def test_user_tables_extend_formats_and_names(project) -> None:  # type: ignore[no-untyped-def]
+    project.write(
+        "pyproject.toml",
+        textwrap.dedent(
+            """
+            [tool.backlint]
+            [[tool.backlint.tables.secret-patterns]]
+            id = "acme-token"
+            description = "Acme API token"
+            regex = 'acme_[a-z0-9]{32}'
+            keywords = ["acme_"]
+
+            [[tool.backlint.tables.secret-names]]
+            words = "vaultcode"
+            role = "password"
+            """
+        ),
+    )
+    token = "acme_" + _r(32, string.ascii_lowercase + string.digits)
+    project.write("app/acme.py", f'ACME = "{token}"\nVAULTCODE = "Vx8#kL2mQ9!z"\n')
+    result = project.lint("app/acme.py", "--select", "BL2", "--format", "json", "--no-cache")
+    assert [(f["line"], f["rule_id"]) for f in result.json()["findings"]] == [(1, "BL201"), (2, "BL202")]
+    assert "Acme API token" in result.json()["findings"][0]["message"]
+
+
+def test_env_fallbacks(project) -> None:  # type: ignore[no-untyped-def]
+    _check(
+        project,
+        "app/config.py",
+        """
+        import environ
+        from decouple import config
+        from starlette.config import Config
+
+        env = environ.Env()
+        starlette_config = Config(".env")
+
+        SECRET_KEY = env("DJANGO_SECRET_KEY", default="dj-dev-9f8e7d6c5b4a")  # expect: BL204
+        API_TOKEN = config("API_TOKEN", default="local-token-123")  # expect: BL204
+        JWT_KEY = starlette_config("JWT_KEY", default="jwt-dev-key-42")  # expect: BL204
+        REDIS_URL = config("REDIS_URL", default="redis://localhost:6379/0")
+        DEBUG = config("DEBUG", default="false")
+        """,
+        select="BL204",
+    )
+
+
+def test_conninfo_strings(project) -> None:  # type: ignore[no-untyped-def]
+    _check(
+        project,
+        "app/db.py",
+        """
+        import psycopg2
+
+        conn = psycopg2.connect("host=db.example.com dbname=app user=app password=Pg-Pr0d-2024")  # expect: BL203
+        odbc = "Driver={ODBC Driver 18};Server=sql.example.com;Database=app;Uid=app;Pwd=Sql-Pr0d-2024;"  # expect: BL203
+        template = "host={host} dbname=app user=app password={password}"
+        """,
+    )
+
+
+def test_high_entropy_is_opt_in(project) -> None:  # type: ignore[no-untyped-def]
+    code = 'WEBHOOK_SIGNING = "q8Zt3vXh0Wm9Lr2Kd7Pf5Ns1Bc4Yg6Ja"\nBUNDLE_SHA256 = "' + _r(64, _HEX) + '"\n'
+    project.write("app/hooks.py", code)
+    assert project.lint("app/hooks.py", "--no-cache").exit_code == 0
+    result = project.lint("app/hooks.py", "--select", "BL205", "--format", "json", "--no-cache")
+    assert [(f["line"], f["level"]) for f in result.json()["findings"]] == [(1, "note")]
