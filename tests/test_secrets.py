@@ -10,8 +10,8 @@ import textwrap
 import time
 
 import pytest
-
 from annotations import expected_findings
+
 from backlint.analysis import strings
 from backlint.catalog import load_catalog
 
@@ -152,9 +152,15 @@ SAMPLES: dict[str, tuple[str, str | None]] = {
     "github-refresh-token": ("ghr_" + _r(36), None),
     "gitlab-pat": ("glpat-" + _r(20), None),
     "slack-bot-token": (f"xoxb-{_r(11, string.digits)}-{_r(13, string.digits)}-{_r(24)}", None),
-    "slack-user-token": (f"xoxp-{_r(11, string.digits)}-{_r(11, string.digits)}-{_r(12, string.digits)}-{_r(32)}", None),
+    "slack-user-token": (
+        f"xoxp-{_r(11, string.digits)}-{_r(11, string.digits)}-{_r(12, string.digits)}-{_r(32)}",
+        None,
+    ),
     "slack-app-token": (f"xapp-1-A{_r(10, string.digits)}-{_r(13, string.digits)}-{_r(64, _HEX)}", None),
-    "slack-legacy-token": (f"xoxs-{_r(10, string.digits)}-{_r(10, string.digits)}-{_r(10, string.digits)}-{_r(64, _HEX)}", None),
+    "slack-legacy-token": (
+        f"xoxs-{_r(10, string.digits)}-{_r(10, string.digits)}-{_r(10, string.digits)}-{_r(64, _HEX)}",
+        None,
+    ),
     "slack-webhook-url": ("https://hooks.slack.com/services/" + _r(44, _ALNUM + "/"), None),
     "slack-webhook-url-path": (f"https://hooks.slack.com/services/T{_r(8)}/B{_r(8)}/{_r(24)}", None),
     "stripe-live-key": ("sk_live_" + _r(24), None),
