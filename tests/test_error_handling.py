@@ -82,7 +82,7 @@ async def guarded(db: AsyncSession = Depends(get_db)):
     assert found == {("app/main.py", 19, "BL401")}, "require-local-try keeps the literal reading"
 
 
-def test_bl401_is_a_note_in_django_projects(project) -> None:  # type: ignore[no-untyped-def]
+def test_bl401_django_needs_require_local_try_and_is_a_note(project) -> None:  # type: ignore[no-untyped-def]
     files = {
         "shop/__init__.py": "",
         "shop/settings.py": """
@@ -114,6 +114,9 @@ def test_bl401_is_a_note_in_django_projects(project) -> None:  # type: ignore[no
         """,
         "shop/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
     }
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == set(), "Django's own handling (django.request logging, handler500) counts"
+    project.write("pyproject.toml", "[tool.backlint]\nrequire-local-try = true\n")
     found, data = _lint(project, files, "--select", "BL401")
     assert found == {("shop/views.py", 6, "BL401")}
     assert data["findings"][0]["level"] == "note"

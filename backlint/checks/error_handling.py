@@ -91,6 +91,8 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
             site = served.site
             if app is None or site is None or model.is_health(served.endpoint):
                 continue  # without the app, its handlers are unknown
+            if app.framework == "django" and not literal:
+                continue  # Django logs every unhandled error (``django.request``) and answers via handler500
             effects = [e for e in model.effects(served.module, served.function) if e.confirmed and not e.guarded]
             calls = self._unguarded_requests(index, served)
             state = [c for c in served.body.state_io if not c.guarded] if served.body is not None else []
