@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from backlint.catalog import LEVELS, Catalog, validate_row
 from backlint.globs import GlobError, compile_glob
@@ -59,7 +60,7 @@ class Config:
     respect_gitignore: bool = True
     cache_dir: str = ".backlint_cache"  # relative to the project root
     baseline: str | None = None  # findings file (`backlint baseline`), relative to the project root
-    honor_foreign_ignores: bool = False  # `# nosec B608` / `# noqa: S608` suppress the equivalent rules
+    honor_foreign_ignores: bool = False  # bandit nosec and ruff noqa comments suppress the equivalent rules
     table_extensions: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     options: tuple[tuple[str, Any], ...] = ()
 

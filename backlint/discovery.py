@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from backlint.config import Config
 from backlint.globs import is_excluded

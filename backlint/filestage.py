@@ -7,8 +7,8 @@ import bisect
 import gc
 import re
 import traceback
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -197,7 +197,7 @@ def _too_complex_for_libcst(text: str) -> str | None:
         return f"cannot parse: {exc.msg} (line {exc.lineno})"
     except (RecursionError, MemoryError, ValueError):
         return "cannot parse: the code is nested too deeply"
-    stack = [(tree, 0)]
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
     while stack:
         node, level = stack.pop()
         if level > MAX_EXPRESSION_DEPTH:

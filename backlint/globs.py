@@ -10,7 +10,7 @@ class GlobError(ValueError):
     pass
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def compile_glob(pattern: str) -> re.Pattern[str]:
     """Compile a glob matched against a POSIX path relative to the project root."""
     if not pattern or pattern.count("[") != pattern.count("]"):

@@ -10,7 +10,8 @@ import dataclasses
 import inspect
 import re
 from collections import defaultdict
-from typing import Any, Callable, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable
 
 import libcst as cst
 
