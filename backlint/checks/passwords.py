@@ -1045,6 +1045,8 @@ class Frame:
                 self._eval_children(element.slice)
         key = _string_key(node)
         if base.kind == PW and key is None:
+            if _is_reversal(node):
+                return Val(ENCODED, node)  # password[::-1]: "encoding as hashing"
             return base if not _is_slice(node) else OTHER_VAL
         if key is not None and self.lex.sensitivity(key) == PASSWORD:
             if base.kind == DATA and base.origin == "query":
@@ -1498,6 +1500,14 @@ def _is_constant(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.Name):
         return node.value in ("None", "True", "False")
     return isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.Integer, cst.Float, cst.FormattedString))
+
+
+def _is_reversal(node: cst.Subscript) -> bool:
+    element = node.slice[0].slice if len(node.slice) == 1 else None
+    if not isinstance(element, cst.Slice) or element.lower is not None or element.upper is not None:
+        return False
+    step = element.step
+    return isinstance(step, cst.UnaryOperation) and isinstance(step.operator, cst.Minus)
 
 
 def _is_slice(node: cst.Subscript) -> bool:
