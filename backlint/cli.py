@@ -81,7 +81,7 @@ def main() -> None:
 )
 @click.option("--fix", is_flag=True, help="Apply the safe autofixes, then report what is left.")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: also the fixes that need review.")
-@click.option("--diff", is_flag=True, help="Print the autofixes as a unified diff instead of writing them (exit 1 if any).")
+@click.option("--diff", is_flag=True, help="Print the autofixes as a unified diff, write nothing (exit 1 if any).")
 def check(**kwargs: Any) -> None:
     """Lint PATHS (default: the current directory)."""
     from backlint.run import CheckOptions, run_check
