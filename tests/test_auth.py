@@ -252,6 +252,16 @@ def test_bl802_credentials_words_and_limits(project) -> None:  # type: ignore[no
                 return await hardware_tokens.revoke(serial)
 
 
+            @app.post("/machine/token")
+            async def attach_token(serial: str, machine: str):
+                return await hardware_tokens.attach(serial, machine)
+
+
+            @app.post("/api/v1/token")
+            async def token(form: dict):  # expect: BL802
+                return await auth.issue(form)
+
+
             def throttle_signin(request):
                 rate_limit("signin", request.client.host, max_num=10, expire_time=600)
 

@@ -75,6 +75,11 @@ _REGISTER_WORDS = frozenset({"register", "registration"})
 _REGISTER_NOISE = frozenset(
     {"user", "users", "account", "accounts", "new", "create", "api", "v1", "v2", "auth", "me", "view", "post"}
 )
+_TOKEN_PLAIN = frozenset({"token", "view", "post", "api", "endpoint"})
+_TOKEN_PLACES = frozenset(
+    {"auth", "auths", "oauth", "oauth2", "api", "v1", "v2", "v3", "jwt", "login", "openid", "connect", "sso",
+     "account", "accounts", "user", "users", "identity", "iam", "session", "sessions"}
+)  # fmt: skip
 _TOKEN_ISSUING = frozenset(
     {"token", "get", "obtain", "issue", "refresh", "exchange", "create", "new", "access", "auth", "api", "jwt",
      "oauth", "oauth2", "login", "request", "generate", "view", "post", "endpoint"}
@@ -84,8 +89,9 @@ _TOKEN_ISSUING = frozenset(
 def _credential_words(served: Served) -> set[str]:
     """What says the endpoint takes credentials: its function or class-view name, or its last path segment.
 
-    ``token`` counts in the last segment (``/auth/token``) or in a name that only issues one
-    (``get_auth_token``, ``TokenView``), not in token-management routes (``/token/<serial>/revoke``).
+    ``token`` counts in the last segment under an auth-ish path (``/auth/token``, ``/oauth2/v1/token``) or
+    in a name that issues one (``get_auth_token``, ``refresh_token``), not in routes that manage token
+    objects (``/token/<serial>/revoke``, ``/machine/token``).
     """
     names = [served.function.name]
     if served.function.cls is not None:
@@ -100,8 +106,13 @@ def _credential_words(served: Served) -> set[str]:
         found |= words & (_CREDENTIAL_WORDS - {"token"})
         if words & _CREDENTIAL_PARTNERS and words & _PARTNER_OBJECTS:
             found |= words & (_CREDENTIAL_PARTNERS | _PARTNER_OBJECTS)
-        if "token" in words and (words is last or not words - _TOKEN_ISSUING):
-            found.add("token")
+        if "token" in words and words is not last:
+            verbs = words - _TOKEN_PLAIN
+            if verbs and not verbs - _TOKEN_ISSUING:
+                found.add("token")
+    others = {w for p in literal[:-1] for w in _words(p)}
+    if "token" in last and (not others or others & _TOKEN_PLACES):
+        found.add("token")
     if last and last <= {"auth", "authenticate", "authentication"}:
         found |= last
     if every & _REGISTER_WORDS and not every - _REGISTER_WORDS - _REGISTER_NOISE:
