@@ -117,3 +117,26 @@ def test_linting_never_imports_or_runs_the_code(tmp_path: Path) -> None:
     result = _lint(tmp_path)
     assert result.exit_code == 1
     assert not marker.exists()
+
+
+def test_a_rule_bug_costs_one_file_names_the_rule_and_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from backlint.checks import registry
+    from conftest import run_cli
+
+    rule = registry()[0]["BL402"]
+    real = rule.visit_ExceptHandler
+
+    def crash_on_one_file(self, node):  # type: ignore[no-untyped-def]
+        if self.context.path.endswith("cursed.py"):
+            raise RuntimeError("boom")
+        return real(self, node)
+
+    monkeypatch.setattr(rule, "visit_ExceptHandler", crash_on_one_file)
+    (tmp_path / "cursed.py").write_text(SWALLOW)
+    (tmp_path / "fine.py").write_text(SWALLOW)
+    result = run_cli(".", "--format", "json", "--jobs", "1", "--no-cache", cwd=tmp_path)
+    assert result.exit_code == 2
+    assert [f["path"] for f in result.json()["findings"]] == ["fine.py"]
+    (notice,) = result.json()["notices"]
+    assert notice["path"] == "cursed.py" and notice["level"] == "error"
+    assert "BL402" in notice["message"] and "boom" in notice["message"]
