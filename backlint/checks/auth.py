@@ -8,6 +8,7 @@ rule does not know (then: `auth-dependencies`, `public-paths`).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -29,17 +30,8 @@ from backlint.facts import ModuleFacts, ProjectFinding, ProjectRule
 
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DEPENDS = frozenset({"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends", "fastapi.params.Security"})
-_METHOD_DECORATORS = {
-    "require_POST": ("POST",),
-    "require_GET": ("GET",),
-    "require_safe": ("GET", "HEAD"),
-}
-_METHOD_LISTS = frozenset({"api_view", "require_http_methods"})
 _HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 _MIDDLEWARE_METHODS = ("__call__", "process_request", "process_view", "dispatch", "__acall__")
-_VIEWSET_ACTIONS = {
-    "list": "GET", "retrieve": "GET", "create": "POST", "update": "PUT", "partial_update": "PATCH", "destroy": "DELETE",
-}  # fmt: skip
 _VIEW_GUARDS = ("dispatch", "initial", "check_permissions", "get_permissions", "has_permission")
 _LOOKED_FOR_AUTH = {
     "fastapi": "a `Depends`/`Security` on an auth dependency (a security scheme, a `get_current_user`-like "
@@ -57,42 +49,47 @@ _LOOKED_FOR_LIMITS = (
     "`Limiter(default_limits=...)`, DRF `throttle_classes`/`DEFAULT_THROTTLE_CLASSES`, `@ratelimit(...)`, "
     "django-axes, or a rate-limiting middleware"
 )
-_DEFAULT_PUBLIC = (
-    r"(?i)(^|/)(auth/)?(login|logout|log-in|signin|sign-in|signup|sign-up|register|registration|token|tokens|"
-    r"refresh|password[-_]?reset|reset[-_]?password|forgot[-_]?password|webhooks?|callback|oauth2?|\.well-known|"
-    r"mfa|2fa|otp|totp)(/|$)"
-)
-_PUBLIC_NAMES = frozenset({"login", "logout", "signin", "signup", "register", "webhook", "callback", "token"})
-# Words that alone say an endpoint takes credentials; "reset"/"verify" only next to a credential word
-# (``password_reset``, ``verify_otp``, not ``reset_vector_db``, ``verify_connection``), "register" only
-# for accounts (not ``register_oauth_client``).
-_CREDENTIAL_WORDS = frozenset(
-    {"login", "logon", "signin", "signup", "password", "passwd", "passphrase", "otp", "totp", "mfa", "token"}
-)
-_CREDENTIAL_PARTNERS = frozenset({"reset", "verify", "verification", "confirm", "recover", "forgot"})
-_PARTNER_OBJECTS = _CREDENTIAL_WORDS | {"email", "code", "pin", "account", "phone", "magic", "link"}
-_REGISTER_WORDS = frozenset({"register", "registration"})
-_REGISTER_NOISE = frozenset(
-    {"user", "users", "account", "accounts", "new", "create", "api", "v1", "v2", "auth", "me", "view", "post"}
-)
-_TOKEN_PLAIN = frozenset({"token", "view", "post", "api", "endpoint"})
-_TOKEN_PLACES = frozenset(
-    {"auth", "auths", "oauth", "oauth2", "api", "v1", "v2", "v3", "jwt", "login", "openid", "connect", "sso",
-     "account", "accounts", "user", "users", "identity", "iam", "session", "sessions"}
-)  # fmt: skip
-_TOKEN_ISSUING = frozenset(
-    {"token", "get", "obtain", "issue", "refresh", "exchange", "create", "new", "access", "auth", "api", "jwt",
-     "oauth", "oauth2", "login", "request", "generate", "view", "post", "endpoint"}
-)  # fmt: skip
 
 
-def _credential_words(served: Served) -> set[str]:
+@dataclasses.dataclass(frozen=True)
+class _Vocabulary:
+    """The ``credential-endpoints`` and ``http-methods`` tables, by role."""
+
+    words: dict[str, frozenset[str]]
+    public_paths: tuple[str, ...]
+    method_decorators: dict[str, frozenset[str]]
+    method_lists: frozenset[str]
+    actions: dict[str, frozenset[str]]
+
+    @classmethod
+    def load(cls, knowledge: Any) -> _Vocabulary:
+        rows = knowledge.rows("credential-endpoints")
+        words: dict[str, set[str]] = {}
+        for row in rows:
+            if "name" in row:
+                words.setdefault(row["role"], set()).add(row["name"])
+        methods = knowledge.rows("http-methods")
+        return cls(
+            words={role: frozenset(names) for role, names in words.items()},
+            public_paths=tuple(r["pattern"] for r in rows if r["role"] == "public-path"),
+            method_decorators={r["name"]: frozenset(r["methods"]) for r in methods if r["form"] == "decorator"},
+            method_lists=frozenset(r["name"] for r in methods if r["form"] == "decorator-list"),
+            actions={r["name"]: frozenset(r["methods"]) for r in methods if r["form"] == "action"},
+        )
+
+    def __getitem__(self, role: str) -> frozenset[str]:
+        return self.words.get(role, frozenset())
+
+
+def _credential_words(served: Served, vocabulary: _Vocabulary) -> set[str]:
     """What says the endpoint takes credentials: its function or class-view name, or its last path segment.
 
     ``token`` counts in the last segment under an auth-ish path (``/auth/token``, ``/oauth2/v1/token``) or
     in a name that issues one (``get_auth_token``, ``refresh_token``), not in routes that manage token
     objects (``/token/<serial>/revoke``, ``/machine/token``).
     """
+    credential, partner = vocabulary["credential"], vocabulary["partner"]
+    objects = vocabulary["object"] | credential
     names = [served.function.name]
     if served.function.cls is not None:
         names.append(served.function.cls.rpartition(".")[2])
@@ -103,20 +100,21 @@ def _credential_words(served: Served) -> set[str]:
     every: set[str] = set(last)
     for words in [_words(n) for n in names] + [last]:
         every |= words
-        found |= words & (_CREDENTIAL_WORDS - {"token"})
-        if words & _CREDENTIAL_PARTNERS and words & _PARTNER_OBJECTS:
-            found |= words & (_CREDENTIAL_PARTNERS | _PARTNER_OBJECTS)
+        found |= words & credential
+        if words & partner and words & objects:
+            found |= words & (partner | objects)
         if "token" in words and words is not last:
-            verbs = words - _TOKEN_PLAIN
-            if verbs and not verbs - _TOKEN_ISSUING:
+            verbs = words - vocabulary["token-plain"]
+            if verbs and not verbs - vocabulary["token-verb"]:
                 found.add("token")
     others = {w for p in literal[:-1] for w in _words(p)}
-    if "token" in last and (not others or others & _TOKEN_PLACES):
+    if "token" in last and (not others or others & vocabulary["token-place"]):
         found.add("token")
-    if last and last <= {"auth", "authenticate", "authentication"}:
+    if last and last <= vocabulary["auth-segment"]:
         found |= last
-    if every & _REGISTER_WORDS and not every - _REGISTER_WORDS - _REGISTER_NOISE:
-        found |= every & _REGISTER_WORDS
+    register = vocabulary["register"]
+    if every & register and not every - register - vocabulary["register-noise"]:
+        found |= every & register
     return found
 
 
@@ -500,23 +498,23 @@ class _Evidence:
         return found, False
 
 
-def _methods(served: Served) -> set[str]:
+def _methods(served: Served, vocabulary: _Vocabulary) -> set[str]:
     """The HTTP methods this handler answers: a class view's method by its name (``post``, DRF's
     ``create``), a function's from its route, or for Django's catch-all routes from method decorators."""
     if served.function.cls is not None:
         name = served.function.name
         if name.upper() in _HTTP_METHODS:
             return {name.upper()}
-        if name in _VIEWSET_ACTIONS:
-            return {_VIEWSET_ACTIONS[name]}
+        if name in vocabulary.actions:
+            return set(vocabulary.actions[name])
     methods = set(served.endpoint.methods)
     if "*" not in methods:
         return methods
     for decorator in served.function.decorators:
-        ref = _ref(decorator) or ""
-        if _last(ref) in _METHOD_DECORATORS:
-            return set(_METHOD_DECORATORS[_last(ref)])
-        if _last(ref) in _METHOD_LISTS and decorator[0] == "call" and decorator[2]:
+        last = _last(_ref(decorator) or "")
+        if last in vocabulary.method_decorators:
+            return set(vocabulary.method_decorators[last])
+        if last in vocabulary.method_lists and decorator[0] == "call" and decorator[2]:
             return {s.upper() for s in _refs(decorator[2][0])}
     return {"*"}
 
@@ -534,17 +532,18 @@ class MutatingEndpointWithoutAuth(ProjectRule):
     def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
         index = endpoint_index(modules, self.project, self.options)
         evidence = _Evidence(index, self.options)
-        public = [re.compile(p) for p in self.options.get("public-paths") or [_DEFAULT_PUBLIC]]
+        vocabulary = _Vocabulary.load(index.model.knowledge)
+        public = [re.compile(p) for p in self.options.get("public-paths") or vocabulary.public_paths]
         out: list[ProjectFinding] = []
         for served in index.served:
             app, site = served.app, served.site
             if app is None or site is None:
                 continue  # app-wide evidence (middleware, dependencies) is unknown without the app
-            mutating = _methods(served) & _MUTATING
+            mutating = _methods(served, vocabulary) & _MUTATING
             if not mutating or index.model.is_health(served.endpoint):
                 continue
             path = served.endpoint.path or ""
-            if any(p.search(path) for p in public) or _words(served.function.name) & _PUBLIC_NAMES:
+            if any(p.search(path) for p in public) or _words(served.function.name) & vocabulary["public-name"]:
                 continue
             if evidence.is_open(served) or evidence.auth(served, app):
                 continue
@@ -566,15 +565,16 @@ class AuthEndpointWithoutRateLimit(ProjectRule):
     def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
         index = endpoint_index(modules, self.project, self.options)
         evidence = _Evidence(index, self.options)
+        vocabulary = _Vocabulary.load(index.model.knowledge)
         out: list[ProjectFinding] = []
         for served in index.served:
             app, site = served.app, served.site
             if app is None or site is None:
                 continue
-            methods = _methods(served)
+            methods = _methods(served, vocabulary)
             if not methods & {"POST", "*"}:
                 continue
-            words = _credential_words(served)
+            words = _credential_words(served, vocabulary)
             if not words:
                 continue
             found, exempt = evidence.ratelimit(served, app)
