@@ -7,12 +7,12 @@ Shared by the rules that care what reaches the logs (BL304) and whether an error
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
+from backlint.analysis.strings import memo
 from backlint.imports import dotted_name
 
 if TYPE_CHECKING:
@@ -34,13 +34,12 @@ class LoggerTable:
 
 
 def logger_table(knowledge: Knowledge) -> LoggerTable:
-    return _table(tuple((row["name"], row["role"]) for row in knowledge.rows("loggers")))
+    return memo(knowledge, ("loggers",), lambda rows: _table(rows[0]))
 
 
-@functools.lru_cache(maxsize=8)
-def _table(rows: tuple[tuple[str, str], ...]) -> LoggerTable:
+def _table(rows: list[dict[str, Any]]) -> LoggerTable:
     def names(role: str) -> frozenset[str]:
-        return frozenset(name for name, r in rows if r == role)
+        return frozenset(row["name"] for row in rows if row["role"] == role)
 
     return LoggerTable(
         functions=names("function"),

@@ -16,13 +16,15 @@ import math
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import libcst as cst
 
 if TYPE_CHECKING:
     from backlint.catalog import Knowledge
+
+T = TypeVar("T")
 
 PASSWORD = "password"
 SECRET = "secret"
@@ -79,7 +81,7 @@ class Lexicon:
 
 
 def lexicon(knowledge: Knowledge) -> Lexicon:
-    return _lexicon(_rows_key(knowledge.rows("secret-names")))
+    return memo(knowledge, ("secret-names",), lambda rows: _lexicon(_rows_key(rows[0])))
 
 
 @functools.lru_cache(maxsize=8)
@@ -106,6 +108,22 @@ def _lexicon(rows: _Rows) -> Lexicon:
 
 
 _Rows = tuple[tuple[tuple[str, Any], ...], ...]
+_MEMO: dict[tuple[int, ...], tuple[tuple[list[dict[str, Any]], ...], Any]] = {}
+
+
+def memo(knowledge: Knowledge, tables: tuple[str, ...], build: Callable[[tuple[list[dict[str, Any]], ...]], T]) -> T:
+    """``build(rows of tables)``, computed once per run: rule instances are made per file, and the
+    tables (with the user's extensions) are the same list objects for the whole run."""
+    rows = tuple(knowledge.rows(t) for t in tables)
+    key = (id(build.__code__), *map(id, rows))
+    hit = _MEMO.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], rows)):
+        return hit[1]  # type: ignore[no-any-return]
+    value = build(rows)
+    if len(_MEMO) > 256:  # a long-lived process (tests, the language server) sees many runs
+        _MEMO.clear()
+    _MEMO[key] = (rows, value)
+    return value
 
 
 def _rows_key(rows: Iterable[dict[str, Any]]) -> _Rows:
@@ -320,7 +338,11 @@ def _valid_jwt(token: str) -> bool:
 
 
 def secret_patterns(knowledge: Knowledge) -> PatternSet:
-    return _pattern_set(_rows_key(knowledge.rows("secret-patterns")), _rows_key(knowledge.rows("secret-allowlist")))
+    return memo(
+        knowledge,
+        ("secret-patterns", "secret-allowlist"),
+        lambda rows: _pattern_set(_rows_key(rows[0]), _rows_key(rows[1])),
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -350,10 +372,11 @@ def _pattern_set(rows: _Rows, allow_rows: _Rows) -> PatternSet:
 
 def trigger_tokens(knowledge: Knowledge) -> tuple[str, ...]:
     """Exact-case substrings without which no known format can occur in a file."""
-    out: list[str] = []
-    for row in knowledge.rows("secret-patterns"):
-        out.extend(row.get("triggers", row["keywords"]))
-    return tuple(dict.fromkeys(out))
+
+    def build(rows: tuple[list[dict[str, Any]], ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t for row in rows[0] for t in row.get("triggers", row["keywords"])))
+
+    return memo(knowledge, ("secret-patterns",), build)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,7 +416,7 @@ class ValueWords:
 
 
 def value_words(knowledge: Knowledge) -> ValueWords:
-    return _value_words(_rows_key(knowledge.rows("secret-values")))
+    return memo(knowledge, ("secret-values",), lambda rows: _value_words(_rows_key(rows[0])))
 
 
 @functools.lru_cache(maxsize=8)

@@ -18,7 +18,16 @@ from typing import Any
 import libcst as cst
 
 from backlint.analysis.logging import LogCalls
-from backlint.analysis.strings import PASSWORD, SECRET, Lexicon, is_string, lexicon, literal_text, name_tokens
+from backlint.analysis.strings import (
+    PASSWORD,
+    SECRET,
+    Lexicon,
+    is_string,
+    lexicon,
+    literal_text,
+    memo,
+    name_tokens,
+)
 from backlint.catalog import Knowledge
 from backlint.facts import FactCollector, ModuleFacts, ProjectFinding, ProjectRule
 from backlint.imports import dotted_name
@@ -120,7 +129,18 @@ def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
 
 
 class Knowledge3:
-    """The tables the BL3xx analysis reads, indexed once per file."""
+    """The tables the BL3xx analysis reads, indexed once per run."""
+
+    TABLES = (
+        "secret-names",
+        "password-hashers",
+        "password-sources",
+        "password-stores",
+        "password-names",
+        "datastore-models",
+        "framework-routes",
+        "framework-objects",
+    )
 
     def __init__(self, knowledge: Knowledge) -> None:
         self.lexicon: Lexicon = lexicon(knowledge)
@@ -182,7 +202,7 @@ class PasswordFlow:
 
     def __init__(self, context: FileContext, module: cst.Module) -> None:
         self.context = context
-        self.k = Knowledge3(context.knowledge)
+        self.k = memo(context.knowledge, Knowledge3.TABLES, lambda _rows: Knowledge3(context.knowledge))
         self.lex = self.k.lexicon
         self.events: dict[tuple[str, int], Event] = {}
         self.instances: dict[str, str] = {}  # module-level name -> qualified class/factory it was built by
@@ -1662,8 +1682,11 @@ def password_flow(context: FileContext, module: cst.Module) -> PasswordFlow:
 
 
 def _password_triggers(knowledge: Knowledge, extra: Iterable[str] = ()) -> tuple[str, ...]:
-    words = {row["words"] for row in knowledge.rows("secret-names") if row["role"] == PASSWORD}
-    return tuple(sorted({v for w in words for v in (w, w.capitalize(), w.upper())} | set(extra)))
+    def build(rows: tuple[list[dict[str, Any]], ...]) -> tuple[str, ...]:
+        words = {row["words"] for row in rows[0] if row["role"] == PASSWORD}
+        return tuple(sorted({v for w in words for v in (w, w.capitalize(), w.upper())}))
+
+    return memo(knowledge, ("secret-names",), build) + tuple(extra)
 
 
 class _PasswordRule(Rule):

@@ -27,6 +27,7 @@ from backlint.analysis.strings import (
     is_templated,
     lexicon,
     literal_text,
+    memo,
     name_tokens,
     raw_text,
     secret_patterns,
@@ -140,11 +141,9 @@ _Lookup = tuple[Optional[cst.BaseExpression], Optional[cst.BaseExpression]]
 def env_lookup(call: cst.Call, origins: Origins, knowledge: Knowledge) -> _Lookup | None:
     """(key, default) of an environment/config lookup such as ``os.getenv(K, "x")``, else None."""
     name = origins.call_name(call)
-    if name is None:
-        return None
-    for row in knowledge.rows("secret-env-lookups"):
-        if row["call"] != name:
-            continue
+    lookups = memo(knowledge, ("secret-env-lookups",), lambda rows: {row["call"]: row for row in rows[0]})
+    row = lookups.get(name) if name is not None else None
+    if row is not None:
         key = _positional(call, row["key"])
         default = _positional(call, row["default"]) if "default" in row else None
         if default is None and "default-keyword" in row:
@@ -250,7 +249,7 @@ class _ClassRoles:
 
     def __init__(self, context: FileContext) -> None:
         self.context = context
-        self.table = {row["name"]: row["role"] for row in context.knowledge.rows("secret-classes")}
+        self.table = memo(context.knowledge, ("secret-classes",), lambda rows: {r["name"]: r["role"] for r in rows[0]})
         self.local: dict[str, str] = {}  # classes of this file with a role, for subclasses
         self.stack: list[str | None] = []  # per enclosing ClassDef/FunctionDef: the class role, None for functions
 
@@ -286,21 +285,19 @@ class HardcodedCredential(_SecretRule):
 
     @classmethod
     def trigger_tokens(cls, knowledge: Knowledge) -> Iterable[str]:
-        words = set()
-        for row in knowledge.rows("secret-names"):
-            if row["role"] in ("password", "secret"):
-                words.update(row["words"].split())
-        for row in knowledge.rows("secret-sinks"):
-            words.add(row["argument"] if row.get("shape") == "config-key" else row["call"].rpartition(".")[2])
-        return tuple(v for w in sorted(words) for v in {w, w.capitalize(), w.upper()})
+        def build(rows: tuple[list[dict[str, Any]], ...]) -> tuple[str, ...]:
+            names, sinks = rows
+            words = {w for row in names if row["role"] in ("password", "secret") for w in row["words"].split()}
+            words |= {r["argument"] if r.get("shape") == "config-key" else r["call"].rpartition(".")[2] for r in sinks}
+            return tuple(v for w in sorted(words) for v in sorted({w, w.capitalize(), w.upper()}))
+
+        return memo(knowledge, ("secret-names", "secret-sinks"), build)
 
     def __init__(self, context: FileContext, level: str) -> None:
         super().__init__(context, level)
         self.origins = Origins(context)
         self.classes = _ClassRoles(context)
-        self.sinks: dict[str, list[dict[str, Any]]] = {}
-        for row in context.knowledge.rows("secret-sinks"):
-            self.sinks.setdefault(row["call"], []).append(row)
+        self.sinks = memo(context.knowledge, ("secret-sinks",), _index_sinks)
         self.config_keys = {row["argument"]: row["what"] for row in self.sinks.get("<config>", [])}
 
     # --- scopes -------------------------------------------------------------------------------
@@ -494,6 +491,13 @@ def _shown(url: CredentialUrl) -> str:
     if password.lower() in user.lower() or user.lower() in password.lower():
         user = "…"
     return f"{url.scheme}://{user}:{mask_secret(password)}@{url.host.replace(HOLE, '{…}')}"
+
+
+def _index_sinks(rows: tuple[list[dict[str, Any]], ...]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in rows[0]:
+        out.setdefault(row["call"], []).append(row)
+    return out
 
 
 def _is_config(node: cst.BaseExpression) -> bool:
