@@ -80,6 +80,32 @@ class Lexicon:
         return last in self.password or last in self.credential_tails or " ".join(tokens[-2:]) in self.credential_tails
 
 
+def name_triggers(knowledge: Knowledge, roles: tuple[str, ...]) -> tuple[str, ...]:
+    """Raw-text spellings of the lexicon's words, for the file pre-filter: ``api_key``, ``apiKey``,
+    ``API_KEY``, ``api-key``... A bare ``pass`` is left out: it would match the ``pass`` statement."""
+
+    def build(rows: tuple[list[dict[str, Any]], ...]) -> tuple[str, ...]:
+        out: set[str] = set()
+        for row in rows[0]:
+            if row["role"] not in roles:
+                continue
+            words = row["words"].lower().split()
+            if words == ["pass"]:
+                out |= {"_pass", "pass_", "Pass", "PASS"}
+                continue
+            first, rest = words[0], words[1:]
+            out |= {
+                "_".join(words),
+                "_".join(words).upper(),
+                "-".join(words),
+                first + "".join(w.capitalize() for w in rest),
+                "".join(w.capitalize() for w in words),
+            }
+        return tuple(sorted(out))
+
+    return memo(knowledge, ("secret-names",), build)
+
+
 def lexicon(knowledge: Knowledge) -> Lexicon:
     return memo(knowledge, ("secret-names",), lambda rows: _lexicon(_rows_key(rows[0])))
 

@@ -27,6 +27,7 @@ from backlint.analysis.strings import (
     literal_text,
     memo,
     name_tokens,
+    name_triggers,
 )
 from backlint.catalog import Knowledge
 from backlint.facts import FactCollector, ModuleFacts, ProjectFinding, ProjectRule
@@ -1682,11 +1683,7 @@ def password_flow(context: FileContext, module: cst.Module) -> PasswordFlow:
 
 
 def _password_triggers(knowledge: Knowledge, extra: Iterable[str] = ()) -> tuple[str, ...]:
-    def build(rows: tuple[list[dict[str, Any]], ...]) -> tuple[str, ...]:
-        words = {row["words"] for row in rows[0] if row["role"] == PASSWORD}
-        return tuple(sorted({v for w in words for v in (w, w.capitalize(), w.upper())}))
-
-    return memo(knowledge, ("secret-names",), build) + tuple(extra)
+    return name_triggers(knowledge, (PASSWORD,)) + tuple(extra)
 
 
 class _PasswordRule(Rule):

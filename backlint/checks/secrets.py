@@ -29,6 +29,7 @@ from backlint.analysis.strings import (
     literal_text,
     memo,
     name_tokens,
+    name_triggers,
     raw_text,
     secret_patterns,
     trigger_tokens,
@@ -285,13 +286,13 @@ class HardcodedCredential(_SecretRule):
 
     @classmethod
     def trigger_tokens(cls, knowledge: Knowledge) -> Iterable[str]:
-        def build(rows: tuple[list[dict[str, Any]], ...]) -> tuple[str, ...]:
-            names, sinks = rows
-            words = {w for row in names if row["role"] in ("password", "secret") for w in row["words"].split()}
-            words |= {r["argument"] if r.get("shape") == "config-key" else r["call"].rpartition(".")[2] for r in sinks}
-            return tuple(v for w in sorted(words) for v in sorted({w, w.capitalize(), w.upper()}))
+        def sink_words(rows: tuple[list[dict[str, Any]], ...]) -> tuple[str, ...]:
+            # A sink's module must be imported to be called: its name is in the file.
+            return tuple(
+                sorted({r["argument"] if r["call"] == "<config>" else r["call"].split(".")[0] for r in rows[0]})
+            )
 
-        return memo(knowledge, ("secret-names", "secret-sinks"), build)
+        return name_triggers(knowledge, ("password", "secret")) + memo(knowledge, ("secret-sinks",), sink_words)
 
     def __init__(self, context: FileContext, level: str) -> None:
         super().__init__(context, level)
@@ -611,7 +612,16 @@ class SecretEnvFallback(_SecretRule):
     """A secret read from the environment with a hardcoded fallback (``os.getenv("SECRET_KEY", "dev")``)."""
 
     id = "BL204"
-    TRIGGERS = ("getenv", "environ", "config", "Config", "env", "Env", "Settings", "settings")
+
+    @classmethod
+    def trigger_tokens(cls, knowledge: Knowledge) -> Iterable[str]:
+        def build(rows: tuple[list[dict[str, Any]], ...]) -> tuple[str, ...]:
+            lookups, classes = rows
+            words = {row["trigger"] for row in lookups}
+            words |= {row["name"].rpartition(".")[2] for row in classes if row["role"] == "settings"}
+            return tuple(sorted(words))
+
+        return memo(knowledge, ("secret-env-lookups", "secret-classes"), build)
 
     def __init__(self, context: FileContext, level: str) -> None:
         super().__init__(context, level)
