@@ -324,3 +324,46 @@ def test_bl802_global_limits_and_exemptions(project) -> None:  # type: ignore[no
     found, data = _lint(project, files, "--select", "BL802")
     assert found == _expected(files, "BL802")
     assert "exempt" in data["findings"][0]["message"]
+
+
+def test_bl801_django_urlconf_decorated_as_a_whole(project) -> None:  # type: ignore[no-untyped-def]
+    files = {
+        "site_/__init__.py": "",
+        "site_/settings.py": 'ROOT_URLCONF = "site_.urls"\n',
+        "site_/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
+        "site_/urls.py": """
+            from django.urls import include, path
+
+            from . import views
+
+            urlpatterns = [path("items/<int:pk>/delete/", views.delete_item), path("admin/", include("backoffice.urls"))]
+        """,
+        "site_/views.py": """
+            from django.views.decorators.http import require_POST
+
+
+            @require_POST
+            def delete_item(request, pk):  # expect: BL801
+                return items.delete(pk)
+        """,
+        "backoffice/__init__.py": "",
+        "backoffice/urls.py": """
+            from django.urls import path
+            from wagtail.utils.urlpatterns import decorate_urlpatterns
+
+            from .views import purge
+
+            urlpatterns = [path("purge/", purge)]
+            urlpatterns = decorate_urlpatterns(urlpatterns, require_admin_access)
+        """,
+        "backoffice/views.py": """
+            from django.views.decorators.http import require_POST
+
+
+            @require_POST
+            def purge(request):
+                return cache.purge()
+        """,
+    }
+    found, _ = _lint(project, files, "--select", "BL801")
+    assert found == _expected(files, "BL801")

@@ -32,6 +32,8 @@ _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DEPENDS = frozenset({"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends", "fastapi.params.Security"})
 _HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 _MIDDLEWARE_METHODS = ("__call__", "process_request", "process_view", "dispatch", "__acall__")
+# Helpers that wrap every view of a URLconf in a decorator (Wagtail's admin, django-decorator-include).
+_URLCONF_DECORATORS = frozenset({"decorate_urlpatterns", "decorator_include"})
 _VIEW_GUARDS = ("dispatch", "initial", "check_permissions", "get_permissions", "has_permission")
 _LOOKED_FOR_AUTH = {
     "fastapi": "a `Depends`/`Security` on an auth dependency (a security scheme, a `get_current_user`-like "
@@ -350,6 +352,12 @@ class _Evidence:
                     refs.append(ref)
         return refs
 
+    def _auth_decorator(self, ref: str, module: Module) -> bool:
+        forms = self.auth_forms
+        if ref in forms.get("decorator", ()) or _last(ref) in forms.get("decorator-name", ()):
+            return True
+        return bool(self._project_decorator(ref, module)) or self._auth_provider(ref, module, 0)
+
     def _configured(self, ref: str) -> bool:
         """Listed in ``auth-dependencies``; a dotted suffix matches too (layouts without packages)."""
         return any(ref == c or ref.endswith("." + c) or c.endswith("." + ref) for c in self.auth_dependencies)
@@ -416,6 +424,13 @@ class _Evidence:
                     child = self.model.node(_ref(call.args[0]) or "", module)
                     if child is not None and any(self._auth_provider(r, module, 0) for r in refs):
                         roots.append(child)
+            for assign in module.assigns.get("urlpatterns", ()):
+                value = assign.value  # Django: urlpatterns = decorate_urlpatterns(urlpatterns, require_admin)
+                if value[0] == "call" and _last(value[1]) in _URLCONF_DECORATORS and len(value[2]) >= 2:
+                    decorator = _ref(value[2][1])
+                    urlconf = self.model.nodes.get((module.path, "urlpatterns"))
+                    if decorator and urlconf is not None and self._auth_decorator(decorator, module):
+                        roots.append(urlconf)
         protected: set[int] = set()
         stack = list(roots)
         while stack:
