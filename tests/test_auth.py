@@ -336,7 +336,10 @@ def test_bl801_django_urlconf_decorated_as_a_whole(project) -> None:  # type: ig
 
             from . import views
 
-            urlpatterns = [path("items/<int:pk>/delete/", views.delete_item), path("admin/", include("backoffice.urls"))]
+            urlpatterns = [
+                path("items/<int:pk>/delete/", views.delete_item),
+                path("admin/", include("backoffice.urls")),
+            ]
         """,
         "site_/views.py": """
             from django.views.decorators.http import require_POST
