@@ -129,6 +129,12 @@ SCENARIOS = {
         def weak_local_hash(password):
             password_hash = hashlib.sha512(password.encode()).hexdigest()  # expect: BL302
             return password_hash
+
+        def tutorial_fake_hash(db, user):
+            from app import models
+
+            fake_hashed_password = user.password + "notreallyhashed"
+            db.add(models.User(email=user.email, hashed_password=fake_hashed_password))  # expect: BL302
     """,
     "plaintext-comparisons": """
         import hmac

@@ -346,7 +346,7 @@ class PasswordFlow:
         if qualified in self.k.role("user-model"):
             return written, None
         module, _, last = qualified.rpartition(".")
-        if module and last[:1].isupper() and _model_module(module) and written in self.context.imports.aliases:
+        if module and last[:1].isupper() and _model_module(module) and written.split(".")[0] in self.context.imports.aliases:
             return written, None
         return None
 
@@ -798,6 +798,9 @@ class Frame:
                 self.assign(small.target, self.eval(small.value), small.value)
         elif isinstance(small, (cst.AugAssign, cst.Expr)):
             self.eval(small.value)
+        elif isinstance(small, (cst.Import, cst.ImportFrom)):
+            # The walk records function-level imports when it reaches them; this analysis runs first.
+            self.flow.context.imports.add(small)
         elif isinstance(small, cst.Return):
             if small.value is not None:
                 value = self.eval(small.value)
@@ -835,9 +838,9 @@ class Frame:
         if isinstance(target, cst.Attribute):
             owner = self.eval(target.value)
             field = target.attr.value
-            if owner.kind == ORM and self.lex.sensitivity_of(tokens) == PASSWORD and self._is_column(owner, field):
+            if owner.kind == ORM and self._password_slot(field) and self._is_column(owner, field):
                 model = (self.flow.class_qualname(owner.origin), field)
-                self._store_value(source, value, _code(target), model)
+                self._store_value(source, value, _code(target), model, field)
             return
         holder = target.value if isinstance(target, cst.Subscript) else None
         if isinstance(holder, cst.Name) and value.kind == PW and self.lex.sensitivity_of(tokens) == PASSWORD:
@@ -1147,8 +1150,8 @@ class Frame:
             return receiver
         if any(t in self.k.hashing_words for t in name_tokens(tail)):
             return Val(HASHED, node)
-        if any(a.kind in (REQUEST, DATA) for a in args):
-            return Val(DATA, node, "body")  # a form bound to the request: LoginForm(request.POST)
+        if tail[:1].isupper() and any(a.kind == DATA and a.origin == "body" for a in args):
+            return Val(DATA, node, "body")  # a form bound to the request data: LoginForm(request.POST)
         local = self.flow.classes.get(dotted_name(func) or "")
         if local is not None and local.kind == "pydantic":
             return Val(MODEL, node, local.name)
@@ -1262,7 +1265,7 @@ class Frame:
                 assert arg.keyword is not None
                 if self._password_slot(arg.keyword.value):
                     model = (model_name, arg.keyword.value)
-                    self._store_value(arg.value, value, f"{sink}({arg.keyword.value}=...)", model)
+                    self._store_value(arg.value, value, f"{sink}({arg.keyword.value}=...)", model, arg.keyword.value)
                 if arg.keyword.value == "defaults" and value.kind == DICT and value.node is not None:
                     self._stored(value.node, value, f"{sink}(defaults=...)")
             if orm is not None:
@@ -1272,7 +1275,9 @@ class Frame:
             for arg, value in keywords:
                 assert arg.keyword is not None
                 if self._password_slot(arg.keyword.value):
-                    self._store_value(arg.value, value, f"{_code(func)}({arg.keyword.value}=...)")
+                    self._store_value(
+                        arg.value, value, f"{_code(func)}({arg.keyword.value}=...)", None, arg.keyword.value
+                    )
             for arg, value in zip(node.args, args):
                 if arg.keyword is None and value.kind == DICT and value.node is not None:
                     self._stored(value.node, value, _code(func))
@@ -1286,11 +1291,25 @@ class Frame:
                     self._stored(stored, source, f"{_code(func)}(...)")
 
     def _password_slot(self, name: str) -> bool:
-        return self.lex.sensitivity(name) == PASSWORD
+        """A column for a password or for its hash (``password``, ``hashed_password``)."""
+        return self.lex.sensitivity(name) == PASSWORD or _is_hash_name(name_tokens(name), self.lex)
 
-    def _store_value(self, node: cst.CSTNode, value: Val, sink: str, model: tuple[str, str] | None = None) -> None:
-        """A value written to a password column: plaintext is BL301, an encoding or fast digest BL302."""
-        if value.kind == PW:
+    def _store_value(
+        self, node: cst.CSTNode, value: Val, sink: str, model: tuple[str, str] | None = None, slot: str = ""
+    ) -> None:
+        """A value written to a password column: plaintext is BL301; the password with a suffix in a
+        hash column (``user.password + "notreallyhashed"``), an encoding or a fast digest is BL302."""
+        if value.kind == PW and value.derived and _is_hash_name(name_tokens(slot), self.lex):
+            self.emit(
+                Event(
+                    "BL302",
+                    node,
+                    f"`{_code(node)}` is stored as the password's hash by `{sink}`, but it is the password "
+                    f"itself with text added; {_HASH_ADVICE}",
+                    related=_related(value),
+                )
+            )
+        elif value.kind == PW:
             self._stored(node, value, sink, model)
         else:
             self._weak_used(value, f"is stored by `{sink}`", named_hash=True)
@@ -1389,16 +1408,17 @@ class Frame:
             positional = [(p.value, v) for p, v in zip(params, args[1:]) if p.keyword is None]
             named = {p.keyword.value: (p.value, v) for p, v in zip(params, args[1:]) if p.keyword is not None}
         hits = []
-        for slot in slots:
+        sink = f'{_code(node.func)}("{_short(sql)}")'
+        for slot, column in slots:
             found = named.get(slot) if isinstance(slot, str) else (positional[slot] if slot < len(positional) else None)
-            if found is not None and found[1].kind == PW:
+            if found is not None:
+                self._store_value(found[0], found[1], sink, None, column)
                 hits.append(found)
-            elif found is not None:
-                self._weak_used(found[1], f"is written to a password column by `{_short(sql)}`", named_hash=True)
-        if not hits and any(isinstance(slot, int) and slot >= len(positional) for slot in slots):
-            hits = [c for c in positional if c[1].kind == PW]  # alignment failed: any plaintext password
-        for expr, value in hits[:1]:
-            self._stored(expr, value, f'{_code(node.func)}("{_short(sql)}")')
+        if not hits and any(isinstance(slot, int) and slot >= len(positional) for slot, _ in slots):
+            for expr, value in positional:  # alignment failed: any plaintext password
+                if value.kind == PW and not value.derived:
+                    self._stored(expr, value, sink)
+                    break
 
     # --- BL303: comparison ----------------------------------------------------------------------
 
@@ -1602,8 +1622,9 @@ def _short(sql: str) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _sql_password_slots(sql: str, lex: Lexicon) -> list[int | str]:
-    """For each password column an INSERT/UPDATE writes: its positional parameter index or bind name."""
+def _sql_password_slots(sql: str, lex: Lexicon) -> list[tuple[int | str, str]]:
+    """For each password (or password-hash) column an INSERT/UPDATE writes: (its positional parameter
+    index or bind name, the column)."""
     pairs: list[tuple[str, str]] = []
     insert = _SQL_INSERT_HEAD.search(sql)
     if insert is not None:
@@ -1616,18 +1637,19 @@ def _sql_password_slots(sql: str, lex: Lexicon) -> list[int | str]:
             for assignment in _split_top(update.group("body")):
                 column, _, value = assignment.partition("=")
                 pairs.append((column.strip().strip('"`[]').rpartition(".")[2], value))
-    slots: list[int | str] = []
+    slots: list[tuple[int | str, str]] = []
     before = 0
     for column, value in pairs:
         marks = _PLACEHOLDER.findall(value)
-        if lex.sensitivity(column) == PASSWORD and len(marks) == 1:
+        tokens = name_tokens(column)
+        if (lex.sensitivity_of(tokens) == PASSWORD or _is_hash_name(tokens, lex)) and len(marks) == 1:
             mark = marks[0]
             if mark.startswith("$"):
-                slots.append(int(mark[1:]) - 1)
+                slots.append((int(mark[1:]) - 1, column))
             elif mark.startswith(":") or mark.startswith("%("):
-                slots.append(mark.strip(":%()s") if mark.startswith("%(") else mark[1:])
+                slots.append((mark.strip(":%()s") if mark.startswith("%(") else mark[1:], column))
             else:
-                slots.append(before)
+                slots.append((before, column))
         before += len(marks)
     return slots
 
