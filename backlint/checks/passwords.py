@@ -129,7 +129,7 @@ def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
             yield from (item for item in value if isinstance(item, cst.CSTNode))
 
 
-class Knowledge3:
+class PasswordTables:
     """The tables the BL3xx analysis reads, indexed once per run."""
 
     TABLES = (
@@ -203,7 +203,7 @@ class PasswordFlow:
 
     def __init__(self, context: FileContext, module: cst.Module) -> None:
         self.context = context
-        self.k = memo(context.knowledge, Knowledge3.TABLES, lambda _rows: Knowledge3(context.knowledge))
+        self.k = memo(context.knowledge, PasswordTables.TABLES, lambda _rows: PasswordTables(context.knowledge))
         self.lex = self.k.lexicon
         self.events: dict[tuple[str, int], Event] = {}
         self.instances: dict[str, str] = {}  # module-level name -> qualified class/factory it was built by
@@ -346,7 +346,8 @@ class PasswordFlow:
         if qualified in self.k.role("user-model"):
             return written, None
         module, _, last = qualified.rpartition(".")
-        if module and last[:1].isupper() and _model_module(module) and written.split(".")[0] in self.context.imports.aliases:
+        imported = written.split(".")[0] in self.context.imports.aliases
+        if module and last[:1].isupper() and _model_module(module) and imported:
             return written, None
         return None
 
