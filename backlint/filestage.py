@@ -90,19 +90,27 @@ def active_rules(
     """The rules and collectors that apply to this file and whose triggers occur in its text."""
     file_rules, _, collectors = registry()
     applies = dict(settings.applies_to)
+    found: dict[str, bool] = {}  # rules share tokens (the password rules share 120): scan for each once
+
+    def occurs(token: str) -> bool:
+        hit = found.get(token)
+        if hit is None:
+            hit = found[token] = token in text
+        return hit
+
     rules = []
     for rule_id, level in settings.rule_levels:
         cls = file_rules.get(rule_id)  # settings come from the catalog: an entry may have no class yet
         if cls is None or kind.value not in applies[rule_id]:
             continue
         tokens = _triggers(cls, settings)
-        if not tokens or any(t in text for t in tokens):
+        if not tokens or any(occurs(t) for t in tokens):
             rules.append((cls, level))
     active_collectors: list[type[FactCollector]] = []
     if settings.collect_facts and kind is not FileKind.TEST:
         for collector in collectors:
             tokens = _triggers(collector, settings)
-            if not tokens or any(t in text for t in tokens):
+            if not tokens or any(occurs(t) for t in tokens):
                 active_collectors.append(collector)
     return rules, active_collectors
 
