@@ -7,8 +7,9 @@ import io
 import os
 import stat
 import tokenize
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable
 
 from backlint.catalog import Catalog, Knowledge
 from backlint.config import Config

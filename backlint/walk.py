@@ -94,6 +94,27 @@ def _node_class(kind: type) -> bool:
         return _is_node[kind]
 
 
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """A node's child nodes in lexical order, without whitespace and punctuation.
+
+    libcst's ``node.children`` runs a visitor over the node (about 60 µs); rules that search a
+    subtree (``stack.extend(children(node))``) use this instead, as the walker does.
+    """
+    out: list[cst.CSTNode] = []
+    is_node = _is_node
+    for field in _field_order.get(type(node)) or _child_fields(type(node)):
+        value = getattr(node, field)
+        value_kind = type(value)
+        if is_node.get(value_kind) or (value_kind not in is_node and _node_class(value_kind)):
+            out.append(value)
+        elif value_kind is list or value_kind is tuple:
+            for item in value:
+                item_kind = type(item)
+                if is_node.get(item_kind) or (item_kind not in is_node and _node_class(item_kind)):
+                    out.append(item)
+    return out
+
+
 class BatchedWalker:
     """Dispatches each node to the ``visit_<Type>`` / ``leave_<Type>`` methods of all rules."""
 

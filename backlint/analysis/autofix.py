@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import libcst as cst
 
 from backlint.rule import NodeEdit, PendingFix
+from backlint.walk import children
 
 if TYPE_CHECKING:
     from backlint.analysis.logging import LogCalls
@@ -90,7 +91,7 @@ def _assigns(root: cst.CSTNode, name: str | None) -> bool:
             return True
         if isinstance(node, (cst.Global, cst.Nonlocal)) and any(n.name.value == name for n in node.names):
             return True
-        stack.extend(node.children)
+        stack.extend(children(node))
     return False
 
 
@@ -164,5 +165,5 @@ def _used(module: cst.Module, name: str) -> bool:
             return True
         if isinstance(node, cst.SimpleString) and re.search(rf"\b{re.escape(name)}\b", node.value):
             return True  # __all__ = ["Faker"], getattr(module, "mock"), string annotations
-        stack.extend(node.children)
+        stack.extend(children(node))
     return False

@@ -218,19 +218,10 @@ _POSITIONS: dict[tuple[str, int, int], Any] = {}
 
 
 def walked_children(node: Any) -> list[Any]:
-    """A node's children in the walker's order (without whitespace): cheaper than ``node.children``."""
-    import libcst as cst
+    """A node's children in the walker's order (the steps of a LazySpan)."""
+    from backlint.walk import children
 
-    from backlint.walk import _child_fields
-
-    out: list[Any] = []
-    for field in _child_fields(type(node)):
-        value = getattr(node, field)
-        if isinstance(value, cst.CSTNode):
-            out.append(value)
-        elif isinstance(value, (list, tuple)):
-            out.extend(v for v in value if isinstance(v, cst.CSTNode))
-    return out
+    return children(node)
 
 
 def _resolve_position(path: str, steps: tuple[int, ...]) -> tuple[int, int, int, int]:

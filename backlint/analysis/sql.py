@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Union
 import libcst as cst
 
 from backlint.imports import dotted_name
+from backlint.walk import children
 
 if TYPE_CHECKING:
     from backlint.catalog import Knowledge
@@ -2038,7 +2039,7 @@ def _contains(root: cst.CSTNode, target: cst.CSTNode) -> bool:
         node = stack.pop()
         if node is target:
             return True
-        stack.extend(node.children)
+        stack.extend(children(node))
     return False
 
 

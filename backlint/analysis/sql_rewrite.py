@@ -40,6 +40,7 @@ from backlint.analysis.sql import (
     slot_positions,
 )
 from backlint.rule import NodeEdit, PendingFix
+from backlint.walk import children
 
 if TYPE_CHECKING:
     from backlint.analysis.sql import Binding, SinkRow
@@ -885,7 +886,7 @@ def _names(root: cst.CSTNode) -> set[str]:
         node = stack.pop()
         if isinstance(node, cst.Name):
             found.add(node.value)
-        stack.extend(node.children)
+        stack.extend(children(node))
     return found
 
 
@@ -902,5 +903,5 @@ def _name_count(root: cst.CSTNode, name: str) -> int:
         node = stack.pop()
         if isinstance(node, cst.Name) and node.value == name:
             count += 1
-        stack.extend(node.children)
+        stack.extend(children(node))
     return count

@@ -35,7 +35,7 @@ from backlint.analysis.endpoints import (
     literal_status,
 )
 from backlint.analysis.exceptions import caught_names
-from backlint.analysis.frameworks import LazySpan, walked_children
+from backlint.analysis.frameworks import LazySpan
 from backlint.analysis.logging import LogCalls
 from backlint.analysis.strings import name_tokens
 from backlint.catalog import Knowledge
@@ -43,6 +43,7 @@ from backlint.checks.framework_facts import FrameworkFacts
 from backlint.facts import FactCollector
 from backlint.imports import dotted_name
 from backlint.rule import Span
+from backlint.walk import children
 
 _DEPENDS = frozenset({"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends", "fastapi.params.Security"})
 _ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
@@ -557,7 +558,7 @@ class EndpointFacts(FactCollector):
         for parent, child in zip(path, path[1:]):
             index_of = self.child_index.get(id(parent))
             if index_of is None:
-                index_of = self.child_index[id(parent)] = {id(c): i for i, c in enumerate(walked_children(parent))}
+                index_of = self.child_index[id(parent)] = {id(c): i for i, c in enumerate(children(parent))}
             steps.append(index_of.get(id(child), -1))
         return LazySpan(self.context.path, tuple(steps))
 
@@ -792,7 +793,7 @@ class EndpointFacts(FactCollector):
                 continue
             if isinstance(node, (cst.Call, cst.FormattedString, cst.BinaryOperation)):
                 carrier = node
-            stack.extend((child, carrier) for child in node.children)
+            stack.extend((child, carrier) for child in children(node))
         return None
 
     def _debug_only(self) -> bool:
@@ -1088,7 +1089,7 @@ def _descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        for child in reversed(current.children):
+        for child in reversed(children(current)):
             if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 stack.append(child)
 
@@ -1162,7 +1163,7 @@ def _path_down(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode] | No
     stack: list[tuple[cst.CSTNode, list[cst.CSTNode]]] = [(root, [])]
     while stack:
         node, path = stack.pop()
-        for child in walked_children(node):
+        for child in children(node):
             if child is target:
                 return [*path, child]
             stack.append((child, [*path, child]))

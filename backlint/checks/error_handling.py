@@ -27,6 +27,7 @@ from backlint.analysis.frameworks import App, Effect, ProjectModel, value_items,
 from backlint.analysis.logging import LogCalls
 from backlint.facts import ModuleFacts, ProjectFinding, ProjectRule
 from backlint.rule import FileContext, RelatedLocation, Rule, Span
+from backlint.walk import children
 
 _MAX_RELATED = 4
 # Readiness and liveness probes answer 503 on a failed dependency by design and run every few seconds:
@@ -51,7 +52,7 @@ def _descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        for child in reversed(current.children):
+        for child in reversed(children(current)):
             if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 stack.append(child)
 

@@ -42,12 +42,12 @@ from backlint.analysis.frameworks import (
     Origin,
     StoreFact,
     Value,
-    walked_children,
 )
 from backlint.catalog import Knowledge
 from backlint.facts import FactCollector
 from backlint.imports import dotted_name
 from backlint.rule import Span
+from backlint.walk import children
 
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {
     "os", "sys", "re", "json", "logging", "typing", "datetime", "time", "asyncio", "collections",
@@ -704,7 +704,7 @@ class FrameworkFacts(FactCollector):
         for parent, child in zip(nodes, nodes[1:]):
             index = self.child_index.get(id(parent))
             if index is None:
-                index = self.child_index[id(parent)] = {id(c): i for i, c in enumerate(walked_children(parent))}
+                index = self.child_index[id(parent)] = {id(c): i for i, c in enumerate(children(parent))}
             steps.append(index.get(id(child), -1))
         return LazySpan(self.context.path, tuple(steps))
 
@@ -1098,7 +1098,7 @@ def _descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     while stack:
         current = stack.pop()
         yield current
-        for child in reversed(walked_children(current)):
+        for child in reversed(children(current)):
             if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
                 stack.append(child)
 
