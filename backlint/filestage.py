@@ -373,9 +373,13 @@ def _place(edit: NodeEdit, module: cst.Module, positions: Any, text: str, starts
         replacement = "".join(p if isinstance(p, str) else text[offsets(p[0])[1] : offsets(p[1])[0]] for p in pieces)
     except KeyError:
         return None
-    if edit.where == "lines":
+    if edit.where in ("lines", "below"):
         first, last = positions[edit.node].start.line, positions[edit.node].end.line
         start, end = starts[first - 1], (starts[last] if last < len(starts) else len(text))
+        if edit.where == "below":
+            if last >= len(starts):
+                return None  # the last line has no line break to insert after
+            start = end
     elif isinstance(edit.node, cst.BaseExpression):
         # Positions leave out the node's own parentheses, and code_for_node does not know the
         # indentation around the node: compare the code inside the parentheses, spaces aside.

@@ -109,8 +109,10 @@ class Notice:
 class NodeEdit:
     """A fix's edit named by a node of the walked tree; offsets are resolved with the positions.
 
-    ``where``: "replace" the node's text, insert "before" or "after" it, or replace its "lines"
-    (from the start of its first line through the line break ending its last: deleting a statement).
+    ``where``: "replace" the node's text, insert "before" or "after" it, replace its "lines"
+    (from the start of its first line through the line break ending its last: deleting a statement),
+    or insert "below" it (at the start of the line after its last: a statement after a statement,
+    past its trailing comment).
     ``text`` may be pieces: strings, and ``(a, b)`` pairs standing for the source between the end of
     node ``a`` and the start of node ``b`` (kept byte for byte: comments, line breaks, indentation).
     """

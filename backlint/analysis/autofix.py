@@ -167,3 +167,43 @@ def _used(module: cst.Module, name: str) -> bool:
             return True  # __all__ = ["Faker"], getattr(module, "mock"), string annotations
         stack.extend(children(node))
     return False
+
+
+def reraise_http_fix(
+    handler: cst.ExceptHandler, raised: Sequence[cst.CSTNode], context: FileContext
+) -> PendingFix | None:
+    """BL406: ``except <HTTP error class>: raise`` before the broad handler.
+
+    ``raised`` are the client errors the ``try`` body raises. Each must be a ``raise`` of a class the
+    body names (``raise HTTPException(404)``, ``raise Http404``): that class is then in scope, and no
+    import is needed. ``abort(404)`` or ``get_object_or_404()`` name no class: no fix.
+    """
+    classes: list[str] = []
+    for node in raised:
+        if not isinstance(node, cst.Raise):
+            return None
+        exc = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
+        if not isinstance(exc, (cst.Name, cst.Attribute)):
+            return None
+        name = cst.Module([]).code_for_node(exc)
+        if name not in classes:
+            classes.append(name)
+    module = context.ancestors[0] if context.ancestors else None
+    if not classes or not isinstance(module, cst.Module):
+        return None
+    newline = module.default_newline
+    indent = _indent(context.ancestors, module)
+    inner = handler.body.indent if isinstance(handler.body, cst.IndentedBlock) else None
+    caught = classes[0] if len(classes) == 1 else f"({', '.join(classes)})"
+    clause = f"except {caught}:{newline}{indent}{inner if inner is not None else module.default_indent}raise"
+    description = f"Let the client error through: add `except {caught}: raise` before the broad handler"
+    return PendingFix("unsafe", description, (NodeEdit(handler, clause + newline + indent, "before"),))
+
+
+def _indent(ancestors: Sequence[cst.CSTNode], module: cst.Module) -> str:
+    """The indentation of the statement the walk is at: the indents of the blocks around it."""
+    return "".join(
+        (block.indent if block.indent is not None else module.default_indent)
+        for block in ancestors
+        if isinstance(block, cst.IndentedBlock)
+    )

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from backlint.analysis.autofix import log_traceback_fix
+from backlint.analysis.autofix import log_traceback_fix, reraise_http_fix
 from backlint.analysis.endpoints import (
     ERROR,
     Answers,
@@ -387,9 +387,10 @@ class ClientErrorSwallowedInto500(Rule):
         self.answers = Answers(context.knowledge, context.qualified_name)
 
     def visit_Try(self, node: cst.Try) -> None:
-        raised = self._client_error(node.body)
-        if raised is None:
+        client_errors = self._client_errors(node.body)
+        if not client_errors:
             return
+        raised = client_errors[0]
         for handler in node.handlers:
             role = self.answers.caught_role(caught_names(handler, self.context))
             if role == "http":
@@ -412,20 +413,25 @@ class ClientErrorSwallowedInto500(Rule):
                         (raised, "the client error is raised here"),
                         (answer, "and answered as a server error here"),
                     ],
+                    fix=reraise_http_fix(handler, client_errors, self.context),
                 )
             return
 
-    def _client_error(self, body: cst.CSTNode) -> cst.CSTNode | None:
+    def _client_errors(self, body: cst.CSTNode) -> list[cst.CSTNode]:
+        """The ``raise``s of client errors and the calls that raise one (``abort(404)``), in order."""
+        found: list[cst.CSTNode] = []
+        raised_calls: set[int] = set()
         for child in _descendants(body):
             if isinstance(child, cst.Raise) and child.exc is not None:
                 is_error, status = self.answers.raised_http_error(child.exc)
-            elif isinstance(child, cst.Call):
+                raised_calls.add(id(child.exc))
+            elif isinstance(child, cst.Call) and id(child) not in raised_calls:
                 is_error, status = self.answers.http_error(child)
             else:
                 continue
             if is_error and (status is None or status < 500):
-                return child
-        return None
+                found.append(child)
+        return found
 
     def _server_error(self, body: cst.CSTNode) -> cst.CSTNode | None:
         for child in _descendants(body):

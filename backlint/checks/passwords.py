@@ -18,6 +18,7 @@ from typing import Any
 import libcst as cst
 
 from backlint.analysis.logging import LogCalls
+from backlint.analysis.password_fixes import write_only_fix
 from backlint.analysis.strings import (
     PASSWORD,
     SECRET,
@@ -32,7 +33,7 @@ from backlint.analysis.strings import (
 from backlint.catalog import Knowledge
 from backlint.facts import FactCollector, ModuleFacts, ProjectFinding, ProjectRule
 from backlint.imports import dotted_name
-from backlint.rule import FileContext, FileKind, RelatedLocation, Rule
+from backlint.rule import FileContext, FileKind, PendingFix, RelatedLocation, Rule
 from backlint.walk import _child_fields
 
 # What an expression holds (``Val.kind``).
@@ -86,6 +87,7 @@ class Event:
     # For a store through a model attribute: (qualified class, field). The project pass drops it when
     # the class (in any module) turns that field into a hashing property.
     model: tuple[str, str] | None = None
+    fix: PendingFix | None = None
 
 
 @dataclasses.dataclass
@@ -203,6 +205,7 @@ class PasswordFlow:
 
     def __init__(self, context: FileContext, module: cst.Module) -> None:
         self.context = context
+        self.module = module
         self.k = memo(context.knowledge, PasswordTables.TABLES, lambda _rows: PasswordTables(context.knowledge))
         self.lex = self.k.lexicon
         self.events: dict[tuple[str, int], Event] = {}
@@ -416,12 +419,18 @@ class PasswordFlow:
         model_fields = self.has_password_field(found[1]) if found else []
         is_user = found is not None and found[1] is None and "user" in found[0].lower()
         if "password" in listed or (_string(fields) == "__all__" and ("password" in model_fields or is_user)):
+            known = [
+                dotted_name(b.value) in self.classes or self.qualified(b.value) in self.k.role("serializer-base")
+                for b in info.node.bases
+            ]
+            fix = write_only_fix(self.module, info.node, meta, fields, known) if declared is None else None
             self.add(
                 Event(
                     "BL305",
                     fields,
                     f"serializer `{info.name}` returns the model's `password` field to clients; mark it "
                     'write-only: extra_kwargs = {"password": {"write_only": True}}',
+                    fix=fix,
                 )
             )
 
@@ -1720,7 +1729,7 @@ class _PasswordRule(Rule):
         flow = password_flow(self.context, node)
         for event in flow.events.values():
             if event.rule_id == self.id:
-                self.report(event.node, event.message, level=event.level, related=event.related)
+                self.report(event.node, event.message, level=event.level, related=event.related, fix=event.fix)
 
 
 class PasswordFacts(FactCollector):

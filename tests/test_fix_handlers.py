@@ -1,0 +1,195 @@
+"""Autofixes of the error-handling and password rules (BL301, BL305, BL404–BL406, BL605), through the CLI.
+
+Each test writes a small app, runs ``--fix --unsafe-fixes`` (or ``--diff``), and checks the exact
+rewritten text, that the finding is gone and that a second run changes nothing; each rule also has
+a case where the catalog's precondition fails: the finding is still reported, without a fix.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+import libcst as cst
+
+
+def _write(project: Any, path: str, code: str) -> str:
+    text = textwrap.dedent(code).lstrip("\n")
+    project.write(path, text)
+    return text
+
+
+def _findings(project: Any, rule: str, *paths: str) -> list[dict[str, Any]]:
+    result = project.lint(*paths, "--select", rule, "--no-cache", "--unsafe-fixes", "--format", "json")
+    assert result.exit_code in (0, 1), result.stderr
+    return [f for f in result.json()["findings"] if f["rule_id"] == rule]
+
+
+def _fix(project: Any, rule: str, *paths: str) -> None:
+    """``--fix --unsafe-fixes`` for one rule; a second run must change nothing."""
+    result = project.lint(*paths, "--select", rule, "--no-cache", "--fix", "--unsafe-fixes")
+    assert "not fixed" not in result.stderr, result.stderr
+    files = [p for p in project.root.rglob("*.py")]
+    before = {p: p.read_bytes() for p in files}
+    again = project.lint(*paths, "--select", rule, "--no-cache", "--fix", "--unsafe-fixes")
+    assert {p: p.read_bytes() for p in files} == before, again.stderr
+    for path in files:
+        cst.parse_module(path.read_text("utf-8"))
+
+
+# --------------------------------------------------------------------------- BL406
+
+FASTAPI_406 = """
+import logging
+
+from fastapi import APIRouter, HTTPException
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+
+@router.get("/items/{item_id}")
+async def get_item(item_id: int):
+    try:
+        item = await repo.get(item_id)
+        if item is None:
+            raise HTTPException(status_code=404, detail="Item not found")
+        return item
+    # anything else is ours
+    except Exception:
+        logger.exception("get_item failed")
+        raise HTTPException(status_code=500, detail="Server error")
+"""
+
+
+def test_bl406_reraises_the_http_error_before_the_broad_handler(project: Any) -> None:
+    before = _write(project, "app/items.py", FASTAPI_406)
+    (finding,) = _findings(project, "BL406", "app")
+    assert finding["fix"]["safety"] == "unsafe"
+    _fix(project, "BL406", "app")
+    after = (project.root / "app/items.py").read_text("utf-8")
+    assert after == before.replace(
+        "    # anything else is ours\n",
+        "    # anything else is ours\n    except HTTPException:\n        raise\n",
+    )
+    assert _findings(project, "BL406", "app") == []
+
+
+def test_bl406_names_every_class_raised_and_keeps_the_indentation(project: Any) -> None:
+    code = """
+    from django.core.exceptions import PermissionDenied
+    from django.http import Http404, HttpResponseServerError
+
+    def view(request, pk):
+      if True:
+          try:
+              if not request.user.is_staff:
+                  raise PermissionDenied
+              raise Http404("gone")
+          except:  # noqa: E722
+              return HttpResponseServerError("failed")
+    """
+    before = _write(project, "shop/views.py", code)
+    _fix(project, "BL406", "shop")
+    after = (project.root / "shop/views.py").read_text("utf-8")
+    assert after == before.replace(
+        "      except:", "      except (PermissionDenied, Http404):\n          raise\n      except:"
+    )
+
+
+def test_bl406_without_a_class_in_the_try_is_not_fixed(project: Any) -> None:
+    code = """
+    from flask import Flask, abort
+
+    app = Flask(__name__)
+
+    @app.get("/items/<int:item_id>")
+    def item(item_id):
+        try:
+            found = load(item_id)
+            if found is None:
+                abort(404)
+            return found
+        except Exception:
+            abort(500)
+    """
+    before = _write(project, "app.py", code)
+    (finding,) = _findings(project, "BL406", "app.py")
+    assert "fix" not in finding
+    project.lint("app.py", "--select", "BL406", "--no-cache", "--fix", "--unsafe-fixes")
+    assert (project.root / "app.py").read_text("utf-8") == before
+
+
+# --------------------------------------------------------------------------- BL305
+
+SERIALIZERS = """
+from django.contrib.auth.models import User
+from rest_framework import serializers
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        # every column, for the admin screens
+        fields = (
+            "id", "username", "password",
+        )  # keep in sync with the model
+        read_only_fields = ["id"]
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    password = serializers.CharField()
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "password"]
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = "__all__"
+        extra_kwargs = {"email": {"required": True}}
+"""
+
+
+def test_bl305_adds_write_only_extra_kwargs_to_meta(project: Any) -> None:
+    before = _write(project, "members/serializers.py", SERIALIZERS)
+    findings = _findings(project, "BL305", "members")
+    assert [("fix" in f) for f in findings] == [True, False, False]  # declared field; extra_kwargs present
+    _fix(project, "BL305", "members")
+    after = (project.root / "members/serializers.py").read_text("utf-8")
+    assert after == before.replace(
+        "        )  # keep in sync with the model\n",
+        '        )  # keep in sync with the model\n        extra_kwargs = {"password": {"write_only": True}}\n',
+    )
+    left = _findings(project, "BL305", "members")
+    assert [f["line"] for f in left] == [f["line"] + 1 for f in findings[1:]]  # the two refusals stay
+    assert all("fix" not in f for f in left)
+
+
+def test_bl305_keeps_crlf_and_refuses_an_inherited_meta(project: Any) -> None:
+    code = (
+        "from django.contrib.auth.models import User\r\n"
+        "from rest_framework import serializers\r\n"
+        "\r\n"
+        "class UserSerializer(serializers.ModelSerializer):\r\n"
+        "\tclass Meta:\r\n"
+        "\t\tmodel = User\r\n"
+        '\t\tfields = "__all__"\r\n'
+        "\r\n"
+        "class StaffSerializer(UserSerializer):\r\n"
+        "\tclass Meta(UserSerializer.Meta):\r\n"
+        "\t\tmodel = User\r\n"
+        '\t\tfields = ["id", "password"]\r\n'
+    )
+    path = project.root / "members/serializers.py"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(code.encode())
+    _fix(project, "BL305", "members")
+    assert path.read_bytes().decode() == code.replace(
+        '\t\tfields = "__all__"\r\n',
+        '\t\tfields = "__all__"\r\n\t\textra_kwargs = {"password": {"write_only": True}}\r\n',
+    )
+    (left,) = _findings(project, "BL305", "members")
+    assert left["line"] == 13 and "fix" not in left
