@@ -13,10 +13,11 @@ from typing import Any
 
 import libcst as cst
 
+from backlint.analysis.config_fixes import debug_off_fix, django_debug_fix, verify_signature_fix
 from backlint.catalog import Knowledge
 from backlint.globs import matches_any
 from backlint.imports import dotted_name
-from backlint.rule import FileContext, Rule
+from backlint.rule import FileContext, PendingFix, Rule
 
 _UNKNOWN = object()
 _TRUE_STRINGS = frozenset({"1", "true", "yes", "on", "y", "t"})
@@ -296,7 +297,7 @@ class DebugModeEnabled(Rule):
                 self._django_debug(node)
             elif isinstance(target, cst.Attribute) and target.attr.value == "debug" and self._flask_app(target.value):
                 if self.literals.evaluate(node.value) is True:
-                    self._werkzeug(node, f"`{_code(target)} = True`")
+                    self._werkzeug(node, f"`{_code(target)} = True`", debug_off_fix(node.value))
             elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Attribute):
                 config = target.value
                 key = target.slice[0].slice if len(target.slice) == 1 else None
@@ -307,7 +308,7 @@ class DebugModeEnabled(Rule):
                     and self._flask_app(config.value)
                     and self.literals.evaluate(node.value) is True
                 ):
-                    self._werkzeug(node, f'`{_code(config)}["DEBUG"] = True`')
+                    self._werkzeug(node, f'`{_code(config)}["DEBUG"] = True`', debug_off_fix(node.value))
 
     def visit_Call(self, node: cst.Call) -> None:
         name = self.context.qualified_name(node.func) or ""
@@ -318,13 +319,14 @@ class DebugModeEnabled(Rule):
             if value is not None and _truthy_value(self.literals.evaluate(value)):
                 call = f"`{name.rpartition('.')[2]}({row['keyword']}=True)`"
                 if row["level"] == "error":
-                    self._werkzeug(node, call)
+                    self._werkzeug(node, call, debug_off_fix(value))
                 else:
                     self.report(
                         node,
                         f"{call} sends tracebacks, with source lines and local values, to any client that triggers "
                         "an error; drive it from the environment so deployments run without it",
                         level=self._warning(),
+                        fix=debug_off_fix(value),
                     )
         func = node.func
         if not isinstance(func, cst.Attribute):
@@ -332,7 +334,7 @@ class DebugModeEnabled(Rule):
         if func.attr.value == "run" and self._flask_app(func.value):
             value = _kwarg(node, "debug")
             if value is not None and _truthy_value(self.literals.evaluate(value)):
-                self._werkzeug(node, f"`{_code(func.value)}.run(debug=True)`")
+                self._werkzeug(node, f"`{_code(func.value)}.run(debug=True)`", debug_off_fix(value))
         elif (
             func.attr.value in ("update", "from_mapping")
             and isinstance(func.value, cst.Attribute)
@@ -341,7 +343,7 @@ class DebugModeEnabled(Rule):
         ):
             value = _kwarg(node, "DEBUG")
             if value is not None and self.literals.evaluate(value) is True:
-                self._werkzeug(node, f"`{_code(func.value)}.{func.attr.value}(DEBUG=True)`")
+                self._werkzeug(node, f"`{_code(func.value)}.{func.attr.value}(DEBUG=True)`", debug_off_fix(value))
 
     def _module_level(self) -> bool:
         return not any(isinstance(a, (cst.FunctionDef, cst.ClassDef)) for a in self.context.ancestors)
@@ -357,7 +359,7 @@ class DebugModeEnabled(Rule):
             return self.flask_module
         return self.flask_module and node.value in ("app", "application")
 
-    def _werkzeug(self, node: cst.CSTNode, what: str) -> None:
+    def _werkzeug(self, node: cst.CSTNode, what: str, fix: PendingFix | None) -> None:
         level = self.level
         guard_level = self.context.options.get("debug-in-main-guard", "error")
         if guard_level != "error" and _in_main_guard(self.context):
@@ -368,6 +370,7 @@ class DebugModeEnabled(Rule):
             "error can run Python code on it; read the flag from the environment (e.g. "
             '`debug=os.environ.get("FLASK_DEBUG") == "1"`) and never enable it in a deployed app',
             level=level,
+            fix=fix,
         )
 
     def _django_debug(self, node: cst.Assign) -> None:
@@ -382,6 +385,7 @@ class DebugModeEnabled(Rule):
             "anyone who triggers an error (deploy check security.W018); use "
             '`DEBUG = os.environ.get("DJANGO_DEBUG") == "1"` or put it in a dev settings module',
             level=self._warning(),
+            fix=django_debug_fix(node, self.context),
         )
 
     def _warning(self) -> str:
@@ -580,7 +584,7 @@ class JwtVerificationDisabled(Rule):
         self.rows = {r["name"]: r for r in rows if r["form"] != "peek-claim"}
         self.peek_claims = frozenset(r["name"] for r in rows if r["form"] == "peek-claim")
         # Per function: unverified decodes waiting for the end of the function, and whether it verifies one.
-        self.scopes: list[tuple[list[tuple[cst.Call, str, str]], list[bool]]] = [([], [False])]
+        self.scopes: list[tuple[list[tuple[cst.Call, str, str, PendingFix | None]], list[bool]]] = [([], [False])]
 
     def visit_Module(self, node: cst.Module) -> None:
         self.literals.prescan(node)
@@ -619,7 +623,8 @@ class JwtVerificationDisabled(Rule):
         if how is None:
             verifies[0] = True
         elif how == "the `none` algorithm" or not self._peeks():
-            pending.append((node, short, how))
+            fix = verify_signature_fix(node, row.get("options"), row.get("algorithms")) if "options" in how else None
+            pending.append((node, short, how, fix))
 
     def _disabled(self, node: cst.Call, row: dict[str, Any]) -> str | None:
         options = self.literals.evaluate(_kwarg(node, row.get("options")))
@@ -637,13 +642,14 @@ class JwtVerificationDisabled(Rule):
     def _flush(self) -> None:
         """Report the unverified decodes of a function that never verifies a token itself."""
         pending, verifies = self.scopes.pop() if len(self.scopes) > 1 else (self.scopes[0][0], self.scopes[0][1])
-        for node, name, how in pending:
+        for node, name, how, fix in pending:
             if verifies[0] and how != "the `none` algorithm":
                 continue  # peek (issuer, key id) then verify: the usual way to pick the key
             self.report(
                 node,
                 f"`{name}()` with {how} accepts tokens nobody signed: anyone can forge the claims (user id, roles); "
                 "pass the key and an explicit `algorithms=[...]` list",
+                fix=fix,
             )
         pending.clear()
 

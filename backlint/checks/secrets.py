@@ -7,11 +7,12 @@ reporters mask the flagged literal in source snippets.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Optional
 
 import libcst as cst
 
+from backlint.analysis.config_fixes import env_default_fix, env_or_fix, literal_to_environ, settings_default_fix
 from backlint.analysis.strings import (
     HOLE,
     PASSWORD,
@@ -37,7 +38,7 @@ from backlint.analysis.strings import (
 )
 from backlint.catalog import Knowledge
 from backlint.masking import mask_secret
-from backlint.rule import FileContext, Rule
+from backlint.rule import FileContext, PendingFix, Rule
 
 _ROTATE = "rotate it, then load it from the environment or a secret manager"
 
@@ -482,7 +483,7 @@ class HardcodedCredential(_SecretRule):
             level = self._weak_level()
         else:
             message, level = f"{where} (`{masked}`, a guessable value): {_ROTATE}", self._weak_level()
-        self.report(node, message, level=level, sensitive=True)
+        self.report(node, message, level=level, sensitive=True, fix=literal_to_environ(self.context, node))
 
 
 def _shown(url: CredentialUrl) -> str:
@@ -586,6 +587,7 @@ class CredentialsInUrl(_SecretRule):
             f"{what} for {where}: build the URL from the environment (the whole URL, or the password alone); {_ROTATE}",
             level=level,
             sensitive=True,
+            fix=literal_to_environ(self.context, node),
         )
 
     def _is_env_fallback(self) -> bool:
@@ -601,6 +603,13 @@ class CredentialsInUrl(_SecretRule):
             left = _unwrap_await(parent.left)
             return isinstance(left, cst.Call) and env_lookup(left, self.origins, self.context.knowledge) is not None
         return False
+
+
+_FixFor = Callable[[], Optional[PendingFix]]  # builds a finding's fix, only when it is reported
+
+
+def _no_fix() -> PendingFix | None:
+    return None
 
 
 # An environment variable named ``*_TOKEN`` or ``*_DSN`` is a configured credential, even if a
@@ -646,17 +655,18 @@ class SecretEnvFallback(_SecretRule):
     def visit_Assign(self, node: cst.Assign) -> None:
         self.origins.record_assign(node)
         if self.classes.body_role() == "settings" and len(node.targets) == 1:
-            self._field(node.targets[0].target, node.value)
+            self._field(node.targets[0].target, node.value, _no_fix)  # unannotated: not a pydantic field
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if self.classes.body_role() == "settings":
-            self._field(node.target, _field_default(node.value, self.context))
+            literal = _field_default(node.value, self.context)
+            self._field(node.target, literal, lambda: settings_default_fix(node, self.context))
 
-    def _field(self, target: cst.BaseExpression, literal: cst.BaseExpression | None) -> None:
+    def _field(self, target: cst.BaseExpression, literal: cst.BaseExpression | None, fix: _FixFor) -> None:
         name = target_name(target)
         value = _string_value(literal)
         if name is not None and value is not None and literal is not None:
-            self._check(literal, value, name, f"settings field `{name}` defaults to")
+            self._check(literal, value, name, f"settings field `{name}` defaults to", fix)
 
     def visit_Call(self, node: cst.Call) -> None:
         found = env_lookup(node, self.origins, self.context.knowledge)
@@ -666,7 +676,7 @@ class SecretEnvFallback(_SecretRule):
         name = _string_value(key)
         value = _string_value(default)
         if name is not None and value is not None and default is not None:
-            self._check(default, value, name, f"`{name}` falls back to")
+            self._check(default, value, name, f"`{name}` falls back to", lambda: env_default_fix(node, self.context))
 
     def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
         """``os.environ.get("SECRET_KEY") or "dev-secret"``."""
@@ -679,9 +689,9 @@ class SecretEnvFallback(_SecretRule):
             return
         name = _string_value(found[0])
         if name is not None:
-            self._check(node.right, value, name, f"`{name}` falls back to")
+            self._check(node.right, value, name, f"`{name}` falls back to", lambda: env_or_fix(node, self.context))
 
-    def _check(self, node: cst.CSTNode, value: str, name: str, where: str) -> None:
+    def _check(self, node: cst.CSTNode, value: str, name: str, where: str, fix: _FixFor) -> None:
         url = credential_url(value, self.words)
         if url is not None:
             self.report(
@@ -689,6 +699,7 @@ class SecretEnvFallback(_SecretRule):
                 f"{where} a URL with a hardcoded password (`{_shown(url)}`): a deployment without the variable "
                 "silently uses it; require the variable and fail loudly when it is missing",
                 sensitive=True,
+                fix=fix(),
             )
             return
         tokens = name_tokens(name)
@@ -706,6 +717,7 @@ class SecretEnvFallback(_SecretRule):
             f"{where} a {kind} secret (`{mask_secret(value)}`): a deployment without the variable silently "
             "runs with it; require the variable (os.environ[...], a settings field without default) and fail loudly",
             sensitive=True,
+            fix=fix(),
         )
 
 
