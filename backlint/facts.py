@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from backlint.rule import Finding, RelatedLocation, Span
+from backlint.rule import Finding, Fix, RelatedLocation, Span
 
 
 @dataclasses.dataclass
@@ -30,6 +30,7 @@ class ProjectFinding:
     message: str
     level: str | None = None
     related: list[RelatedLocation] = dataclasses.field(default_factory=list)
+    fix: Fix | None = None  # placed in the file as it is on disk (``autofix.LazyFix.resolve``)
 
 
 @dataclasses.dataclass
@@ -68,6 +69,7 @@ def to_finding(found: ProjectFinding, default_level: str) -> Finding:
         level=found.level or default_level,
         statement_lines=(found.span.line, found.span.end_line),
         related=list(found.related),
+        fix=found.fix,
     )
 
 

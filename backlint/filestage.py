@@ -24,6 +24,7 @@ from backlint.rule import (
     Finding,
     Fix,
     NodeEdit,
+    PendingFix,
     PendingReport,
     RelatedLocation,
     Rule,
@@ -343,18 +344,25 @@ def _attach_fixes(
     """Node edits become offsets into ``text``; a fix with an edit that cannot be placed exactly is dropped."""
     if not any(report.fix is not None for report in reports):
         return
-    starts = [0] + [match.end() for match in _LINE_BREAK.finditer(text)]
+    starts = line_starts(text)
     for finding, report in zip(findings, reports):
-        if report.fix is None:
-            continue
-        edits = []
-        for edit in report.fix.edits:
-            placed = _place(edit, module, positions, text, starts)
-            if placed is None:
-                break
-            edits.append(placed)
-        else:
-            finding.fix = Fix(report.fix.safety, report.fix.description, tuple(edits))
+        if report.fix is not None:
+            finding.fix = place_fix(report.fix, module, positions, text, starts)
+
+
+def line_starts(text: str) -> list[int]:
+    return [0] + [match.end() for match in _LINE_BREAK.finditer(text)]
+
+
+def place_fix(fix: PendingFix, module: cst.Module, positions: Any, text: str, starts: list[int]) -> Fix | None:
+    """The fix as offsets into ``text``; None if an edit cannot be placed exactly."""
+    edits = []
+    for edit in fix.edits:
+        placed = _place(edit, module, positions, text, starts)
+        if placed is None:
+            return None
+        edits.append(placed)
+    return Fix(fix.safety, fix.description, tuple(edits))
 
 
 _LINE_BREAK = re.compile(r"\r\n?|\n")  # libcst's positions count lines as the tokenizer does

@@ -71,11 +71,18 @@ def fixed_source(text: str, fix: Fix) -> str | None:
     return fixed if parses(fixed) else None
 
 
-def compatible(fixes: Iterable[Fix]) -> list[Fix]:
-    """Fixes that can be applied together, in order: one whose edits touch an earlier one's waits."""
+def compatible(fixes: Iterable[Fix], first: Iterable[Fix] = ()) -> list[Fix]:
+    """Fixes that can be applied together, in order: one whose edits touch an earlier one's waits.
+
+    ``first`` go before the others (the project rules' fixes, which are not offered again next round).
+    """
     chosen: list[Fix] = []
     taken: list[tuple[int, int]] = []
-    for fix in sorted(fixes, key=lambda f: min((e.start for e in f.edits), default=0)):
+
+    def by_start(fix: Fix) -> int:
+        return min((e.start for e in fix.edits), default=0)
+
+    for fix in [*sorted(first, key=by_start), *sorted(fixes, key=by_start)]:
         ranges = [(e.start, e.end) for e in fix.edits]
         if any(start <= other_end and other_start <= end for start, end in ranges for other_start, other_end in taken):
             continue
@@ -116,21 +123,26 @@ def fix_text(
     unsafe: bool,
     wanted: Callable[[Finding], bool],
     first_round: Callable[[Finding], bool] | None = None,
+    project: Sequence[Finding] = (),
 ) -> TextFix:
     """Apply fixes round by round until a round changes nothing (at most ``MAX_ROUNDS``).
 
     ``wanted`` says which findings may be fixed at all (the rule is reported, the file not ignored
     for it, no suppression comment). ``first_round`` narrows the first round to the findings the run
     reported (a baseline or changed-lines filter); what it leaves out stays unfixed in later rounds.
+    ``project``: the project rules' findings in this text, whose fixes are placed in it as it was
+    read; ``lint`` does not find them again, so they go in the first round, ahead of the others.
     """
     outcome = TextFix(text)
     held_back: set[tuple[str, str, str]] = set()
     for number in range(MAX_ROUNDS):
-        findings = [f for f in lint(outcome.text) if f.suppressed_by is None and applies(f.fix, unsafe) and wanted(f)]
+        found = [*lint(outcome.text), *(project if number == 0 else ())]
+        findings = [f for f in found if f.suppressed_by is None and applies(f.fix, unsafe) and wanted(f)]
         if number == 0 and first_round is not None:
             held_back = {finding_key(f) for f in findings if not first_round(f)}
         candidates = [f for f in findings if finding_key(f) not in held_back]
-        fixes = compatible(f.fix for f in candidates if f.fix is not None)
+        pinned = [f.fix for f in candidates if f.fix is not None and number == 0 and f in project]
+        fixes = compatible((f.fix for f in candidates if f.fix is not None and f.fix not in pinned), pinned)
         if not fixes:
             break
         new_text, applied = _apply_parsing(outcome.text, fixes)
@@ -179,6 +191,7 @@ def fix_file(
     wanted: Callable[[Finding], bool],
     first_round: Callable[[Finding], bool] | None = None,
     write: bool = True,
+    project: Sequence[Finding] = (),
 ) -> FileFix:
     """Fix one file on disk (or, with ``write=False``, only compute the fixed text for ``--diff``)."""
     from backlint.engine import decode_source
@@ -190,7 +203,7 @@ def fix_file(
     text, _, error = decode_source(data, display)
     if text is None:
         return FileFix(display, "", "", problem=error.message if error is not None else "cannot decode")
-    outcome = fix_text(text, lint, unsafe=unsafe, wanted=wanted, first_round=first_round)
+    outcome = fix_text(text, lint, unsafe=unsafe, wanted=wanted, first_round=first_round, project=project)
     result = FileFix(display, text, outcome.text, outcome.fixed, outcome.unsafe, problem=outcome.problem)
     if not write or outcome.text == text:
         return result
@@ -292,6 +305,7 @@ def fix_run(
     if stdin_data is not None:
         return _fix_stdin(options, config, catalog, settings, result, stdin_data, wanted)
     by_display = {source.display: source for source in sources}
+    project_rules = {rule_id for rule_id, rule in catalog.rules.items() if rule.project}
     outcomes: list[FileFix] = []
     for path in sorted({path for path, *_ in reported}):
         source = by_display.get(path)
@@ -304,9 +318,17 @@ def fix_run(
         def first_round(finding: Finding, path: str = path) -> bool:
             return (path, finding.rule_id, finding.span.line, finding.span.column) in reported
 
+        project = [f for f in result.active if f.path == path and f.rule_id in project_rules and f.fix]
         outcomes.append(
             fix_file(
-                source.path, path, lint, unsafe=unsafe, wanted=wanted, first_round=first_round, write=not options.diff
+                source.path,
+                path,
+                lint,
+                unsafe=unsafe,
+                wanted=wanted,
+                first_round=first_round,
+                write=not options.diff,
+                project=project,
             )
         )
     for outcome in outcomes:

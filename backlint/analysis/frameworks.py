@@ -226,10 +226,22 @@ def walked_children(node: Any) -> list[Any]:
 
 def _resolve_position(path: str, steps: tuple[int, ...]) -> tuple[int, int, int, int]:
     """Re-parse ``path`` (once per file version) and return the position of the node at ``steps``."""
+    module, positions = parsed_file(path)
+    node = node_at(module, steps)
+    try:
+        where = positions[node]
+    except (KeyError, TypeError):  # no module, or steps that lead nowhere
+        return (1, 1, 1, 1)
+    return (where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
+
+
+def parsed_file(path: str) -> tuple[Any, Any]:
+    """The module of ``path`` as it is on disk now and its positions, parsed once per file version;
+    (None, None) when it cannot be read or parsed (it changed since the walk)."""
     try:
         stat = os.stat(path)
     except OSError:
-        return (1, 1, 1, 1)
+        return None, None
     key = (os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
     entry = _POSITIONS.get(key)
     if entry is None:
@@ -247,15 +259,20 @@ def _resolve_position(path: str, steps: tuple[int, ...]) -> tuple[int, int, int,
         if len(_POSITIONS) > 64:
             _POSITIONS.clear()
         entry = _POSITIONS[key] = (module, positions)
-    module, positions = entry
+    return entry
+
+
+def node_at(module: Any, steps: tuple[int, ...]) -> Any:
+    """The node a LazySpan's ``steps`` lead to from ``module``, or None."""
     node: Any = module
+    if module is None:
+        return None
     try:
         for step in steps:
             node = walked_children(node)[step]
-        where = positions[node]  # type: ignore[index]
-    except (AttributeError, IndexError, KeyError, TypeError):
-        return (1, 1, 1, 1)
-    return (where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
+    except (AttributeError, IndexError, TypeError):
+        return None
+    return node
 
 
 def _read_imports(path: str, module: str, is_package: bool) -> tuple[dict[str, str], list[str]]:

@@ -56,3 +56,21 @@ def write_only_fix(
 
 def _indent(module: cst.Module, block: cst.IndentedBlock) -> str:
     return block.indent if block.indent is not None else module.default_indent
+
+
+def create_user_fix(call: cst.Call) -> PendingFix | None:
+    """BL301: ``User.objects.create(...)`` → ``User.objects.create_user(...)``, which hashes the password.
+
+    Only when every argument is a keyword and ``username`` is one: Django's
+    ``UserManager.create_user(username, email=None, password=None, **extra_fields)`` takes them all.
+    The caller checks that the manager is the Django user model's.
+    """
+    func = call.func
+    if not isinstance(func, cst.Attribute) or func.attr.value != "create":
+        return None
+    if any(arg.keyword is None or arg.star for arg in call.args):
+        return None
+    if not any(arg.keyword is not None and arg.keyword.value == "username" for arg in call.args):
+        return None
+    description = "Create the user with `create_user(...)`, which hashes the password"
+    return PendingFix("unsafe", description, (NodeEdit(func.attr, "create_user"),))

@@ -17,8 +17,9 @@ from typing import Any
 
 import libcst as cst
 
+from backlint.analysis.autofix import lazy_fix, steps_locator
 from backlint.analysis.logging import LogCalls
-from backlint.analysis.password_fixes import write_only_fix
+from backlint.analysis.password_fixes import create_user_fix, write_only_fix
 from backlint.analysis.strings import (
     PASSWORD,
     SECRET,
@@ -1271,11 +1272,13 @@ class Frame:
             elif orm is None and isinstance(func, cst.Attribute):  # Model.create(...)
                 model_node = func.value
             model_name = self.flow.class_qualname(dotted_name(model_node) or "")
+            fix = create_user_fix(node) if manager is not None and self._django_user(manager) else None
             for arg, value in keywords:
                 assert arg.keyword is not None
                 if self._password_slot(arg.keyword.value):
                     model = (model_name, arg.keyword.value)
-                    self._store_value(arg.value, value, f"{sink}({arg.keyword.value}=...)", model, arg.keyword.value)
+                    sink_text = f"{sink}({arg.keyword.value}=...)"
+                    self._store_value(arg.value, value, sink_text, model, arg.keyword.value, fix)
                 if arg.keyword.value == "defaults" and value.kind == DICT and value.node is not None:
                     self._stored(value.node, value, f"{sink}(defaults=...)")
             if orm is not None:
@@ -1304,8 +1307,22 @@ class Frame:
         """A column for a password or for its hash (``password``, ``hashed_password``)."""
         return self.lex.sensitivity(name) == PASSWORD or _is_hash_name(name_tokens(name), self.lex)
 
+    def _django_user(self, manager: cst.BaseExpression) -> bool:
+        """``User``, ``get_user_model()`` or a name bound to it: the manager has ``create_user``."""
+        users = self.k.role("user-model")
+        if isinstance(manager, cst.Call):
+            return (self.flow.qualified(manager.func) or "") in users
+        name = dotted_name(manager) or ""
+        return self.flow.instances.get(name) in users or (self.flow.qualified(manager) or "") in users
+
     def _store_value(
-        self, node: cst.CSTNode, value: Val, sink: str, model: tuple[str, str] | None = None, slot: str = ""
+        self,
+        node: cst.CSTNode,
+        value: Val,
+        sink: str,
+        model: tuple[str, str] | None = None,
+        slot: str = "",
+        fix: PendingFix | None = None,
     ) -> None:
         """A value written to a password column: plaintext is BL301; the password with a suffix in a
         hash column (``user.password + "notreallyhashed"``), an encoding or a fast digest is BL302."""
@@ -1320,11 +1337,18 @@ class Frame:
                 )
             )
         elif value.kind == PW:
-            self._stored(node, value, sink, model)
+            self._stored(node, value, sink, model, fix)
         else:
             self._weak_used(value, f"is stored by `{sink}`", named_hash=True)
 
-    def _stored(self, node: cst.CSTNode, value: Val, sink: str, model: tuple[str, str] | None = None) -> None:
+    def _stored(
+        self,
+        node: cst.CSTNode,
+        value: Val,
+        sink: str,
+        model: tuple[str, str] | None = None,
+        fix: PendingFix | None = None,
+    ) -> None:
         self.emit(
             Event(
                 "BL301",
@@ -1332,6 +1356,7 @@ class Frame:
                 f"`{_code(node)}` is stored unhashed by `{sink}`: {_STORE_ADVICE}",
                 related=_related(value),
                 model=model,
+                fix=fix,
             )
         )
 
@@ -1747,6 +1772,7 @@ class PasswordFacts(FactCollector):
         locate = self.context.locate
         for event in flow.events.values():
             if event.rule_id == "BL301":
+                fix = lazy_fix(event.fix, steps_locator(node, self.context.path))
                 self.context.add_fact(
                     STORES_FACT,
                     {
@@ -1755,6 +1781,7 @@ class PasswordFacts(FactCollector):
                         "level": event.level,
                         "related": [(locate(n), m) for n, m in event.related],
                         "model": event.model,
+                        "fix": fix,
                     },
                 )
         for info in flow.classes.values():
@@ -1793,7 +1820,10 @@ class PlaintextPasswordPersisted(ProjectRule):
                 if model is not None and _has_setter(model[0], model[1], setters, by_name):
                     continue
                 related = [RelatedLocation(module.path, span, message) for span, message in fact["related"]]
-                out.append(ProjectFinding(self.id, module.path, fact["span"], fact["message"], fact["level"], related))
+                fix = fact["fix"].resolve() if fact.get("fix") is not None else None
+                out.append(
+                    ProjectFinding(self.id, module.path, fact["span"], fact["message"], fact["level"], related, fix)
+                )
         return out
 
 
