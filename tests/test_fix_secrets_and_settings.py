@@ -342,3 +342,9 @@ def test_jwt_signature_verification_is_turned_back_on(project) -> None:  # type:
     ).replace('"verify_exp": True, "verify_signature": False}', '"verify_exp": True, "verify_signature": True}')
     left = _findings(project)
     assert [(f["rule_id"], f["line"], "fix" in f) for f in left] == [("BL803", 17, False), ("BL803", 21, False)]
+
+
+def test_a_tokenizer_regex_is_no_secret_to_move(project) -> None:  # type: ignore[no-untyped-def]
+    """Pygments' jsonnet lexer: ``jsonnet_token = r'[^\\W\\d]\\w*'`` was offered ``os.environ["JSONNET_TOKEN"]``."""
+    project.write("app/lexer.py", "jsonnet_token = r'[^\\W\\d]\\w*'\nfunction_token = jsonnet_token + r'(?=\\()'\n")
+    assert _findings(project) == []

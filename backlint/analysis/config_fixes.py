@@ -280,17 +280,23 @@ def verify_signature_fix(call: cst.Call, options: str | None, algorithms: str | 
 
 
 def environ_access(context: FileContext) -> tuple[str, tuple[NodeEdit, ...]] | None:
-    """How module-level code reaches ``os.environ``: through the module's ``import os`` (or its alias),
-    or through an ``import os`` the fix adds. None when the name ``os`` is taken by something else."""
+    """How the code being walked reaches ``os.environ``: through an ``import os`` (or ``from os import
+    environ``) above it, or through an ``import os`` the fix adds. None when the name it would use is
+    bound to something else somewhere in the module."""
     module = _module(context)
     if module is None:
         return None
-    bound = dict(_module_imports(module))
+    statement = context.ancestors[1] if len(context.ancestors) > 1 else None
+    index = next((i for i, s in enumerate(module.body) if s is statement), len(module.body))
+    everywhere: dict[str, set[str]] = {}
+    for local, target in _module_imports(module.body):
+        everywhere.setdefault(local, set()).add(target)
+    above = dict(_module_imports(module.body[:index]))
     for wanted, suffix in (("os", ".environ"), ("os.environ", "")):
-        for local, target in bound.items():
-            if target == wanted:
+        for local, target in above.items():
+            if target == wanted and everywhere[local] == {wanted}:
                 return f"{local}{suffix}", ()
-    if "os" in bound:
+    if everywhere.get("os", {"os"}) != {"os"}:
         return None
     insertion = _import_os(module)
     return ("os.environ", (insertion,)) if insertion is not None else None
@@ -301,16 +307,15 @@ def _module(context: FileContext) -> cst.Module | None:
     return module if isinstance(module, cst.Module) else None
 
 
-def _module_imports(module: cst.Module) -> Iterator[tuple[str, str]]:
-    """(local name, module) of the top-level imports, with those under module-level ``try``/``if``."""
-    stack: list[Sequence[cst.BaseStatement | cst.BaseSmallStatement]] = [module.body]
-    while stack:
-        for statement in stack.pop():
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    yield from _bound(small)
-            elif isinstance(statement, (cst.Try, cst.If)) and isinstance(statement.body, cst.IndentedBlock):
-                stack.append(statement.body.body)
+def _module_imports(body: Sequence[cst.BaseStatement]) -> Iterator[tuple[str, str]]:
+    """(local name, module) of the top-level imports of ``body``, with those in its ``try`` blocks
+    (not under ``if``: ``if TYPE_CHECKING:`` imports do not run)."""
+    for statement in body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                yield from _bound(small)
+        elif isinstance(statement, cst.Try) and isinstance(statement.body, cst.IndentedBlock):
+            yield from _module_imports(statement.body.body)
 
 
 def _bound(statement: cst.BaseSmallStatement) -> Iterator[tuple[str, str]]:
