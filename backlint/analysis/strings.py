@@ -421,9 +421,9 @@ _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 _PATH = re.compile(r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\)")
 _SNAKE_LABEL = re.compile(r"^_*[a-z]+(?:_[a-z]+)+$")  # mail_settings, refresh_token: a field or key name
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
-_WORDISH = re.compile(r"^_*(?:[A-Za-z]+(?:[\s_.\-:]+[A-Za-z]+)*)_*[0-9]{0,6}[!@#$%^&*?.]{0,2}$")
 # Regular-expression syntax (a tokenizer's ``name_token = r"[^\W\d]\w*"``): two such pieces are no password.
 _REGEX_PIECE = re.compile(r"\\[dDwWsSbB]|\(\?[=!:<P]|\[\^")
+_WORDISH = re.compile(r"^_*(?:[A-Za-z]+(?:[\s_.\-:]+[A-Za-z]+)*)_*[0-9]{0,6}[!@#$%^&*?.]{0,2}$")
 _PASSWORD_HASH = re.compile(
     r"^(?:\$(?:2[abxy]?|argon2(?:id|i|d)|pbkdf2(?:-sha\d+)?|scrypt|[156]|y|gy)\$"
     r"|(?:pbkdf2_sha\d+|argon2|bcrypt(?:_sha256)?|scrypt|sha1|md5|unsalted_md5|unsalted_sha1|crypt)\$)"
@@ -510,9 +510,9 @@ def credential_tier(
         return tier
     if _DOTTED.match(stripped) or stripped.count(" ") > len(stripped) * 0.05:
         return None
-    value_tokens = name_tokens(stripped)
     if len(_REGEX_PIECE.findall(stripped)) >= 2:
         return None
+    value_tokens = name_tokens(stripped)
     if folded in words.generic or folded.startswith("x-") or _SNAKE_LABEL.match(stripped):
         return None
     if value_tokens and set(value_tokens) <= set(tokens) | labels | words.filler:
