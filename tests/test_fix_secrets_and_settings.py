@@ -97,6 +97,9 @@ def test_the_module_s_own_os_import_is_used(project) -> None:  # type: ignore[no
     assert after == 'from os import environ\nSECRET_KEY = environ["SECRET_KEY"]\n'
     after = _fix(project, "app/settings.py", 'import os as _os\nAPI_SECRET = "q8Zt3vXh0Wm9Lr2Kd7Pf"\n', 1)
     assert after == 'import os as _os\nAPI_SECRET = _os.environ["API_SECRET"]\n'
+    # An `import os` below the assignment has not run yet when it executes.
+    after = _fix(project, "app/settings.py", 'API_SECRET = "q8Zt3vXh0Wm9Lr2Kd7Pf"\nimport os\n', 1)
+    assert after == 'import os\n\nAPI_SECRET = os.environ["API_SECRET"]\nimport os\n'
 
 
 def test_import_os_goes_after_the_docstring_or_the_header_comments(project) -> None:  # type: ignore[no-untyped-def]
