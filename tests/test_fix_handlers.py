@@ -251,3 +251,124 @@ def test_bl301_diff_shows_the_project_rule_fix_without_writing(project: Any) -> 
     assert "+    user = User.objects.create_user(username=request.POST[\"username\"],\n" in result.stdout
     assert "would fix 2 findings in 1 file" in result.stderr
     assert (project.root / "members/views.py").read_text("utf-8") == before
+
+
+# --------------------------------------------------------------------------- BL404, BL405 (project rules)
+
+FLASK_ERRORS = """
+import logging
+import traceback
+
+from flask import Flask, jsonify, make_response
+from sqlalchemy.exc import SQLAlchemyError
+
+logger = logging.getLogger(__name__)
+app = Flask(__name__)
+
+
+@app.post("/books")
+def create_book():
+    try:
+        save()
+    except SQLAlchemyError:
+        logger.exception("create_book failed")
+        return {"error": "could not save"}
+
+
+@app.get("/covers/<isbn>")
+def cover(isbn):
+    try:
+        return jsonify(load(isbn))
+    except Exception:
+        logger.exception("cover failed")
+        return jsonify({"error": "unavailable"})
+
+
+@app.get("/stock")
+def stock():
+    try:
+        return jsonify(count())
+    except Exception:
+        logger.exception("stock failed")
+        return make_response({"error": "unavailable"})
+
+
+@app.get("/report")
+def report():
+    try:
+        return jsonify(build())
+    except Exception as e:
+        logger.exception("report failed")
+        return jsonify(error=str(e).splitlines()[0], trace=traceback.format_exc()), 500
+"""
+
+
+def test_bl404_and_bl405_fix_flask_answers(project: Any) -> None:
+    before = _write(project, "books/app.py", FLASK_ERRORS)
+    assert all("fix" in f for f in _findings(project, "BL404", "books"))
+    _fix(project, "BL404", "books")
+    _fix(project, "BL405", "books")
+    after = (project.root / "books/app.py").read_text("utf-8")
+    assert after == (
+        before.replace('return {"error": "could not save"}', 'return {"error": "could not save"}, 500')
+        .replace('return jsonify({"error": "unavailable"})', 'return jsonify({"error": "unavailable"}), 500')
+        .replace('make_response({"error": "unavailable"})', 'make_response({"error": "unavailable"}, 500)')
+        .replace('error=str(e).splitlines()[0], trace=traceback.format_exc()',
+                 'error="Internal server error", trace="Internal server error"')
+    )  # fmt: skip
+    assert _findings(project, "BL404", "books") == [] and _findings(project, "BL405", "books") == []
+
+
+FASTAPI_ERRORS = """
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+app = FastAPI()
+router = APIRouter()
+
+
+@router.post("/refresh", status_code=202)
+async def refresh(session):
+    try:
+        await session.commit()
+    except SQLAlchemyError:
+        logger.exception("refresh failed")
+        return {"status": "failed"}
+
+
+@router.get("/totals")
+async def totals(session):
+    try:
+        return await session.scalar(TOTALS)
+    except Exception as exc:
+        logger.exception("totals failed")
+        return JSONResponse({"detail": f"query failed: {exc}"}, status_code=200)
+
+
+app.include_router(router)
+"""
+
+
+def test_bl404_and_bl405_fix_fastapi_answers(project: Any) -> None:
+    before = _write(project, "shop/api.py", FASTAPI_ERRORS)
+    project.lint("shop", "--select", "BL404,BL405", "--no-cache", "--fix", "--unsafe-fixes")
+    after = (project.root / "shop/api.py").read_text("utf-8")
+    assert after == before.replace(
+        'return {"status": "failed"}', 'return JSONResponse(status_code=500, content={"status": "failed"})'
+    ).replace(
+        '{"detail": f"query failed: {exc}"}, status_code=200', '{"detail": "Internal server error"}, status_code=500'
+    )
+    _fix(project, "BL404,BL405", "shop")
+    assert _findings(project, "BL404", "shop") == [] and _findings(project, "BL405", "shop") == []
+
+
+def test_bl404_bare_body_without_json_response_in_scope_is_not_fixed(project: Any) -> None:
+    code = FASTAPI_ERRORS.replace("from fastapi.responses import JSONResponse\n", "").replace(
+        'return JSONResponse({"detail": f"query failed: {exc}"}, status_code=200)', "raise"
+    )
+    before = _write(project, "shop/api.py", code)
+    (finding,) = _findings(project, "BL404", "shop")
+    assert "fix" not in finding and "status 202" in finding["message"]
+    project.lint("shop", "--select", "BL404", "--no-cache", "--fix", "--unsafe-fixes")
+    assert (project.root / "shop/api.py").read_text("utf-8") == before

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from typing import TYPE_CHECKING, Union
 
 import libcst as cst
 
+from backlint.analysis.endpoints import argument
 from backlint.analysis.frameworks import LazySpan, node_at, parsed_file
 from backlint.rule import Fix, NodeEdit, PendingFix, Span
 from backlint.walk import children
 
 if TYPE_CHECKING:
+    from backlint.analysis.endpoints import Answers
     from backlint.analysis.logging import LogCalls
     from backlint.rule import FileContext
 
@@ -310,3 +312,88 @@ def steps_locator(root: cst.Module, path: str) -> Callable[[cst.CSTNode], Span]:
         return Span()
 
     return locate
+
+
+# --------------------------------------------------------------------------- BL404, BL405
+
+GENERIC_MESSAGE = '"Internal server error"'
+GENERIC_FIX = f"Answer a generic message ({GENERIC_MESSAGE}) instead of the exception text"
+_JSON_RESPONSES = ("fastapi.responses.JSONResponse", "starlette.responses.JSONResponse", "fastapi.JSONResponse")
+_RESPONSE_KINDS = (cst.Dict, cst.List, cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
+
+
+def error_status_fixes(
+    value: cst.BaseExpression, code: int, answers: Answers, context: FileContext
+) -> dict[str, PendingFix]:
+    """BL404: the returned answer with status ``code``, keyed by the framework it is right for ("" for any).
+
+    A response call gets its status argument (``JSONResponse(..., status_code=500)``,
+    ``JsonResponse(..., status=500)``, ``make_response(body, 500)``); a Flask tuple its status
+    element; a bare body ``return body, 500`` in Flask and ``JSONResponse(status_code=500,
+    content=body)`` in FastAPI/Starlette when the module imports ``JSONResponse``.
+    """
+    status = str(code)
+    description = f"Answer the failure with status {code}"
+    if isinstance(value, cst.Tuple):
+        if 2 <= len(value.elements) <= 3:
+            return {"": PendingFix("unsafe", description, (NodeEdit(value.elements[1].value, status),))}
+        return {}
+    if isinstance(value, cst.Call):
+        row = answers.response_row(value.func)
+        if row is None or any(arg.star for arg in value.args):
+            return {}
+        given = argument(value, row.get("status-arg"), row.get("status-kw"))
+        if given is not None:
+            return {"": PendingFix("unsafe", description, (NodeEdit(given, status),))}
+        keyword, position = row.get("status-kw"), row.get("status-arg")
+        positional = [arg for arg in value.args if arg.keyword is None]
+        if keyword:
+            added = f"{keyword}={status}"
+        elif position is not None and len(positional) == len(value.args) == position:
+            added = status
+        else:  # ``jsonify(...)``: Flask reads the status from a returned tuple
+            return {"flask": PendingFix("unsafe", description, (NodeEdit(value, f", {status}", "after"),))}
+        if value.args:
+            return {"": PendingFix("unsafe", description, (NodeEdit(value.args[-1].value, f", {added}", "after"),))}
+        return {}
+    if not isinstance(value, _RESPONSE_KINDS):
+        return {}
+    fixes = {"flask": PendingFix("unsafe", description, (NodeEdit(value, f", {status}", "after"),))}
+    response = next((name for name, target in context.imports.aliases.items() if target in _JSON_RESPONSES), None)
+    if response is not None and not _shadowed(response, context):
+        edits = (
+            NodeEdit(value, f"{response}(status_code={status}, content=", "before"),
+            NodeEdit(value, ")", "after"),
+        )
+        fixes["fastapi"] = fixes["starlette"] = PendingFix("unsafe", description, edits)
+    return fixes
+
+
+def generic_message_fix(
+    value: cst.BaseExpression, leaked: str, short: Callable[[cst.CSTNode], str], skip: Container[int] = ()
+) -> PendingFix | None:
+    """BL405: the exception text in ``value`` (shown as ``leaked``) replaced by a constant message.
+
+    The replaced node is the one the leak was found as (``str(e)``, ``f"failed: {e}"``,
+    ``traceback.format_exc()``, a local holding it), widened over attribute reads, subscripts and
+    calls on it (``e.args[0]``, ``str(e).lower()``).
+    """
+    if leaked.endswith("…"):
+        return None  # shortened: the node cannot be told apart by its text
+    stack: list[tuple[cst.CSTNode, tuple[cst.CSTNode, ...]]] = [(value, ())]
+    while stack:
+        node, above = stack.pop()
+        if id(node) in skip:
+            continue
+        if isinstance(node, cst.BaseExpression) and short(node) == leaked:
+            target: cst.CSTNode = node
+            for parent in reversed(above):
+                inner = parent.func if isinstance(parent, cst.Call) else getattr(parent, "value", None)
+                if not isinstance(parent, (cst.Attribute, cst.Subscript, cst.Call)) or inner is not target:
+                    break
+                target = parent
+            if isinstance(target, cst.SimpleString):
+                return None
+            return PendingFix("unsafe", GENERIC_FIX, (NodeEdit(target, GENERIC_MESSAGE),))
+        stack.extend((child, (*above, node)) for child in reversed(children(node)))
+    return None

@@ -21,6 +21,7 @@ from backlint.imports import dotted_name
 from backlint.rule import Span
 
 if TYPE_CHECKING:
+    from backlint.analysis.autofix import LazyFix
     from backlint.analysis.frameworks import App
     from backlint.catalog import Knowledge
     from backlint.facts import ModuleFacts
@@ -46,6 +47,8 @@ class Answer:
     span: Span
     text: str
     status: int | None
+    # BL404's fixes by framework ("" for any): a bare body is answered differently in Flask and FastAPI.
+    fixes: dict[str, LazyFix] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -57,6 +60,7 @@ class Leak:
     sink: str  # "return" (a plain value) | "response" (a response object) | "http-error" (raise/abort)
     status: int | None  # None: implicit (200) or not known
     via_param: bool  # the exception is a parameter (a registered handler's ``exc``), not an ``except`` name
+    fix: LazyFix | None = None
 
 
 @dataclasses.dataclass

@@ -12,11 +12,12 @@ import dataclasses
 import io
 import re
 import tokenize
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterable, Iterator
 from typing import Any
 
 import libcst as cst
 
+from backlint.analysis.autofix import GENERIC_FIX, error_status_fixes, generic_message_fix, lazy_fix
 from backlint.analysis.endpoints import (
     BODIES,
     ERROR,
@@ -42,7 +43,7 @@ from backlint.catalog import Knowledge
 from backlint.checks.framework_facts import FrameworkFacts
 from backlint.facts import FactCollector
 from backlint.imports import dotted_name
-from backlint.rule import Span
+from backlint.rule import NodeEdit, PendingFix, Span
 from backlint.walk import children
 
 _DEPENDS = frozenset({"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends", "fastapi.params.Security"})
@@ -76,6 +77,8 @@ _PURE_MODULES = frozenset(
 _REQUEST_NAMES = frozenset({"request", "req"})  # reading the request is not I/O
 _PICKS = frozenset({"choice", "choices", "sample"})  # random picks: fabricated only from literal options
 _SHORT_TEXT = 60
+_SERVER_ERROR = 500
+_MAX_LEAKS = 8  # pieces of exception text one answer's fix replaces
 _TOO_MANY_REQUESTS = 429
 # Keys and words of a response body that reports a failure (BL404 asks for one, not a fallback value).
 _ERROR_KEYS = frozenset(
@@ -420,7 +423,10 @@ class EndpointFacts(FactCollector):
             handler = frame.handlers[-1]
             ok_error = kind == OK and self._signals_error(value)
             if handler.role in ("broad", "database") and not handler.sets_status and ok_error:
-                facts.ok_answers.append(Answer(self._locate(node), _short(value), status))
+                fixes = error_status_fixes(value, _SERVER_ERROR, self.answers, self.context)
+                lazy = {key: lazy_fix(fix, self._locate) for key, fix in fixes.items()}
+                placed = {key: fix for key, fix in lazy.items() if fix is not None}
+                facts.ok_answers.append(Answer(self._locate(node), _short(value), status, placed))
             if handler.validation and kind != UNKNOWN and status != 400 and (status is None or status < 500):
                 facts.validation_answers.append(Answer(self._locate(node), _short(value), status))
         self._answered(facts, kind, status)
@@ -738,10 +744,17 @@ class EndpointFacts(FactCollector):
                 continue
             if arg.keyword is None and literal_status(arg.value) is not None:
                 continue
-            if self._leak(arg.value, sink, status, call):
+            if self._leak(arg.value, sink, status, call, [a.value for a in call.args if a is not arg]):
                 return
 
-    def _leak(self, value: cst.BaseExpression, sink: str, status: int | None, at: cst.CSTNode) -> bool:
+    def _leak(
+        self,
+        value: cst.BaseExpression,
+        sink: str,
+        status: int | None,
+        at: cst.CSTNode,
+        others: Iterable[cst.BaseExpression] = (),
+    ) -> bool:
         frame = self._frame()
         if frame is None or self._debug_only():
             return False
@@ -755,17 +768,36 @@ class EndpointFacts(FactCollector):
                 return False  # an HTTP error's detail is written for the client
             if role in ("narrow", "validation") and (status is None or status < 500):
                 return False  # a specific error answered as a client error: its message is meant for the client
-        frame.facts.leaks.append(Leak(self._locate(at), text, sink, status, via_param))
+        fix = lazy_fix(self._leak_fix([value, *others], frame), self._locate)
+        frame.facts.leaks.append(Leak(self._locate(at), text, sink, status, via_param, fix))
         return True
 
-    def _leaked(self, value: cst.BaseExpression, frame: _Frame) -> tuple[str, _Handler | None, bool] | None:
+    def _leak_fix(self, values: list[cst.BaseExpression], frame: _Frame) -> PendingFix | None:
+        """BL405: every piece of exception text in the answer replaced by a generic message, in one fix."""
+        edits: list[NodeEdit] = []
+        done: set[int] = set()
+        for value in values:
+            for _ in range(_MAX_LEAKS):
+                found = self._leaked(value, frame, done)
+                if found is None:
+                    break
+                fix = generic_message_fix(value, found[0], _short, done)
+                if fix is None:
+                    return None
+                edits.extend(fix.edits)
+                done.update(id(edit.node) for edit in fix.edits)
+        return PendingFix("unsafe", GENERIC_FIX, tuple(edits)) if edits else None
+
+    def _leaked(
+        self, value: cst.BaseExpression, frame: _Frame, skip: Container[int] = ()
+    ) -> tuple[str, _Handler | None, bool] | None:
         """Exception text inside ``value``: the caught name, a tainted local, a traceback call, an ``exc`` parameter."""
         handlers = {h.name: h for h in frame.handlers if h.name}
         # Each node travels with the innermost call or string built around it, which the message shows.
         stack: list[tuple[cst.CSTNode, cst.CSTNode | None]] = [(value, None)]
         while stack:
             node, carrier = stack.pop()
-            if isinstance(node, (cst.Lambda, cst.FunctionDef)):
+            if isinstance(node, (cst.Lambda, cst.FunctionDef)) or id(node) in skip:
                 continue
             if isinstance(node, cst.IfExp) and _mentions_debug(node.test):
                 continue  # ``traceback.format_exc() if settings.DEBUG else "Internal Server Error"``

@@ -321,7 +321,10 @@ class ErrorAnsweredWithSuccess(ProjectRule):
                     f"`{served.name}` answers a failure with status {status}: this `except` returns `{answer.text}`, "
                     "so clients, monitoring and retries see a success; answer 500 (or 503) with an error message"
                 )
-                out.append(_finding(self, served.module.path, answer.span, message))
+                finding = _finding(self, served.module.path, answer.span, message)
+                lazy = answer.fixes.get("") or (answer.fixes.get(served.app.framework) if served.app else None)
+                finding.fix = lazy.resolve() if lazy is not None else None
+                out.append(finding)
         return out
 
 
@@ -369,7 +372,9 @@ class ExceptionDetailLeaked(ProjectRule):
                     "internals (driver errors name tables, constraints and SQL; others show paths, hosts and upstream "
                     "URLs); log the exception and answer a generic message"
                 )
-                out.append(_finding(self, key[0], leak.span, message))
+                finding = _finding(self, key[0], leak.span, message)
+                finding.fix = leak.fix.resolve() if leak.fix is not None else None
+                out.append(finding)
         return out
 
 
