@@ -307,7 +307,8 @@ def test_django_debug_is_driven_by_the_environment(project) -> None:  # type: ig
         ROOT_URLCONF = "shop.urls"
         """
     )
-    project.write("app/settings/staging.py", 'import environ\n\nenv = environ.Env()\nDEBUG = env.bool("DEBUG", default=True)\n')
+    staging = 'import environ\n\nenv = environ.Env()\nDEBUG = env.bool("DEBUG", default=True)\n'
+    project.write("app/settings/staging.py", staging)  # a truthy default: the right change is a design choice
     findings = _findings(project)
     assert [(f["rule_id"], f["path"], "fix" in f) for f in findings] == [("BL701", "app/settings/staging.py", False)]
 
@@ -327,7 +328,9 @@ def test_jwt_signature_verification_is_turned_back_on(project) -> None:  # type:
 
 
         def with_keywords(token):
-            return jwt.decode(jwt=token, key=PUBLIC_KEY, options={"verify_exp": True, "verify_signature": False}, algorithms=["RS256"])["sub"]
+            return jwt.decode(
+                jwt=token, key=PUBLIC_KEY, options={"verify_exp": True, "verify_signature": False}, algorithms=["RS256"]
+            )["sub"]
 
 
         def without_key(token):
@@ -344,7 +347,7 @@ def test_jwt_signature_verification_is_turned_back_on(project) -> None:  # type:
         'algorithms=["RS256"], options={"verify_signature": True})',
     ).replace('"verify_exp": True, "verify_signature": False}', '"verify_exp": True, "verify_signature": True}')
     left = _findings(project)
-    assert [(f["rule_id"], f["line"], "fix" in f) for f in left] == [("BL803", 17, False), ("BL803", 21, False)]
+    assert [(f["rule_id"], f["line"], "fix" in f) for f in left] == [("BL803", 19, False), ("BL803", 23, False)]
 
 
 def test_a_tokenizer_regex_is_no_secret_to_move(project) -> None:  # type: ignore[no-untyped-def]
