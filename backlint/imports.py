@@ -22,6 +22,9 @@ class ImportTable:
 
     def __init__(self, module_name: str = "", is_package: bool = False) -> None:
         self.aliases: dict[str, str] = {}
+        # id(node) -> (node, its dotted name): rules ask about the same callee many times per file;
+        # holding the node keeps its id from being reused while the table lives.
+        self._dotted: dict[int, tuple[cst.CSTNode, str | None]] = {}
         self._package = module_name if is_package else module_name.rpartition(".")[0]
 
     def add(self, node: cst.Import | cst.ImportFrom) -> None:
@@ -56,7 +59,12 @@ class ImportTable:
 
     def qualify(self, node: cst.CSTNode) -> str | None:
         """Resolve the head of a dotted name through the imports; unimported names stay as written."""
-        name = dotted_name(node)
+        known = self._dotted.get(id(node))
+        if known is not None and known[0] is node:
+            name = known[1]
+        else:
+            name = dotted_name(node)
+            self._dotted[id(node)] = (node, name)
         if name is None:
             return None
         head, dot, rest = name.partition(".")

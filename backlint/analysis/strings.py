@@ -36,6 +36,7 @@ SECRET = "secret"
 _NAME_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same few thousand names recur across a project's files
 def name_tokens(name: str) -> tuple[str, ...]:
     """``clientSecret`` → (client, secret); ``ACCESS_TOKEN_EXPIRE`` → (access, token, expire)."""
     return tuple(word.lower() for word in _NAME_WORD.findall(name))

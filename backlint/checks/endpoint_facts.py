@@ -9,6 +9,7 @@ model's ``FunctionFacts``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import re
 import tokenize
@@ -814,14 +815,13 @@ class EndpointFacts(FactCollector):
             ):
                 continue
             if isinstance(node, cst.Name):
-                shown = _short(carrier or node)
                 if node.value in handlers:
-                    return shown, handlers[node.value], False
+                    return _short(carrier or node), handlers[node.value], False
                 if node.value in frame.tainted:
                     handler, via_param = frame.tainted[node.value]
-                    return shown, handler, via_param
+                    return _short(carrier or node), handler, via_param
                 if node.value in frame.exception_params:
-                    return shown, None, True
+                    return _short(carrier or node), None, True
                 continue
             if isinstance(node, (cst.Call, cst.FormattedString, cst.BinaryOperation)):
                 carrier = node
@@ -1202,14 +1202,15 @@ def _path_down(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode] | No
     return None
 
 
-def _stems(name: str) -> set[str]:
+@functools.lru_cache(maxsize=1 << 14)  # called for every call expression: the same callees recur
+def _stems(name: str) -> frozenset[str]:
     """Name tokens with their plain stems (``signin_rate_limiter.is_limited`` → … limit, limited, limiter)."""
     tokens = set(name_tokens(name))
     for token in list(tokens):
         for suffix in ("ing", "er", "ed", "s"):
             if token.endswith(suffix) and len(token) > len(suffix) + 3:
                 tokens.add(token[: -len(suffix)])
-    return tokens
+    return frozenset(tokens)
 
 
 def _mentions_debug(test: cst.BaseExpression) -> bool:
