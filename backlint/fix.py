@@ -38,6 +38,11 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 Lint = Callable[[str], Sequence[Finding]]  # the findings of a text, linted as the file it stands for
 
 
+def fixed_path(finding: Finding) -> str:
+    """The file the finding's fix edits: its own, or the one a project rule's fix names."""
+    return finding.fix.path if finding.fix is not None and finding.fix.path else finding.path
+
+
 def applies(fix: Fix | None, unsafe: bool) -> bool:
     """Whether ``--fix`` (with ``--unsafe-fixes`` when ``unsafe``) applies this fix."""
     return fix is not None and bool(fix.edits) and (fix.safety == SAFE or unsafe)
@@ -301,7 +306,7 @@ def fix_run(
     def wanted(finding: Finding) -> bool:
         return finding.rule_id in enabled and not _ignored_for_file(finding, config, ())
 
-    reported = {(f.path, f.rule_id, f.span.line, f.span.column) for f in result.active if applies(f.fix, unsafe)}
+    reported = {(fixed_path(f), f.rule_id, f.span.line, f.span.column) for f in result.active if applies(f.fix, unsafe)}
     if stdin_data is not None:
         return _fix_stdin(options, config, catalog, settings, result, stdin_data, wanted)
     by_display = {source.display: source for source in sources}
@@ -318,7 +323,7 @@ def fix_run(
         def first_round(finding: Finding, path: str = path) -> bool:
             return (path, finding.rule_id, finding.span.line, finding.span.column) in reported
 
-        project = [f for f in result.active if f.path == path and f.rule_id in project_rules and f.fix]
+        project = [f for f in result.active if fixed_path(f) == path and f.rule_id in project_rules and f.fix]
         outcomes.append(
             fix_file(
                 source.path,

@@ -64,6 +64,7 @@ class Fix:
     safety: str  # "safe" or "unsafe"
     description: str
     edits: tuple[TextEdit, ...]
+    path: str | None = None  # the file edited, when not the finding's (a project rule reports on the app)
 
 
 @dataclasses.dataclass

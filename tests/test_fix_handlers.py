@@ -7,6 +7,7 @@ a case where the catalog's precondition fails: the finding is still reported, wi
 
 from __future__ import annotations
 
+import json
 import textwrap
 from typing import Any
 
@@ -248,7 +249,7 @@ def test_bl301_diff_shows_the_project_rule_fix_without_writing(project: Any) -> 
     before = _write(project, "members/views.py", DJANGO_SIGNUP)
     result = project.lint("members", "--select", "BL301", "--no-cache", "--diff", "--unsafe-fixes")
     assert result.exit_code == 1
-    assert "+    user = User.objects.create_user(username=request.POST[\"username\"],\n" in result.stdout
+    assert '+    user = User.objects.create_user(username=request.POST["username"],\n' in result.stdout
     assert "would fix 2 findings in 1 file" in result.stderr
     assert (project.root / "members/views.py").read_text("utf-8") == before
 
@@ -372,3 +373,212 @@ def test_bl404_bare_body_without_json_response_in_scope_is_not_fixed(project: An
     assert "fix" not in finding and "status 202" in finding["message"]
     project.lint("shop", "--select", "BL404", "--no-cache", "--fix", "--unsafe-fixes")
     assert (project.root / "shop/api.py").read_text("utf-8") == before
+
+
+# --------------------------------------------------------------------------- BL605 (a project rule)
+
+FASTAPI_DB = """
+import os
+
+from sqlalchemy import create_engine
+
+engine = create_engine(os.environ["DATABASE_URL"])
+"""
+
+FASTAPI_MAIN = """
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from svc.db import engine
+from svc.health import router
+
+app = FastAPI()
+with engine.connect() as conn:
+    conn.execute(text("SELECT 1"))
+app.include_router(router)
+"""
+
+FASTAPI_HEALTH = """
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from svc.db import engine
+
+router = APIRouter()
+
+
+@router.get("/health")
+def health():
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception:  # the database is down
+        return {"status": "unhealthy",
+                "db": "down"}
+    return {"status": "ok"}
+"""
+
+
+def _fastapi_service(project: Any, health: str = FASTAPI_HEALTH) -> tuple[str, str]:
+    project.write("svc/__init__.py", "")
+    _write(project, "svc/db.py", FASTAPI_DB)
+    return _write(project, "svc/main.py", FASTAPI_MAIN), _write(project, "svc/health.py", health)
+
+
+def test_bl605_fastapi_route_in_another_file_than_the_app(project: Any) -> None:
+    main, health = _fastapi_service(project)
+    (finding,) = _findings(project, "BL605", "svc")
+    assert finding["path"] == "svc/main.py" and finding["fix"]["path"] == "svc/health.py"
+    assert finding["fix"]["edits"][0]["line"] == 16  # placed in the route's file, not the app's
+    sarif = project.lint("svc", "--select", "BL605", "--no-cache", "--unsafe-fixes", "--format", "sarif")
+    (result,) = json.loads(sarif.stdout)["runs"][0]["results"]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "svc/main.py"
+    assert result["fixes"][0]["artifactChanges"][0]["artifactLocation"]["uri"] == "svc/health.py"
+    result = project.lint("svc", "--select", "BL605", "--no-cache", "--diff", "--unsafe-fixes")
+    assert result.exit_code == 1 and "+++ b/svc/health.py" in result.stdout and "main.py" not in result.stdout
+    _fix(project, "BL605", "svc")
+    assert (project.root / "svc/main.py").read_text("utf-8") == main
+    assert (project.root / "svc/health.py").read_text("utf-8") == health.replace(
+        'return {"status": "unhealthy",\n                "db": "down"}',
+        'return JSONResponse(status_code=503, content={"status": "unhealthy",\n                "db": "down"})',
+    )
+    assert _findings(project, "BL605", "svc") == []
+
+
+FLASK_HEALTH = """
+import os
+
+import redis
+from flask import Flask, jsonify
+from redis.exceptions import RedisError
+
+cache = redis.Redis.from_url(os.environ["REDIS_URL"])
+app = Flask(__name__)
+cache.ping()
+
+
+@app.get("/health")
+def health():
+    try:
+        cache.ping()
+    except RedisError:
+        return jsonify(status="down")  # the cache is required
+    return jsonify(status="up")
+
+
+@app.get("/readyz")
+def ready():
+    try:
+        cache.ping()
+    except RedisError:
+        return {"ready": False}
+    return {"ready": True}
+"""
+
+
+def test_bl605_flask_answers_with_a_status_tuple(project: Any) -> None:
+    before = _write(project, "app.py", FLASK_HEALTH)
+    findings = _findings(project, "BL605", "app.py")
+    assert [f["fix"]["safety"] for f in findings] == ["unsafe", "unsafe"]
+    _fix(project, "BL605", "app.py")
+    assert (project.root / "app.py").read_text("utf-8") == before.replace(
+        'return jsonify(status="down")  #', 'return jsonify(status="down"), 503  #'
+    ).replace('return {"ready": False}', 'return {"ready": False}, 503')
+    assert _findings(project, "BL605", "app.py") == []
+
+
+def test_bl605_django_view_gets_status_503(project: Any) -> None:
+    for package in ("site_", "shop"):
+        project.write(f"{package}/__init__.py", "")
+    project.write(
+        "site_/settings.py",
+        'ROOT_URLCONF = "site_.urls"\nINSTALLED_APPS = ["shop"]\n'
+        'DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql"}}\n',
+    )
+    project.write(
+        "site_/wsgi.py",
+        "import os\n\nfrom django.core.wsgi import get_wsgi_application\n\n"
+        'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "site_.settings")\napplication = get_wsgi_application()\n',
+    )
+    project.write(
+        "site_/urls.py",
+        'from django.urls import path\n\nfrom shop import views\n\nurlpatterns = [path("healthz/", views.healthz)]\n',
+    )
+    views = """
+    from django.db import DatabaseError, connection
+    from django.http import JsonResponse
+
+
+    def healthz(request):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except DatabaseError:
+            return JsonResponse({"database": "unreachable"})
+        return JsonResponse({"database": "ok"})
+    """
+    before = _write(project, "shop/views.py", views)
+    (finding,) = _findings(project, "BL605", "site_", "shop")
+    assert finding["path"] == "site_/wsgi.py" and finding["fix"]["path"] == "shop/views.py"
+    _fix(project, "BL605", "site_", "shop")
+    assert (project.root / "shop/views.py").read_text("utf-8") == before.replace(
+        'JsonResponse({"database": "unreachable"})', 'JsonResponse({"database": "unreachable"}, status=503)'
+    )
+    assert _findings(project, "BL605", "site_", "shop") == []
+
+
+AIOHTTP_HEALTH = """
+import os
+
+import asyncpg
+from aiohttp import web
+
+
+async def health(request):
+    try:
+        async with request.app["pool"].acquire() as conn:
+            await conn.fetchval("SELECT 1")
+    except (OSError, asyncpg.PostgresError):
+        return web.json_response({"db": "down"})
+    return web.json_response({"db": "up"})
+
+
+async def init_pool(app):
+    app["pool"] = await asyncpg.create_pool(os.environ["DATABASE_URL"])
+    async with app["pool"].acquire() as conn:
+        await conn.fetchval("SELECT 1")
+
+
+app = web.Application()
+app.on_startup.append(init_pool)
+app.router.add_get("/health", health)
+"""
+
+
+def test_bl605_aiohttp_json_response_gets_status_503(project: Any) -> None:
+    before = _write(project, "service.py", AIOHTTP_HEALTH)
+    _fix(project, "BL605", "service.py")
+    assert (project.root / "service.py").read_text("utf-8") == before.replace(
+        'web.json_response({"db": "down"})', 'web.json_response({"db": "down"}, status=503)'
+    )
+    assert _findings(project, "BL605", "service.py") == []
+
+
+def test_bl605_is_not_fixed_when_one_edit_cannot_answer_the_failure(project: Any) -> None:
+    two_answers = FASTAPI_HEALTH.replace(
+        '        return {"status": "unhealthy",\n                "db": "down"}\n',
+        '        if os.environ.get("DEGRADED_OK"):\n            return {"status": "degraded"}\n'
+        '        return {"status": "unhealthy"}\n',
+    ).replace("from fastapi import APIRouter\n", "import os\n\nfrom fastapi import APIRouter\n")
+    no_response_class = FASTAPI_HEALTH.replace("from fastapi.responses import JSONResponse\n", "")
+    in_a_helper = FASTAPI_HEALTH.replace(
+        "def health():\n    try:",
+        'def health():\n    probe()\n    return {"status": "ok"}\n\n\ndef probe():\n    try:',
+    )
+    for health in (two_answers, no_response_class, in_a_helper):
+        _, before = _fastapi_service(project, health)
+        findings = _findings(project, "BL605", "svc")
+        assert len(findings) == 1 and "fix" not in findings[0], health
+        project.lint("svc", "--select", "BL605", "--no-cache", "--fix", "--unsafe-fixes")
+        assert (project.root / "svc/health.py").read_text("utf-8") == before

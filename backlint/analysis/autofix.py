@@ -299,11 +299,12 @@ def _pieces(text: str | Pieces) -> Pieces:
     return (text,) if isinstance(text, str) else text
 
 
-def steps_locator(root: cst.Module, path: str) -> Callable[[cst.CSTNode], Span]:
-    """A LazySpan maker for collectors that are not at the node (one search of the tree per node)."""
+def steps_locator(root: cst.CSTNode, path: str, at: tuple[int, ...] = ()) -> Callable[[cst.CSTNode], Span]:
+    """A LazySpan maker for collectors that are not at the node (one search of ``root`` per node);
+    ``at``: the steps from the module to ``root``, when it is not the module."""
 
     def locate(target: cst.CSTNode) -> Span:
-        stack: list[tuple[cst.CSTNode, tuple[int, ...]]] = [(root, ())]
+        stack: list[tuple[cst.CSTNode, tuple[int, ...]]] = [(root, at)]
         while stack:
             node, steps = stack.pop()
             if node is target:

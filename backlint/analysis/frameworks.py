@@ -18,10 +18,13 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from backlint.facts import ModuleFacts
 from backlint.rule import RelatedLocation, Span
+
+if TYPE_CHECKING:
+    from backlint.analysis.autofix import LazyFix
 
 # A constant or a reference, as written in a call: ("str", "/health"), ("int", 503),
 # ("const", True), ("ref", "pkg.db.engine"), ("list", [...]), ("dict", [(key, value), ...]),
@@ -97,6 +100,8 @@ class Guard:
     exits_later: bool  # a raise or exit follows the ``try`` (after a retry loop, a flag check)
     caught: list[str] | None  # qualified names caught; None for a bare ``except:``
     wraps: list[str]  # names called in the ``try`` body (``call_next``, ``handler``)
+    # BL605: the handler's one 2xx answer with status 503, by framework ("" for any); empty if not fixable.
+    fixes: dict[str, LazyFix] = dataclasses.field(default_factory=dict)
 
     @property
     def swallows(self) -> bool:

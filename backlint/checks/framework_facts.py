@@ -14,6 +14,8 @@ from typing import Any
 
 import libcst as cst
 
+from backlint.analysis.autofix import LazyFix, error_status_fixes, lazy_fix, steps_locator
+from backlint.analysis.endpoints import Answers
 from backlint.analysis.exceptions import caught_names, is_broad
 from backlint.analysis.frameworks import (
     ALIASES,
@@ -59,6 +61,7 @@ _MAIN_TEST = re.compile(r"""^__name__\s*==\s*['"]__main__['"]$|^['"]__main__['"]
 _STATUS_DIGITS = re.compile(r"(?<!\d)([1-5]\d\d)(?!\d)")
 _MAX_VALUE_DEPTH = 6
 _MAX_WRAPS = 24
+_UNAVAILABLE = 503  # BL605's fix: a failed health probe is answered "503 Service Unavailable"
 
 
 @dataclasses.dataclass
@@ -189,6 +192,7 @@ class FrameworkFacts(FactCollector):
         self.imported: set[str] = set()
         self.child_index: dict[int, dict[int, int]] = {}
         self.local_ctors: dict[str, str] = {}  # classes of this module deriving from an app or router class
+        self.answers: Answers | None = None  # made when a guard's answer is to be fixed
 
     # ----------------------------------------------------------------- scopes and names
 
@@ -936,6 +940,7 @@ class FrameworkFacts(FactCollector):
             body = list(_descendants(handler.body))
             returns = [n for n in body if isinstance(n, cst.Return) and n.value is not None]
             statuses = {_status_class(r.value, self) for r in returns if r.value is not None}
+            sets_status = False
             for n in body:
                 if isinstance(n, cst.Assign) and any(
                     isinstance(t.target, cst.Attribute) and t.target.attr.value in ("status_code", "status")
@@ -943,22 +948,45 @@ class FrameworkFacts(FactCollector):
                 ):
                     status = _int_status(n.value)
                     statuses.add("ok" if status is not None and status < 400 else "error")
+                    sets_status = True
             answer = None
             if statuses:
                 answer = "ok" if statuses == {"ok"} else "error"
+            span = self._locate(ancestors, handler)
+            fixes: dict[str, LazyFix] = {}
+            if answer == "ok" and not sets_status:
+                fixes = self._unavailable_fixes(body, handler, span)
             guard = Guard(
-                span=self._locate(ancestors, handler),
+                span=span,
                 reraises=self._exits(body),
                 answer=answer,
                 returns_value=any(not _is_none(r.value) for r in returns) or self._returns_later(node, ancestors),
                 exits_later=self._exits_later(node, ancestors),
                 caught=caught_names(handler, self.context),
                 wraps=self._called_names(node.body),
+                fixes=fixes,
             )
             assert scope.facts is not None
             scope.facts.guards.append(guard)
             return len(scope.facts.guards) - 1
         return None
+
+    def _unavailable_fixes(
+        self, body: list[cst.CSTNode], handler: cst.ExceptHandler, span: LazySpan
+    ) -> dict[str, LazyFix]:
+        """BL605: the handler's 2xx answer with status 503, when it is its only ``return``: with two, one
+        edit would leave the other answering 2xx."""
+        returns = [n for n in body if isinstance(n, cst.Return)]
+        if len(returns) != 1 or returns[0].value is None:
+            return {}
+        if self.answers is None:
+            self.answers = Answers(self.context.knowledge, self._ref)
+        fixes = error_status_fixes(returns[0].value, _UNAVAILABLE, self.answers, self.context)
+        if not fixes:
+            return {}
+        locate = steps_locator(handler, self.context.path, span.steps)
+        lazy = {key: lazy_fix(fix, locate) for key, fix in fixes.items()}
+        return {key: fix for key, fix in lazy.items() if fix is not None}
 
     def _exits(self, nodes: Iterable[cst.CSTNode]) -> bool:
         for node in nodes:

@@ -7,12 +7,23 @@ on the line that constructs the app.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable
 
-from backlint.analysis.frameworks import App, Effect, Endpoint, ProjectModel, Site, Store, build_model
+from backlint.analysis.frameworks import (
+    App,
+    Effect,
+    Endpoint,
+    FunctionFacts,
+    Module,
+    ProjectModel,
+    Site,
+    Store,
+    build_model,
+)
 from backlint.facts import ModuleFacts, ProjectFinding, ProjectRule
-from backlint.rule import RelatedLocation
+from backlint.rule import Fix, RelatedLocation
 
 _KIND_NAMES = {"sql": "the SQL database", "redis": "Redis", "mongo": "MongoDB"}
 _PROBES = {"sql": "`SELECT 1`", "redis": "`ping()`", "mongo": '`admin.command("ping")`'}
@@ -243,5 +254,23 @@ class HealthFailureReturns200(_AppRule):
                             "`JSONResponse(status_code=503, ...)`, `return body, 503`)"
                         )
                         related = [effect.swallowed.related("the failure is answered with a 2xx status here")]
-                        out.append(self.finding(app, message, related))
+                        finding = self.finding(app, message, related)
+                        if effect.answered_ok:
+                            finding.fix = _unavailable_fix(app, endpoint, module, function, effect.swallowed)
+                        out.append(finding)
         return out
+
+
+def _unavailable_fix(
+    app: App, endpoint: Endpoint, module: Module, function: FunctionFacts, swallowed: Site
+) -> Fix | None:
+    """The 503 answer recorded for the endpoint's own ``except`` (``swallowed``), in the framework's form.
+
+    The finding is on the app's line; the fix names the route's file when that is another one.
+    """
+    guard = next((g for g in function.guards if g.span is swallowed.span), None)
+    lazy = (guard.fixes.get("") or guard.fixes.get(endpoint.framework)) if guard is not None else None
+    fix = lazy.resolve() if lazy is not None else None
+    if fix is None or module.path == app.site.path:
+        return fix
+    return dataclasses.replace(fix, path=module.path)

@@ -27,6 +27,7 @@ def _fix(fix: Fix) -> dict[str, Any]:
             }
             for e in fix.edits
         ],
+        **({"path": fix.path} if fix.path else {}),
     }
 
 

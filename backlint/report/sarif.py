@@ -212,7 +212,9 @@ def _fix(finding: Finding, locator: _Locator) -> om.Fix:
     return om.Fix(
         description=om.Message(text=finding.fix.description),
         artifact_changes=[
-            om.ArtifactChange(artifact_location=locator.artifact(finding.path), replacements=replacements)
+            om.ArtifactChange(
+                artifact_location=locator.artifact(finding.fix.path or finding.path), replacements=replacements
+            )
         ],
     )
 
