@@ -7,8 +7,6 @@ fields in lexical order with a dispatch table by node type is about six times fa
 from __future__ import annotations
 
 import dataclasses
-import inspect
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Callable
@@ -34,6 +32,9 @@ _SKIPPED_FIELDS = frozenset(
         "lbrace",
         "rbrace",
         "colon",
+        "first_colon",
+        "relative",  # ImportFrom's leading dots
+        "second_colon",
         "equal",
         "dot",
         "star",
@@ -44,27 +45,26 @@ _field_order: dict[type, tuple[str, ...]] = {}
 
 
 def _child_fields(cls: type) -> tuple[str, ...]:
-    """A node class's child fields in lexical order, read from its _visit_and_replace_children."""
+    """A node class's child fields in the order its _visit_and_replace_children visits them.
+
+    That method rebuilds the node with one keyword argument per field, visiting each as the
+    argument is evaluated: the keyword names, a constant tuple of its code object, give the
+    lexical order without reading its source (``inspect.getsource`` cost 0.15 s a process).
+    """
     try:
         return _field_order[cls]
     except KeyError:
         pass
-    names = [
-        f.name
-        for f in dataclasses.fields(cls)
-        if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
+    fields = [f.name for f in dataclasses.fields(cls)]
+    code = getattr(getattr(cls, "_visit_and_replace_children", None), "__code__", None)
+    keyword_tuples = [
+        c for c in (code.co_consts if code is not None else ()) if isinstance(c, tuple) and set(c) <= set(fields)
     ]
-    try:
-        source = inspect.getsource(cls._visit_and_replace_children)  # type: ignore[attr-defined]
-    except (OSError, TypeError):
-        ordered = names
-    else:
-        ordered = []
-        for match in re.findall(r"self\.(\w+)", source):
-            if match in names and match not in ordered:
-                ordered.append(match)
-        ordered += [n for n in names if n not in ordered]
-    _field_order[cls] = tuple(ordered)
+    keywords = max(keyword_tuples, key=len, default=())
+    used = code.co_names if code is not None else ()
+    ordered = [*keywords, *(n for n in used if n in fields), *fields]
+    walked = (n for n in dict.fromkeys(ordered) if n not in _SKIPPED_FIELDS and not n.startswith("whitespace"))
+    _field_order[cls] = tuple(walked)
     return _field_order[cls]
 
 
