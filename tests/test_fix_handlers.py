@@ -576,7 +576,8 @@ def test_bl605_is_not_fixed_when_one_edit_cannot_answer_the_failure(project: Any
         "def health():\n    try:",
         'def health():\n    probe()\n    return {"status": "ok"}\n\n\ndef probe():\n    try:',
     )
-    for health in (two_answers, no_response_class, in_a_helper):
+    a_tuple = FASTAPI_HEALTH.replace('"db": "down"}', '"db": "down"}, 200')  # FastAPI: a JSON list
+    for health in (two_answers, no_response_class, in_a_helper, a_tuple):
         _, before = _fastapi_service(project, health)
         findings = _findings(project, "BL605", "svc")
         assert len(findings) == 1 and "fix" not in findings[0], health
