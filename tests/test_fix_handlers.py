@@ -375,6 +375,15 @@ def test_bl404_bare_body_without_json_response_in_scope_is_not_fixed(project: An
     assert (project.root / "shop/api.py").read_text("utf-8") == before
 
 
+def test_bl404_tuple_in_fastapi_is_not_fixed(project: Any) -> None:
+    code = FASTAPI_ERRORS.replace('return {"status": "failed"}', 'return {"status": "failed"}, 200')
+    _write(project, "shop/api.py", code)
+    (finding,) = [f for f in _findings(project, "BL404", "shop") if f["line"] == 15]
+    assert "fix" not in finding  # FastAPI would answer the list ``[body, 500]`` with a 200
+    project.lint("shop", "--select", "BL404", "--no-cache", "--fix", "--unsafe-fixes")
+    assert '{"status": "failed"}, 200' in (project.root / "shop/api.py").read_text("utf-8")
+
+
 # --------------------------------------------------------------------------- BL605 (a project rule)
 
 FASTAPI_DB = """

@@ -335,9 +335,9 @@ def error_status_fixes(
     """
     status = str(code)
     description = f"Answer the failure with status {code}"
-    if isinstance(value, cst.Tuple):
+    if isinstance(value, cst.Tuple):  # only Flask reads a status from it: FastAPI answers ``[body, 500]``
         if 2 <= len(value.elements) <= 3:
-            return {"": PendingFix("unsafe", description, (NodeEdit(value.elements[1].value, status),))}
+            return {"flask": PendingFix("unsafe", description, (NodeEdit(value.elements[1].value, status),))}
         return {}
     if isinstance(value, cst.Call):
         row = answers.response_row(value.func)

@@ -982,8 +982,6 @@ class FrameworkFacts(FactCollector):
         if self.answers is None:
             self.answers = Answers(self.context.knowledge, self._ref)
         fixes = error_status_fixes(returns[0].value, _UNAVAILABLE, self.answers, self.context)
-        if isinstance(returns[0].value, cst.Tuple) and "" in fixes:
-            fixes = {"flask": fixes[""]}  # FastAPI would answer ``[body, 503]`` with a 200
         if not fixes:
             return {}
         locate = steps_locator(handler, self.context.path, span.steps)
