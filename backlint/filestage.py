@@ -119,6 +119,25 @@ def active_rules(
 def analyse(
     source: SourceFile, text: str, kind: FileKind, settings: Settings
 ) -> tuple[list[Finding], ModuleFacts | None]:
+    """Lint one file with the cyclic garbage collector paused.
+
+    A file's tree is ~100k young objects: with the collector running, the walk's allocations set
+    off collections that traverse the whole tree again and again (a third of the CPU time on
+    Django). The tree holds no cycles, so it is freed by reference counting when ``_analyse``
+    returns, before the collector is resumed; the few cycles the rules leave are collected then.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _analyse(source, text, kind, settings)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _analyse(
+    source: SourceFile, text: str, kind: FileKind, settings: Settings
+) -> tuple[list[Finding], ModuleFacts | None]:
     from backlint.engine import InternalError, _file_error
 
     rules, collectors = active_rules(kind, text, settings)
@@ -128,8 +147,6 @@ def analyse(
     too_complex = _too_complex_for_libcst(text)
     if too_complex:
         return [_file_error(source.display, too_complex)], None
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
     try:
         module = _parse_unvalidated(text)
     except cst.ParserSyntaxError as exc:
@@ -144,9 +161,6 @@ def analyse(
         return [_file_error(source.display, "cannot parse: the code is nested too deeply")], None
     except (ValueError, IndexError) as exc:  # libcst raises these on some invalid input (e.g. NUL bytes)
         return [_file_error(source.display, f"cannot parse: {exc}")], None
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     imports = ImportTable(name, is_package)
     _prescan_imports(module.body, imports)
     context = FileContext(
