@@ -262,19 +262,47 @@ def replace_if_unchanged(path: Path, original: bytes, payload: bytes) -> str | N
     return None
 
 
-def unified_diff(display: str, before: str, after: str) -> str:
-    """``git diff``-style text of one file's change (line endings shown as they are)."""
+def unified_diff(display: str, before: str, after: str, secrets: Iterable[str] = ()) -> str:
+    """``git diff``-style text of one file's change (line endings shown as they are).
+
+    ``secrets``: detected secrets of the file, masked wherever the diff shows them (a diff printed
+    in a CI log must not leak the key a BL202 fix moves to the environment).
+    """
+    from backlint.masking import mask_secret
+
     old = _lines(before)
     new = _lines(after)
     out = []
     name = display.lstrip("/")
+    hidden = sorted({s for s in secrets if s}, key=len, reverse=True)
     for line in difflib.unified_diff(old, new, f"a/{name}", f"b/{name}"):
+        for secret in hidden:
+            line = line.replace(secret, mask_secret(secret))
         out.append(line if line.endswith(("\n", "\r")) else line + "\n\\ No newline at end of file\n")
     return "".join(out)
 
 
 def _lines(text: str) -> list[str]:
     return _LINE.findall(text)
+
+
+_QUOTED = re.compile(r"""^[rRbBuU]{0,2}('''|\"\"\"|'|")(.*)\1$""", re.DOTALL)
+
+
+def secret_texts(findings: Iterable[Finding], text: str) -> list[str]:
+    """The flagged text of each secret finding in ``text`` (a string literal's contents, unquoted)."""
+    lines = _lines(text)
+    found = []
+    for finding in findings:
+        span = finding.span
+        if not finding.sensitive or not 1 <= span.line <= span.end_line <= len(lines):
+            continue
+        region = "".join(lines[span.line - 1 : span.end_line])
+        end = len(region) - len(lines[span.end_line - 1]) + span.end_column - 1
+        flagged = region[span.column - 1 : end].strip()
+        quoted = _QUOTED.match(flagged)
+        found.append(quoted.group(2) if quoted else flagged)
+    return found
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,7 +372,8 @@ def fix_run(
     hidden = _hidden_unsafe(result, unsafe)
     if options.diff:
         for outcome in changed:
-            click.echo(unified_diff(outcome.path, outcome.before, outcome.after), nl=False)
+            secrets = secret_texts((f for f in result.findings if f.path == outcome.path), outcome.before)
+            click.echo(unified_diff(outcome.path, outcome.before, outcome.after, secrets), nl=False)
         click.echo(
             f"backlint: would fix {_plural(count, 'finding')} in {_plural(len(changed), 'file')}{hidden}", err=True
         )
@@ -401,7 +430,8 @@ def _fix_stdin(
     if outcome.problem:
         click.echo(f"backlint: warning: {display_path_of(name)}: not fixed: {outcome.problem}", err=True)
     if options.diff:
-        sys.stdout.write(unified_diff(display_path_of(name), text, outcome.text))
+        secrets = secret_texts(result.findings, text)
+        sys.stdout.write(unified_diff(display_path_of(name), text, outcome.text, secrets))
         sys.stdout.flush()
         return 1 if outcome.text != text else 0
     try:

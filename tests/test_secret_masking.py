@@ -8,6 +8,7 @@ import importlib.util
 import io
 import json
 import re
+import shutil
 import time
 import tokenize
 from pathlib import Path
@@ -107,6 +108,25 @@ def test_a_baseline_file_does_not_contain_a_secret(tmp_path: Path) -> None:
     text = target.read_text("utf-8")
     assert text.strip()
     assert not [s for s in raw_secrets() if _leaks(text, s)]
+
+
+def test_diff_of_secret_fixes_does_not_contain_a_secret(tmp_path: Path) -> None:
+    """``--diff`` shows the lines a fix removes: the secrets in them are masked like in every report."""
+    shutil.copytree(ROOT / "fixtures" / "secrets", tmp_path / "secrets")
+    for args in (("--diff", "--unsafe-fixes"), ("--diff", "--unsafe-fixes", "--select", "ALL")):
+        result = run_cli("secrets", "--no-cache", *args, cwd=tmp_path)
+        assert result.exit_code == 1, result.stderr
+        assert "os.environ[" in result.stdout  # the BL202/BL203 fixes are in the diff
+        leaked = [s for s in raw_secrets() if _leaks(result.stdout + result.stderr, s)]
+        assert not leaked, f"the diff shows secrets: {leaked}"
+
+    target = tmp_path / "app.py"
+    target.write_text('SECRET_KEY = "k8s-prod-9f2c1e7a5b3d4c6e8f0a1b2c3d4e5f6a"\n', encoding="utf-8")
+    result = run_cli(
+        "-", "--stdin-filename", "app.py", "--diff", "--unsafe-fixes", cwd=tmp_path, input=target.read_text("utf-8")
+    )
+    assert 'os.environ["SECRET_KEY"]' in result.stdout
+    assert "9f2c1e7a5b3d" not in result.stdout
 
 
 def test_other_findings_on_a_secret_line_are_masked_too(project) -> None:  # type: ignore[no-untyped-def]
