@@ -58,8 +58,11 @@ def discover(paths: list[Path], config: Config, *, force_exclude: bool = False) 
     walked: list[SourceFile] = []
     for given in paths:
         if given.is_dir():
-            for path in _walk(given, config.root, excludes, problems):
-                walked.append(_source(path, cwd, config.root))
+            for path, relative in _walk(given, config.root, excludes, problems):
+                # The walk knows each file's root-relative path; a relative argument's files
+                # display as found. Only an absolute argument needs resolving against cwd.
+                display = display_path(path, cwd) if given.is_absolute() else path.as_posix()
+                walked.append(SourceFile(path=path, display=display, relative=relative))
         elif given.exists() or given.is_symlink():
             source = _source(given, cwd, config.root)
             if force_exclude and is_excluded(source.relative, excludes):
@@ -81,7 +84,10 @@ def _source(path: Path, cwd: Path, root: Path) -> SourceFile:
     return SourceFile(path=path, display=display_path(path, cwd), relative=relative_to_root(path, root))
 
 
-def _walk(directory: Path, root: Path, excludes: tuple[str, ...], problems: list[tuple[str, str]]) -> Iterator[Path]:
+def _walk(
+    directory: Path, root: Path, excludes: tuple[str, ...], problems: list[tuple[str, str]]
+) -> Iterator[tuple[Path, str]]:
+    """The Python files under ``directory``, each with its path relative to the project root."""
     seen_dirs: set[tuple[int, int]] = set()
     stack = [directory]
     while stack:
@@ -112,7 +118,7 @@ def _walk(directory: Path, root: Path, excludes: tuple[str, ...], problems: list
             if is_dir:
                 subdirs.append(path)
             else:
-                yield path
+                yield path, parent + entry.name
         stack.extend(reversed(subdirs))
 
 
