@@ -75,7 +75,9 @@ def main() -> None:
 @click.option(
     "--changed-lines-only", "--diff-lines", is_flag=True, help="With --changed-since: only findings on changed lines."
 )
-@click.option("--report-unused-ignores", is_flag=True, help="Report suppression comments that suppress nothing (BL001).")
+@click.option(
+    "--report-unused-ignores", is_flag=True, help="Report suppression comments that suppress nothing (BL001)."
+)
 @click.option("--shard", metavar="I/N", help="Lint shard I of N (a stable share of the files) for `backlint merge`.")
 @click.option(
     "--shard-output", type=click.Path(dir_okay=False, path_type=Path), help="Where --shard writes its results (JSON)."
@@ -127,7 +129,9 @@ def _lint_options(command: Any) -> Any:
             click.option("--extend-select", multiple=True, help="Rule ids or prefixes to enable in addition."),
             click.option("--ignore", multiple=True, help="Rule ids or prefixes to disable."),
             click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
-            click.option("--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too."),
+            click.option(
+                "--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too."
+            ),
             click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all CPUs)."),
             click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache (`cache-dir`)."),
         )

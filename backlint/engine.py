@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import re
 import stat
 import tokenize
 from collections.abc import Sequence
@@ -43,7 +44,7 @@ class Settings:
     max_file_size: int
     known_rules: tuple[str, ...] = ()  # every catalog id: suppression comments naming others are warned about
     prefilter: bool = True  # parse only files where a rule's trigger token occurs
-    honor_foreign_ignores: bool = False  # `# nosec B608`, `# noqa: S608` count (the foreign-ignores table)
+    honor_foreign_ignores: bool = False  # bandit nosec and ruff noqa comments count (the foreign-ignores table)
 
 
 @dataclasses.dataclass
@@ -121,6 +122,9 @@ def _read_bytes(
     return data, info, None, None
 
 
+_CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+")  # PEP 263, as tokenize reads it
+
+
 def decode_source(data: bytes, display: str) -> tuple[str | None, Notice | None, Finding | None]:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
@@ -135,7 +139,8 @@ def decode_source(data: bytes, display: str) -> tuple[str | None, Notice | None,
         line = data.count(b"\n", 0, start) + 1
         column = start - (data.rfind(b"\n", 0, start) + 1) + 1
         byte = f" (byte 0x{data[start]:02x})" if isinstance(exc, UnicodeDecodeError) else ""
-        hint = " and has no PEP 263 coding declaration" if encoding == "utf-8" else ""
+        declared = any(_CODING_COOKIE.match(line) for line in data.splitlines()[:2])
+        hint = ", the encoding its coding declaration names" if declared else " and has no PEP 263 coding declaration"
         message = f"cannot decode file: it is not valid {encoding}{byte}{hint}"
         return None, None, _file_error(display, message, line, column)
     if text.startswith("\ufeff"):
@@ -505,7 +510,9 @@ def project_pass(facts: list[ModuleFacts], settings: Settings, catalog: Catalog,
             if item.path not in texts:
                 text, _, _ = read_source(Path(item.path), settings.max_file_size)
                 texts[item.path] = (
-                    suppressions_for(text, settings.knowledge, settings.honor_foreign_ignores) if text is not None else None
+                    suppressions_for(text, settings.knowledge, settings.honor_foreign_ignores)
+                    if text is not None
+                    else None
                 )
             suppressions = texts[item.path]
             if suppressions is not None:

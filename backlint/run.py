@@ -107,7 +107,13 @@ def run_check(options: CheckOptions) -> int:
             jobs = options.jobs or cpu_count()
             files = adoption.files_to_lint(found.files, settings)
             result = run(
-                files, settings, catalog, adoption.lint_config, jobs, cache=cache, progress=progress,
+                files,
+                settings,
+                catalog,
+                adoption.lint_config,
+                jobs,
+                cache=cache,
+                progress=progress,
                 facts_out=adoption.facts,
             )
         finally:
@@ -190,7 +196,11 @@ def report(
 
 
 def _apply_cli_selection(config, options: CheckOptions, catalog):  # type: ignore[no-untyped-def]
-    for flag, values in (("--select", options.select or ()), ("--extend-select", options.extend_select), ("--ignore", options.ignore)):
+    for flag, values in (
+        ("--select", options.select or ()),
+        ("--extend-select", options.extend_select),
+        ("--ignore", options.ignore),
+    ):
         for selector in values:
             if selector != "ALL" and not any(i.startswith(selector) for i in catalog.rules):
                 raise ConfigError(f"{flag}: unknown rule id or prefix {selector!r}")
@@ -212,7 +222,9 @@ def _run_stdin(options, config, catalog, settings, data: bytes):  # type: ignore
         return RunResult(findings=[], notices=[], files=0, internal_errors=0)
     text, notice, error = decode_source(data, display_path_of(name))
     if text is None:
-        return RunResult(findings=[error] if error else [], notices=[notice] if notice else [], files=1, internal_errors=0)
+        return RunResult(
+            findings=[error] if error else [], notices=[notice] if notice else [], files=1, internal_errors=0
+        )
     return lint_buffer(text, name, config, catalog, settings)
 
 

@@ -49,7 +49,9 @@ def run_cli(*args: str, cwd: Path | None = None, input: str | None = None) -> Cl
     return CliResult(result.exit_code, result.stdout, result.stderr)
 
 
-def run_process(*args: str, cwd: Path | None = None, input: bytes | None = None, env: dict[str, str] | None = None) -> CliResult:
+def run_process(
+    *args: str, cwd: Path | None = None, input: bytes | None = None, env: dict[str, str] | None = None
+) -> CliResult:
     """Invoke ``python -m backlint`` as a real process."""
     proc = subprocess.run(
         [sys.executable, "-m", "backlint", *args],

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from annotations import expected_findings
+
 from backlint.catalog import load_catalog
-from conftest import run_cli
 
 CATALOG = load_catalog()
 CASES = [

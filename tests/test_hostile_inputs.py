@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import run_process
 
 SWALLOW = "try:\n    sync()\nexcept Exception:\n    pass\n"
@@ -30,6 +29,7 @@ def _findings(result) -> dict[str, list[tuple[str, int, str]]]:  # type: ignore[
 def hostile_tree(tmp_path: Path) -> Path:
     (tmp_path / "latin.py").write_bytes(b'name = "caf\xe9"\n')
     (tmp_path / "badcookie.py").write_bytes(b"# -*- coding: no-such-codec -*-\nx = 1\n")
+    (tmp_path / "wrongcookie.py").write_bytes(b"# -*- coding: utf-8 -*-\nname = 'caf\xe9'\n")
     (tmp_path / "bom.py").write_bytes(b"\xef\xbb\xbf" + SWALLOW.encode())
     (tmp_path / "nul.py").write_bytes(b"x = 1\x00\n")
     (tmp_path / "cr_only.py").write_bytes(SWALLOW.replace("\n", "\r").encode())
@@ -51,7 +51,12 @@ def hostile_tree(tmp_path: Path) -> Path:
 def test_every_hostile_file_is_reported_and_the_rest_is_linted(hostile_tree: Path) -> None:
     result = _lint(hostile_tree)
     found = _findings(result)
-    assert found["latin.py"] == [("BL000", 1, "cannot decode file: it is not valid utf-8 (byte 0xe9) and has no PEP 263 coding declaration")]
+    assert found["latin.py"] == [
+        ("BL000", 1, "cannot decode file: it is not valid utf-8 (byte 0xe9) and has no PEP 263 coding declaration")
+    ]
+    assert found["wrongcookie.py"] == [
+        ("BL000", 2, "cannot decode file: it is not valid utf-8 (byte 0xe9), the encoding its coding declaration names")
+    ]
     assert found["badcookie.py"][0][:2] == ("BL000", 1) and "no-such-codec" in found["badcookie.py"][0][2]
     assert found["nul.py"][0][0] == "BL000" and "null" in found["nul.py"][0][2]
     assert found["py2.py"][0][0] == "BL000" and "parse" in found["py2.py"][0][2]
@@ -77,8 +82,9 @@ def test_file_over_max_file_size_is_skipped_with_a_notice(tmp_path: Path) -> Non
 
 
 def test_unreadable_file_is_a_finding_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from backlint import engine
     from conftest import run_cli
+
+    from backlint import engine
 
     (tmp_path / "secret.py").write_text(SWALLOW)
     (tmp_path / "open.py").write_text(SWALLOW)
@@ -120,8 +126,9 @@ def test_linting_never_imports_or_runs_the_code(tmp_path: Path) -> None:
 
 
 def test_a_rule_bug_costs_one_file_names_the_rule_and_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from backlint.checks import registry
     from conftest import run_cli
+
+    from backlint.checks import registry
 
     rule = registry()[0]["BL402"]
     real = rule.visit_ExceptHandler
@@ -140,3 +147,9 @@ def test_a_rule_bug_costs_one_file_names_the_rule_and_exits_2(tmp_path: Path, mo
     (notice,) = result.json()["notices"]
     assert notice["path"] == "cursed.py" and notice["level"] == "error"
     assert "BL402" in notice["message"] and "boom" in notice["message"]
+    text = run_cli(".", "--jobs", "1", "--no-cache", cwd=tmp_path)
+    assert text.exit_code == 2
+    assert "Found 1 finding in 2 files; 1 file could not be analysed (see the errors above)." in text.stdout
+    (tmp_path / "fine.py").write_text("x = 1\n")
+    text = run_cli(".", "--jobs", "1", "--no-cache", cwd=tmp_path)
+    assert "All clean" not in text.stdout and "1 file could not be analysed" in text.stdout

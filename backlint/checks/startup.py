@@ -247,9 +247,10 @@ class HealthFailureReturns200(_AppRule):
                         if key in seen:
                             continue
                         seen.add(key)
+                        probe = _KIND_NAMES.get(effect.kind, effect.kind).removeprefix("the ")
                         message = (
                             f"`{app.name}`'s health endpoint `{endpoint.path or endpoint.name}` answers 200 when its "
-                            f"{_KIND_NAMES.get(effect.kind, effect.kind).removeprefix('the ')} probe fails: load balancers and "
+                            f"{probe} probe fails: load balancers and "
                             "orchestrators read the status code, not the body; answer 503 (e.g. "
                             "`JSONResponse(status_code=503, ...)`, `return body, 503`)"
                         )

@@ -70,8 +70,13 @@ def _summary(data: ReportInput) -> list[str]:
     files = data.result.files
     tail = f" ({suppressed} suppressed)" if suppressed else ""
     in_files = f"{files} file{'s' * (files != 1)}"
+    errors = data.result.internal_errors
+    unanalysed = f"{errors} file{'s' * (errors != 1)} could not be analysed (see the errors above)"
     if active:
-        lines.append(f"Found {len(active)} finding{'s' * (len(active) != 1)} in {in_files}{tail}.")
+        found = f"Found {len(active)} finding{'s' * (len(active) != 1)} in {in_files}{tail}"
+        lines.append(f"{found}; {unanalysed}." if errors else f"{found}.")
+    elif errors:
+        lines.append(f"No findings in {in_files}{tail}, but {unanalysed}.")
     else:
         lines.append(f"All clean: {in_files} checked{tail}.")
     return lines + _fix_hint(data)
