@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Callable
 
 import libcst as cst
@@ -113,6 +113,18 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
                 if is_node.get(item_kind) or (item_kind not in is_node and _node_class(item_kind)):
                     out.append(item)
     return out
+
+
+def scope_descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    """Every node under ``node`` (itself included) in lexical order, not entering nested
+    functions, classes or lambdas: what runs when ``node`` runs."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        for child in reversed(children(current)):
+            if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                stack.append(child)
 
 
 class BatchedWalker:

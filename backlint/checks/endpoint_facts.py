@@ -45,7 +45,7 @@ from backlint.checks.framework_facts import FrameworkFacts
 from backlint.facts import FactCollector
 from backlint.imports import dotted_name
 from backlint.rule import NodeEdit, PendingFix, Span
-from backlint.walk import children
+from backlint.walk import children, scope_descendants
 
 _DEPENDS = frozenset({"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends", "fastapi.params.Security"})
 _ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
@@ -397,7 +397,7 @@ class EndpointFacts(FactCollector):
         name = node.name.name.value if node.name is not None and isinstance(node.name.name, cst.Name) else None
         sets_status = any(
             isinstance(t, cst.Attribute) and t.attr.value in ("status_code", "status")
-            for n in _descendants(node.body)
+            for n in scope_descendants(node.body)
             if isinstance(n, (cst.Assign, cst.AugAssign))
             for t in ([a.target for a in n.targets] if isinstance(n, cst.Assign) else [n.target])
         )
@@ -438,7 +438,7 @@ class EndpointFacts(FactCollector):
             frame.returns_literal = True
         records = self._records(value, frame)
         if records is not None:
-            frame.exempt.update(id(n) for n in _descendants(value) if isinstance(n, cst.Call))
+            frame.exempt.update(id(n) for n in scope_descendants(value) if isinstance(n, cst.Call))
             facts.records.append(records)
         else:
             name = self._returned_name(value)
@@ -514,7 +514,7 @@ class EndpointFacts(FactCollector):
             frame.tainted.pop(name, None)
         if frame.assignments[name] == 1 and self._records(value, frame) is not None:
             frame.literal_locals[name] = value
-            frame.exempt.update(id(n) for n in _descendants(value) if isinstance(n, cst.Call))
+            frame.exempt.update(id(n) for n in scope_descendants(value) if isinstance(n, cst.Call))
         if self._contains_random(value, frame):
             frame.random_locals.add(name)
         else:
@@ -966,7 +966,7 @@ class EndpointFacts(FactCollector):
         return Records(span, len(rows), keys, signs, reference)
 
     def _contains_random(self, value: cst.BaseExpression, frame: _Frame) -> bool:
-        for node in _descendants(value):
+        for node in scope_descendants(value):
             if isinstance(node, cst.Name) and node.value in frame.random_locals:
                 return True
             if not isinstance(node, cst.Call):
@@ -1031,7 +1031,7 @@ class EndpointFacts(FactCollector):
 
     def _toggle_flag(self, test: cst.BaseExpression, frame: _Frame) -> str | None:
         tables = self.tables
-        for node in _descendants(test):
+        for node in scope_descendants(test):
             key: str | None = None
             holder: cst.BaseExpression | None = None
             if isinstance(node, cst.Call):
@@ -1071,7 +1071,7 @@ class EndpointFacts(FactCollector):
         if isinstance(branch, cst.BaseExpression):
             values.append(branch)
         else:
-            values += [n.value for n in _descendants(branch) if isinstance(n, cst.Return) and n.value is not None]
+            values += [n.value for n in scope_descendants(branch) if isinstance(n, cst.Return) and n.value is not None]
         for value in values:
             if isinstance(value, cst.Call) and self.answers.response_row(value.func) is not None:
                 value = argument(value, 0, "content") or value
@@ -1113,17 +1113,6 @@ def _top_statements(body: Iterable[cst.CSTNode]) -> Iterator[cst.CSTNode]:
 
 def _annotation_head(annotation: cst.BaseExpression) -> cst.BaseExpression:
     return annotation.value if isinstance(annotation, cst.Subscript) else annotation
-
-
-def _descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Every node under ``node`` (itself included), not entering nested functions, classes or lambdas."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        for child in reversed(children(current)):
-            if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-                stack.append(child)
 
 
 def _target_names(target: cst.BaseExpression) -> Iterator[str]:
@@ -1169,7 +1158,7 @@ def _is_literal(node: cst.BaseExpression) -> bool:
 
 
 def _strings(node: cst.BaseExpression) -> Iterator[str]:
-    for child in _descendants(node):
+    for child in scope_descendants(node):
         if isinstance(child, (cst.SimpleString, cst.ConcatenatedString)):
             value = child.evaluated_value
             if isinstance(value, str):
@@ -1217,7 +1206,7 @@ def _mentions_debug(test: cst.BaseExpression) -> bool:
     """A test on a debug flag (``settings.DEBUG``, ``app.debug``), not its negation."""
     if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
         return False
-    return any(isinstance(n, cst.Name) and "debug" in name_tokens(n.value) for n in _descendants(test))
+    return any(isinstance(n, cst.Name) and "debug" in name_tokens(n.value) for n in scope_descendants(test))
 
 
 def _is_class_name(node: cst.BaseExpression) -> bool:

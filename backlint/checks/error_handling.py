@@ -8,7 +8,6 @@ over the framework model and the facts of ``endpoint_facts.py``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import libcst as cst
 
@@ -27,7 +26,7 @@ from backlint.analysis.frameworks import App, Effect, ProjectModel, value_items,
 from backlint.analysis.logging import LogCalls
 from backlint.facts import ModuleFacts, ProjectFinding, ProjectRule
 from backlint.rule import FileContext, RelatedLocation, Rule, Span
-from backlint.walk import children
+from backlint.walk import scope_descendants
 
 _MAX_RELATED = 4
 # Readiness and liveness probes answer 503 on a failed dependency by design and run every few seconds:
@@ -44,17 +43,6 @@ _HANDLER_ADVICE = {
     "django": "a middleware with `process_exception` or DRF's `EXCEPTION_HANDLER`",
     "aiohttp": "an error middleware",
 }
-
-
-def _descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Every node under ``node`` (itself included), not entering nested functions, classes or lambdas."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        for child in reversed(children(current)):
-            if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-                stack.append(child)
 
 
 def _server_side(is_answer: bool, status: int | None) -> bool:
@@ -231,7 +219,7 @@ class BroadExceptNotLogged(Rule):
         answer: cst.CSTNode | None = None
         untraced: cst.Call | None = None
         name = node.name.name.value if node.name is not None and isinstance(node.name.name, cst.Name) else None
-        for child in _descendants(node.body):
+        for child in scope_descendants(node.body):
             if isinstance(child, cst.Raise):
                 if self._reraises(child, name):
                     return
@@ -404,7 +392,7 @@ class ClientErrorSwallowedInto500(Rule):
                 continue
             if any(
                 isinstance(n, cst.Raise) and (n.exc is None or isinstance(n.exc, cst.Name))
-                for n in _descendants(handler.body)
+                for n in scope_descendants(handler.body)
             ):
                 return  # re-raises (typically after ``isinstance(e, HTTPException)``)
             answer = self._server_error(handler.body)
@@ -426,7 +414,7 @@ class ClientErrorSwallowedInto500(Rule):
         """The ``raise``s of client errors and the calls that raise one (``abort(404)``), in order."""
         found: list[cst.CSTNode] = []
         raised_calls: set[int] = set()
-        for child in _descendants(body):
+        for child in scope_descendants(body):
             if isinstance(child, cst.Raise) and child.exc is not None:
                 is_error, status = self.answers.raised_http_error(child.exc)
                 raised_calls.add(id(child.exc))
@@ -439,7 +427,7 @@ class ClientErrorSwallowedInto500(Rule):
         return found
 
     def _server_error(self, body: cst.CSTNode) -> cst.CSTNode | None:
-        for child in _descendants(body):
+        for child in scope_descendants(body):
             status: int | None = None
             if isinstance(child, cst.Call):
                 is_error, status = self.answers.http_error(child)

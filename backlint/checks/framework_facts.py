@@ -49,7 +49,7 @@ from backlint.catalog import Knowledge
 from backlint.facts import FactCollector
 from backlint.imports import dotted_name
 from backlint.rule import Span
-from backlint.walk import children
+from backlint.walk import children, scope_descendants
 
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {
     "os", "sys", "re", "json", "logging", "typing", "datetime", "time", "asyncio", "collections",
@@ -937,7 +937,7 @@ class FrameworkFacts(FactCollector):
         for handler in node.handlers:
             if not isinstance(handler, cst.ExceptHandler) or not is_broad(handler, self.context):
                 continue
-            body = list(_descendants(handler.body))
+            body = list(scope_descendants(handler.body))
             returns = [n for n in body if isinstance(n, cst.Return) and n.value is not None]
             statuses = {_status_class(r.value, self) for r in returns if r.value is not None}
             sets_status = False
@@ -1008,7 +1008,7 @@ class FrameworkFacts(FactCollector):
                 isinstance(parent, (cst.For, cst.While))
                 and child is parent.body
                 and parent.orelse is not None
-                and self._exits(_descendants(parent.orelse))
+                and self._exits(scope_descendants(parent.orelse))
             ):
                 return True
             if isinstance(parent, cst.IndentedBlock) and self._exits(_following(parent.body, child)):
@@ -1031,7 +1031,7 @@ class FrameworkFacts(FactCollector):
 
     def _called_names(self, block: cst.CSTNode) -> list[str]:
         names: list[str] = []
-        for node in _descendants(block):
+        for node in scope_descendants(block):
             if isinstance(node, cst.Call):
                 func = node.func
                 name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
@@ -1120,22 +1120,11 @@ def _target_names(target: cst.BaseExpression) -> Iterator[str]:
         yield from _target_names(target.value)
 
 
-def _descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """Every node under ``node`` (itself included), not entering nested functions or classes."""
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        for child in reversed(children(current)):
-            if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-                stack.append(child)
-
-
 def _following(statements: Sequence[cst.CSTNode], child: cst.CSTNode) -> Iterator[cst.CSTNode]:
     seen = False
     for statement in statements:
         if seen:
-            yield from _descendants(statement)
+            yield from scope_descendants(statement)
         elif statement is child:
             seen = True
 
