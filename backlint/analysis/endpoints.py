@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import libcst as cst
 
-from backlint.analysis.frameworks import Endpoint, FunctionFacts, Module, ProjectModel, build_model
+from backlint.analysis.frameworks import Endpoint, FunctionFacts, Module, ProjectModel, build_model, join_route
 from backlint.imports import dotted_name
 from backlint.rule import Span
 
@@ -365,7 +365,7 @@ class EndpointIndex:
                     add(endpoint, app)
         for endpoint in self.model.endpoints:
             prefix = endpoint.owner.prefix if endpoint.owner is not None else ""
-            path = _join(prefix, endpoint.path) if endpoint.path is not None else None
+            path = join_route(prefix, endpoint.path) if endpoint.path is not None else None
             add(dataclasses.replace(endpoint, path=path), None)
         return out
 
@@ -431,12 +431,3 @@ def endpoint_index(modules: Sequence[ModuleFacts], project: Any, options: dict[s
         index = EndpointIndex(modules, model)
         project.cache[key] = index
     return index  # type: ignore[no-any-return]
-
-
-def _join(prefix: str | None, path: str | None) -> str:
-    prefix, path = prefix or "", path or ""
-    if not prefix:
-        return path
-    if not path:
-        return prefix
-    return prefix.rstrip("/") + "/" + path.lstrip("/")

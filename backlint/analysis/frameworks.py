@@ -999,7 +999,7 @@ class ProjectModel:
         for endpoint in self.endpoints:
             if endpoint.owner is not None and endpoint.owner.key in reachable:
                 prefix = reachable[endpoint.owner.key]
-                full = None if endpoint.path is None or prefix is None else _join(prefix, endpoint.path)
+                full = None if endpoint.path is None or prefix is None else join_route(prefix, endpoint.path)
                 endpoints.append(dataclasses.replace(endpoint, path=full))
         hooks, unknown = self._hooks_of(node, reachable)
         handlers = [h for owner, h in self._pending_handlers if owner is not None and owner.key in reachable]
@@ -1025,7 +1025,7 @@ class ProjectModel:
             if owner is None or owner.module.path not in keys or owner.role == "app":
                 continue
             if not endpoint.functions or id(endpoint.functions[0][1]) not in attached:
-                path = _join(owner.prefix, endpoint.path) if endpoint.path else None
+                path = join_route(owner.prefix, endpoint.path) if endpoint.path else None
                 scope_endpoints.append(dataclasses.replace(endpoint, path=path))
         stores = [Store(s.kind, s.ctor, Site(m.path, s.span)) for m in modules for s in m.facts.get(STORES)]
         if node.framework == "django":
@@ -1068,17 +1068,17 @@ class ProjectModel:
             node, prefix = stack.pop()
             if node.key in out:
                 continue
-            own = _join(prefix, node.prefix) if prefix is not None else None
+            own = join_route(prefix, node.prefix) if prefix is not None else None
             out[node.key] = own
             for index, (child_prefix, child) in enumerate(node.children):
                 if index in node.prefix_overrides:  # the child's own prefix is replaced: skip it
-                    base = _join(own, node.prefix_overrides[index]) if own is not None else None
+                    base = join_route(own, node.prefix_overrides[index]) if own is not None else None
                     if child.key not in out:
                         out[child.key] = base
                         for grand_prefix, grand in child.children:
-                            stack.append((grand, _join(base, grand_prefix) if base is not None else None))
+                            stack.append((grand, join_route(base, grand_prefix) if base is not None else None))
                     continue
-                stack.append((child, _join(own, child_prefix) if own is not None else None))
+                stack.append((child, join_route(own, child_prefix) if own is not None else None))
         return out
 
     def _hooks_of(self, app: Node, reachable: dict[tuple[str, str], str | None]) -> tuple[list[Hook], list[str]]:
@@ -1443,7 +1443,8 @@ def _arg(
     return None
 
 
-def _join(prefix: str | None, path: str | None) -> str:
+def join_route(prefix: str | None, path: str | None) -> str:
+    """A route path under a mount or router prefix: ``/api`` + ``items/`` → ``/api/items/``."""
     prefix, path = prefix or "", path or ""
     if not prefix:
         return path

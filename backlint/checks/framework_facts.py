@@ -15,7 +15,7 @@ from typing import Any
 import libcst as cst
 
 from backlint.analysis.autofix import LazyFix, error_status_fixes, lazy_fix, steps_locator
-from backlint.analysis.endpoints import Answers
+from backlint.analysis.endpoints import Answers, literal_status
 from backlint.analysis.exceptions import caught_names, is_broad
 from backlint.analysis.frameworks import (
     ALIASES,
@@ -58,7 +58,6 @@ _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {
 _DEPENDS = frozenset({"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends", "fastapi.params.Security"})
 _ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})
 _MAIN_TEST = re.compile(r"""^__name__\s*==\s*['"]__main__['"]$|^['"]__main__['"]\s*==\s*__name__$""")
-_STATUS_DIGITS = re.compile(r"(?<!\d)([1-5]\d\d)(?!\d)")
 _MAX_VALUE_DEPTH = 6
 _MAX_WRAPS = 24
 _UNAVAILABLE = 503  # BL605's fix: a failed health probe is answered "503 Service Unavailable"
@@ -452,7 +451,7 @@ class FrameworkFacts(FactCollector):
         for target in node.targets:
             self._bind(target.target, node.value, scope)
             if isinstance(target.target, cst.Attribute) and target.target.attr.value in ("status_code", "status"):
-                status = _int_status(node.value)
+                status = literal_status(node.value)
                 if status is None or status >= 400:
                     self._function_scope().facts.answers_error = True  # type: ignore[union-attr]
         if scope.kind == "module" and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
@@ -946,7 +945,7 @@ class FrameworkFacts(FactCollector):
                     isinstance(t.target, cst.Attribute) and t.target.attr.value in ("status_code", "status")
                     for t in n.targets
                 ):
-                    status = _int_status(n.value)
+                    status = literal_status(n.value)
                     statuses.add("ok" if status is not None and status < 400 else "error")
                     sets_status = True
             answer = None
@@ -1052,7 +1051,7 @@ def _status_class(value: cst.BaseExpression, collector: FrameworkFacts) -> str:
     """ "ok" if ``value`` answers a 2xx/3xx (a literal body, a response without status); "error" for
     4xx/5xx; "unknown" when the status is computed or the value is not a recognisable answer."""
     if isinstance(value, cst.Tuple) and len(value.elements) >= 2:
-        status = _int_status(value.elements[1].value)
+        status = literal_status(value.elements[1].value)
         return "unknown" if status is None else ("error" if status >= 400 else "ok")
     if isinstance(value, (cst.Dict, cst.List, cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
         return "ok"
@@ -1070,28 +1069,9 @@ def _status_class(value: cst.BaseExpression, collector: FrameworkFacts) -> str:
             given = positional[position].value
         if given is None:
             return "error" if row["status"] >= 400 else "ok"
-        status = _int_status(given)
+        status = literal_status(given)
         return "unknown" if status is None else ("error" if status >= 400 else "ok")
     return "unknown"
-
-
-def _int_status(node: cst.BaseExpression) -> int | None:
-    """A literal HTTP status: ``503``, ``status.HTTP_503_SERVICE_UNAVAILABLE``, ``HTTPStatus.OK``."""
-    if isinstance(node, cst.Integer):
-        return int(node.evaluated_value)
-    name = dotted_name(node)
-    if name is None:
-        return None
-    last = name.rpartition(".")[2]
-    match = _STATUS_DIGITS.search(last)
-    if match:
-        return int(match.group(1))
-    if name.startswith(("HTTPStatus.", "http.HTTPStatus.")):
-        import http
-
-        member = getattr(http.HTTPStatus, last, None)
-        return int(member) if member is not None else None
-    return None
 
 
 def _is_none(value: cst.BaseExpression | None) -> bool:
