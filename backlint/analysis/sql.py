@@ -304,7 +304,8 @@ def slot_positions(template: Template) -> list[str]:
     stack: list[str] = []
     for index, part in enumerate(template):
         if isinstance(part, Hole):
-            positions.append(_position(template, index, tokens, quote, clause))
+            # Inside a comment (an optimizer hint ``/*+ FIRST_ROWS({n}) */``) no placeholder works.
+            positions.append(FRAGMENT if comment else _position(template, index, tokens, quote, clause))
             tokens.append("<hole>")
             continue
         text, i = part, 0
