@@ -364,6 +364,30 @@ def test_bl404_and_bl405_fix_fastapi_answers(project: Any) -> None:
     assert _findings(project, "BL404", "shop") == [] and _findings(project, "BL405", "shop") == []
 
 
+DRF_CLIENT_ERROR_LEAK = """
+from rest_framework import exceptions, viewsets
+
+
+class TeamViewSet(viewsets.ModelViewSet):
+    def perform_update(self, serializer):
+        try:
+            super().perform_update(serializer)
+        except Exception as e:
+            raise exceptions.ValidationError(str(e))
+"""
+
+
+def test_bl405_leak_in_a_client_error_gets_a_client_error_message(project: Any) -> None:
+    """A 400 that carried the exception text says the request failed, not that the server did."""
+    before = _write(project, "teams/api.py", DRF_CLIENT_ERROR_LEAK)
+    (finding,) = _findings(project, "BL405", "teams")
+    assert "The request could not be processed" in finding["fix"]["description"]
+    _fix(project, "BL405", "teams")
+    after = (project.root / "teams/api.py").read_text("utf-8")
+    assert after == before.replace("ValidationError(str(e))", 'ValidationError("The request could not be processed")')
+    assert _findings(project, "BL405", "teams") == []
+
+
 def test_bl404_bare_body_without_json_response_in_scope_is_not_fixed(project: Any) -> None:
     code = FASTAPI_ERRORS.replace("from fastapi.responses import JSONResponse\n", "").replace(
         'return JSONResponse({"detail": f"query failed: {exc}"}, status_code=200)', "raise"

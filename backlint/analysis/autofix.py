@@ -317,8 +317,21 @@ def steps_locator(root: cst.CSTNode, path: str, at: tuple[int, ...] = ()) -> Cal
 
 # --------------------------------------------------------------------------- BL404, BL405
 
-GENERIC_MESSAGE = '"Internal server error"'
-GENERIC_FIX = f"Answer a generic message ({GENERIC_MESSAGE}) instead of the exception text"
+
+def generic_message(status: int | None) -> str:
+    """What the client reads instead of the exception text: a server error's generic words, or a
+    client error's when the leak goes out with a 4xx (``raise ValidationError(str(e))``)."""
+    return (
+        '"The request could not be processed"'
+        if status is not None and 400 <= status < 500
+        else '"Internal server error"'
+    )
+
+
+def generic_fix_description(message: str) -> str:
+    return f"Answer a generic message ({message}) instead of the exception text"
+
+
 _JSON_RESPONSES = ("fastapi.responses.JSONResponse", "starlette.responses.JSONResponse", "fastapi.JSONResponse")
 _RESPONSE_KINDS = (cst.Dict, cst.List, cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
 
@@ -371,7 +384,11 @@ def error_status_fixes(
 
 
 def generic_message_fix(
-    value: cst.BaseExpression, leaked: str, short: Callable[[cst.CSTNode], str], skip: Container[int] = ()
+    value: cst.BaseExpression,
+    leaked: str,
+    short: Callable[[cst.CSTNode], str],
+    skip: Container[int] = (),
+    message: str = generic_message(None),
 ) -> PendingFix | None:
     """BL405: the exception text in ``value`` (shown as ``leaked``) replaced by a constant message.
 
@@ -395,6 +412,6 @@ def generic_message_fix(
                 target = parent
             if isinstance(target, cst.SimpleString):
                 return None
-            return PendingFix("unsafe", GENERIC_FIX, (NodeEdit(target, GENERIC_MESSAGE),))
+            return PendingFix("unsafe", generic_fix_description(message), (NodeEdit(target, message),))
         stack.extend((child, (*above, node)) for child in reversed(children(node)))
     return None

@@ -18,7 +18,13 @@ from typing import Any
 
 import libcst as cst
 
-from backlint.analysis.autofix import GENERIC_FIX, error_status_fixes, generic_message_fix, lazy_fix
+from backlint.analysis.autofix import (
+    error_status_fixes,
+    generic_fix_description,
+    generic_message,
+    generic_message_fix,
+    lazy_fix,
+)
 from backlint.analysis.endpoints import (
     BODIES,
     ERROR,
@@ -769,12 +775,12 @@ class EndpointFacts(FactCollector):
                 return False  # an HTTP error's detail is written for the client
             if role in ("narrow", "validation") and (status is None or status < 500):
                 return False  # a specific error answered as a client error: its message is meant for the client
-        fix = lazy_fix(self._leak_fix([value, *others], frame), self._locate)
+        fix = lazy_fix(self._leak_fix([value, *others], frame, generic_message(status)), self._locate)
         frame.facts.leaks.append(Leak(self._locate(at), text, sink, status, via_param, fix))
         return True
 
-    def _leak_fix(self, values: list[cst.BaseExpression], frame: _Frame) -> PendingFix | None:
-        """BL405: every piece of exception text in the answer replaced by a generic message, in one fix."""
+    def _leak_fix(self, values: list[cst.BaseExpression], frame: _Frame, message: str) -> PendingFix | None:
+        """BL405: every piece of exception text in the answer replaced by ``message``, in one fix."""
         edits: list[NodeEdit] = []
         done: set[int] = set()
         for value in values:
@@ -782,12 +788,12 @@ class EndpointFacts(FactCollector):
                 found = self._leaked(value, frame, done)
                 if found is None:
                     break
-                fix = generic_message_fix(value, found[0], _short, done)
+                fix = generic_message_fix(value, found[0], _short, done, message)
                 if fix is None:
                     return None
                 edits.extend(fix.edits)
                 done.update(id(edit.node) for edit in fix.edits)
-        return PendingFix("unsafe", GENERIC_FIX, tuple(edits)) if edits else None
+        return PendingFix("unsafe", generic_fix_description(message), tuple(edits)) if edits else None
 
     def _leaked(
         self, value: cst.BaseExpression, frame: _Frame, skip: Container[int] = ()
