@@ -119,12 +119,14 @@ def active_rules(
 def analyse(
     source: SourceFile, text: str, kind: FileKind, settings: Settings
 ) -> tuple[list[Finding], ModuleFacts | None]:
-    """Lint one file with the cyclic garbage collector paused.
+    """Lint one file with the cyclic garbage collector paused, then collect its young objects once.
 
     A file's tree is ~100k young objects: with the collector running, the walk's allocations set
-    off collections that traverse the whole tree again and again (a third of the CPU time on
-    Django). The tree holds no cycles, so it is freed by reference counting when ``_analyse``
-    returns, before the collector is resumed; the few cycles the rules leave are collected then.
+    off collections that traverse the whole tree again and again. Some rules' per-file state holds
+    the tree in reference cycles (the SQL analysis and its rules point at each other), so it is
+    not freed when ``_analyse`` returns: one young-generation collection right after the file frees
+    it in a single pass, instead of letting it age into older generations that are traversed again
+    (3.5 s -> 0.5 s of collector time on Django's 885 files).
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -133,6 +135,7 @@ def analyse(
     finally:
         if was_enabled:
             gc.enable()
+            gc.collect(0)
 
 
 def _analyse(
