@@ -169,6 +169,9 @@ class FileContext:
         self.reports: list[PendingReport] = []
         self.facts: dict[str, list[Any]] = {}
         self.locations: list[tuple[cst.CSTNode, Span]] = []
+        # Per-file state several rules share (the SQL analysis, the password flow), keyed by its
+        # owner's name: it lives and dies with the file, never in a module-level registry.
+        self.shared: dict[str, Any] = {}
 
     def qualified_name(self, node: cst.CSTNode) -> str | None:
         """Dotted name of a Name/Attribute chain with its head resolved through the imports."""

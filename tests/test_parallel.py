@@ -159,3 +159,26 @@ def test_parsing_without_node_validation_builds_the_same_trees() -> None:
         assert _parse_unvalidated(text).deep_equals(libcst.parse_module(text)), path
     with pytest.raises(libcst.CSTValidationError):  # validation is back for trees built by hand
         libcst.Name("not an identifier")
+
+
+def test_a_files_tree_does_not_outlive_its_lint() -> None:
+    """Per-file rule state lives on the file's context: nothing keeps a linted tree alive (memory),
+    and its cycles are collected with the file instead of aging into costly full collections."""
+    import gc
+
+    import libcst as cst
+
+    from backlint.catalog import load_catalog
+    from backlint.config import Config
+    from backlint.engine import build_settings, lint_text
+
+    settings = build_settings(Config(root=Path.cwd(), source=None, select=("ALL",)), load_catalog())
+    sources = [FIXTURES / "sql" / "sqlite_users.py", FIXTURES / "passwords" / "flask_app" / "accounts" / "views.py"]
+    gc.collect()
+    modules_before = sum(1 for o in gc.get_objects() if isinstance(o, cst.Module))
+    for path in sources:
+        source = SourceFile(path=path, display=path.name, relative=path.name)
+        result = lint_text(source, path.read_text("utf-8"), settings)
+        assert result.findings  # the SQL and password rules ran on these files
+        live = sum(1 for o in gc.get_objects() if isinstance(o, cst.Module))
+        assert live == modules_before, "a linted module is still reachable (or waiting for a full collection)"

@@ -2103,15 +2103,9 @@ def _membership_tests(test: cst.BaseExpression, kb: SqlKnowledge) -> list[tuple[
     return []
 
 
-_analyses: dict[int, tuple[FileContext, SqlAnalysis]] = {}
-
-
 def analysis_for(context: FileContext) -> SqlAnalysis:
     """The one SqlAnalysis of a file, shared by every BL1xx rule instance linting it."""
-    cached = _analyses.get(id(context))
-    if cached is not None and cached[0] is context:
-        return cached[1]
-    analysis = SqlAnalysis(context)
-    _analyses.clear()  # one file at a time per process
-    _analyses[id(context)] = (context, analysis)
+    analysis = context.shared.get("sql")
+    if analysis is None:
+        analysis = context.shared["sql"] = SqlAnalysis(context)
     return analysis

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -1728,14 +1727,11 @@ _STORE_ADVICE = (
 )
 _URL_ADVICE = "URLs end up in access logs, browser history and Referer headers; send the password in the request body"
 
-_ANALYSES: weakref.WeakKeyDictionary[FileContext, PasswordFlow] = weakref.WeakKeyDictionary()
-
-
 def password_flow(context: FileContext, module: cst.Module) -> PasswordFlow:
     """The file's analysis, computed by the first BL3xx rule that asks and shared by the others."""
-    flow = _ANALYSES.get(context)
+    flow = context.shared.get("passwords")
     if flow is None:
-        flow = _ANALYSES[context] = PasswordFlow(context, module)
+        flow = context.shared["passwords"] = PasswordFlow(context, module)
     return flow
 
 
