@@ -7,6 +7,7 @@ import bisect
 import gc
 import re
 import traceback
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,7 +132,13 @@ def analyse(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _analyse(source, text, kind, settings)
+        with warnings.catch_warnings():
+            # Compiling the analysed code (the syntax check; libcst evaluating string literals) warns
+            # about *its* flaws ("invalid escape sequence", "invalid hexadecimal literal"), printing
+            # its source lines: not ours to print, and a line may hold a secret.
+            warnings.simplefilter("ignore", SyntaxWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return _analyse(source, text, kind, settings)
     finally:
         if was_enabled:
             gc.enable()

@@ -153,3 +153,18 @@ def test_a_rule_bug_costs_one_file_names_the_rule_and_exits_2(tmp_path: Path, mo
     (tmp_path / "fine.py").write_text("x = 1\n")
     text = run_cli(".", "--jobs", "1", "--no-cache", cwd=tmp_path)
     assert "All clean" not in text.stdout and "1 file could not be analysed" in text.stdout
+
+
+def test_warnings_about_the_analysed_code_are_not_printed(tmp_path: Path) -> None:
+    """Compiling the analysed code warns about its flaws, with its source line: never on our stderr."""
+    from conftest import run_process
+
+    (tmp_path / "hexy.py").write_text("x = 0x1for\n")  # SyntaxWarning from the syntax check
+    # An invalid escape in a literal libcst evaluates (SyntaxWarning from Python 3.12 on).
+    (tmp_path / "escape.py").write_text(
+        'def find(conn, name):\n    return conn.execute("SELECT \\d FROM t WHERE b = " + name)\n'
+    )
+    result = run_process(".", "--no-cache", cwd=tmp_path)
+    assert result.exit_code == 1, result.stderr
+    assert "hexy.py:1:" in result.stdout and "escape.py:2:" in result.stdout
+    assert "Warning" not in result.stderr, result.stderr
