@@ -36,6 +36,12 @@ def _split_ids(values: Sequence[str]) -> tuple[str, ...]:
 @click.version_option(__version__, "--version", prog_name="backlint", message="%(prog)s %(version)s")
 def main() -> None:
     """backlint: finds the red flags of Python backend code."""
+    import warnings
+
+    # Parsing the analysed code (fingerprints, `backlint suppress`, re-reads for positions) can make
+    # Python warn about *its* flaws with its source line: never ours to print (see filestage.analyse).
+    warnings.simplefilter("ignore", SyntaxWarning)
+    warnings.simplefilter("ignore", DeprecationWarning)
 
 
 @main.command()
