@@ -101,6 +101,22 @@ def test_message_names_driver_and_paramstyle(project) -> None:  # type: ignore[n
     )
 
 
+def test_message_for_spliced_sql_syntax_does_not_suggest_a_placeholder(project) -> None:  # type: ignore[no-untyped-def]
+    """A condition or clause (``WHERE {cond}``) cannot become a parameter: the message says what to do instead."""
+    project.write(
+        "app/users.py",
+        "import sqlite3\n\ndef find(term):\n    cur = sqlite3.connect('a.db').cursor()\n"
+        "    cur.execute(f'SELECT * FROM users WHERE {term}')\n",
+    )
+    (finding,) = project.lint("app/users.py", "--format", "json").json()["findings"]
+    assert finding["rule_id"] == "BL101"
+    assert finding["message"].startswith(
+        "SQL built with an f-string reaches sqlite3 Cursor.execute(), with `term` spliced in as SQL syntax "
+        "(a condition, a clause): compose it from fixed fragments chosen by an allowlist"
+    )
+    assert "WHERE ?" not in finding["message"]
+
+
 def test_finding_lands_on_build_site_with_sink_as_related(project) -> None:  # type: ignore[no-untyped-def]
     project.write(
         "app/items.py",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar
 import libcst as cst
 
 from backlint.analysis.sql import (
+    FRAGMENT,
     IDENTIFIER,
     QUOTED_VALUE,
     RECOGNIZER_KEYWORDS,
@@ -153,6 +154,12 @@ class _SinkRule(_SqlRule):
                 self.report(issue.hole.node, message, related=issue.related, fix=fix)
 
     def message(self, issue: Issue) -> str:
+        if issue.position == FRAGMENT:  # a condition or clause: no placeholder can stand for it
+            return (
+                f"SQL built with {issue.hole.how} reaches {issue.label}, with `{_expression(issue)}` spliced in as "
+                "SQL syntax (a condition, a clause): compose it from fixed fragments chosen by an allowlist, and "
+                "pass the values as parameters"
+            )
         if issue.row is not None and not issue.row.params:
             return (
                 f"SQL built with {issue.hole.how} reaches {issue.label}, which takes no parameters; run the "
