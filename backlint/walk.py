@@ -97,8 +97,8 @@ def _node_class(kind: type) -> bool:
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """A node's child nodes in lexical order, without whitespace and punctuation.
 
-    libcst's ``node.children`` runs a visitor over the node (about 60 µs); rules that search a
-    subtree (``stack.extend(children(node))``) use this instead, as the walker does.
+    libcst's ``node.children`` runs a visitor over the node (about 60 µs); the walker and the rules
+    that search a subtree (``stack.extend(children(node))``) use this instead.
     """
     out: list[cst.CSTNode] = []
     is_node = _is_node
@@ -140,36 +140,27 @@ class BatchedWalker:
                 self.visitors[attr[6:]].append(getattr(rule, attr))
             for attr in leaves:
                 self.leavers[attr[6:]].append(getattr(rule, attr))
-        # Per node type: (visit handlers, leave handlers, child fields), built on first sight.
-        self._plans: dict[type, tuple[tuple[Handler, ...], tuple[Handler, ...], tuple[str, ...]]] = {}
+        # Per node type: (visit handlers, leave handlers), built on first sight.
+        self._plans: dict[type, tuple[tuple[Handler, ...], tuple[Handler, ...]]] = {}
 
     def walk(self, module: cst.Module) -> None:
         self._walk(module)
 
-    def _plan(self, kind: type) -> tuple[tuple[Handler, ...], tuple[Handler, ...], tuple[str, ...]]:
+    def _plan(self, kind: type) -> tuple[tuple[Handler, ...], tuple[Handler, ...]]:
         name = kind.__name__
-        plan = (tuple(self.visitors.get(name, ())), tuple(self.leavers.get(name, ())), _child_fields(kind))
+        plan = (tuple(self.visitors.get(name, ())), tuple(self.leavers.get(name, ())))
         self._plans[kind] = plan
         return plan
 
     def _walk(self, node: cst.CSTNode) -> None:
         kind = type(node)
-        visits, leaves, fields = self._plans.get(kind) or self._plan(kind)
+        visits, leaves = self._plans.get(kind) or self._plan(kind)
         ancestors = self.context.ancestors
         ancestors.append(node)
         for visit in visits:
             visit(node)
-        is_node = _is_node
-        for field in fields:
-            value = getattr(node, field)
-            value_kind = type(value)
-            if is_node.get(value_kind) or (value_kind not in is_node and _node_class(value_kind)):
-                self._walk(value)
-            elif value_kind is list or value_kind is tuple:
-                for item in value:
-                    item_kind = type(item)
-                    if is_node.get(item_kind) or (item_kind not in is_node and _node_class(item_kind)):
-                        self._walk(item)
+        for child in children(node):
+            self._walk(child)
         for leave in leaves:
             leave(node)
         ancestors.pop()
