@@ -1,0 +1,193 @@
+"""The pure logic of benchmarks/corpus/triage.py: line-free keys, precision, vanished true findings."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+CORPUS = Path(__file__).resolve().parent.parent / "benchmarks" / "corpus"
+
+
+def _load(name: str):  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(name, CORPUS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+fetch = _load("fetch")
+triage = _load("triage")
+
+VIEWS = """\
+from db import conn
+
+
+def search(request):
+    q = request.args["q"]
+    rows = conn.execute(f"SELECT * FROM t WHERE name = '{q}'")
+    return rows
+
+
+def other(request):
+    rows = conn.execute(f"SELECT * FROM t WHERE name = '{q}'")
+"""
+
+
+def _report(*items: tuple[str, int, int]) -> dict[str, object]:
+    return {
+        "findings": [
+            {"rule_id": rule, "path": "app/views.py", "line": line, "end_line": end, "column": 5, "message": "m"}
+            for rule, line, end in items
+        ]
+    }
+
+
+def _findings(source: str, *items: tuple[str, int, int], tmp_path: Path) -> list[object]:
+    (tmp_path / "app").mkdir(exist_ok=True)
+    (tmp_path / "app" / "views.py").write_text(source, encoding="utf-8")
+    return triage.findings_from_report("demo", _report(*items), tmp_path)
+
+
+def test_key_has_no_line_number_and_survives_lines_added_above(tmp_path: Path) -> None:
+    before = _findings(VIEWS, ("BL101", 6, 6), tmp_path=tmp_path)
+    shifted = "import os\n\n\n" + VIEWS.replace("    rows = conn", "    rows  =   conn", 1)
+    after = _findings(shifted, ("BL101", 9, 9), tmp_path=tmp_path)
+    assert before[0].key == after[0].key
+    assert before[0].key == (
+        "demo",
+        "BL101",
+        "app/views.py",
+        "rows = conn.execute(f\"SELECT * FROM t WHERE name = '{q}'\")",
+        0,
+    )
+    assert before[0].at == "app/views.py:6" and after[0].at == "app/views.py:9"
+
+
+def test_identical_flagged_lines_get_occurrence_indexes_in_line_order(tmp_path: Path) -> None:
+    found = _findings(VIEWS, ("BL101", 11, 11), ("BL101", 6, 6), tmp_path=tmp_path)
+    assert [(f.line, f.occurrence) for f in found] == [(6, 0), (11, 1)]
+    assert found[0].key[:4] == found[1].key[:4]
+    # another rule on the same line is counted apart
+    found = _findings(VIEWS, ("BL101", 6, 6), ("BL104", 6, 6), ("BL101", 11, 11), tmp_path=tmp_path)
+    assert sorted((f.rule, f.occurrence) for f in found) == [("BL101", 0), ("BL101", 1), ("BL104", 0)]
+
+
+def test_short_spans_use_every_line_long_spans_only_the_first() -> None:
+    lines = ["try:", "    x()", "except Exception:", "    pass", "y = 1", "z = 2"]
+    assert triage.key_code(lines, 3, 4, "BL402") == "except Exception: pass"
+    assert triage.key_code(lines, 1, 6, "BL401") == "try:"
+    assert triage.key_code(lines, 1, 4, "BL401") == "try: x() except Exception: pass"
+    assert triage.key_code(lines, 99, 99, "BL401") == ""
+
+
+def test_secret_rules_never_key_on_the_secret_itself() -> None:
+    secret = "sk_live_" + "a1B2c3D4e5F6g7H8i9J0k1L2"
+    lines = [f'STRIPE_KEY = "{secret}"', 'PASSWORD = "hunter22"', 'sql = "SELECT secret_value FROM t"']
+    masked = triage.key_code(lines, 1, 1, "BL201")
+    assert secret not in masked and masked == 'STRIPE_KEY = "sk_l…(32 chars)"'
+    assert triage.key_code(lines, 2, 2, "BL202") == 'PASSWORD = "…(8 chars)"'
+    # other rules keep their literals (SQL text is what identifies them)
+    assert triage.key_code(lines, 3, 3, "BL101") == 'sql = "SELECT secret_value FROM t"'
+
+
+def _entry(rule: str, code: str, verdict: str, occurrence: int = 0, app: str = "demo") -> object:
+    return triage.Entry(app, rule, "app/views.py", code, occurrence, verdict, "why", "app/views.py:1", "m")
+
+
+def _finding(rule: str, code: str, occurrence: int = 0, app: str = "demo") -> object:
+    return triage.Finding(app, rule, "app/views.py", 1, 1, 1, "message", code, occurrence)
+
+
+def test_precision_per_rule_and_overall() -> None:
+    findings = [_finding("BL101", "a"), _finding("BL101", "b"), _finding("BL101", "c"), _finding("BL402", "d")]
+    findings.append(_finding("BL105", "e"))
+    entries = {e.key: e for e in [_entry("BL101", "a", "tp"), _entry("BL101", "b", "fp"), _entry("BL402", "d", "tp")]}
+    entries[("demo", "BL105", "app/views.py", "e", 0)] = _entry("BL105", "e", "fp")
+    cmp = triage.compare(findings, entries, {"demo"}, {"BL101", "BL402", "BL105"}, {"BL101", "BL402"})
+    bl101 = cmp.by_rule["default"]["BL101"]
+    assert (bl101.tp, bl101.fp, bl101.untriaged) == (1, 1, 1)
+    assert bl101.precision == pytest.approx(0.5)
+    overall = cmp.overall("default")
+    assert (overall.tp, overall.fp, overall.untriaged) == (2, 1, 1)
+    assert overall.precision == pytest.approx(2 / 3)
+    # the off-by-default rule is counted in its own section only
+    assert cmp.overall("opt_in").fp == 1 and "BL105" not in cmp.by_rule["default"]
+    assert [f.code for f in cmp.untriaged] == ["c"]
+    assert [f.code for f, _ in cmp.fp_present] == ["b", "e"]
+    assert cmp.vanished_tp == []
+    assert triage.Tally().precision is None
+
+
+def test_vanished_true_findings_are_found_and_fixed_false_alarms_counted() -> None:
+    entries = {
+        e.key: e
+        for e in [
+            _entry("BL101", "a", "tp"),
+            _entry("BL101", "a", "tp", occurrence=1),
+            _entry("BL101", "b", "fp"),
+            _entry("BL105", "x", "tp"),
+            _entry("BL101", "z", "tp", app="other-app"),
+        ]
+    }
+    findings = [_finding("BL101", "a")]
+    cmp = triage.compare(findings, entries, {"demo"}, {"BL101"}, {"BL101"})
+    assert [(e.code, e.occurrence) for e in cmp.vanished_tp] == [("a", 1)]
+    assert cmp.fp_gone == 1
+    # BL105 did not run (off by default): listed apart, not a vanished true finding
+    assert [e.rule for e in cmp.tp_not_run] == ["BL105"]
+    # with it selected, its missing true finding is one
+    cmp = triage.compare(findings, entries, {"demo"}, {"BL101", "BL105"}, {"BL101"})
+    assert sorted(e.rule for e in cmp.vanished_tp) == ["BL101", "BL105"]
+
+
+def test_stub_round_trips_and_bad_triage_files_are_rejected() -> None:
+    f = _finding("BL202", 'PASSWORD = "…(8 chars)" # "quoted" \\ back')
+    text = triage.stub(f, "fp", "fp: placeholder")
+    entries = triage.parse_triage(text, "t.toml", {"demo"})
+    assert list(entries) == [f.key]
+    assert entries[f.key].verdict == "fp"
+    # a stub not yet filled in is untriaged, not an error
+    assert triage.parse_triage(triage.stub(f), "t.toml")[f.key].verdict == ""
+    with pytest.raises(triage.TriageError, match="verdict must be"):
+        triage.parse_triage(triage.stub(f, "maybe", "x"), "t.toml")
+    with pytest.raises(triage.TriageError, match="needs a one-line reason"):
+        triage.parse_triage(triage.stub(f, "tp", " "), "t.toml")
+    with pytest.raises(triage.TriageError, match="duplicate key"):
+        triage.parse_triage(text + "\n" + text, "t.toml")
+    with pytest.raises(triage.TriageError, match="not an app of this set"):
+        triage.parse_triage(text, "t.toml", {"someone-else"})
+    with pytest.raises(triage.TriageError, match="missing"):
+        triage.parse_triage('[[finding]]\napp = "demo"\n', "t.toml")
+
+
+def test_apps_file_is_valid_and_holds_a_mixed_holdout() -> None:
+    apps = fetch.load_apps()
+    assert len(apps) >= 18
+    holdout = [a for a in apps if a.set == "holdout"]
+    assert len(holdout) >= 6
+    assert len({a.framework for a in holdout}) >= 3
+    assert fetch.select_apps(apps, "holdout") == holdout
+    with pytest.raises(fetch.CorpusError, match="unknown app"):
+        fetch.select_apps(apps, "all", "no-such-app")
+
+
+def test_unpack_refuses_members_outside_the_app_directory(tmp_path: Path) -> None:
+    import tarfile
+
+    src = tmp_path / "src"
+    (src / "app-1.0" / "pkg").mkdir(parents=True)
+    (src / "app-1.0" / "pkg" / "mod.py").write_text("x = 1\n")
+    (src / "evil.py").write_text("y = 2\n")
+    archive = tmp_path / "app-1.0.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        tf.add(src / "app-1.0", arcname="app-1.0")
+        tf.add(src / "evil.py", arcname="app-1.0/../../evil.py")
+    dest = tmp_path / "out"
+    fetch.unpack(archive, dest)
+    assert (dest / "pkg" / "mod.py").read_text() == "x = 1\n"
+    assert not (tmp_path / "evil.py").exists() and not list(dest.rglob("evil.py"))
