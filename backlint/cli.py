@@ -5,7 +5,6 @@ Exit codes: 0 clean, 1 findings, 2 usage, configuration or internal error.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,9 +13,8 @@ from typing import Any
 import click
 
 from backlint import __version__
-
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
-FORMATS = ("text", "concise", "json", "sarif", "github")
+from backlint.core.ids import EXIT_ERROR
+from backlint.report import FORMATS
 
 
 class _DefaultCheckGroup(click.Group):
@@ -93,7 +91,8 @@ def main() -> None:
 @click.option("--diff", is_flag=True, help="Print the autofixes as a unified diff, write nothing (exit 1 if any).")
 def check(**kwargs: Any) -> None:
     """Lint PATHS (default: the current directory)."""
-    from backlint.run import CheckOptions, run_check
+    from backlint.commands.check import run_check
+    from backlint.core.options import CheckOptions
 
     options = CheckOptions(
         paths=list(kwargs["paths"]),
@@ -147,7 +146,7 @@ def _lint_options(command: Any) -> Any:
 
 
 def _lint_check_options(kwargs: dict[str, Any]) -> Any:
-    from backlint.run import CheckOptions
+    from backlint.core.options import CheckOptions
 
     return CheckOptions(
         paths=list(kwargs["paths"]),
@@ -175,8 +174,8 @@ def baseline(**kwargs: Any) -> None:
     """Record today's findings in PATHS so that `check --baseline` reports only new ones."""
     import dataclasses
 
-    from backlint.baseline import record
-    from backlint.run import run_check
+    from backlint.adoption.baseline import record
+    from backlint.commands.check import run_check
 
     options = _lint_check_options(kwargs)
     options = dataclasses.replace(
@@ -191,8 +190,8 @@ def suppress(**kwargs: Any) -> None:
     """Add `# backlint: ignore[ID]` comments for every current finding in PATHS."""
     import dataclasses
 
-    from backlint.bulk_suppress import after_run
-    from backlint.run import run_check
+    from backlint.adoption.bulk_suppress import after_run
+    from backlint.commands.check import run_check
 
     options = dataclasses.replace(_lint_check_options(kwargs), use_baseline=False, after_run=after_run)
     sys.exit(run_check(options))
@@ -222,8 +221,8 @@ def merge(**kwargs: Any) -> None:
     The project rules run here, once, over the facts of every shard: the result is the one an
     unsharded run gives. Run it from the directory the shards ran in, with the checkout present.
     """
-    from backlint.adoption import run_merge
-    from backlint.run import CheckOptions
+    from backlint.commands.merge import run_merge
+    from backlint.core.options import CheckOptions
 
     output = kwargs["output"]
     output_format = kwargs["output_format"]
@@ -250,7 +249,7 @@ def merge(**kwargs: Any) -> None:
 @click.argument("rule_id")
 def rule(rule_id: str) -> None:
     """Print a rule's documentation with its examples."""
-    from backlint.catalog import load_catalog
+    from backlint.core.catalog import load_catalog
 
     catalog = load_catalog()
     meta = catalog.rules.get(rule_id.upper())
@@ -268,7 +267,7 @@ def rules(output_format: str) -> None:
     """List every rule: id, name, default level, enabled by default (markdown: the full docs/rules.md)."""
     import json
 
-    from backlint.catalog import load_catalog
+    from backlint.core.catalog import load_catalog
 
     catalog = load_catalog()
     if output_format == "json":
@@ -311,11 +310,3 @@ def server(stdio: bool) -> None:
         )
         sys.exit(EXIT_ERROR)
     serve()
-
-
-def use_color(option: bool | None, stream: Any) -> bool:
-    if option is not None:
-        return option
-    if os.environ.get("NO_COLOR"):
-        return False
-    return bool(getattr(stream, "isatty", lambda: False)())

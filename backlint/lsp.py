@@ -26,11 +26,12 @@ from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from backlint import __version__
-from backlint.catalog import Catalog, load_catalog
-from backlint.config import Config, ConfigError, find_config_file, load_config
-from backlint.engine import PARSE_ERROR, Settings, build_settings
-from backlint.rule import Finding, Notice, Span
-from backlint.run import is_excluded_path, lint_buffer
+from backlint.api import is_excluded_path, lint_buffer, settings_for
+from backlint.core.catalog import Catalog, load_catalog
+from backlint.core.config import Config, ConfigError, find_config_file, load_config
+from backlint.core.ids import PARSE_ERROR
+from backlint.core.results import Finding, Notice, Span
+from backlint.pipeline.settings import Settings
 
 SOURCE = "backlint"
 # Wait this long after the last keystroke before linting: typing should not queue a lint per key.
@@ -61,7 +62,7 @@ Fixer = Callable[[str, Finding], Sequence[Fix]]
 
 def autofixes(text: str, finding: Finding) -> Sequence[Fix]:
     """The finding's autofix, as ``backlint check --fix`` applies it (backlint/fix.py)."""
-    from backlint.fix import SAFE, fixed_source
+    from backlint.pipeline.fixes import SAFE, fixed_source
 
     if finding.fix is None:
         return ()
@@ -264,7 +265,7 @@ class ConfigCache:
                 config = Config(root=default_root, source=None)
             else:
                 config = load_config(self.catalog, explicit=config_file, start=path)
-            loaded = _Loaded(stamp, config, build_settings(config, self.catalog))
+            loaded = _Loaded(stamp, config, settings_for(config, self.catalog))
             self._loaded[key] = loaded
         return loaded.config, loaded.settings
 

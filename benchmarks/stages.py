@@ -48,20 +48,21 @@ def main() -> int:
     import libcst
     from libcst.metadata import MetadataWrapper
 
-    import backlint.engine
-    import backlint.filestage
-    import backlint.walk
-    from backlint.catalog import load_catalog
-    from backlint.checks import registry
-    from backlint.config import load_config
-    from backlint.discovery import discover
+    import backlint.pipeline.engine
+    import backlint.pipeline.filestage
+    import backlint.pipeline.walk
+    from backlint.api import RULE_PACKAGES
+    from backlint.core.catalog import load_catalog
+    from backlint.core.config import load_config
+    from backlint.pipeline.discovery import discover
+    from backlint.pipeline.registry import load_registry
 
-    registry()
+    load_registry(RULE_PACKAGES)
     spent["imports (libcst, rules)"] += _clock() - start
 
     libcst.parse_module = timed("libcst parse", libcst.parse_module)
-    backlint.walk.BatchedWalker.walk = timed("walk + rule visits", backlint.walk.BatchedWalker.walk)  # type: ignore[method-assign]
-    real_init = backlint.walk.BatchedWalker.__init__
+    backlint.pipeline.walk.BatchedWalker.walk = timed("walk + rule visits", backlint.pipeline.walk.BatchedWalker.walk)  # type: ignore[method-assign]
+    real_init = backlint.pipeline.walk.BatchedWalker.__init__
 
     def init(self: Any, rules: Any, context: Any) -> None:
         """Each visit_/leave_ handler timed and charged to its rule or collector."""
@@ -83,11 +84,13 @@ def main() -> int:
 
         return run
 
-    backlint.walk.BatchedWalker.__init__ = init  # type: ignore[method-assign]
+    backlint.pipeline.walk.BatchedWalker.__init__ = init  # type: ignore[method-assign]
     MetadataWrapper.resolve = timed("positions (files with findings)", MetadataWrapper.resolve)  # type: ignore[method-assign]
-    backlint.filestage._syntax_check = timed("ast check (files no rule needed)", backlint.filestage._syntax_check)
-    backlint.engine.project_pass = timed("project pass", backlint.engine.project_pass)
-    real_active = backlint.filestage.active_rules
+    backlint.pipeline.filestage._syntax_check = timed(
+        "ast check (files no rule needed)", backlint.pipeline.filestage._syntax_check
+    )
+    backlint.pipeline.engine.project_pass = timed("project pass", backlint.pipeline.engine.project_pass)  # type: ignore[assignment]
+    real_active = backlint.pipeline.filestage.active_rules
 
     def active_rules(kind: Any, text: str, settings: Any) -> Any:
         start = _clock()
@@ -101,7 +104,7 @@ def main() -> int:
             triggered[collector.__name__] += 1
         return rules, collectors
 
-    backlint.filestage.active_rules = active_rules
+    backlint.pipeline.filestage.active_rules = active_rules
 
     catalog = load_catalog()
     config = load_config(catalog, explicit=None, start=args.paths[0].absolute())
@@ -109,12 +112,14 @@ def main() -> int:
         import dataclasses
 
         config = dataclasses.replace(config, select=tuple(args.select))
-    settings = backlint.engine.build_settings(config, catalog)
+    from backlint.api import settings_for
+
+    settings = settings_for(config, catalog)
     start = _clock()
     found = discover(args.paths, config)
     spent["discovery"] += _clock() - start
     total_start = _clock()
-    result = backlint.engine.run(found.files, settings, catalog, config, jobs=1)
+    result = backlint.pipeline.engine.run(found.files, settings, catalog, config, jobs=1)
     total = _clock() - total_start + spent["discovery"] + spent["imports (libcst, rules)"]
     lines = sum(f.path.read_bytes().count(b"\n") for f in found.files)
 

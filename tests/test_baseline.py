@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from conftest import run_cli
 
-from backlint.baseline import normalise_code
+from backlint.adoption.baseline import normalise_code
 
 ORDERS = """\
 import logging
@@ -244,7 +244,14 @@ def test_sarif_marks_baseline_state(repo: Path) -> None:
     results = log["runs"][0]["results"]
     assert [(r["ruleId"], r["baselineState"]) for r in results] == [("BL101", "new")]
     result = run_cli(
-        "check", "app", "--baseline", str(path), "--format", "sarif", "--sarif-include-suppressed", "--no-cache",
+        "check",
+        "app",
+        "--baseline",
+        str(path),
+        "--format",
+        "sarif",
+        "--sarif-include-suppressed",
+        "--no-cache",
         cwd=repo,
     )
     log = json.loads(result.stdout)

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from test_startup_imports import modules_after
 
-import backlint.cache
-import backlint.catalog
-import backlint.engine
-from backlint.cache import Cache, _seal
-from backlint.engine import FileResult
-from backlint.rule import Finding, Span
+import backlint.core.catalog
+import backlint.pipeline.cache
+import backlint.pipeline.engine
+from backlint.core.files import seal
+from backlint.core.results import FileResult, Finding, Span
+from backlint.pipeline.cache import Cache
 
 SWALLOW = "def run(job):\n    try:\n        job()\n    except Exception:\n        pass\n"
 CLEAN = "def run(job):\n    try:\n        job()\n    except KeyError:\n        raise\n"
@@ -56,35 +56,35 @@ def _app(project) -> None:  # type: ignore[no-untyped-def]
 
 
 def _entries(root: Path) -> list[Path]:
-    return sorted((root / ".backlint_cache" / f"v{backlint.cache.FORMAT}" / "files").glob("[0-9a-f]*"))
+    return sorted((root / ".backlint_cache" / f"v{backlint.pipeline.cache.FORMAT}" / "files").glob("[0-9a-f]*"))
 
 
 def _no_reads(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     def fail(path, *args):  # type: ignore[no-untyped-def]
         raise AssertionError(f"{path} was read: the stat index should have answered")
 
-    monkeypatch.setattr(backlint.engine, "_read_bytes", fail)
+    monkeypatch.setattr(backlint.pipeline.engine, "read_file_bytes", fail)
 
 
 @pytest.fixture(autouse=True)
 def pinned_code_fingerprint(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """In a shared checkout another developer's edit between two runs would (rightly) miss the cache."""
-    monkeypatch.setattr(backlint.cache, "code_fingerprint", lambda: "pinned")
+    monkeypatch.setattr(backlint.pipeline.cache, "code_fingerprint", lambda: "pinned")
 
 
 @pytest.fixture
 def trust_fresh_stats(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Files written a moment ago are normally hashed again (their mtime may not have ticked yet)."""
-    monkeypatch.setattr(backlint.cache, "_RACY_NS", -(10**12))
+    monkeypatch.setattr(backlint.pipeline.cache, "_RACY_NS", -(10**12))
 
 
 @pytest.fixture(scope="module")
 def frozen_backlint(tmp_path_factory) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """A copy of backlint and its catalog: edits made meanwhile in a shared checkout change no fingerprint."""
     root = tmp_path_factory.mktemp("frozen")
-    package = Path(backlint.cache.__file__).parent
+    package = Path(backlint.pipeline.cache.__file__).parent.parent
     shutil.copytree(package, root / "backlint", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(backlint.catalog.rules_dir(), root / "rules")
+    shutil.copytree(backlint.core.catalog.rules_dir(), root / "rules")
     return {"PYTHONPATH": str(root)}
 
 
@@ -113,13 +113,13 @@ def test_a_changed_file_is_linted_again_and_the_others_are_not(project, monkeypa
     _app(project)
     project.lint(".")
     linted: list[str] = []
-    real = backlint.engine.lint_text
+    real = backlint.pipeline.engine.lint_text
 
     def spy(source, text, settings):  # type: ignore[no-untyped-def]
         linted.append(source.display)
         return real(source, text, settings)
 
-    monkeypatch.setattr(backlint.engine, "lint_text", spy)
+    monkeypatch.setattr(backlint.pipeline.engine, "lint_text", spy)
     project.write("app/jobs.py", CLEAN)
     result = project.lint(".", "--format", "concise")
     assert linted == ["app/jobs.py"]
@@ -146,13 +146,13 @@ def test_editing_a_file_without_facts_keeps_the_project_pass_cached(project, mon
     project.write("tests/test_jobs.py", "def test_run():\n    assert True\n")
     assert "app/main.py:5:7: BL603" in project.lint(".", "--format", "concise").stdout
     passes: list[int] = []
-    real = backlint.engine.project_pass
+    real = backlint.pipeline.engine.project_pass
 
     def spy(*args):  # type: ignore[no-untyped-def]
         passes.append(1)
         return real(*args)
 
-    monkeypatch.setattr(backlint.engine, "project_pass", spy)
+    monkeypatch.setattr(backlint.pipeline.engine, "project_pass", spy)
     project.write("tests/test_jobs.py", "def test_run():\n    assert 1 + 1 == 2\n")
     assert "app/main.py:5:7: BL603" in project.lint(".", "--format", "concise").stdout
     assert passes == [], "a test file has no facts: the project findings still hold"
@@ -212,8 +212,8 @@ def test_a_moved_file_is_reported_at_its_new_path(project) -> None:  # type: ign
         lambda data: data[: len(data) // 2],
         lambda data: data[:-1] + bytes([data[-1] ^ 0xFF]),
         lambda data: b"garbage" * 10,
-        lambda data: _seal(b"\x80\x05not a pickle", b""),
-        lambda data: _seal(pickle.dumps(({"not": "findings"}, [], False)), b""),
+        lambda data: seal(b"\x80\x05not a pickle", b""),
+        lambda data: seal(pickle.dumps(({"not": "findings"}, [], False)), b""),
     ],
     ids=["empty", "truncated", "bit-flip", "garbage", "bad-pickle", "wrong-shape"],
 )
@@ -226,21 +226,21 @@ def test_corrupt_entries_are_never_trusted(project, damage) -> None:  # type: ig
     warm = project.lint(".", "--format", "json")
     assert warm.stdout == cold.stdout
     assert warm.stderr == ""
-    assert all(backlint.cache._unseal(entry.read_bytes(), 2) for entry in _entries(project.root))
+    assert all(backlint.pipeline.cache.unseal(entry.read_bytes(), 2) for entry in _entries(project.root))
 
 
 def test_editing_backlint_or_its_catalog_changes_the_fingerprint(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.undo()  # the real fingerprint
-    import backlint.catalog
+    import backlint.core.catalog
 
     rules = tmp_path / "rules"
-    shutil.copytree(backlint.catalog.rules_dir(), rules)
-    monkeypatch.setattr(backlint.catalog, "rules_dir", lambda: rules)
-    before = backlint.cache.code_fingerprint()
-    assert backlint.cache.code_fingerprint() == before
+    shutil.copytree(backlint.core.catalog.rules_dir(), rules)
+    monkeypatch.setattr(backlint.core.catalog, "rules_dir", lambda: rules)
+    before = backlint.pipeline.cache.code_fingerprint()
+    assert backlint.pipeline.cache.code_fingerprint() == before
     rule = sorted(rules.glob("BL*.toml"))[0]
     rule.write_text(rule.read_text() + "\n")
-    assert backlint.cache.code_fingerprint() != before
+    assert backlint.pipeline.cache.code_fingerprint() != before
 
 
 class _Exploit:
@@ -253,7 +253,7 @@ def test_a_planted_entry_cannot_run_code(project) -> None:  # type: ignore[no-un
     project.write("jobs.py", SWALLOW)
     cold = project.lint(".", "--format", "json")
     for entry in _entries(project.root):
-        entry.write_bytes(_seal(pickle.dumps(([_Exploit()], [], False)), b""))
+        entry.write_bytes(seal(pickle.dumps(([_Exploit()], [], False)), b""))
     warm = project.lint(".", "--format", "json")
     assert not (project.root / "pwned").exists()
     assert warm.stdout == cold.stdout
@@ -342,27 +342,27 @@ def test_entries_are_only_for_their_own_path(tmp_path: Path) -> None:
 
 
 def test_the_catalog_is_read_back_from_the_user_cache_until_a_rule_file_changes(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import backlint.catalog
+    import backlint.core.catalog
 
     rules = tmp_path / "rules"
-    shutil.copytree(backlint.catalog.rules_dir(), rules)
-    monkeypatch.setattr(backlint.catalog, "rules_dir", lambda: rules)
+    shutil.copytree(backlint.core.catalog.rules_dir(), rules)
+    monkeypatch.setattr(backlint.core.catalog, "rules_dir", lambda: rules)
     monkeypatch.setenv("BACKLINT_CACHE_HOME", str(tmp_path / "user-cache"))
     parsed: list[int] = []
 
     def parse():  # type: ignore[no-untyped-def]
         parsed.append(1)
-        return backlint.catalog._parse_catalog()
+        return backlint.core.catalog._parse_catalog()
 
-    first = backlint.cache.cached_catalog(parse, rules)
-    second = backlint.cache.cached_catalog(parse, rules)
+    first = backlint.core.catalog.cached_catalog(parse, rules)
+    second = backlint.core.catalog.cached_catalog(parse, rules)
     assert len(parsed) == 1
     assert second == first and second.rules["BL402"].summary == first.rules["BL402"].summary
     table = sorted((rules / "tables").glob("*.toml"))[0]
     table.write_text(table.read_text() + "\n# edited\n")
-    backlint.cache.cached_catalog(parse, rules)
+    backlint.core.catalog.cached_catalog(parse, rules)
     assert len(parsed) == 2, "an edited table is parsed again"
     (entry,) = sorted((tmp_path / "user-cache").glob("catalog-*"), key=lambda p: p.stat().st_mtime)[-1:]
     entry.write_bytes(b"corrupt")
-    assert backlint.cache.cached_catalog(parse, rules) == first
+    assert backlint.core.catalog.cached_catalog(parse, rules) == first
     assert len(parsed) == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from annotations import expected_findings
 
-from backlint.catalog import load_catalog
+from backlint.core.catalog import load_catalog
 
 CATALOG = load_catalog()
 CASES = [

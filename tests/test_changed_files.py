@@ -11,7 +11,7 @@ from conftest import run_cli
 SWALLOW = "\n\ndef {name}(db):\n    try:\n        db.commit()\n    except Exception:\n        pass\n"
 LOGGED = SWALLOW.replace("        pass\n", "        logger.exception('commit failed')\n        raise\n")
 HEADER = "import logging\n\nlogger = logging.getLogger(__name__)\n"
-QUERY = 'def find(db, name):\n    return db.execute(f"SELECT * FROM users WHERE name = \'{name}\'")\n'
+QUERY = "def find(db, name):\n    return db.execute(f\"SELECT * FROM users WHERE name = '{name}'\")\n"
 
 
 def git(root: Path, *args: str) -> str:

@@ -11,7 +11,7 @@ import pytest
 from conftest import run_cli, run_process
 
 from backlint import __version__
-from backlint.catalog import load_catalog
+from backlint.core.catalog import load_catalog
 
 SWALLOW = """\
 def save(db):

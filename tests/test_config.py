@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import run_cli
 
-from backlint.catalog import TableSpec, load_catalog, validate_row
+from backlint.core.catalog import TableSpec, load_catalog, validate_row
 
 SWALLOW = """\
 def save(db):
@@ -121,9 +121,7 @@ def test_severity_overrides(project) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_test_and_non_production_paths_extend_the_defaults(project) -> None:  # type: ignore[no-untyped-def]
-    project.write(
-        "pyproject.toml", '[tool.backlint]\ntest-paths = ["qa/**"]\nnon-production-paths = ["**/ops/**"]\n'
-    )
+    project.write("pyproject.toml", '[tool.backlint]\ntest-paths = ["qa/**"]\nnon-production-paths = ["**/ops/**"]\n')
     for path in ("qa/smoke.py", "tools/ops/backfill.py", "tests/test_db.py", "app/views.py"):
         project.write(path, SWALLOW)
     # BL402 applies to production code only: test and non-production files are judged by other rules

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from backlint.config import DEFAULT_EXCLUDES
+from backlint.core.config import DEFAULT_EXCLUDES
 
 SWALLOW = "def save(db):\n    try:\n        db.commit()\n    except Exception:\n        pass\n"
 

@@ -27,8 +27,8 @@ try:
 except ImportError:  # Python < 3.11
     import tomli as tomllib  # type: ignore[no-redef]
 
-from backlint.fix import FixError, apply_edits, compatible, fix_file, fix_text
-from backlint.rule import Finding, Fix, Span, TextEdit
+from backlint.core.results import Finding, Fix, Span, TextEdit
+from backlint.pipeline.fixes import FixError, apply_edits, compatible, fix_file, fix_text
 
 # ---------------------------------------------------------------------------------------------
 # The fixtures, fixed
@@ -73,7 +73,7 @@ def _allowed_lines(findings: list[dict[str, Any]]) -> dict[str, set[int]]:
 
 
 def _decode(data: bytes) -> str:
-    from backlint.engine import decode_source
+    from backlint.pipeline.source import decode_source
 
     text, _, _ = decode_source(data, "x.py")
     assert text is not None

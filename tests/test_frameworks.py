@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 
-from backlint.analysis.frameworks import App, LazySpan, ProjectModel
-from backlint.catalog import load_catalog
-from backlint.config import load_config
-from backlint.discovery import discover
-from backlint.engine import build_settings, lint_file
+from backlint.analysis.frameworks import App, ProjectModel
+from backlint.analysis.lazy import LazySpan
+from backlint.api import settings_for
+from backlint.core.catalog import load_catalog
+from backlint.core.config import load_config
+from backlint.pipeline.discovery import discover
+from backlint.pipeline.engine import lint_file
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +28,7 @@ def build(root: Path) -> ProjectModel:
     """The model of the production files under ``root``, built the way the project pass builds it."""
     catalog = load_catalog()
     config = dataclasses.replace(load_config(catalog, explicit=None, start=root), select=("BL6",))
-    settings = build_settings(config, catalog)
+    settings = settings_for(config, catalog)
     files = discover([Path(".")], config).files
     facts = [r.facts for r in (lint_file(f, settings) for f in files) if r.facts is not None]
     return ProjectModel([m for m in facts if m.kind == "production"], settings.knowledge, dict(settings.options))

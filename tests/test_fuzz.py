@@ -12,14 +12,15 @@ from pathlib import Path
 import hypothesmith
 from hypothesis import HealthCheck, given, settings
 
-from backlint.catalog import load_catalog
-from backlint.config import Config
-from backlint.discovery import SourceFile
-from backlint.engine import build_settings, lint_text
+from backlint.api import settings_for
+from backlint.core.catalog import load_catalog
+from backlint.core.config import Config
+from backlint.pipeline.discovery import SourceFile
+from backlint.pipeline.engine import lint_text
 
 EXAMPLES = int(os.environ.get("BACKLINT_FUZZ_EXAMPLES", "50"))
 CATALOG = load_catalog()
-ALL_RULES = build_settings(Config(root=Path.cwd(), source=None, select=("ALL",)), CATALOG)
+ALL_RULES = settings_for(Config(root=Path.cwd(), source=None, select=("ALL",)), CATALOG)
 SOURCE = SourceFile(path=Path("app/generated.py"), display="app/generated.py", relative="app/generated.py")
 
 

@@ -84,7 +84,6 @@ def test_file_over_max_file_size_is_skipped_with_a_notice(tmp_path: Path) -> Non
 def test_unreadable_file_is_a_finding_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from conftest import run_cli
 
-    from backlint import engine
 
     (tmp_path / "secret.py").write_text(SWALLOW)
     (tmp_path / "open.py").write_text(SWALLOW)
@@ -95,7 +94,7 @@ def test_unreadable_file_is_a_finding_not_a_crash(tmp_path: Path, monkeypatch: p
             raise PermissionError(13, "Permission denied")
         return real(self)
 
-    monkeypatch.setattr(engine.Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
     result = run_cli(".", "--format", "json", "--jobs", "1", "--no-cache", cwd=tmp_path)
     found = _findings(result)
     assert found["secret.py"] == [("BL000", 1, "cannot read file: Permission denied")]
@@ -128,9 +127,10 @@ def test_linting_never_imports_or_runs_the_code(tmp_path: Path) -> None:
 def test_a_rule_bug_costs_one_file_names_the_rule_and_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from conftest import run_cli
 
-    from backlint.checks import registry
+    from backlint.api import RULE_PACKAGES
+    from backlint.pipeline.registry import load_registry
 
-    rule = registry()[0]["BL402"]
+    rule = load_registry(RULE_PACKAGES).file_rules["BL402"]
     real = rule.visit_ExceptHandler
 
     def crash_on_one_file(self, node):  # type: ignore[no-untyped-def]

@@ -17,9 +17,9 @@ from pygls.protocol import default_converter  # noqa: E402
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities  # noqa: E402
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features  # noqa: E402
 
-from backlint.catalog import load_catalog  # noqa: E402
+from backlint.core.catalog import load_catalog  # noqa: E402
+from backlint.core.results import Finding, Span  # noqa: E402
 from backlint.lsp import Fix, code_actions, fix_edit, split_lines, suppression_line  # noqa: E402
-from backlint.rule import Finding, Span  # noqa: E402
 
 PUBLISH = types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS
 

@@ -20,11 +20,11 @@ from typing import Any
 import pytest
 from conftest import FIXTURES, ROOT, run_cli
 
-from backlint.catalog import load_catalog
-from backlint.engine import RunResult
-from backlint.report import ReportInput, sarif
+from backlint.core.catalog import load_catalog
+from backlint.core.results import Finding, RunResult, Span
+from backlint.report import sarif
+from backlint.report.model import ReportInput
 from backlint.report.sarif import within_result_limit
-from backlint.rule import Finding, Span
 
 MULTITOOL_VERSION = "5.7.0"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -12,11 +12,12 @@ import click
 import pytest
 from conftest import FIXTURES
 
-import backlint.cache
-import backlint.engine
-from backlint.discovery import SourceFile
-from backlint.engine import POOL_MIN_BYTES, _chunks
-from backlint.run import ProgressBar
+import backlint.pipeline.cache
+import backlint.pipeline.engine
+import backlint.pipeline.settings
+from backlint.commands.check import ProgressBar
+from backlint.pipeline.discovery import SourceFile
+from backlint.pipeline.engine import POOL_MIN_BYTES, _chunks
 
 _NOT_SOURCE = shutil.ignore_patterns("__pycache__", "*.pyc")
 SWALLOW = "def run(job):\n    try:\n        job()\n    except Exception:\n        pass\n"
@@ -35,13 +36,13 @@ def corpus(project):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def pool_calls(monkeypatch):  # type: ignore[no-untyped-def]
     calls: list[int] = []
-    real = backlint.engine._in_pool
+    real = backlint.pipeline.engine._in_pool
 
     def spy(todo, *args):  # type: ignore[no-untyped-def]
         calls.append(len(todo))
         return real(todo, *args)
 
-    monkeypatch.setattr(backlint.engine, "_in_pool", spy)
+    monkeypatch.setattr(backlint.pipeline.engine, "_in_pool", spy)
     return calls
 
 
@@ -59,7 +60,7 @@ def test_parallel_report_is_identical_to_serial(corpus, pool_calls) -> None:  # 
 
 def test_parallel_cold_then_warm_is_identical(corpus, pool_calls, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # Pinned: in a shared checkout another developer's edit between the two runs would change it.
-    monkeypatch.setattr(backlint.cache, "code_fingerprint", lambda: "pinned")
+    monkeypatch.setattr(backlint.pipeline.cache, "code_fingerprint", lambda: "pinned")
     args = ("fixtures", "--select", "ALL", "--format", "sarif")
     cold = corpus.lint(*args, "-j", "2")
     warm = corpus.lint(*args, "-j", "2")
@@ -72,7 +73,7 @@ def test_results_are_identical_without_the_prefilter(project, monkeypatch) -> No
     shutil.copytree(FIXTURES, project.root / "fixtures")
     args = ("fixtures", "--select", "ALL", "--no-cache", "--format", "json")
     with_prefilter = project.lint(*args)
-    monkeypatch.setenv(backlint.engine.NO_PREFILTER_ENV, "1")
+    monkeypatch.setenv(backlint.pipeline.settings.NO_PREFILTER_ENV, "1")
     without = project.lint(*args)
     assert without.stdout == with_prefilter.stdout
 
@@ -87,14 +88,14 @@ def test_a_few_small_files_are_linted_in_process(project, pool_calls) -> None:  
 
 @pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="the patch reaches workers only when forked")
 def test_a_dying_worker_costs_its_files_not_the_run(corpus, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    real = backlint.engine.lint_text
+    real = backlint.pipeline.engine.lint_text
 
     def lint_or_die(source, text, settings):  # type: ignore[no-untyped-def]
         if source.display.endswith("boom.py"):
             os._exit(3)  # as if killed by the OOM killer
         return real(source, text, settings)
 
-    monkeypatch.setattr(backlint.engine, "lint_text", lint_or_die)
+    monkeypatch.setattr(backlint.pipeline.engine, "lint_text", lint_or_die)
     corpus.write("fixtures/boom.py", SWALLOW * 2000)  # the largest file: linted first
     result = corpus.lint("fixtures", "--no-cache", "-j", "2", "--format", "concise")
     assert result.exit_code == 2
@@ -149,7 +150,7 @@ def test_parsing_without_node_validation_builds_the_same_trees() -> None:
     """The per-file stage skips libcst's re-validation of parsed nodes (~20% of a parse)."""
     import libcst
 
-    from backlint.filestage import _parse_unvalidated
+    from backlint.pipeline.filestage import _parse_unvalidated
 
     click_sources = Path(click.__file__).parent
     sources = [*FIXTURES.rglob("*.py"), click_sources / "core.py", click_sources / "types.py"]
@@ -168,11 +169,12 @@ def test_a_files_tree_does_not_outlive_its_lint() -> None:
 
     import libcst as cst
 
-    from backlint.catalog import load_catalog
-    from backlint.config import Config
-    from backlint.engine import build_settings, lint_text
+    from backlint.api import settings_for
+    from backlint.core.catalog import load_catalog
+    from backlint.core.config import Config
+    from backlint.pipeline.engine import lint_text
 
-    settings = build_settings(Config(root=Path.cwd(), source=None, select=("ALL",)), load_catalog())
+    settings = settings_for(Config(root=Path.cwd(), source=None, select=("ALL",)), load_catalog())
     sources = [FIXTURES / "sql" / "sqlite_users.py", FIXTURES / "passwords" / "flask_app" / "accounts" / "views.py"]
     gc.collect()
     modules_before = sum(1 for o in gc.get_objects() if isinstance(o, cst.Module))

@@ -14,7 +14,7 @@ def test_rules_doc_is_up_to_date() -> None:
 
 
 def test_every_help_uri_anchor_exists() -> None:
-    from backlint.catalog import load_catalog
+    from backlint.core.catalog import load_catalog
 
     text = (ROOT / "docs" / "rules.md").read_text("utf-8")
     for meta in load_catalog().rules.values():

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from conftest import ROOT, run_cli, run_process
 
-from backlint.catalog import load_catalog
+from backlint.core.catalog import load_catalog
 from backlint.report.fingerprint import content_key, enclosing_scope, line_hashes, parse_quietly
 from backlint.report.sarif import SCHEMA_URI, first_sentence, rule_descriptor, to_sarif
 
@@ -101,8 +101,14 @@ VECTORS = [
     (" a\nb\n  \t\tc\n d", ["271789c17abda88f:1", "54703d4cd895b18:1", "180aee12dab6264:1", "a23a3dc5e078b07b:1"]),
     (
         " hello; \t\nworld!!!\n\n\n  \t\tGreetings\n End",
-        ["8b7cf3e952e7aeb2:1", "b1ae1287ec4718d9:1", "bff680108adb0fcc:1", "c6805c5e1288b612:1",
-         "b86d3392aea1be30:1", "e6ceba753e1a442:1"],
+        [
+            "8b7cf3e952e7aeb2:1",
+            "b1ae1287ec4718d9:1",
+            "bff680108adb0fcc:1",
+            "c6805c5e1288b612:1",
+            "b86d3392aea1be30:1",
+            "e6ceba753e1a442:1",
+        ],
     ),
     (" hello; \t\nworld!!!\n\n\n  \t\tGreetings\n End\n", END),
     (" hello; \t\nworld!!!\r\r\r  \t\tGreetings\r End\r", END),
@@ -110,14 +116,32 @@ VECTORS = [
     (" hello; \t\nworld!!!\r\n\n\r  \t\tGreetings\r End\r\n", END),
     (
         "Lorem ipsum dolor sit amet.\n" * 10,
-        ["a7f2ff13bc495cf2:1", "a7f2ff13bc495cf2:2", "a7f2ff13bc495cf2:3", "a7f2ff13bc495cf2:4",
-         "a7f2ff13bc495cf2:5", "a7f2ff13bc495cf2:6", "a7f2ff1481e87703:1", "a9cf91f7bbf1862b:1",
-         "55ec222b86bcae53:1", "cc97dc7b1d7d8f7b:1", "c129715d7a2bc9a3:1"],
+        [
+            "a7f2ff13bc495cf2:1",
+            "a7f2ff13bc495cf2:2",
+            "a7f2ff13bc495cf2:3",
+            "a7f2ff13bc495cf2:4",
+            "a7f2ff13bc495cf2:5",
+            "a7f2ff13bc495cf2:6",
+            "a7f2ff1481e87703:1",
+            "a9cf91f7bbf1862b:1",
+            "55ec222b86bcae53:1",
+            "cc97dc7b1d7d8f7b:1",
+            "c129715d7a2bc9a3:1",
+        ],
     ),
     (
         "x = 2\nx = 1\nprint(x)\nx = 3\nprint(x)\nx = 4\nprint(x)\n",
-        ["e54938cc54b302f1:1", "bb609acbe9138d60:1", "1131fd5871777f34:1", "5c482a0f8b35ea28:1",
-         "54517377da7028d2:1", "2c644846cb18d53e:1", "f1b89f20de0d133:1", "c129715d7a2bc9a3:1"],
+        [
+            "e54938cc54b302f1:1",
+            "bb609acbe9138d60:1",
+            "1131fd5871777f34:1",
+            "5c482a0f8b35ea28:1",
+            "54517377da7028d2:1",
+            "2c644846cb18d53e:1",
+            "f1b89f20de0d133:1",
+            "c129715d7a2bc9a3:1",
+        ],
     ),
 ]
 
@@ -267,10 +291,7 @@ def test_content_key_survives_moved_lines(project, sarif) -> None:  # type: igno
     project.write("b.py", "import os\n\n\n" + SWALLOW)
     project.write("c.py", SWALLOW.replace("save", "load"))
     _, log = sarif(".", cwd=project.root)
-    keys = {
-        uri_of(r): r["partialFingerprints"]["backlint/v1"]
-        for r in log["runs"][0]["results"]
-    }
+    keys = {uri_of(r): r["partialFingerprints"]["backlint/v1"] for r in log["runs"][0]["results"]}
     assert keys["a.py"] == keys["b.py"]  # three lines further down: same key
     assert keys["a.py"] != keys["c.py"]  # another function: another key
 
@@ -370,9 +391,10 @@ def test_unanalysable_files_are_notifications(project, sarif) -> None:  # type: 
 
 
 def test_internal_error_marks_the_run_unsuccessful(project, sarif, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from backlint.checks import registry
+    from backlint.api import RULE_PACKAGES
+    from backlint.pipeline.registry import load_registry
 
-    rule = registry()[0]["BL402"]
+    rule = load_registry(RULE_PACKAGES).file_rules["BL402"]
 
     def crash(self, node):  # type: ignore[no-untyped-def]
         raise RuntimeError("boom")
@@ -389,11 +411,10 @@ def test_internal_error_marks_the_run_unsuccessful(project, sarif, monkeypatch) 
 
 def test_sensitive_findings_never_carry_source(project, schema_validator) -> None:  # type: ignore[no-untyped-def]
     """No snippet at all: a secret finding's flagged text must not reach the SARIF file."""
-    from backlint.catalog import load_catalog as catalog
-    from backlint.engine import RunResult
-    from backlint.report import ReportInput
+    from backlint.core.catalog import load_catalog as catalog
+    from backlint.core.results import Finding, RunResult, Span
+    from backlint.report.model import ReportInput
     from backlint.report.sarif import render_sarif
-    from backlint.rule import Finding, Span
 
     secret = "sk_live_51HqLyjWDarjtT1zdp7dcXYZ"
     project.write("settings.py", f'STRIPE_KEY = "{secret}"\n')

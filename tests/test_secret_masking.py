@@ -18,7 +18,7 @@ from annotations import expected_findings
 from conftest import FIXTURES, ROOT, run_cli
 
 from backlint.analysis import strings
-from backlint.catalog import load_catalog
+from backlint.core.catalog import load_catalog
 
 SECRET_FIXTURES = FIXTURES / "secrets"
 SECRET_RULES = ("BL201", "BL202", "BL203", "BL204", "BL205")

@@ -13,7 +13,7 @@ import pytest
 from annotations import expected_findings
 
 from backlint.analysis import strings
-from backlint.catalog import load_catalog
+from backlint.core.catalog import load_catalog
 
 KNOWLEDGE = load_catalog().knowledge
 LEXICON = strings.lexicon(KNOWLEDGE)

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, run_cli
 
-from backlint import shard
-from backlint.rule import FileKind, Finding, Span
+from backlint.adoption import shard
+from backlint.core.results import FileKind, Finding, Span
 
-SUPPRESSIONS = '''\
+SUPPRESSIONS = """\
 def sync(db):
     try:
         db.commit()
@@ -26,7 +26,7 @@ def sync(db):
 
 def total(rows):
     return sum(r.amount for r in rows)  # backlint: ignore[BL101]
-'''
+"""
 
 UNSUPPRESSED = SUPPRESSIONS.replace("  # backlint: ignore[BL402] -- retried by the scheduler", "")
 
@@ -218,7 +218,7 @@ def test_codec_builds_only_backlint_types() -> None:
     with pytest.raises(TypeError):
         shard.encode(enum.Enum("Color", "RED").RED)  # type: ignore[attr-defined]
     evils = [{"$dc": "os:system", "f": {}}, {"$o": "subprocess:Popen", "state": {}}]
-    evils += [{"$e": "backlint.rule:Span", "v": 1}, {"$dc": "backlint.rule:Span", "f": {"evil": 1}}]
+    evils += [{"$e": "backlint.core.results:Span", "v": 1}, {"$dc": "backlint.core.results:Span", "f": {"evil": 1}}]
     for evil in evils:
         with pytest.raises(shard.ShardError):
             shard.decode(evil)

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from backlint.catalog import load_catalog
-from backlint.checks import registry
+from backlint.api import RULE_PACKAGES
+from backlint.core.catalog import load_catalog
+from backlint.pipeline.registry import load_registry
 
 # Runs the real CLI, then reports which heavy modules the process ended up importing.
 _PROBE = """
@@ -88,7 +89,17 @@ def test_only_files_where_a_trigger_token_occurs_are_parsed_with_libcst(project,
 
 @pytest.mark.parametrize(
     "module",
-    ["backlint.cli", "backlint.run", "backlint.engine", "backlint.cache", "backlint.discovery", "backlint.report"]
+    [
+        "backlint.cli",
+        "backlint.api",
+        "backlint.commands.check",
+        "backlint.pipeline.engine",
+        "backlint.pipeline.cache",
+        "backlint.pipeline.discovery",
+        "backlint.pipeline.project",
+        "backlint.adoption.plan",
+        "backlint.report",
+    ]
     + [f"backlint.report.{name}" for name in ("text", "json", "github", "sarif")],
 )
 def test_modules_on_the_warm_path_do_not_import_libcst(module: str) -> None:
@@ -98,7 +109,8 @@ def test_modules_on_the_warm_path_do_not_import_libcst(module: str) -> None:
 def test_the_catalog_says_which_rules_are_project_rules() -> None:
     """build_settings reads ``project`` from the catalog instead of importing the rules: they must agree."""
     catalog = load_catalog()
-    file_rules, project_rules, _ = registry()
+    registry = load_registry(RULE_PACKAGES)
+    file_rules, project_rules = registry.file_rules, registry.project_rules
     for rule_id in project_rules:
         assert catalog.rules[rule_id].project, f"{rule_id} is a ProjectRule: its TOML needs `project = true`"
     for rule_id in file_rules:

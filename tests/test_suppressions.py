@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backlint.suppress import Suppressions, physical_lines
+from backlint.pipeline.suppress import Suppressions, physical_lines
 
 
 def swallow(comment: str = "") -> str:
@@ -162,9 +162,7 @@ def find_user(name):
 """
 
 
-@pytest.mark.parametrize(
-    ("first", "last"), [("  # backlint: ignore[BL101]", ""), ("", "  # noqa: BL101"), ("", "")]
-)
+@pytest.mark.parametrize(("first", "last"), [("  # backlint: ignore[BL101]", ""), ("", "  # noqa: BL101"), ("", "")])
 def test_a_multi_line_call_is_suppressed_on_its_first_or_last_line(project, first: str, last: str) -> None:  # type: ignore[no-untyped-def]
     result = lint(project, MULTI_LINE_CALL.format(first=first, last=last), "--select", "BL101")
     suppressed = bool(first or last)

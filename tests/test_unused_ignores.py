@@ -129,10 +129,7 @@ def test_a_rule_that_does_not_apply_to_the_file_leaves_its_comment_unused(repo: 
 
 def test_lookalikes_in_strings_and_unparsable_files_are_not_judged(repo: Path) -> None:
     (repo / "app" / "docs.py").write_text(
-        'HELP = "silence it with # backlint: ignore[BL101]"\n'
-        'GUIDE = """\n'
-        "    # backlint: ignore-file[BL402]\n"
-        '"""\n'
+        'HELP = "silence it with # backlint: ignore[BL101]"\nGUIDE = """\n    # backlint: ignore-file[BL402]\n"""\n'
     )
     (repo / "app" / "broken.py").write_text("def f(:  # backlint: ignore[BL402]\n    pass\n")
     result = run_cli("check", "app", "--report-unused-ignores", "--format", "json", "--no-cache", cwd=repo)
@@ -222,7 +219,7 @@ def test_honor_foreign_ignores_must_be_a_boolean(repo: Path) -> None:
 
 def test_the_documented_mapping_is_the_table() -> None:
     """docs/adoption.md shows the foreign-ignores table row by row: keep the two the same."""
-    from backlint.catalog import load_catalog
+    from backlint.core.catalog import load_catalog
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "adoption.md").read_text("utf-8")
     documented: dict[str, set[str]] = {}

@@ -10,22 +10,20 @@ the walk is at the node, so ``context.ancestors`` says where it is.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Container, Iterable, Sequence
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from backlint.analysis.endpoints import argument
-from backlint.analysis.frameworks import LazySpan, node_at, parsed_file
-from backlint.rule import Fix, NodeEdit, PendingFix, Span
-from backlint.walk import children
+from backlint.core.rule import NodeEdit, PendingFix
+from backlint.pipeline.walk import children
 
 if TYPE_CHECKING:
     from backlint.analysis.endpoints import Answers
     from backlint.analysis.logging import LogCalls
-    from backlint.rule import FileContext
+    from backlint.core.rule import FileContext
 
 
 def module_logger(context: FileContext, factories: Iterable[str]) -> str | None:
@@ -214,105 +212,6 @@ def _indent(ancestors: Sequence[cst.CSTNode], module: cst.Module) -> str:
 
 
 # --------------------------------------------------------------------------- fixes of project rules
-
-
-@dataclasses.dataclass
-class LazyEdit:
-    """A ``NodeEdit`` whose nodes are LazySpans (file and child steps): plain data for the facts."""
-
-    node: LazySpan
-    text: tuple[str | tuple[LazySpan, LazySpan], ...]
-    where: str = "replace"
-
-
-@dataclasses.dataclass
-class LazyFix:
-    """A project rule's fix, recorded in the facts by the walk and placed only if the rule reports it.
-
-    Like a LazySpan, it is placed in the file as it is on disk (parsed once for both); None when the
-    file changed so that a node is no longer where the walk saw it.
-    """
-
-    safety: str
-    description: str
-    edits: tuple[LazyEdit, ...]
-
-    def resolve(self) -> Fix | None:
-        from backlint.filestage import line_starts, place_fix
-
-        module, positions = parsed_file(self.edits[0].node.path)
-        if module is None:
-            return None
-        nodes: dict[tuple[int, ...], cst.CSTNode] = {}
-
-        def node(span: LazySpan) -> cst.CSTNode:
-            if span.steps not in nodes:
-                found = node_at(module, span.steps)
-                if not isinstance(found, cst.CSTNode):
-                    raise LookupError(span.steps)
-                nodes[span.steps] = found
-            return nodes[span.steps]
-
-        try:
-            edits = tuple(NodeEdit(node(e.node), tuple(_nodes(e.text, node)), e.where) for e in self.edits)
-        except LookupError:
-            return None
-        text = module.code
-        return place_fix(PendingFix(self.safety, self.description, edits), module, positions, text, line_starts(text))
-
-
-def _nodes(
-    text: tuple[str | tuple[LazySpan, LazySpan], ...], node: Callable[[LazySpan], cst.CSTNode]
-) -> Iterable[str | tuple[cst.CSTNode, cst.CSTNode]]:
-    return (p if isinstance(p, str) else (node(p[0]), node(p[1])) for p in text)
-
-
-def lazy_fix(fix: PendingFix | None, locate: Callable[[cst.CSTNode], Span]) -> LazyFix | None:
-    """``fix`` with its nodes located by ``locate`` (a collector's LazySpan maker); None if one is not."""
-    if fix is None:
-        return None
-
-    def span(node: cst.CSTNode) -> LazySpan:
-        found = locate(node)
-        if not isinstance(found, LazySpan):
-            raise LookupError(node)
-        return found
-
-    try:
-        edits = tuple(
-            LazyEdit(
-                span(e.node),
-                tuple(p if isinstance(p, str) else (span(p[0]), span(p[1])) for p in _pieces(e.text)),
-                e.where,
-            )
-            for e in fix.edits
-        )
-    except LookupError:
-        return None
-    return LazyFix(fix.safety, fix.description, edits)
-
-
-Pieces = tuple[Union[str, tuple[cst.CSTNode, cst.CSTNode]], ...]
-
-
-def _pieces(text: str | Pieces) -> Pieces:
-    return (text,) if isinstance(text, str) else text
-
-
-def steps_locator(root: cst.CSTNode, path: str, at: tuple[int, ...] = ()) -> Callable[[cst.CSTNode], Span]:
-    """A LazySpan maker for collectors that are not at the node (one search of ``root`` per node);
-    ``at``: the steps from the module to ``root``, when it is not the module."""
-
-    def locate(target: cst.CSTNode) -> Span:
-        stack: list[tuple[cst.CSTNode, tuple[int, ...]]] = [(root, at)]
-        while stack:
-            node, steps = stack.pop()
-            if node is target:
-                return LazySpan(path, steps)
-            stack.extend((child, (*steps, index)) for index, child in enumerate(children(node)))
-        return Span()
-
-    return locate
 
 
 # --------------------------------------------------------------------------- BL404, BL405

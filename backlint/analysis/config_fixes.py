@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from backlint.imports import dotted_name
-from backlint.rule import NodeEdit, PendingFix
+from backlint.core.imports import dotted_name
+from backlint.core.rule import NodeEdit, PendingFix
 
 if TYPE_CHECKING:
-    from backlint.rule import FileContext
+    from backlint.core.rule import FileContext
 
 UNSAFE = "unsafe"
 _ROTATE = "rotate the secret as well: the old value stays in the git history"

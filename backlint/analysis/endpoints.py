@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any, Callable
 import libcst as cst
 
 from backlint.analysis.frameworks import Endpoint, FunctionFacts, Module, ProjectModel, build_model, join_route
-from backlint.imports import dotted_name
-from backlint.rule import Span
+from backlint.core.imports import dotted_name
+from backlint.core.results import Span
 
 if TYPE_CHECKING:
-    from backlint.analysis.autofix import LazyFix
     from backlint.analysis.frameworks import App
-    from backlint.catalog import Knowledge
-    from backlint.facts import ModuleFacts
+    from backlint.analysis.lazy import LazyFix
+    from backlint.core.catalog import Knowledge
+    from backlint.core.results import ModuleFacts
 
 BODIES, EXTRAS = "ep.bodies", "ep.module"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from backlint.rule import FileContext
+from backlint.core.rule import FileContext
 
 
 def caught_names(handler: cst.ExceptHandler, context: FileContext) -> list[str] | None:

@@ -20,11 +20,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from backlint.facts import ModuleFacts
-from backlint.rule import RelatedLocation, Span
+from backlint.core.results import ModuleFacts, RelatedLocation, Span
 
 if TYPE_CHECKING:
-    from backlint.analysis.autofix import LazyFix
+    from backlint.analysis.lazy import LazyFix
 
 # A constant or a reference, as written in a call: ("str", "/health"), ("int", 503),
 # ("const", True), ("ref", "pkg.db.engine"), ("list", [...]), ("dict", [(key, value), ...]),
@@ -173,111 +172,6 @@ class BindingFact:
 
     ref: str
     origin: Origin
-
-
-class LazySpan(Span):
-    """A Span resolved on first use. The walk records where the node is — its child indices from the
-    module — instead of computing positions (PositionProvider costs twice the parse); the file is
-    parsed again for positions only when a finding or a related location is placed on the node."""
-
-    def __init__(self, path: str, steps: tuple[int, ...]) -> None:
-        self.path = path
-        self.steps = steps
-        self.resolved: tuple[int, int, int, int] | None = None
-
-    def _get(self) -> tuple[int, int, int, int]:
-        if self.resolved is None:
-            self.resolved = _resolve_position(self.path, self.steps)
-        return self.resolved
-
-    @property
-    def line(self) -> int:  # type: ignore[override]
-        return self._get()[0]
-
-    @property
-    def column(self) -> int:  # type: ignore[override]
-        return self._get()[1]
-
-    @property
-    def end_line(self) -> int:  # type: ignore[override]
-        return self._get()[2]
-
-    @property
-    def end_column(self) -> int:  # type: ignore[override]
-        return self._get()[3]
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Span):
-            return NotImplemented
-        return (self.line, self.column, self.end_line, self.end_column) == (
-            other.line, other.column, other.end_line, other.end_column,
-        )  # fmt: skip
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"LazySpan({self.path!r}, {self.steps!r})"
-
-
-_POSITIONS: dict[tuple[str, int, int], Any] = {}
-
-
-def walked_children(node: Any) -> list[Any]:
-    """A node's children in the walker's order (the steps of a LazySpan)."""
-    from backlint.walk import children
-
-    return children(node)
-
-
-def _resolve_position(path: str, steps: tuple[int, ...]) -> tuple[int, int, int, int]:
-    """Re-parse ``path`` (once per file version) and return the position of the node at ``steps``."""
-    module, positions = parsed_file(path)
-    node = node_at(module, steps)
-    try:
-        where = positions[node]
-    except (KeyError, TypeError):  # no module, or steps that lead nowhere
-        return (1, 1, 1, 1)
-    return (where.start.line, where.start.column + 1, where.end.line, where.end.column + 1)
-
-
-def parsed_file(path: str) -> tuple[Any, Any]:
-    """The module of ``path`` as it is on disk now and its positions, parsed once per file version;
-    (None, None) when it cannot be read or parsed (it changed since the walk)."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None, None
-    key = (os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
-    entry = _POSITIONS.get(key)
-    if entry is None:
-        import libcst as cst
-        from libcst.metadata import MetadataWrapper, PositionProvider
-
-        from backlint.engine import read_source
-
-        text, _, _ = read_source(Path(path), 1 << 62)
-        try:
-            module = cst.parse_module(text) if text is not None else None
-        except Exception:  # the file changed since the walk: no position rather than a crash
-            module = None
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider) if module else None
-        if len(_POSITIONS) > 64:
-            _POSITIONS.clear()
-        entry = _POSITIONS[key] = (module, positions)
-    return entry
-
-
-def node_at(module: Any, steps: tuple[int, ...]) -> Any:
-    """The node a LazySpan's ``steps`` lead to from ``module``, or None."""
-    node: Any = module
-    if module is None:
-        return None
-    try:
-        for step in steps:
-            node = walked_children(node)[step]
-    except (AttributeError, IndexError, TypeError):
-        return None
-    return node
 
 
 def _read_imports(path: str, module: str, is_package: bool) -> tuple[dict[str, str], list[str]]:

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 
 from backlint.analysis.strings import memo
-from backlint.imports import dotted_name
+from backlint.core.imports import dotted_name
 
 if TYPE_CHECKING:
-    from backlint.catalog import Knowledge
-    from backlint.rule import FileContext
+    from backlint.core.catalog import Knowledge
+    from backlint.core.rule import FileContext
 
 # What a local name was bound to: the qualified name of the call that created it, if known.
 OriginOf = Callable[[str], "str | None"]

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import libcst as cst
 
-from backlint.rule import NodeEdit, PendingFix
+from backlint.core.rule import NodeEdit, PendingFix
 
 WRITE_ONLY = 'extra_kwargs = {"password": {"write_only": True}}'
 

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any, Union
 
 import libcst as cst
 
-from backlint.imports import dotted_name
-from backlint.walk import children
+from backlint.core.imports import dotted_name
+from backlint.pipeline.walk import children
 
 if TYPE_CHECKING:
-    from backlint.catalog import Knowledge
-    from backlint.rule import FileContext
+    from backlint.core.catalog import Knowledge
+    from backlint.core.rule import FileContext
 
 # ---------------------------------------------------------------------------------------------
 # Knowledge tables

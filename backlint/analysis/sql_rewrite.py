@@ -39,8 +39,8 @@ from backlint.analysis.sql import (
     _has_literal,
     slot_positions,
 )
-from backlint.rule import NodeEdit, PendingFix
-from backlint.walk import children
+from backlint.core.rule import NodeEdit, PendingFix
+from backlint.pipeline.walk import children
 
 if TYPE_CHECKING:
     from backlint.analysis.sql import Binding, SinkRow

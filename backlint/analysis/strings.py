@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import libcst as cst
 
 if TYPE_CHECKING:
-    from backlint.catalog import Knowledge
+    from backlint.core.catalog import Knowledge
 
 T = TypeVar("T")
 

@@ -26,7 +26,8 @@ from backlint.analysis.frameworks import (
     value_str,
 )
 from backlint.analysis.strings import name_tokens
-from backlint.facts import ModuleFacts, ProjectFinding, ProjectRule
+from backlint.core.facts import ProjectFinding, ProjectRule
+from backlint.core.results import ModuleFacts
 
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _DEPENDS = frozenset({"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends", "fastapi.params.Security"})

@@ -14,10 +14,10 @@ from typing import Any
 import libcst as cst
 
 from backlint.analysis.config_fixes import debug_off_fix, django_debug_fix, verify_signature_fix
-from backlint.catalog import Knowledge
-from backlint.globs import matches_any
-from backlint.imports import dotted_name
-from backlint.rule import FileContext, PendingFix, Rule
+from backlint.core.catalog import Knowledge
+from backlint.core.globs import matches_any
+from backlint.core.imports import dotted_name
+from backlint.core.rule import FileContext, PendingFix, Rule
 
 _UNKNOWN = object()
 _TRUE_STRINGS = frozenset({"1", "true", "yes", "on", "y", "t"})

@@ -18,13 +18,7 @@ from typing import Any
 
 import libcst as cst
 
-from backlint.analysis.autofix import (
-    error_status_fixes,
-    generic_fix_description,
-    generic_message,
-    generic_message_fix,
-    lazy_fix,
-)
+from backlint.analysis.autofix import error_status_fixes, generic_fix_description, generic_message, generic_message_fix
 from backlint.analysis.endpoints import (
     BODIES,
     ERROR,
@@ -43,15 +37,16 @@ from backlint.analysis.endpoints import (
     literal_status,
 )
 from backlint.analysis.exceptions import caught_names
-from backlint.analysis.frameworks import LazySpan
+from backlint.analysis.lazy import LazySpan, lazy_fix
 from backlint.analysis.logging import LogCalls
 from backlint.analysis.strings import name_tokens
-from backlint.catalog import Knowledge
 from backlint.checks.framework_facts import FrameworkFacts
-from backlint.facts import FactCollector
-from backlint.imports import dotted_name
-from backlint.rule import NodeEdit, PendingFix, Span
-from backlint.walk import children, scope_descendants
+from backlint.core.catalog import Knowledge
+from backlint.core.facts import FactCollector
+from backlint.core.imports import dotted_name
+from backlint.core.results import Span
+from backlint.core.rule import NodeEdit, PendingFix
+from backlint.pipeline.walk import children, scope_descendants
 
 _DEPENDS = frozenset({"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends", "fastapi.params.Security"})
 _ANNOTATED = frozenset({"typing.Annotated", "typing_extensions.Annotated"})

@@ -24,9 +24,10 @@ from backlint.analysis.endpoints import (
 from backlint.analysis.exceptions import caught_names
 from backlint.analysis.frameworks import App, Effect, ProjectModel, value_items, value_str
 from backlint.analysis.logging import LogCalls
-from backlint.facts import ModuleFacts, ProjectFinding, ProjectRule
-from backlint.rule import FileContext, RelatedLocation, Rule, Span
-from backlint.walk import scope_descendants
+from backlint.core.facts import ProjectFinding, ProjectRule
+from backlint.core.results import ModuleFacts, RelatedLocation, Span
+from backlint.core.rule import FileContext, Rule
+from backlint.pipeline.walk import scope_descendants
 
 _MAX_RELATED = 4
 # Readiness and liveness probes answer 503 on a failed dependency by design and run every few seconds:

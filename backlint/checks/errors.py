@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from backlint.analysis.exceptions import caught_names, is_broad
-from backlint.rule import Rule
+from backlint.core.rule import Rule
 
 _OPTIONAL_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
 _TEARDOWN_FUNCTIONS = frozenset({"__del__", "__exit__", "__aexit__"})

@@ -14,7 +14,7 @@ from typing import Any
 
 import libcst as cst
 
-from backlint.analysis.autofix import LazyFix, error_status_fixes, lazy_fix, steps_locator
+from backlint.analysis.autofix import error_status_fixes
 from backlint.analysis.endpoints import Answers, literal_status
 from backlint.analysis.exceptions import caught_names, is_broad
 from backlint.analysis.frameworks import (
@@ -38,18 +38,18 @@ from backlint.analysis.frameworks import (
     FunctionFacts,
     Guard,
     IoSite,
-    LazySpan,
     ObjectCallFact,
     ObjectFact,
     Origin,
     StoreFact,
     Value,
 )
-from backlint.catalog import Knowledge
-from backlint.facts import FactCollector
-from backlint.imports import dotted_name
-from backlint.rule import Span
-from backlint.walk import children, scope_descendants
+from backlint.analysis.lazy import LazyFix, LazySpan, lazy_fix, steps_locator
+from backlint.core.catalog import Knowledge
+from backlint.core.facts import FactCollector
+from backlint.core.imports import dotted_name
+from backlint.core.results import Span
+from backlint.pipeline.walk import children, scope_descendants
 
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {
     "os", "sys", "re", "json", "logging", "typing", "datetime", "time", "asyncio", "collections",

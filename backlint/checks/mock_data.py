@@ -16,10 +16,11 @@ import libcst as cst
 from backlint.analysis.autofix import unused_import_fix
 from backlint.analysis.endpoints import BodyFacts, EndpointIndex, Flagged, Records, Served, endpoint_index
 from backlint.analysis.strings import name_tokens
-from backlint.catalog import Knowledge
-from backlint.facts import ModuleFacts, ProjectFinding, ProjectRule
-from backlint.imports import dotted_name
-from backlint.rule import FileContext, RelatedLocation, Rule, Span
+from backlint.core.catalog import Knowledge
+from backlint.core.facts import ProjectFinding, ProjectRule
+from backlint.core.imports import dotted_name
+from backlint.core.results import ModuleFacts, RelatedLocation, Span
+from backlint.core.rule import FileContext, Rule
 
 _TYPE_CHECKING = frozenset({"TYPE_CHECKING", "typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"})
 

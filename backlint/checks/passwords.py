@@ -16,7 +16,7 @@ from typing import Any
 
 import libcst as cst
 
-from backlint.analysis.autofix import lazy_fix, steps_locator
+from backlint.analysis.lazy import lazy_fix, steps_locator
 from backlint.analysis.logging import LogCalls
 from backlint.analysis.password_fixes import create_user_fix, write_only_fix
 from backlint.analysis.strings import (
@@ -30,11 +30,12 @@ from backlint.analysis.strings import (
     name_tokens,
     name_triggers,
 )
-from backlint.catalog import Knowledge
-from backlint.facts import FactCollector, ModuleFacts, ProjectFinding, ProjectRule
-from backlint.imports import dotted_name
-from backlint.rule import FileContext, FileKind, PendingFix, RelatedLocation, Rule
-from backlint.walk import _child_fields
+from backlint.core.catalog import Knowledge
+from backlint.core.facts import FactCollector, ProjectFinding, ProjectRule
+from backlint.core.imports import dotted_name
+from backlint.core.results import FileKind, ModuleFacts, RelatedLocation
+from backlint.core.rule import FileContext, PendingFix, Rule
+from backlint.pipeline.walk import child_fields
 
 # What an expression holds (``Val.kind``).
 PW = "password"  # a plaintext password
@@ -123,7 +124,7 @@ def _call_name_tail(call: cst.Call) -> str:
 
 
 def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    for field in _child_fields(type(node)):
+    for field in child_fields(type(node)):
         value = getattr(node, field)
         if isinstance(value, cst.CSTNode):
             yield value
@@ -1726,6 +1727,7 @@ _STORE_ADVICE = (
     "Django's set_password/create_user) and store only the hash"
 )
 _URL_ADVICE = "URLs end up in access logs, browser history and Referer headers; send the password in the request body"
+
 
 def password_flow(context: FileContext, module: cst.Module) -> PasswordFlow:
     """The file's analysis, computed by the first BL3xx rule that asks and shared by the others."""

@@ -36,9 +36,9 @@ from backlint.analysis.strings import (
     trigger_tokens,
     value_words,
 )
-from backlint.catalog import Knowledge
-from backlint.masking import mask_secret
-from backlint.rule import FileContext, PendingFix, Rule
+from backlint.core.catalog import Knowledge
+from backlint.core.masking import mask_secret
+from backlint.core.rule import FileContext, PendingFix, Rule
 
 _ROTATE = "rotate it, then load it from the environment or a secret manager"
 

@@ -24,10 +24,10 @@ from backlint.analysis.sql import (
     sql_knowledge,
 )
 from backlint.analysis.sql_rewrite import sql_fix
-from backlint.rule import FileContext, Rule
+from backlint.core.rule import FileContext, Rule
 
 if TYPE_CHECKING:
-    from backlint.catalog import Knowledge
+    from backlint.core.catalog import Knowledge
 
 _SINK_RULES = ("BL101", "BL102")
 

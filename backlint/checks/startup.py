@@ -22,8 +22,8 @@ from backlint.analysis.frameworks import (
     Store,
     build_model,
 )
-from backlint.facts import ModuleFacts, ProjectFinding, ProjectRule
-from backlint.rule import Fix, RelatedLocation
+from backlint.core.facts import ProjectFinding, ProjectRule
+from backlint.core.results import Fix, ModuleFacts, RelatedLocation
 
 _KIND_NAMES = {"sql": "the SQL database", "redis": "Redis", "mongo": "MongoDB"}
 _PROBES = {"sql": "`SELECT 1`", "redis": "`ping()`", "mongo": '`admin.command("ping")`'}

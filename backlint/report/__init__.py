@@ -1,32 +1,11 @@
-"""Reporters format a finished run; they never compute."""
+"""Reporters format a finished run; they never compute. ``get_reporter`` picks one by format name;
+each renderer module is imported only when its format is asked for."""
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
-from pathlib import Path
-from typing import Callable
+from backlint.report.model import Reporter
 
-from backlint.catalog import Catalog
-from backlint.engine import RunResult
-
-
-@dataclasses.dataclass(frozen=True)
-class ReportInput:
-    result: RunResult
-    catalog: Catalog
-    enabled_rules: list[str]
-    color: bool
-    statistics: bool
-    sarif_category: str | None
-    include_suppressed: bool = False
-    root: Path | None = None  # the project root (config directory): SARIF URIs are relative to it or the cwd
-    rule_levels: Mapping[str, str] = dataclasses.field(default_factory=dict)  # after `severity` overrides
-    sources: Mapping[str, bytes] = dataclasses.field(default_factory=dict)  # buffers not on disk (stdin)
-    unsafe_fixes: bool = False  # `--unsafe-fixes`: unsafe fixes count as applicable
-
-
-Reporter = Callable[[ReportInput], str]
+FORMATS = ("text", "concise", "json", "sarif", "github")
 
 
 def get_reporter(name: str) -> Reporter:
@@ -51,6 +30,3 @@ def get_reporter(name: str) -> Reporter:
 
         return render_sarif
     raise ValueError(name)
-
-
-FORMATS = ("text", "concise", "json", "sarif", "github")

@@ -73,9 +73,8 @@ def enclosing_scope(tree: ast.AST | None, line: int) -> str:
     body: Iterable[ast.AST] = getattr(tree, "body", ())
     while True:
         for node in body:
-            if (
-                isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-                and node.lineno <= line <= (node.end_lineno or node.lineno)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.lineno <= line <= (
+                node.end_lineno or node.lineno
             ):
                 names.append(node.name)
                 body = node.body

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from backlint.report import ReportInput
+from backlint.report.model import ReportInput
 
 _COMMAND = {"error": "error", "warning": "warning", "note": "notice"}
 

@@ -7,8 +7,8 @@ from collections import Counter
 from typing import Any
 
 from backlint import __version__
-from backlint.report import ReportInput
-from backlint.rule import Fix
+from backlint.core.results import Fix
+from backlint.report.model import ReportInput
 
 SCHEMA_VERSION = 1
 

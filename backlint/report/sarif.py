@@ -18,8 +18,9 @@ import attr
 import sarif_om as om
 
 from backlint import __version__
-from backlint.catalog import RuleMeta
-from backlint.report import ReportInput
+from backlint.core.catalog import RuleMeta
+from backlint.core.ids import PARSE_ERROR
+from backlint.core.results import Finding, Notice, Span
 from backlint.report.fingerprint import (
     content_key,
     decode_like_github,
@@ -28,7 +29,7 @@ from backlint.report.fingerprint import (
     line_hashes,
     parse_quietly,
 )
-from backlint.rule import Finding, Notice, Span
+from backlint.report.model import ReportInput
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/backlint/backlint"
@@ -231,7 +232,7 @@ def _invocation(data: ReportInput, locator: _Locator, dropped: int) -> om.Invoca
     notes += [
         _notification(Notice(f.path, f.message, "error"), locator, f.span)
         for f in data.result.active
-        if f.rule_id == "BL000"
+        if f.rule_id == PARSE_ERROR
     ]
     return om.Invocation(
         execution_successful=data.result.internal_errors == 0,
@@ -330,7 +331,7 @@ class _Fingerprints:
 
 def _decode_source(data: bytes) -> str:
     """Decode as the engine does (PEP 263 cookie or BOM), without failing."""
-    from backlint.engine import decode_source
+    from backlint.pipeline.source import decode_source
 
     text, _, _ = decode_source(data, "")
     return text if text is not None else ""

@@ -5,10 +5,12 @@ Notices (skipped files, suppression warnings) go to stderr, written by the ``che
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from typing import Any
 
-from backlint.report import ReportInput
-from backlint.rule import Finding
+from backlint.core.results import Finding
+from backlint.report.model import ReportInput
 
 _COLORS = {"error": "\033[31m", "warning": "\033[33m", "note": "\033[36m", "bold": "\033[1m", "dim": "\033[2m"}
 _RESET = "\033[0m"
@@ -97,3 +99,11 @@ def render_concise(data: ReportInput) -> str:
     if data.statistics:
         out.extend(_summary(data))
     return "".join(line + "\n" for line in out)
+
+
+def use_color(option: bool | None, stream: Any) -> bool:
+    if option is not None:
+        return option
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())

@@ -6,18 +6,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
-from backlint.rule import Finding, Fix, RelatedLocation, Span
-
-
-@dataclasses.dataclass
-class ModuleFacts:
-    path: str  # display path
-    module: str  # dotted module name, from the package layout
-    kind: str  # FileKind value
-    facts: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
-
-    def get(self, key: str) -> list[Any]:
-        return self.facts.get(key, [])
+from backlint.core.results import Finding, Fix, ModuleFacts, RelatedLocation, Span
 
 
 @dataclasses.dataclass
@@ -51,7 +40,7 @@ class ProjectRule:
         self.level = level
         self.options = options
         if project is None:
-            from backlint.catalog import load_catalog
+            from backlint.core.catalog import load_catalog
 
             project = ProjectContext(load_catalog().knowledge)
         self.project = project

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from backlint.rule import Span
+from backlint.core.results import Span
 
 VISIBLE_PREFIX = 4
 # Below this length nothing of a secret is shown; above it, at most a sixth of it.

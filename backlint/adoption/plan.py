@@ -15,18 +15,18 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from backlint.catalog import Catalog
-from backlint.config import Config, ConfigError
+from backlint.core.catalog import Catalog
+from backlint.core.config import Config, ConfigError
+from backlint.core.ids import UNUSED_SUPPRESSION
+from backlint.pipeline.filters import enabled_only
 
 if TYPE_CHECKING:
-    from backlint.baseline import Baseline
-    from backlint.changed import Changes
-    from backlint.discovery import SourceFile
-    from backlint.engine import RunResult, Settings
-    from backlint.facts import ModuleFacts
-    from backlint.run import CheckOptions
-
-UNUSED_SUPPRESSION = "BL001"
+    from backlint.adoption.baseline import Baseline
+    from backlint.adoption.changed import Changes
+    from backlint.core.options import CheckOptions
+    from backlint.core.results import ModuleFacts, RunResult
+    from backlint.pipeline.discovery import SourceFile
+    from backlint.pipeline.settings import Settings
 
 
 class AdoptionError(Exception):
@@ -52,7 +52,7 @@ class Adoption:
 
     @classmethod
     def prepare(cls, options: CheckOptions, config: Config, catalog: Catalog, *, use_stdin: bool) -> Adoption:
-        from backlint.unused_ignores import lint_config
+        from backlint.adoption.unused_ignores import lint_config
 
         if options.report_unused_ignores:
             config = dataclasses.replace(config, extend_select=(*config.extend_select, UNUSED_SUPPRESSION))
@@ -63,7 +63,7 @@ class Adoption:
         if options.changed_lines_only and options.changed_since is None:
             raise AdoptionError("--changed-lines-only needs --changed-since REV")
         if options.shard is not None:
-            from backlint.shard import ShardError, parse_shard
+            from backlint.adoption.shard import ShardError, parse_shard
 
             if use_stdin or options.changed_since is not None:
                 raise AdoptionError("--shard lints a share of the whole tree: not standard input, not --changed-since")
@@ -79,7 +79,7 @@ class Adoption:
         if options.changed_since is not None:
             if use_stdin:
                 raise AdoptionError("--changed-since reads git: not with standard input")
-            from backlint.changed import GitError, changes_since
+            from backlint.adoption.changed import GitError, changes_since
 
             where = options.paths[0] if options.paths else Path(".")
             where = where if where.is_dir() else where.parent if where.parent.is_dir() else Path(".")
@@ -94,7 +94,7 @@ class Adoption:
         if baseline_path is None and config.baseline is not None:
             baseline_path = config.root / config.baseline
         if baseline_path is not None and options.use_baseline:
-            from backlint.baseline import BaselineError, load
+            from backlint.adoption.baseline import BaselineError, load
 
             try:
                 adoption.baseline = load(baseline_path)
@@ -106,7 +106,7 @@ class Adoption:
         """A shard's share; the changed files (or every file when project rules need all facts)."""
         self.positions = {source.display: position for position, source in enumerate(found)}
         if self.shard is not None:
-            from backlint.shard import shard_of
+            from backlint.adoption.shard import shard_of
 
             index, count = self.shard
             return [source for source in found if shard_of(source.relative, count) == index]
@@ -141,7 +141,7 @@ class Adoption:
             result.internal_errors = sum(1 for n in result.notices if n.level == "error")
         enabled = set(self.config.enabled_rules(self.catalog))
         if UNUSED_SUPPRESSION in enabled:
-            from backlint.unused_ignores import unused_suppressions
+            from backlint.adoption.unused_ignores import unused_suppressions
 
             result.findings.extend(
                 unused_suppressions(
@@ -156,9 +156,9 @@ class Adoption:
             )
         if self.changed_lines_only and self.changes is not None:
             result.findings = [f for f in result.findings if self._on_changed_line(f.path, f)]
-        result.findings = [f for f in result.findings if f.rule_id in enabled]
+        result.findings = enabled_only(result.findings, self.config, self.catalog)
         if self.baseline is not None:
-            from backlint.baseline import apply
+            from backlint.adoption.baseline import apply
 
             apply(result.findings, self.baseline, self.config.root, buffers)
         result.findings.sort(key=lambda f: f.sort_key)
@@ -175,7 +175,7 @@ class Adoption:
 
     def write_shard(self, result: RunResult, files: Sequence[SourceFile], settings: Settings) -> int:
         """Save this shard's results and facts for ``backlint merge``; the report is the merge's."""
-        from backlint import shard
+        from backlint.adoption import shard
 
         assert self.shard is not None and self.shard_output is not None
         index, count = self.shard
@@ -206,7 +206,7 @@ class Adoption:
 
 def _check_foreign_table(config: Config, catalog: Catalog) -> None:
     """The foreign-ignores rows a user added must name a known tool and backlint rule ids."""
-    from backlint.suppress import ForeignIgnores
+    from backlint.pipeline.suppress import ForeignIgnores
 
     rows = list(catalog.knowledge.rows("foreign-ignores"))
     rows += [row for name, extra in config.table_extensions if name == "foreign-ignores" for row in extra]
@@ -227,62 +227,3 @@ def selection_of(options: CheckOptions) -> dict[str, Any]:
 
 
 # -- backlint merge ----------------------------------------------------------------------------------
-
-
-def run_merge(options: CheckOptions, shard_paths: Sequence[Path]) -> int:
-    """Join shard files, run the project rules once over all facts, and report like one run."""
-    from backlint import shard
-    from backlint.catalog import load_catalog
-    from backlint.config import load_config
-    from backlint.engine import RunResult, _ignored_for_file, build_settings, project_pass
-    from backlint.run import _apply_cli_selection, report
-
-    try:
-        shards = [(path, shard.read(path)) for path in shard_paths]
-        shard.check_complete(shards)
-    except shard.ShardError as exc:
-        return _fail(str(exc))
-    chosen = shards[0][1].selection
-    select = chosen.get("select")
-    options = dataclasses.replace(
-        options,
-        select=tuple(select) if select is not None else None,
-        extend_select=tuple(chosen.get("extend_select", ())),
-        ignore=tuple(chosen.get("ignore", ())),
-        report_unused_ignores=bool(chosen.get("report_unused_ignores")),
-    )
-    catalog = load_catalog()
-    try:
-        config = load_config(catalog, explicit=options.config_path, start=Path.cwd())
-        config = _apply_cli_selection(config, options, catalog)
-        adoption = Adoption.prepare(options, config, catalog, use_stdin=False)
-    except (ConfigError, AdoptionError) as exc:
-        return _fail(str(exc))
-    settings = build_settings(adoption.lint_config, catalog)
-    if shard.settings_key(settings, adoption.lint_config) != shards[0][1].settings_key:
-        return _fail(
-            "the shard files were made with another configuration than the one found here; run the merge "
-            "from the directory the shards ran in, with the same --config"
-        )
-    datas = [data for _, data in sorted(shards, key=lambda item: item[1].index)]
-    files = sorted(item for data in datas for item in data.files)
-    position = {display: index for index, display in files}
-    findings = sorted(
-        (f for data in datas for f in data.findings), key=lambda f: position.get(f.path, len(position))
-    )
-    notices = sorted((n for data in datas for n in data.notices), key=lambda n: position.get(n.path, len(position)))
-    if settings.collect_facts:
-        facts = [facts for _, facts in sorted((item for data in datas for item in data.facts), key=lambda i: i[0])]
-        found = project_pass(facts, settings, catalog, adoption.lint_config)
-        findings += [f for f in found if not _ignored_for_file(f, adoption.lint_config, [])]
-    findings.sort(key=lambda f: f.sort_key)
-    result = RunResult(
-        findings=findings, notices=notices, files=len(files), internal_errors=sum(d.internal_errors for d in datas)
-    )
-    result = adoption.finish(result, [display for _, display in files], settings)
-    return report(options, adoption.config, catalog, result)
-
-
-def _fail(message: str) -> int:
-    click.echo(f"backlint: error: {message}", err=True)
-    return 2

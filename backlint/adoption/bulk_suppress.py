@@ -21,16 +21,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from backlint.rule import Finding
+from backlint.core.ids import PARSE_ERROR
+from backlint.core.results import Finding
 
 if TYPE_CHECKING:
-    from backlint.catalog import Catalog
-    from backlint.config import Config
-    from backlint.engine import RunResult
+    from backlint.core.catalog import Catalog
+    from backlint.core.config import Config
+    from backlint.core.results import RunResult
 
 _BRACKETED_IGNORE = re.compile(r"#\s*backlint:\s*ignore(?!-)\[(?P<ids>[^\]]*)\]", re.IGNORECASE)
 _LINE_END = re.compile(r"\r\n|\r|\n")
-_UNSUPPRESSIBLE = frozenset({"BL000"})  # a file no rule could read: fix it or exclude it
+_UNSUPPRESSIBLE = frozenset({PARSE_ERROR})  # a file no rule could read: fix it or exclude it
 
 
 @dataclasses.dataclass
@@ -65,7 +66,7 @@ class SuppressError(Exception):
 
 def suppress_file(path: Path, findings: Sequence[Finding]) -> int:
     """Add the comments for ``findings`` to the file; returns how many lines changed."""
-    from backlint.engine import decode_source
+    from backlint.pipeline.source import decode_source
 
     try:
         data = path.read_bytes()

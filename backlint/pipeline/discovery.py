@@ -8,8 +8,8 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-from backlint.config import Config
-from backlint.globs import is_excluded
+from backlint.core.config import Config
+from backlint.core.globs import is_excluded
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 

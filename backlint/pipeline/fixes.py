@@ -22,14 +22,10 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from backlint.rule import Finding, Fix, TextEdit
+from backlint.core.results import Finding, Fix, TextEdit
 
 if TYPE_CHECKING:
-    from backlint.catalog import Catalog
-    from backlint.config import Config
-    from backlint.discovery import SourceFile
-    from backlint.engine import RunResult, Settings
-    from backlint.run import CheckOptions
+    pass
 
 SAFE, UNSAFE = "safe", "unsafe"
 MAX_ROUNDS = 4
@@ -199,7 +195,7 @@ def fix_file(
     project: Sequence[Finding] = (),
 ) -> FileFix:
     """Fix one file on disk (or, with ``write=False``, only compute the fixed text for ``--diff``)."""
-    from backlint.engine import decode_source
+    from backlint.pipeline.source import decode_source
 
     try:
         data = path.read_bytes()
@@ -268,7 +264,7 @@ def unified_diff(display: str, before: str, after: str, secrets: Iterable[str] =
     ``secrets``: detected secrets of the file, masked wherever the diff shows them (a diff printed
     in a CI log must not leak the key a BL202 fix moves to the environment).
     """
-    from backlint.masking import mask_secret
+    from backlint.core.masking import mask_secret
 
     old = _lines(before)
     new = _lines(after)
@@ -307,151 +303,3 @@ def secret_texts(findings: Iterable[Finding], text: str) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------
 # The `check --fix / --diff` step
-
-
-def fix_run(
-    options: CheckOptions,
-    config: Config,
-    catalog: Catalog,
-    settings: Settings,
-    result: RunResult,
-    sources: Sequence[SourceFile],
-    stdin_data: bytes | None,
-) -> int | None:
-    """Fix (or diff) the files with reported fixable findings.
-
-    Returns the exit code when done: ``--diff`` (1 if anything would change), standard input (the
-    fixed source is the output), or a report of what is left after files were written. None: nothing
-    was written, report this run as it is.
-    """
-    import click
-
-    from backlint.engine import _ignored_for_file, lint_text
-
-    unsafe = options.unsafe_fixes
-    enabled = set(config.enabled_rules(catalog))
-
-    def wanted(finding: Finding) -> bool:
-        return finding.rule_id in enabled and not _ignored_for_file(finding, config, ())
-
-    reported = {(fixed_path(f), f.rule_id, f.span.line, f.span.column) for f in result.active if applies(f.fix, unsafe)}
-    if stdin_data is not None:
-        return _fix_stdin(options, config, catalog, settings, result, stdin_data, wanted)
-    by_display = {source.display: source for source in sources}
-    project_rules = {rule_id for rule_id, rule in catalog.rules.items() if rule.project}
-    outcomes: list[FileFix] = []
-    for path in sorted({path for path, *_ in reported}):
-        source = by_display.get(path)
-        if source is None:
-            continue
-
-        def lint(text: str, source: SourceFile = source) -> list[Finding]:
-            return lint_text(source, text, settings).findings
-
-        def first_round(finding: Finding, path: str = path) -> bool:
-            return (path, finding.rule_id, finding.span.line, finding.span.column) in reported
-
-        project = [f for f in result.active if fixed_path(f) == path and f.rule_id in project_rules and f.fix]
-        outcomes.append(
-            fix_file(
-                source.path,
-                path,
-                lint,
-                unsafe=unsafe,
-                wanted=wanted,
-                first_round=first_round,
-                write=not options.diff,
-                project=project,
-            )
-        )
-    for outcome in outcomes:
-        if outcome.problem:
-            click.echo(f"backlint: warning: {outcome.path}: not fixed: {outcome.problem}", err=True)
-    changed = [o for o in outcomes if o.after != o.before]
-    count = sum(o.fixed for o in changed)
-    hidden = _hidden_unsafe(result, unsafe)
-    if options.diff:
-        for outcome in changed:
-            secrets = secret_texts((f for f in result.findings if f.path == outcome.path), outcome.before)
-            click.echo(unified_diff(outcome.path, outcome.before, outcome.after, secrets), nl=False)
-        click.echo(
-            f"backlint: would fix {_plural(count, 'finding')} in {_plural(len(changed), 'file')}{hidden}", err=True
-        )
-        return 1 if changed else (2 if result.internal_errors else 0)
-    written = [o for o in changed if o.written]
-    if not written:
-        if hidden and not options.quiet:
-            click.echo(f"backlint: nothing fixed{hidden}", err=True)
-        return None
-    if not options.quiet:
-        fixed = sum(o.fixed for o in written)
-        unsafe_count = sum(o.unsafe for o in written)
-        extra = f", {unsafe_count} of them with unsafe fixes" if unsafe_count else ""
-        click.echo(f"backlint: fixed {_plural(fixed, 'finding')} in {_plural(len(written), 'file')}{extra}", err=True)
-    from backlint.run import run_check
-
-    return run_check(dataclasses.replace(options, fix=False))  # the files changed: report what is left
-
-
-def _fix_stdin(
-    options: CheckOptions,
-    config: Config,
-    catalog: Catalog,
-    settings: Settings,
-    result: RunResult,
-    data: bytes,
-    wanted: Callable[[Finding], bool],
-) -> int:
-    """``--stdin-filename F --fix``: the fixed buffer on stdout (what editors replace the buffer with)."""
-    import sys
-
-    import click
-
-    from backlint.engine import decode_source
-    from backlint.run import display_path_of, lint_buffer
-
-    name = Path(options.stdin_filename or "stdin.py")
-    text, _, _ = decode_source(data, display_path_of(name))
-    if text is None:
-        sys.stdout.buffer.write(data)
-        return 2
-    reported = {(f.rule_id, f.span.line, f.span.column) for f in result.active}
-
-    def lint(buffer: str) -> Sequence[Finding]:
-        return lint_buffer(buffer, name, config, catalog, settings, project_rules=False).findings
-
-    outcome = fix_text(
-        text,
-        lint,
-        unsafe=options.unsafe_fixes,
-        wanted=wanted,
-        first_round=lambda f: (f.rule_id, f.span.line, f.span.column) in reported,
-    )
-    if outcome.problem:
-        click.echo(f"backlint: warning: {display_path_of(name)}: not fixed: {outcome.problem}", err=True)
-    if options.diff:
-        secrets = secret_texts(result.findings, text)
-        sys.stdout.write(unified_diff(display_path_of(name), text, outcome.text, secrets))
-        sys.stdout.flush()
-        return 1 if outcome.text != text else 0
-    try:
-        payload = encode_like(data, outcome.text)
-    except UnicodeEncodeError:
-        payload = data
-    sys.stdout.buffer.write(payload)
-    sys.stdout.flush()
-    return 0
-
-
-def _hidden_unsafe(result: RunResult, unsafe: bool) -> str:
-    """The hint that unsafe fixes were left out, like ruff's."""
-    if unsafe:
-        return ""
-    count = sum(1 for f in result.active if f.fix is not None and f.fix.safety != SAFE)
-    if not count:
-        return ""
-    return f" ({_plural(count, 'more fix', 'more fixes')} with --unsafe-fixes)"
-
-
-def _plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count} {one if count == 1 else (many or one + 's')}"

@@ -17,31 +17,26 @@ directory is pruned to a size bound, least recently written first.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import enum
 import hashlib
-import io
 import os
 import pickle
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backlint import __version__
-from backlint.facts import ModuleFacts
-from backlint.rule import Finding, Notice
+from backlint.core.files import DIGEST_SIZE, SealedDataError, atomic_write, safe_loads, seal, unlink_quietly, unseal
+from backlint.core.results import Finding, ModuleFacts, Notice
 
 if TYPE_CHECKING:
-    from backlint.catalog import Catalog
-    from backlint.discovery import SourceFile
-    from backlint.engine import FileResult, Settings
+    from backlint.core.results import FileResult
+    from backlint.pipeline.discovery import SourceFile
+    from backlint.pipeline.settings import Settings
 
 FORMAT = 1
-_MAGIC = b"BLC" + bytes([FORMAT])
-_DIGEST_SIZE = 16
 MAX_BYTES = 256 * 1024 * 1024
 # Files changed less than this long ago may change again within the same timestamp tick.
 _RACY_NS = 2_000_000_000
@@ -53,7 +48,7 @@ StatSignature = tuple[int, int, int, int, int]  # size, mtime_ns, ctime_ns, inod
 
 
 def content_hash(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=_DIGEST_SIZE).hexdigest()
+    return hashlib.blake2b(data, digest_size=DIGEST_SIZE).hexdigest()
 
 
 def stat_signature(info: os.stat_result) -> StatSignature:
@@ -68,10 +63,10 @@ def code_fingerprint() -> str:
     """
     import importlib.util
 
-    from backlint.catalog import rules_dir
+    from backlint.core.catalog import rules_dir
 
     parts = [__version__, sys.version, sys.implementation.cache_tag or ""]
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent  # the whole backlint package, not this layer
     for root, suffix in ((package, ".py"), (rules_dir(), ".toml")):
         for directory, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
@@ -83,62 +78,13 @@ def code_fingerprint() -> str:
     spec = importlib.util.find_spec("libcst")  # locates the package without importing it
     if spec is not None and spec.origin:
         parts.append(f"libcst:{spec.origin}:{os.stat(spec.origin).st_mtime_ns}")
-    return hashlib.blake2b("\n".join(parts).encode(), digest_size=_DIGEST_SIZE).hexdigest()
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=DIGEST_SIZE).hexdigest()
 
 
 def settings_fingerprint(settings: Settings) -> str:
     """Code fingerprint + the effective settings (rules, levels, options, tables, paths)."""
     text = f"{code_fingerprint()}\n{settings!r}"
-    return hashlib.blake2b(text.encode(), digest_size=_DIGEST_SIZE).hexdigest()
-
-
-class CacheError(Exception):
-    """An entry that does not verify: treated as absent."""
-
-
-class _SafeUnpickler(pickle.Unpickler):
-    """Builds containers, scalars and backlint's dataclasses and enums, nothing else."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module == "builtins" and name in ("set", "frozenset"):
-            return super().find_class(module, name)
-        if module == "backlint" or module.startswith("backlint."):
-            value = super().find_class(module, name)
-            if isinstance(value, type) and (dataclasses.is_dataclass(value) or issubclass(value, enum.Enum)):
-                return value
-        raise CacheError(f"refusing to load {module}.{name}")
-
-
-def _loads(data: bytes) -> Any:
-    try:
-        return _SafeUnpickler(io.BytesIO(data)).load()
-    except CacheError:
-        raise
-    except Exception as exc:  # any malformed pickle: the entry is corrupt
-        raise CacheError(f"corrupt entry: {exc!r}") from exc
-
-
-def _seal(*blobs: bytes) -> bytes:
-    """Magic, digest, then length-prefixed blobs: every byte after the digest is verified."""
-    body = b"".join(len(b).to_bytes(8, "little") + b for b in blobs)
-    return _MAGIC + hashlib.blake2b(body, digest_size=_DIGEST_SIZE).digest() + body
-
-
-def _unseal(data: bytes, count: int) -> list[bytes]:
-    head = len(_MAGIC) + _DIGEST_SIZE
-    if data[: len(_MAGIC)] != _MAGIC or len(data) < head:
-        raise CacheError("not a cache entry of this format")
-    body = data[head:]
-    if hashlib.blake2b(body, digest_size=_DIGEST_SIZE).digest() != data[len(_MAGIC) : head]:
-        raise CacheError("digest mismatch")
-    blobs, offset = [], 0
-    for _ in range(count):
-        size = int.from_bytes(body[offset : offset + 8], "little")
-        blobs.append(body[offset + 8 : offset + 8 + size])
-        offset += 8 + size
-    if offset != len(body):
-        raise CacheError("trailing or missing data")
-    return blobs
+    return hashlib.blake2b(text.encode(), digest_size=DIGEST_SIZE).hexdigest()
 
 
 @dataclasses.dataclass
@@ -177,14 +123,14 @@ class Cache:
 
     def entry_key(self, source: SourceFile, module: tuple[str, bool], digest: str) -> str:
         parts = (self.fingerprint, source.display, source.relative, module[0], str(module[1]), digest)
-        return hashlib.blake2b("\0".join(parts).encode(), digest_size=_DIGEST_SIZE).hexdigest()
+        return hashlib.blake2b("\0".join(parts).encode(), digest_size=DIGEST_SIZE).hexdigest()
 
     def load(self, key: str, display: str) -> CachedFile | None:
         """The entry's findings and notices, or None when absent, corrupt or not for ``display``."""
         try:
-            main, _ = _unseal((self.files / key).read_bytes(), 2)
-            findings, notices, facts_digest = _loads(main)
-        except (OSError, CacheError, ValueError, TypeError):
+            main, _ = unseal((self.files / key).read_bytes(), 2)
+            findings, notices, facts_digest = safe_loads(main)
+        except (OSError, SealedDataError, ValueError, TypeError):
             return None
         if not (
             isinstance(findings, list)
@@ -198,9 +144,9 @@ class Cache:
 
     def load_facts(self, key: str, display: str) -> ModuleFacts | None:
         try:
-            _, blob = _unseal((self.files / key).read_bytes(), 2)
-            facts = _loads(blob)
-        except (OSError, CacheError, ValueError, TypeError):
+            _, blob = unseal((self.files / key).read_bytes(), 2)
+            facts = safe_loads(blob)
+        except (OSError, SealedDataError, ValueError, TypeError):
             return None
         return facts if isinstance(facts, ModuleFacts) and facts.path == display else None
 
@@ -213,23 +159,19 @@ class Cache:
         digest = content_hash(facts) if facts is not None else None
         if self.writable:
             main = pickle.dumps((result.findings, result.notices, digest), pickle.HIGHEST_PROTOCOL)
-            self._write(self.files, key, _seal(main, facts or b""))
+            self._write(self.files, key, seal(main, facts or b""))
         return digest
 
     def _write(self, directory: Path, name: str, data: bytes) -> None:
-        temporary = directory / f".{name}.{os.getpid()}.{time.monotonic_ns()}.tmp"
         try:
             try:
-                temporary.write_bytes(data)
+                atomic_write(directory / name, data)
             except FileNotFoundError:
                 self._create()
-                temporary.write_bytes(data)
-            os.replace(temporary, directory / name)
+                atomic_write(directory / name, data)
         except OSError as exc:
             self.writable = False
             self.problem = f"cache disabled: cannot write {directory}: {exc.strerror or exc}"
-            with contextlib.suppress(OSError):
-                temporary.unlink()
             return
         self.bytes_written += len(data)
 
@@ -249,7 +191,7 @@ class Cache:
         Editing a file whose facts stay the same (a test, a function body) keeps the key; the
         texts the findings quote are checked by ``load_project``.
         """
-        digest = hashlib.blake2b(self.fingerprint.encode(), digest_size=_DIGEST_SIZE)
+        digest = hashlib.blake2b(self.fingerprint.encode(), digest_size=DIGEST_SIZE)
         digest.update(repr(sorted(levels)).encode())
         for display, facts_digest in facts:
             digest.update(f"\0{display}\0{facts_digest or '-'}".encode())
@@ -258,9 +200,9 @@ class Cache:
     def load_project(self, key: str, entries: dict[str, str]) -> list[Finding] | None:
         """The cached project findings, if each file they are in still has the same entry (text)."""
         try:
-            (blob,) = _unseal((self.root / "project" / key).read_bytes(), 1)
-            findings, sources = _loads(blob)
-        except (OSError, CacheError, ValueError, TypeError):
+            (blob,) = unseal((self.root / "project" / key).read_bytes(), 1)
+            findings, sources = safe_loads(blob)
+        except (OSError, SealedDataError, ValueError, TypeError):
             return None
         if not (isinstance(findings, list) and all(isinstance(f, Finding) for f in findings)):
             return None
@@ -274,7 +216,7 @@ class Cache:
         if self.writable:
             sources = {f.path: entries[f.path] for f in findings if f.path in entries}
             blob = pickle.dumps((findings, sources), pickle.HIGHEST_PROTOCOL)
-            self._write(self.root / "project", key, _seal(blob))
+            self._write(self.root / "project", key, seal(blob))
 
     # -- stat index (main process) ---------------------------------------------------------------
 
@@ -283,9 +225,9 @@ class Cache:
 
     def _read_index(self) -> dict[str, tuple[StatSignature, str]]:
         try:
-            (blob,) = _unseal(self._index_path().read_bytes(), 1)
-            index = _loads(blob)
-        except (OSError, CacheError, ValueError, TypeError):
+            (blob,) = unseal(self._index_path().read_bytes(), 1)
+            index = safe_loads(blob)
+        except (OSError, SealedDataError, ValueError, TypeError):
             return {}
         return index if isinstance(index, dict) else {}
 
@@ -312,7 +254,7 @@ class Cache:
             if len(index) + len(self._new_records) > _INDEX_LIMIT:
                 index = {}
             index.update(self._new_records)
-            self._write(self.root, "stat-index", _seal(pickle.dumps(index, pickle.HIGHEST_PROTOCOL)))
+            self._write(self.root, "stat-index", seal(pickle.dumps(index, pickle.HIGHEST_PROTOCOL)))
             self._new_records = {}
         if self.bytes_written:
             # Scanning the directory costs a stat per entry: do it once per max_bytes/8 written.
@@ -345,13 +287,13 @@ class Cache:
                     continue
                 if entry.name.endswith(".tmp"):
                     if now - info.st_mtime > 3600:
-                        _unlink(entry.path)
+                        unlink_quietly(entry.path)
                 elif directory == self.files:
                     entries.append((info.st_mtime, info.st_size, entry.name, entry.path))
                 else:
                     project_entries.append((info.st_mtime, entry.path))
         for _, path in sorted(project_entries, reverse=True)[_PROJECT_ENTRIES_KEPT:]:
-            _unlink(path)
+            unlink_quietly(path)
         total = sum(size for _, size, _, _ in entries)
         if total > self.max_bytes:
             target = self.max_bytes * 3 // 4
@@ -359,63 +301,10 @@ class Cache:
                 if total <= target:
                     break
                 if name not in keep:
-                    _unlink(path)
+                    unlink_quietly(path)
                     total -= size
-
-
-def _unlink(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
 
 
 def open_cache(directory: Path, settings: Settings) -> Cache:
     """The cache in ``directory`` for this run's settings (nothing is read or created yet)."""
     return Cache(directory, settings_fingerprint(settings))
-
-
-_CATALOGS_KEPT = 8
-
-
-def user_cache_dir() -> Path | None:
-    """``$BACKLINT_CACHE_HOME``, else the platform's per-user cache directory (as black and pip use)."""
-    explicit = os.environ.get("BACKLINT_CACHE_HOME")
-    if explicit:
-        return Path(explicit)
-    if sys.platform == "win32":
-        base = os.environ.get("LOCALAPPDATA")
-        return Path(base) / "backlint" / "Cache" if base else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "backlint" if os.path.isabs(base) else None
-
-
-def cached_catalog(parse: Callable[[], Catalog], rules: Path) -> Catalog:
-    """The parsed catalog for these rule files (size + mtime of each), read back or parsed and saved."""
-    from backlint.catalog import Catalog
-
-    directory = user_cache_dir()
-    if directory is None:
-        return parse()
-    parts = [__version__, sys.version]
-    for path in sorted(rules.rglob("*.toml")):
-        info = path.stat()
-        parts.append(f"{path.relative_to(rules)}:{info.st_size}:{info.st_mtime_ns}")
-    name = "catalog-" + hashlib.blake2b("\n".join(parts).encode(), digest_size=_DIGEST_SIZE).hexdigest()
-    try:
-        (blob,) = _unseal((directory / name).read_bytes(), 1)
-        catalog = _loads(blob)
-        if isinstance(catalog, Catalog):
-            return catalog
-    except (OSError, CacheError, ValueError, TypeError):
-        pass
-    catalog = parse()
-    temporary = directory / f".{name}.{os.getpid()}.{time.monotonic_ns()}.tmp"
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        temporary.write_bytes(_seal(pickle.dumps(catalog, pickle.HIGHEST_PROTOCOL)))
-        os.replace(temporary, directory / name)
-        older = sorted(directory.glob("catalog-*"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for stale in older[_CATALOGS_KEPT:]:
-            _unlink(str(stale))
-    except OSError:
-        _unlink(str(temporary))
-    return catalog

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import libcst as cst
 
-from backlint.rule import FileContext, Rule
+from backlint.core.rule import FileContext, Rule
 
 # Fields that only hold whitespace, comments or punctuation: no rule looks inside them.
 _SKIPPED_FIELDS = frozenset(
@@ -44,7 +44,7 @@ _SKIPPED_FIELDS = frozenset(
 _field_order: dict[type, tuple[str, ...]] = {}
 
 
-def _child_fields(cls: type) -> tuple[str, ...]:
+def child_fields(cls: type) -> tuple[str, ...]:
     """A node class's child fields in the order its _visit_and_replace_children visits them.
 
     That method rebuilds the node with one keyword argument per field, visiting each as the
@@ -102,7 +102,7 @@ def children(node: cst.CSTNode) -> list[cst.CSTNode]:
     """
     out: list[cst.CSTNode] = []
     is_node = _is_node
-    for field in _field_order.get(type(node)) or _child_fields(type(node)):
+    for field in _field_order.get(type(node)) or child_fields(type(node)):
         value = getattr(node, field)
         value_kind = type(value)
         if is_node.get(value_kind) or (value_kind not in is_node and _node_class(value_kind)):

@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from backlint.rule import Finding, Span
-from backlint.suppress import physical_lines
+from backlint.core.results import Finding, Span
+from backlint.pipeline.suppress import physical_lines
 
 if TYPE_CHECKING:
-    from backlint.catalog import Catalog
-    from backlint.config import Config
-    from backlint.engine import RunResult
+    from backlint.core.catalog import Catalog
+    from backlint.core.config import Config
+    from backlint.core.results import RunResult
 
 FORMAT = "backlint-baseline"
 VERSION = 1
@@ -113,13 +113,13 @@ class Fingerprinter:
         self._trees: dict[str, Any] = {}
 
     def relative(self, finding: Finding) -> str:
-        from backlint.discovery import relative_to_root
+        from backlint.pipeline.discovery import relative_to_root
 
         return relative_to_root(Path(finding.path), self.root)
 
     def _file_lines(self, path: str) -> list[str] | None:
         if path not in self._lines:
-            from backlint.engine import decode_source
+            from backlint.pipeline.source import decode_source
 
             try:
                 data = self.buffers[path] if path in self.buffers else Path(path).read_bytes()
@@ -146,7 +146,7 @@ class Fingerprinter:
         first, last = finding.statement_lines
         if lines is None or first < 1:
             return ""
-        from backlint.masking import mask_spans
+        from backlint.core.masking import mask_spans
 
         return "\n".join(mask_spans(lines[first - 1 : last], first, secrets))
 
@@ -196,7 +196,7 @@ def load(path: Path) -> Baseline:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise BaselineError(f"{path}: cannot read baseline: {exc}") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise BaselineError(f"{path}: not a backlint baseline (expected \"format\": \"{FORMAT}\")")
+        raise BaselineError(f'{path}: not a backlint baseline (expected "format": "{FORMAT}")')
     if data.get("version") != VERSION:
         raise BaselineError(f"{path}: baseline version {data.get('version')!r} is not {VERSION}; regenerate it")
     entries = []
@@ -239,9 +239,7 @@ def entries_for(findings: Sequence[Finding], root: Path) -> list[Entry]:
     printer = Fingerprinter(root)
     fingerprints = printer.of(findings)
     return [
-        Entry(f.rule_id, printer.relative(f), fp)
-        for f, fp in zip(findings, fingerprints)
-        if f.suppressed_by is None
+        Entry(f.rule_id, printer.relative(f), fp) for f, fp in zip(findings, fingerprints) if f.suppressed_by is None
     ]
 
 
@@ -281,7 +279,7 @@ def record(output: Path | None, *, prune: bool) -> Callable[[RunResult, Config, 
     """The ``backlint baseline`` step after a run: merge today's findings into the file."""
 
     def write_baseline(result: RunResult, config: Config, catalog: Catalog, linted: list[str]) -> int:
-        from backlint.discovery import relative_to_root
+        from backlint.pipeline.discovery import relative_to_root
 
         path = output if output is not None else config.root / (config.baseline or DEFAULT_NAME)
         try:

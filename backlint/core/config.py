@@ -8,8 +8,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from backlint.catalog import LEVELS, Catalog, validate_row
-from backlint.globs import GlobError, compile_glob
+from backlint.core.catalog import LEVELS, Catalog, validate_row
+from backlint.core.globs import GlobError, compile_glob
+from backlint.core.ids import PARSE_ERROR
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -38,7 +39,7 @@ DEFAULT_NON_PRODUCTION_PATHS = (
 )  # fmt: skip
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
 
-ALWAYS_SELECTED = "BL000"  # file-not-analysable: only an explicit `ignore` turns it off
+ALWAYS_SELECTED = PARSE_ERROR  # file-not-analysable: only an explicit `ignore` turns it off
 _STR_LIST = "a list of strings"
 
 
@@ -123,9 +124,7 @@ def load_config(catalog: Catalog, *, explicit: Path | None, start: Path) -> Conf
     return parse_section(section, catalog, path=path, prefix=prefix)
 
 
-def parse_section(
-    section: Mapping[str, Any], catalog: Catalog, *, path: Path, prefix: str = "tool.backlint"
-) -> Config:
+def parse_section(section: Mapping[str, Any], catalog: Catalog, *, path: Path, prefix: str = "tool.backlint") -> Config:
     def fail(key: str, problem: str) -> ConfigError:
         where = f"{prefix}.{key}" if prefix else key
         return ConfigError(f"{path}: {where}: {problem}")

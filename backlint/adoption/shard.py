@@ -161,9 +161,7 @@ def _class(name: str, *, enum: bool) -> Any:
             value = getattr(value, part)
     except (ImportError, AttributeError) as exc:
         raise ShardError(f"unknown type {name} in shard file") from exc
-    wanted = isinstance(value, type) and (
-        issubclass(value, _Enum) if enum else dataclasses.is_dataclass(value)
-    )
+    wanted = isinstance(value, type) and (issubclass(value, _Enum) if enum else dataclasses.is_dataclass(value))
     if not wanted:
         raise ShardError(f"refusing to build {name} from a shard file")
     return value

@@ -76,8 +76,16 @@ def _changed_lines(top: Path, base: str, names: Iterable[str]) -> dict[str, froz
     the lines on both sides of it: a finding there (an except clause whose logging was deleted)
     is the change's doing."""
     diff = _git(
-        top, "diff", "-U0", "--no-color", "--no-ext-diff", "-M", "--src-prefix=a/", "--dst-prefix=b/",
-        "--diff-filter=ACMRTU", base,
+        top,
+        "diff",
+        "-U0",
+        "--no-color",
+        "--no-ext-diff",
+        "-M",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
+        "--diff-filter=ACMRTU",
+        base,
     )
     out: dict[str, frozenset[int] | None] = {os.path.realpath(top / n): frozenset() for n in names}
     current: str | None = None

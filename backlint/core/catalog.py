@@ -8,10 +8,24 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
+import pickle
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
+
+from backlint import __version__
+from backlint.core.files import (
+    DIGEST_SIZE,
+    SealedDataError,
+    atomic_write,
+    safe_loads,
+    seal,
+    unlink_quietly,
+    unseal,
+    user_cache_dir,
+)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -141,17 +155,18 @@ class Catalog:
 
 def rules_dir() -> Path:
     """The catalog directory: inside the wheel, or the checkout's top-level ``rules/``."""
-    packaged = Path(__file__).parent / "_rules"
+    package = Path(__file__).resolve().parent.parent  # backlint/, this file being backlint/core/catalog.py
+    packaged = package / "_rules"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "rules"
+    return package.parent / "rules"
 
 
 @functools.lru_cache(maxsize=1)
 def load_catalog() -> Catalog:
     """The catalog, from backlint's user-level cache when its TOML files are unchanged (a warm
     run would otherwise spend a fifth of its time parsing them)."""
-    from backlint.cache import cached_catalog
+    from backlint.core.catalog import cached_catalog
 
     return cached_catalog(_parse_catalog, rules_dir())
 
@@ -194,8 +209,7 @@ def _load_rule(path: Path) -> RuleMeta:
                 for e in data.get("examples", [])
             ),
             options=tuple(
-                RuleOption(name=name, default=o["default"], doc=o["doc"])
-                for name, o in data.get("options", {}).items()
+                RuleOption(name=name, default=o["default"], doc=o["doc"]) for name, o in data.get("options", {}).items()
             ),
             project=data.get("project", False),
         )
@@ -242,3 +256,37 @@ def validate_row(spec: TableSpec, row: Any) -> str | None:
             except (re.error, TypeError) as exc:
                 return f"{spec.name}.{field}: invalid regex {row[field]!r}: {exc}"
     return None
+
+
+_CATALOGS_KEPT = 8
+
+
+def cached_catalog(parse: Callable[[], Catalog], rules: Path) -> Catalog:
+    """The parsed catalog for these rule files (size + mtime of each), read back or parsed and saved."""
+    from backlint.core.catalog import Catalog
+
+    directory = user_cache_dir()
+    if directory is None:
+        return parse()
+    parts = [__version__, sys.version]
+    for path in sorted(rules.rglob("*.toml")):
+        info = path.stat()
+        parts.append(f"{path.relative_to(rules)}:{info.st_size}:{info.st_mtime_ns}")
+    name = "catalog-" + hashlib.blake2b("\n".join(parts).encode(), digest_size=DIGEST_SIZE).hexdigest()
+    try:
+        (blob,) = unseal((directory / name).read_bytes(), 1)
+        catalog = safe_loads(blob)
+        if isinstance(catalog, Catalog):
+            return catalog
+    except (OSError, SealedDataError, ValueError, TypeError):
+        pass
+    catalog = parse()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        atomic_write(directory / name, seal(pickle.dumps(catalog, pickle.HIGHEST_PROTOCOL)))
+        older = sorted(directory.glob("catalog-*"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in older[_CATALOGS_KEPT:]:
+            unlink_quietly(stale)
+    except OSError:
+        pass
+    return catalog

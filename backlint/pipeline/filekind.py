@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from backlint.globs import matches_any
-from backlint.rule import FileKind
+from backlint.core.globs import matches_any
+from backlint.core.results import FileKind
 
 _PRAGMA = re.compile(r"^\s*#\s*backlint:\s*test-file\b", re.MULTILINE)
 _TEST_IMPORT = re.compile(

@@ -9,41 +9,32 @@ import re
 import traceback
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from backlint.checks import registry
-from backlint.discovery import SourceFile
-from backlint.facts import FactCollector, ModuleFacts
-from backlint.imports import ImportTable
-from backlint.rule import (
-    FileContext,
-    FileKind,
-    Finding,
-    Fix,
-    NodeEdit,
-    PendingFix,
-    PendingReport,
-    RelatedLocation,
-    Rule,
-    Span,
-    TextEdit,
-)
-from backlint.suppress import physical_lines
-from backlint.walk import BatchedWalker
+from backlint.core.facts import FactCollector
+from backlint.core.imports import ImportTable
+from backlint.core.results import FileKind, Finding, Fix, ModuleFacts, RelatedLocation, Span, TextEdit
+from backlint.core.rule import FileContext, NodeEdit, PendingFix, PendingReport, Rule
+from backlint.pipeline.discovery import SourceFile
+from backlint.pipeline.registry import load_registry
+from backlint.pipeline.source import file_error, module_name
+from backlint.pipeline.suppress import physical_lines
+from backlint.pipeline.walk import BatchedWalker
 
 if TYPE_CHECKING:
-    from backlint.engine import Settings
+    from backlint.pipeline.settings import Settings
 
 
-def module_name(path: Path) -> tuple[str, bool]:
-    """Dotted module name from the package layout; the engine's, which the cache keys use too."""
-    from backlint.engine import module_name as package_module_name
+class InternalError(Exception):
+    """A rule or an analysis raised on this file: a bug in backlint, reported with the rule's name."""
 
-    return package_module_name(path)
+    def __init__(self, rule: str | None, detail: str) -> None:
+        super().__init__(detail)
+        self.rule = rule
+        self.detail = detail
 
 
 def _parse_unvalidated(text: str) -> cst.Module:
@@ -90,7 +81,8 @@ def active_rules(
     kind: FileKind, text: str, settings: Settings
 ) -> tuple[list[tuple[type[Rule], str]], list[type[FactCollector]]]:
     """The rules and collectors that apply to this file and whose triggers occur in its text."""
-    file_rules, _, collectors = registry()
+    registry = load_registry(settings.rule_packages)
+    file_rules, collectors = registry.file_rules, registry.collectors
     applies = dict(settings.applies_to)
     found: dict[str, bool] = {}  # rules share tokens (the password rules share 120): scan for each once
 
@@ -148,15 +140,13 @@ def analyse(
 def _analyse(
     source: SourceFile, text: str, kind: FileKind, settings: Settings
 ) -> tuple[list[Finding], ModuleFacts | None]:
-    from backlint.engine import InternalError, _file_error
-
     rules, collectors = active_rules(kind, text, settings)
     name, is_package = module_name(source.path)
     if not rules and not collectors:
         return _syntax_check(source, text), None
     too_complex = _too_complex_for_libcst(text)
     if too_complex:
-        return [_file_error(source.display, too_complex)], None
+        return [file_error(source.display, too_complex)], None
     try:
         module = _parse_unvalidated(text)
     except cst.ParserSyntaxError as exc:
@@ -166,11 +156,11 @@ def _analyse(
         if better:
             return better, None
         message = f"cannot parse: {exc.message}" if exc.message else "cannot parse: syntax error"
-        return [_file_error(source.display, message, exc.raw_line, exc.raw_column + 1)], None
+        return [file_error(source.display, message, exc.raw_line, exc.raw_column + 1)], None
     except RecursionError:
-        return [_file_error(source.display, "cannot parse: the code is nested too deeply")], None
+        return [file_error(source.display, "cannot parse: the code is nested too deeply")], None
     except (ValueError, IndexError) as exc:  # libcst raises these on some invalid input (e.g. NUL bytes)
-        return [_file_error(source.display, f"cannot parse: {exc}")], None
+        return [file_error(source.display, f"cannot parse: {exc}")], None
     imports = ImportTable(name, is_package)
     _prescan_imports(module.body, imports)
     context = FileContext(
@@ -188,7 +178,7 @@ def _analyse(
     try:
         BatchedWalker(instances, context).walk(module)
     except RecursionError:
-        return [_file_error(source.display, "cannot analyse: the code is nested too deeply")], None
+        return [file_error(source.display, "cannot analyse: the code is nested too deeply")], None
     except Exception as exc:
         raise InternalError(_rule_in_traceback(exc), f"{type(exc).__name__}: {exc}") from exc
     locations = context.locations
@@ -241,14 +231,12 @@ def _too_complex_for_libcst(text: str) -> str | None:
 
 def _syntax_check(source: SourceFile, text: str) -> list[Finding]:
     """BL000 for a file no rule needed to parse: the stdlib parser is 7x cheaper than libcst."""
-    from backlint.engine import _file_error
-
     try:
         ast.parse(text, filename=source.display)
     except SyntaxError as exc:
-        return [_file_error(source.display, f"cannot parse: {exc.msg}", exc.lineno or 1, exc.offset or 1)]
+        return [file_error(source.display, f"cannot parse: {exc.msg}", exc.lineno or 1, exc.offset or 1)]
     except (ValueError, RecursionError, MemoryError) as exc:
-        return [_file_error(source.display, f"cannot parse: {exc}")]
+        return [file_error(source.display, f"cannot parse: {exc}")]
     return []
 
 
@@ -345,7 +333,7 @@ def _to_finding(report: PendingReport, path: str, module: cst.Module, positions:
     span = _span(positions, report.node)
     source_lines = lines[span.line - 1 : span.end_line]
     if report.sensitive:
-        from backlint.masking import mask_lines
+        from backlint.core.masking import mask_lines
 
         source_lines = mask_lines(source_lines, span)
     return Finding(
@@ -467,7 +455,7 @@ def _mask_secrets_in_other_snippets(findings: list[Finding]) -> None:
     secrets = [f.span for f in findings if f.sensitive]
     if not secrets:
         return
-    from backlint.masking import mask_spans
+    from backlint.core.masking import mask_spans
 
     for finding in findings:
         if not finding.sensitive:

@@ -14,18 +14,17 @@ import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from backlint.catalog import Catalog
-from backlint.config import Config
-from backlint.rule import Finding, Span
-from backlint.suppress import Suppression, Suppressions, suppressions_for
-
-RULE_ID = "BL001"
+from backlint.core.catalog import Catalog
+from backlint.core.config import Config
+from backlint.core.ids import PARSE_ERROR, UNUSED_SUPPRESSION
+from backlint.core.results import Finding, Span
+from backlint.pipeline.suppress import Suppression, Suppressions, suppressions_for
 
 
 def lint_config(config: Config, catalog: Catalog) -> Config:
     """The configuration to lint with when BL001 is on: every rule not ignored runs, so a comment
     naming a rule outside ``select`` is judged by that rule's real findings (they are not reported)."""
-    if RULE_ID not in config.enabled_rules(catalog):
+    if UNUSED_SUPPRESSION not in config.enabled_rules(catalog):
         return config
     return dataclasses.replace(config, extend_select=(*config.extend_select, "ALL"))
 
@@ -45,17 +44,18 @@ def unused_suppressions(
     buffers: Mapping[str, bytes] | None = None,
 ) -> list[Finding]:
     """BL001 findings for the files at ``paths`` (display paths), given every finding of the run."""
-    from backlint.engine import _ignored_for_file, decode_source, read_source
+    from backlint.pipeline.filters import ignored_for_file
+    from backlint.pipeline.source import decode_source, read_source
 
     judged = judged_rules(config, catalog)
-    level = config.level_of(RULE_ID, catalog.rules[RULE_ID].level)
+    level = config.level_of(UNUSED_SUPPRESSION, catalog.rules[UNUSED_SUPPRESSION].level)
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:
         by_path.setdefault(finding.path, []).append(finding)
     out: list[Finding] = []
     for path in paths:
         mine = by_path.get(path, [])
-        if any(f.rule_id == "BL000" for f in mine):
+        if any(f.rule_id == PARSE_ERROR for f in mine):
             continue  # no rule looked at this file
         if buffers and path in buffers:
             text, _, _ = decode_source(buffers[path], path)
@@ -75,7 +75,7 @@ def unused_suppressions(
                 continue
             line_text = suppressions.lines[suppression.line - 1]
             finding = Finding(
-                rule_id=RULE_ID,
+                rule_id=UNUSED_SUPPRESSION,
                 path=path,
                 span=Span(suppression.line, column, suppression.line, column + len(suppression.text)),
                 message=message,
@@ -85,7 +85,7 @@ def unused_suppressions(
             )
             hit = _silencer(suppressions, suppression)
             finding.suppressed_by = hit.text if hit is not None else None
-            if not _ignored_for_file(finding, config, []):
+            if not ignored_for_file(finding, config):
                 out.append(finding)
     return out
 
@@ -94,7 +94,7 @@ def _silencer(suppressions: Suppressions, reported: Suppression) -> Suppression 
     """Another comment that silences BL001 here: one naming it, or a bare ``ignore-file``. A bare
     ``# backlint: ignore`` cannot silence the report that it is itself unused."""
     for other in [*suppressions.file_level, *suppressions.on_line(reported.line)]:
-        if other == reported or other.foreign or not other.covers(RULE_ID):
+        if other == reported or other.foreign or not other.covers(UNUSED_SUPPRESSION):
             continue
         if other.ids is not None or other in suppressions.file_level:
             return other
@@ -110,7 +110,7 @@ def _used(findings: Iterable[Finding], suppressions: Suppressions) -> dict[tuple
     """For each comment (line, text): its ids that silenced a finding ("*" for a bare ignore)."""
     used: dict[tuple[int, str], set[str]] = {}
     for finding in findings:
-        if finding.suppressed_by is None or finding.rule_id == RULE_ID:
+        if finding.suppressed_by is None or finding.rule_id == UNUSED_SUPPRESSION:
             continue
         hit = suppressions.find(finding.rule_id, *finding.statement_lines)
         if hit is None or hit.foreign:
@@ -135,10 +135,10 @@ def _verdict(suppression: Suppression, used: set[str], path: str, judged: frozen
 
 def _judged(selector: str, path: str, judged: frozenset[str], config: Config) -> bool:
     """Whether some rule the selector names ran on this file (so its silence means something)."""
-    from backlint.engine import _ignored_for_file
+    from backlint.pipeline.filters import ignored_for_file
 
-    if selector == RULE_ID:
+    if selector == UNUSED_SUPPRESSION:
         return False
     rules = [r for r in judged if selector == "ALL" or r.startswith(selector)]
     probe = Finding(rule_id="", path=path, span=Span(), message="", level="note")
-    return any(not _ignored_for_file(dataclasses.replace(probe, rule_id=r), config, []) for r in rules)
+    return any(not ignored_for_file(dataclasses.replace(probe, rule_id=r), config) for r in rules)

@@ -1,0 +1,154 @@
+"""What the commands and the language server share: settings for a run, the command line's rule
+selection, linting one buffer as a file, and reporting a finished run with its exit code."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from backlint.core.catalog import Catalog
+from backlint.core.config import Config, ConfigError
+from backlint.core.ids import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
+from backlint.core.options import CheckOptions
+
+if TYPE_CHECKING:
+    from backlint.core.results import RunResult
+    from backlint.pipeline.settings import Settings
+
+
+def usage_error(message: str) -> int:
+    click.echo(f"backlint: error: {message}", err=True)
+    return EXIT_ERROR
+
+
+def report(
+    options: CheckOptions,
+    config: Config,
+    catalog: Catalog,
+    result: RunResult,
+    *,
+    stdin_data: bytes | None = None,
+    missing_paths: bool = False,
+) -> int:
+    """Filter to the enabled rules, render, print notices, and choose the exit code."""
+    from backlint.pipeline.filters import enabled_only
+    from backlint.report import get_reporter
+    from backlint.report.model import ReportInput
+
+    enabled = set(config.enabled_rules(catalog))
+    result.findings = enabled_only(result.findings, config, catalog)
+
+    stream = sys.stdout
+    color = False
+    if options.output is None and options.output_format == "text":
+        from backlint.report.text import use_color
+
+        color = use_color(options.color, stream)
+    report_input = ReportInput(
+        result=result,
+        catalog=catalog,
+        enabled_rules=sorted(enabled),
+        color=color,
+        statistics=options.statistics,
+        sarif_category=options.sarif_category or config.sarif_category,
+        include_suppressed=options.sarif_include_suppressed,
+        root=config.root,
+        rule_levels={i: config.level_of(i, catalog.rules[i].level) for i in enabled},
+        sources={f.path: stdin_data for f in result.findings} if stdin_data is not None else {},
+        unsafe_fixes=options.unsafe_fixes,
+    )
+    text = get_reporter(options.output_format)(report_input)
+    if options.quiet and options.output_format == "text":
+        text = "".join(
+            line for line in text.splitlines(keepends=True) if not line.startswith(("Found ", "All clean", "[*] "))
+        )
+    for notice in result.notices:
+        if notice.level == "error" or not options.quiet:
+            where = f"{notice.path}:{notice.line}" if notice.line else notice.path
+            click.echo(f"backlint: {notice.level}: {where}: {notice.message}", err=True)
+    if options.output is not None:
+        try:
+            options.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            return usage_error(f"cannot write {options.output}: {exc.strerror or exc}")
+    else:
+        stream.write(text)
+        stream.flush()
+    if result.internal_errors or missing_paths:
+        return EXIT_ERROR
+    if result.active and not options.exit_zero:
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+RULE_PACKAGES = ("backlint.checks",)  # where backlint/pipeline/registry.py finds the rule classes
+
+
+def settings_for(config: Config, catalog: Catalog) -> Settings:
+    """The per-file stage's settings for this configuration, with backlint's own rules."""
+    from backlint.pipeline.settings import build_settings
+
+    return build_settings(config, catalog, RULE_PACKAGES)
+
+
+def apply_cli_selection(config, options: CheckOptions, catalog):  # type: ignore[no-untyped-def]
+    for flag, values in (
+        ("--select", options.select or ()),
+        ("--extend-select", options.extend_select),
+        ("--ignore", options.ignore),
+    ):
+        for selector in values:
+            if selector != "ALL" and not any(i.startswith(selector) for i in catalog.rules):
+                raise ConfigError(f"{flag}: unknown rule id or prefix {selector!r}")
+    changes = {}
+    if options.select is not None:
+        changes["select"] = options.select
+    if options.extend_select:
+        changes["extend_select"] = config.extend_select + options.extend_select
+    if options.ignore:
+        changes["ignore"] = config.ignore + options.ignore
+    return dataclasses.replace(config, **changes)
+
+
+def display_path_of(path: Path) -> str:
+    from backlint.pipeline.discovery import display_path
+
+    return display_path(path, Path.cwd().resolve())
+
+
+def is_excluded_path(path: Path, config: Config) -> bool:
+    """Whether ``exclude``/``extend-exclude`` cover ``path`` (what ``--force-exclude`` applies to named files)."""
+    from backlint.core.globs import is_excluded
+    from backlint.pipeline.discovery import relative_to_root
+
+    return is_excluded(relative_to_root(path, config.root), config.exclude + config.extend_exclude)
+
+
+def lint_buffer(
+    text: str, path: Path, config: Config, catalog: Catalog, settings: Settings, *, project_rules: bool = True
+) -> RunResult:
+    """Lint an in-memory buffer as if it were the file ``path``: stdin and the language server share this.
+
+    Applies the same filters as a run over files: per-file ignores and the enabled rule set
+    (inline suppressions are marked by the engine).
+    """
+    from backlint.core.results import RunResult
+    from backlint.pipeline.discovery import SourceFile, relative_to_root
+    from backlint.pipeline.engine import lint_text
+    from backlint.pipeline.filters import kept
+    from backlint.pipeline.project import project_pass
+
+    source = SourceFile(path=path, display=display_path_of(path), relative=relative_to_root(path, config.root))
+    file_result = lint_text(source, text, settings)
+    findings = file_result.findings
+    if project_rules and file_result.facts is not None:
+        project = project_pass([file_result.facts], settings, catalog, config)
+        findings += [f for f in project if f.path == source.display]
+    findings = kept(findings, config, catalog)
+    internal = sum(1 for n in file_result.notices if n.level == "error")
+    findings.sort(key=lambda f: f.sort_key)
+    return RunResult(findings=findings, notices=file_result.notices, files=1, internal_errors=internal)

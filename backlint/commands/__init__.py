@@ -1,0 +1,1 @@
+"""The commands behind the command line: each takes options and returns an exit code."""

@@ -1,0 +1,57 @@
+"""Settings: everything the per-file stage needs from the configuration and the catalog, picklable for workers."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+from backlint.core.catalog import Catalog, Knowledge
+from backlint.core.config import Config
+from backlint.core.ids import PARSE_ERROR
+
+NO_PREFILTER_ENV = "BACKLINT_NO_PREFILTER"  # benchmarks and tests only: parse every file
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Everything the per-file stage needs, picklable so workers can receive it once."""
+
+    rule_levels: tuple[tuple[str, str], ...]
+    applies_to: tuple[tuple[str, tuple[str, ...]], ...]
+    collect_facts: bool
+    options: tuple[tuple[str, Any], ...]
+    knowledge: Knowledge
+    test_paths: tuple[str, ...]
+    non_production_paths: tuple[str, ...]
+    max_file_size: int
+    known_rules: tuple[str, ...] = ()  # every catalog id: suppression comments naming others are warned about
+    prefilter: bool = True  # parse only files where a rule's trigger token occurs
+    honor_foreign_ignores: bool = False  # bandit nosec and ruff noqa comments count (the foreign-ignores table)
+    rule_packages: tuple[str, ...] = ()  # where the rule classes live (backlint/pipeline/registry.py)
+
+
+def build_settings(config: Config, catalog: Catalog, rule_packages: tuple[str, ...]) -> Settings:
+    """From the catalog's metadata alone: importing the rules (and libcst) waits until a file is parsed."""
+    enabled = config.enabled_rules(catalog)
+    file_rules = [i for i in enabled if i != PARSE_ERROR and not catalog.rules[i].project]
+    levels = tuple((i, config.level_of(i, catalog.rules[i].level)) for i in file_rules)
+    tables = {name: list(rows) for name, rows in catalog.knowledge.tables.items()}
+    for name, rows in config.table_extensions:
+        tables[name] = tables[name] + list(rows)
+    options = dict(catalog.option_defaults)
+    options.update(dict(config.options))
+    return Settings(
+        rule_levels=levels,
+        applies_to=tuple((i, catalog.rules[i].applies_to) for i in file_rules),
+        collect_facts=any(catalog.rules[i].project for i in enabled),
+        options=tuple(sorted(options.items())),
+        knowledge=Knowledge(tables),
+        test_paths=config.test_paths,
+        non_production_paths=config.non_production_paths,
+        max_file_size=config.max_file_size,
+        known_rules=tuple(sorted(catalog.rules)),
+        prefilter=not os.environ.get(NO_PREFILTER_ENV),
+        honor_foreign_ignores=config.honor_foreign_ignores,
+        rule_packages=rule_packages,
+    )
