@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from backlint.core.results import Finding, Fix, ModuleFacts, RelatedLocation, Span
+from backlint.core.rule import Analysis
 
 
 @dataclasses.dataclass
@@ -70,6 +71,7 @@ class FactCollector:
     """
 
     TRIGGERS: ClassVar[tuple[str, ...]] = ()
+    REQUIRES: ClassVar[tuple[type[Analysis], ...]] = ()  # per-file analyses it reads (core/rule.py)
 
     def __init__(self, context: Any) -> None:
         self.context = context

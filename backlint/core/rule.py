@@ -1,10 +1,18 @@
-"""The rule API: what a check sees (FileContext), what it reports (Finding)."""
+"""The rule API: what a check sees (FileContext), the per-file analyses it asks (Analysis), what it
+reports (``Rule.report``, a Finding once placed).
+
+An analysis answers, a rule decides: an ``Analysis`` walks the file with the rules (``visit_*`` /
+``leave_*`` methods) and exposes facts; it never reports and never names a rule id. A rule lists
+the analyses it needs in ``REQUIRES`` and reads them with ``context.get(SqlAnalysis)``; the
+pipeline runs an analysis only for files where a rule (or collector) needing it is active, once,
+before the rules that asked (like Fixit's ``METADATA_DEPENDENCIES``).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from backlint.core.results import FileKind, Span
 
@@ -78,9 +86,19 @@ class FileContext:
         self.reports: list[PendingReport] = []
         self.facts: dict[str, list[Any]] = {}
         self.locations: list[tuple[cst.CSTNode, Span]] = []
-        # Per-file state several rules share (the SQL analysis, the password flow), keyed by its
-        # owner's name: it lives and dies with the file, never in a module-level registry.
+        # The file's analyses, by class (backlint/pipeline/filestage.py creates them before the walk):
+        # they live and die with the file, never in a module-level registry.
+        self.analyses: dict[type[Analysis], Analysis] = {}
+        # Per-file state several rules share that is not (yet) an Analysis, keyed by its owner's name.
         self.shared: dict[str, Any] = {}
+
+    def get(self, analysis: type[AnalysisT]) -> AnalysisT:
+        """The file's instance of ``analysis``: the asking rule must list it in ``REQUIRES``."""
+        try:
+            found = self.analyses[analysis]
+        except KeyError:
+            raise LookupError(f"{analysis.__name__} is not in the REQUIRES of the rule asking for it") from None
+        return found  # type: ignore[return-value]
 
     def qualified_name(self, node: cst.CSTNode) -> str | None:
         """Dotted name of a Name/Attribute chain with its head resolved through the imports."""
@@ -97,6 +115,41 @@ class FileContext:
         self.facts.setdefault(key, []).append(value)
 
 
+class Analysis:
+    """Per-file understanding several rules share: walks the file like a rule, answers questions,
+    never reports. Subclasses define ``visit_<Node>``/``leave_<Node>`` and their own query methods."""
+
+    # Analyses this one asks in turn: created (and walked) before it.
+    REQUIRES: ClassVar[tuple[type[Analysis], ...]] = ()
+
+    def __init__(self, context: FileContext) -> None:
+        self.context = context
+
+
+AnalysisT = TypeVar("AnalysisT", bound=Analysis)
+
+
+def required_analyses(owners: Iterable[type]) -> list[type[Analysis]]:
+    """Every analysis the owners (rules, collectors, analyses) need, each after those it needs."""
+    ordered: list[type[Analysis]] = []
+    seen: set[type[Analysis]] = set()
+
+    def add(analysis: type[Analysis], path: tuple[type[Analysis], ...]) -> None:
+        if analysis in seen:
+            return
+        if analysis in path:
+            raise TypeError(f"analyses require each other: {' -> '.join(a.__name__ for a in (*path, analysis))}")
+        for needed in analysis.REQUIRES:
+            add(needed, (*path, analysis))
+        seen.add(analysis)
+        ordered.append(analysis)
+
+    for owner in owners:
+        for analysis in getattr(owner, "REQUIRES", ()):
+            add(analysis, ())
+    return ordered
+
+
 class Rule:
     """A file rule: define ``visit_<Node>``/``leave_<Node>`` methods and call ``report``.
 
@@ -107,7 +160,8 @@ class Rule:
     id: ClassVar[str]
     # The file is parsed for this rule only if one of these occurs in its raw text.
     TRIGGERS: ClassVar[tuple[str, ...]] = ()
-    APPLIES_TO: ClassVar[frozenset[FileKind]] = frozenset({FileKind.PRODUCTION})
+    # The per-file analyses the rule reads with ``self.context.get(...)``.
+    REQUIRES: ClassVar[tuple[type[Analysis], ...]] = ()
 
     def __init__(self, context: FileContext, level: str) -> None:
         self.context = context

@@ -17,7 +17,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from backlint.core.facts import FactCollector
 from backlint.core.imports import ImportTable
 from backlint.core.results import FileKind, Finding, Fix, ModuleFacts, RelatedLocation, Span, TextEdit
-from backlint.core.rule import FileContext, NodeEdit, PendingFix, PendingReport, Rule
+from backlint.core.rule import FileContext, NodeEdit, PendingFix, PendingReport, Rule, required_analyses
 from backlint.pipeline.discovery import SourceFile
 from backlint.pipeline.registry import load_registry
 from backlint.pipeline.source import file_error, module_name
@@ -173,6 +173,9 @@ def _analyse(
         options=dict(settings.options),
     )
     instances: list[Any] = [_ImportRecorder(context)]
+    for analysis in required_analyses([*(cls for cls, _ in rules), *collectors]):
+        context.analyses[analysis] = analysis(context)  # walked before the rules that read it
+        instances.append(context.analyses[analysis])
     instances += [cls(context, level) for cls, level in rules]
     instances += [cls(context) for cls in collectors]
     try:
