@@ -13,7 +13,7 @@ import pickle
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from backlint import __version__
 from backlint.core.files import (
@@ -31,6 +31,8 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python < 3.11
     import tomli as tomllib
+
+T = TypeVar("T")
 
 LEVELS = ("error", "warning", "note")
 PRECISIONS = ("very-high", "high", "medium", "low")
@@ -112,15 +114,37 @@ class TableSpec:
 
 @dataclasses.dataclass
 class Knowledge:
-    """Knowledge tables (sinks, loggers, secret formats, ...) as plain rows; picklable."""
+    """Knowledge tables (sinks, loggers, secret formats, ...) as plain rows; picklable.
+
+    Structures derived from the rows (indexes, compiled patterns) are built once per Knowledge with
+    ``derived`` and kept on it, never in module-level state: a long-lived language server that
+    reloads its configuration drops them with the old Knowledge.
+    """
 
     tables: dict[str, list[dict[str, Any]]]
+    _derived: dict[tuple[Any, ...], Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     def rows(self, name: str) -> list[dict[str, Any]]:
         return self.tables[name]
 
     def values(self, name: str, field: str) -> frozenset[str]:
         return frozenset(row[field] for row in self.tables[name] if field in row)
+
+    def derived(self, build: Callable[..., T], *args: Any) -> T:
+        """``build(self, *args)``, computed on first use and kept for this Knowledge's lifetime."""
+        key = (build, *args)
+        try:
+            return self._derived[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._derived[key] = build(self, *args)
+            return value
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"tables": self.tables}  # derived structures are rebuilt where they are used
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.tables = state["tables"]
+        self._derived = {}
 
 
 @dataclasses.dataclass(frozen=True)

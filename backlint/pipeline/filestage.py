@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from backlint.core.catalog import Knowledge
 from backlint.core.facts import FactCollector
 from backlint.core.imports import ImportTable
 from backlint.core.results import FileKind, Finding, Fix, ModuleFacts, RelatedLocation, Span, TextEdit
@@ -55,26 +56,18 @@ def _skip_validation(self: cst.CSTNode) -> None:
     pass
 
 
-_trigger_cache: dict[tuple[type, int], tuple[object, tuple[str, ...]]] = {}
-
-
 def _triggers(owner: type[Rule] | type[FactCollector], settings: Settings) -> tuple[str, ...]:
-    """A rule's or collector's trigger tokens, derived from the tables once per run, not per file.
-
-    A token containing another one is dropped (``executemany`` occurs only where ``execute``
-    does), and the shortest are tried first: the same files pass, with fewer scans of the text.
-    """
+    """A rule's or collector's trigger tokens, derived from the tables once per run, not per file."""
     if not settings.prefilter:
         return ()
-    key = (owner, id(settings.knowledge))
-    cached = _trigger_cache.get(key)
-    if cached is None or cached[0] is not settings.knowledge:
-        if len(_trigger_cache) > 512:  # a long-lived language server reloads settings
-            _trigger_cache.clear()
-        tokens = sorted(set(owner.trigger_tokens(settings.knowledge)), key=lambda t: (len(t), t))
-        minimal = tuple(t for i, t in enumerate(tokens) if not any(s in t for s in tokens[:i]))
-        cached = _trigger_cache[key] = (settings.knowledge, minimal)
-    return cached[1]
+    return settings.knowledge.derived(_minimal_tokens, owner)
+
+
+def _minimal_tokens(knowledge: Knowledge, owner: type[Rule] | type[FactCollector]) -> tuple[str, ...]:
+    """A token containing another one is dropped (``executemany`` occurs only where ``execute``
+    does), and the shortest are tried first: the same files pass, with fewer scans of the text."""
+    tokens = sorted(set(owner.trigger_tokens(knowledge)), key=lambda t: (len(t), t))
+    return tuple(t for i, t in enumerate(tokens) if not any(s in t for s in tokens[:i]))
 
 
 def active_rules(
