@@ -91,6 +91,11 @@ def test_secret_rules_never_key_on_the_secret_itself() -> None:
     masked = triage.key_code(lines, 1, 1, "BL201")
     assert secret not in masked and masked == 'STRIPE_KEY = "sk_l…(32 chars)"'
     assert triage.key_code(lines, 2, 2, "BL202") == 'PASSWORD = "…(8 chars)"'
+    # a literal left open on the flagged line (a PEM block) is masked to the end of the line
+    pem = "KEY = '''-----BEGIN RSA PRIVATE KEY-----MIIEpAIBAAKCAQEA"
+    assert triage.key_code([pem], 1, 1, "BL201") == "KEY = '''----…(47 chars)"
+    # masking is stable on text that is already masked
+    assert triage.mask_literals('X = "…(8 chars)"') == 'X = "…(8 chars)"'
     # other rules keep their literals (SQL text is what identifies them)
     assert triage.key_code(lines, 3, 3, "BL101") == 'sql = "SELECT secret_value FROM t"'
 

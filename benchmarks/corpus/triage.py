@@ -91,6 +91,8 @@ def normalise(text: str) -> str:
 
 
 _LITERAL = re.compile(r"""(?P<prefix>[rRbBuUfF]{0,2})(?P<q>'''|\"\"\"|'|")(?P<body>.*?)(?P=q)""")
+_OPENER = re.compile(r"""'''|\"\"\"|'|\"""")
+_MASKED = re.compile(r".{0,4}…\(\d+ chars\)")
 
 
 def mask_secret(value: str) -> str:
@@ -104,11 +106,22 @@ def mask_literals(code: str) -> str:
 
     def repl(m: re.Match[str]) -> str:
         body = m.group("body")
-        if len(body) < 4:
+        if len(body) < 4 or _MASKED.fullmatch(body):
             return m.group(0)
         return f"{m.group('prefix')}{m.group('q')}{mask_secret(body)}{m.group('q')}"
 
-    return _LITERAL.sub(repl, code)
+    masked = _LITERAL.sub(repl, code)
+    # A literal left open on this line (a triple-quoted block starting here) is masked to its end.
+    rest = 0
+    for m in _LITERAL.finditer(masked):
+        rest = m.end()
+    opener = _OPENER.search(masked, rest)
+    if opener is None:
+        return masked
+    tail = masked[opener.end() :]
+    if len(tail) < 4 or _MASKED.fullmatch(tail):
+        return masked
+    return masked[: opener.end()] + mask_secret(tail)
 
 
 def is_secret_rule(rule: str) -> bool:
