@@ -12,8 +12,18 @@ import click
 
 from backlint.core.catalog import Catalog
 from backlint.core.config import Config, ConfigError
+from backlint.core.globs import is_excluded
 from backlint.core.ids import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from backlint.core.options import CheckOptions
+from backlint.core.results import RunResult
+from backlint.pipeline.discovery import SourceFile, display_path, relative_to_root
+from backlint.pipeline.engine import lint_text
+from backlint.pipeline.filters import enabled_only, kept
+from backlint.pipeline.project import project_pass
+from backlint.pipeline.settings import build_settings
+from backlint.report import get_reporter
+from backlint.report.model import ReportInput
+from backlint.report.text import use_color
 
 if TYPE_CHECKING:
     from backlint.core.results import RunResult
@@ -35,9 +45,6 @@ def report(
     missing_paths: bool = False,
 ) -> int:
     """Filter to the enabled rules, render, print notices, and choose the exit code."""
-    from backlint.pipeline.filters import enabled_only
-    from backlint.report import get_reporter
-    from backlint.report.model import ReportInput
 
     enabled = set(config.enabled_rules(catalog))
     result.findings = enabled_only(result.findings, config, catalog)
@@ -45,8 +52,6 @@ def report(
     stream = sys.stdout
     color = False
     if options.output is None and options.output_format == "text":
-        from backlint.report.text import use_color
-
         color = use_color(options.color, stream)
     report_input = ReportInput(
         result=result,
@@ -90,7 +95,6 @@ RULE_PACKAGES = ("backlint.checks",)  # where backlint/pipeline/registry.py find
 
 def settings_for(config: Config, catalog: Catalog) -> Settings:
     """The per-file stage's settings for this configuration, with backlint's own rules."""
-    from backlint.pipeline.settings import build_settings
 
     return build_settings(config, catalog, RULE_PACKAGES)
 
@@ -115,15 +119,12 @@ def apply_cli_selection(config, options: CheckOptions, catalog):  # type: ignore
 
 
 def display_path_of(path: Path) -> str:
-    from backlint.pipeline.discovery import display_path
 
     return display_path(path, Path.cwd().resolve())
 
 
 def is_excluded_path(path: Path, config: Config) -> bool:
     """Whether ``exclude``/``extend-exclude`` cover ``path`` (what ``--force-exclude`` applies to named files)."""
-    from backlint.core.globs import is_excluded
-    from backlint.pipeline.discovery import relative_to_root
 
     return is_excluded(relative_to_root(path, config.root), config.exclude + config.extend_exclude)
 
@@ -136,11 +137,6 @@ def lint_buffer(
     Applies the same filters as a run over files: per-file ignores and the enabled rule set
     (inline suppressions are marked by the engine).
     """
-    from backlint.core.results import RunResult
-    from backlint.pipeline.discovery import SourceFile, relative_to_root
-    from backlint.pipeline.engine import lint_text
-    from backlint.pipeline.filters import kept
-    from backlint.pipeline.project import project_pass
 
     source = SourceFile(path=path, display=display_path_of(path), relative=relative_to_root(path, config.root))
     file_result = lint_text(source, text, settings)

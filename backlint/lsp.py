@@ -31,6 +31,7 @@ from backlint.core.catalog import Catalog, load_catalog
 from backlint.core.config import Config, ConfigError, find_config_file, load_config
 from backlint.core.ids import PARSE_ERROR
 from backlint.core.results import Finding, Notice, Span
+from backlint.pipeline.fixes import SAFE, fixed_source
 from backlint.pipeline.settings import Settings
 
 SOURCE = "backlint"
@@ -62,7 +63,6 @@ Fixer = Callable[[str, Finding], Sequence[Fix]]
 
 def autofixes(text: str, finding: Finding) -> Sequence[Fix]:
     """The finding's autofix, as ``backlint check --fix`` applies it (backlint/fix.py)."""
-    from backlint.pipeline.fixes import SAFE, fixed_source
 
     if finding.fix is None:
         return ()

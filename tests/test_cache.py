@@ -235,7 +235,7 @@ def test_editing_backlint_or_its_catalog_changes_the_fingerprint(tmp_path, monke
 
     rules = tmp_path / "rules"
     shutil.copytree(backlint.core.catalog.rules_dir(), rules)
-    monkeypatch.setattr(backlint.core.catalog, "rules_dir", lambda: rules)
+    monkeypatch.setattr(backlint.pipeline.cache, "rules_dir", lambda: rules)
     before = backlint.pipeline.cache.code_fingerprint()
     assert backlint.pipeline.cache.code_fingerprint() == before
     rule = sorted(rules.glob("BL*.toml"))[0]

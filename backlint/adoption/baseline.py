@@ -27,8 +27,12 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
+from backlint.core.masking import mask_spans
 from backlint.core.results import Finding, Span
+from backlint.pipeline.discovery import relative_to_root
+from backlint.pipeline.source import decode_source
 from backlint.pipeline.suppress import physical_lines
+from backlint.report.fingerprint import enclosing_scope, flagged_text, parse_quietly
 
 if TYPE_CHECKING:
     from backlint.core.catalog import Catalog
@@ -92,7 +96,6 @@ def _closing_paren(code: str) -> int:
 
 def flagged_code(finding: Finding) -> str:
     """The source text under the finding's span, cut from its (masked, if secret) snippet."""
-    from backlint.report.fingerprint import flagged_text
 
     span = finding.span
     return flagged_text(finding.source_lines, span.line, span.column, span.end_line, span.end_column)
@@ -113,14 +116,11 @@ class Fingerprinter:
         self._trees: dict[str, Any] = {}
 
     def relative(self, finding: Finding) -> str:
-        from backlint.pipeline.discovery import relative_to_root
 
         return relative_to_root(Path(finding.path), self.root)
 
     def _file_lines(self, path: str) -> list[str] | None:
         if path not in self._lines:
-            from backlint.pipeline.source import decode_source
-
             try:
                 data = self.buffers[path] if path in self.buffers else Path(path).read_bytes()
                 text, _, _ = decode_source(data, path)
@@ -133,7 +133,6 @@ class Fingerprinter:
         """The finding's own scope, or (project findings) the one read from the file's ``ast``."""
         if finding.scope is not None:
             return finding.scope
-        from backlint.report.fingerprint import enclosing_scope, parse_quietly
 
         if finding.path not in self._trees:
             lines = self._file_lines(finding.path)
@@ -146,7 +145,6 @@ class Fingerprinter:
         first, last = finding.statement_lines
         if lines is None or first < 1:
             return ""
-        from backlint.core.masking import mask_spans
 
         return "\n".join(mask_spans(lines[first - 1 : last], first, secrets))
 
@@ -279,7 +277,6 @@ def record(output: Path | None, *, prune: bool) -> Callable[[RunResult, Config, 
     """The ``backlint baseline`` step after a run: merge today's findings into the file."""
 
     def write_baseline(result: RunResult, config: Config, catalog: Catalog, linted: list[str]) -> int:
-        from backlint.pipeline.discovery import relative_to_root
 
         path = output if output is not None else config.root / (config.baseline or DEFAULT_NAME)
         try:

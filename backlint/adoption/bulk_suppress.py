@@ -9,6 +9,7 @@ and line endings are kept byte for byte. A second run finds nothing to add.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 import io
@@ -23,6 +24,7 @@ import click
 
 from backlint.core.ids import PARSE_ERROR
 from backlint.core.results import Finding
+from backlint.pipeline.source import decode_source
 
 if TYPE_CHECKING:
     from backlint.core.catalog import Catalog
@@ -66,7 +68,6 @@ class SuppressError(Exception):
 
 def suppress_file(path: Path, findings: Sequence[Finding]) -> int:
     """Add the comments for ``findings`` to the file; returns how many lines changed."""
-    from backlint.pipeline.source import decode_source
 
     try:
         data = path.read_bytes()
@@ -154,7 +155,6 @@ def _encoding(data: bytes) -> tuple[str, bool]:
 
 def _check_still_parses(before: str, after: str) -> None:
     """A last guard: an edit must never turn a parsing file into a broken one."""
-    import ast
 
     try:
         ast.parse(before)

@@ -15,10 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from backlint.adoption import shard
+from backlint.adoption.changed import GitError, changes_since
+from backlint.adoption.shard import ShardError, parse_shard, shard_of
+from backlint.adoption.unused_ignores import lint_config, unused_suppressions
 from backlint.core.catalog import Catalog
 from backlint.core.config import Config, ConfigError
 from backlint.core.ids import UNUSED_SUPPRESSION
 from backlint.pipeline.filters import enabled_only
+from backlint.pipeline.suppress import ForeignIgnores
 
 if TYPE_CHECKING:
     from backlint.adoption.baseline import Baseline
@@ -52,7 +57,6 @@ class Adoption:
 
     @classmethod
     def prepare(cls, options: CheckOptions, config: Config, catalog: Catalog, *, use_stdin: bool) -> Adoption:
-        from backlint.adoption.unused_ignores import lint_config
 
         if options.report_unused_ignores:
             config = dataclasses.replace(config, extend_select=(*config.extend_select, UNUSED_SUPPRESSION))
@@ -63,8 +67,6 @@ class Adoption:
         if options.changed_lines_only and options.changed_since is None:
             raise AdoptionError("--changed-lines-only needs --changed-since REV")
         if options.shard is not None:
-            from backlint.adoption.shard import ShardError, parse_shard
-
             if use_stdin or options.changed_since is not None:
                 raise AdoptionError("--shard lints a share of the whole tree: not standard input, not --changed-since")
             if options.shard_output is None:
@@ -79,7 +81,6 @@ class Adoption:
         if options.changed_since is not None:
             if use_stdin:
                 raise AdoptionError("--changed-since reads git: not with standard input")
-            from backlint.adoption.changed import GitError, changes_since
 
             where = options.paths[0] if options.paths else Path(".")
             where = where if where.is_dir() else where.parent if where.parent.is_dir() else Path(".")
@@ -106,8 +107,6 @@ class Adoption:
         """A shard's share; the changed files (or every file when project rules need all facts)."""
         self.positions = {source.display: position for position, source in enumerate(found)}
         if self.shard is not None:
-            from backlint.adoption.shard import shard_of
-
             index, count = self.shard
             return [source for source in found if shard_of(source.relative, count) == index]
         if self.changes is not None:
@@ -141,8 +140,6 @@ class Adoption:
             result.internal_errors = sum(1 for n in result.notices if n.level == "error")
         enabled = set(self.config.enabled_rules(self.catalog))
         if UNUSED_SUPPRESSION in enabled:
-            from backlint.adoption.unused_ignores import unused_suppressions
-
             result.findings.extend(
                 unused_suppressions(
                     result.findings,
@@ -175,7 +172,6 @@ class Adoption:
 
     def write_shard(self, result: RunResult, files: Sequence[SourceFile], settings: Settings) -> int:
         """Save this shard's results and facts for ``backlint merge``; the report is the merge's."""
-        from backlint.adoption import shard
 
         assert self.shard is not None and self.shard_output is not None
         index, count = self.shard
@@ -206,7 +202,6 @@ class Adoption:
 
 def _check_foreign_table(config: Config, catalog: Catalog) -> None:
     """The foreign-ignores rows a user added must name a known tool and backlint rule ids."""
-    from backlint.pipeline.suppress import ForeignIgnores
 
     rows = list(catalog.knowledge.rows("foreign-ignores"))
     rows += [row for name, extra in config.table_extensions if name == "foreign-ignores" for row in extra]

@@ -18,6 +18,8 @@ from backlint.core.catalog import Catalog
 from backlint.core.config import Config
 from backlint.core.ids import PARSE_ERROR, UNUSED_SUPPRESSION
 from backlint.core.results import Finding, Span
+from backlint.pipeline.filters import ignored_for_file
+from backlint.pipeline.source import decode_source, read_source
 from backlint.pipeline.suppress import Suppression, Suppressions, suppressions_for
 
 
@@ -44,8 +46,6 @@ def unused_suppressions(
     buffers: Mapping[str, bytes] | None = None,
 ) -> list[Finding]:
     """BL001 findings for the files at ``paths`` (display paths), given every finding of the run."""
-    from backlint.pipeline.filters import ignored_for_file
-    from backlint.pipeline.source import decode_source, read_source
 
     judged = judged_rules(config, catalog)
     level = config.level_of(UNUSED_SUPPRESSION, catalog.rules[UNUSED_SUPPRESSION].level)
@@ -135,7 +135,6 @@ def _verdict(suppression: Suppression, used: set[str], path: str, judged: frozen
 
 def _judged(selector: str, path: str, judged: frozenset[str], config: Config) -> bool:
     """Whether some rule the selector names ran on this file (so its silence means something)."""
-    from backlint.pipeline.filters import ignored_for_file
 
     if selector == UNUSED_SUPPRESSION:
         return False

@@ -25,6 +25,11 @@ from backlint.core.catalog import load_catalog
 from backlint.core.config import ConfigError, load_config
 from backlint.core.ids import EXIT_ERROR
 from backlint.core.options import CheckOptions
+from backlint.core.results import RunResult
+from backlint.pipeline.cache import open_cache
+from backlint.pipeline.discovery import discover
+from backlint.pipeline.engine import cpu_count, run
+from backlint.pipeline.source import decode_source
 
 
 def run_check(options: CheckOptions) -> int:
@@ -44,9 +49,6 @@ def run_check(options: CheckOptions) -> int:
     if (options.fix or options.diff) and adoption.shard is not None:
         return usage_error("--fix and --diff edit files: not with --shard")
 
-    from backlint.pipeline.discovery import SourceFile, discover, display_path, relative_to_root
-    from backlint.pipeline.engine import cpu_count, run
-
     settings = settings_for(adoption.lint_config, catalog)
     missing_paths = False
     stdin_data: bytes | None = None
@@ -65,8 +67,6 @@ def run_check(options: CheckOptions) -> int:
             return EXIT_ERROR
         cache = None
         if not options.no_cache:
-            from backlint.pipeline.cache import open_cache
-
             cache = open_cache(config.root / os.path.expanduser(config.cache_dir), settings)
         progress = ProgressBar(sys.stderr) if not options.quiet and ProgressBar.wanted(sys.stderr) else None
         try:
@@ -89,7 +89,6 @@ def run_check(options: CheckOptions) -> int:
             written = adoption.write_shard(result, files, settings)
             return EXIT_ERROR if missing_paths else written
         linted = [source.display for source in files]
-    del SourceFile, display_path, relative_to_root
 
     buffers = {linted[0]: stdin_data} if stdin_data is not None else {}
     result = adoption.finish(result, linted, settings, buffers=buffers)
@@ -107,8 +106,6 @@ def run_check(options: CheckOptions) -> int:
 
 
 def _run_stdin(options, config, catalog, settings, data: bytes):  # type: ignore[no-untyped-def]
-    from backlint.core.results import RunResult
-    from backlint.pipeline.source import decode_source
 
     name = Path(options.stdin_filename or "stdin.py")
     if options.force_exclude and is_excluded_path(name, config):

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Callable
 
+import click
+
+from backlint.api import display_path_of, lint_buffer
 from backlint.core.catalog import Catalog
 from backlint.core.config import Config
 from backlint.core.options import CheckOptions
 from backlint.core.results import Finding, RunResult
 from backlint.pipeline.discovery import SourceFile
+from backlint.pipeline.engine import lint_text
+from backlint.pipeline.filters import kept
 from backlint.pipeline.fixes import (
     SAFE,
     FileFix,
@@ -23,6 +29,7 @@ from backlint.pipeline.fixes import (
     unified_diff,
 )
 from backlint.pipeline.settings import Settings
+from backlint.pipeline.source import decode_source
 
 RELINT = -1  # fix_run's answer when files were written: lint them again and report what is left
 
@@ -42,10 +49,6 @@ def fix_run(
     fixed source is the output); RELINT when files were written (the caller reports what is left);
     None when nothing was written (report this run as it is).
     """
-    import click
-
-    from backlint.pipeline.engine import lint_text
-    from backlint.pipeline.filters import kept
 
     unsafe = options.unsafe_fixes
 
@@ -119,12 +122,6 @@ def _fix_stdin(
     wanted: Callable[[Finding], bool],
 ) -> int:
     """``--stdin-filename F --fix``: the fixed buffer on stdout (what editors replace the buffer with)."""
-    import sys
-
-    import click
-
-    from backlint.api import display_path_of, lint_buffer
-    from backlint.pipeline.source import decode_source
 
     name = Path(options.stdin_filename or "stdin.py")
     text, _, _ = decode_source(data, display_path_of(name))

@@ -6,20 +6,19 @@ import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
+from backlint.adoption import shard
 from backlint.adoption.plan import Adoption, AdoptionError
-from backlint.core.config import ConfigError
+from backlint.api import apply_cli_selection, report, settings_for, usage_error
+from backlint.core.catalog import load_catalog
+from backlint.core.config import ConfigError, load_config
 from backlint.core.options import CheckOptions
+from backlint.core.results import RunResult
+from backlint.pipeline.filters import ignored_for_file
+from backlint.pipeline.project import project_pass
 
 
 def run_merge(options: CheckOptions, shard_paths: Sequence[Path]) -> int:
     """Join shard files, run the project rules once over all facts, and report like one run."""
-    from backlint.adoption import shard
-    from backlint.api import apply_cli_selection, report, settings_for, usage_error
-    from backlint.core.catalog import load_catalog
-    from backlint.core.config import load_config
-    from backlint.core.results import RunResult
-    from backlint.pipeline.filters import ignored_for_file
-    from backlint.pipeline.project import project_pass
 
     try:
         shards = [(path, shard.read(path)) for path in shard_paths]

@@ -190,7 +190,6 @@ def rules_dir() -> Path:
 def load_catalog() -> Catalog:
     """The catalog, from backlint's user-level cache when its TOML files are unchanged (a warm
     run would otherwise spend a fifth of its time parsing them)."""
-    from backlint.core.catalog import cached_catalog
 
     return cached_catalog(_parse_catalog, rules_dir())
 
@@ -287,7 +286,6 @@ _CATALOGS_KEPT = 8
 
 def cached_catalog(parse: Callable[[], Catalog], rules: Path) -> Catalog:
     """The parsed catalog for these rule files (size + mtime of each), read back or parsed and saved."""
-    from backlint.core.catalog import Catalog
 
     directory = user_cache_dir()
     if directory is None:

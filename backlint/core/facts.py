@@ -37,13 +37,9 @@ class ProjectRule:
 
     id: ClassVar[str]
 
-    def __init__(self, level: str, options: dict[str, Any], project: ProjectContext | None = None) -> None:
+    def __init__(self, level: str, options: dict[str, Any], project: ProjectContext) -> None:
         self.level = level
         self.options = options
-        if project is None:
-            from backlint.core.catalog import load_catalog
-
-            project = ProjectContext(load_catalog().knowledge)
         self.project = project
 
     def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import os
 import pickle
 import sys
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from backlint import __version__
+from backlint.core.catalog import rules_dir
 from backlint.core.files import DIGEST_SIZE, SealedDataError, atomic_write, safe_loads, seal, unlink_quietly, unseal
 from backlint.core.results import Finding, ModuleFacts, Notice
 
@@ -61,9 +63,6 @@ def code_fingerprint() -> str:
     Editing a rule in a checkout changes its mtime, so a developer never reads results of the
     code as it was; a stat of some hundred files costs about a millisecond.
     """
-    import importlib.util
-
-    from backlint.core.catalog import rules_dir
 
     parts = [__version__, sys.version, sys.implementation.cache_tag or ""]
     package = Path(__file__).resolve().parent.parent  # the whole backlint package, not this layer

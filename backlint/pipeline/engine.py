@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import stat
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Callable
 from backlint.core.catalog import Catalog
 from backlint.core.config import Config
 from backlint.core.results import FileKind, FileResult, Finding, ModuleFacts, Notice, RunResult
+from backlint.pipeline.cache import content_hash, stat_signature
 from backlint.pipeline.discovery import SourceFile
 from backlint.pipeline.filekind import classify
 from backlint.pipeline.filters import ignored_for_file
@@ -128,7 +130,6 @@ def _cached(
         return None, 0
     if cache is None or not stat.S_ISREG(info.st_mode) or info.st_size > settings.max_file_size:
         return None, info.st_size
-    from backlint.pipeline.cache import content_hash, stat_signature
 
     absolute = os.path.abspath(source.path)
     signature = stat_signature(info)
@@ -155,7 +156,6 @@ def _lint_cached(source: SourceFile, settings: Settings, cache: Cache | None) ->
         return _Outcome(FileResult(source.display, [error] if error else [], None, [notice] if notice else []))
     if cache is None:
         return _Outcome(_lint_bytes(source, data, settings))
-    from backlint.pipeline.cache import content_hash, stat_signature
 
     digest = content_hash(data)
     key = cache.entry_key(source, module_name(source.path), digest)
@@ -215,7 +215,6 @@ def _chunks(todo: Todo, workers: int) -> list[list[tuple[int, SourceFile]]]:
 def _in_pool(
     todo: Todo, settings: Settings, jobs: int, cache: Cache | None, progress: Progress | None
 ) -> list[tuple[int, _Outcome]]:
-    import gc
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from backlint.pipeline.registry import load_registry  # imports the rules and libcst: only for a pool
@@ -249,7 +248,6 @@ _worker_cache: Cache | None = None
 
 
 def _init_worker(settings: Settings, cache: Cache | None) -> None:
-    import gc
 
     global _worker_settings, _worker_cache
     _worker_settings, _worker_cache = settings, cache

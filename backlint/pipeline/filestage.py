@@ -17,6 +17,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from backlint.core.catalog import Knowledge
 from backlint.core.facts import FactCollector
 from backlint.core.imports import ImportTable
+from backlint.core.masking import mask_lines, mask_spans
 from backlint.core.results import FileKind, Finding, Fix, ModuleFacts, RelatedLocation, Span, TextEdit
 from backlint.core.rule import FileContext, NodeEdit, PendingFix, PendingReport, Rule, required_analyses
 from backlint.pipeline.discovery import SourceFile
@@ -329,8 +330,6 @@ def _to_finding(report: PendingReport, path: str, module: cst.Module, positions:
     span = _span(positions, report.node)
     source_lines = lines[span.line - 1 : span.end_line]
     if report.sensitive:
-        from backlint.core.masking import mask_lines
-
         source_lines = mask_lines(source_lines, span)
     return Finding(
         rule_id=report.rule_id,
@@ -451,7 +450,6 @@ def _mask_secrets_in_other_snippets(findings: list[Finding]) -> None:
     secrets = [f.span for f in findings if f.sensitive]
     if not secrets:
         return
-    from backlint.core.masking import mask_spans
 
     for finding in findings:
         if not finding.sensitive:

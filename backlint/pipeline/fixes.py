@@ -22,7 +22,9 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from backlint.core.masking import mask_secret
 from backlint.core.results import Finding, Fix, TextEdit
+from backlint.pipeline.source import decode_source
 
 if TYPE_CHECKING:
     pass
@@ -195,7 +197,6 @@ def fix_file(
     project: Sequence[Finding] = (),
 ) -> FileFix:
     """Fix one file on disk (or, with ``write=False``, only compute the fixed text for ``--diff``)."""
-    from backlint.pipeline.source import decode_source
 
     try:
         data = path.read_bytes()
@@ -264,7 +265,6 @@ def unified_diff(display: str, before: str, after: str, secrets: Iterable[str] =
     ``secrets``: detected secrets of the file, masked wherever the diff shows them (a diff printed
     in a CI log must not leak the key a BL202 fix moves to the environment).
     """
-    from backlint.core.masking import mask_secret
 
     old = _lines(before)
     new = _lines(after)

@@ -21,6 +21,7 @@ from backlint import __version__
 from backlint.core.catalog import RuleMeta
 from backlint.core.ids import PARSE_ERROR
 from backlint.core.results import Finding, Notice, Span
+from backlint.pipeline.source import decode_source
 from backlint.report.fingerprint import (
     content_key,
     decode_like_github,
@@ -331,7 +332,6 @@ class _Fingerprints:
 
 def _decode_source(data: bytes) -> str:
     """Decode as the engine does (PEP 263 cookie or BOM), without failing."""
-    from backlint.pipeline.source import decode_source
 
     text, _, _ = decode_source(data, "")
     return text if text is not None else ""
