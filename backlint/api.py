@@ -12,6 +12,7 @@ import click
 
 from backlint.core.catalog import Catalog
 from backlint.core.config import Config, ConfigError
+from backlint.core.files import atomic_write
 from backlint.core.globs import is_excluded
 from backlint.core.ids import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from backlint.core.options import CheckOptions
@@ -77,7 +78,7 @@ def report(
             click.echo(f"backlint: {notice.level}: {where}: {notice.message}", err=True)
     if options.output is not None:
         try:
-            options.output.write_text(text, encoding="utf-8")
+            atomic_write(options.output, text.encode("utf-8"))
         except OSError as exc:
             return usage_error(f"cannot write {options.output}: {exc.strerror or exc}")
     else:

@@ -14,7 +14,6 @@ import click
 
 # Each command imports what it runs inside its function: `backlint --version`, `--help` and a config
 # error answer without loading the engine, the reporters or the language server (startup cost).
-
 from backlint import __version__
 from backlint.core.ids import EXIT_ERROR
 from backlint.report import FORMATS

@@ -18,7 +18,6 @@ import dataclasses
 import hashlib
 import io
 import json
-import os
 import re
 import tokenize
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
+from backlint.core.files import atomic_write
 from backlint.core.masking import mask_spans
 from backlint.core.results import Finding, Span
 from backlint.pipeline.discovery import relative_to_root
@@ -216,9 +216,7 @@ def dump(entries: Iterable[Entry]) -> str:
 
 def write(path: Path, entries: Iterable[Entry]) -> None:
     """Atomically: a concurrent reader sees the old file or the new one."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(dump(entries), encoding="utf-8")
-    os.replace(temporary, path)
+    atomic_write(path, dump(entries).encode("utf-8"))
 
 
 def apply(

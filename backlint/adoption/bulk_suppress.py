@@ -10,10 +10,8 @@ and line endings are kept byte for byte. A second run finds nothing to add.
 from __future__ import annotations
 
 import ast
-import contextlib
 import dataclasses
 import io
-import os
 import re
 import tokenize
 from collections.abc import Iterable, Sequence
@@ -22,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from backlint.core.files import atomic_write
 from backlint.core.ids import PARSE_ERROR
 from backlint.core.results import Finding
 from backlint.pipeline.source import decode_source
@@ -167,17 +166,10 @@ def _check_still_parses(before: str, after: str) -> None:
 
 
 def _replace(path: Path, payload: bytes) -> None:
-    """Write through a temporary file beside the real file (a symlink's target), keeping its permissions."""
-    target = path.resolve()
-    temporary = target.with_name(f".{target.name}.backlint-{os.getpid()}.tmp")
+    """Write atomically (a symlink's target), keeping its permissions."""
     try:
-        mode = target.stat().st_mode
-        temporary.write_bytes(payload)
-        os.chmod(temporary, mode & 0o7777)
-        os.replace(temporary, target)
+        atomic_write(path, payload)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
         raise SuppressError(f"cannot write: {exc.strerror or exc}") from exc
 
 

@@ -18,13 +18,13 @@ import hashlib
 import importlib
 import json
 import math
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from backlint import __version__
+from backlint.core.files import atomic_write
 
 FORMAT = "backlint-shard"
 VERSION = 1
@@ -206,9 +206,7 @@ def write(path: Path, data: ShardData) -> None:
     payload = text.encode("utf-8")
     if path.suffix == ".gz":
         payload = gzip.compress(payload, mtime=0)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_bytes(payload)
-    os.replace(temporary, path)
+    atomic_write(path, payload)
 
 
 def read(path: Path) -> ShardData:

@@ -14,6 +14,7 @@ import hashlib
 import io
 import os
 import pickle
+import stat
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,9 @@ _SEAL_MAGIC = b"BLC\x01"
 DIGEST_SIZE = 16
 
 
+_STREAMS = ("/dev/", "/proc/")  # /dev/stdout may lead to a regular file: the caller's redirection
+
+
 class StaleFileError(OSError):
     """The file no longer holds the bytes it was read with: it changed on disk meanwhile."""
 
@@ -30,17 +34,23 @@ class StaleFileError(OSError):
 def atomic_write(path: Path, data: bytes, *, expected: bytes | None = None) -> None:
     """Replace ``path`` (a symlink's target) with ``data`` through a temporary file beside it.
 
-    An existing file keeps its permission bits. With ``expected``, the file is written only if it
-    still holds those bytes (``StaleFileError`` otherwise). On any failure the temporary file is
-    removed and the ``OSError`` raised; the target is untouched.
+    An existing file keeps its permission bits; a device or pipe is written to directly. With
+    ``expected``, the file is written only if it still holds those bytes (``StaleFileError``
+    otherwise). On any failure the temporary file is removed and the ``OSError`` raised; the
+    target is untouched.
     """
     target = path.resolve() if path.is_symlink() else path
+    try:
+        info: os.stat_result | None = target.stat()
+    except FileNotFoundError:
+        info = None
+    if (info is not None and not stat.S_ISREG(info.st_mode)) or path.as_posix().startswith(_STREAMS):
+        with open(path, "wb") as stream:  # a device, a pipe, /dev/stdout: written to, never replaced
+            stream.write(data)
+        return
+    mode = info.st_mode & 0o7777 if info is not None else None
     temporary = target.with_name(f".{target.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
     try:
-        try:
-            mode: int | None = target.stat().st_mode & 0o7777
-        except FileNotFoundError:
-            mode = None
         with open(temporary, "xb") as stream:
             stream.write(data)
         if mode is not None:

@@ -11,17 +11,16 @@ The language server applies a single finding's fix with ``fixed_source``.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import dataclasses
 import difflib
 import io
-import os
 import re
 import tokenize
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from backlint.core.files import StaleFileError, atomic_write
 from backlint.core.masking import mask_secret
 from backlint.core.results import Finding, Fix, TextEdit
 from backlint.pipeline.source import decode_source
@@ -238,23 +237,15 @@ def encode_like(original: bytes, text: str) -> bytes:
 
 
 def replace_if_unchanged(path: Path, original: bytes, payload: bytes) -> str | None:
-    """Write ``payload`` through a temporary file and ``os.replace``, keeping the mode; None on success.
+    """Write ``payload`` atomically, keeping the mode; None on success, else why not.
 
     The file is not written if its bytes are no longer ``original`` (edited while we fixed it).
     """
-    target = path.resolve()
-    temporary = target.with_name(f".{target.name}.backlint-fix-{os.getpid()}.tmp")
     try:
-        mode = target.stat().st_mode
-        temporary.write_bytes(payload)
-        os.chmod(temporary, mode & 0o7777)
-        if target.read_bytes() != original:
-            temporary.unlink()
-            return "changed on disk while it was being fixed; not written"
-        os.replace(temporary, target)
+        atomic_write(path, payload, expected=original)
+    except StaleFileError:
+        return "changed on disk while it was being fixed; not written"
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
         return f"cannot write: {exc.strerror or exc}"
     return None
 
