@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import click
 
@@ -44,159 +44,141 @@ def main() -> None:
     warnings.simplefilter("ignore", DeprecationWarning)
 
 
+_PATH = click.Path(dir_okay=False, path_type=Path)
+
+# Every option of the lint commands, declared once; each command lists the ones it takes.
+_OPTIONS: dict[str, Callable[[Any], Any]] = {
+    "paths": click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
+    "format": click.option(
+        "--format", "--output-format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True
+    ),
+    "output": click.option("--output", "-o", type=_PATH, help="Write the report to FILE."),
+    "select": click.option(
+        "--select", multiple=True, help="Rule ids or prefixes to enable (replaces the default set)."
+    ),
+    "extend-select": click.option("--extend-select", multiple=True, help="Rule ids or prefixes to enable in addition."),
+    "ignore": click.option("--ignore", multiple=True, help="Rule ids or prefixes to disable."),
+    "exit-zero": click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings."),
+    "config": click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+    "stdin-filename": click.option("--stdin-filename", help="Lint standard input as if it were this file."),
+    "force-exclude": click.option(
+        "--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too."
+    ),
+    "quiet": click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary."),
+    "statistics": click.option("--statistics", is_flag=True, help="Print the number of findings per rule."),
+    "sarif-category": click.option(
+        "--sarif-category", help="SARIF automationDetails category, for several uploads per commit."
+    ),
+    "sarif-include-suppressed": click.option(
+        "--sarif-include-suppressed",
+        is_flag=True,
+        help="Keep inline-suppressed findings in SARIF, marked as suppressed.",
+    ),
+    "jobs": click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all CPUs)."),
+    "no-cache": click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache (`cache-dir`)."),
+    "color": click.option(
+        "--color/--no-color", default=None, help="Colour the text report (default: on a TTY, unless NO_COLOR)."
+    ),
+    "baseline": click.option(
+        "--baseline", type=_PATH, help="Report only findings not in this baseline file (`backlint baseline` writes it)."
+    ),
+    "changed-since": click.option(
+        "--changed-since",
+        "--diff-base",
+        "changed_since",
+        metavar="REV",
+        help="Lint only files changed since git revision REV, plus untracked ones (REV... : since the merge base).",
+    ),
+    "changed-lines-only": click.option(
+        "--changed-lines-only",
+        "--diff-lines",
+        is_flag=True,
+        help="With --changed-since: only findings on changed lines.",
+    ),
+    "report-unused-ignores": click.option(
+        "--report-unused-ignores", is_flag=True, help="Report suppression comments that suppress nothing (BL001)."
+    ),
+    "shard": click.option(
+        "--shard", metavar="I/N", help="Lint shard I of N (a stable share of the files) for `backlint merge`."
+    ),
+    "shard-output": click.option("--shard-output", type=_PATH, help="Where --shard writes its results (JSON)."),
+    "fix": click.option("--fix", is_flag=True, help="Apply the safe autofixes, then report what is left."),
+    "unsafe-fixes": click.option(
+        "--unsafe-fixes", is_flag=True, help="With --fix or --diff: also the fixes that need review."
+    ),
+    "diff": click.option(
+        "--diff", is_flag=True, help="Print the autofixes as a unified diff, write nothing (exit 1 if any)."
+    ),
+}
+# What `baseline` and `suppress` share with `check`: which files, which rules, how to run.
+_LINT = ("paths", "select", "extend-select", "ignore", "config", "force-exclude", "jobs", "no-cache")
+# What `merge` shares with `check`: how to report.
+_REPORT: tuple[str, ...] = ("output", "config", "baseline", "exit-zero", "quiet", "statistics", "sarif-category")
+_REPORT += ("sarif-include-suppressed", "color")
+
+
+def _with(*names: str) -> Callable[[Any], Any]:
+    def decorate(command: Any) -> Any:
+        for name in reversed(names):
+            command = _OPTIONS[name](command)
+        return command
+
+    return decorate
+
+
+def _check_options(kwargs: dict[str, Any], **overrides: Any) -> Any:
+    """CheckOptions from the options a command was given (each under its parameter name)."""
+    import dataclasses
+
+    from backlint.core.options import CheckOptions
+
+    known = {field.name for field in dataclasses.fields(CheckOptions)}
+    values = {name: value for name, value in kwargs.items() if name in known}
+    values["paths"] = list(kwargs.get("paths", ()))
+    for name in ("extend_select", "ignore"):
+        if name in values:
+            values[name] = _split_ids(values[name])
+    if "select" in values:
+        values["select"] = _split_ids(values["select"]) or None
+    values.update(overrides)
+    return CheckOptions(**values)
+
+
 @main.command()
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option(
-    "--format", "--output-format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True
-)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
-@click.option("--select", multiple=True, help="Rule ids or prefixes to enable (replaces the default set).")
-@click.option("--extend-select", multiple=True, help="Rule ids or prefixes to enable in addition.")
-@click.option("--ignore", multiple=True, help="Rule ids or prefixes to disable.")
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--stdin-filename", help="Lint standard input as if it were this file.")
-@click.option("--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too.")
-@click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
-@click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
-@click.option("--sarif-category", help="SARIF automationDetails category, for several uploads per commit.")
-@click.option(
-    "--sarif-include-suppressed", is_flag=True, help="Keep inline-suppressed findings in SARIF, marked as suppressed."
-)
-@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all CPUs).")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache (`cache-dir`).")
-@click.option("--color/--no-color", default=None, help="Colour the text report (default: on a TTY, unless NO_COLOR).")
-@click.option(
-    "--baseline",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Report only findings not in this baseline file (`backlint baseline` writes it).",
-)
-@click.option(
-    "--changed-since",
-    "--diff-base",
-    "changed_since",
-    metavar="REV",
-    help="Lint only files changed since git revision REV, plus untracked ones (REV... : since the merge base).",
-)
-@click.option(
-    "--changed-lines-only", "--diff-lines", is_flag=True, help="With --changed-since: only findings on changed lines."
-)
-@click.option(
-    "--report-unused-ignores", is_flag=True, help="Report suppression comments that suppress nothing (BL001)."
-)
-@click.option("--shard", metavar="I/N", help="Lint shard I of N (a stable share of the files) for `backlint merge`.")
-@click.option(
-    "--shard-output", type=click.Path(dir_okay=False, path_type=Path), help="Where --shard writes its results (JSON)."
-)
-@click.option("--fix", is_flag=True, help="Apply the safe autofixes, then report what is left.")
-@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff: also the fixes that need review.")
-@click.option("--diff", is_flag=True, help="Print the autofixes as a unified diff, write nothing (exit 1 if any).")
+@_with(*_OPTIONS)
 def check(**kwargs: Any) -> None:
     """Lint PATHS (default: the current directory)."""
     from backlint.commands.check import run_check
-    from backlint.core.options import CheckOptions
 
-    options = CheckOptions(
-        paths=list(kwargs["paths"]),
-        output_format=kwargs["output_format"],
-        output=kwargs["output"],
-        select=_split_ids(kwargs["select"]) or None,
-        extend_select=_split_ids(kwargs["extend_select"]),
-        ignore=_split_ids(kwargs["ignore"]),
-        exit_zero=kwargs["exit_zero"],
-        config_path=kwargs["config_path"],
-        stdin_filename=kwargs["stdin_filename"],
-        force_exclude=kwargs["force_exclude"],
-        quiet=kwargs["quiet"],
-        statistics=kwargs["statistics"],
-        sarif_category=kwargs["sarif_category"],
-        jobs=kwargs["jobs"],
-        no_cache=kwargs["no_cache"],
-        color=kwargs["color"],
-        sarif_include_suppressed=kwargs["sarif_include_suppressed"],
-        baseline=kwargs["baseline"],
-        changed_since=kwargs["changed_since"],
-        changed_lines_only=kwargs["changed_lines_only"],
-        report_unused_ignores=kwargs["report_unused_ignores"],
-        shard=kwargs["shard"],
-        shard_output=kwargs["shard_output"],
-        fix=kwargs["fix"],
-        unsafe_fixes=kwargs["unsafe_fixes"],
-        diff=kwargs["diff"],
-    )
-    sys.exit(run_check(options))
-
-
-def _lint_options(command: Any) -> Any:
-    """What `baseline` and `suppress` share with `check`: which files, which rules, how to run."""
-    for decorator in reversed(
-        (
-            click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
-            click.option("--select", multiple=True, help="Rule ids or prefixes to enable (replaces the default set)."),
-            click.option("--extend-select", multiple=True, help="Rule ids or prefixes to enable in addition."),
-            click.option("--ignore", multiple=True, help="Rule ids or prefixes to disable."),
-            click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
-            click.option(
-                "--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too."
-            ),
-            click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all CPUs)."),
-            click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache (`cache-dir`)."),
-        )
-    ):
-        command = decorator(command)
-    return command
-
-
-def _lint_check_options(kwargs: dict[str, Any]) -> Any:
-    from backlint.core.options import CheckOptions
-
-    return CheckOptions(
-        paths=list(kwargs["paths"]),
-        select=_split_ids(kwargs["select"]) or None,
-        extend_select=_split_ids(kwargs["extend_select"]),
-        ignore=_split_ids(kwargs["ignore"]),
-        config_path=kwargs["config_path"],
-        force_exclude=kwargs["force_exclude"],
-        jobs=kwargs["jobs"],
-        no_cache=kwargs["no_cache"],
-        quiet=True,
-    )
+    sys.exit(run_check(_check_options(kwargs)))
 
 
 @main.command()
-@_lint_options
+@_with(*_LINT)
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_PATH,
     help="Baseline file (default: the `baseline` key of the configuration, else .backlint-baseline.json at the root).",
 )
 @click.option("--prune", is_flag=True, help="Only drop entries no longer found; add no new ones.")
 def baseline(**kwargs: Any) -> None:
     """Record today's findings in PATHS so that `check --baseline` reports only new ones."""
-    import dataclasses
-
     from backlint.adoption.baseline import record
     from backlint.commands.check import run_check
 
-    options = _lint_check_options(kwargs)
-    options = dataclasses.replace(
-        options, use_baseline=False, after_run=record(kwargs["output"], prune=kwargs["prune"])
-    )
-    sys.exit(run_check(options))
+    output, prune = kwargs.pop("output"), kwargs.pop("prune")
+    sys.exit(run_check(_check_options(kwargs, quiet=True, use_baseline=False, after_run=record(output, prune=prune))))
 
 
 @main.command()
-@_lint_options
+@_with(*_LINT)
 def suppress(**kwargs: Any) -> None:
     """Add `# backlint: ignore[ID]` comments for every current finding in PATHS."""
-    import dataclasses
-
     from backlint.adoption.bulk_suppress import after_run
     from backlint.commands.check import run_check
 
-    options = dataclasses.replace(_lint_check_options(kwargs), use_baseline=False, after_run=after_run)
-    sys.exit(run_check(options))
+    sys.exit(run_check(_check_options(kwargs, quiet=True, use_baseline=False, after_run=after_run)))
 
 
 @main.command()
@@ -208,15 +190,7 @@ def suppress(**kwargs: Any) -> None:
     type=click.Choice(FORMATS),
     help="Report format (default: from the --output suffix, .sarif or .json; else text).",
 )
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
-@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--baseline", type=click.Path(dir_okay=False, path_type=Path), help="Report only findings not in it.")
-@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
-@click.option("--quiet", "-q", is_flag=True, help="Print findings only, no summary.")
-@click.option("--statistics", is_flag=True, help="Print the number of findings per rule.")
-@click.option("--sarif-category", help="SARIF automationDetails category, for several uploads per commit.")
-@click.option("--sarif-include-suppressed", is_flag=True, help="Keep suppressed findings in SARIF, marked.")
-@click.option("--color/--no-color", default=None, help="Colour the text report (default: on a TTY, unless NO_COLOR).")
+@_with(*_REPORT)
 def merge(**kwargs: Any) -> None:
     """Join the files of `check --shard I/N --shard-output FILE` runs into one report.
 
@@ -224,27 +198,12 @@ def merge(**kwargs: Any) -> None:
     unsharded run gives. Run it from the directory the shards ran in, with the checkout present.
     """
     from backlint.commands.merge import run_merge
-    from backlint.core.options import CheckOptions
 
-    output = kwargs["output"]
-    output_format = kwargs["output_format"]
-    if output_format is None:
-        suffix = output.suffix.lower() if output is not None else ""
-        output_format = {".sarif": "sarif", ".json": "json"}.get(suffix, "text")
-    options = CheckOptions(
-        paths=[],
-        output_format=output_format,
-        output=output,
-        config_path=kwargs["config_path"],
-        baseline=kwargs["baseline"],
-        exit_zero=kwargs["exit_zero"],
-        quiet=kwargs["quiet"],
-        statistics=kwargs["statistics"],
-        sarif_category=kwargs["sarif_category"],
-        sarif_include_suppressed=kwargs["sarif_include_suppressed"],
-        color=kwargs["color"],
-    )
-    sys.exit(run_merge(options, list(kwargs["shards"])))
+    shards = list(kwargs.pop("shards"))
+    if kwargs["output_format"] is None:
+        suffix = kwargs["output"].suffix.lower() if kwargs["output"] is not None else ""
+        kwargs["output_format"] = {".sarif": "sarif", ".json": "json"}.get(suffix, "text")
+    sys.exit(run_merge(_check_options(kwargs), shards))
 
 
 @main.command()
