@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from backlint.analysis.strings import memo
 from backlint.core.imports import dotted_name
 
 if TYPE_CHECKING:
@@ -34,10 +33,12 @@ class LoggerTable:
 
 
 def logger_table(knowledge: Knowledge) -> LoggerTable:
-    return memo(knowledge, ("loggers",), lambda rows: _table(rows[0]))
+    return knowledge.derived(_table)
 
 
-def _table(rows: list[dict[str, Any]]) -> LoggerTable:
+def _table(knowledge: Knowledge) -> LoggerTable:
+    rows = knowledge.rows("loggers")
+
     def names(role: str) -> frozenset[str]:
         return frozenset(row["name"] for row in rows if row["role"] == role)
 

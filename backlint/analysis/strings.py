@@ -16,15 +16,14 @@ import math
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
 if TYPE_CHECKING:
     from backlint.core.catalog import Knowledge
 
-T = TypeVar("T")
 
 PASSWORD = "password"
 SECRET = "secret"
@@ -84,39 +83,38 @@ class Lexicon:
 def name_triggers(knowledge: Knowledge, roles: tuple[str, ...]) -> tuple[str, ...]:
     """Raw-text spellings of the lexicon's words, for the file pre-filter: ``api_key``, ``apiKey``,
     ``API_KEY``, ``api-key``... A bare ``pass`` is left out: it would match the ``pass`` statement."""
+    return knowledge.derived(_name_triggers, roles)
 
-    def build(rows: tuple[list[dict[str, Any]], ...]) -> tuple[str, ...]:
-        out: set[str] = set()
-        for row in rows[0]:
-            if row["role"] not in roles:
-                continue
-            words = row["words"].lower().split()
-            if words == ["pass"]:
-                out |= {"_pass", "pass_", "Pass", "PASS"}
-                continue
-            first, rest = words[0], words[1:]
-            out |= {
-                "_".join(words),
-                "_".join(words).upper(),
-                "-".join(words),
-                first + "".join(w.capitalize() for w in rest),
-                "".join(w.capitalize() for w in words),
-            }
-        return tuple(sorted(out))
 
-    return memo(knowledge, ("secret-names",), build)
+def _name_triggers(knowledge: Knowledge, roles: tuple[str, ...]) -> tuple[str, ...]:
+    out: set[str] = set()
+    for row in knowledge.rows("secret-names"):
+        if row["role"] not in roles:
+            continue
+        words = row["words"].lower().split()
+        if words == ["pass"]:
+            out |= {"_pass", "pass_", "Pass", "PASS"}
+            continue
+        first, rest = words[0], words[1:]
+        out |= {
+            "_".join(words),
+            "_".join(words).upper(),
+            "-".join(words),
+            first + "".join(w.capitalize() for w in rest),
+            "".join(w.capitalize() for w in words),
+        }
+    return tuple(sorted(out))
 
 
 def lexicon(knowledge: Knowledge) -> Lexicon:
-    return memo(knowledge, ("secret-names",), lambda rows: _lexicon(_rows_key(rows[0])))
+    return knowledge.derived(_lexicon)
 
 
-@functools.lru_cache(maxsize=8)
-def _lexicon(rows: _Rows) -> Lexicon:
+def _lexicon(knowledge: Knowledge) -> Lexicon:
     sets: dict[str, set[str]] = {"password": set(), "secret": set(), "not-secret": set(), "not-entropy": set()}
     tails: set[str] = set()
     pairs: set[tuple[str, str]] = set()
-    for row in map(dict, rows):
+    for row in knowledge.rows("secret-names"):
         words = tuple(row["words"].lower().split())
         if len(words) == 2 and row["role"] == "secret":
             pairs.add((words[0], words[1]))
@@ -132,30 +130,6 @@ def _lexicon(rows: _Rows) -> Lexicon:
         credential_tails=frozenset(tails),
         entropy_exempt=frozenset(sets["not-entropy"] | sets["not-secret"]),
     )
-
-
-_Rows = tuple[tuple[tuple[str, Any], ...], ...]
-_MEMO: dict[tuple[int, ...], tuple[tuple[list[dict[str, Any]], ...], Any]] = {}
-
-
-def memo(knowledge: Knowledge, tables: tuple[str, ...], build: Callable[[tuple[list[dict[str, Any]], ...]], T]) -> T:
-    """``build(rows of tables)``, computed once per run: rule instances are made per file, and the
-    tables (with the user's extensions) are the same list objects for the whole run."""
-    rows = tuple(knowledge.rows(t) for t in tables)
-    key = (id(build.__code__), *map(id, rows))
-    hit = _MEMO.get(key)
-    if hit is not None and all(a is b for a, b in zip(hit[0], rows)):
-        return hit[1]  # type: ignore[no-any-return]
-    value = build(rows)
-    if len(_MEMO) > 256:  # a long-lived process (tests, the language server) sees many runs
-        _MEMO.clear()
-    _MEMO[key] = (rows, value)
-    return value
-
-
-def _rows_key(rows: Iterable[dict[str, Any]]) -> _Rows:
-    """A hashable copy of table rows, so compiled forms can be cached per table content."""
-    return tuple(tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in row.items())) for row in rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -365,18 +339,13 @@ def _valid_jwt(token: str) -> bool:
 
 
 def secret_patterns(knowledge: Knowledge) -> PatternSet:
-    return memo(
-        knowledge,
-        ("secret-patterns", "secret-allowlist"),
-        lambda rows: _pattern_set(_rows_key(rows[0]), _rows_key(rows[1])),
-    )
+    return knowledge.derived(_pattern_set)
 
 
-@functools.lru_cache(maxsize=8)
-def _pattern_set(rows: _Rows, allow_rows: _Rows) -> PatternSet:
+def _pattern_set(knowledge: Knowledge) -> PatternSet:
     patterns = []
     keywords: set[str] = set()
-    for row in map(dict, rows):
+    for row in knowledge.rows("secret-patterns"):
         words = tuple(k.lower() for k in row["keywords"])
         keywords.update(words)
         patterns.append(
@@ -393,17 +362,18 @@ def _pattern_set(rows: _Rows, allow_rows: _Rows) -> PatternSet:
             )
         )
     prefilter = re.compile("|".join(sorted(map(re.escape, keywords))) or "(?!)", re.IGNORECASE)
-    allow = tuple(re.compile(dict(r)["regex"]) for r in allow_rows)
+    allow = tuple(re.compile(r["regex"]) for r in knowledge.rows("secret-allowlist"))
     return PatternSet(tuple(patterns), prefilter, allow)
 
 
 def trigger_tokens(knowledge: Knowledge) -> tuple[str, ...]:
     """Exact-case substrings without which no known format can occur in a file."""
+    return knowledge.derived(_format_triggers)
 
-    def build(rows: tuple[list[dict[str, Any]], ...]) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(t for row in rows[0] for t in row.get("triggers", row["keywords"])))
 
-    return memo(knowledge, ("secret-patterns",), build)
+def _format_triggers(knowledge: Knowledge) -> tuple[str, ...]:
+    rows = knowledge.rows("secret-patterns")
+    return tuple(dict.fromkeys(t for row in rows for t in row.get("triggers", row["keywords"])))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -445,13 +415,12 @@ class ValueWords:
 
 
 def value_words(knowledge: Knowledge) -> ValueWords:
-    return memo(knowledge, ("secret-values",), lambda rows: _value_words(_rows_key(rows[0])))
+    return knowledge.derived(_value_words)
 
 
-@functools.lru_cache(maxsize=8)
-def _value_words(rows: _Rows) -> ValueWords:
+def _value_words(knowledge: Knowledge) -> ValueWords:
     by_role: dict[str, list[str]] = {}
-    for row in map(dict, rows):
+    for row in knowledge.rows("secret-values"):
         by_role.setdefault(row["role"], []).append(row["value"])
 
     def lower(role: str) -> frozenset[str]:

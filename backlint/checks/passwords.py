@@ -26,7 +26,6 @@ from backlint.analysis.strings import (
     is_string,
     lexicon,
     literal_text,
-    memo,
     name_tokens,
     name_triggers,
 )
@@ -207,7 +206,7 @@ class PasswordFlow:
     def __init__(self, context: FileContext, module: cst.Module) -> None:
         self.context = context
         self.module = module
-        self.k = memo(context.knowledge, PasswordTables.TABLES, lambda _rows: PasswordTables(context.knowledge))
+        self.k = context.knowledge.derived(PasswordTables)
         self.lex = self.k.lexicon
         self.events: dict[tuple[str, int], Event] = {}
         self.instances: dict[str, str] = {}  # module-level name -> qualified class/factory it was built by

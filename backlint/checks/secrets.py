@@ -28,7 +28,6 @@ from backlint.analysis.strings import (
     is_templated,
     lexicon,
     literal_text,
-    memo,
     name_tokens,
     name_triggers,
     raw_text,
@@ -143,7 +142,7 @@ _Lookup = tuple[Optional[cst.BaseExpression], Optional[cst.BaseExpression]]
 def env_lookup(call: cst.Call, origins: Origins, knowledge: Knowledge) -> _Lookup | None:
     """(key, default) of an environment/config lookup such as ``os.getenv(K, "x")``, else None."""
     name = origins.call_name(call)
-    lookups = memo(knowledge, ("secret-env-lookups",), lambda rows: {row["call"]: row for row in rows[0]})
+    lookups = knowledge.derived(_env_lookups)
     row = lookups.get(name) if name is not None else None
     if row is not None:
         key = _positional(call, row["key"])
@@ -152,6 +151,10 @@ def env_lookup(call: cst.Call, origins: Origins, knowledge: Knowledge) -> _Looku
             default = _keyword(call, row["default-keyword"])
         return key, default
     return None
+
+
+def _env_lookups(knowledge: Knowledge) -> dict[str, dict[str, Any]]:
+    return {row["call"]: row for row in knowledge.rows("secret-env-lookups")}
 
 
 class _SecretRule(Rule):
@@ -246,12 +249,16 @@ def _comments(node: cst.CSTNode) -> Iterator[cst.Comment]:
             stack.extend(current.children)
 
 
+def _class_roles(knowledge: Knowledge) -> dict[str, str]:
+    return {row["name"]: row["role"] for row in knowledge.rows("secret-classes")}
+
+
 class _ClassRoles:
     """The roles (enum, settings) of the classes enclosing the walk, from the secret-classes table."""
 
     def __init__(self, context: FileContext) -> None:
         self.context = context
-        self.table = memo(context.knowledge, ("secret-classes",), lambda rows: {r["name"]: r["role"] for r in rows[0]})
+        self.table = context.knowledge.derived(_class_roles)
         self.local: dict[str, str] = {}  # classes of this file with a role, for subclasses
         self.stack: list[str | None] = []  # per enclosing ClassDef/FunctionDef: the class role, None for functions
 
@@ -287,19 +294,13 @@ class HardcodedCredential(_SecretRule):
 
     @classmethod
     def trigger_tokens(cls, knowledge: Knowledge) -> Iterable[str]:
-        def sink_words(rows: tuple[list[dict[str, Any]], ...]) -> tuple[str, ...]:
-            # A sink's module must be imported to be called: its name is in the file.
-            return tuple(
-                sorted({r["argument"] if r["call"] == "<config>" else r["call"].split(".")[0] for r in rows[0]})
-            )
-
-        return name_triggers(knowledge, ("password", "secret")) + memo(knowledge, ("secret-sinks",), sink_words)
+        return name_triggers(knowledge, ("password", "secret")) + knowledge.derived(_sink_words)
 
     def __init__(self, context: FileContext, level: str) -> None:
         super().__init__(context, level)
         self.origins = Origins(context)
         self.classes = _ClassRoles(context)
-        self.sinks = memo(context.knowledge, ("secret-sinks",), _index_sinks)
+        self.sinks = context.knowledge.derived(_index_sinks)
         self.config_keys = {row["argument"]: row["what"] for row in self.sinks.get("<config>", [])}
 
     # --- scopes -------------------------------------------------------------------------------
@@ -495,9 +496,15 @@ def _shown(url: CredentialUrl) -> str:
     return f"{url.scheme}://{user}:{mask_secret(password)}@{url.host.replace(HOLE, '{…}')}"
 
 
-def _index_sinks(rows: tuple[list[dict[str, Any]], ...]) -> dict[str, list[dict[str, Any]]]:
+def _sink_words(knowledge: Knowledge) -> tuple[str, ...]:
+    # A sink's module must be imported to be called: its name is in the file.
+    rows = knowledge.rows("secret-sinks")
+    return tuple(sorted({r["argument"] if r["call"] == "<config>" else r["call"].split(".")[0] for r in rows}))
+
+
+def _index_sinks(knowledge: Knowledge) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
-    for row in rows[0]:
+    for row in knowledge.rows("secret-sinks"):
         out.setdefault(row["call"], []).append(row)
     return out
 
@@ -624,13 +631,7 @@ class SecretEnvFallback(_SecretRule):
 
     @classmethod
     def trigger_tokens(cls, knowledge: Knowledge) -> Iterable[str]:
-        def build(rows: tuple[list[dict[str, Any]], ...]) -> tuple[str, ...]:
-            lookups, classes = rows
-            words = {row["trigger"] for row in lookups}
-            words |= {row["name"].rpartition(".")[2] for row in classes if row["role"] == "settings"}
-            return tuple(sorted(words))
-
-        return memo(knowledge, ("secret-env-lookups", "secret-classes"), build)
+        return knowledge.derived(_fallback_triggers)
 
     def __init__(self, context: FileContext, level: str) -> None:
         super().__init__(context, level)
@@ -719,6 +720,12 @@ class SecretEnvFallback(_SecretRule):
             sensitive=True,
             fix=fix(),
         )
+
+
+def _fallback_triggers(knowledge: Knowledge) -> tuple[str, ...]:
+    words = {row["trigger"] for row in knowledge.rows("secret-env-lookups")}
+    words |= {row["name"].rpartition(".")[2] for row in knowledge.rows("secret-classes") if row["role"] == "settings"}
+    return tuple(sorted(words))
 
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
