@@ -1,0 +1,71 @@
+"""The password flow of one file (an ``Analysis``): every function (and the module body) interpreted
+once, in statement order, tracking what each local holds — a plaintext password (and whether it
+came from the request or from storage), a hash, an ORM instance, request data — and recording where
+passwords end up as facts (backlint/analysis/passwords/facts.py). Flows cross one call into a
+function of the same module. The BL3xx rules (backlint/checks/passwords.py) decide what to report.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from backlint.analysis.passwords.classes import ClassInfo, class_assignments, extra_write_only, inner_class, write_only
+from backlint.analysis.passwords.facts import PasswordFact, SerializedPassword
+from backlint.analysis.passwords.frame import Frame
+from backlint.analysis.passwords.index import ModuleIndex
+from backlint.analysis.passwords.values import body_of, functions_of, string_items, string_value
+from backlint.core.imports import dotted_name
+from backlint.core.rule import Analysis, FileContext
+
+
+class PasswordFlow(Analysis):
+    """One file's password flows, computed when the walk enters the module."""
+
+    def __init__(self, context: FileContext) -> None:
+        super().__init__(context)
+        self.index = ModuleIndex(context)
+
+    @property
+    def facts(self) -> list[PasswordFact]:
+        """Where passwords end up, in the order the flow found them (a node may have several)."""
+        return self.index.facts
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self.index.index(node)
+        Frame(self.index, None, None).exec_block(node.body)
+        for function, owner in functions_of(node.body, None):
+            frame = Frame(self.index, function, owner)
+            frame.seed_params()
+            frame.endpoint.check_route()
+            frame.exec_block(body_of(function))
+            frame.finish()
+        for info in self.index.classes.values():
+            if info.kind == "serializer":
+                self._check_serializer(info)
+
+    def _check_serializer(self, info: ClassInfo) -> None:
+        """A DRF ``ModelSerializer`` whose ``Meta.fields`` lists the model's password, readable."""
+        index = self.index
+        meta = inner_class(info.node, "Meta")
+        if meta is None:
+            return
+        values = class_assignments(meta)
+        model, fields = values.get("model"), values.get("fields")
+        if model is None or fields is None:
+            return
+        declared = info.fields.get("password")
+        if declared is not None and write_only(declared):
+            return
+        extra = values.get("extra_kwargs")
+        if isinstance(extra, cst.Dict) and extra_write_only(extra):
+            return
+        listed = string_items(fields)
+        found = index.orm_class(model)
+        model_fields = index.has_password_field(found[1]) if found else []
+        is_user = found is not None and found[1] is None and "user" in found[0].lower()
+        if "password" in listed or (string_value(fields) == "__all__" and ("password" in model_fields or is_user)):
+            known = tuple(
+                dotted_name(b.value) in index.classes or index.qualified(b.value) in index.k.role("serializer-base")
+                for b in info.node.bases
+            )
+            index.add(SerializedPassword(fields, info.name, info.node, meta, declared is not None, known))

@@ -1,0 +1,438 @@
+"""The abstract interpretation of one function body (or of the module body): statements in order,
+what each expression holds (``Val``), and the frame's parts that record where passwords end up."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import libcst as cst
+
+from backlint.analysis.passwords.endpoint import Endpoint
+from backlint.analysis.passwords.facts import ASSIGNED, QUERY_READ, InUrl, PasswordFact, ThroughCall
+from backlint.analysis.passwords.hashing import Hashing
+from backlint.analysis.passwords.index import ModuleIndex
+from backlint.analysis.passwords.leaks import Leaks
+from backlint.analysis.passwords.sources import Sources
+from backlint.analysis.passwords.stores import Stores
+from backlint.analysis.passwords.values import (
+    DATA,
+    DICT,
+    ENCODED,
+    HASHED,
+    INPUT,
+    INSTANCE,
+    MODEL,
+    ORM,
+    OTHER,
+    OTHER_VAL,
+    PW,
+    REQUEST,
+    STR,
+    UNKNOWN,
+    WEAK,
+    Val,
+    body_of,
+    call_tail,
+    code_text,
+    is_constant,
+    is_hash_name,
+    is_reversal,
+    is_slice,
+    params_of,
+    string_key,
+    string_value,
+)
+from backlint.analysis.strings import PASSWORD, literal_text, name_tokens
+from backlint.core.imports import dotted_name
+from backlint.pipeline.walk import children
+
+# Python's own string and digest methods: they keep what their receiver holds.
+_DIGEST_METHODS = frozenset({"hexdigest", "digest", "decode", "encode", "strip", "lower", "upper"})
+_STRING_METHODS = frozenset(
+    {"encode", "decode", "strip", "lstrip", "rstrip", "lower", "upper", "casefold", "replace", "get_secret_value"}
+)
+
+
+def summary(index: ModuleIndex, name: str, position: int) -> list[PasswordFact]:
+    """Facts inside module function ``name`` when its ``position``-th parameter is a request password."""
+    key = (name, position)
+    if key not in index.summaries:
+        index.summaries[key] = None  # recursion guard
+        function = index.functions[name]
+        params = params_of(function)
+        frame = Frame(index, function, None, record=False)
+        frame.seed_params()
+        frame.env[params[position].name.value] = Val(PW, params[position], INPUT)
+        frame.exec_block(body_of(function))
+        frame.finish()
+        index.summaries[key] = frame.collected
+    return index.summaries[key] or []
+
+
+class Frame:
+    """The abstract interpretation of one function body (or of the module body)."""
+
+    def __init__(
+        self, index: ModuleIndex, function: cst.FunctionDef | None, owner: cst.ClassDef | None, record: bool = True
+    ) -> None:
+        self.index = index
+        self.k = index.k
+        self.lex = index.lex
+        self.function = function
+        self.owner = index.classes.get(owner.name.value) if owner is not None else None
+        self.owner_node = owner
+        self.env: dict[str, Val] = {}
+        self.params: dict[str, cst.Param] = {}
+        self.returns: list[tuple[cst.BaseExpression, Val]] = []
+        self.record = record
+        self.collected: list[PasswordFact] = []
+        # The frame's parts, each asking the frame to evaluate what it needs.
+        self.sources = Sources(self)
+        self.hashing = Hashing(self)
+        self.stores = Stores(self, self.hashing)
+        self.leaks = Leaks(self, self.hashing, self.sources)
+        self.endpoint = Endpoint(self, self.sources)
+
+    def emit(self, fact: PasswordFact) -> None:
+        if self.record:
+            self.index.add(fact)
+        else:
+            self.collected.append(fact)
+
+    def seed_params(self) -> None:
+        assert self.function is not None
+        self.endpoint.route = self.endpoint.route_framework()
+        for param in params_of(self.function):
+            name = param.name.value
+            self.params[name] = param
+            self.env[name] = self.sources.param_value(param)
+
+    def finish(self) -> None:
+        """At the end of the function: is it a "hash" function that only builds a string from the password?"""
+        self.hashing.finish()
+
+    # --- statements ---------------------------------------------------------------------------
+
+    def exec_block(self, body: Sequence[cst.CSTNode]) -> None:
+        for statement in body:
+            self.exec_statement(statement)
+
+    def exec_statement(self, statement: cst.CSTNode) -> None:
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            return
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                self.exec_small(small)
+            return
+        if isinstance(statement, cst.SimpleStatementSuite):
+            for small in statement.body:
+                self.exec_small(small)
+            return
+        if isinstance(statement, (cst.If, cst.While)):
+            self.eval(statement.test)
+        elif isinstance(statement, cst.For):
+            self.eval(statement.iter)
+            self.bind(statement.target, OTHER_VAL, statement.iter)
+        elif isinstance(statement, cst.With):
+            for item in statement.items:
+                value = self.eval(item.item)
+                if item.asname is not None:
+                    self.bind(item.asname.name, value, item.item)
+        body = getattr(statement, "body", None)
+        if isinstance(body, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+            self.exec_block(body.body)
+        for handler in getattr(statement, "handlers", ()):
+            self.exec_block(handler.body.body)
+        for attr in ("orelse", "finalbody"):
+            extra = getattr(statement, attr, None)
+            if isinstance(extra, cst.If):
+                self.exec_statement(extra)
+            elif extra is not None:
+                self.exec_block(extra.body.body)
+        for case in getattr(statement, "cases", ()):
+            self.exec_block(case.body.body)
+
+    def exec_small(self, small: cst.BaseSmallStatement) -> None:
+        if isinstance(small, cst.Assign):
+            value = self.eval(small.value)
+            for target in small.targets:
+                self.assign(target.target, value, small.value)
+        elif isinstance(small, cst.AnnAssign):
+            if small.value is not None:
+                self.assign(small.target, self.eval(small.value), small.value)
+        elif isinstance(small, (cst.AugAssign, cst.Expr)):
+            self.eval(small.value)
+        elif isinstance(small, (cst.Import, cst.ImportFrom)):
+            # The walk records function-level imports when it reaches them; this analysis runs first.
+            self.index.context.imports.add(small)
+        elif isinstance(small, cst.Return):
+            if small.value is not None:
+                value = self.eval(small.value)
+                self.returns.append((small.value, value))
+                self.endpoint.check_returned(small.value, value)
+        else:
+            for child in children(small):
+                if isinstance(child, cst.BaseExpression):
+                    self.eval(child)
+
+    def bind(self, target: cst.BaseExpression, value: Val, source: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name):
+            self.env[target.value] = value
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self.bind(element.value, OTHER_VAL, source)
+
+    def assign(self, target: cst.BaseExpression, value: Val, source: cst.BaseExpression) -> None:
+        name = (
+            target.value
+            if isinstance(target, cst.Name)
+            else (target.attr.value if isinstance(target, cst.Attribute) else string_key(target))
+        )
+        tokens = name_tokens(name) if name else ()
+        named_hash = is_hash_name(tokens, self.lex)
+        # A local named `digest` is no use yet; `password_hash = ...` or `user.password = ...` is.
+        stored = not isinstance(target, cst.Name) and any(t in self.lex.password for t in tokens)
+        if named_hash or stored:
+            self.hashing.weak_used(value, ASSIGNED, name or "", named_hash=named_hash)
+        if isinstance(target, cst.Name):
+            if value.kind == OTHER and self.lex.sensitivity_of(tokens) == PASSWORD and not is_constant(source):
+                value = Val(PW, source, UNKNOWN)
+            self.env[target.value] = value
+            return
+        if isinstance(target, cst.Attribute):
+            owner = self.eval(target.value)
+            field = target.attr.value
+            if owner.kind == ORM and self.stores.password_slot(field) and self._is_column(owner, field):
+                model = (self.index.class_qualname(owner.origin), field)
+                self.stores.store_value(source, value, code_text(target), model, field)
+            return
+        holder = target.value if isinstance(target, cst.Subscript) else None
+        if isinstance(holder, cst.Name) and value.kind == PW and self.lex.sensitivity_of(tokens) == PASSWORD:
+            self.env[holder.value] = Val(DICT, source)  # doc["password"] = pw: doc now holds one
+
+    def _is_column(self, owner: Val, name: str) -> bool:
+        """A model field: declared on the in-file class, and not a private attribute (``self._password``)."""
+        if name.startswith("_"):
+            return False
+        info = self.index.classes.get(owner.origin)
+        return info is None or not info.complete or name in info.fields
+
+    # --- expressions --------------------------------------------------------------------------
+
+    def eval(self, node: cst.BaseExpression) -> Val:
+        if isinstance(node, cst.Name):
+            return self._name(node)
+        if isinstance(node, cst.Attribute):
+            return self._attribute(node)
+        if isinstance(node, cst.Subscript):
+            return self._subscript(node)
+        if isinstance(node, cst.Call):
+            return self._call(node)
+        if isinstance(node, cst.Await):
+            return self.eval(node.expression)
+        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
+            text = literal_text(node)
+            return Val(STR, node, text) if text is not None else OTHER_VAL
+        if isinstance(node, cst.FormattedString):
+            return self._combine(
+                node, [self.eval(p.expression) for p in node.parts if isinstance(p, cst.FormattedStringExpression)]
+            )
+        if isinstance(node, cst.BinaryOperation):
+            left, right = self.eval(node.left), self.eval(node.right)
+            if isinstance(node.operator, (cst.Add, cst.Modulo)):
+                return self._combine(node, [left, right])
+            return OTHER_VAL
+        if isinstance(node, cst.Comparison):
+            self.leaks.comparison(node)
+            return OTHER_VAL
+        if isinstance(node, cst.Dict):
+            return self._dict(node)
+        if isinstance(node, cst.Tuple):
+            values = [self.eval(e.value) for e in node.elements]
+            return next((v for v in values if v.kind == PW), OTHER_VAL)
+        if isinstance(node, cst.IfExp):
+            self.eval(node.test)
+            body, orelse = self.eval(node.body), self.eval(node.orelse)
+            return body if body.kind != OTHER else orelse
+        if isinstance(node, cst.BooleanOperation):
+            left, right = self.eval(node.left), self.eval(node.right)
+            return left if left.kind != OTHER else right
+        if isinstance(node, cst.NamedExpr):
+            value = self.eval(node.value)
+            self.bind(node.target, value, node.value)
+            return value
+        self._eval_children(node)
+        return OTHER_VAL
+
+    def _eval_children(self, node: cst.CSTNode) -> None:
+        for child in children(node):
+            if isinstance(child, cst.BaseExpression):
+                self.eval(child)
+            elif not isinstance(child, (cst.BaseSuite, cst.Param, cst.Parameters)):
+                self._eval_children(child)
+
+    def _combine(self, node: cst.BaseExpression, parts: list[Val]) -> Val:
+        for part in parts:
+            if part.kind == PW:
+                return Val(PW, part.node, part.origin, derived=True)
+        return OTHER_VAL
+
+    def _name(self, node: cst.Name) -> Val:
+        value = self.env.get(node.value)
+        if value is not None:
+            return value
+        if node.value in self.index.strings:
+            return Val(STR, node, self.index.strings[node.value])
+        if node.value in self.index.instances:
+            return Val(INSTANCE, node, self.index.instances[node.value])
+        if node.value in ("request", "req"):
+            return Val(REQUEST, node)
+        if self.lex.sensitivity(node.value) == PASSWORD:
+            return Val(PW, node, UNKNOWN)
+        return OTHER_VAL
+
+    def _attribute(self, node: cst.Attribute) -> Val:
+        base = self.eval(node.value)
+        attr = node.attr.value
+        if base.kind == REQUEST:
+            role = self.k.sources.get((attr, False))
+            if role is not None:
+                return Val(DATA, node, role)
+        if attr in self.k.any_sources:
+            return Val(DATA, node, self.k.any_sources[attr])
+        if base.kind == PW and attr in ("data", "value"):
+            return base
+        if self.lex.sensitivity(attr) == PASSWORD:
+            return Val(PW, node, self.sources.origin_of_field(node.value, base))
+        return OTHER_VAL
+
+    def _subscript(self, node: cst.Subscript) -> Val:
+        base = self.eval(node.value)
+        for element in node.slice:
+            if isinstance(element.slice, cst.Index):
+                self.eval(element.slice.value)
+            else:
+                self._eval_children(element.slice)
+        key = string_key(node)
+        if base.kind == PW and key is None:
+            if is_reversal(node):
+                return Val(ENCODED, node)  # password[::-1]: "encoding as hashing"
+            return base if not is_slice(node) else OTHER_VAL
+        if key is not None and self.lex.sensitivity(key) == PASSWORD:
+            if base.kind == DATA and base.origin == "query":
+                self.emit(InUrl(node, QUERY_READ))
+            return Val(PW, node, self.sources.origin_of_field(node.value, base))
+        return OTHER_VAL  # one field of the request data, not the whole body
+
+    def _dict(self, node: cst.Dict) -> Val:
+        result = OTHER_VAL
+        for element in node.elements:
+            if isinstance(element, cst.DictElement):
+                self.eval(element.key)
+                value = self.eval(element.value)
+                key = string_value(element.key)
+                if key is not None and self.lex.sensitivity(key) == PASSWORD and value.kind == PW:
+                    result = Val(DICT, element.value, "", value.derived)
+            else:
+                self.eval(element.value)
+        return result
+
+    # --- calls --------------------------------------------------------------------------------
+
+    def call_name(self, call: cst.Call) -> str | None:
+        func = call.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            local = self.env.get(func.value.value)
+            if local is not None and local.kind == INSTANCE:
+                return f"{local.origin}.{func.attr.value}"
+        return self.index.qualified(func)
+
+    def _call(self, node: cst.Call) -> Val:
+        func = node.func
+        receiver = self.eval(func.value) if isinstance(func, cst.Attribute) else None
+        args = [self.eval(a.value) for a in node.args]
+        qualified = self.call_name(node)
+        tail = call_tail(node)
+        if self.index.logs.is_log_call(node) or self.index.logs.is_output_call(node):
+            self.leaks.check_log(node)
+        hasher = self.k.hasher(qualified, tail)
+        if hasher is not None:
+            return self.hashing.hash_call(node, hasher, args)
+        if qualified in ("hmac.compare_digest", "secrets.compare_digest") and len(args) == 2:
+            self.leaks.compare(node, node.args[0].value, args[0], node.args[1].value, args[1])
+            return OTHER_VAL
+        if receiver is not None and receiver.kind == REQUEST:
+            role = self.k.sources.get((tail, True))
+            if role is not None:
+                return Val(DATA, node, role)
+        if receiver is not None and tail == "get" and node.args:
+            key = string_value(node.args[0].value)
+            if key is not None and self.lex.sensitivity(key) == PASSWORD:
+                if receiver.kind == DATA and receiver.origin == "query":
+                    self.emit(InUrl(node, QUERY_READ))
+                assert isinstance(func, cst.Attribute)
+                return Val(PW, node, self.sources.origin_of_field(func.value, receiver))
+        if receiver is not None and receiver.kind == PW and tail in _STRING_METHODS:
+            return receiver
+        if receiver is not None and receiver.kind in (WEAK, HASHED, ENCODED) and tail in _DIGEST_METHODS:
+            return receiver
+        if isinstance(func, cst.Name) and func.value in ("str", "bytes", "bytearray") and args:
+            return args[0] if args[0].kind == PW else OTHER_VAL
+        self.stores.persisted(node, qualified, tail, receiver, args)
+        if isinstance(func, cst.Name) and func.value in self.index.functions:
+            result = self._local_call(node, func.value, args)
+            if result is not None:
+                return result
+        found = self.index.orm_class(func)
+        if found is not None:
+            return Val(ORM, node, found[0])
+        if tail in self.k.role("query") or qualified in self.k.role("query"):
+            orm = self._mentioned_orm(node)
+            if orm is not None:
+                return Val(ORM, node, orm)
+        if receiver is not None and receiver.kind == DATA and tail in ("copy", "dict", "to_dict"):
+            return receiver
+        if any(t in self.k.hashing_words for t in name_tokens(tail)):
+            return Val(HASHED, node)
+        if tail[:1].isupper() and any(a.kind == DATA and a.origin == "body" for a in args):
+            return Val(DATA, node, "body")  # a form bound to the request data: LoginForm(request.POST)
+        local = self.index.classes.get(dotted_name(func) or "")
+        if local is not None and local.kind == "pydantic":
+            return Val(MODEL, node, local.name)
+        if qualified is not None and qualified.rpartition(".")[2][:1].isupper():
+            return Val(INSTANCE, node, qualified)
+        return Val(OTHER, node, "call")
+
+    def _local_call(self, node: cst.Call, name: str, args: list[Val]) -> Val | None:
+        """One call level: a request password passed to a module function, and what happens to it there."""
+        function = self.index.functions[name]
+        params = params_of(function)
+        positional = [(i, a) for i, a in enumerate(node.args) if a.keyword is None and not a.star]
+        for index, arg in positional:
+            if index >= len(params) or args[index].kind != PW or args[index].derived:
+                continue
+            if self.lex.sensitivity(params[index].name.value) == PASSWORD:
+                continue  # the callee is checked on its own: its parameter is a password by name
+            for fact in summary(self.index, name, index):
+                self.emit(ThroughCall(arg.value, name, fact))
+        if any(t in self.k.hashing_words for t in name_tokens(name)):
+            return Val(HASHED, node)
+        return None
+
+    def _mentioned_orm(self, node: cst.CSTNode) -> str | None:
+        """The ORM class a query chain names (``db.query(User).filter(...).first()``)."""
+        stack: list[cst.CSTNode] = [node]
+        budget = 60
+        while stack and budget:
+            budget -= 1
+            current = stack.pop()
+            if isinstance(current, (cst.Name, cst.Attribute)):
+                found = self.index.orm_class(current)
+                if found is not None:
+                    return found[0]
+            if isinstance(current, cst.Name):
+                value = self.env.get(current.value)
+                if value is not None and value.kind == ORM:
+                    return value.origin
+            stack.extend(children(current))
+        return None

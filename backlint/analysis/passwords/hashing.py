@@ -1,0 +1,88 @@
+"""What a frame hashes: slow password hashes, fast digests, encodings, their configured cost, and
+functions named like hashers that only build a string from the password."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import libcst as cst
+
+from backlint.analysis.passwords.facts import (
+    RETURNED,
+    DigestUsedAsHash,
+    EncodedUsedAsHash,
+    HashCost,
+    NotAHash,
+)
+from backlint.analysis.passwords.index import Interpreter
+from backlint.analysis.passwords.values import ENCODED, HASHED, OTHER_VAL, PW, WEAK, Val, is_hash_name
+from backlint.analysis.strings import PASSWORD, name_tokens
+
+
+class Hashing:
+    """Hash calls of one frame, and where a fast digest or an encoding stands in for a hash."""
+
+    def __init__(self, frame: Interpreter) -> None:
+        self.frame = frame
+        self.flagged: set[int] = set()  # fast-digest calls already recorded
+        self.weak_inputs: dict[int, Val] = {}  # fast-digest call -> the password it digests
+
+    def hash_call(self, node: cst.Call, row: dict[str, Any], args: list[Val]) -> Val:
+        """The value of a call of the password-hashers table (``row``)."""
+        kind = row["kind"]
+        if "param" in row:
+            self._cost(node, row)
+        carried = next((a for a in args if a.kind == PW), None)
+        if kind == "hash":
+            return Val(HASHED, node)
+        if kind == "weak":
+            if carried is not None:
+                self.weak_inputs[id(node)] = carried
+            return Val(WEAK, node, PASSWORD if carried is not None else "")
+        if kind == "encoding" and carried is not None:
+            return Val(ENCODED, node)
+        return OTHER_VAL
+
+    def _cost(self, node: cst.Call, row: dict[str, Any]) -> None:
+        value: cst.BaseExpression | None = None
+        for index, arg in enumerate(node.args):
+            if (arg.keyword is not None and arg.keyword.value == row["param"]) or (
+                arg.keyword is None and index == row.get("position")
+            ):
+                value = arg.value
+        if not isinstance(value, cst.Integer):
+            return
+        cost = int(value.value.replace("_", ""), 0)
+        minimum = row.get("minimum", 0)
+        self.frame.emit(HashCost(value, row["param"], value.value, cost, row["name"], minimum, row.get("option")))
+
+    def weak_used(self, value: Val, use: str, place: str = "", *, named_hash: bool = False) -> None:
+        """A fast digest of a password used as its hash — stored, returned by a hash function, or
+        compared. A digest used otherwise (a breach-list lookup, a cache key) is fine."""
+        if value.node is None or id(value.node) in self.flagged:
+            return
+        if value.kind == WEAK and (value.origin == PASSWORD or named_hash):
+            self.flagged.add(id(value.node))
+            carried = self.weak_inputs.get(id(value.node))
+            source = carried.node if carried is not None else None
+            self.frame.emit(DigestUsedAsHash(value.node, use, place, source))
+        elif value.kind == ENCODED:
+            self.flagged.add(id(value.node))
+            self.frame.emit(EncodedUsedAsHash(value.node, use, place))
+
+    def finish(self) -> None:
+        """A "hash" function that only builds a string from the password, or returns a fast digest."""
+        function = self.frame.function
+        if function is None:
+            return
+        tokens = name_tokens(function.name.value)
+        if not any(t in self.frame.k.hashing_words or t == "encode" for t in tokens):
+            return
+        name = function.name.value
+        for _expr, value in self.frame.returns:
+            self.weak_used(value, RETURNED, name, named_hash=is_hash_name(tokens, self.frame.lex))
+        for expr, value in self.frame.returns:
+            if not isinstance(value.node, cst.Param):
+                continue  # only the function's own password parameter makes it a fake hash
+            if value.kind == PW and value.derived:
+                self.frame.emit(NotAHash(expr, name))

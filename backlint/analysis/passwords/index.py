@@ -1,0 +1,201 @@
+"""What the password flow knows about the module as a whole: its classes (ORM models, request
+schemas, serializers), functions, module-level instances and string constants; and the facts found."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import libcst as cst
+
+from backlint.analysis.logging import LogCalls
+from backlint.analysis.passwords.classes import ClassInfo, excluded_field, is_descriptor, setter_fields
+from backlint.analysis.passwords.facts import PasswordFact
+from backlint.analysis.passwords.tables import PasswordTables, password_tables
+from backlint.analysis.passwords.values import Val, is_hash_name, model_module, string_value
+from backlint.analysis.strings import PASSWORD, Lexicon, name_tokens
+from backlint.core.imports import dotted_name
+from backlint.core.rule import FileContext
+
+
+class ModuleIndex:
+    """One file's module-level names and classes, and the flow's facts and per-function summaries."""
+
+    def __init__(self, context: FileContext) -> None:
+        self.context = context
+        self.k = password_tables(context.knowledge)
+        self.lex = self.k.lexicon
+        self.module = cst.Module([])
+        self.facts: list[PasswordFact] = []
+        self.instances: dict[str, str] = {}  # module-level name -> qualified class/factory it was built by
+        self.strings: dict[str, str] = {}  # module-level string constants (SQL kept in a variable)
+        self.classes: dict[str, ClassInfo] = {}
+        self.functions: dict[str, cst.FunctionDef] = {}
+        # (function, index of its password parameter) -> the facts inside it; None while computing.
+        self.summaries: dict[tuple[str, int], list[PasswordFact] | None] = {}
+        self.logs = LogCalls(context, self.instances.get)
+
+    def add(self, fact: PasswordFact) -> None:
+        self.facts.append(fact)
+
+    def index(self, module: cst.Module) -> None:
+        """Module-level classes, functions, instances and string constants, before any flow."""
+        self.module = module
+        for statement in module.body:
+            if isinstance(statement, cst.ClassDef):
+                self.classes[statement.name.value] = self._class_info(statement)
+            elif isinstance(statement, cst.FunctionDef):
+                self.functions[statement.name.value] = statement
+            elif isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
+                        self._index_assign(small.targets[0].target, small.value)
+                    elif isinstance(small, cst.AnnAssign) and small.value is not None:
+                        self._index_assign(small.target, small.value)
+
+    def _index_assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if not isinstance(target, cst.Name):
+            return
+        if isinstance(value, cst.Call):
+            qualified = self.qualified(value.func)
+            if qualified is not None:
+                self.instances[target.value] = qualified
+        text = string_value(value)
+        if text is not None:
+            self.strings[target.value] = text
+
+    def qualified(self, node: cst.BaseExpression) -> str | None:
+        """Qualified name through imports and module-level instances (``pwd_context.hash``)."""
+        name = dotted_name(node)
+        if name is None:
+            return None
+        head, dot, rest = name.partition(".")
+        if head in self.instances and dot:
+            return f"{self.instances[head]}.{rest}"
+        return self.context.qualified_name(node)
+
+    def _class_info(self, node: cst.ClassDef) -> ClassInfo:
+        kind: str | None = None
+        fields: dict[str, cst.CSTNode] = {}
+        excluded: set[str] = set()
+        complete = True
+        for base in node.bases:
+            inherited = self._base_kind(base.value, node)
+            if inherited is not None and kind is None:
+                kind = inherited
+            local = self.classes.get(dotted_name(base.value) or "")
+            if local is not None:
+                fields.update(local.fields)
+                excluded |= local.excluded
+                complete = complete and local.complete
+            elif (self.qualified(base.value) or "") not in self.k.empty_bases:
+                complete = False
+        setters: set[str] = set()
+        if isinstance(node.body, cst.IndentedBlock):
+            for statement in node.body.body:
+                if isinstance(statement, cst.FunctionDef):
+                    setters |= setter_fields(statement)
+                if not isinstance(statement, cst.SimpleStatementLine):
+                    continue
+                for small in statement.body:
+                    target, value = None, None
+                    if isinstance(small, cst.AnnAssign):
+                        target, value = small.target, small.value
+                    elif isinstance(small, cst.Assign) and len(small.targets) == 1:
+                        target, value = small.targets[0].target, small.value
+                    if isinstance(target, cst.Name):
+                        fields[target.value] = small
+                        if excluded_field(value):
+                            excluded.add(target.value)
+                        if is_descriptor(value):
+                            setters.add(target.value)
+        return ClassInfo(node.name.value, node, kind, fields, excluded, complete, setters)
+
+    def class_qualname(self, name: str) -> str:
+        """``app.models.User`` for a class defined here or imported."""
+        if not name:
+            return name
+        if name in self.classes:
+            return f"{self.context.module_name}.{name}" if self.context.module_name else name
+        head, *rest = name.split(".")
+        node: cst.BaseExpression = cst.Name(head)
+        for part in rest:
+            node = cst.Attribute(node, cst.Name(part))
+        return self.context.imports.qualify(node) or name
+
+    def _base_kind(self, base: cst.BaseExpression, node: cst.ClassDef) -> str | None:
+        written = dotted_name(base) or ""
+        local = self.classes.get(written)
+        if local is not None:
+            return local.kind
+        qualified = self.qualified(base) or ""
+        if qualified in self.k.role("pydantic-base"):
+            table = any(
+                k.keyword is not None and k.keyword.value == "table" and dotted_name(k.value) == "True"
+                for k in node.keywords
+            )
+            return "orm" if qualified.endswith("SQLModel") and table else "pydantic"
+        if qualified in self.k.orm_bases or qualified in self.k.role("user-model"):
+            return "orm"
+        if written in self.instances and self.instances[written] in self.k.role("orm-factory"):
+            return "orm"
+        if qualified in self.k.role("serializer-base"):
+            return "serializer"
+        module, _, last = qualified.rpartition(".")
+        if module and last == "Base" and model_module(module):
+            return "orm"
+        head, _, last = written.rpartition(".")
+        if last == "Model" and head.islower():  # Flask-SQLAlchemy's `db.Model`, whatever module made `db`
+            return "orm"
+        return None
+
+    def orm_class(self, node: cst.BaseExpression) -> tuple[str, ClassInfo | None] | None:
+        """(name, in-file info) when ``node`` names an ORM model class, else None."""
+        if isinstance(node, cst.Call):
+            if (self.qualified(node.func) or "") in self.k.role("user-model"):
+                return "User", None
+            return None
+        written = dotted_name(node)
+        if written is None:
+            return None
+        local = self.classes.get(written)
+        if local is not None:
+            return (written, local) if local.kind == "orm" else None
+        if written in self.instances and self.instances[written] in self.k.role("user-model"):
+            return written, None
+        qualified = self.qualified(node) or ""
+        if qualified in self.k.role("user-model"):
+            return written, None
+        module, _, last = qualified.rpartition(".")
+        imported = written.split(".")[0] in self.context.imports.aliases
+        if module and last[:1].isupper() and model_module(module) and imported:
+            return written, None
+        return None
+
+    def has_password_field(self, info: ClassInfo | None, *, hashes: bool = False) -> list[str]:
+        if info is None:
+            return []
+        out = []
+        for name in info.fields:
+            if name in info.excluded:
+                continue
+            tokens = name_tokens(name)
+            if self.lex.sensitivity_of(tokens) == PASSWORD or (hashes and is_hash_name(tokens, self.lex)):
+                out.append(name)
+        return out
+
+
+class Interpreter(Protocol):
+    """What the parts of a frame (sources, hashing, stores, leaks, endpoint) ask the frame they belong to."""
+
+    index: ModuleIndex
+    k: PasswordTables
+    lex: Lexicon
+    function: cst.FunctionDef | None
+    owner: ClassInfo | None
+    env: dict[str, Val]
+    params: dict[str, cst.Param]
+    returns: list[tuple[cst.BaseExpression, Val]]
+
+    def eval(self, node: cst.BaseExpression) -> Val: ...
+
+    def emit(self, fact: PasswordFact) -> None: ...

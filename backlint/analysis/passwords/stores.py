@@ -1,0 +1,221 @@
+"""Where a frame writes passwords: ORM constructors, attributes and manager calls, SQLAlchemy
+``insert``/``update`` values, SQL INSERT/UPDATE text with its parameters, and Mongo writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import libcst as cst
+
+from backlint.analysis.passwords.classes import ClassInfo, manager_model
+from backlint.analysis.passwords.facts import STORED_BY, CopiedIntoModel, Stored, TextAddedStoredAsHash
+from backlint.analysis.passwords.hashing import Hashing
+from backlint.analysis.passwords.index import Interpreter
+from backlint.analysis.passwords.sqltext import SQL_WRITE, short_sql, sql_password_slots
+from backlint.analysis.passwords.values import (
+    DICT,
+    MODEL,
+    PW,
+    STR,
+    Val,
+    code_text,
+    dict_keys,
+    is_hash_name,
+    string_items,
+    string_value,
+)
+from backlint.analysis.strings import PASSWORD, name_tokens
+from backlint.core.imports import dotted_name
+
+
+class Stores:
+    """The writes of one frame that store a password (or its weak stand-in for a hash)."""
+
+    def __init__(self, frame: Interpreter, hashing: Hashing) -> None:
+        self.frame = frame
+        self.hashing = hashing
+        self.index = frame.index
+        self.k = frame.k
+        self.lex = frame.lex
+
+    def persisted(
+        self, node: cst.Call, qualified: str | None, tail: str, receiver: Val | None, args: list[Val]
+    ) -> None:
+        func = node.func
+        keywords = [(a, v) for a, v in zip(node.args, args) if a.keyword is not None]
+        orm = self.index.orm_class(func)
+        manager = manager_model(func)
+        model_create = (
+            isinstance(func, cst.Attribute)
+            and tail in self.k.role("create")
+            and self.index.orm_class(func.value) is not None
+        )
+        if orm is not None or (manager is not None and tail in self.k.role("create")) or model_create:
+            sink = code_text(func)
+            model_node = func
+            if manager is not None:
+                model_node = manager
+            elif orm is None and isinstance(func, cst.Attribute):  # Model.create(...)
+                model_node = func.value
+            model_name = self.index.class_qualname(dotted_name(model_node) or "")
+            user_call = node if manager is not None and self._django_user(manager) else None
+            for arg, value in keywords:
+                assert arg.keyword is not None
+                if self.password_slot(arg.keyword.value):
+                    model = (model_name, arg.keyword.value)
+                    sink_text = f"{sink}({arg.keyword.value}=...)"
+                    self.store_value(arg.value, value, sink_text, model, arg.keyword.value, user_call)
+                if arg.keyword.value == "defaults" and value.kind == DICT and value.node is not None:
+                    self.stored(value.node, value, f"{sink}(defaults=...)")
+            if orm is not None:
+                self._splat(node, orm)
+            return
+        if tail in self.k.role("values") and isinstance(func, cst.Attribute) and self._inserts_model(func.value):
+            for arg, value in keywords:
+                assert arg.keyword is not None
+                if self.password_slot(arg.keyword.value):
+                    self.store_value(
+                        arg.value, value, f"{code_text(func)}({arg.keyword.value}=...)", None, arg.keyword.value
+                    )
+            for arg, value in zip(node.args, args):
+                if arg.keyword is None and value.kind == DICT and value.node is not None:
+                    self.stored(value.node, value, code_text(func))
+            return
+        if tail in self.k.role("sql-execute") and node.args:
+            self._sql(node, args)
+            return
+        if tail in self.k.role("mongo-write") and isinstance(func, cst.Attribute):
+            for arg, value in zip(node.args, args):
+                for stored, source in self._documents(arg.value, value):
+                    self.stored(stored, source, f"{code_text(func)}(...)")
+
+    def password_slot(self, name: str) -> bool:
+        """A column for a password or for its hash (``password``, ``hashed_password``)."""
+        return self.lex.sensitivity(name) == PASSWORD or is_hash_name(name_tokens(name), self.lex)
+
+    def _django_user(self, manager: cst.BaseExpression) -> bool:
+        """``User``, ``get_user_model()`` or a name bound to it: the manager has ``create_user``."""
+        users = self.k.role("user-model")
+        if isinstance(manager, cst.Call):
+            return (self.index.qualified(manager.func) or "") in users
+        name = dotted_name(manager) or ""
+        return self.index.instances.get(name) in users or (self.index.qualified(manager) or "") in users
+
+    def store_value(
+        self,
+        node: cst.CSTNode,
+        value: Val,
+        sink: str,
+        model: tuple[str, str] | None = None,
+        slot: str = "",
+        user_call: cst.Call | None = None,
+    ) -> None:
+        """A value written to a password column: plaintext, the password with a suffix in a hash column
+        (``user.password + "notreallyhashed"``), an encoding or a fast digest."""
+        if value.kind == PW and value.derived and is_hash_name(name_tokens(slot), self.lex):
+            self.frame.emit(TextAddedStoredAsHash(node, sink, value.node))
+        elif value.kind == PW:
+            self.stored(node, value, sink, model, user_call)
+        else:
+            self.hashing.weak_used(value, STORED_BY, sink, named_hash=True)
+
+    def stored(
+        self,
+        node: cst.CSTNode,
+        value: Val,
+        sink: str,
+        model: tuple[str, str] | None = None,
+        user_call: cst.Call | None = None,
+    ) -> None:
+        self.frame.emit(Stored(node, sink, value.node, model, user_call))
+
+    def _inserts_model(self, node: cst.BaseExpression) -> bool:
+        """``insert(User)`` / ``update(User).where(...)``: a SQLAlchemy write statement on a model."""
+        while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            node = node.func.value
+        if not isinstance(node, cst.Call):
+            return False
+        qualified = self.index.qualified(node.func) or ""
+        return qualified.rpartition(".")[2] in ("insert", "update") and qualified.startswith("sqlalchemy")
+
+    def _splat(self, node: cst.Call, orm: tuple[str, ClassInfo | None]) -> None:
+        """``User(**body.model_dump())`` where the body model has a password field and the model a column."""
+        columns = self.index.has_password_field(orm[1])
+        if not columns:
+            return
+        overridden = {a.keyword.value for a in node.args if a.keyword is not None}
+        for arg in node.args:
+            if arg.star != "**":
+                continue
+            source = arg.value
+            excluded: set[str] = set()
+            if isinstance(source, cst.Call) and isinstance(source.func, cst.Attribute):
+                if source.func.attr.value not in ("dict", "model_dump"):
+                    continue
+                for inner in source.args:
+                    if inner.keyword is not None and inner.keyword.value == "exclude":
+                        excluded |= string_items(inner.value) | {k for k in dict_keys(inner.value)}
+                source = source.func.value
+            value = self.frame.eval(source)
+            if value.kind != MODEL:
+                continue
+            fields = [
+                f for f in self.index.has_password_field(self.index.classes.get(value.origin)) if f not in excluded
+            ]
+            fields = [f for f in fields if f in columns and f not in overridden]
+            if fields:
+                self.frame.emit(CopiedIntoModel(arg, fields[0], orm[0]))
+
+    def _documents(self, expr: cst.BaseExpression, value: Val) -> Iterator[tuple[cst.CSTNode, Val]]:
+        """Password values written by a Mongo call: dict literals, ``$set`` sub-documents, lists of
+        them, and a document built earlier (reported at the call, the password's entry as related)."""
+        if value.kind == DICT and value.node is not None and not isinstance(expr, cst.Dict):
+            yield expr, value
+            return
+        if isinstance(expr, cst.Dict):
+            for element in expr.elements:
+                if not isinstance(element, cst.DictElement):
+                    continue
+                key = string_value(element.key)
+                inner = self.frame.eval(element.value)
+                if key is not None and self.lex.sensitivity(key) == PASSWORD and inner.kind == PW:
+                    yield element.value, inner
+                elif key is not None and key.startswith("$"):
+                    yield from self._documents(element.value, inner)
+        elif isinstance(expr, (cst.List, cst.Tuple)):
+            for item in expr.elements:
+                yield from self._documents(item.value, self.frame.eval(item.value))
+
+    def _sql(self, node: cst.Call, args: list[Val]) -> None:
+        """An INSERT/UPDATE writing a password column from a plaintext password parameter."""
+        sql = args[0].origin if args[0].kind == STR else None
+        if sql is None or not SQL_WRITE.match(sql):
+            return
+        slots = sql_password_slots(sql, self.lex)
+        if not slots:
+            return
+        params = node.args[1:]
+        positional: list[tuple[cst.BaseExpression, Val]] = []
+        named: dict[str, tuple[cst.BaseExpression, Val]] = {}
+        if len(params) == 1 and isinstance(params[0].value, (cst.Tuple, cst.List)):
+            positional = [(e.value, self.frame.eval(e.value)) for e in params[0].value.elements]
+        elif len(params) == 1 and isinstance(params[0].value, cst.Dict):
+            for element in params[0].value.elements:
+                key = string_value(element.key) if isinstance(element, cst.DictElement) else None
+                if key is not None:
+                    named[key] = (element.value, self.frame.eval(element.value))
+        else:
+            positional = [(p.value, v) for p, v in zip(params, args[1:]) if p.keyword is None]
+            named = {p.keyword.value: (p.value, v) for p, v in zip(params, args[1:]) if p.keyword is not None}
+        hits = []
+        sink = f'{code_text(node.func)}("{short_sql(sql)}")'
+        for slot, column in slots:
+            found = named.get(slot) if isinstance(slot, str) else (positional[slot] if slot < len(positional) else None)
+            if found is not None:
+                self.store_value(found[0], found[1], sink, None, column)
+                hits.append(found)
+        if not hits and any(isinstance(slot, int) and slot >= len(positional) for slot, _ in slots):
+            for expr, value in positional:  # alignment failed: any plaintext password
+                if value.kind == PW and not value.derived:
+                    self.stored(expr, value, sink)
+                    break
