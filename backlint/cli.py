@@ -265,8 +265,10 @@ def server(stdio: bool) -> None:
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] not in ("pygls", "lsprotocol", "cattrs"):
             raise
+        # No registry release exists yet (README.md, "Install"): the extra is installed from a checkout.
         click.echo(
-            "backlint: error: `backlint server` needs the language-server extra: pip install 'backlint[lsp]'",
+            "backlint: error: `backlint server` needs the language-server extra (pygls): install backlint "
+            "with its lsp extra from a checkout: pip install '/path/to/backlint[lsp]'",
             err=True,
         )
         sys.exit(EXIT_ERROR)

@@ -369,7 +369,9 @@ def test_server_without_the_extra_says_how_to_install_it(monkeypatch: pytest.Mon
         monkeypatch.setitem(sys.modules, name, None)
     result = run_cli("server")
     assert result.exit_code == 2
-    assert "pip install 'backlint[lsp]'" in result.stderr
+    assert "install backlint with its lsp extra from a checkout" in result.stderr
+    assert "pip install '/path/to/backlint[lsp]'" in result.stderr
+    assert "pip install 'backlint[lsp]'" not in result.stderr  # no registry release to install from yet
 
 
 def test_stdin_filename_uses_the_paths_config(workspace: Path) -> None:
