@@ -260,8 +260,14 @@ def test_rule_prints_its_documentation() -> None:
     for heading in ("### What it does", "### Why is this bad?", "### Example", "### Use instead", "### Fix"):
         assert heading in text
     for example in meta.examples:
-        assert example.code.strip() in text
+        assert example.shown.strip() in text
     assert "CWE-390" in text
+    # the catalog's examples carry `# expect: BL402` for the tests: not shown to people
+    assert any("# expect: BL402" in example.code for example in meta.examples)
+    assert "expect:" not in text
+    example = next(e for e in meta.examples if "# expect: BL402" in e.code)
+    marked = next(line for line in example.code.splitlines() if "# expect: BL402" in line)
+    assert marked.split("# expect:")[0].rstrip() + "\n" in text  # the line itself stays, without its marker
 
 
 def test_rules_lists_every_rule() -> None:

@@ -50,15 +50,17 @@ def mark_paid(db, order):
 
 
 def canonical_base() -> str:
-    """The repository DOCS_URL points into, read from the package's source text (wherever the
-    module defining it lives), so this test does not depend on the module layout."""
-    found = []
+    """The repository every link of backlint derives from (REPOSITORY_URL), read from the package's
+    source text (wherever the module defining it lives), so this test does not depend on the layout."""
+    found, docs = [], []
     for path in sorted((ROOT / "backlint").rglob("*.py")):
-        found += re.findall(r'^DOCS_URL\s*(?::\s*\w+\s*)?=\s*"([^"]+)"', path.read_text("utf-8"), re.MULTILINE)
-    assert len(found) == 1, f"expected one DOCS_URL definition in backlint/, found {found}"
-    match = re.fullmatch(r"(https://github\.com/[\w.-]+/[\w.-]+)/blob/[\w.-]+/docs/rules\.md#\{anchor\}", found[0])
-    assert match, f"DOCS_URL is not a docs/rules.md anchor in a GitHub repository: {found[0]}"
-    return match.group(1)
+        text = path.read_text("utf-8")
+        found += re.findall(r'^REPOSITORY_URL\s*(?::\s*\w+\s*)?=\s*"([^"]+)"', text, re.MULTILINE)
+        docs += re.findall(r"^DOCS_URL\s*(?::\s*\w+\s*)?=\s*(.+)$", text, re.MULTILINE)
+    assert len(found) == 1, f"expected one REPOSITORY_URL definition in backlint/, found {found}"
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+", found[0]), found[0]
+    assert docs == ['REPOSITORY_URL + "/blob/main/docs/rules.md#{anchor}"'], f"DOCS_URL is not derived from it: {docs}"
+    return found[0]
 
 
 # --- LICENSE, project URLs, sdist -------------------------------------------------------------------

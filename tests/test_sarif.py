@@ -19,7 +19,7 @@ from conftest import ROOT, run_cli, run_process
 
 from backlint.core.catalog import load_catalog
 from backlint.report.fingerprint import content_key, enclosing_scope, line_hashes, parse_quietly
-from backlint.report.sarif import SCHEMA_URI, first_sentence, rule_descriptor, to_sarif
+from backlint.report.sarif import SCHEMA_URI, rule_descriptor, to_sarif
 
 SWALLOW = """\
 def save(db):
@@ -205,13 +205,16 @@ def test_rule_descriptors_carry_github_metadata(project, sarif) -> None:  # type
     for rule in rules:
         meta = catalog.rules[rule["id"]]
         assert rule["name"] == meta.name
-        for key, text in (("shortDescription", first_sentence(meta.summary)), ("fullDescription", meta.summary)):
-            got = rule[key]["text"]
-            if len(text) <= 1024:
-                assert got == text
-            else:  # cut to GitHub's limit, visibly
-                assert len(got) <= 1024 and got.endswith("…") and text.startswith(got[:-1].rstrip())
+        # the alert's title: one line of at most 80 characters; the summary is the full description
+        title = rule["shortDescription"]["text"]
+        assert title == meta.title and 0 < len(title) <= 80 and "\n" not in title
+        got = rule["fullDescription"]["text"]
+        if len(meta.summary) <= 1024:
+            assert got == meta.summary
+        else:  # cut to GitHub's limit, visibly
+            assert len(got) <= 1024 and got.endswith("…") and meta.summary.startswith(got[:-1].rstrip())
         assert rule["help"]["markdown"] == meta.markdown()
+        assert "expect:" not in rule["help"]["markdown"]  # the catalog's test markers are not documentation
         assert meta.why.strip()[:40] in rule["help"]["text"]
         assert rule["helpUri"] == meta.help_uri
         assert rule["defaultConfiguration"]["level"] == meta.level
@@ -243,10 +246,11 @@ def test_security_rule_descriptor() -> None:
     assert plain["defaultConfiguration"] == {"level": "error"}
 
 
-def test_first_sentence_ignores_code_and_abbreviations() -> None:
-    assert first_sentence("Flags `a.b()` calls, e.g. `x.y`. More text here.") == "Flags `a.b()` calls, e.g. `x.y`."
-    assert first_sentence("No break at all") == "No break at all"
-    assert first_sentence("Ends with `...`. Next") == "Ends with `...`."
+def test_rule_titles_read_as_titles() -> None:
+    rules = load_catalog().rules
+    assert rules["BL401"].title == "Endpoint DB I/O without error handling"
+    assert rules["BL201"].title == "Known-format secret literal"
+    assert rules["BL703"].title == "Django ALLOWED_HOSTS wildcard"
 
 
 def test_severity_override_is_the_default_configuration(project, sarif) -> None:  # type: ignore[no-untyped-def]

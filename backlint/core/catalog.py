@@ -37,7 +37,19 @@ T = TypeVar("T")
 LEVELS = ("error", "warning", "note")
 PRECISIONS = ("very-high", "high", "medium", "low")
 FILE_KINDS = ("production", "non-production", "test")
-DOCS_URL = "https://github.com/backlint/backlint/blob/main/docs/rules.md#{anchor}"
+# The canonical repository: every link backlint prints or writes derives from it (the SARIF helpUri and
+# informationUri, the editor's rule links); pyproject's [project.urls] name the same base.
+REPOSITORY_URL = "https://github.com/backlint/backlint"
+DOCS_URL = REPOSITORY_URL + "/blob/main/docs/rules.md#{anchor}"
+MAX_TITLE = 80  # a rule's one-line title (the SARIF shortDescription, GitHub's alert title)
+# How words of a rule name are written in its title (pairs: kept as one hyphenated word).
+_TITLE_WORDS = {
+    "sql": "SQL", "orm": "ORM", "db": "DB", "io": "I/O", "api": "API", "url": "URL", "jwt": "JWT",
+    "cors": "CORS", "django": "Django", "allowed-hosts": "ALLOWED_HOSTS", "known-format": "known-format",
+    "high-entropy": "high-entropy", "test-double": "test-double", "rate-limit": "rate limit",
+}  # fmt: skip
+# The ``# expect: BL101`` markers the catalog's examples carry for tests/test_catalog_examples.py.
+_EXPECT_MARKER = re.compile(r"[ \t]*#\s*expect:\s*BL\d{3}(?:\s*,\s*BL\d{3})*[ \t]*$", re.MULTILINE)
 
 
 class CatalogError(Exception):
@@ -49,6 +61,11 @@ class Example:
     kind: str  # "bad" or "good"
     code: str
     path: str  # the file name the example is linted as (decides its file kind)
+
+    @property
+    def shown(self) -> str:
+        """The code as the documentation shows it: without the ``# expect:`` test markers."""
+        return _EXPECT_MARKER.sub("", self.code)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +93,25 @@ class RuleMeta:
     examples: tuple[Example, ...]
     options: tuple[RuleOption, ...]
     project: bool  # judged over the whole project (ModuleFacts), not one file
+    title_text: str | None = None  # ``title`` in the rule's TOML; else made from the name
+
+    @property
+    def title(self) -> str:
+        """A one-line title of at most MAX_TITLE characters: ``Endpoint DB I/O without error handling``."""
+        if self.title_text:
+            return self.title_text
+        words = self.name.split("-")
+        out: list[str] = []
+        while words:
+            pair = "-".join(words[:2])
+            if len(words) > 1 and pair in _TITLE_WORDS:
+                out.append(_TITLE_WORDS[pair])
+                del words[:2]
+            else:
+                out.append(_TITLE_WORDS.get(words[0], words[0]))
+                del words[0]
+        text = " ".join(out)
+        return (text[:1].upper() + text[1:])[:MAX_TITLE]
 
     @property
     def help_uri(self) -> str:
@@ -87,7 +123,7 @@ class RuleMeta:
         parts += ["### Why is this bad?", self.why.strip(), ""]
         for example in self.examples:
             title = "Example" if example.kind == "bad" else "Use instead"
-            parts += [f"### {title}", "```python", example.code.rstrip(), "```", ""]
+            parts += [f"### {title}", "```python", example.shown.rstrip(), "```", ""]
         if self.fix.strip():
             parts += ["### Fix", self.fix.strip(), ""]
         if self.options:
@@ -235,11 +271,14 @@ def _load_rule(path: Path) -> RuleMeta:
                 RuleOption(name=name, default=o["default"], doc=o["doc"]) for name, o in data.get("options", {}).items()
             ),
             project=data.get("project", False),
+            title_text=data.get("title"),
         )
     except (KeyError, TypeError, tomllib.TOMLDecodeError) as exc:
         raise CatalogError(f"{path}: {exc!r}") from exc
     if meta.level not in LEVELS or meta.precision not in PRECISIONS:
         raise CatalogError(f"{path}: bad level or precision")
+    if "\n" in meta.title or len(meta.title) > MAX_TITLE:
+        raise CatalogError(f"{path}: title must be one line of at most {MAX_TITLE} characters")
     if not set(meta.applies_to) <= set(FILE_KINDS):
         raise CatalogError(f"{path}: applies-to must be among {FILE_KINDS}")
     return meta

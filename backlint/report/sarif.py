@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -18,7 +17,7 @@ import attr
 import sarif_om as om
 
 from backlint import __version__
-from backlint.core.catalog import RuleMeta
+from backlint.core.catalog import REPOSITORY_URL, RuleMeta
 from backlint.core.ids import PARSE_ERROR
 from backlint.core.results import Finding, Notice, Span
 from backlint.pipeline.source import decode_source
@@ -33,7 +32,7 @@ from backlint.report.fingerprint import (
 from backlint.report.model import ReportInput
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/backlint/backlint"
+INFORMATION_URI = REPOSITORY_URL
 SRCROOT = "%SRCROOT%"
 MAX_DESCRIPTION = 1024
 MAX_NAME = 255
@@ -131,7 +130,8 @@ def rule_descriptor(meta: RuleMeta, level: str | None) -> om.ReportingDescriptor
     return om.ReportingDescriptor(
         id=meta.id,
         name=meta.name[:MAX_NAME],
-        short_description=om.MultiformatMessageString(text=_limit(first_sentence(meta.summary))),
+        # GitHub shows shortDescription as the alert's title: one line (catalog.MAX_TITLE characters at most).
+        short_description=om.MultiformatMessageString(text=meta.title),
         full_description=om.MultiformatMessageString(text=_limit(meta.summary)),
         help=om.MultiformatMessageString(text=_help_text(meta), markdown=meta.markdown()),
         help_uri=meta.help_uri,
@@ -145,17 +145,6 @@ def _help_text(meta: RuleMeta) -> str:
     if meta.fix.strip():
         parts.append(f"Fix: {meta.fix.strip()}")
     return "\n\n".join(parts)
-
-
-_CODE_SPAN = re.compile(r"`[^`]*`")
-_SENTENCE_END = re.compile(r"(?<![A-Za-z]\.[a-z])(?<!\betc)(?<!\bvs)[.!?](?=\s+[A-Z`\"'(])")
-
-
-def first_sentence(text: str) -> str:
-    """The text up to the first sentence end, ignoring periods in `code spans` and after e.g./i.e."""
-    masked = _CODE_SPAN.sub(lambda m: "x" * len(m.group(0)), text)
-    match = _SENTENCE_END.search(masked)
-    return text[: match.end()] if match else text
 
 
 def _limit(text: str) -> str:
