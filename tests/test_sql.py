@@ -7,16 +7,8 @@ import textwrap
 import libcst as cst
 import pytest
 
-from backlint.analysis.sql import (
-    FRAGMENT,
-    IDENTIFIER,
-    QUOTED_VALUE,
-    VALUE,
-    Hole,
-    Template,
-    looks_like_sql,
-    slot_positions,
-)
+from backlint.analysis.sql.slots import FRAGMENT, IDENTIFIER, QUOTED_VALUE, VALUE, looks_like_sql, slot_positions
+from backlint.analysis.sql.templates import Hole, Template
 
 
 def _template(*parts: str | None) -> Template:

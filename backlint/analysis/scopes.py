@@ -138,6 +138,7 @@ class Scopes(Analysis):
         self.point = 0
         self.module: Scope = Scope(MODULE, cst.Module([]), None)
         self.stack: list[Scope] = []
+        self.all: list[Scope] = []  # every scope of the file, in the order the walk entered them
         self.classes: list[ClassInfo] = []
         self.module_classes: dict[str, ClassInfo] = {}
         self.module_functions: dict[str, Scope] = {}
@@ -178,9 +179,14 @@ class Scopes(Analysis):
 
     # -- scopes ----------------------------------------------------------------------------
 
+    def _enter(self, scope: Scope) -> None:
+        self.stack.append(scope)
+        self.all.append(scope)
+
     def visit_Module(self, node: cst.Module) -> None:
         self.module = Scope(MODULE, node, None)
         self.stack = [self.module]
+        self.all = [self.module]
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         parent = self.current
@@ -191,7 +197,7 @@ class Scopes(Analysis):
         if parent.kind == MODULE:
             self.module_classes[info.name] = info
         self.bind_name(node.name.value, node.name, None, "class", parent, statement=node)
-        self.stack.append(scope)
+        self._enter(scope)
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
         self.stack.pop()
@@ -212,7 +218,7 @@ class Scopes(Analysis):
                 scope.self_name = positional[0].name.value
         elif parent.kind == MODULE:
             self.module_functions[node.name.value] = scope
-        self.stack.append(scope)
+        self._enter(scope)
         # Parameters are bound where the body starts: assignments in the body replace them.
         self._bind_params(scope, node.params, (id(node.body),), node)
 
@@ -222,7 +228,7 @@ class Scopes(Analysis):
     def visit_Lambda(self, node: cst.Lambda) -> None:
         parent = self.current
         scope = Scope(LAMBDA, node, parent, name="<lambda>", cls=parent.frame.cls, self_name=parent.frame.self_name)
-        self.stack.append(scope)
+        self._enter(scope)
         self._bind_params(scope, node.params, self.blocks(), node)
 
     def leave_Lambda(self, node: cst.Lambda) -> None:
@@ -246,7 +252,7 @@ class Scopes(Analysis):
         parent = self.current
         frame = parent.frame
         scope = Scope(COMPREHENSION, node, parent, name="<comprehension>", cls=frame.cls, self_name=frame.self_name)
-        self.stack.append(scope)
+        self._enter(scope)
         point, blocks = self.next_point(), self.blocks()
         comp: cst.CompFor | None = node.for_in
         while comp is not None:  # bound before the element expression, which the walk visits first

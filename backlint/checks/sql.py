@@ -1,81 +1,56 @@
 """BL1xx: SQL built from strings must not reach a driver or ORM call — parameterize instead.
 
-The five rules share one ``SqlAnalysis`` per file (backlint/analysis/sql.py): the first rule instance
-feeds it the walk, the analysis judges the module once at its end, and each rule reports its own issues.
+The five rules read the file's ``SqlAnalysis`` (backlint/analysis/sql/analysis.py), which exposes
+``BuiltSql`` facts: built text, the API family of the call it reaches (sql-sinks `api`), and its
+unvetted slots. Each rule decides which facts are its own: BL101 driver calls and BL102 ORM raw
+APIs with a value or syntax slot, BL104 either with identifier slots only, BL103 composition APIs,
+BL105 (an audit) text reaching no call.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
 
-from backlint.analysis.sql import (
-    FRAGMENT,
-    IDENTIFIER,
-    QUOTED_VALUE,
-    RECOGNIZER_KEYWORDS,
-    Issue,
-    SqlAnalysis,
-    analysis_for,
-    code_of,
-    sql_knowledge,
-)
-from backlint.analysis.sql_rewrite import sql_fix
-from backlint.core.rule import FileContext, Rule
+from backlint.analysis.sql.analysis import SqlAnalysis
+from backlint.analysis.sql.judge import BuiltSql
+from backlint.analysis.sql.slots import FRAGMENT, IDENTIFIER, QUOTED_VALUE, RECOGNIZER_KEYWORDS
+from backlint.analysis.sql.tables import COMPOSITION, DRIVER, ORM, sql_knowledge
+from backlint.analysis.sql.templates import code_of
+from backlint.core.rule import Rule
 
 if TYPE_CHECKING:
     from backlint.core.catalog import Knowledge
 
-_SINK_RULES = ("BL101", "BL102")
-
 
 class _SqlRule(Rule):
-    """Shared wiring: feed the file's SqlAnalysis once, report this rule's issues at the end."""
+    """Reports, at the end of the module, the analysis's facts this rule claims."""
 
-    SINK_RULES: ClassVar[tuple[str, ...]] = _SINK_RULES
-
-    def __init__(self, context: FileContext, level: str) -> None:
-        super().__init__(context, level)
-        self.analysis: SqlAnalysis = analysis_for(context)
-        self.analysis.rules.add(self.id)
-        if self.analysis.driver is None:
-            self.analysis.driver = self
+    REQUIRES = (SqlAnalysis,)
+    # The sink APIs whose calls can produce this rule's findings (the parse pre-filter's tokens).
+    APIS: ClassVar[tuple[str, ...]] = (DRIVER, ORM)
 
     @classmethod
     def trigger_tokens(cls, knowledge: Knowledge) -> Iterable[str]:
-        return sorted(sql_knowledge(knowledge).trigger_tokens(cls.SINK_RULES))
+        return sorted(sql_knowledge(knowledge).trigger_tokens(cls.APIS))
 
     def leave_Module(self, node: cst.Module) -> None:
-        for issue in self.analysis.finish():
-            if issue.rule == self.id:
-                self.report(issue.hole.node, self.message(issue), related=issue.related)
+        analysis = self.context.get(SqlAnalysis)
+        for built in analysis.reached():
+            if self.claims(built):
+                self.report(built.hole.node, self.message(built), related=built.related)
 
-    def message(self, issue: Issue) -> str:
+    def claims(self, built: BuiltSql) -> bool:
+        raise NotImplementedError
+
+    def message(self, issue: BuiltSql) -> str:
         raise NotImplementedError
 
 
-def _forward(name: str) -> Callable[[_SqlRule, Any], None]:
-    def forward(self: _SqlRule, node: Any) -> None:
-        if self.analysis.driver is self:
-            getattr(self.analysis, name)(node)
-
-    forward.__name__ = name
-    forward.__doc__ = f"Feeds {name} to the shared SqlAnalysis (once per file)."
-    return forward
-
-
-for _name in (
-    "visit_Module", "visit_ClassDef", "leave_ClassDef", "visit_FunctionDef", "leave_FunctionDef", "visit_Global",
-    "leave_Assign", "leave_AnnAssign", "leave_AugAssign", "leave_NamedExpr", "visit_For", "leave_WithItem",
-    "visit_ExceptHandler", "visit_If", "visit_Assert", "visit_Return", "visit_Yield", "visit_Call",
-):  # fmt: skip
-    setattr(_SqlRule, _name, _forward(_name))
-
-
-def _expression(issue: Issue) -> str:
+def _expression(issue: BuiltSql) -> str:
     code = code_of(issue.hole.node)
     return code if len(code) <= 40 and "\n" not in code else "value"
 
@@ -100,7 +75,7 @@ def _parameter_name(node: cst.CSTNode) -> str:
         return "value"
 
 
-def _around(issue: Issue) -> tuple[str, str]:
+def _around(issue: BuiltSql) -> tuple[str, str]:
     """The literal text just before and just after the interpolation."""
     parts = issue.template
     index = next(i for i, part in enumerate(parts) if part is issue.hole)
@@ -109,7 +84,7 @@ def _around(issue: Issue) -> tuple[str, str]:
     return (before if isinstance(before, str) else ""), (after if isinstance(after, str) else "")
 
 
-def _quoted_parameter(issue: Issue) -> str:
+def _quoted_parameter(issue: BuiltSql) -> str:
     """``'%{term}%'`` → ``f"%{term}%"``: text inside the quotes moves into the parameter."""
     before, after = _around(issue)
     inner_before = before[before.rfind("'") + 1 :] if "'" in before else ""
@@ -120,7 +95,7 @@ def _quoted_parameter(issue: Issue) -> str:
     return 'f"' + inner_before + "{" + value + "}" + inner_after + '"'
 
 
-def _sql_before(issue: Issue) -> str:
+def _sql_before(issue: BuiltSql) -> str:
     """The last few SQL words before the interpolation, e.g. ``WHERE id = ``."""
     text, _ = _around(issue)
     if issue.position == QUOTED_VALUE and "'" in text:
@@ -130,7 +105,7 @@ def _sql_before(issue: Issue) -> str:
     return " ".join(words) + (" " if spaced and words else "")
 
 
-def fix_example(issue: Issue, method: str | None = None) -> str:
+def fix_example(issue: BuiltSql, method: str | None = None) -> str:
     """The call rewritten in the driver's own paramstyle, for the message."""
     template = (issue.row.example if issue.row and issue.row.example else None) or (
         issue.driver.example if issue.driver else '{method}("… {sql}%s", ({value},))'
@@ -145,15 +120,23 @@ def fix_example(issue: Issue, method: str | None = None) -> str:
 
 
 class _SinkRule(_SqlRule):
+    """BL101/BL102: a value or a piece of SQL syntax interpolated into text reaching ``API``."""
+
+    API: ClassVar[str]
+
+    def claims(self, built: BuiltSql) -> bool:
+        return built.api == self.API and built.position != IDENTIFIER
+
     def leave_Module(self, node: cst.Module) -> None:
         """Each finding carries the parameterizing fix, or says why there is none."""
-        for issue in self.analysis.finish():
-            if issue.rule == self.id:
-                fix, refusal = sql_fix(issue, self.analysis)
-                message = self.message(issue) + (f" (no autofix: {refusal})" if refusal else "")
-                self.report(issue.hole.node, message, related=issue.related, fix=fix)
+        analysis = self.context.get(SqlAnalysis)
+        for built in analysis.reached():
+            if self.claims(built):
+                fix, refusal = analysis.fix(built)
+                message = self.message(built) + (f" (no autofix: {refusal})" if refusal else "")
+                self.report(built.hole.node, message, related=built.related, fix=fix)
 
-    def message(self, issue: Issue) -> str:
+    def message(self, issue: BuiltSql) -> str:
         if issue.position == FRAGMENT:  # a condition or clause: no placeholder can stand for it
             return (
                 f"SQL built with {issue.hole.how} reaches {issue.label}, with `{_expression(issue)}` spliced in as "
@@ -172,21 +155,26 @@ class SqlBuiltIntoDriverCall(_SinkRule):
     """A string built from data (f-string, %, format, +, join) reaches a DB-API driver call."""
 
     id = "BL101"
+    API = DRIVER
 
 
 class SqlBuiltIntoOrmRawApi(_SinkRule):
     """A string built from data reaches an ORM's raw-SQL API (text(), raw(), extra(), RawSQL, …)."""
 
     id = "BL102"
+    API = ORM
 
 
 class PsycopgSqlCompositionMisuse(_SqlRule):
     """``psycopg.sql.SQL()`` wraps text built from data, defeating the composition API."""
 
     id = "BL103"
-    SINK_RULES = ("BL103",)
+    APIS = (COMPOSITION,)
 
-    def message(self, issue: Issue) -> str:
+    def claims(self, built: BuiltSql) -> bool:
+        return built.api == COMPOSITION
+
+    def message(self, issue: BuiltSql) -> str:
         return (
             f"sql.SQL() trusts its text, and this text is built with {issue.hole.how} from `{_expression(issue)}`; "
             'keep the template constant and compose: sql.SQL("… {} … WHERE x = %s").format(sql.Identifier(…)), '
@@ -199,7 +187,10 @@ class SqlIdentifierWithoutAllowlist(_SqlRule):
 
     id = "BL104"
 
-    def message(self, issue: Issue) -> str:
+    def claims(self, built: BuiltSql) -> bool:
+        return built.api in (DRIVER, ORM) and built.position == IDENTIFIER
+
+    def message(self, issue: BuiltSql) -> str:
         expression = _expression(issue)
         quoting = (issue.driver.identifier_fix if issue.driver else None) or "your driver's identifier quoting"
         return (
@@ -218,7 +209,11 @@ class SqlStringBuiltAudit(_SqlRule):
     def trigger_tokens(cls, knowledge: Knowledge) -> Iterable[str]:
         return sorted({w for k in RECOGNIZER_KEYWORDS for w in (k, k.upper(), k.capitalize())})
 
-    def message(self, issue: Issue) -> str:
+    def leave_Module(self, node: cst.Module) -> None:
+        for built in self.context.get(SqlAnalysis).unreached():
+            self.report(built.hole.node, self.message(built), related=built.related)
+
+    def message(self, issue: BuiltSql) -> str:
         where = "an identifier" if issue.position == IDENTIFIER else "a value"
         return (
             f"SQL text is built with {issue.hole.how} from `{_expression(issue)}` ({where}) and not seen reaching a "

@@ -1,0 +1,271 @@
+"""What an iterable yields into SQL text (``", ".join(columns)``), and constant collections (allowlists)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from backlint.analysis.scopes import Scopes, Site
+from backlint.analysis.sql.guards import Guards
+from backlint.analysis.sql.tables import SqlKnowledge
+from backlint.analysis.sql.templates import Folder, Value, all_safe, cap, const, opaque, string_value
+from backlint.analysis.sql.trust import Trust
+from backlint.core.imports import dotted_name
+
+
+class Elements:
+    """Folds iterables and recognizes constant collections, asking ``values`` for single values."""
+
+    def __init__(self, values: Folder, scopes: Scopes, trust: Trust, guards: Guards, kb: SqlKnowledge) -> None:
+        self.values = values
+        self.scopes = scopes
+        self.trust = trust
+        self.guards = guards
+        self.kb = kb
+
+    def elements(self, expr: cst.CSTNode, site: Site) -> Value:
+        """The values an iterable yields (what ``sep.join(expr)`` puts into the text)."""
+        if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
+            out: Value = []
+            for element in expr.elements:
+                if isinstance(element, cst.StarredElement):
+                    out += self.elements(element.value, site)
+                else:
+                    out += self.values.value(element.value, site)
+            return cap(out) if out else const("")
+        if isinstance(expr, (cst.ListComp, cst.GeneratorExp, cst.SetComp)):
+            return self.comprehension(expr, site)
+        if isinstance(expr, cst.BinaryOperation):
+            if isinstance(expr.operator, cst.Multiply):
+                sequence = (
+                    expr.left
+                    if isinstance(expr.left, (cst.List, cst.Tuple, cst.SimpleString, cst.Name))
+                    else expr.right
+                )
+                return self.elements(sequence, site)
+            if isinstance(expr.operator, cst.Add):
+                return cap(self.elements(expr.left, site) + self.elements(expr.right, site))
+        if isinstance(expr, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
+            return self.values.value(expr, site)
+        if isinstance(expr, cst.Call):
+            name = dotted_name(expr.func) or ""
+            if name in ("sorted", "list", "tuple", "set", "frozenset", "reversed", "iter") and expr.args:
+                return self.elements(expr.args[0].value, site)
+            if name in ("map", "filter") and len(expr.args) == 2:
+                mapper = dotted_name(expr.args[0].value) or ""
+                items = self.elements(expr.args[1].value, site)
+                if mapper in self.kb.names("call"):
+                    return opaque(expr, safe=True)
+                return items
+            if name == "range" or (
+                isinstance(expr.func, cst.Attribute) and self.trust.safe_method(expr.func.attr.value)
+            ):
+                return opaque(expr, safe=True)
+            if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in ("keys", "values"):
+                if self.const_collection(expr.func.value, site):
+                    return opaque(expr, safe=True)
+                entries = self.dict_entries(expr.func.value, site, expr.func.attr.value == "values")
+                if entries is not None:
+                    return entries
+            return opaque(expr)
+        if isinstance(expr, cst.Dict):
+            keys = [self.values.value(e.key, site) for e in expr.elements if isinstance(e, cst.DictElement)]
+            return cap([t for v in keys for t in v]) if keys else const("")
+        if isinstance(expr, cst.DictComp):
+            return self.comprehension(expr, site)
+        if isinstance(expr, cst.Name):
+            return self.name_elements(expr, site)
+        if isinstance(expr, cst.Attribute):
+            values = self.values.member_values(expr, site)
+            if values is not None and self.const_collection(expr, site):
+                return opaque(expr, safe=True)
+        return opaque(expr)
+
+    def dict_entries(self, expr: cst.BaseExpression, site: Site, values: bool) -> Value | None:
+        """Keys or values of a dict a local name is built as (literal, comprehension, ``d[k] = v``)."""
+        if not isinstance(expr, cst.Name):
+            return None
+        found = self.scopes.lookup(expr.value, site)
+        if found is None:
+            return None
+        out: Value = []
+        for binding in found[0]:
+            inner = Site(binding.scope, binding.point, binding.blocks, None, site.depth + 1)
+            value = binding.value
+            if binding.kind != "assign" or binding.index is not None:
+                return None
+            if isinstance(value, cst.Dict):
+                for element in value.elements:
+                    if not isinstance(element, cst.DictElement):
+                        return None
+                    out += self.values.value(element.value if values else element.key, inner)
+            elif isinstance(value, cst.DictComp):
+                out += self.comprehension(value, inner, values)
+            else:
+                return None
+            for mutation in binding.scope.mutations.get(expr.value, ()):
+                if mutation.kind == "item" and mutation.value is not None and mutation.default is not None:
+                    out += self.values.value(
+                        mutation.value if values else mutation.default,
+                        Site(mutation.scope, mutation.point, mutation.blocks),
+                    )
+        return cap(out) if out else None
+
+    def name_elements(self, node: cst.Name, site: Site) -> Value:
+        name = node.value
+        if site.env is not None and name in site.env:
+            bound: Value = site.env[name]
+            return bound
+        if self.guards.any_in(site.scope) and self.guards.guarded(name, site, self.const_collection):
+            return opaque(node, safe=True)
+        found = self.scopes.lookup(name, site)
+        if found is None:
+            return opaque(node)
+        bindings, _ = found
+        out: Value = []
+        for binding in bindings:
+            inner = Site(
+                binding.scope,
+                binding.point,
+                binding.blocks,
+                site.env if binding.scope is site.scope else None,
+                site.depth + 1,
+            )
+            if binding.kind in ("assign", "aug") and binding.value is not None and binding.index is None:
+                out += self.elements(binding.value, inner)
+            elif binding.kind == "param":
+                safe = binding.annotation is not None and self.trust.typed_annotation(
+                    binding.annotation, inner, collection=True
+                )
+                out += opaque(node, safe=safe)
+            else:
+                out += opaque(node)
+        scopes = {id(b.scope): b.scope for b in bindings}
+        scopes[id(site.scope)] = site.scope
+        for scope in scopes.values():
+            for mutation in scope.mutations.get(name, ()):
+                inner = Site(mutation.scope, mutation.point, mutation.blocks, None, site.depth + 1)
+                assert mutation.value is not None
+                if mutation.kind == "item":
+                    continue
+                if mutation.kind == "aug":
+                    out += self.elements(mutation.value, inner)
+                else:
+                    out += self.values.value(mutation.value, inner)
+        return cap(out) if out else opaque(node)
+
+    def comprehension(
+        self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp | cst.DictComp, site: Site, values: bool = False
+    ) -> Value:
+        env: dict[str, Value] = dict(site.env or {})
+        comp: cst.CompFor | None = node.for_in
+        while comp is not None:
+            inner = Site(site.scope, site.point, site.blocks, dict(env), site.depth + 1)
+            target, iterable = comp.target, comp.iter
+            if isinstance(target, cst.Name):
+                env[target.value] = self.elements(iterable, inner)
+            elif isinstance(target, cst.Tuple):
+                names = [e.value for e in target.elements]
+                enumerate_call = (
+                    isinstance(iterable, cst.Call) and dotted_name(iterable.func) == "enumerate" and iterable.args
+                )
+                for i, element in enumerate(names):
+                    if not isinstance(element, cst.Name):
+                        continue
+                    if enumerate_call and i == 0:
+                        env[element.value] = opaque(element, safe=True)
+                    elif enumerate_call and i == 1 and isinstance(iterable, cst.Call):
+                        env[element.value] = self.elements(iterable.args[0].value, inner)
+                    else:
+                        env[element.value] = opaque(element, safe=all_safe(self.elements(iterable, inner)))
+            comp = comp.inner_for_in
+        inner = Site(site.scope, site.point, site.blocks, env, site.depth + 1)
+        if isinstance(node, cst.DictComp):
+            return self.values.value(node.value if values else node.key, inner)
+        return self.values.value(node.elt, inner)
+
+    def const_collection(self, expr: cst.BaseExpression, site: Site, depth: int = 0) -> bool:
+        """A collection literal of constants (or a name bound only to one): an allowlist."""
+        if depth > 4:
+            return False
+        if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
+            return all(
+                not isinstance(e, cst.StarredElement) and all_safe(self.values.value(e.value, site))
+                for e in expr.elements
+            )
+        if isinstance(expr, cst.Dict):
+            return all(
+                isinstance(e, cst.DictElement)
+                and all_safe(self.values.value(e.key, site))
+                and all_safe(self.values.value(e.value, site))
+                for e in expr.elements
+            )
+        if isinstance(expr, cst.Call):
+            name = dotted_name(expr.func) or ""
+            short = name.rpartition(".")[2].lower()
+            if len(expr.args) == 1 and any(k in short for k in ("dict", "set", "tuple", "list", "proxy")):
+                return self.const_collection(expr.args[0].value, site, depth + 1)
+            if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in ("keys", "values"):
+                return self.const_collection(expr.func.value, site, depth + 1)
+            return False
+        if isinstance(expr, cst.Attribute):
+            if expr.attr.value in ("__members__", "_value2member_map_", "_member_map_") and self.trust.enum_class(
+                expr.value
+            ):
+                return True
+            info = self.scopes.class_of(expr.value, site)
+            if info is None:
+                return False
+            bindings = [b for c in self.scopes.class_chain(info) for b in c.scope.bindings.get(expr.attr.value, ())]
+            instance = [b for c in self.scopes.class_chain(info) for b in c.instance.get(expr.attr.value, ())]
+            return (
+                bool(bindings)
+                and not instance
+                and all(
+                    b.kind == "assign" and b.value is not None and self.const_collection(b.value, site, depth + 1)
+                    for b in bindings
+                )
+            )
+        if isinstance(expr, cst.Name):
+            if self.trust.enum_class(expr) is not None:
+                return True
+            found = self.scopes.lookup(expr.value, site)
+            if found is None:
+                return False
+            bindings = found[0]
+            return (
+                bool(bindings)
+                and all(
+                    b.kind == "assign"
+                    and b.value is not None
+                    and b.index is None
+                    and self.const_collection(b.value, Site(b.scope, b.point, b.blocks), depth + 1)
+                    for b in bindings
+                )
+                and not any(
+                    m
+                    for s in {id(b.scope): b.scope for b in bindings}.values()
+                    for m in s.mutations.get(expr.value, ())
+                )
+            )
+
+        return False
+
+    def dict_literal(self, expr: cst.BaseExpression, site: Site) -> dict[str, cst.BaseExpression] | None:
+        """The string-keyed entries of a dict literal that ``expr`` (a local name) is bound to once."""
+        if not isinstance(expr, cst.Name):
+            return None
+        found = self.scopes.lookup(expr.value, site)
+        if found is None or len(found[0]) != 1 or not isinstance(found[0][0].value, cst.Dict):
+            return None
+        entries: dict[str, cst.BaseExpression] = {}
+        for element in found[0][0].value.elements:
+            if isinstance(element, cst.DictElement):
+                key = string_value(element.key)
+                if key is not None:
+                    entries[key] = element.value
+        for mutation in found[0][0].scope.mutations.get(expr.value, ()):
+            if mutation.kind == "item" and mutation.default is not None and mutation.value is not None:
+                key = string_value(mutation.default)
+                if key is not None:
+                    entries[key] = mutation.value
+        return entries
