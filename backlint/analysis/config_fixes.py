@@ -46,12 +46,14 @@ _ENV_LOOKUPS = ("os.getenv", "os.environ.get")
 # --- BL202 / BL203 ---------------------------------------------------------------------------------
 
 
-def literal_to_environ(context: FileContext, literal: cst.CSTNode) -> PendingFix | None:
+def literal_to_environ(
+    context: FileContext, literal: cst.CSTNode, ancestors: Sequence[cst.CSTNode] | None = None
+) -> PendingFix | None:
     """``NAME = "<secret>"`` at module level → ``NAME = os.environ["NAME"]``.
 
-    The walk is at the literal (BL203) or at the assignment holding it (BL202).
+    ``ancestors`` (the walk's, by default): from the module to the literal or to the assignment holding it.
     """
-    ancestors = context.ancestors
+    ancestors = context.ancestors if ancestors is None else ancestors
     path = ancestors[:-1] if ancestors and ancestors[-1] is literal else ancestors
     if not path or not isinstance(literal, (cst.SimpleString, cst.ConcatenatedString)):
         return None
@@ -67,7 +69,7 @@ def literal_to_environ(context: FileContext, literal: cst.CSTNode) -> PendingFix
     else:
         target = statement.target
     name = _variable_name(target, context)
-    environ = environ_access(context)
+    environ = environ_access(context, ancestors)
     if name is None or environ is None:
         return None
     expression, imports = environ
@@ -114,8 +116,11 @@ def _module_level(path: Sequence[cst.CSTNode]) -> bool:
 # --- BL204 -------------------------------------------------------------------------------------------
 
 
-def env_default_fix(call: cst.Call, context: FileContext) -> PendingFix | None:
-    """``os.getenv(K, "x")`` / ``os.environ.get(K, "x")`` → ``os.environ[K]``."""
+def env_default_fix(
+    call: cst.Call, context: FileContext, ancestors: Sequence[cst.CSTNode] | None = None
+) -> PendingFix | None:
+    """``os.getenv(K, "x")`` / ``os.environ.get(K, "x")`` → ``os.environ[K]``; ``ancestors``: the
+    walk's (by default) at the call."""
     if context.qualified_name(call.func) not in _ENV_LOOKUPS or any(arg.star for arg in call.args):
         return None
     if len(call.args) != 2:
@@ -125,31 +130,37 @@ def env_default_fix(call: cst.Call, context: FileContext) -> PendingFix | None:
         return None
     if call.args[1].keyword is not None and call.args[1].keyword.value != "default":
         return None
-    return _required_lookup(call, call, key_arg.value, context)
+    return _required_lookup(call, call, key_arg.value, context, ancestors)
 
 
-def env_or_fix(operation: cst.BooleanOperation, context: FileContext) -> PendingFix | None:
-    """``os.environ.get(K) or "x"`` → ``os.environ[K]``."""
+def env_or_fix(
+    operation: cst.BooleanOperation, context: FileContext, ancestors: Sequence[cst.CSTNode] | None = None
+) -> PendingFix | None:
+    """``os.environ.get(K) or "x"`` → ``os.environ[K]``; ``ancestors``: the walk's (by default) at the operation."""
     call = operation.left
     if not isinstance(call, cst.Call) or context.qualified_name(call.func) not in _ENV_LOOKUPS:
         return None
     if len(call.args) != 1 or call.args[0].star or call.args[0].keyword is not None:
         return None
-    return _required_lookup(operation, call, call.args[0].value, context)
+    return _required_lookup(operation, call, call.args[0].value, context, ancestors)
 
 
 def _required_lookup(
-    replaced: cst.BaseExpression, call: cst.Call, key: cst.BaseExpression, context: FileContext
+    replaced: cst.BaseExpression,
+    call: cst.Call,
+    key: cst.BaseExpression,
+    context: FileContext,
+    ancestors: Sequence[cst.CSTNode] | None,
 ) -> PendingFix | None:
     if _has_comment(replaced):
         return None  # the comment would go with the replaced text
-    module = _module(context)
+    module = _module(context.ancestors if ancestors is None else ancestors)
     if module is None:
         return None
     environ = _environ_of(call.func, context)
     imports: tuple[NodeEdit, ...] = ()
     if environ is None:
-        found = environ_access(context)
+        found = environ_access(context, ancestors)
         if found is None:
             return None
         environ, imports = found
@@ -279,14 +290,17 @@ def verify_signature_fix(call: cst.Call, options: str | None, algorithms: str | 
 # --- `os` ---------------------------------------------------------------------------------------------
 
 
-def environ_access(context: FileContext) -> tuple[str, tuple[NodeEdit, ...]] | None:
-    """How the code being walked reaches ``os.environ``: through an ``import os`` (or ``from os import
-    environ``) above it, or through an ``import os`` the fix adds. None when the name it would use is
-    bound to something else somewhere in the module."""
-    module = _module(context)
+def environ_access(
+    context: FileContext, ancestors: Sequence[cst.CSTNode] | None = None
+) -> tuple[str, tuple[NodeEdit, ...]] | None:
+    """How the code at ``ancestors`` (the walk's, by default) reaches ``os.environ``: through an ``import
+    os`` (or ``from os import environ``) above it, or through an ``import os`` the fix adds. None when
+    the name it would use is bound to something else somewhere in the module."""
+    path = context.ancestors if ancestors is None else ancestors
+    module = _module(path)
     if module is None:
         return None
-    statement = context.ancestors[1] if len(context.ancestors) > 1 else None
+    statement = path[1] if len(path) > 1 else None
     index = next((i for i, s in enumerate(module.body) if s is statement), len(module.body))
     everywhere: dict[str, set[str]] = {}
     for local, target in _module_imports(module.body):
@@ -302,8 +316,8 @@ def environ_access(context: FileContext) -> tuple[str, tuple[NodeEdit, ...]] | N
     return ("os.environ", (insertion,)) if insertion is not None else None
 
 
-def _module(context: FileContext) -> cst.Module | None:
-    module = context.ancestors[0] if context.ancestors else None
+def _module(ancestors: Sequence[cst.CSTNode]) -> cst.Module | None:
+    module = ancestors[0] if ancestors else None
     return module if isinstance(module, cst.Module) else None
 
 

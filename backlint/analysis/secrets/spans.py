@@ -1,0 +1,137 @@
+"""Every secret of a file, whatever rules are selected: what the output layer masks (issue 20).
+
+``SecretSpans`` (an Analysis) gathers the detectors' facts — known-format tokens in literals and
+comments, credential literals in slots, passwords of connection URLs and strings, hardcoded
+fallbacks of secret variables — and adds passwords written in SQL text (rules/tables/secret-sql.toml).
+``find_secret_spans`` does the same for a source text outside a lint run, as character offsets.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from backlint.analysis.secrets.credentials import CredentialSlots
+from backlint.analysis.secrets.facts import SecretFact, SqlPassword
+from backlint.analysis.secrets.fallbacks import EnvFallbacks
+from backlint.analysis.secrets.formats import SecretFormats, top_literal
+from backlint.analysis.secrets.urls import CredentialUrls
+from backlint.analysis.strings import HOLE, is_templated, literal_text, raw_text
+from backlint.core.catalog import Knowledge
+from backlint.core.imports import ImportTable
+from backlint.core.results import FileKind
+from backlint.core.rule import Analysis, FileContext, required_analyses
+from backlint.pipeline.walk import BatchedWalker, children
+
+_SQL_WORDS = re.compile(r"(?i)password|identified")
+
+
+def _sql_patterns(knowledge: Knowledge) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(row["regex"]) for row in knowledge.rows("secret-sql"))
+
+
+class SecretSpans(Analysis):
+    """All the file's secrets (``facts()``), found by the secret tables whatever rules are selected."""
+
+    REQUIRES = (SecretFormats, CredentialSlots, CredentialUrls, EnvFallbacks)
+
+    def __init__(self, context: FileContext) -> None:
+        super().__init__(context)
+        self.sql = context.knowledge.derived(_sql_patterns)
+        self.in_sql: list[SqlPassword] = []
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self._check(node)
+
+    def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> None:
+        self._check(node)
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> None:
+        self._check(node)
+
+    def _check(self, node: cst.BaseExpression) -> None:
+        if not top_literal(self.context.ancestors) or not _SQL_WORDS.search(raw_text(node)):
+            return
+        text = literal_text(node)
+        if text is None:
+            return
+        for pattern in self.sql:
+            for match in pattern.finditer(text):
+                secret = match.group(1)
+                if HOLE not in secret and not is_templated(secret):
+                    self.in_sql.append(SqlPassword(node, secret, tuple(self.context.ancestors)))
+
+    def facts(self) -> Iterator[SecretFact]:
+        """Every secret found, detector by detector (a literal may be found by several)."""
+        get = self.context.get
+        yield from get(SecretFormats).facts
+        yield from get(CredentialSlots).facts
+        yield from get(CredentialUrls).facts
+        yield from get(EnvFallbacks).facts
+        yield from self.in_sql
+
+
+def find_secret_spans(source: str, knowledge: Knowledge, path: str = "<source>.py") -> list[tuple[int, int]]:
+    """Character offsets ``(start, end)`` in ``source`` of every secret it holds, sorted and merged.
+
+    The secret's own text when it is found as written in the literal or comment, else the whole
+    literal (its text has escapes). Source that does not parse has no spans: mask it otherwise.
+    """
+    try:
+        module = cst.parse_module(source)
+    except (cst.ParserSyntaxError, RecursionError, ValueError, IndexError):
+        return []
+    imports = ImportTable("", False)
+    for node in _imports(module):
+        imports.add(node)
+    context = FileContext(
+        path=path,
+        module_name="",
+        kind=FileKind.PRODUCTION,
+        source=source,
+        imports=imports,
+        knowledge=knowledge,
+        options={},
+    )
+    for analysis in required_analyses([_Masker]):
+        context.analyses[analysis] = analysis(context)
+    BatchedWalker(list(context.analyses.values()), context).walk(module)  # type: ignore[arg-type]
+    facts = list(context.get(SecretSpans).facts())
+    if not facts:
+        return []
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    starts = [0] + [m.end() for m in re.finditer(r"\r\n?|\n", source)]
+    spans = []
+    for fact in facts:
+        where = positions[fact.node]
+        start = starts[where.start.line - 1] + where.start.column
+        end = starts[where.end.line - 1] + where.end.column
+        inside = source.find(fact.secret, start, end) if fact.secret else -1
+        spans.append((inside, inside + len(fact.secret)) if inside >= 0 else (start, end))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+class _Masker:
+    """What ``find_secret_spans`` runs: the analyses SecretSpans needs, then SecretSpans."""
+
+    REQUIRES = (SecretSpans,)
+
+
+def _imports(module: cst.Module) -> Iterator[cst.Import | cst.ImportFrom]:
+    """Every import of the module, in order (the detectors resolve call names through them)."""
+    stack: list[cst.CSTNode] = [module]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (cst.Import, cst.ImportFrom)):
+            yield current
+        elif not isinstance(current, cst.BaseExpression):
+            stack.extend(reversed(children(current)))

@@ -1,0 +1,89 @@
+"""Credentials in connection URLs and connection strings (BL203's detector)."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from backlint.analysis.secrets.facts import UrlCredential
+from backlint.analysis.secrets.formats import top_literal
+from backlint.analysis.secrets.slots import LocalClasses, env_lookup, unwrap_await
+from backlint.analysis.strings import (
+    HOLE,
+    CredentialUrl,
+    credential_url,
+    is_templated,
+    literal_text,
+    raw_text,
+    value_words,
+)
+from backlint.core.rule import Analysis, FileContext
+
+_CONNINFO = re.compile(r"(?:^|[\s;])(?:password|pwd)\s*=\s*'?(?P<password>[^\s;']+)", re.IGNORECASE)
+_CONNINFO_CONTEXT = re.compile(
+    r"(?:^|[\s;])(?:host|hostaddr|dbname|server|database|data source|user|uid)\s*=", re.IGNORECASE
+)
+
+
+class CredentialUrls(Analysis):
+    """Every literal URL or libpq/ODBC connection string of the file that carries its password."""
+
+    REQUIRES = (LocalClasses,)
+
+    def __init__(self, context: FileContext) -> None:
+        super().__init__(context)
+        self.words = value_words(context.knowledge)
+        self.local = context.get(LocalClasses)
+        self.facts: list[UrlCredential] = []
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        self._check(node)
+
+    def visit_ConcatenatedString(self, node: cst.ConcatenatedString) -> None:
+        self._check(node)
+
+    def visit_FormattedString(self, node: cst.FormattedString) -> None:
+        self._check(node)
+
+    def _check(self, node: cst.BaseExpression) -> None:
+        ancestors = self.context.ancestors
+        if not top_literal(ancestors):
+            return
+        raw = raw_text(node)
+        if "@" not in raw and "=" not in raw:
+            return
+        text = literal_text(node)
+        if text is None:
+            return
+        url = credential_url(text, self.words)
+        if url is not None:
+            self._record(node, url.password, url, url.local)
+            return
+        match = _CONNINFO.search(text)
+        if match is None or not _CONNINFO_CONTEXT.search(text):
+            return
+        password = match.group("password")
+        if HOLE in password or password.lower() in self.words.url_placeholders or is_templated(password):
+            return
+        local = any(re.search(rf"(?i)(?:host|server)\s*=\s*'?{re.escape(h)}\b", text) for h in self.words.local_hosts)
+        self._record(node, password, None, local)
+
+    def _record(self, node: cst.CSTNode, password: str, url: CredentialUrl | None, local: bool) -> None:
+        ancestors = self.context.ancestors
+        bare = isinstance(ancestors[-2], cst.Expr)
+        self.facts.append(UrlCredential(node, password, tuple(ancestors), url, local, self._is_env_fallback(), bare))
+
+    def _is_env_fallback(self) -> bool:
+        """The default of ``os.getenv("DATABASE_URL", "…")`` (or after ``or``)."""
+        ancestors = self.context.ancestors
+        if len(ancestors) < 3:
+            return False
+        parent, grand = ancestors[-2], ancestors[-3]
+        if isinstance(parent, cst.Arg) and isinstance(grand, cst.Call):
+            found = env_lookup(grand, self.local, self.context.knowledge)
+            return found is not None and found[1] is ancestors[-1]
+        if isinstance(parent, cst.BooleanOperation) and parent.right is ancestors[-1]:
+            left = unwrap_await(parent.left)
+            return isinstance(left, cst.Call) and env_lookup(left, self.local, self.context.knowledge) is not None
+        return False
