@@ -407,3 +407,39 @@ def test_high_entropy_is_opt_in(project) -> None:  # type: ignore[no-untyped-def
     assert project.lint("app/hooks.py", "--no-cache").exit_code == 0
     result = project.lint("app/hooks.py", "--select", "BL205", "--format", "json", "--no-cache")
     assert [(f["line"], f["level"]) for f in result.json()["findings"]] == [(1, "note")]
+
+
+def test_find_secret_spans_covers_every_secret_of_a_file_and_nothing_else() -> None:
+    """The output layer masks what ``find_secret_spans`` finds, whatever rules are selected."""
+    from backlint.analysis.secrets.spans import find_secret_spans
+
+    github = "ghp_" + "R8x2kQ7mZp4Lw9Tn3Vb6Yc1Hd5Fj0Gs2Ke8M"
+    source = textwrap.dedent(
+        f"""
+        import os
+        import boto3
+
+        client = boto3.client("s3", aws_access_key_id="AKIAQX7PLM4NR2TZ6WKD", aws_secret_access_key="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")
+        DB_PASSWORD = "Tr0ub4dor&3xyz"
+        SECRET_KEY = os.getenv("SECRET_KEY", "dev-Kq8#zLm2Pw9x")
+        DATABASE_URL = "postgresql://app:S3cretPass99@db.prod.internal/app"
+        # token for the bot: {github}
+        cursor.execute("CREATE USER reporter WITH PASSWORD 'R3p0rt!ng2024'")
+        title = "not a secret at all"
+        """
+    )
+    spans = find_secret_spans(source, KNOWLEDGE)
+    masked = "".join(source[i] if not any(a <= i < b for a, b in spans) else "*" for i in range(len(source)))
+    for secret in (
+        "AKIAQX7PLM4NR2TZ6WKD",
+        "wJalrXUtnFEMIK7MDENGbPxRfiCYzQ3kL9vT2sHq",
+        "Tr0ub4dor&3xyz",
+        "dev-Kq8#zLm2Pw9x",
+        "S3cretPass99",
+        github,
+        "R3p0rt!ng2024",
+    ):
+        assert secret in source and secret not in masked, secret
+    for kept in ("aws_secret_access_key=", "DB_PASSWORD", "postgresql://app:", "@db.prod.internal", "not a secret"):
+        assert kept in masked, kept
+    assert find_secret_spans("def broken(:\n", KNOWLEDGE) == []
