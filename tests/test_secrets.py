@@ -414,12 +414,13 @@ def test_find_secret_spans_covers_every_secret_of_a_file_and_nothing_else() -> N
     from backlint.analysis.secrets.spans import find_secret_spans
 
     github = "ghp_" + "R8x2kQ7mZp4Lw9Tn3Vb6Yc1Hd5Fj0Gs2Ke8M"
+    keys = 'aws_access_key_id="AKIAQX7PLM4NR2TZ6WKD", aws_secret_access_key="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"'
     source = textwrap.dedent(
         f"""
         import os
         import boto3
 
-        client = boto3.client("s3", aws_access_key_id="AKIAQX7PLM4NR2TZ6WKD", aws_secret_access_key="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")
+        client = boto3.client("s3", {keys})
         DB_PASSWORD = "Tr0ub4dor&3xyz"
         SECRET_KEY = os.getenv("SECRET_KEY", "dev-Kq8#zLm2Pw9x")
         DATABASE_URL = "postgresql://app:S3cretPass99@db.prod.internal/app"
