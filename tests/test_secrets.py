@@ -21,7 +21,7 @@ WORDS = strings.value_words(KNOWLEDGE)
 PATTERNS = strings.secret_patterns(KNOWLEDGE)
 
 
-# --- the name lexicon (rule-catalog §1.6) -----------------------------------------------------------
+# --- the name lexicon -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -122,7 +122,7 @@ def test_credential_urls() -> None:
     assert strings.credential_url("https://a1b2c3@o1.ingest.sentry.io/1", WORDS) is None  # no password
 
 
-# --- known formats (rule-catalog Appendix B) ----------------------------------------------------------
+# --- known formats -----------------------------------------------------------------------------------
 
 _RANDOM = random.Random(7)
 _ALNUM = string.ascii_letters + string.digits
@@ -430,7 +430,7 @@ def test_find_secret_spans_covers_every_secret_of_a_file_and_nothing_else() -> N
         """
     )
     spans = find_secret_spans(source, KNOWLEDGE)
-    masked = "".join(source[i] if not any(a <= i < b for a, b in spans) else "*" for i in range(len(source)))
+    masked = "".join(source[i] if not any(a <= i < b for a, b, _ in spans) else "*" for i in range(len(source)))
     for secret in (
         "AKIAQX7PLM4NR2TZ6WKD",
         "wJalrXUtnFEMIK7MDENGbPxRfiCYzQ3kL9vT2sHq",
@@ -443,4 +443,9 @@ def test_find_secret_spans_covers_every_secret_of_a_file_and_nothing_else() -> N
         assert secret in source and secret not in masked, secret
     for kept in ("aws_secret_access_key=", "DB_PASSWORD", "postgresql://app:", "@db.prod.internal", "not a secret"):
         assert kept in masked, kept
+    kinds = {source[a:b]: kind for a, b, kind in spans}
+    assert kinds["AKIAQX7PLM4NR2TZ6WKD"] == "aws-access-token"
+    assert kinds["S3cretPass99"] == "url-password"
+    assert kinds["R3p0rt!ng2024"] == "sql-password"
+    assert kinds["Tr0ub4dor&3xyz"] == "credential-slot"
     assert find_secret_spans("def broken(:\n", KNOWLEDGE) == []

@@ -1,4 +1,4 @@
-"""Autofixes of the secret and deployment-switch rules (rule-catalog Appendix D); every one is unsafe.
+"""Autofixes of the secret and deployment-switch rules; every one is unsafe.
 
 BL202/BL203: a credential literal assigned at module level (``SECRET_KEY = "…"``,
 ``app.config["SECRET_KEY"] = "…"``, ``DATABASE_URL = "postgresql://u:pw@…"``) becomes

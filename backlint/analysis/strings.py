@@ -1,7 +1,7 @@
 """What makes a string a secret: the name lexicon, known token formats, value filters, entropy.
 
 Shared by the BL2xx (hardcoded secrets) and BL3xx (plaintext passwords) families. Knowledge lives
-in ``rules/tables/secret-*.toml``; this module only interprets it (rule-catalog §1.6, §3, App. B).
+in ``rules/tables/secret-*.toml``; this module only interprets it.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ PASSWORD = "password"
 SECRET = "secret"
 
 # ---------------------------------------------------------------------------------------------
-# Name lexicon (rule-catalog §1.6)
+# Name lexicon
 # ---------------------------------------------------------------------------------------------
 
 _NAME_WORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
@@ -233,7 +233,7 @@ def is_sequential(value: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Known token formats (BL201, rule-catalog Appendix B)
+# Known token formats (BL201)
 # ---------------------------------------------------------------------------------------------
 
 

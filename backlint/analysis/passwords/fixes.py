@@ -1,4 +1,4 @@
-"""Autofixes of the password rules (rule-catalog Appendix D), all unsafe: they change what the code does.
+"""Autofixes of the password rules, all unsafe: they change what the code does.
 
 BL305: a DRF ``ModelSerializer`` whose ``Meta`` exposes ``password`` gets
 ``extra_kwargs = {"password": {"write_only": True}}`` in its ``Meta``. BL301: Django's

@@ -3,19 +3,21 @@
 ``SecretSpans`` (an Analysis) gathers the detectors' facts — known-format tokens in literals and
 comments, credential literals in slots, passwords of connection URLs and strings, hardcoded
 fallbacks of secret variables — and adds passwords written in SQL text (rules/tables/secret-sql.toml).
-``find_secret_spans`` does the same for a source text outside a lint run, as character offsets.
+``find_secret_spans`` does the same for a source text outside a lint run, as ``FoundSecret`` offsets;
+in a lint run, locate each fact's node (``context.locate``) and take ``secret_offsets`` inside it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from backlint.analysis.secrets.credentials import CredentialSlots
-from backlint.analysis.secrets.facts import SecretFact, SqlPassword
+from backlint.analysis.secrets.facts import EnvFallback, KnownFormat, SecretFact, SqlPassword, UrlCredential
 from backlint.analysis.secrets.fallbacks import EnvFallbacks
 from backlint.analysis.secrets.formats import SecretFormats, top_literal
 from backlint.analysis.secrets.urls import CredentialUrls
@@ -74,11 +76,36 @@ class SecretSpans(Analysis):
         yield from self.in_sql
 
 
-def find_secret_spans(source: str, knowledge: Knowledge, path: str = "<source>.py") -> list[tuple[int, int]]:
-    """Character offsets ``(start, end)`` in ``source`` of every secret it holds, sorted and merged.
+class FoundSecret(NamedTuple):
+    """A secret in a text: code-point offsets of the secret itself (not its quotes or URL), and its
+    ``kind``: a secret-patterns id, "credential-slot", "url-password" or "sql-password"."""
 
-    The secret's own text when it is found as written in the literal or comment, else the whole
-    literal (its text has escapes). Source that does not parse has no spans: mask it otherwise.
+    start: int
+    end: int
+    kind: str
+
+
+def kind_of(fact: SecretFact) -> str:
+    if isinstance(fact, KnownFormat):
+        return fact.pattern.id
+    if isinstance(fact, UrlCredential) or (isinstance(fact, EnvFallback) and fact.url is not None):
+        return "url-password"
+    if isinstance(fact, SqlPassword):
+        return "sql-password"
+    return "credential-slot"
+
+
+def secret_offsets(source: str, start: int, end: int, secret: str) -> tuple[int, int]:
+    """Where ``secret`` is in ``source[start:end]`` (a node's text), as written; the whole node when
+    it is not there as written (its literal spells it with escapes)."""
+    inside = source.find(secret, start, end) if secret else -1
+    return (inside, inside + len(secret)) if inside >= 0 else (start, end)
+
+
+def find_secret_spans(source: str, knowledge: Knowledge, path: str = "<source>.py") -> list[FoundSecret]:
+    """Every secret ``source`` holds (overlaps possible: a literal found by two detectors), in order.
+
+    Source that does not parse has none: mask it otherwise.
     """
     try:
         module = cst.parse_module(source)
@@ -104,20 +131,13 @@ def find_secret_spans(source: str, knowledge: Knowledge, path: str = "<source>.p
         return []
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     starts = [0] + [m.end() for m in re.finditer(r"\r\n?|\n", source)]
-    spans = []
+    found = []
     for fact in facts:
         where = positions[fact.node]
         start = starts[where.start.line - 1] + where.start.column
         end = starts[where.end.line - 1] + where.end.column
-        inside = source.find(fact.secret, start, end) if fact.secret else -1
-        spans.append((inside, inside + len(fact.secret)) if inside >= 0 else (start, end))
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
+        found.append(FoundSecret(*secret_offsets(source, start, end, fact.secret), kind_of(fact)))
+    return sorted(found)
 
 
 class _Masker:
