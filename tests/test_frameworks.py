@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from backlint.analysis.frameworks import App, ProjectModel
 from backlint.analysis.lazy import LazySpan
+from backlint.analysis.web.model import App, ProjectModel
 from backlint.api import settings_for
 from backlint.core.catalog import load_catalog
 from backlint.core.config import load_config

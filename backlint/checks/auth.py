@@ -13,24 +13,17 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from backlint.analysis.endpoints import EndpointIndex, Served, endpoint_index
-from backlint.analysis.frameworks import (
-    OBJECT_CALLS,
-    App,
-    ClassFacts,
-    Module,
-    Node,
-    ProjectModel,
-    Value,
-    value_items,
-    value_str,
-)
 from backlint.analysis.strings import name_tokens
+from backlint.analysis.web.facts import OBJECT_CALLS, ClassFacts, Value, value_items, value_str
+from backlint.analysis.web.model import App, ProjectModel
+from backlint.analysis.web.modules import Module
+from backlint.analysis.web.routing import Node
+from backlint.analysis.web.served import EndpointIndex, Served, endpoint_index
+from backlint.analysis.web.syntax import DEPENDS
 from backlint.core.facts import ProjectFinding, ProjectRule
 from backlint.core.results import ModuleFacts
 
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_DEPENDS = frozenset({"fastapi.Depends", "fastapi.Security", "fastapi.params.Depends", "fastapi.params.Security"})
 _HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 _MIDDLEWARE_METHODS = ("__call__", "process_request", "process_view", "dispatch", "__acall__")
 # Helpers that wrap every view of a URLconf in a decorator (Wagtail's admin, django-decorator-include).
@@ -347,7 +340,7 @@ class _Evidence:
     def _dependency_refs(value: Value) -> list[str]:
         refs = []
         for item in value_items(value):
-            if item[0] == "call" and item[1] in _DEPENDS and item[2]:
+            if item[0] == "call" and item[1] in DEPENDS and item[2]:
                 ref = _ref(item[2][0])
                 if ref:
                     refs.append(ref)

@@ -11,19 +11,15 @@ import re
 
 import libcst as cst
 
-from backlint.analysis.autofix import log_traceback_fix, reraise_http_fix
-from backlint.analysis.endpoints import (
-    ERROR,
-    Answers,
-    EndpointIndex,
-    NetworkCall,
-    Served,
-    endpoint_index,
-    literal_status,
-)
 from backlint.analysis.exceptions import caught_names
-from backlint.analysis.frameworks import App, Effect, ProjectModel, value_items, value_str
 from backlint.analysis.logging import LogCalls
+from backlint.analysis.web.answers import ERROR, Answers, literal_status
+from backlint.analysis.web.bodies import NetworkCall
+from backlint.analysis.web.effects import Effect
+from backlint.analysis.web.facts import value_items, value_str
+from backlint.analysis.web.fixes import log_traceback_fix, reraise_http_fix
+from backlint.analysis.web.model import App, ProjectModel
+from backlint.analysis.web.served import EndpointIndex, Served, endpoint_index
 from backlint.core.facts import ProjectFinding, ProjectRule
 from backlint.core.results import ModuleFacts, RelatedLocation, Span
 from backlint.core.rule import FileContext, Rule

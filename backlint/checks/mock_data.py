@@ -13,9 +13,10 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from backlint.analysis.autofix import unused_import_fix
-from backlint.analysis.endpoints import BodyFacts, EndpointIndex, Flagged, Records, Served, endpoint_index
 from backlint.analysis.strings import name_tokens
+from backlint.analysis.web.bodies import BodyFacts, Flagged, Records
+from backlint.analysis.web.fixes import unused_import_fix
+from backlint.analysis.web.served import EndpointIndex, Served, endpoint_index
 from backlint.core.catalog import Knowledge
 from backlint.core.facts import ProjectFinding, ProjectRule
 from backlint.core.imports import dotted_name

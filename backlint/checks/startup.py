@@ -11,17 +11,11 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable
 
-from backlint.analysis.frameworks import (
-    App,
-    Effect,
-    Endpoint,
-    FunctionFacts,
-    Module,
-    ProjectModel,
-    Site,
-    Store,
-    build_model,
-)
+from backlint.analysis.web.effects import Effect, Store
+from backlint.analysis.web.facts import FunctionFacts
+from backlint.analysis.web.model import App, ProjectModel, build_model
+from backlint.analysis.web.modules import Module, Site
+from backlint.analysis.web.routing import Endpoint
 from backlint.core.facts import ProjectFinding, ProjectRule
 from backlint.core.results import Fix, ModuleFacts, RelatedLocation
 

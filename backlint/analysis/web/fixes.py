@@ -1,4 +1,4 @@
-"""Small autofixes of the error-handling and mock-data rules (rule-catalog Appendix D).
+"""Autofixes of the error-handling, health and mock-data rules.
 
 BL403: ``logging.error(...)`` in a broad ``except`` becomes ``logging.exception(...)`` (safe: the
 stdlib function, as ruff's TRY400); ``logger.error(...)`` becomes ``logger.exception(...)``, safe
@@ -6,6 +6,10 @@ when ``logger`` is the module's ``logging.getLogger(...)``, else unsafe; a handl
 gets ``logger.exception("<function> failed")`` as its first statement when the module has such a
 logger (safe). BL501: an unused test-double import is deleted (safe). The rules call these while
 the walk is at the node, so ``context.ancestors`` says where it is.
+
+The project rules' fixes (BL404 and BL605: the failure answered with an error status; BL405: a
+generic message instead of the exception text) are built by the walks into the facts as LazyFixes
+(``backlint/analysis/lazy.py``), placed only if the rule reports them.
 """
 
 from __future__ import annotations
@@ -16,13 +20,15 @@ from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from backlint.analysis.endpoints import argument
+from backlint.analysis.lazy import LazyFix, LazySpan, lazy_fix, steps_locator
+from backlint.analysis.web.answers import argument
+from backlint.core.results import Span
 from backlint.core.rule import NodeEdit, PendingFix
 from backlint.pipeline.walk import children
 
 if TYPE_CHECKING:
-    from backlint.analysis.endpoints import Answers
     from backlint.analysis.logging import LogCalls
+    from backlint.analysis.web.answers import Answers
     from backlint.core.rule import FileContext
 
 
@@ -211,10 +217,7 @@ def _indent(ancestors: Sequence[cst.CSTNode], module: cst.Module) -> str:
     )
 
 
-# --------------------------------------------------------------------------- fixes of project rules
-
-
-# --------------------------------------------------------------------------- BL404, BL405
+# ------------------------------------------------------------------ fixes of project rules (BL404, BL405, BL605)
 
 
 def generic_message(status: int | None) -> str:
@@ -314,3 +317,24 @@ def generic_message_fix(
             return PendingFix("unsafe", generic_fix_description(message), (NodeEdit(target, message),))
         stack.extend((child, (*above, node)) for child in reversed(children(node)))
     return None
+
+
+def lazy_status_fixes(
+    value: cst.BaseExpression, code: int, answers: Answers, context: FileContext, locate: Callable[[cst.CSTNode], Span]
+) -> dict[str, LazyFix]:
+    """``error_status_fixes`` recorded for the project pass: nodes placed by ``locate``."""
+    fixes = error_status_fixes(value, code, answers, context)
+    lazy = {key: lazy_fix(fix, locate) for key, fix in fixes.items()}
+    return {key: fix for key, fix in lazy.items() if fix is not None}
+
+
+def handler_status_fixes(
+    body: Sequence[cst.CSTNode], handler: cst.ExceptHandler, span: LazySpan, code: int, answers: Answers,
+    context: FileContext,
+) -> dict[str, LazyFix]:  # fmt: skip
+    """The handler's 2xx answer with status ``code``, when it is its only ``return``: with two, one
+    edit would leave the other answering 2xx. ``span`` is where the walk placed the handler."""
+    returns = [n for n in body if isinstance(n, cst.Return)]
+    if len(returns) != 1 or returns[0].value is None:
+        return {}
+    return lazy_status_fixes(returns[0].value, code, answers, context, steps_locator(handler, context.path, span.steps))

@@ -1,0 +1,274 @@
+"""Failures as the body walk reads them: what an ``except`` clause answers (a 2xx for a failure, a
+status other than 400 for invalid input), exception text that reaches an answer, and the statuses
+that are authentication (401/403) or rate-limit (429) evidence."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Container, Iterable
+
+import libcst as cst
+
+from backlint.analysis.exceptions import caught_names
+from backlint.analysis.lazy import lazy_fix
+from backlint.analysis.strings import name_tokens
+from backlint.analysis.web.answers import ERROR, OK, UNKNOWN, argument, literal_status
+from backlint.analysis.web.bodies import Answer, BodyFacts, Leak
+from backlint.analysis.web.fixes import generic_fix_description, generic_message, generic_message_fix, lazy_status_fixes
+from backlint.analysis.web.frames import BodyState, Catch, Frame
+from backlint.analysis.web.syntax import short, strings
+from backlint.core.rule import NodeEdit, PendingFix
+from backlint.pipeline.walk import children, scope_descendants
+
+_EXCEPTION_PARAMS = frozenset({"exc", "exception", "error", "err", "e", "ex"})
+_TRACEBACK_TEXT = frozenset(
+    {
+        "traceback.format_exc", "traceback.format_exception", "traceback.format_exception_only",
+        "traceback.format_tb", "traceback.format_stack", "sys.exc_info",
+    }
+)  # fmt: skip
+# Attributes of a caught exception that say what failed without saying how (not a leak).
+_BENIGN_ATTRIBUTES = frozenset({"status_code", "status", "code", "__class__", "errno", "headers"})
+_SERVER_ERROR = 500
+_MAX_LEAKS = 8  # pieces of exception text one answer's fix replaces
+_TOO_MANY_REQUESTS = 429
+# Keys and words of a response body that reports a failure (an error answer, not a fallback value).
+_ERROR_KEYS = frozenset(
+    {"error", "errors", "err", "detail", "message", "msg", "status", "success", "ok", "reason", "failed"}
+)
+_FAILURE_TEXT = re.compile(r"(?i)error|fail|unavailable|could not|couldn't|unable|cannot|went wrong|problem")
+
+
+def exception_params(names: set[str]) -> set[str]:
+    """Parameters named like an exception (a registered handler's ``exc``)."""
+    return names & _EXCEPTION_PARAMS
+
+
+class FailureReader:
+    """Reads answers and leaks in the function being walked."""
+
+    def __init__(self, state: BodyState) -> None:
+        self.state = state
+        self.context = state.context
+        self.answers = state.answers
+        self.tables = state.tables
+
+    def enter_except(self, node: cst.ExceptHandler, frame: Frame) -> None:
+        names = caught_names(node, self.context)
+        name = node.name.name.value if node.name is not None and isinstance(node.name.name, cst.Name) else None
+        sets_status = any(
+            isinstance(t, cst.Attribute) and t.attr.value in ("status_code", "status")
+            for n in scope_descendants(node.body)
+            if isinstance(n, (cst.Assign, cst.AugAssign))
+            for t in ([a.target for a in n.targets] if isinstance(n, cst.Assign) else [n.target])
+        )
+        validation = names is not None and any(n.rpartition(".")[2].endswith("ValidationError") for n in names)
+        frame.handlers.append(Catch(self.answers.caught_role(names), name, sets_status, validation))
+        if name is not None:
+            frame.names.add(name)
+
+    def returned(self, node: cst.Return, value: cst.BaseExpression, frame: Frame) -> int | None:
+        """A ``return`` in the function: a 2xx answer of an ``except``, an answer to invalid input,
+        auth or rate-limit statuses, exception text; its status (None: implicit or unknown)."""
+        facts = frame.facts
+        kind, status = self.answers.returned(value)
+        if frame.handlers:
+            handler = frame.handlers[-1]
+            ok_error = kind == OK and self.signals_error(value)
+            if handler.role in ("broad", "database") and not handler.sets_status and ok_error:
+                placed = lazy_status_fixes(value, _SERVER_ERROR, self.answers, self.context, self.state.web.locate)
+                facts.ok_answers.append(Answer(self.state.web.locate(node), short(value), status, placed))
+            if handler.validation and kind != UNKNOWN and status != 400 and (status is None or status < 500):
+                facts.validation_answers.append(Answer(self.state.web.locate(node), short(value), status))
+        self.answered(facts, kind, status)
+        body = value.elements[0].value if isinstance(value, cst.Tuple) and value.elements else value
+        if not (isinstance(body, cst.Call) and self.answers.response_row(body.func) is not None):
+            self._leak(body, "return", status, node)
+        return status
+
+    def raised(self, node: cst.Raise, frame: Frame) -> None:
+        if node.exc is None or isinstance(node.exc, cst.Call):
+            return  # raised calls are read with the calls
+        is_error, status = self.answers.raised_http_error(node.exc)
+        if is_error and status in self.tables.auth_statuses:
+            frame.facts.auth.append(f"answers {status}")
+
+    def call(self, node: cst.Call, frame: Frame) -> bool:
+        """A response or an HTTP error built by the call being visited (True: it is one)."""
+        facts = frame.facts
+        row = self.answers.response_row(node.func)
+        if row is not None:
+            kind, status = self.answers.response_status(node, row)
+            status = self._tuple_status(status)
+            self.answered(facts, kind, status)
+            self._leak_arguments(node, "response", status)
+            return True
+        is_error, status = self.answers.http_error(node)
+        if is_error:
+            self.answered(facts, ERROR, status)
+            if frame.handlers and frame.handlers[-1].validation and status != 400 and (status is None or status < 500):
+                facts.validation_answers.append(Answer(self.state.web.locate(node), short(node), status))
+            self._leak_arguments(node, "http-error", status)
+            return True
+        return False
+
+    def signals_error(self, value: cst.BaseExpression) -> bool:
+        """The body says something failed (``{"error": ...}``, ``jsonify(ok=False)``, ``"could not save"``):
+        an answer, not a graceful fallback such as ``{"latest": None}`` or an empty list."""
+        if isinstance(value, cst.Tuple) and value.elements:
+            value = value.elements[0].value
+        keys: list[str] = []
+        if isinstance(value, cst.Call):
+            keys += [a.keyword.value for a in value.args if a.keyword is not None]
+            inner = argument(value, 0, "content") or argument(value, None, "data") or argument(value, None, "body")
+            if inner is not None and not keys:
+                value = inner
+        if isinstance(value, cst.Dict):
+            keys += [k for e in value.elements if isinstance(e, cst.DictElement) for k in strings(e.key)]
+        elif isinstance(value, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)):
+            return bool(_FAILURE_TEXT.search(short(value)))
+        return any(set(name_tokens(k)) & _ERROR_KEYS for k in keys)
+
+    def answered(self, facts: BodyFacts, kind: str, status: int | None) -> None:
+        """401/403 answers are authentication evidence (BL801); 429 answers are rate-limit evidence (BL802)."""
+        if kind != ERROR or status is None:
+            return
+        if status in self.tables.auth_statuses:
+            facts.auth.append(f"answers {status}")
+        elif status == _TOO_MANY_REQUESTS:
+            facts.ratelimit.append(f"answers {status}")
+
+    def _tuple_status(self, status: int | None) -> int | None:
+        """A response inside ``return body, 500``: the tuple's status wins."""
+        ancestors = self.context.ancestors
+        if len(ancestors) >= 3 and isinstance(ancestors[-2], cst.Element) and isinstance(ancestors[-3], cst.Tuple):
+            elements = ancestors[-3].elements
+            if len(elements) >= 2 and elements[0] is ancestors[-2]:
+                return literal_status(elements[1].value) or status
+        return status
+
+    def _leak_arguments(self, call: cst.Call, sink: str, status: int | None) -> None:
+        """Exception text in a response's or HTTP error's arguments (the status argument aside)."""
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value in ("status_code", "status", "code"):
+                continue
+            if arg.keyword is None and literal_status(arg.value) is not None:
+                continue
+            if self._leak(arg.value, sink, status, call, [a.value for a in call.args if a is not arg]):
+                return
+
+    def _leak(
+        self,
+        value: cst.BaseExpression,
+        sink: str,
+        status: int | None,
+        at: cst.CSTNode,
+        others: Iterable[cst.BaseExpression] = (),
+    ) -> bool:
+        frame = self.state.frame()
+        if frame is None or self._debug_only():
+            return False
+        found = self.leaked(value, frame)
+        if found is None:
+            return False
+        text, handler, via_param = found
+        if not via_param:
+            role = handler.role if handler is not None else "broad"
+            if role == "http":
+                return False  # an HTTP error's detail is written for the client
+            if role in ("narrow", "validation") and (status is None or status < 500):
+                return False  # a specific error answered as a client error: its message is meant for the client
+        fix = lazy_fix(self._leak_fix([value, *others], frame, generic_message(status)), self.state.web.locate)
+        frame.facts.leaks.append(Leak(self.state.web.locate(at), text, sink, status, via_param, fix))
+        return True
+
+    def _leak_fix(self, values: list[cst.BaseExpression], frame: Frame, message: str) -> PendingFix | None:
+        """BL405: every piece of exception text in the answer replaced by ``message``, in one fix."""
+        edits: list[NodeEdit] = []
+        done: set[int] = set()
+        for value in values:
+            for _ in range(_MAX_LEAKS):
+                found = self.leaked(value, frame, done)
+                if found is None:
+                    break
+                fix = generic_message_fix(value, found[0], short, done, message)
+                if fix is None:
+                    return None
+                edits.extend(fix.edits)
+                done.update(id(edit.node) for edit in fix.edits)
+        return PendingFix("unsafe", generic_fix_description(message), tuple(edits)) if edits else None
+
+    def leaked(
+        self, value: cst.BaseExpression, frame: Frame, skip: Container[int] = ()
+    ) -> tuple[str, Catch | None, bool] | None:
+        """Exception text inside ``value``: the caught name, a tainted local, a traceback call, an ``exc`` parameter."""
+        handlers = {h.name: h for h in frame.handlers if h.name}
+        # Each node travels with the innermost call or string built around it, which the message shows.
+        stack: list[tuple[cst.CSTNode, cst.CSTNode | None]] = [(value, None)]
+        while stack:
+            node, carrier = stack.pop()
+            if isinstance(node, (cst.Lambda, cst.FunctionDef)) or id(node) in skip:
+                continue
+            if isinstance(node, cst.IfExp) and _mentions_debug(node.test):
+                continue  # ``traceback.format_exc() if settings.DEBUG else "Internal Server Error"``
+            if isinstance(node, cst.Call):
+                ref = self.context.qualified_name(node.func) or ""
+                if ref in _TRACEBACK_TEXT:
+                    return short(node), frame.handlers[-1] if frame.handlers else None, False
+                if ref in ("type", "isinstance", "len", "bool", "getattr", "hasattr"):
+                    continue
+            if (
+                isinstance(node, cst.Attribute)
+                and isinstance(node.value, cst.Name)
+                and node.attr.value in _BENIGN_ATTRIBUTES
+            ):
+                continue
+            if isinstance(node, cst.Name):
+                if node.value in handlers:
+                    return short(carrier or node), handlers[node.value], False
+                if node.value in frame.tainted:
+                    handler, via_param = frame.tainted[node.value]
+                    return short(carrier or node), handler, via_param
+                if node.value in frame.exception_params:
+                    return short(carrier or node), None, True
+                continue
+            if isinstance(node, (cst.Call, cst.FormattedString, cst.BinaryOperation)):
+                carrier = node
+            stack.extend((child, carrier) for child in children(node))
+        return None
+
+    def _debug_only(self) -> bool:
+        """Inside ``if settings.DEBUG:`` (its body): a debug page, not a production answer."""
+        ancestors = self.context.ancestors
+        for index in range(len(ancestors) - 2, -1, -1):
+            node = ancestors[index]
+            if isinstance(node, cst.FunctionDef):
+                return False
+            if isinstance(node, cst.If) and ancestors[index + 1] is node.body and _mentions_debug(node.test):
+                return True
+        return False
+
+    def request_guarded(self) -> bool:
+        """Inside a ``try`` body whose handler catches broad, data-store or request errors (in this function)."""
+        ancestors = self.context.ancestors
+        for index in range(len(ancestors) - 2, -1, -1):
+            node = ancestors[index]
+            if isinstance(node, (cst.FunctionDef, cst.Lambda)):
+                return False
+            if isinstance(node, (cst.Try, cst.TryStar)) and ancestors[index + 1] is node.body:
+                for handler in node.handlers:
+                    if not isinstance(handler, cst.ExceptHandler):
+                        continue
+                    names = caught_names(handler, self.context)
+                    if names is None or self.answers.caught_role(names) in ("broad", "database"):
+                        return True
+                    if any(n in self.tables.network_errors for n in names):
+                        return True
+        return False
+
+
+def _mentions_debug(test: cst.BaseExpression) -> bool:
+    """A test on a debug flag (``settings.DEBUG``, ``app.debug``), not its negation."""
+    if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+        return False
+    return any(isinstance(n, cst.Name) and "debug" in name_tokens(n.value) for n in scope_descendants(test))
