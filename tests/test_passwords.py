@@ -108,6 +108,58 @@ SCENARIOS = {
         def build(password):
             return Settings(db_password=password)
     """,
+    "hash-objects-fed-through-update": """
+        import hashlib
+
+        from cryptography.hazmat.primitives import hashes
+
+        def set_password(user, password, salt):
+            h = hashlib.sha256()  # expect: BL302
+            h.update(salt)
+            h.update(password.encode())
+            user.password_hash = h.hexdigest()
+
+        def set_password_cryptography(user, password):
+            digest = hashes.Hash(hashes.SHA256())  # expect: BL302
+            digest.update(password.encode())
+            user.password_hash = digest.finalize()
+
+        def file_checksum(upload):
+            h = hashlib.sha256()
+            h.update(upload.read())
+            return h.hexdigest()
+    """,
+    "broken-hashes-of-secret-data": """
+        import hashlib
+
+        from django.conf import settings
+        from django.http import JsonResponse
+
+        def make_user_admin_token(user):
+            formula = (str(user.pk), user.email, user.password, settings.SECRET_KEY)
+            return hashlib.md5(":".join(formula).encode()).hexdigest()  # expect: BL307
+
+        def authorize_admin(request):
+            request.session["admin-token"] = make_user_admin_token(request.user)
+
+        def store_api_key(db, account_id, api_key):
+            key_hash = hashlib.sha1(api_key.encode()).hexdigest()  # expect: BL307
+            db.execute("INSERT INTO api_keys (account_id, key_hash) VALUES (?, ?)", (account_id, key_hash))
+            db.keys.insert_one({"account": account_id, "digest": hashlib.md5(api_key.encode()).hexdigest()})  # expect: BL307
+
+        def remember(request, response, session_token):
+            response.set_cookie("remember", hashlib.md5(session_token.encode()).hexdigest())  # expect: BL307
+            response.headers["ETag"] = hashlib.md5(session_token.encode()).hexdigest()
+            response.headers["X-Token-Id"] = hashlib.sha256(session_token.encode()).hexdigest()
+
+        def view(request, token):
+            return JsonResponse({"id": hashlib.md5(token.encode(), usedforsecurity=False).hexdigest()})
+
+        def gravatar(request, user):
+            request.session["avatar"] = hashlib.md5(user.email.encode()).hexdigest()
+            request.session["cache_key"] = hashlib.md5(settings.SECRET_KEY.encode()).hexdigest()
+            request.session["short"] = hashlib.md5(settings.SECRET_KEY.encode()).hexdigest()[:8]
+    """,
     "weak-hashes": """
         import base64
         import hashlib
@@ -398,3 +450,23 @@ def test_a_user_table_row_teaches_a_new_weak_hash(project) -> None:  # type: ign
     )
     after = project.lint("app/security.py", "--select", "BL302", "--format", "json", "--no-cache")
     assert [(f["line"], f["rule_id"]) for f in after.json()["findings"]] == [(5, "BL302")]
+
+
+def test_insecure_hash_comments_of_bandit_and_ruff_suppress_bl307_when_honoured(project) -> None:  # type: ignore[no-untyped-def]
+    code = textwrap.dedent(
+        """
+        import hashlib
+
+        def store_api_key(db, account_id, api_key):
+            key_hash = hashlib.sha1(api_key.encode()).hexdigest(){comment}
+            db.execute("INSERT INTO api_keys (account_id, key_hash) VALUES (?, ?)", (account_id, key_hash))
+        """
+    ).lstrip("\n")
+    for comment in ("  # nosec B324", "  # noqa: S324", "  # nosec B303"):
+        project.write("app/keys.py", code.format(comment=comment))
+        plain = project.lint("app/keys.py", "--select", "BL307", "--format", "json", "--no-cache")
+        assert [f["rule_id"] for f in plain.json()["findings"]] == ["BL307"]
+        project.write("pyproject.toml", "[tool.backlint]\nhonor-foreign-ignores = true\n")
+        honoured = project.lint("app/keys.py", "--select", "BL307", "--format", "json", "--no-cache")
+        assert honoured.json()["findings"] == []
+        project.write("pyproject.toml", "")

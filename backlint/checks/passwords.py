@@ -24,9 +24,12 @@ from backlint.analysis.passwords.facts import (
     LOGGED_PASSWORD,
     LOGGED_REQUEST,
     PATH_PARAMETER,
+    PERSISTED,
     QUERY_READ,
     RETURNED,
+    RETURNED_TO_CLIENT,
     ROUTE_PATH,
+    SENT,
     STORED_BY,
     Compared,
     CopiedIntoModel,
@@ -39,6 +42,7 @@ from backlint.analysis.passwords.facts import (
     PasswordFact,
     ResponseModelField,
     Returned,
+    SecretDigest,
     SerializedPassword,
     Stored,
     TextAddedStoredAsHash,
@@ -47,7 +51,7 @@ from backlint.analysis.passwords.facts import (
 from backlint.analysis.passwords.fixes import create_user_fix, write_only_fix
 from backlint.analysis.passwords.flow import PasswordFlow
 from backlint.analysis.passwords.values import code_text
-from backlint.analysis.strings import PASSWORD, name_triggers
+from backlint.analysis.strings import PASSWORD, name_tokens, name_triggers
 from backlint.core.catalog import Knowledge
 from backlint.core.facts import FactCollector, ProjectFinding, ProjectRule
 from backlint.core.results import FileKind, ModuleFacts, RelatedLocation
@@ -97,6 +101,7 @@ _RULE_OF: dict[type[PasswordFact], str] = {
     ResponseModelField: "BL305",
     SerializedPassword: "BL305",
     InUrl: "BL306",
+    SecretDigest: "BL307",
 }
 _THROUGH_CALLS = frozenset({"BL301", "BL302", "BL304"})
 
@@ -164,6 +169,8 @@ def judge(fact: PasswordFact, rule_id: str, flow: PasswordFlow, context: FileCon
         return _response(fact, rule_id, flow)
     if isinstance(fact, InUrl):
         return Verdict(rule_id, node, f"{_in_url(fact)}: {_URL_ADVICE}")
+    if isinstance(fact, SecretDigest):
+        return _secret_digest(fact, rule_id, flow)
     return None
 
 
@@ -248,6 +255,35 @@ def _in_url(fact: InUrl) -> str:
     if fact.how == QUERY_READ:
         return f"password read from the URL query (`{code_text(fact.node)}`)"
     return f"`{fact.name}` is a URL {fact.detail} parameter"
+
+
+# Digests broken for security use (collisions found in practice); SHA-2, SHA-3 and BLAKE2 are not.
+_BROKEN_DIGESTS = {"md5": "MD5", "sha1": "SHA-1", "sha": "SHA-1"}
+
+
+def _secret_digest(fact: SecretDigest, rule_id: str, flow: PasswordFlow) -> Verdict | None:
+    """BL307: a broken digest of secret data, persisted, sent or returned to the client. Not when made
+    ``usedforsecurity=False``, not under a checksum, ETag or cache-key name, not when BL302 reports
+    the same digest as a password hash."""
+    algorithm = _BROKEN_DIGESTS.get(fact.algorithm)
+    if algorithm is None or not fact.for_security:
+        return None
+    squashed = "".join(name_tokens(fact.name))  # ETag -> (e, tag) -> etag
+    if any(word in squashed for word in flow.index.k.checksum_words):
+        return None
+    if any(isinstance(other, DigestUsedAsHash) and other.node is fact.node for other in flow.facts):
+        return None
+    call = fact.node.func if isinstance(fact.node, cst.Call) else fact.node
+    where = {
+        PERSISTED: f"is stored by `{fact.place}`",
+        SENT: f"is sent in `{fact.place}`",
+        RETURNED_TO_CLIENT: "is returned to the client",
+    }[fact.use]
+    message = (
+        f"`{code_text(call)}` computes {algorithm}, a broken hash, over secret data and its result {where}: "
+        "use SHA-256, or an HMAC (`hmac.new(key, data, 'sha256')`) for a token or a signature"
+    )
+    return Verdict(rule_id, fact.node, message)
 
 
 def _password_triggers(knowledge: Knowledge, extra: Iterable[str] = ()) -> tuple[str, ...]:
@@ -392,6 +428,17 @@ class PasswordInApiResponse(_PasswordRule):
     """An endpoint whose response carries a password: response model field, returned dict, DRF serializer."""
 
     id = "BL305"
+
+
+class BrokenHashOfSecret(_PasswordRule):
+    """A secret (a token, a key, a string built from a password) digested with MD5 or SHA-1, and the
+    digest persisted, sent or returned to the client."""
+
+    id = "BL307"
+
+    @classmethod
+    def trigger_tokens(cls, knowledge: Knowledge) -> Iterable[str]:
+        return ("md5", "MD5", "Md5", "sha1", "SHA1", "Sha1", "SHA.")
 
 
 class PasswordInUrlQuery(_PasswordRule):

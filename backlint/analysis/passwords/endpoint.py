@@ -10,28 +10,32 @@ import libcst as cst
 
 from backlint.analysis.passwords.facts import (
     PATH_PARAMETER,
+    RETURNED_TO_CLIENT,
     ROUTE_PATH,
     URL_PARAMETER,
     InUrl,
     ResponseModelField,
     Returned,
 )
+from backlint.analysis.passwords.hashing import Hashing
 from backlint.analysis.passwords.index import Interpreter
 from backlint.analysis.passwords.sources import Sources
-from backlint.analysis.passwords.values import DICT, PW, Val, annotation_names, call_tail, params_of, string_value
+from backlint.analysis.passwords.values import DICT, PW, WEAK, Val, annotation_names, call_tail, params_of, string_value
 from backlint.analysis.strings import PASSWORD
 from backlint.core.imports import dotted_name
 
 _FASTAPI_NOT_QUERY = frozenset({"Body", "Form", "Header", "Cookie", "Depends", "Security", "File", "Path"})
+_RESPONSE_CALLS = frozenset({"jsonify", "JsonResponse", "JSONResponse", "Response"})
 _SCALARS = frozenset({"str", "SecretStr", "bytes", "Optional", "Union", "None", "Annotated", "typing", "pydantic"})
 
 
 class Endpoint:
     """Route detection and the endpoint's signature and responses, for one frame."""
 
-    def __init__(self, frame: Interpreter, sources: Sources) -> None:
+    def __init__(self, frame: Interpreter, sources: Sources, hashing: Hashing) -> None:
         self.frame = frame
         self.sources = sources
+        self.hashing = hashing
         self.k = frame.k
         self.lex = frame.lex
         self.route: str | None = None  # framework of an endpoint, "view" for a Django-style view
@@ -128,19 +132,37 @@ class Endpoint:
         self.frame.emit(InUrl(param, URL_PARAMETER, name, where))
 
     def check_returned(self, expr: cst.BaseExpression, value: Val) -> None:
-        """An endpoint returning a password."""
+        """An endpoint returning a password, or a digest of secret data."""
         if self.route is None:
             return
         for leaked in self._response_leaks(expr, value):
             self.frame.emit(Returned(leaked))
+        for name, digest in self._returned_digests(expr, value, "", 0):
+            self.hashing.digest_used(digest, RETURNED_TO_CLIENT, "the response", name)
+
+    def _returned_digests(
+        self, expr: cst.BaseExpression, value: Val, name: str, depth: int
+    ) -> Iterator[tuple[str, Val]]:
+        """Digests in a response, with the key they are under: the value itself, a dict's values, a
+        tuple's items, a response call's arguments."""
+        if depth > 4:
+            return
+        if value.kind == WEAK:
+            yield name, value
+        elif isinstance(expr, cst.Dict):
+            for element in expr.elements:
+                if isinstance(element, cst.DictElement):
+                    key = string_value(element.key) or ""
+                    yield from self._returned_digests(element.value, self.frame.eval(element.value), key, depth + 1)
+        elif isinstance(expr, (cst.Tuple, cst.List)):
+            for item in expr.elements:
+                yield from self._returned_digests(item.value, self.frame.eval(item.value), name, depth + 1)
+        elif isinstance(expr, cst.Call) and call_tail(expr) in _RESPONSE_CALLS:
+            for arg in expr.args:
+                yield from self._returned_digests(arg.value, self.frame.eval(arg.value), name, depth + 1)
 
     def _response_leaks(self, expr: cst.BaseExpression, value: Val) -> Iterator[cst.CSTNode]:
-        if isinstance(expr, cst.Call) and call_tail(expr) in (
-            "jsonify",
-            "JsonResponse",
-            "JSONResponse",
-            "Response",
-        ):
+        if isinstance(expr, cst.Call) and call_tail(expr) in _RESPONSE_CALLS:
             for arg in expr.args:
                 yield from self._response_leaks(arg.value, self.frame.eval(arg.value))
             return

@@ -160,3 +160,23 @@ class ThroughCall(PasswordFact):
 
     function: str
     inner: PasswordFact
+
+
+# Where a digest of secret data ends up (``SecretDigest.use``).
+PERSISTED = "persisted"  # written to a model, a table, a document or the session (``place``: the sink)
+SENT = "sent"  # put in a response header or cookie (``place``: where)
+RETURNED_TO_CLIENT = "returned"  # returned by an endpoint
+
+
+@dataclasses.dataclass(frozen=True)
+class SecretDigest(PasswordFact):
+    """A digest (``node``: the hash call) of secret data, persisted, sent or returned to the client.
+
+    ``algorithm``: md5, sha1, sha256... ("" when unknown); ``for_security``: False when made with
+    ``usedforsecurity=False``; ``name``: the field, key or header it is stored under ("" if none)."""
+
+    algorithm: str
+    for_security: bool
+    use: str
+    place: str
+    name: str

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import libcst as cst
 
 from backlint.analysis.passwords.endpoint import Endpoint
-from backlint.analysis.passwords.facts import ASSIGNED, QUERY_READ, InUrl, PasswordFact, ThroughCall
+from backlint.analysis.passwords.facts import ASSIGNED, PERSISTED, QUERY_READ, InUrl, PasswordFact, ThroughCall
 from backlint.analysis.passwords.hashing import Hashing
 from backlint.analysis.passwords.index import ModuleIndex
 from backlint.analysis.passwords.leaks import Leaks
@@ -27,6 +27,7 @@ from backlint.analysis.passwords.values import (
     OTHER_VAL,
     PW,
     REQUEST,
+    SECRET_DATA,
     STR,
     UNKNOWN,
     WEAK,
@@ -42,12 +43,12 @@ from backlint.analysis.passwords.values import (
     string_key,
     string_value,
 )
-from backlint.analysis.strings import PASSWORD, literal_text, name_tokens
+from backlint.analysis.strings import PASSWORD, SECRET, literal_text, name_tokens
 from backlint.core.imports import dotted_name
-from backlint.pipeline.walk import children
+from backlint.pipeline.walk import children, scope_descendants
 
 # Python's own string and digest methods: they keep what their receiver holds.
-_DIGEST_METHODS = frozenset({"hexdigest", "digest", "decode", "encode", "strip", "lower", "upper"})
+_DIGEST_METHODS = frozenset({"hexdigest", "digest", "finalize", "decode", "encode", "strip", "lower", "upper"})
 _STRING_METHODS = frozenset(
     {"encode", "decode", "strip", "lstrip", "rstrip", "lower", "upper", "casefold", "replace", "get_secret_value"}
 )
@@ -91,7 +92,7 @@ class Frame:
         self.hashing = Hashing(self)
         self.stores = Stores(self, self.hashing)
         self.leaks = Leaks(self, self.hashing, self.sources)
-        self.endpoint = Endpoint(self, self.sources)
+        self.endpoint = Endpoint(self, self.sources, self.hashing)
 
     def emit(self, fact: PasswordFact) -> None:
         if self.record:
@@ -205,8 +206,12 @@ class Frame:
             if owner.kind == ORM and self.stores.password_slot(field) and self._is_column(owner, field):
                 model = (self.index.class_qualname(owner.origin), field)
                 self.stores.store_value(source, value, code_text(target), model, field)
+            elif owner.kind == ORM and self._is_column(owner, field):
+                self.hashing.digest_used(value, PERSISTED, code_text(target), field)
             return
         holder = target.value if isinstance(target, cst.Subscript) else None
+        if holder is not None:
+            self.stores.item_set(holder, name or "", value)
         if isinstance(holder, cst.Name) and value.kind == PW and self.lex.sensitivity_of(tokens) == PASSWORD:
             self.env[holder.value] = Val(DICT, source)  # doc["password"] = pw: doc now holds one
 
@@ -249,7 +254,7 @@ class Frame:
             return self._dict(node)
         if isinstance(node, cst.Tuple):
             values = [self.eval(e.value) for e in node.elements]
-            return next((v for v in values if v.kind == PW), OTHER_VAL)
+            return next((v for v in values if v.kind == PW), None) or next((v for v in values if v.taint), OTHER_VAL)
         if isinstance(node, cst.IfExp):
             self.eval(node.test)
             body, orelse = self.eval(node.body), self.eval(node.orelse)
@@ -275,7 +280,7 @@ class Frame:
         for part in parts:
             if part.kind == PW:
                 return Val(PW, part.node, part.origin, derived=True)
-        return OTHER_VAL
+        return _carried(node, parts)
 
     def _name(self, node: cst.Name) -> Val:
         value = self.env.get(node.value)
@@ -287,9 +292,10 @@ class Frame:
             return Val(INSTANCE, node, self.index.instances[node.value])
         if node.value in ("request", "req"):
             return Val(REQUEST, node)
-        if self.lex.sensitivity(node.value) == PASSWORD:
+        sensitivity = self.lex.sensitivity(node.value)
+        if sensitivity == PASSWORD:
             return Val(PW, node, UNKNOWN)
-        return OTHER_VAL
+        return Val(OTHER, node, taint=SECRET_DATA) if sensitivity == SECRET else OTHER_VAL
 
     def _attribute(self, node: cst.Attribute) -> Val:
         base = self.eval(node.value)
@@ -302,9 +308,10 @@ class Frame:
             return Val(DATA, node, self.k.any_sources[attr])
         if base.kind == PW and attr in ("data", "value"):
             return base
-        if self.lex.sensitivity(attr) == PASSWORD:
+        sensitivity = self.lex.sensitivity(attr)
+        if sensitivity == PASSWORD:
             return Val(PW, node, self.sources.origin_of_field(node.value, base))
-        return OTHER_VAL
+        return Val(OTHER, node, taint=SECRET_DATA) if sensitivity == SECRET else OTHER_VAL
 
     def _subscript(self, node: cst.Subscript) -> Val:
         base = self.eval(node.value)
@@ -318,11 +325,13 @@ class Frame:
             if is_reversal(node):
                 return Val(ENCODED, node)  # password[::-1]: "encoding as hashing"
             return base if not is_slice(node) else OTHER_VAL
-        if key is not None and self.lex.sensitivity(key) == PASSWORD:
+        sensitivity = self.lex.sensitivity(key) if key is not None else None
+        if sensitivity == PASSWORD:
             if base.kind == DATA and base.origin == "query":
                 self.emit(InUrl(node, QUERY_READ))
             return Val(PW, node, self.sources.origin_of_field(node.value, base))
-        return OTHER_VAL  # one field of the request data, not the whole body
+        # One field of the request data, not the whole body.
+        return Val(OTHER, node, taint=SECRET_DATA) if sensitivity == SECRET else OTHER_VAL
 
     def _dict(self, node: cst.Dict) -> Val:
         result = OTHER_VAL
@@ -367,22 +376,39 @@ class Frame:
                 return Val(DATA, node, role)
         if receiver is not None and tail == "get" and node.args:
             key = string_value(node.args[0].value)
-            if key is not None and self.lex.sensitivity(key) == PASSWORD:
+            sensitivity = self.lex.sensitivity(key) if key is not None else None
+            if sensitivity == PASSWORD:
                 if receiver.kind == DATA and receiver.origin == "query":
                     self.emit(InUrl(node, QUERY_READ))
                 assert isinstance(func, cst.Attribute)
                 return Val(PW, node, self.sources.origin_of_field(func.value, receiver))
-        if receiver is not None and receiver.kind == PW and tail in _STRING_METHODS:
+            if sensitivity == SECRET:
+                return Val(OTHER, node, taint=SECRET_DATA)
+        if receiver is not None and (receiver.kind == PW or receiver.taint) and tail in _STRING_METHODS:
             return receiver
+        if receiver is not None and receiver.kind == WEAK and tail == "update" and isinstance(func, cst.Attribute):
+            if isinstance(func.value, cst.Name) and func.value.value in self.env:
+                self.env[func.value.value] = self.hashing.updated(receiver, args)
+            return OTHER_VAL
         if receiver is not None and receiver.kind in (WEAK, HASHED, ENCODED) and tail in _DIGEST_METHODS:
             return receiver
         if isinstance(func, cst.Name) and func.value in ("str", "bytes", "bytearray") and args:
-            return args[0] if args[0].kind == PW else OTHER_VAL
+            return args[0] if args[0].kind == PW or args[0].taint else OTHER_VAL
+        if (
+            receiver is not None
+            and receiver.kind == STR
+            and tail in ("join", "format")
+            and any(a.kind == PW or a.taint for a in args)
+        ):
+            return Val(OTHER, node, "call", taint=SECRET_DATA)  # ":".join((user.id, secret_key))
         self.stores.persisted(node, qualified, tail, receiver, args)
         if isinstance(func, cst.Name) and func.value in self.index.functions:
             result = self._local_call(node, func.value, args)
             if result is not None:
                 return result
+            returned = returned_digest(self.index, func.value)
+            if returned is not None:
+                return returned
         found = self.index.orm_class(func)
         if found is not None:
             return Val(ORM, node, found[0])
@@ -436,3 +462,30 @@ class Frame:
                     return value.origin
             stack.extend(children(current))
         return None
+
+
+def _carried(node: cst.BaseExpression, parts: list[Val]) -> Val:
+    """A string built from ``parts`` (none a password alone): it carries secret data if one part does."""
+    if any(p.kind == PW or p.taint for p in parts):
+        return Val(OTHER, node, taint=SECRET_DATA)
+    return OTHER_VAL
+
+
+def returned_digest(index: ModuleIndex, name: str) -> Val | None:
+    """The digest of secret data module function ``name`` returns (``return md5(secret).hexdigest()``),
+    if any: a caller storing the result stores it."""
+    if name not in index.digests:
+        index.digests[name] = None  # recursion guard
+        function = index.functions[name]
+        if _mentions_digest(function, index):
+            frame = Frame(index, function, None, record=False)
+            frame.seed_params()
+            frame.exec_block(body_of(function))
+            index.digests[name] = next((v for _, v in frame.returns if v.kind == WEAK and v.taint), None)
+    return index.digests[name]
+
+
+def _mentions_digest(function: cst.FunctionDef, index: ModuleIndex) -> bool:
+    """Does the function call a digest of the password-hashers table (by the called name's last part)?"""
+    tails = index.k.digest_tails
+    return any(isinstance(node, cst.Call) and call_tail(node) in tails for node in scope_descendants(function))

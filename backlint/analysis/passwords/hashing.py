@@ -3,6 +3,7 @@ functions named like hashers that only build a string from the password."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import libcst as cst
@@ -13,10 +14,22 @@ from backlint.analysis.passwords.facts import (
     EncodedUsedAsHash,
     HashCost,
     NotAHash,
+    SecretDigest,
 )
 from backlint.analysis.passwords.index import Interpreter
-from backlint.analysis.passwords.values import ENCODED, HASHED, OTHER_VAL, PW, WEAK, Val, is_hash_name
+from backlint.analysis.passwords.values import (
+    ENCODED,
+    HASHED,
+    OTHER_VAL,
+    PW,
+    SECRET_DATA,
+    WEAK,
+    Val,
+    is_hash_name,
+    string_value,
+)
 from backlint.analysis.strings import PASSWORD, name_tokens
+from backlint.core.imports import dotted_name
 
 
 class Hashing:
@@ -38,10 +51,48 @@ class Hashing:
         if kind == "weak":
             if carried is not None:
                 self.weak_inputs[id(node)] = carried
-            return Val(WEAK, node, PASSWORD if carried is not None else "")
+            return Val(
+                WEAK,
+                node,
+                PASSWORD if carried is not None else "",
+                taint=SECRET_DATA if carried is not None or any(a.taint for a in args) else "",
+                algorithm=self._algorithm(node, row.get("algorithm", "")),
+                for_security=not any(
+                    a.keyword is not None and a.keyword.value == "usedforsecurity" and dotted_name(a.value) == "False"
+                    for a in node.args
+                ),
+            )
         if kind == "encoding" and carried is not None:
             return Val(ENCODED, node)
         return OTHER_VAL
+
+    def updated(self, digest: Val, args: list[Val]) -> Val:
+        """A hash object after ``h.update(data)``: it now carries what ``data`` carries."""
+        carried = next((a for a in args if a.kind == PW), None)
+        if carried is not None and digest.node is not None:
+            self.weak_inputs.setdefault(id(digest.node), carried)
+        secret = carried is not None or any(a.taint for a in args)
+        return dataclasses.replace(
+            digest,
+            origin=PASSWORD if carried is not None else digest.origin,
+            taint=SECRET_DATA if secret else digest.taint,
+        )
+
+    def digest_used(self, value: Val, use: str, place: str, name: str = "") -> None:
+        """A digest persisted, sent or returned to the client: recorded when it digests secret data."""
+        if value.kind == WEAK and value.taint and value.node is not None:
+            self.frame.emit(SecretDigest(value.node, value.algorithm, value.for_security, use, place, name))
+
+    @staticmethod
+    def _algorithm(node: cst.Call, algorithm: str) -> str:
+        """``md5`` for ``hashlib.new("md5")`` and ``hashes.Hash(hashes.MD5())``: the row's, or its first argument's."""
+        if algorithm != "argument":
+            return algorithm
+        first = node.args[0].value if node.args and node.args[0].keyword is None else None
+        named = string_value(first) if first is not None else None
+        if named is None and isinstance(first, cst.Call):
+            named = (dotted_name(first.func) or "").rpartition(".")[2]
+        return (named or "").lower().replace("-", "").replace("_", "")
 
     def _cost(self, node: cst.Call, row: dict[str, Any]) -> None:
         value: cst.BaseExpression | None = None

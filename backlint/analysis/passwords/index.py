@@ -32,6 +32,8 @@ class ModuleIndex:
         self.functions: dict[str, cst.FunctionDef] = {}
         # (function, index of its password parameter) -> the facts inside it; None while computing.
         self.summaries: dict[tuple[str, int], list[PasswordFact] | None] = {}
+        # function -> the digest of secret data it returns, if any; None while computing.
+        self.digests: dict[str, Val | None] = {}
         self.logs = LogCalls(context, self.instances.get)
 
     def add(self, fact: PasswordFact) -> None:

@@ -15,13 +15,14 @@ from backlint.analysis.passwords.values import (
     OTHER,
     PW,
     REQUEST,
+    SECRET_DATA,
     STORED,
     UNKNOWN,
     Val,
     call_tail,
     unwrap_annotation,
 )
-from backlint.analysis.strings import PASSWORD, name_tokens
+from backlint.analysis.strings import PASSWORD, SECRET, name_tokens
 from backlint.core.imports import dotted_name
 
 
@@ -51,9 +52,10 @@ class Sources:
             return Val(REQUEST, param)
         if name == "self" and self.frame.owner is not None and self.frame.owner.kind == "orm":
             return Val(ORM, param, self.frame.owner.name)
-        if self.lex.sensitivity(name) == PASSWORD:
+        sensitivity = self.lex.sensitivity(name)
+        if sensitivity == PASSWORD:
             return Val(PW, param, INPUT)
-        return Val(OTHER, param, "param")
+        return Val(OTHER, param, "param", taint=SECRET_DATA if sensitivity == SECRET else "")
 
     def origin_of_field(self, owner: cst.BaseExpression, base: Val) -> str:
         """Is ``owner.password`` / ``owner["password"]`` what the user typed, or what was stored?"""

@@ -21,6 +21,16 @@ def short_sql(sql: str) -> str:
 def sql_password_slots(sql: str, lex: Lexicon) -> list[tuple[int | str, str]]:
     """For each password (or password-hash) column an INSERT/UPDATE writes: (its positional parameter
     index or bind name, the column)."""
+    return [(slot, column) for slot, column in sql_write_slots(sql) if is_password_column(column, lex)]
+
+
+def is_password_column(column: str, lex: Lexicon) -> bool:
+    tokens = name_tokens(column)
+    return lex.sensitivity_of(tokens) == PASSWORD or is_hash_name(tokens, lex)
+
+
+def sql_write_slots(sql: str) -> list[tuple[int | str, str]]:
+    """For each column an INSERT/UPDATE writes from one parameter: (its positional index or bind name, the column)."""
     pairs: list[tuple[str, str]] = []
     insert = _SQL_INSERT_HEAD.search(sql)
     if insert is not None:
@@ -37,8 +47,7 @@ def sql_password_slots(sql: str, lex: Lexicon) -> list[tuple[int | str, str]]:
     before = 0
     for column, value in pairs:
         marks = _PLACEHOLDER.findall(value)
-        tokens = name_tokens(column)
-        if (lex.sensitivity_of(tokens) == PASSWORD or is_hash_name(tokens, lex)) and len(marks) == 1:
+        if len(marks) == 1:
             mark = marks[0]
             if mark.startswith("$"):
                 slots.append((int(mark[1:]) - 1, column))

@@ -8,13 +8,14 @@ from collections.abc import Iterator
 import libcst as cst
 
 from backlint.analysis.passwords.classes import ClassInfo, manager_model
-from backlint.analysis.passwords.facts import STORED_BY, CopiedIntoModel, Stored, TextAddedStoredAsHash
+from backlint.analysis.passwords.facts import PERSISTED, SENT, STORED_BY, CopiedIntoModel, Stored, TextAddedStoredAsHash
 from backlint.analysis.passwords.hashing import Hashing
 from backlint.analysis.passwords.index import Interpreter
-from backlint.analysis.passwords.sqltext import SQL_WRITE, short_sql, sql_password_slots
+from backlint.analysis.passwords.sqltext import SQL_WRITE, is_password_column, short_sql, sql_write_slots
 from backlint.analysis.passwords.values import (
     DICT,
     MODEL,
+    OTHER_VAL,
     PW,
     STR,
     Val,
@@ -61,10 +62,12 @@ class Stores:
             user_call = node if manager is not None and self._django_user(manager) else None
             for arg, value in keywords:
                 assert arg.keyword is not None
+                sink_text = f"{sink}({arg.keyword.value}=...)"
                 if self.password_slot(arg.keyword.value):
                     model = (model_name, arg.keyword.value)
-                    sink_text = f"{sink}({arg.keyword.value}=...)"
                     self.store_value(arg.value, value, sink_text, model, arg.keyword.value, user_call)
+                else:
+                    self.hashing.digest_used(value, PERSISTED, sink_text, arg.keyword.value)
                 if arg.keyword.value == "defaults" and value.kind == DICT and value.node is not None:
                     self.stored(value.node, value, f"{sink}(defaults=...)")
             if orm is not None:
@@ -73,10 +76,11 @@ class Stores:
         if tail in self.k.role("values") and isinstance(func, cst.Attribute) and self._inserts_model(func.value):
             for arg, value in keywords:
                 assert arg.keyword is not None
+                sink_text = f"{code_text(func)}({arg.keyword.value}=...)"
                 if self.password_slot(arg.keyword.value):
-                    self.store_value(
-                        arg.value, value, f"{code_text(func)}({arg.keyword.value}=...)", None, arg.keyword.value
-                    )
+                    self.store_value(arg.value, value, sink_text, None, arg.keyword.value)
+                else:
+                    self.hashing.digest_used(value, PERSISTED, sink_text, arg.keyword.value)
             for arg, value in zip(node.args, args):
                 if arg.keyword is None and value.kind == DICT and value.node is not None:
                     self.stored(value.node, value, code_text(func))
@@ -88,6 +92,33 @@ class Stores:
             for arg, value in zip(node.args, args):
                 for stored, source in self._documents(arg.value, value):
                     self.stored(stored, source, f"{code_text(func)}(...)")
+                for key, digest in self._digests(arg.value, value):
+                    self.hashing.digest_used(digest, PERSISTED, f"{code_text(func)}(...)", key)
+            return
+        if tail == "set_cookie" and len(args) > 1:
+            value_arg = next((v for a, v in keywords if a.keyword is not None and a.keyword.value == "value"), None)
+            cookie = string_value(node.args[0].value) or ""
+            self.hashing.digest_used(value_arg or args[1], SENT, code_text(func), cookie)
+
+    def item_set(self, holder: cst.BaseExpression, key: str, value: Val) -> None:
+        """``session[key] = value`` (persisted with the session) or ``response.headers[key] = value`` (sent)."""
+        if isinstance(holder, cst.Attribute) and holder.attr.value == "headers":
+            self.hashing.digest_used(value, SENT, f"{code_text(holder)}[...]", key)
+        elif (isinstance(holder, cst.Attribute) and holder.attr.value == "session") or (
+            self.index.qualified(holder) or ""
+        ) in self.k.role("session"):
+            self.hashing.digest_used(value, PERSISTED, f"{code_text(holder)}[...]", key)
+
+    def _digests(self, expr: cst.BaseExpression, value: Val) -> Iterator[tuple[str, Val]]:
+        """Digests written by a Mongo call: the values of dict literals (and ``$set`` sub-documents)."""
+        if isinstance(expr, cst.Dict):
+            for element in expr.elements:
+                if isinstance(element, cst.DictElement):
+                    key = string_value(element.key) or ""
+                    if key.startswith("$"):
+                        yield from self._digests(element.value, OTHER_VAL)
+                    else:
+                        yield key, self.frame.eval(element.value)
 
     def password_slot(self, name: str) -> bool:
         """A column for a password or for its hash (``password``, ``hashed_password``)."""
@@ -187,13 +218,13 @@ class Stores:
                 yield from self._documents(item.value, self.frame.eval(item.value))
 
     def _sql(self, node: cst.Call, args: list[Val]) -> None:
-        """An INSERT/UPDATE writing a password column from a plaintext password parameter."""
+        """An INSERT/UPDATE writing a password column from a plaintext password parameter (or any
+        column from a digest of secret data)."""
         sql = args[0].origin if args[0].kind == STR else None
         if sql is None or not SQL_WRITE.match(sql):
             return
-        slots = sql_password_slots(sql, self.lex)
-        if not slots:
-            return
+        slots = sql_write_slots(sql)
+        passwords = [(slot, column) for slot, column in slots if is_password_column(column, self.lex)]
         params = node.args[1:]
         positional: list[tuple[cst.BaseExpression, Val]] = []
         named: dict[str, tuple[cst.BaseExpression, Val]] = {}
@@ -207,14 +238,20 @@ class Stores:
         else:
             positional = [(p.value, v) for p, v in zip(params, args[1:]) if p.keyword is None]
             named = {p.keyword.value: (p.value, v) for p, v in zip(params, args[1:]) if p.keyword is not None}
-        hits = []
         sink = f'{code_text(node.func)}("{short_sql(sql)}")'
         for slot, column in slots:
+            found = named.get(slot) if isinstance(slot, str) else (positional[slot] if slot < len(positional) else None)
+            if found is not None and (slot, column) not in passwords:
+                self.hashing.digest_used(found[1], PERSISTED, sink, column)
+        if not passwords:
+            return
+        hits = []
+        for slot, column in passwords:
             found = named.get(slot) if isinstance(slot, str) else (positional[slot] if slot < len(positional) else None)
             if found is not None:
                 self.store_value(found[0], found[1], sink, None, column)
                 hits.append(found)
-        if not hits and any(isinstance(slot, int) and slot >= len(positional) for slot, _ in slots):
+        if not hits and any(isinstance(slot, int) and slot >= len(positional) for slot, _ in passwords):
             for expr, value in positional:  # alignment failed: any plaintext password
                 if value.kind == PW and not value.derived:
                     self.stored(expr, value, sink)

@@ -22,6 +22,10 @@ class PasswordTables:
         self.hashers: dict[str, dict[str, Any]] = {}
         self.hasher_prefixes: list[dict[str, Any]] = []
         self.hasher_methods: dict[str, dict[str, Any]] = {}
+        # The called names of digests (``md5`` of ``hashlib.md5``): a function calling none returns no digest.
+        self.digest_tails = frozenset(
+            row["name"].rpartition(".")[2] for row in knowledge.rows("password-hashers") if row["kind"] == "weak"
+        )
         for row in knowledge.rows("password-hashers"):
             match = row.get("match", "exact")
             if match == "prefix":
@@ -58,6 +62,7 @@ class PasswordTables:
         self.config_words = frozenset(words.get("config", ()))
         self.masking_words = frozenset(words.get("masking", ()))
         self.hashing_words = frozenset(words.get("hashing", ()))
+        self.checksum_words = frozenset(words.get("checksum", ()))
 
     def role(self, role: str) -> frozenset[str]:
         return self.stores.get(role, frozenset())

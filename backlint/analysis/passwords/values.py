@@ -28,6 +28,9 @@ OTHER = "other"
 # Where a plaintext password came from (``Val.origin`` of a PW).
 INPUT, STORED, UNKNOWN = "input", "stored", "unknown"
 
+# What secret data a value carries besides a plaintext password (``Val.taint``).
+SECRET_DATA = "secret"  # a value named like a secret (token, key), or a string built from a password or one
+
 
 @dataclasses.dataclass(frozen=True)
 class Val:
@@ -35,6 +38,9 @@ class Val:
     node: cst.CSTNode | None = None
     origin: str = ""
     derived: bool = False  # a password built into a larger string (concatenation, f-string, format)
+    taint: str = ""  # SECRET_DATA when the value carries secret data
+    algorithm: str = ""  # of a digest (WEAK): md5, sha1, sha256... ("" when unknown)
+    for_security: bool = True  # a digest not made with ``usedforsecurity=False``
 
 
 OTHER_VAL = Val(OTHER)
