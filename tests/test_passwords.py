@@ -145,7 +145,9 @@ SCENARIOS = {
         def store_api_key(db, account_id, api_key):
             key_hash = hashlib.sha1(api_key.encode()).hexdigest()  # expect: BL307
             db.execute("INSERT INTO api_keys (account_id, key_hash) VALUES (?, ?)", (account_id, key_hash))
-            db.keys.insert_one({"account": account_id, "digest": hashlib.md5(api_key.encode()).hexdigest()})  # expect: BL307
+            db.keys.insert_one(
+                {"account": account_id, "digest": hashlib.md5(api_key.encode()).hexdigest()}  # expect: BL307
+            )
 
         def remember(request, response, session_token):
             response.set_cookie("remember", hashlib.md5(session_token.encode()).hexdigest())  # expect: BL307
