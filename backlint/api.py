@@ -16,18 +16,19 @@ from backlint.core.files import atomic_write
 from backlint.core.globs import is_excluded
 from backlint.core.ids import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from backlint.core.options import CheckOptions
-from backlint.core.results import RunResult
+from backlint.core.results import Notice, RunResult
 from backlint.pipeline.discovery import SourceFile, display_path, relative_to_root
 from backlint.pipeline.engine import lint_text
 from backlint.pipeline.filters import enabled_only, kept
 from backlint.pipeline.project import project_pass
 from backlint.pipeline.settings import build_settings
+from backlint.pipeline.source import over_max_file_size
 from backlint.report import get_reporter
 from backlint.report.model import ReportInput
 from backlint.report.text import use_color
 
 if TYPE_CHECKING:
-    from backlint.core.results import RunResult
+    from backlint.core.results import Notice, RunResult
     from backlint.pipeline.settings import Settings
 
 
@@ -140,6 +141,10 @@ def lint_buffer(
     """
 
     source = SourceFile(path=path, display=display_path_of(path), relative=relative_to_root(path, config.root))
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > settings.max_file_size:
+        notice = Notice(source.display, over_max_file_size(size, settings.max_file_size))
+        return RunResult(findings=[], notices=[notice], files=1, internal_errors=0)
     file_result = lint_text(source, text, settings)
     findings = file_result.findings
     if project_rules and file_result.facts is not None:

@@ -126,6 +126,13 @@ def _with(*names: str) -> Callable[[Any], Any]:
     return decorate
 
 
+def _run(command: Callable[[], int]) -> None:
+    """Exit with ``command()``'s code; SIGINT and SIGTERM stop it cleanly with 130 and 143."""
+    from backlint.pipeline.interrupt import run_stoppable
+
+    sys.exit(run_stoppable(command, lambda what: click.echo(f"backlint: {what}", err=True)))
+
+
 def _check_options(kwargs: dict[str, Any], **overrides: Any) -> Any:
     """CheckOptions from the options a command was given (each under its parameter name)."""
     import dataclasses
@@ -150,7 +157,8 @@ def check(**kwargs: Any) -> None:
     """Lint PATHS (default: the current directory)."""
     from backlint.commands.check import run_check
 
-    sys.exit(run_check(_check_options(kwargs)))
+    options = _check_options(kwargs)
+    _run(lambda: run_check(options))
 
 
 @main.command()
@@ -168,7 +176,8 @@ def baseline(**kwargs: Any) -> None:
     from backlint.commands.check import run_check
 
     output, prune = kwargs.pop("output"), kwargs.pop("prune")
-    sys.exit(run_check(_check_options(kwargs, quiet=True, use_baseline=False, after_run=record(output, prune=prune))))
+    options = _check_options(kwargs, quiet=True, use_baseline=False, after_run=record(output, prune=prune))
+    _run(lambda: run_check(options))
 
 
 @main.command()
@@ -178,7 +187,8 @@ def suppress(**kwargs: Any) -> None:
     from backlint.adoption.bulk_suppress import after_run
     from backlint.commands.check import run_check
 
-    sys.exit(run_check(_check_options(kwargs, quiet=True, use_baseline=False, after_run=after_run)))
+    options = _check_options(kwargs, quiet=True, use_baseline=False, after_run=after_run)
+    _run(lambda: run_check(options))
 
 
 @main.command()
@@ -203,7 +213,8 @@ def merge(**kwargs: Any) -> None:
     if kwargs["output_format"] is None:
         suffix = kwargs["output"].suffix.lower() if kwargs["output"] is not None else ""
         kwargs["output_format"] = {".sarif": "sarif", ".json": "json"}.get(suffix, "text")
-    sys.exit(run_merge(_check_options(kwargs), shards))
+    options = _check_options(kwargs)
+    _run(lambda: run_merge(options, shards))
 
 
 @main.command()

@@ -476,7 +476,14 @@ def create_server(fixer: Fixer = autofixes) -> BacklintServer:
 
 
 def serve() -> None:
-    """Run the language server on stdin/stdout until the client says exit."""
+    """Run the language server on stdin/stdout until the client says exit.
+
+    A buffer the pre-checks find risky is linted in a child process (backlint/pipeline/filestage.py),
+    so that no buffer can take the server down; spawned, not forked: the server runs threads.
+    """
+    from backlint.pipeline import limits
+
+    limits.risky_files_context = "spawn"
     create_server().start_io()
 
 

@@ -168,3 +168,32 @@ def test_warnings_about_the_analysed_code_are_not_printed(tmp_path: Path) -> Non
     assert result.exit_code == 1, result.stderr
     assert "hexy.py:1:" in result.stdout and "escape.py:2:" in result.stdout
     assert "Warning" not in result.stderr, result.stderr
+
+
+def test_max_file_size_holds_for_standard_input_and_editor_buffers(tmp_path: Path) -> None:
+    """Every way in applies max-file-size: a 50 MB buffer on stdin once ended in an out-of-memory abort."""
+    from backlint.api import lint_buffer, settings_for
+    from backlint.core.catalog import load_catalog
+    from backlint.core.config import load_config
+
+    (tmp_path / "pyproject.toml").write_text("[tool.backlint]\nmax-file-size = 1000\n")
+    big = SWALLOW + "# padding\n" * 300
+    result = run_process("-", "--stdin-filename", "app.py", "--format", "json", cwd=tmp_path, input=big.encode())
+    assert result.exit_code == 0 and result.json()["findings"] == []
+    assert [n["message"] for n in result.json()["notices"]] == [
+        "standard input is longer than max-file-size (1000 bytes), skipped"
+    ]
+    fixed = run_process("-", "--stdin-filename", "app.py", "--fix", cwd=tmp_path, input=big.encode())
+    assert fixed.exit_code == 0 and fixed.stdout == big, "--fix gives an editor its whole buffer back"
+    small = run_process("-", "--stdin-filename", "app.py", "--format", "json", cwd=tmp_path, input=SWALLOW.encode())
+    assert [f["rule_id"] for f in small.json()["findings"]] == ["BL402"]
+
+    catalog = load_catalog()
+    config = load_config(catalog, explicit=None, start=tmp_path)
+    settings = settings_for(config, catalog)
+    buffer = lint_buffer(big, tmp_path / "app.py", config, catalog, settings)  # the language server's way in
+    assert buffer.findings == []
+    assert [n.message for n in buffer.notices] == [f"file is {len(big)} bytes, over max-file-size (1000), skipped"]
+    assert [f.rule_id for f in lint_buffer(SWALLOW, tmp_path / "app.py", config, catalog, settings).findings] == [
+        "BL402"
+    ]

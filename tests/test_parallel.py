@@ -87,7 +87,9 @@ def test_a_few_small_files_are_linted_in_process(project, pool_calls) -> None:  
 
 
 @pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="the patch reaches workers only when forked")
-def test_a_dying_worker_costs_its_files_not_the_run(corpus, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_dying_worker_costs_the_file_it_was_on_and_nothing_more(corpus, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The pool is rebuilt: the files of the dead worker's chunk after the one in flight, and every
+    later chunk, are linted by a new worker (ProcessPoolExecutor failed every pending file)."""
     real = backlint.pipeline.engine.lint_text
 
     def lint_or_die(source, text, settings):  # type: ignore[no-untyped-def]
@@ -95,11 +97,16 @@ def test_a_dying_worker_costs_its_files_not_the_run(corpus, monkeypatch) -> None
             os._exit(3)  # as if killed by the OOM killer
         return real(source, text, settings)
 
+    args = ("fixtures", "--no-cache", "-j", "2", "--format", "concise")
+    corpus.write("fixtures/boom.py", "x = 1\n")  # small: it shares a chunk with other files
+    serial = corpus.lint("fixtures", "--no-cache", "-j", "1", "--format", "concise")
     monkeypatch.setattr(backlint.pipeline.engine, "lint_text", lint_or_die)
-    corpus.write("fixtures/boom.py", SWALLOW * 2000)  # the largest file: linted first
-    result = corpus.lint("fixtures", "--no-cache", "-j", "2", "--format", "concise")
+    result = corpus.lint(*args)
     assert result.exit_code == 2
-    assert "fixtures/boom.py: internal error: worker process failed" in result.stderr
+    assert result.stderr == (
+        "backlint: error: fixtures/boom.py: internal error: the worker process was lost (exited with code 3)\n"
+    )
+    assert result.stdout == serial.stdout, "every other file is linted"
 
 
 def test_chunks_cover_every_file_once_largest_first() -> None:

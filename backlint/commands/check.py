@@ -25,7 +25,7 @@ from backlint.core.catalog import load_catalog
 from backlint.core.config import ConfigError, load_config
 from backlint.core.ids import EXIT_ERROR
 from backlint.core.options import CheckOptions
-from backlint.core.results import RunResult
+from backlint.core.results import Notice, RunResult
 from backlint.pipeline.cache import open_cache
 from backlint.pipeline.discovery import discover
 from backlint.pipeline.engine import cpu_count, run
@@ -54,7 +54,7 @@ def run_check(options: CheckOptions) -> int:
     stdin_data: bytes | None = None
     files: list[Any] = []  # the SourceFiles linted (none for standard input)
     if use_stdin:
-        stdin_data = sys.stdin.buffer.read()
+        stdin_data = sys.stdin.buffer.read(settings.max_file_size + 1)  # more says it is over the limit
         result = _run_stdin(options, adoption.lint_config, catalog, settings, stdin_data)
         linted = [display_path_of(Path(options.stdin_filename or "stdin.py"))]
     else:
@@ -110,6 +110,9 @@ def _run_stdin(options, config, catalog, settings, data: bytes):  # type: ignore
     name = Path(options.stdin_filename or "stdin.py")
     if options.force_exclude and is_excluded_path(name, config):
         return RunResult(findings=[], notices=[], files=0, internal_errors=0)
+    if len(data) > settings.max_file_size:  # only max-file-size + 1 bytes were read
+        message = f"standard input is longer than max-file-size ({settings.max_file_size} bytes), skipped"
+        return RunResult(findings=[], notices=[Notice(display_path_of(name), message)], files=1, internal_errors=0)
     text, notice, error = decode_source(data, display_path_of(name))
     if text is None:
         return RunResult(

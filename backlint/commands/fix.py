@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -124,6 +125,11 @@ def _fix_stdin(
     """``--stdin-filename F --fix``: the fixed buffer on stdout (what editors replace the buffer with)."""
 
     name = Path(options.stdin_filename or "stdin.py")
+    if len(data) > settings.max_file_size:  # not linted: the buffer goes back as it came, all of it
+        sys.stdout.buffer.write(data)
+        shutil.copyfileobj(sys.stdin.buffer, sys.stdout.buffer)
+        sys.stdout.flush()
+        return 0
     text, _, _ = decode_source(data, display_path_of(name))
     if text is None:
         sys.stdout.buffer.write(data)

@@ -38,6 +38,8 @@ DEFAULT_NON_PRODUCTION_PATHS = (
     "noxfile.py", "fabfile.py",
 )  # fmt: skip
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
+DEFAULT_MEMORY_LIMIT_MB = 1024  # address space of a process that parses (backlint/pipeline/limits.py)
+DEFAULT_TIME_LIMIT = 20.0  # CPU seconds per file
 
 ALWAYS_SELECTED = PARSE_ERROR  # file-not-analysable: only an explicit `ignore` turns it off
 _STR_LIST = "a list of strings"
@@ -58,6 +60,8 @@ class Config:
     non_production_paths: tuple[str, ...] = DEFAULT_NON_PRODUCTION_PATHS
     sarif_category: str | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB  # 0: no limit
+    time_limit: float = DEFAULT_TIME_LIMIT  # 0: no limit
     respect_gitignore: bool = True
     cache_dir: str = ".backlint_cache"  # relative to the project root
     baseline: str | None = None  # findings file (`backlint baseline`), relative to the project root
@@ -191,6 +195,14 @@ def parse_section(section: Mapping[str, Any], catalog: Catalog, *, path: Path, p
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise fail(key, f"expected a positive integer (bytes), got {value!r}")
             kwargs["max_file_size"] = value
+        elif key == "memory-limit":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise fail(key, f"expected a number of megabytes (0: no limit), got {value!r}")
+            kwargs["memory_limit_mb"] = value
+        elif key == "time-limit":
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1e6:
+                raise fail(key, f"expected a number of seconds (0: no limit), got {value!r}")
+            kwargs["time_limit"] = float(value)
         elif key == "respect-gitignore":
             if not isinstance(value, bool):
                 raise fail(key, f"expected true or false, got {value!r}")

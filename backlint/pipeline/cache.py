@@ -174,6 +174,13 @@ class Cache:
             return
         self.bytes_written += len(data)
 
+    def sweep(self, pid: int) -> None:
+        """Remove what a worker process ``pid``, killed mid-write, left: its temporary files
+        (named by backlint/core/files.py's atomic_write)."""
+        for directory in (self.files, self.root / "project", self.root):
+            for path in directory.glob(f".*.{pid}.*.tmp"):
+                unlink_quietly(path)
+
     def _create(self) -> None:
         self.files.mkdir(parents=True, exist_ok=True)
         (self.root / "project").mkdir(exist_ok=True)

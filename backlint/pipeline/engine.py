@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import os
 import stat
@@ -18,11 +19,12 @@ from backlint.pipeline.filekind import classify
 from backlint.pipeline.filters import ignored_for_file
 from backlint.pipeline.project import project_pass
 from backlint.pipeline.settings import Settings
-from backlint.pipeline.source import decode_source, module_name, read_file_bytes
+from backlint.pipeline.source import decode_source, file_error, module_name, read_file_bytes
 from backlint.pipeline.suppress import suppressions_for
 
 if TYPE_CHECKING:
     from backlint.pipeline.cache import Cache, StatSignature
+    from backlint.pipeline.workers import Failure
 
 # Below this much source to lint, starting workers costs more than it saves (measured: a worker
 # costs ~60 ms to fork, warm up and join; libcst parses ~150 kB of source per second per core).
@@ -215,9 +217,9 @@ def _chunks(todo: Todo, workers: int) -> list[list[tuple[int, SourceFile]]]:
 def _in_pool(
     todo: Todo, settings: Settings, jobs: int, cache: Cache | None, progress: Progress | None
 ) -> list[tuple[int, _Outcome]]:
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
+    """The files over worker processes under the limits; a lost worker costs the file it was on."""
     from backlint.pipeline.registry import load_registry  # imports the rules and libcst: only for a pool
+    from backlint.pipeline.workers import Pool
 
     load_registry(settings.rule_packages)  # imported once here: forked workers inherit the rules and libcst
     chunks = _chunks(todo, jobs)
@@ -225,17 +227,16 @@ def _in_pool(
     gc.freeze()  # workers never scan (or copy-on-write) what they inherit
     out: list[tuple[int, _Outcome]] = []
     try:
-        with ProcessPoolExecutor(
-            max_workers=min(jobs, len(chunks)), initializer=_init_worker, initargs=(settings, cache)
+        with Pool(
+            min(jobs, len(chunks)),
+            _lint_item,
+            settings.limits,
+            initializer=_init_worker,
+            initargs=(settings, cache),
+            sweep=cache.sweep if cache is not None else None,
         ) as pool:
-            futures = {pool.submit(_lint_chunk, chunk): chunk for chunk in chunks}
-            for future in as_completed(futures):
-                try:
-                    out.extend(future.result())
-                except Exception as exc:  # a worker died (killed, out of memory): its files are reported
-                    for position, source in futures[future]:
-                        notice = Notice(source.display, f"internal error: worker process failed: {exc!r}", "error")
-                        out.append((position, _Outcome(FileResult(source.display, [], None, [notice]))))
+            for position, outcome in pool.run(chunks, functools.partial(_lost_file, settings)):
+                out.append((position, outcome))
                 if progress is not None:
                     progress(len(out), len(todo))
     finally:
@@ -243,23 +244,37 @@ def _in_pool(
     return out
 
 
+def _lost_file(settings: Settings, item: tuple[int, SourceFile], failure: Failure) -> tuple[int, _Outcome]:
+    """The outcome of a file whose worker was lost: BL000 when the file was the cause, else an error."""
+    from backlint.pipeline.filestage import failure_message
+
+    position, source = item
+    is_finding, message = failure_message(failure, settings.limits)
+    if is_finding:
+        return position, _Outcome(FileResult(source.display, [file_error(source.display, message)], None, []))
+    notice = Notice(source.display, message, "error")
+    return position, _Outcome(FileResult(source.display, [], None, [notice]))
+
+
 _worker_settings: Settings | None = None
 _worker_cache: Cache | None = None
 
 
 def _init_worker(settings: Settings, cache: Cache | None) -> None:
-
     global _worker_settings, _worker_cache
     _worker_settings, _worker_cache = settings, cache
+    from backlint.pipeline import limits
     from backlint.pipeline.registry import load_registry
 
+    limits.risky_files_context = None  # a worker is the isolated process: it parses every file itself
     load_registry(settings.rule_packages)  # a no-op when forked; spawned workers import the rules once
     gc.freeze()
 
 
-def _lint_chunk(chunk: list[tuple[int, SourceFile]]) -> list[tuple[int, _Outcome]]:
+def _lint_item(item: tuple[int, SourceFile]) -> tuple[int, _Outcome]:
     assert _worker_settings is not None
-    return [(position, _lint_guarded(source, _worker_settings, _worker_cache)) for position, source in chunk]
+    position, source = item
+    return position, _lint_guarded(source, _worker_settings, _worker_cache)
 
 
 def _lint_guarded(source: SourceFile, settings: Settings, cache: Cache | None) -> _Outcome:

@@ -20,11 +20,13 @@ from backlint.core.imports import ImportTable
 from backlint.core.masking import mask_lines, mask_spans
 from backlint.core.results import FileKind, Finding, Fix, ModuleFacts, RelatedLocation, Span, TextEdit
 from backlint.core.rule import FileContext, NodeEdit, PendingFix, PendingReport, Rule, required_analyses
+from backlint.pipeline import limits as _limits
 from backlint.pipeline.discovery import SourceFile
 from backlint.pipeline.registry import load_registry
 from backlint.pipeline.source import file_error, module_name
 from backlint.pipeline.suppress import physical_lines
 from backlint.pipeline.walk import BatchedWalker
+from backlint.pipeline.workers import Failure, isolated
 
 if TYPE_CHECKING:
     from backlint.pipeline.settings import Settings
@@ -106,7 +108,17 @@ def active_rules(
 def analyse(
     source: SourceFile, text: str, kind: FileKind, settings: Settings
 ) -> tuple[list[Finding], ModuleFacts | None]:
-    """Lint one file with the cyclic garbage collector paused, then collect its young objects once.
+    """Lint one file within the limits: a file the pre-checks find risky goes to a child process
+    when this process must not die with it (the serial path, standard input, the language server)."""
+    if _limits.risky_files_context is not None and _risky(text):
+        return _analyse_isolated(source, text, kind, settings, _limits.risky_files_context)
+    return analyse_here(source, text, kind, settings)
+
+
+def analyse_here(
+    source: SourceFile, text: str, kind: FileKind, settings: Settings
+) -> tuple[list[Finding], ModuleFacts | None]:
+    """Lint one file in this process, under its CPU-time limit, with the collector paused.
 
     A file's tree is ~100k young objects: with the collector running, the walk's allocations set
     off collections that traverse the whole tree again and again. Some rules' per-file state holds
@@ -117,18 +129,92 @@ def analyse(
     """
     was_enabled = gc.isenabled()
     gc.disable()
+    limits = settings.limits
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _limits.cpu_time_limit(limits.time):
             # Compiling the analysed code (the syntax check; libcst evaluating string literals) warns
             # about *its* flaws ("invalid escape sequence", "invalid hexadecimal literal"), printing
             # its source lines: not ours to print, and a line may hold a secret.
             warnings.simplefilter("ignore", SyntaxWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
             return _analyse(source, text, kind, settings)
+    except _limits.TimeLimitExceeded:
+        return [file_error(source.display, over_time_limit(limits))], None
+    except MemoryError:
+        _limits.exhausted = True
+        return [file_error(source.display, over_memory_limit(limits))], None
     finally:
+        _limits.set_phase(_limits.IDLE)
         if was_enabled:
             gc.enable()
             gc.collect(0)
+
+
+def over_time_limit(limits: _limits.Limits) -> str:
+    return f"cannot analyse: over the time limit ({limits.describe_time()}; `time-limit` sets it)"
+
+
+def over_memory_limit(limits: _limits.Limits) -> str:
+    if limits.memory is None:
+        return "cannot analyse: out of memory"
+    return f"cannot analyse: over the memory limit ({limits.describe_memory()}; `memory-limit` sets it)"
+
+
+def parser_crashed(signal_name: str) -> str:
+    return f"cannot parse: libcst's parser crashed ({signal_name})"
+
+
+def failure_message(failure: Failure, limits: _limits.Limits) -> tuple[bool, str]:
+    """(whether it is the file's BL000, the message) for a worker lost while on a file."""
+    if failure.kind == "time":
+        return True, over_time_limit(limits)
+    if failure.kind == "memory":
+        return True, over_memory_limit(limits)
+    if failure.kind == "crash":
+        return True, parser_crashed(failure.detail)
+    return False, f"internal error: the worker process was lost ({failure.detail})"
+
+
+def _analyse_isolated(
+    source: SourceFile, text: str, kind: FileKind, settings: Settings, context: str
+) -> tuple[list[Finding], ModuleFacts | None]:
+    outcome = isolated(_analyse_in_child, (source, text, kind, settings), settings.limits, context or None)
+    if isinstance(outcome, Failure):
+        is_finding, message = failure_message(outcome, settings.limits)
+        if is_finding:
+            return [file_error(source.display, message)], None
+        raise InternalError(None, message.removeprefix("internal error: "))
+    if outcome[0] == "internal":
+        raise InternalError(outcome[1], outcome[2])
+    return outcome[1], outcome[2]
+
+
+def parses(text: str, limits: _limits.Limits | None = None) -> bool:
+    """Whether libcst parses ``text`` (what ``--fix`` asks of its edits), with the per-file stage's
+    care: over a pre-check limit it does not; a risky text is parsed in a child process."""
+    limits = limits if limits is not None else _limits.Limits()
+    if _too_complex_for_libcst(text):
+        return False
+    if _limits.risky_files_context is not None and _risky(text):
+        outcome = isolated(_parses_here, (text,), limits, _limits.risky_files_context or None)
+        return outcome is True
+    return _parses_here(text)
+
+
+def _parses_here(text: str) -> bool:
+    try:
+        cst.parse_module(text)
+    except Exception:  # libcst raises ParserSyntaxError, and ValueError/RecursionError on odd input
+        return False
+    return True
+
+
+def _analyse_in_child(source: SourceFile, text: str, kind: FileKind, settings: Settings) -> tuple[Any, ...]:
+    try:
+        findings, facts = analyse_here(source, text, kind, settings)
+    except InternalError as exc:  # crosses back as data: the exception does not pickle with its fields
+        return ("internal", exc.rule, exc.detail)
+    return ("ok", findings, facts)
 
 
 def _analyse(
@@ -142,7 +228,9 @@ def _analyse(
     if too_complex:
         return [file_error(source.display, too_complex)], None
     try:
+        _limits.set_phase(_limits.PARSING)
         module = _parse_unvalidated(text)
+        _limits.set_phase(_limits.ANALYSING)
     except cst.ParserSyntaxError as exc:
         # CPython's parser says where and what far better ("expected ':'" at the colon's place);
         # libcst's own error is kept for code only libcst rejects.
@@ -155,6 +243,10 @@ def _analyse(
         return [file_error(source.display, "cannot parse: the code is nested too deeply")], None
     except (ValueError, IndexError) as exc:  # libcst raises these on some invalid input (e.g. NUL bytes)
         return [file_error(source.display, f"cannot parse: {exc}")], None
+    except (KeyboardInterrupt, SystemExit, GeneratorExit, _limits.TimeLimitExceeded, MemoryError):
+        raise
+    except BaseException as exc:  # a panic in the native parser arrives as pyo3's PanicException
+        return [file_error(source.display, f"cannot parse: libcst's parser failed ({type(exc).__name__})")], None
     imports = ImportTable(name, is_package)
     _prescan_imports(module.body, imports)
     context = FileContext(
@@ -224,6 +316,22 @@ def _too_complex_for_libcst(text: str) -> str | None:
             return f"cannot analyse: expressions nested more than {MAX_EXPRESSION_DEPTH} levels deep"
         stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
     return None
+
+
+RISKY_BYTES = 512 * 1024
+
+
+def _risky(text: str) -> bool:
+    """Whether parsing ``text`` could crash this process or take it past its limits."""
+    return len(text) > RISKY_BYTES or _suspicious(text)
+
+
+def _suspicious(text: str) -> bool:
+    depth = deepest = 0
+    for char in _BRACKETS.sub("", text):
+        depth = depth + 1 if char in "([{" else max(0, depth - 1)
+        deepest = max(deepest, depth)
+    return deepest > MAX_BRACKET_DEPTH // 2 or bool(_LONG_LINE.search(text))
 
 
 def _syntax_check(source: SourceFile, text: str) -> list[Finding]:

@@ -94,13 +94,9 @@ def compatible(fixes: Iterable[Fix], first: Iterable[Fix] = ()) -> list[Fix]:
 
 
 def parses(text: str) -> bool:
-    import libcst as cst
+    from backlint.pipeline.filestage import parses as parses_safely  # imports libcst: only when fixing
 
-    try:
-        cst.parse_module(text)
-    except Exception:  # libcst raises ParserSyntaxError, and ValueError/RecursionError on odd input
-        return False
-    return True
+    return parses_safely(text)
 
 
 def finding_key(finding: Finding) -> tuple[str, str, str]:

@@ -9,6 +9,7 @@ from typing import Any
 from backlint.core.catalog import Catalog, Knowledge
 from backlint.core.config import Config
 from backlint.core.ids import PARSE_ERROR
+from backlint.pipeline.limits import Limits
 
 NO_PREFILTER_ENV = "BACKLINT_NO_PREFILTER"  # benchmarks and tests only: parse every file
 
@@ -25,6 +26,7 @@ class Settings:
     test_paths: tuple[str, ...]
     non_production_paths: tuple[str, ...]
     max_file_size: int
+    limits: Limits = dataclasses.field(default_factory=Limits)  # memory per parsing process, CPU time per file
     known_rules: tuple[str, ...] = ()  # every catalog id: suppression comments naming others are warned about
     prefilter: bool = True  # parse only files where a rule's trigger token occurs
     honor_foreign_ignores: bool = False  # bandit nosec and ruff noqa comments count (the foreign-ignores table)
@@ -50,6 +52,10 @@ def build_settings(config: Config, catalog: Catalog, rule_packages: tuple[str, .
         test_paths=config.test_paths,
         non_production_paths=config.non_production_paths,
         max_file_size=config.max_file_size,
+        limits=Limits(
+            memory=config.memory_limit_mb * 1024 * 1024 or None,
+            time=config.time_limit or None,
+        ),
         known_rules=tuple(sorted(catalog.rules)),
         prefilter=not os.environ.get(NO_PREFILTER_ENV),
         honor_foreign_ignores=config.honor_foreign_ignores,

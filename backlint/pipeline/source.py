@@ -34,13 +34,16 @@ def read_file_bytes(
     if not stat.S_ISREG(info.st_mode):
         return None, None, Notice(display, "not a regular file, skipped"), None
     if info.st_size > max_size:
-        notice = Notice(display, f"file is {info.st_size} bytes, over max-file-size ({max_size}), skipped")
-        return None, None, notice, None
+        return None, None, Notice(display, over_max_file_size(info.st_size, max_size)), None
     try:
         data = path.read_bytes()
     except OSError as exc:
         return None, None, None, file_error(display, f"cannot read file: {exc.strerror or exc}")
     return data, info, None, None
+
+
+def over_max_file_size(size: int, max_size: int) -> str:
+    return f"file is {size} bytes, over max-file-size ({max_size}), skipped"
 
 
 _CODING_COOKIE = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+")  # PEP 263, as tokenize reads it
