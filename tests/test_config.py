@@ -284,7 +284,8 @@ def test_every_documented_snippet_is_valid_configuration(project, block: str) ->
 def test_every_key_is_documented() -> None:
     text = DOCS.read_text("utf-8")
     keys = ("select", "extend-select", "ignore", "per-file-ignores", "severity", "exclude", "extend-exclude",
-            "respect-gitignore", "max-file-size", "memory-limit", "time-limit", "test-paths", "non-production-paths", "sarif-category",
+            "respect-gitignore", "max-file-size", "memory-limit", "time-limit", "test-paths", "non-production-paths",
+            "sarif-category",
             "cache-dir", "tables")  # fmt: skip
     for key in keys:
         assert f"### `{key}`" in text, key
