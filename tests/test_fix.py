@@ -367,8 +367,8 @@ def test_each_driver_gets_its_placeholder_and_parameters(project, code: str, exp
 @pytest.mark.parametrize(
     ("body", "why"),
     [
-        ("conn.execute(f\"SELECT * FROM t WHERE {col} = '{v}'\")",
-         "`col` is an identifier, which cannot be a parameter"),
+        ("conn.execute(f\"SELECT * FROM t WHERE {input()} = '{v}'\")",  # an identifier from outside input
+         "`input()` is an identifier, which cannot be a parameter"),
         ("conn.execute(f\"SELECT * FROM t WHERE a = {v!r}\")", "`v` is formatted"),
         ("conn.execute(f\"SELECT * FROM t WHERE a = '{v:>5}'\")", "`v` is formatted"),
         ("conn.execute(f\"SELECT * FROM t WHERE a = '{v}' AND b = ?\", (1,))", "the call already passes parameters"),
@@ -376,8 +376,8 @@ def test_each_driver_gets_its_placeholder_and_parameters(project, code: str, exp
         ("conn.execute(f\"SELECT * FROM t WHERE a = '{v}' AND b = ?\")", "the SQL text has a `?`"),
         ("conn.execute(sql=f\"SELECT * FROM t WHERE a = '{v}'\")", "the SQL is passed by keyword"),
         ("conn.execute(f\"SELECT * FROM t WHERE id IN ({v})\")", "`v` fills a whole IN/VALUES list"),
-        ("conn.execute(f\"SELECT /*+ INDEX(t {v}) */ * FROM t WHERE a = '{n}'\")",
-         "`v` is a piece of SQL syntax, which cannot be a parameter"),  # inside a comment (an optimizer hint)
+        ("conn.execute(f\"SELECT /*+ INDEX(t {input()}) */ * FROM t WHERE a = '{n}'\")",
+         "`input()` is a piece of SQL syntax, which cannot be a parameter"),  # inside a comment (an optimizer hint)
         ("conn.execute(\"SELECT * FROM t WHERE a = '%s'\" % tuple(v))", "`tuple(v)` is a sequence of %-arguments"),
         ("conn.executescript(f\"DELETE FROM t WHERE a = '{v}'\")", None),  # the message says it takes no parameters
     ],

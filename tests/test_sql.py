@@ -97,7 +97,8 @@ def test_message_for_spliced_sql_syntax_does_not_suggest_a_placeholder(project) 
     """A condition or clause (``WHERE {cond}``) cannot become a parameter: the message says what to do instead."""
     project.write(
         "app/users.py",
-        "import sqlite3\n\ndef find(term):\n    cur = sqlite3.connect('a.db').cursor()\n"
+        "import sqlite3\n\ndef find(request):\n    term = request.GET['where']\n"
+        "    cur = sqlite3.connect('a.db').cursor()\n"
         "    cur.execute(f'SELECT * FROM users WHERE {term}')\n",
     )
     (finding,) = project.lint("app/users.py", "--format", "json").json()["findings"]
@@ -146,13 +147,14 @@ def test_builders_across_branches_and_loops(project) -> None:  # type: ignore[no
             sql += f" AND {column} = '{value}'"
         return conn.execute(sql).fetchall()
 
-    def identifier_builder(columns):
+    def identifier_builder(request):
+        columns = request.GET.getlist("filter")
         sql = "SELECT * FROM t WHERE 1=1"
         for column in columns:
             sql += f" AND {column} = ?"
         return conn.execute(sql, [1] * len(columns)).fetchall()
     """
-    assert _lint(project, code) == {(21, "BL101"), (27, "BL104")}
+    assert _lint(project, code) == {(21, "BL101"), (28, "BL104")}
 
 
 def test_helper_defined_after_its_caller_and_argument_substitution(project) -> None:  # type: ignore[no-untyped-def]
@@ -200,7 +202,7 @@ def test_allowlist_guards(project) -> None:  # type: ignore[no-untyped-def]
     def by_mapping(key):
         return conn.execute(f"SELECT * FROM t ORDER BY {SORTS.get(key, 'name')}").fetchall()
 
-    def by_membership(sort):
+    def by_membership(request, sort):
         if sort in ("name", "price"):
             return conn.execute(f"SELECT * FROM t ORDER BY {sort}").fetchall()
         return conn.execute(f"SELECT * FROM t ORDER BY {sort}").fetchall()
@@ -296,3 +298,144 @@ def test_users_extend_the_sink_table(project) -> None:  # type: ignore[no-untype
         return run_query(f"SELECT * FROM users WHERE email = '{email}'")
     """
     assert _lint(project, code) == {(4, "BL101")}
+
+
+# -- slot judgement (issue 15 item 2): values strictly, SQL syntax by where it comes from ------------
+
+
+def test_syntax_from_configuration_outside_endpoints_is_not_reported(project) -> None:  # type: ignore[no-untyped-def]
+    """lnbits/db.py: a schema name from the server's settings, DDL in a startup method; the same
+    setting spliced in by an endpoint is reported (its origin is not known there)."""
+    code = """
+    import sqlite3
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    class Database:
+        def __init__(self, settings):
+            self.schema = settings.schema
+            self.conn = sqlite3.connect(settings.path)
+
+        def create_schema(self):
+            self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+
+    @app.get("/tables")
+    def tables(settings):
+        conn = sqlite3.connect(settings.path)
+        return conn.execute(f"SELECT name FROM {settings.schema}.tables").fetchall()
+    """
+    assert _lint(project, code) == {(17, "BL104")}
+
+
+def test_generic_helper_judged_at_its_callers(project) -> None:  # type: ignore[no-untyped-def]
+    """lnbits/db.py's paging helper: every caller passing a constant table is fine; a caller passing
+    request data is reported there, with the helper's slot and the sink as related locations."""
+    code = """
+    import sqlite3
+    from flask import Flask, request
+
+    app = Flask(__name__)
+    conn = sqlite3.connect("app.db")
+
+    def count_rows(table_name, clause=""):
+        return conn.execute(f"SELECT COUNT(*) FROM {table_name} {clause}").fetchone()[0]
+
+    def dashboard():
+        return {"users": count_rows("users"), "orders": count_rows("orders", "WHERE paid = 1")}
+
+    @app.get("/count")
+    def count():
+        return {"n": count_rows(request.args["table"])}
+    """
+    project.write("app/db.py", textwrap.dedent(code).lstrip("\n"))
+    (finding,) = project.lint("app/db.py", "--select", "BL1", "--format", "json").json()["findings"]
+    assert (finding["rule_id"], finding["line"]) == ("BL104", 15)
+    assert [r["line"] for r in finding["related"]] == [8, 8]
+    code = code.replace('request.args["table"]', '"payments"')
+    assert _lint(project, code) == set()
+
+
+def test_value_slots_stay_strict(project) -> None:  # type: ignore[no-untyped-def]
+    """A value slot is reported whatever the value's origin, unless every caller passes a constant."""
+    code = """
+    import sqlite3
+    conn = sqlite3.connect("app.db")
+
+    def by_status(status):
+        return conn.execute(f"SELECT * FROM orders WHERE status = '{status}'").fetchall()
+
+    def by_owner(owner):
+        return conn.execute(f"SELECT * FROM orders WHERE owner = '{owner}'").fetchall()
+
+    def open_orders():
+        return by_owner("system") + by_owner("admin")
+    """
+    assert _lint(project, code) == {(5, "BL101")}
+
+
+def test_bind_parameter_names_are_not_data(project) -> None:  # type: ignore[no-untyped-def]
+    """open-webui/fides: f-strings that build only ``:name`` placeholders, values bound."""
+    code = """
+    from sqlalchemy import text
+
+    def search(session, terms, columns):
+        clauses = [f"lower(content) LIKE :term_{i}" for i, _ in enumerate(terms)]
+        params = {f"term_{i}": f"%{t}%" for i, t in enumerate(terms)}
+        placeholders = ", ".join([f":{col}" for col in columns])
+        session.execute(text(f"INSERT INTO log ({', '.join(columns)}) VALUES ({placeholders})"), params)
+        for key in params:
+            session.execute(text(f"SELECT id FROM chat WHERE title LIKE :{key} ESCAPE '\\\\'"), params)
+        return session.execute(text("SELECT id FROM chat WHERE " + " OR ".join(clauses)), params)
+    """
+    assert _lint(project, code) == set()
+
+
+def test_statements_without_parameters(project) -> None:  # type: ignore[no-untyped-def]
+    """open-webui/datasette: PRAGMA and SET take no parameters; a setting there is not a finding,
+    request data is (and the message says why no placeholder helps)."""
+    code = """
+    import os
+    import sqlite3
+    from flask import Flask, request
+
+    app = Flask(__name__)
+    CACHE_SIZE = os.environ.get("SQLITE_CACHE_SIZE", "2000")
+
+    def connect():
+        conn = sqlite3.connect("app.db")
+        conn.execute(f"PRAGMA cache_size=-{CACHE_SIZE}")
+        conn.execute(f"PRAGMA key = '{os.environ['DATABASE_PASSWORD']}'")
+        return conn
+
+    @app.post("/tune")
+    def tune():
+        connect().execute(f"PRAGMA cache_size={request.form['size']}")
+    """
+    project.write("app/db.py", textwrap.dedent(code).lstrip("\n"))
+    (finding,) = project.lint("app/db.py", "--select", "BL1", "--format", "json").json()["findings"]
+    assert (finding["rule_id"], finding["line"]) == ("BL101", 16)
+    assert "statement that takes no parameters" in finding["message"]
+
+
+def test_constants_through_loops_enums_and_pure_calls(project) -> None:  # type: ignore[no-untyped-def]
+    """indico's migrations: values from a module constant mapping through .items() and
+    json.dumps(), a CASE built from an enum's members."""
+    code = """
+    import enum
+    import json
+    from alembic import op
+
+    mapping = {0: "first_last", 1: "last_first"}
+
+    class PersonalDataType(int, enum.Enum):
+        email = 1
+        first_name = 2
+
+    def upgrade():
+        for value, name in mapping.items():
+            op.execute(f"UPDATE users.settings SET value = '{json.dumps(name)}' WHERE value = '{value}'")
+        case = " ".join(f"WHEN {e.value} THEN '{e.name.replace('_', '-')}'" for e in PersonalDataType)
+        op.execute(f"UPDATE form_items SET internal_name = CASE data_type {case} END")
+    """
+    assert _lint(project, code) == set()

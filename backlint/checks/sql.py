@@ -2,22 +2,38 @@
 
 The five rules read the file's ``SqlAnalysis`` (backlint/analysis/sql/analysis.py), which exposes
 ``BuiltSql`` facts: built text, the API family of the call it reaches (sql-sinks `api`), and its
-unvetted slots. Each rule decides which facts are its own: BL101 driver calls and BL102 ORM raw
-APIs with a value or syntax slot, BL104 either with identifier slots only, BL103 composition APIs,
-BL105 (an audit) text reaching no call.
+unvetted slots with their origins. Each rule decides which facts are its own: BL101 driver calls
+and BL102 ORM raw APIs with a value or syntax slot, BL104 either with identifier slots only, BL103
+composition APIs, BL105 (an audit) text reaching no call.
+
+Which slots are findings (``reported_here``): a value slot (``WHERE a = {v}``) whenever its value
+is not proven constant — a helper whose every caller here passes constants aside; a slot of SQL
+syntax (an identifier, a clause, a value in a statement that takes no parameters) only when outside
+input reaches it, or when its origin is not known and the code runs in an endpoint; a bind
+parameter's name never. When a caller passes outside input to a helper building the SQL, the finding
+is placed at the caller, with the helper's slot and the sink as related locations.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
 
 from backlint.analysis.sql.analysis import SqlAnalysis
-from backlint.analysis.sql.judge import BuiltSql
-from backlint.analysis.sql.slots import FRAGMENT, IDENTIFIER, QUOTED_VALUE, RECOGNIZER_KEYWORDS
+from backlint.analysis.sql.judge import BuiltSql, Slot
+from backlint.analysis.sql.slots import (
+    FRAGMENT,
+    IDENTIFIER,
+    LITERAL,
+    PLACEHOLDER,
+    QUOTED_VALUE,
+    RECOGNIZER_KEYWORDS,
+    VALUE_SLOTS,
+)
 from backlint.analysis.sql.tables import COMPOSITION, DRIVER, ORM, sql_knowledge
 from backlint.analysis.sql.templates import code_of
 from backlint.core.rule import Rule
@@ -38,16 +54,55 @@ class _SqlRule(Rule):
         return sorted(sql_knowledge(knowledge).trigger_tokens(cls.APIS))
 
     def leave_Module(self, node: cst.Module) -> None:
-        analysis = self.context.get(SqlAnalysis)
-        for built in analysis.reached():
-            if self.claims(built):
-                self.report(built.hole.node, self.message(built), related=built.related)
+        for finding, at, related in self.findings(self.context.get(SqlAnalysis).reached()):
+            self.report(at, self.message(finding), related=related)
 
-    def claims(self, built: BuiltSql) -> bool:
+    def findings(self, facts: list[BuiltSql]) -> Iterator[tuple[BuiltSql, cst.CSTNode, list[tuple[cst.CSTNode, str]]]]:
+        """(the fact seen through the slot reported, where, related locations) for this rule's findings."""
+        placed: set[int] = set()
+        for built in facts:
+            here = [s for s in built.slots if reported_here(s)]
+            if here:
+                slot = next((s for s in here if s.position != IDENTIFIER), here[0])
+                if self.claims(built, slot):
+                    yield (
+                        dataclasses.replace(built, hole=slot.hole, position=slot.position),
+                        slot.hole.node,
+                        built.related,
+                    )
+            for slot in built.slots:
+                if slot in here or slot.position == PLACEHOLDER or not self.claims(built, slot):
+                    continue
+                for chain in slot.chains:
+                    argument = chain[0][1]
+                    if id(argument) in placed:
+                        continue
+                    placed.add(id(argument))
+                    related: list[tuple[cst.CSTNode, str]] = [
+                        (c, "passed on to the helper building the SQL here") for c, _ in chain[1:]
+                    ]
+                    related.append((slot.hole.node, "the argument is interpolated into SQL text here"))
+                    if built.sink is not None:
+                        related.append((built.sink, f"the SQL reaches {built.label} here"))
+                    seen = dataclasses.replace(
+                        built, hole=dataclasses.replace(slot.hole, node=argument), position=slot.position
+                    )
+                    yield seen, argument, related
+
+    def claims(self, built: BuiltSql, slot: Slot) -> bool:
         raise NotImplementedError
 
     def message(self, issue: BuiltSql) -> str:
         raise NotImplementedError
+
+
+def reported_here(slot: Slot) -> bool:
+    """Whether ``slot`` is a finding where the SQL is built (see the module docstring)."""
+    if slot.position == PLACEHOLDER:
+        return False
+    if slot.position in VALUE_SLOTS:
+        return slot.inputs or slot.unknown
+    return slot.inputs or (slot.unknown and slot.endpoint)
 
 
 def _expression(issue: BuiltSql) -> str:
@@ -92,7 +147,10 @@ def _quoted_parameter(issue: BuiltSql) -> str:
     value = _expression(issue)
     if not inner_before and not inner_after:
         return value
-    return 'f"' + inner_before + "{" + value + "}" + inner_after + '"'
+    for quote in ('"', "'"):
+        if quote not in inner_before + inner_after + value:
+            return "f" + quote + inner_before + "{" + value + "}" + inner_after + quote
+    return repr(inner_before + "{}" + inner_after) + f".format({value})"
 
 
 def _sql_before(issue: BuiltSql) -> str:
@@ -124,19 +182,27 @@ class _SinkRule(_SqlRule):
 
     API: ClassVar[str]
 
-    def claims(self, built: BuiltSql) -> bool:
-        return built.api == self.API and built.position != IDENTIFIER
+    def claims(self, built: BuiltSql, slot: Slot) -> bool:
+        return built.api == self.API and slot.position != IDENTIFIER
 
     def leave_Module(self, node: cst.Module) -> None:
         """Each finding carries the parameterizing fix, or says why there is none."""
         analysis = self.context.get(SqlAnalysis)
-        for built in analysis.reached():
-            if self.claims(built):
-                fix, refusal = analysis.fix(built)
-                message = self.message(built) + (f" (no autofix: {refusal})" if refusal else "")
-                self.report(built.hole.node, message, related=built.related, fix=fix)
+        for built, at, related in self.findings(analysis.reached()):
+            fix, refusal = (None, None)
+            if at is built.hole.node:  # not at a caller: the fix rewrites the SQL text
+                reported = {id(s.hole.node) for s in built.slots if reported_here(s)}
+                fix, refusal = analysis.fix(built, reported)
+            message = self.message(built) + (f" (no autofix: {refusal})" if refusal else "")
+            self.report(at, message, related=related, fix=fix)
 
     def message(self, issue: BuiltSql) -> str:
+        if issue.position == LITERAL:  # PRAGMA, SET, DDL: the statement takes no parameters
+            return (
+                f"SQL built with {issue.hole.how} reaches {issue.label}, with `{_expression(issue)}` spliced into a "
+                "statement that takes no parameters (PRAGMA, SET, DDL): convert it to a number (int()) or check it "
+                "against an allowlist before it joins the SQL"
+            )
         if issue.position == FRAGMENT:  # a condition or clause: no placeholder can stand for it
             return (
                 f"SQL built with {issue.hole.how} reaches {issue.label}, with `{_expression(issue)}` spliced in as "
@@ -171,8 +237,14 @@ class PsycopgSqlCompositionMisuse(_SqlRule):
     id = "BL103"
     APIS = (COMPOSITION,)
 
-    def claims(self, built: BuiltSql) -> bool:
+    def claims(self, built: BuiltSql, slot: Slot) -> bool:
         return built.api == COMPOSITION
+
+    def findings(self, facts: list[BuiltSql]) -> Iterator[tuple[BuiltSql, cst.CSTNode, list[tuple[cst.CSTNode, str]]]]:
+        """sql.SQL() trusts all of its text: any unvetted value in it is a finding."""
+        for built in facts:
+            if built.api == COMPOSITION:
+                yield built, built.hole.node, built.related
 
     def message(self, issue: BuiltSql) -> str:
         return (
@@ -187,8 +259,8 @@ class SqlIdentifierWithoutAllowlist(_SqlRule):
 
     id = "BL104"
 
-    def claims(self, built: BuiltSql) -> bool:
-        return built.api in (DRIVER, ORM) and built.position == IDENTIFIER
+    def claims(self, built: BuiltSql, slot: Slot) -> bool:
+        return built.api in (DRIVER, ORM) and slot.position == IDENTIFIER
 
     def message(self, issue: BuiltSql) -> str:
         expression = _expression(issue)

@@ -1,7 +1,8 @@
 """SqlAnalysis: SQL built from strings, as facts for the BL1xx rules (backlint/checks/sql.py).
 
-Walks with the rules, after ``Scopes``: records every call (a possible sink), the allowlist guards,
-and the places where SQL-named text is built without being seen executed. Nothing is judged during
+Walks with the rules, after ``Scopes`` and ``Origins`` (which records every call: a possible sink):
+records the allowlist guards and the places where SQL-named text is built without being seen
+executed. Values carry their origins (backlint/analysis/origins.py). Nothing is judged during
 the walk: ``reached()`` and ``unreached()`` fold and judge once, at the end of the module, so
 helpers defined after their callers are seen. The analysis never reports; the rules decide which
 ``BuiltSql`` facts are theirs.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from backlint.analysis.origins import Origins
 from backlint.analysis.scopes import FUNCTION, Scopes, Site
 from backlint.analysis.sql.guards import Guards
 from backlint.analysis.sql.handles import Handles
@@ -27,17 +29,17 @@ from backlint.core.rule import Analysis, FileContext, PendingFix
 
 
 class SqlAnalysis(Analysis):
-    REQUIRES = (Scopes,)
+    REQUIRES = (Scopes, Origins)
 
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
         self.scopes = context.get(Scopes)
+        self.origins = context.get(Origins)
         self.kb = sql_knowledge(context.knowledge)
         self.guards = Guards(self.scopes, self.kb)
-        self.values = Values(context, self.scopes, self.kb, self.guards)
+        self.values = Values(context, self.scopes, self.origins, self.kb, self.guards)
         self.handles = Handles(context, self.scopes, self.kb)
-        self.judge = Judge(context, self.values, self.handles, self.kb)
-        self.calls: list[SinkCall] = []
+        self.judge = Judge(context, self.values, self.handles, self.origins, self.kb)
         # Text that may be SQL built and kept for later: (expression or bound name, site, kind).
         self.candidates: list[tuple[cst.CSTNode, Site, str]] = []
         self._reached: list[BuiltSql] | None = None
@@ -57,20 +59,18 @@ class SqlAnalysis(Analysis):
             self.candidates.append((node.value, self.scopes.site_at(node), "return"))
 
     def visit_Call(self, node: cst.Call) -> None:
-        site = self.scopes.site_at(node)
-        self.calls.append(SinkCall(node, site))
         trust = self.values.trust
         for arg in node.args:
             keyword = arg.keyword.value if arg.keyword is not None else None
             if keyword and is_sql_name(keyword) and not trust.is_prose(node.func):
-                self.candidates.append((arg.value, site, "keyword"))
+                self.candidates.append((arg.value, self.scopes.site_at(node), "keyword"))
 
     # -- the facts -------------------------------------------------------------------------
 
     def reached(self) -> list[BuiltSql]:
         """SQL text built from data reaching a call of the sql-sinks table (each hole once)."""
         if self._reached is None:
-            self._reached = self.judge.reached(self.calls)
+            self._reached = self.judge.reached([SinkCall(call, site) for call, site in self.origins.calls])
         return self._reached
 
     def unreached(self) -> list[BuiltSql]:
@@ -94,6 +94,7 @@ class SqlAnalysis(Analysis):
         found.sort(key=lambda candidate: candidate[1].point)
         return found
 
-    def fix(self, built: BuiltSql) -> tuple[PendingFix | None, str | None]:
-        """The parameterizing fix for ``built`` (reaching a sink), or (None, why there is none)."""
-        return sql_fix(built, self.values, self.scopes, self.kb)
+    def fix(self, built: BuiltSql, unvetted: set[int]) -> tuple[PendingFix | None, str | None]:
+        """The parameterizing fix for ``built`` (reaching a sink), or (None, why there is none).
+        ``unvetted``: ids of the hole nodes that must not stay in the SQL text."""
+        return sql_fix(built, unvetted, self.values, self.scopes, self.kb)

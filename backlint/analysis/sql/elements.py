@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import libcst as cst
 
+from backlint.analysis.origins import UNKNOWN
 from backlint.analysis.scopes import Scopes, Site
 from backlint.analysis.sql.guards import Guards
 from backlint.analysis.sql.tables import SqlKnowledge
-from backlint.analysis.sql.templates import Folder, Value, all_safe, cap, const, opaque, string_value
+from backlint.analysis.sql.templates import (
+    Folder,
+    Value,
+    all_safe,
+    cap,
+    const,
+    leaf,
+    opaque,
+    origin_of,
+    string_value,
+)
 from backlint.analysis.sql.trust import Trust
 from backlint.core.imports import dotted_name
 
@@ -60,13 +71,17 @@ class Elements:
                 isinstance(expr.func, cst.Attribute) and self.trust.safe_method(expr.func.attr.value)
             ):
                 return opaque(expr, safe=True)
-            if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in ("keys", "values"):
+            if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in ("keys", "values", "items"):
                 if self.const_collection(expr.func.value, site):
                     return opaque(expr, safe=True)
-                entries = self.dict_entries(expr.func.value, site, expr.func.attr.value == "values")
+                method = expr.func.attr.value
+                entries = self.dict_entries(expr.func.value, site, method == "values")
+                if entries is not None and method == "items":
+                    more = self.dict_entries(expr.func.value, site, True)
+                    entries = cap(entries + more) if more is not None else None
                 if entries is not None:
                     return entries
-            return opaque(expr)
+            return leaf(expr, self.values.leaf_origin(expr, site))
         if isinstance(expr, cst.Dict):
             keys = [self.values.value(e.key, site) for e in expr.elements if isinstance(e, cst.DictElement)]
             return cap([t for v in keys for t in v]) if keys else const("")
@@ -78,7 +93,7 @@ class Elements:
             values = self.values.member_values(expr, site)
             if values is not None and self.const_collection(expr, site):
                 return opaque(expr, safe=True)
-        return opaque(expr)
+        return leaf(expr, self.values.leaf_origin(expr, site))
 
     def dict_entries(self, expr: cst.BaseExpression, site: Site, values: bool) -> Value | None:
         """Keys or values of a dict a local name is built as (literal, comprehension, ``d[k] = v``)."""
@@ -117,9 +132,11 @@ class Elements:
             return bound
         if self.guards.any_in(site.scope) and self.guards.guarded(name, site, self.const_collection):
             return opaque(node, safe=True)
+        if self.trust.enum_class(node) is not None:
+            return opaque(node, safe=True)  # iterating an enum class: its members
         found = self.scopes.lookup(name, site)
         if found is None:
-            return opaque(node)
+            return leaf(node, self.values.unbound_origin(node))
         bindings, _ = found
         out: Value = []
         for binding in bindings:
@@ -136,11 +153,13 @@ class Elements:
                 safe = binding.annotation is not None and self.trust.typed_annotation(
                     binding.annotation, inner, collection=True
                 )
-                out += opaque(node, safe=safe)
+                out += opaque(node, safe=True) if safe else leaf(node, self.values.param_origin(binding))
+            elif binding.kind in ("for", "comprehension") and binding.value is not None:
+                out += leaf(node, origin_of(self.elements(binding.value, inner)))
             else:
-                out += opaque(node)
+                out += leaf(node, UNKNOWN)
         scopes = {id(b.scope): b.scope for b in bindings}
-        scopes[id(site.scope)] = site.scope
+        scopes[id(site.scope.frame)] = site.scope.frame
         for scope in scopes.values():
             for mutation in scope.mutations.get(name, ()):
                 inner = Site(mutation.scope, mutation.point, mutation.blocks, None, site.depth + 1)
@@ -151,7 +170,7 @@ class Elements:
                     out += self.elements(mutation.value, inner)
                 else:
                     out += self.values.value(mutation.value, inner)
-        return cap(out) if out else opaque(node)
+        return cap(out) if out else leaf(node, UNKNOWN)
 
     def comprehension(
         self, node: cst.ListComp | cst.GeneratorExp | cst.SetComp | cst.DictComp, site: Site, values: bool = False
@@ -175,13 +194,23 @@ class Elements:
                         env[element.value] = opaque(element, safe=True)
                     elif enumerate_call and i == 1 and isinstance(iterable, cst.Call):
                         env[element.value] = self.elements(iterable.args[0].value, inner)
+                    elif (pairs := self.values.items_of(iterable, i, inner)) is not None:
+                        env[element.value] = pairs
                     else:
-                        env[element.value] = opaque(element, safe=all_safe(self.elements(iterable, inner)))
+                        items = self.elements(iterable, inner)
+                        safe = all_safe(items) or self.const_collection(iterable, inner)
+                        env[element.value] = opaque(element, safe=True) if safe else leaf(element, origin_of(items))
             comp = comp.inner_for_in
         inner = Site(site.scope, site.point, site.blocks, env, site.depth + 1)
         if isinstance(node, cst.DictComp):
             return self.values.value(node.value if values else node.key, inner)
         return self.values.value(node.elt, inner)
+
+    def _constant(self, expr: cst.BaseExpression, site: Site, depth: int) -> bool:
+        """An item of a constant collection: a constant, or a collection of constants (rows of pairs)."""
+        if isinstance(expr, (cst.List, cst.Tuple, cst.Set, cst.Dict)):
+            return self.const_collection(expr, site, depth + 1)
+        return all_safe(self.values.value(expr, site))
 
     def const_collection(self, expr: cst.BaseExpression, site: Site, depth: int = 0) -> bool:
         """A collection literal of constants (or a name bound only to one): an allowlist."""
@@ -189,14 +218,13 @@ class Elements:
             return False
         if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
             return all(
-                not isinstance(e, cst.StarredElement) and all_safe(self.values.value(e.value, site))
-                for e in expr.elements
+                not isinstance(e, cst.StarredElement) and self._constant(e.value, site, depth) for e in expr.elements
             )
         if isinstance(expr, cst.Dict):
             return all(
                 isinstance(e, cst.DictElement)
                 and all_safe(self.values.value(e.key, site))
-                and all_safe(self.values.value(e.value, site))
+                and self._constant(e.value, site, depth)
                 for e in expr.elements
             )
         if isinstance(expr, cst.Call):

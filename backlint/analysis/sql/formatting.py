@@ -25,6 +25,7 @@ from backlint.analysis.sql.templates import (
     concat,
     const,
     fstring_text,
+    leaf,
     opaque,
     renode,
     string_value,
@@ -102,7 +103,9 @@ class Formats:
                     else:
                         formatted = bool(match.group("flags") or match.group("width")) or kind != "s"
                         value = (
-                            self.values.value(arg, site) if arg is not right or positional == [right] else opaque(arg)
+                            self.values.value(arg, site)
+                            if arg is not right or positional == [right]
+                            else leaf(arg, self.values.leaf_origin(arg, site))
                         )
                         pieces.append(renode(value, arg, HOW_PERCENT, formatted))
                 pieces.append(const(part[last:]))
@@ -153,7 +156,11 @@ class Formats:
                     if spec and spec[-1] in NUMERIC_TYPES:
                         pieces.append([(Hole(arg, True, HOW_FORMAT),)])
                         continue
-                    value = self.values.value(arg, site) if arg is not splat and field == head else opaque(arg)
+                    value = (
+                        self.values.value(arg, site)
+                        if arg is not splat and field == head
+                        else leaf(arg, self.values.leaf_origin(arg, site))
+                    )
                     if arg is splat and self.collections.const_collection(arg, site):
                         value = opaque(arg, safe=True)
                     pieces.append(renode(value, arg, HOW_FORMAT, bool(spec or conversion)))
@@ -198,7 +205,11 @@ class Formats:
                     if arg is None:
                         pieces.append(const(match.group(0)))
                     else:
-                        value = self.values.value(arg, site) if arg is not mapping else opaque(arg)
+                        value = (
+                            self.values.value(arg, site)
+                            if arg is not mapping
+                            else leaf(arg, self.values.leaf_origin(arg, site))
+                        )
                         pieces.append(renode(value, arg, HOW_TEMPLATE))
                 pieces.append(const(part[last:]))
             out.extend(concat(*pieces))

@@ -13,19 +13,29 @@ import dataclasses
 
 import libcst as cst
 
+from backlint.analysis.origins import UNKNOWN, Origin, Origins
 from backlint.analysis.scopes import Site
 from backlint.analysis.sql.handles import Handles
-from backlint.analysis.sql.slots import FRAGMENT, IDENTIFIER, QUOTED_VALUE, looks_like_sql, slot_positions
+from backlint.analysis.sql.slots import (
+    FRAGMENT,
+    IDENTIFIER,
+    LITERAL,
+    QUOTED_VALUE,
+    looks_like_sql,
+    slot_positions,
+)
 from backlint.analysis.sql.tables import COMPOSITION, UNKNOWN_HANDLE, UNREACHED, Driver, SinkRow, SqlKnowledge
 from backlint.analysis.sql.templates import (
     Hole,
     Template,
     Value,
+    all_safe,
     code_of,
     fold,
     holes,
     is_built,
     node_tokens,
+    origin_of,
     unsafe_holes,
 )
 from backlint.analysis.sql.values import Values
@@ -34,19 +44,48 @@ from backlint.pipeline.walk import children
 
 
 @dataclasses.dataclass(eq=False)
+class Slot:
+    """An unvetted value in SQL text: where it sits and where it may come from.
+
+    ``origin``: as folded where the text is built. Its parameters are followed to the calls of this
+    module (``callers``): ``chains`` are the call paths (outermost call first, with the argument
+    passed) along which a caller passes outside input; ``unresolved``: a parameter no call of this
+    module passes, or an argument whose origin is not known; ``endpoint``: the code building or
+    running the SQL is an endpoint, or is called (here) from one.
+    """
+
+    hole: Hole
+    position: str
+    origin: Origin
+    chains: list[tuple[tuple[cst.Call, cst.BaseExpression], ...]] = dataclasses.field(default_factory=list)
+    unresolved: bool = False
+    endpoint: bool = False
+
+    @property
+    def inputs(self) -> bool:
+        """Outside input reaches the value where the text is built."""
+        return self.origin.outside
+
+    @property
+    def unknown(self) -> bool:
+        """Part of the value is not followed (a call's result, an import, a parameter not resolved)."""
+        return self.origin.unknown or bool(self.origin.imports) or self.unresolved
+
+
+@dataclasses.dataclass(eq=False)
 class BuiltSql:
     """SQL text built from data, where it goes, and its unvetted slots.
 
     ``api``: the family of the call it reaches (sql-sinks `api`: driver, orm, composition) or
-    "unreached". ``hole``/``position``: the slot a finding is placed at — the first one that is not
-    an identifier, else the first; so ``position == IDENTIFIER`` means only identifiers are
-    interpolated. ``slots``: every unvetted hole with its position, in text order.
+    "unreached". ``hole``/``position``: the first slot that is not an identifier, else the first
+    (each hole is reported once, at the first text it is found in). ``slots``: every unvetted
+    value, in text order, with its origin.
     """
 
     api: str
     hole: Hole
     position: str
-    slots: list[tuple[Hole, str]]
+    slots: list[Slot]
     template: Template
     sink: cst.Call | None = None
     site: Site | None = None  # of the sink call
@@ -59,7 +98,7 @@ class BuiltSql:
 
     @property
     def holes(self) -> list[Hole]:
-        return [h for h, _ in self.slots]
+        return [s.hole for s in self.slots]
 
 
 @dataclasses.dataclass(eq=False)
@@ -69,10 +108,13 @@ class SinkCall:
 
 
 class Judge:
-    def __init__(self, context: FileContext, values: Values, handles: Handles, kb: SqlKnowledge) -> None:
+    def __init__(
+        self, context: FileContext, values: Values, handles: Handles, origins: Origins, kb: SqlKnowledge
+    ) -> None:
         self.context = context
         self.values = values
         self.handles = handles
+        self.origins = origins
         self.kb = kb
 
     def reached(self, calls: list[SinkCall]) -> list[BuiltSql]:
@@ -102,14 +144,13 @@ class Judge:
             for template in value:
                 if not is_built(template) or not looks_like_sql(fold(template)):
                     continue
-                slots = self.slots(template)
+                slots = self.slots(template, site)
                 if not slots:
                     continue
-                hole, position = slots[0]
-                if any(id(h.node) in reported for h, _ in slots):
+                if any(id(s.hole.node) in reported for s in slots):
                     break
-                reported.update(id(h.node) for h, _ in slots)
-                found.append(BuiltSql(UNREACHED, hole, position, slots, template))
+                reported.update(id(s.hole.node) for s in slots)
+                found.append(BuiltSql(UNREACHED, slots[0].hole, slots[0].position, slots, template))
                 break
         return found
 
@@ -180,10 +221,11 @@ class Judge:
                     continue
             elif not is_built(template) or (not confirmed and not looks_like_sql(fold(template))):
                 continue
-            slots = self.slots(template)
+            slots = self.slots(template, sink.site)
             if not slots:
                 continue
-            hole, position = next(((h, p) for h, p in slots if p != IDENTIFIER), slots[0])
+            first = next((s for s in slots if s.position != IDENTIFIER), slots[0])
+            hole, position = first.hole, first.position
             label = self._label(row, call, receiver)
             inside = contains(argument, hole.node)
             return BuiltSql(
@@ -203,8 +245,9 @@ class Judge:
             )
         return None
 
-    def slots(self, template: Template) -> list[tuple[Hole, str]]:
-        """Unvetted holes with their SQL positions; a value named as SQL (``where_sql``) is composition."""
+    def slots(self, template: Template, site: Site) -> list[Slot]:
+        """Unvetted holes with their SQL positions and origins; a value named as SQL (``where_sql``)
+        is composition. ``site``: where the text is used (a sink, or where it is built)."""
         fragment_names, sql_names = self.kb.names("fragment-name"), self.kb.names("sql-name")
         out = []
         for hole, position in zip(holes(template), slot_positions(template)):
@@ -213,10 +256,43 @@ class Judge:
             tokens = node_tokens(hole.node)
             if position != QUOTED_VALUE and sql_names.intersection(tokens):
                 continue
-            if position in (FRAGMENT, IDENTIFIER) and fragment_names.intersection(tokens):
+            if position in (FRAGMENT, IDENTIFIER, LITERAL) and fragment_names.intersection(tokens):
                 continue
-            out.append((hole, position))
+            out.append(self._slot(hole, position, site))
         return out
+
+    def _slot(self, hole: Hole, position: str, site: Site) -> Slot:
+        slot = Slot(hole, position, hole.origin or UNKNOWN, endpoint=self.origins.is_endpoint(site.scope))
+        self._follow(slot, slot.origin, (), 0)
+        return slot
+
+    def _follow(
+        self, slot: Slot, origin: Origin, chain: tuple[tuple[cst.Call, cst.BaseExpression], ...], depth: int
+    ) -> None:
+        """Follows ``origin``'s parameters to the calls of this module passing them."""
+        if chain and origin.outside:
+            slot.chains.append(chain)
+        if chain and (origin.unknown or origin.imports):
+            slot.unresolved = True
+        for binding in origin.params:
+            callers = self.origins.callers(binding.scope)
+            if not callers:
+                slot.unresolved = True
+                continue
+            for call, site in callers:
+                if self.origins.is_endpoint(site.scope):
+                    slot.endpoint = True
+                argument = Origins.argument(call, binding)
+                if argument is None:
+                    slot.unresolved = True
+                    continue
+                value = self.values.value(argument, site)
+                if all_safe(value) or self.values.collections.const_collection(argument, site):
+                    continue  # a constant, or a collection of constants (a mapping the helper iterates)
+                if depth >= 3 or len(chain) >= 3:
+                    slot.unresolved = True
+                    continue
+                self._follow(slot, origin_of(value), ((call, argument), *chain), depth + 1)
 
     def _label(self, row: SinkRow, call: cst.Call, receiver: str | None) -> str:
         if row.function:

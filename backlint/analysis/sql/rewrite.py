@@ -34,7 +34,16 @@ from backlint.analysis.sql.rewrite_text import (
     template_of,
     whole_list,
 )
-from backlint.analysis.sql.slots import FRAGMENT, IDENTIFIER, QUOTED_VALUE, VALUE, slot_positions
+from backlint.analysis.sql.slots import (
+    FRAGMENT,
+    IDENTIFIER,
+    PLACEHOLDER,
+    QUOTED_VALUE,
+    SYNTAX_SLOTS,
+    VALUE,
+    VALUE_SLOTS,
+    slot_positions,
+)
 from backlint.analysis.sql.tables import SinkRow, SqlKnowledge
 from backlint.analysis.sql.templates import all_safe, has_literal
 from backlint.analysis.sql.values import Values
@@ -52,7 +61,9 @@ class Param:
     node: cst.BaseExpression  # the interpolated expression it comes from
 
 
-def sql_fix(issue: BuiltSql, values: Values, scopes: Scopes, kb: SqlKnowledge) -> tuple[PendingFix | None, str | None]:
+def sql_fix(
+    issue: BuiltSql, unvetted: set[int], values: Values, scopes: Scopes, kb: SqlKnowledge
+) -> tuple[PendingFix | None, str | None]:
     """The fix for built SQL reaching a sink, or (None, why not). A sink that takes no parameters
     gets (None, None): its finding already says so."""
     if issue.sink is None or issue.row is None:
@@ -60,15 +71,16 @@ def sql_fix(issue: BuiltSql, values: Values, scopes: Scopes, kb: SqlKnowledge) -
     if not issue.row.params:
         return None, None
     try:
-        return Rewrite(issue, values, scopes, kb).fix(), None
+        return Rewrite(issue, unvetted, values, scopes, kb).fix(), None
     except Refused as exc:
         return None, str(exc)
 
 
 class Rewrite:
-    def __init__(self, issue: BuiltSql, values: Values, scopes: Scopes, kb: SqlKnowledge) -> None:
+    def __init__(self, issue: BuiltSql, unvetted: set[int], values: Values, scopes: Scopes, kb: SqlKnowledge) -> None:
         assert issue.sink is not None and issue.row is not None
         self.issue = issue
+        self.unvetted = unvetted
         self.values = values
         self.scopes = scopes
         self.kb = kb
@@ -224,16 +236,21 @@ class Rewrite:
         by_code: dict[str, Param] = {}
         replacements: dict[int, list[Cell]] = {}  # id(hole cell) → cells replacing it
         dropped: set[int] = set()  # ids of quote and moved-text cells
-        unsafe_nodes = {id(h.node) for h in self.issue.holes}
         for cell, position in zip(holes, positions):
             value = cell.value
             assert value is not None
             folded = self.values.value(value.node, site)
-            safe = id(value.node) not in unsafe_nodes and all_safe(folded)
+            # A value the finding is about must leave the text; others (constants, syntax from a trusted
+            # origin, a bind parameter's name) stay as they are.
+            safe = id(value.node) not in self.unvetted and (position not in VALUE_SLOTS or all_safe(folded))
             code = source_of(value.node, self.module)
-            if position in (IDENTIFIER, FRAGMENT):
+            if position == PLACEHOLDER:
+                continue
+            if position in SYNTAX_SLOTS:
                 if not safe:
-                    what = "an identifier" if position == IDENTIFIER else "a piece of SQL syntax"
+                    what = {IDENTIFIER: "an identifier", FRAGMENT: "a piece of SQL syntax"}.get(
+                        position, "a value in a statement that takes no parameters"
+                    )
                     raise Refused(
                         f"`{_short(code)}` is {what}, which cannot be a parameter; check it against an allowlist"
                     )

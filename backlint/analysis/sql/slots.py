@@ -15,6 +15,14 @@ VALUE = "value"
 QUOTED_VALUE = "quoted_value"
 IDENTIFIER = "identifier"
 FRAGMENT = "fragment"
+# A bind parameter's name or number (``:{key}``, ``:tag_{i}``, ``%({name})s``, ``${n}``): SQL syntax the
+# program composes, never data.
+PLACEHOLDER = "placeholder"
+# A value in a statement that takes no parameters (PRAGMA, SET, DDL, a column DEFAULT): no placeholder
+# works there, so it is judged like SQL syntax.
+LITERAL = "literal"
+VALUE_SLOTS = (VALUE, QUOTED_VALUE)
+SYNTAX_SLOTS = (IDENTIFIER, FRAGMENT, LITERAL)
 
 _COMPARISONS = frozenset(
     {"=", "==", "<>", "!=", "<", ">", "<=", ">=", "like", "ilike", "in", "is", "between", "regexp", "glob", "similar"}
@@ -57,7 +65,10 @@ def slot_positions(template: Template) -> list[str]:
     for index, part in enumerate(template):
         if isinstance(part, Hole):
             # Inside a comment (an optimizer hint ``/*+ FIRST_ROWS({n}) */``) no placeholder works.
-            positions.append(FRAGMENT if comment else _position(template, index, tokens, quote, clause))
+            position = FRAGMENT if comment else _position(template, index, tokens, quote, clause)
+            if position in VALUE_SLOTS and _takes_no_parameters(tokens):
+                position = LITERAL
+            positions.append(position)
             tokens.append("<hole>")
             continue
         text, i = part, 0
@@ -138,6 +149,22 @@ def slot_positions(template: Template) -> list[str]:
     return positions
 
 
+_BIND_NAME_BEFORE = re.compile(r"(?<![:\w]):\w*$|(?<![\w$])\$$|(?<![\w@])@\w*$")
+# Statements that take no parameters, by their first word; and a column DEFAULT anywhere.
+_NO_PARAMETERS = frozenset(
+    {"pragma", "create", "alter", "drop", "truncate", "comment", "grant", "revoke", "vacuum", "reindex", "set",
+     "reset", "show", "desc", "describe", "listen", "notify", "use"}
+)  # fmt: skip
+
+
+def _takes_no_parameters(tokens: list[str]) -> bool:
+    if tokens and tokens[-1] == "default":
+        return True
+    start = len(tokens) - 1 - tokens[::-1].index(";") if ";" in tokens else -1
+    first = tokens[start + 1] if start + 1 < len(tokens) else ""
+    return first in _NO_PARAMETERS
+
+
 def _position(template: Template, index: int, tokens: list[str], quote: str | None, clause: str) -> str:
     if quote == "'":
         return QUOTED_VALUE
@@ -145,6 +172,8 @@ def _position(template: Template, index: int, tokens: list[str], quote: str | No
         return IDENTIFIER
     before = template[index - 1] if index > 0 and isinstance(template[index - 1], str) else ""
     after = template[index + 1] if index + 1 < len(template) and isinstance(template[index + 1], str) else ""
+    if _BIND_NAME_BEFORE.search(str(before)) or (str(before).endswith("%(") and str(after).startswith(")s")):
+        return PLACEHOLDER
     if str(before).endswith(".") or str(after).startswith("."):
         return IDENTIFIER
     if re.search(r"\w$", str(before)) or re.match(r"\w", str(after)):

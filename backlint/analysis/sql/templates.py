@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any, Protocol, Union
 
 import libcst as cst
 
+from backlint.analysis.origins import UNKNOWN, Origin, union
+
 if TYPE_CHECKING:
-    from backlint.analysis.scopes import Site
+    from backlint.analysis.scopes import Binding, Site
 
 
 @dataclasses.dataclass(eq=False)
@@ -30,6 +32,8 @@ class Hole:
     names: frozenset[str] = frozenset()
     # `{x!r}` / `{x:>5}` / `%5s`: formatting the autofix cannot move into a parameter.
     formatted: bool = False
+    # Where an unvetted value may come from (backlint/analysis/origins.py); None: not followed.
+    origin: Origin | None = None
 
 
 Part = Union[str, Hole]
@@ -63,6 +67,14 @@ class Folder(Protocol):
 
     def member_values(self, node: cst.Attribute, site: Site) -> Value | None: ...
 
+    def leaf_origin(self, expr: cst.CSTNode, site: Site) -> Origin: ...
+
+    def unbound_origin(self, node: cst.Name) -> Origin: ...
+
+    def items_of(self, iterable: cst.BaseExpression, index: int, site: Site) -> Value | None: ...
+
+    def param_origin(self, binding: Binding) -> Origin: ...
+
 
 def holes(template: Template) -> list[Hole]:
     return [p for p in template if isinstance(p, Hole)]
@@ -86,6 +98,16 @@ def is_built(template: Template) -> bool:
 def opaque(node: cst.CSTNode, safe: bool = False) -> Value:
     """A value whose text is not known: one hole."""
     return [(Hole(node, safe),)]
+
+
+def leaf(node: cst.CSTNode, origin: Origin | None) -> Value:
+    """A value not proven constant, and where it may come from."""
+    return [(Hole(node, False, origin=origin),)]
+
+
+def origin_of(value: Value) -> Origin:
+    """Where the unvetted parts of ``value`` may come from."""
+    return union(p.origin or UNKNOWN for t in value for p in t if isinstance(p, Hole) and not p.safe)
 
 
 def const(text: str) -> Value:
@@ -139,7 +161,7 @@ def renode(value: Value, node: cst.CSTNode, how: str, formatted: bool = False) -
         parts: list[Part] = []
         for part in template:
             if isinstance(part, Hole) and not part.how:
-                parts.append(Hole(node, part.safe, how, part.names, formatted))
+                parts.append(Hole(node, part.safe, how, part.names, formatted, part.origin))
             else:
                 parts.append(part)
         out.append(tuple(parts))

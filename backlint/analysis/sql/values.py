@@ -7,8 +7,11 @@ typed parameters and allowlist-guarded names fold to safe holes.
 
 from __future__ import annotations
 
+import dataclasses
+
 import libcst as cst
 
+from backlint.analysis.origins import UNKNOWN, Origin, Origins, union
 from backlint.analysis.scopes import Binding, Scope, Scopes, Site
 from backlint.analysis.sql.elements import Elements
 from backlint.analysis.sql.formatting import Formats
@@ -26,7 +29,9 @@ from backlint.analysis.sql.templates import (
     const,
     const_text_of,
     has_literal,
+    leaf,
     opaque,
+    origin_of,
     renode,
     string_value,
 )
@@ -38,9 +43,12 @@ from backlint.core.rule import FileContext
 class Values:
     """Folds expressions at a site; results are cached per (expression, site)."""
 
-    def __init__(self, context: FileContext, scopes: Scopes, kb: SqlKnowledge, guards: Guards) -> None:
+    def __init__(
+        self, context: FileContext, scopes: Scopes, origins: Origins, kb: SqlKnowledge, guards: Guards
+    ) -> None:
         self.context = context
         self.scopes = scopes
+        self.origins = origins
         self.kb = kb
         self.guards = guards
         self.trust = Trust(context, scopes, kb)
@@ -85,7 +93,7 @@ class Values:
         if isinstance(expr, cst.Subscript):
             if self.collections.const_collection(expr.value, site) or self.trust.enum_class(expr.value) is not None:
                 return opaque(expr, safe=True)
-            return opaque(expr)
+            return leaf(expr, self.leaf_origin(expr, site))
         if isinstance(expr, cst.IfExp):
             return self.value(expr.body, site) + self.value(expr.orelse, site)
         if isinstance(expr, cst.BooleanOperation):
@@ -94,7 +102,7 @@ class Values:
             return self.value(expr.value, site)
         if isinstance(expr, cst.UnaryOperation) and isinstance(expr.expression, (cst.Integer, cst.Float)):
             return opaque(expr, safe=True)
-        return opaque(expr)
+        return leaf(expr, self.leaf_origin(expr, site))
 
     def _binary(self, node: cst.BinaryOperation, site: Site) -> Value:
         op = node.operator
@@ -105,13 +113,16 @@ class Values:
             if not has_literal(left) and not has_literal(right):
                 if all_safe(left) and all_safe(right):
                     return opaque(node, safe=True)
-                return opaque(node)
+                return leaf(node, origin_of(left) | origin_of(right))
             return concat(renode(left, node.left, HOW_PLUS), renode(right, node.right, HOW_PLUS))
         if isinstance(op, cst.Modulo):
             left = self.value(node.left, site)
             if has_literal(left):
                 return self.formats.percent(left, node.right, site)
-            return opaque(node, safe=all_safe(left) and all_safe(self.value(node.right, site)))
+            right = self.value(node.right, site)
+            if all_safe(left) and all_safe(right):
+                return opaque(node, safe=True)
+            return leaf(node, origin_of(left) | origin_of(right))
         if isinstance(op, cst.Multiply):
             left, right = self.value(node.left, site), self.value(node.right, site)
             if has_literal(left) or isinstance(node.left, (cst.List, cst.Tuple)):
@@ -122,7 +133,9 @@ class Values:
                 )
             if has_literal(right):
                 return right
-            return opaque(node, safe=all_safe(left) and all_safe(right))
+            if all_safe(left) and all_safe(right):
+                return opaque(node, safe=True)
+            return leaf(node, origin_of(left) | origin_of(right))
         # -, /, //, **, bit operations: numbers only
         return opaque(node, safe=True)
 
@@ -139,7 +152,7 @@ class Values:
         if found is None:
             if self.trust.enum_class(node) is not None:
                 return opaque(node, safe=True)
-            return [(Hole(node, False, names=frozenset({name})),)]
+            return [(Hole(node, False, names=frozenset({name}), origin=self.unbound_origin(node)),)]
         bindings, _ = found
         live: list[tuple[tuple[int, ...], Value]] = []
         for binding in bindings:
@@ -167,10 +180,7 @@ class Values:
         result = [t for _, value in live for t in value]
         named = frozenset({name})
         return [
-            tuple(
-                Hole(p.node, p.safe, p.how, p.names | named, p.formatted) if isinstance(p, Hole) and not p.how else p
-                for p in t
-            )
+            tuple(dataclasses.replace(p, names=p.names | named) if isinstance(p, Hole) and not p.how else p for p in t)
             for t in result
         ] or opaque(node)
 
@@ -181,7 +191,7 @@ class Values:
         if binding.kind == "param":
             if binding.annotation is not None and self.trust.typed_annotation(binding.annotation, site):
                 return opaque(target, safe=True)
-            return opaque(target)
+            return leaf(target, self.param_origin(binding))
         if binding.kind == "assign" and binding.value is not None:
             if binding.index is None:
                 return self.value(binding.value, site)
@@ -189,19 +199,25 @@ class Values:
                 element = binding.value.elements[binding.index]
                 if not isinstance(element, cst.StarredElement):
                     return self.value(element.value, site)
-            return opaque(target)
-        if binding.kind == "for" and binding.value is not None:
+            return leaf(target, self.leaf_origin(binding.value, site))
+        if binding.kind in ("for", "comprehension") and binding.value is not None:
             iterable = binding.value
             if binding.index is None:
                 return self.collections.elements(iterable, site)
+            pairs = self.items_of(iterable, binding.index, site)
+            if pairs is not None:
+                return pairs
             if isinstance(iterable, cst.Call) and dotted_name(iterable.func) == "enumerate" and iterable.args:
                 return (
                     opaque(target, safe=True)
                     if binding.index == 0
                     else self.collections.elements(iterable.args[0].value, site)
                 )
-            return opaque(target, safe=all_safe(self.collections.elements(iterable, site)))
-        return opaque(target)
+            elements = self.collections.elements(iterable, site)
+            if all_safe(elements) or self.collections.const_collection(iterable, site):
+                return opaque(target, safe=True)  # for key, label in CHOICES: rows of constants
+            return leaf(target, origin_of(elements))
+        return leaf(target, UNKNOWN)
 
     def _attribute_value(self, node: cst.Attribute, site: Site) -> Value:
         dotted = dotted_name(node)
@@ -223,7 +239,22 @@ class Values:
             owner = self.value(base, site)
             if not has_literal(owner) and all_safe(owner):
                 return opaque(node, safe=True)  # status.value of an Enum parameter, day.year of a date
-        return opaque(node)
+        return leaf(node, self.leaf_origin(node, site))
+
+    def items_of(self, iterable: cst.BaseExpression, index: int, site: Site) -> Value | None:
+        """``for key, value in mapping.items()``: the keys (index 0) or values (1) of a known dict."""
+        if not (
+            isinstance(iterable, cst.Call)
+            and isinstance(iterable.func, cst.Attribute)
+            and iterable.func.attr.value == "items"
+            and not iterable.args
+            and index in (0, 1)
+        ):
+            return None
+        mapping = iterable.func.value
+        if self.collections.const_collection(mapping, site):
+            return opaque(iterable, safe=True)
+        return self.collections.dict_entries(mapping, site, index == 1)
 
     def member_values(self, node: cst.Attribute, site: Site) -> Value | None:
         info = self.scopes.class_of(node.value, site)
@@ -244,7 +275,10 @@ class Values:
                 out += self._binding_value(binding, inner)
             if out:
                 break
-        return [tuple(Hole(node, p.safe) if isinstance(p, Hole) and not p.how else p for p in t) for t in out] or None
+        return [
+            tuple(Hole(node, p.safe, origin=p.origin) if isinstance(p, Hole) and not p.how else p for p in t)
+            for t in out
+        ] or None
 
     def _call_value(self, node: cst.Call, site: Site) -> Value:
         func = node.func
@@ -286,10 +320,75 @@ class Values:
             return self.value(args[0].value, site)
         if self.trust.enum_class(func) is not None or self.trust.sanitizer_alias(func, site):
             return opaque(node, safe=True)
+        pure = self._pure(node, qualified, site)
+        if pure is not None:
+            return pure
         helper = self.scopes.function(func, site)
         if helper is not None and site.depth < 12:
             return self._helper_value(helper, node, site)
-        return opaque(node)
+        return leaf(node, self.leaf_origin(node, site))
+
+    # -- origins of what is not followed -----------------------------------------------------
+
+    def leaf_origin(self, expr: cst.CSTNode, site: Site) -> Origin:
+        """Where a value this folder does not follow may come from: the outside input it visibly
+        reads, else what its receiver and arguments come from (and a result not followed)."""
+        if not isinstance(expr, cst.BaseExpression):
+            return UNKNOWN
+        read = self.origins.reads(expr, site)
+        if read is not None:
+            return Origin(inputs=frozenset({read}))
+        imported = self._imported(expr, site)
+        if imported is not None:
+            return Origin(imports=frozenset({imported}))
+        parts: list[cst.BaseExpression] = []
+        if isinstance(expr, (cst.Attribute, cst.Subscript)):
+            parts.append(expr.value)
+        elif isinstance(expr, cst.Call):
+            if isinstance(expr.func, cst.Attribute):
+                parts.append(expr.func.value)
+            parts += [a.value for a in expr.args]
+        out = UNKNOWN
+        for part in parts:
+            value = self.value(part, site)
+            if not all_safe(value):
+                out = out | origin_of(value)
+        return out
+
+    def _imported(self, expr: cst.BaseExpression, site: Site) -> str | None:
+        """The qualified name of ``pkg.settings.TABLE``-like chains whose head is an import."""
+        head: cst.BaseExpression = expr
+        while isinstance(head, cst.Attribute):
+            head = head.value
+        if not isinstance(head, cst.Name) or head.value not in self.context.imports.aliases:
+            return None
+        if self.scopes.lookup(head.value, site) is not None:
+            return None
+        return self.context.qualified_name(expr)
+
+    def unbound_origin(self, node: cst.Name) -> Origin:
+        """A name this module does not bind: an import (its module decides) or a builtin/unknown."""
+        qualified = self.context.qualified_name(node) if node.value in self.context.imports.aliases else None
+        return Origin(imports=frozenset({qualified})) if qualified else UNKNOWN
+
+    def param_origin(self, binding: Binding) -> Origin:
+        if isinstance(binding.target, cst.Name) and binding.target.value == binding.scope.self_name:
+            return UNKNOWN  # a method's own object
+        return self.origins.param(binding)
+
+    def _pure(self, node: cst.Call, qualified: str, site: Site) -> Value | None:
+        """A call whose result is built from its receiver and arguments only (``json.dumps(x)``,
+        ``name.replace("_", "-")``): constant when they are, else from where they come from."""
+        func = node.func
+        parts = [a.value for a in node.args]
+        if isinstance(func, cst.Attribute) and func.attr.value in self.kb.names("pure-method"):
+            parts.append(func.value)
+        elif qualified not in self.kb.names("pure-call"):
+            return None
+        values = [self.value(part, site) for part in parts]
+        if all(all_safe(v) for v in values):
+            return opaque(node, safe=True)
+        return leaf(node, union(origin_of(v) for v in values if not all_safe(v)))
 
     def const_text(self, expr: cst.BaseExpression, site: Site) -> str | None:
         return const_text_of(self.value(expr, site))
@@ -309,8 +408,9 @@ class Values:
             if arg is None:
                 continue
             value = self.value(arg, site)
-            env[name] = value if has_literal(value) else [(Hole(param.target, all_safe(value)),)]
+            safe = all_safe(value)
+            env[name] = value if has_literal(value) else [(Hole(param.target, safe, origin=origin_of(value)),)]
         out: Value = []
         for expr, return_site in helper.returns:
             out += self.value(expr, Site(helper, return_site.point, return_site.blocks, env, site.depth + 3))
-        return out or opaque(call)
+        return out or leaf(call, UNKNOWN)
