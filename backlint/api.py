@@ -17,10 +17,9 @@ from backlint.core.globs import is_excluded
 from backlint.core.ids import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS
 from backlint.core.options import CheckOptions
 from backlint.core.results import Notice, RunResult
-from backlint.pipeline.discovery import SourceFile, display_path, relative_to_root
-from backlint.pipeline.engine import lint_text
+from backlint.pipeline.discovery import SourceFile, discover, display_path, relative_to_root
+from backlint.pipeline.engine import run_buffers
 from backlint.pipeline.filters import enabled_only, kept
-from backlint.pipeline.project import project_pass
 from backlint.pipeline.settings import build_settings
 from backlint.pipeline.source import over_max_file_size
 from backlint.report import get_reporter
@@ -28,8 +27,12 @@ from backlint.report.model import ReportInput
 from backlint.report.text import use_color
 
 if TYPE_CHECKING:
-    from backlint.core.results import Notice, RunResult
+    from backlint.pipeline.cache import Cache
     from backlint.pipeline.settings import Settings
+
+
+# What --quiet leaves out of the text report (backlint/report/text.py writes these lines).
+SUMMARY_LINES = ("Found ", "All clean", "Project rules not judged", "[*] ")
 
 
 def usage_error(message: str) -> int:
@@ -70,9 +73,7 @@ def report(
     )
     text = get_reporter(options.output_format)(report_input)
     if options.quiet and options.output_format == "text":
-        text = "".join(
-            line for line in text.splitlines(keepends=True) if not line.startswith(("Found ", "All clean", "[*] "))
-        )
+        text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith(SUMMARY_LINES))
     for notice in result.notices:
         if notice.level == "error" or not options.quiet:
             where = f"{notice.path}:{notice.line}" if notice.line else notice.path
@@ -132,12 +133,21 @@ def is_excluded_path(path: Path, config: Config) -> bool:
 
 
 def lint_buffer(
-    text: str, path: Path, config: Config, catalog: Catalog, settings: Settings, *, project_rules: bool = True
+    text: str,
+    path: Path,
+    config: Config,
+    catalog: Catalog,
+    settings: Settings,
+    *,
+    cache: Cache | None = None,
+    jobs: int = 1,
+    project_rules: bool = True,
 ) -> RunResult:
-    """Lint an in-memory buffer as if it were the file ``path``: stdin and the language server share this.
+    """Lint an in-memory buffer as if it were the file ``path``: standard input uses this.
 
-    Applies the same filters as a run over files: per-file ignores and the enabled rule set
-    (inline suppressions are marked by the engine).
+    The project rules judge with the facts of the whole project (the other files' from the cache, or
+    a facts-only pass), like a run over files; the same filters apply: per-file ignores and the
+    enabled rule set (inline suppressions are marked by the engine).
     """
 
     source = SourceFile(path=path, display=display_path_of(path), relative=relative_to_root(path, config.root))
@@ -145,12 +155,14 @@ def lint_buffer(
     if size > settings.max_file_size:
         notice = Notice(source.display, over_max_file_size(size, settings.max_file_size))
         return RunResult(findings=[], notices=[notice], files=1, internal_errors=0)
-    file_result = lint_text(source, text, settings)
-    findings = file_result.findings
-    if project_rules and file_result.facts is not None:
-        project = project_pass([file_result.facts], settings, catalog, config)
-        findings += [f for f in project if f.path == source.display]
-    findings = kept(findings, config, catalog)
-    internal = sum(1 for n in file_result.notices if n.level == "error")
-    findings.sort(key=lambda f: f.sort_key)
-    return RunResult(findings=findings, notices=file_result.notices, files=1, internal_errors=internal)
+    if not project_rules:
+        settings = dataclasses.replace(settings, collect_facts=False)
+    project = project_files(config) if settings.collect_facts else []
+    result, _ = run_buffers([(source, text)], settings, catalog, config, jobs, cache=cache, project=project)
+    result.findings = kept(result.findings, config, catalog)
+    return result
+
+
+def project_files(config: Config) -> list[SourceFile]:
+    """Every file of the project, as the configuration selects them: what the project rules see."""
+    return discover([config.root], config).files

@@ -67,7 +67,13 @@ def run_process(
 
 @pytest.fixture
 def project(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A scratch project directory; ``project.write(rel, text)`` adds files."""
+    """A scratch project directory; ``project.write(rel, text)`` adds files.
+
+    Its ``pyproject.toml`` holds an empty ``[tool.backlint]``: the directory is the project root
+    (core/config.py ``find_project_root``), so files are named relative to it as in a real project.
+    A test may overwrite it with its own configuration.
+    """
+    (tmp_path / "pyproject.toml").write_text("[tool.backlint]\n", encoding="utf-8")
 
     class Project:
         root = tmp_path

@@ -148,9 +148,9 @@ def test_editing_a_file_without_facts_keeps_the_project_pass_cached(project, mon
     passes: list[int] = []
     real = backlint.pipeline.engine.project_pass
 
-    def spy(*args):  # type: ignore[no-untyped-def]
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
         passes.append(1)
-        return real(*args)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(backlint.pipeline.engine, "project_pass", spy)
     project.write("tests/test_jobs.py", "def test_run():\n    assert 1 + 1 == 2\n")
@@ -334,11 +334,13 @@ def test_the_directory_is_pruned_to_its_bound_keeping_this_runs_entries(tmp_path
     assert cache.load(keys[-1], "a.py") is not None
 
 
-def test_entries_are_only_for_their_own_path(tmp_path: Path) -> None:
+def test_an_entry_read_from_another_directory_shows_its_paths_as_there(tmp_path: Path) -> None:
+    """Keys do not depend on the working directory (``entry_key``): a run from ``app/`` reads the
+    entry a run from the root wrote, and its findings name the file as the run from ``app/`` does."""
     cache = Cache(tmp_path / "cache", "fingerprint")
-    cache.store("k", _result("a.py", 1))
-    assert cache.load("k", "a.py") is not None
-    assert cache.load("k", "b.py") is None
+    cache.store("k", _result("app/a.py", 1))
+    assert [f.path for f in cache.load("k", "app/a.py").findings] == ["app/a.py"]  # type: ignore[union-attr]
+    assert [f.path for f in cache.load("k", "a.py").findings] == ["a.py"]  # type: ignore[union-attr]
 
 
 def test_the_catalog_is_read_back_from_the_user_cache_until_a_rule_file_changes(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -133,7 +133,8 @@ def test_project_rules_see_the_whole_project(tmp_path: Path) -> None:
     write(tmp_path, "shop/routes.py", ROUTES)
     write(tmp_path, "shop/main.py", MAIN)
     commit(tmp_path, "shop")
-    assert lint(tmp_path, "--select", "BL601", "shop/main.py") == []  # main.py alone shows no data store
+    # main.py alone shows no data store, but the project rules judge with every file's facts
+    assert lint(tmp_path, "--select", "BL601", "shop/main.py") == [("shop/main.py", 5, "BL601")]
     write(tmp_path, "shop/main.py", MAIN.replace("app = FastAPI()", "app = FastAPI(title='Shop')"))
     for _ in range(2):  # the second run reads the other files' facts from the cache
         result = run_cli("check", "--select", "BL601", "--changed-since", "HEAD", "--format", "json", cwd=tmp_path)

@@ -201,3 +201,102 @@ def test_installed_hook_blocks_the_commit_then_lets_the_fix_through(
     (run,) = sarif["runs"]
     located = [(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]) for r in run["results"]]
     assert located == [("BL402", "shop/orders.py")]
+
+
+# A FastAPI app in three modules: the hook gets the files a commit changes, and the project rules judge
+# them with the facts of the whole project (issue 17: BL401 on a new endpoint needs main.py's app).
+APP_CONFIG = '[project]\nname = "shop"\nversion = "1.0"\n\n[tool.backlint]\nselect = ["BL401"]\n'
+APP_DB = """\
+import os
+
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+engine = create_async_engine(os.environ["DATABASE_URL"])
+SessionLocal = async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def get_session():
+    async with SessionLocal() as session:
+        yield session
+"""
+APP_MAIN = """\
+import logging
+
+from fastapi import FastAPI
+
+from .orders import router
+
+logger = logging.getLogger(__name__)
+app = FastAPI(title="shop")
+app.include_router(router)
+"""
+APP_HANDLER = """
+
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+
+@app.exception_handler(SQLAlchemyError)
+async def database_error(request, exc):
+    logger.exception("database error on %s", request.url.path)
+    return JSONResponse(status_code=500, content={"detail": "database unavailable"})
+"""
+APP_ORDERS = """\
+from fastapi import APIRouter, Depends
+from sqlalchemy import text
+
+from .db import get_session
+
+router = APIRouter(prefix="/orders")
+
+
+@router.get("/health")
+async def health():
+    return {"status": "ok"}
+"""
+NEW_ENDPOINT = """
+
+@router.get("/")
+async def list_orders(session=Depends(get_session)):
+    rows = await session.execute(text("SELECT id FROM orders"))
+    return [row.id for row in rows]
+"""
+
+
+def test_the_hook_blocks_a_project_finding_and_another_files_edit_changes_its_answer(
+    base_env: dict[str, str], hook_repo: tuple[Path, str], tmp_path: Path
+) -> None:
+    path, rev = hook_repo
+    repo = _scratch_repo(
+        tmp_path / "shop",
+        base_env,
+        {
+            ".pre-commit-config.yaml": f"repos:\n- repo: {path}\n  rev: {rev}\n  hooks:\n  - id: backlint\n",
+            "pyproject.toml": APP_CONFIG,
+            "shop/__init__.py": "",
+            "shop/db.py": APP_DB,
+            "shop/main.py": APP_MAIN,
+            "shop/orders.py": APP_ORDERS,
+        },
+    )
+    assert _pre_commit(repo, base_env, "install").returncode == 0
+    first = _run(["git", "commit", "-q", "-m", "shop"], repo, base_env)
+    assert first.returncode == 0, first.stdout + first.stderr
+
+    # the commit changes orders.py alone; its new endpoint's verdict needs the app in main.py
+    (repo / "shop" / "orders.py").write_text(APP_ORDERS + NEW_ENDPOINT, encoding="utf-8")
+    _git(repo, base_env, "add", "shop/orders.py")
+    blocked = _run(["git", "commit", "-q", "-m", "list orders"], repo, base_env)
+    output = blocked.stdout + blocked.stderr
+    assert blocked.returncode == 1, output
+    assert "shop/orders.py:15:1: BL401 " in output
+    assert "- exit code: 1" in output
+    full = _run([sys.executable, "-m", "backlint", "--format", "concise", "--no-cache", "."], repo, base_env)
+    assert "shop/orders.py:15:1: BL401 " in full.stdout  # what a full run reports on the file
+
+    # an app-level handler for database errors in main.py changes the answer for orders.py
+    (repo / "shop" / "main.py").write_text(APP_MAIN + APP_HANDLER, encoding="utf-8")
+    _git(repo, base_env, "add", "shop/main.py")
+    passed = _run(["git", "commit", "-q", "-m", "list orders, with a database error handler"], repo, base_env)
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert _git(repo, base_env, "rev-list", "--count", "HEAD") == "2"

@@ -104,7 +104,7 @@ class Adoption:
         return adoption
 
     def files_to_lint(self, found: Sequence[SourceFile], settings: Settings) -> list[SourceFile]:
-        """A shard's share; the changed files (or every file when project rules need all facts)."""
+        """A shard's share; the changed files (the project rules get the other files' facts from the engine)."""
         self.positions = {source.display: position for position, source in enumerate(found)}
         if self.shard is not None:
             index, count = self.shard
@@ -112,9 +112,8 @@ class Adoption:
         if self.changes is not None:
             changes = self.changes
             self.reported = [source.display for source in found if changes.touches(source.path)]
-            if not settings.collect_facts:
-                reported = set(self.reported)
-                return [source for source in found if source.display in reported]
+            reported = set(self.reported)
+            return [source for source in found if source.display in reported]
         return list(found)
 
     # -- after the run -------------------------------------------------------------------------------
@@ -136,6 +135,7 @@ class Adoption:
             everything = set(linted)
             result.findings = [f for f in result.findings if f.path in keep]
             result.notices = [n for n in result.notices if n.path in keep or n.path not in everything]
+            result.not_judged_files = tuple(p for p in result.not_judged_files if p in keep)
             result.files = len(paths)
             result.internal_errors = sum(1 for n in result.notices if n.level == "error")
         enabled = set(self.config.enabled_rules(self.catalog))
@@ -149,6 +149,7 @@ class Adoption:
                     knowledge=settings.knowledge,
                     max_file_size=settings.max_file_size,
                     buffers=buffers,
+                    unjudged=result.unjudged_rules,
                 )
             )
         if self.changed_lines_only and self.changes is not None:

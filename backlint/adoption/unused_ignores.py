@@ -44,10 +44,15 @@ def unused_suppressions(
     knowledge: object,
     max_file_size: int,
     buffers: Mapping[str, bytes] | None = None,
+    unjudged: frozenset[str] = frozenset(),
 ) -> list[Finding]:
-    """BL001 findings for the files at ``paths`` (display paths), given every finding of the run."""
+    """BL001 findings for the files at ``paths`` (display paths), given every finding of the run.
 
-    judged = judged_rules(config, catalog)
+    ``unjudged``: rules whose findings could not all be judged (project rules missing some facts,
+    ``RunResult.unjudged_rules``): their silence proves nothing, so comments naming them are left alone.
+    """
+
+    judged = judged_rules(config, catalog) - unjudged
     level = config.level_of(UNUSED_SUPPRESSION, catalog.rules[UNUSED_SUPPRESSION].level)
     by_path: dict[str, list[Finding]] = {}
     for finding in findings:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any, Callable, Union
 
 import libcst as cst
@@ -155,7 +153,7 @@ class LazySpan(Span):
         return f"LazySpan({self.path!r}, {self.steps!r})"
 
 
-_POSITIONS: dict[tuple[str, int, int], Any] = {}
+_POSITIONS: dict[tuple[str, ...], Any] = {}
 
 
 def walked_children(node: Any) -> list[Any]:
@@ -177,21 +175,21 @@ def _resolve_position(path: str, steps: tuple[int, ...]) -> tuple[int, int, int,
 
 
 def parsed_file(path: str) -> tuple[Any, Any]:
-    """The module of ``path`` as it is on disk now and its positions, parsed once per file version;
-    (None, None) when it cannot be read or parsed (it changed since the walk)."""
-    try:
-        stat = os.stat(path)
-    except OSError:
+    """The module of ``path`` (a project path: ``pipeline/projectfiles.py``) as it is now — its open
+    buffer, else the disk — and its positions, parsed once per version; (None, None) when it cannot
+    be read or parsed (it changed since the walk)."""
+    from backlint.pipeline import projectfiles
+
+    stamp = projectfiles.version(path)
+    if stamp is None:
         return None, None
-    key = (os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
+    key = (path, *stamp)
     entry = _POSITIONS.get(key)
     if entry is None:
         import libcst as cst
         from libcst.metadata import MetadataWrapper, PositionProvider
 
-        from backlint.pipeline.source import read_source
-
-        text, _, _ = read_source(Path(path), 1 << 62)
+        text = projectfiles.read_text(path)
         try:
             module = cst.parse_module(text) if text is not None else None
         except Exception:  # the file changed since the walk: no position rather than a crash

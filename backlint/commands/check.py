@@ -17,12 +17,13 @@ from backlint.api import (
     display_path_of,
     is_excluded_path,
     lint_buffer,
+    project_files,
     report,
     settings_for,
     usage_error,
 )
 from backlint.core.catalog import load_catalog
-from backlint.core.config import ConfigError, load_config
+from backlint.core.config import Config, ConfigError, load_config
 from backlint.core.ids import EXIT_ERROR
 from backlint.core.options import CheckOptions
 from backlint.core.results import Notice, RunResult
@@ -72,6 +73,7 @@ def run_check(options: CheckOptions) -> int:
         try:
             jobs = options.jobs or cpu_count()
             files = adoption.files_to_lint(found.files, settings)
+            project = whole_project(paths, found.files, config) if settings.collect_facts and not adoption.shard else []
             result = run(
                 files,
                 settings,
@@ -81,6 +83,7 @@ def run_check(options: CheckOptions) -> int:
                 cache=cache,
                 progress=progress,
                 facts_out=adoption.facts,
+                project=project,
             )
         finally:
             if progress is not None:
@@ -105,6 +108,14 @@ def run_check(options: CheckOptions) -> int:
     return report(options, config, catalog, result, stdin_data=stdin_data, missing_paths=missing_paths)
 
 
+def whole_project(paths: list[Path], found: list[Any], config: Config) -> list[Any]:
+    """The files of the project (the project rules judge with the facts of all): those found when a
+    path given is the root itself, else the root's files as the configuration selects them."""
+    if any(path.is_dir() and path.resolve() == config.root for path in paths):
+        return found
+    return project_files(config)
+
+
 def _run_stdin(options, config, catalog, settings, data: bytes):  # type: ignore[no-untyped-def]
 
     name = Path(options.stdin_filename or "stdin.py")
@@ -118,7 +129,8 @@ def _run_stdin(options, config, catalog, settings, data: bytes):  # type: ignore
         return RunResult(
             findings=[error] if error else [], notices=[notice] if notice else [], files=1, internal_errors=0
         )
-    return lint_buffer(text, name, config, catalog, settings)
+    cache = None if options.no_cache else open_cache(config.root / os.path.expanduser(config.cache_dir), settings)
+    return lint_buffer(text, name, config, catalog, settings, cache=cache, jobs=options.jobs or cpu_count())
 
 
 class ProgressBar:

@@ -13,8 +13,10 @@ from backlint.core.catalog import load_catalog
 from backlint.core.config import ConfigError, load_config
 from backlint.core.options import CheckOptions
 from backlint.core.results import RunResult
+from backlint.pipeline.discovery import project_path_of
 from backlint.pipeline.filters import ignored_for_file
-from backlint.pipeline.project import project_pass
+from backlint.pipeline.project import project_pass, relocate
+from backlint.pipeline.projectfiles import ProjectFiles
 
 
 def run_merge(options: CheckOptions, shard_paths: Sequence[Path]) -> int:
@@ -54,7 +56,10 @@ def run_merge(options: CheckOptions, shard_paths: Sequence[Path]) -> int:
     notices = sorted((n for data in datas for n in data.notices), key=lambda n: position.get(n.path, len(position)))
     if settings.collect_facts:
         facts = [facts for _, facts in sorted((item for data in datas for item in data.facts), key=lambda i: i[0])]
-        found = project_pass(facts, settings, catalog, adoption.lint_config)
+        root = adoption.lint_config.root
+        shown = {project_path_of(Path(display), root): display for _, display in files}
+        verdict = project_pass(facts, settings, catalog, adoption.lint_config, files=ProjectFiles(root))
+        found = relocate(verdict.findings, lambda name: shown.get(name, name))
         findings += [f for f in found if not ignored_for_file(f, adoption.lint_config)]
     findings.sort(key=lambda f: f.sort_key)
     result = RunResult(

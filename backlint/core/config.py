@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -92,6 +93,29 @@ def _matches(rule_id: str, selectors: Iterable[str]) -> bool:
     return any(s == "ALL" or rule_id.startswith(s) for s in selectors)
 
 
+# Directories (or files: a git worktree's or submodule's ``.git``) that mark a version-control checkout's top.
+VCS_MARKERS = (".git", ".hg", ".svn", ".jj", ".bzr")
+
+
+def find_project_root(start: Path) -> tuple[Path, Path | None]:
+    """The project root for a run starting at ``start`` (the first path given, or the current directory),
+    found one way: the nearest directory at or above it with a pyproject.toml holding ``[tool.backlint]``
+    (returned too), else the version-control root above it, else the directory itself.
+
+    Project rules see the files under the root, globs are matched against paths relative to it, and
+    the cache lives in it: so the answer never depends on the directory backlint is started from.
+    """
+    start = start.absolute()
+    directory = start if start.is_dir() else start.parent
+    config = find_config_file(directory)
+    if config is not None:
+        return config.parent.resolve(), config
+    for candidate in [directory, *directory.parents]:
+        if any(os.path.lexists(candidate / marker) for marker in VCS_MARKERS):
+            return candidate.resolve(), None
+    return directory.resolve(), None
+
+
 def find_config_file(start: Path) -> Path | None:
     """The nearest pyproject.toml at or above ``start`` that has a ``[tool.backlint]`` table."""
     directory = start if start.is_dir() else start.parent
@@ -109,9 +133,13 @@ def find_config_file(start: Path) -> Path | None:
 
 
 def load_config(catalog: Catalog, *, explicit: Path | None, start: Path) -> Config:
-    path = explicit if explicit is not None else find_config_file(start.resolve())
-    if path is None:
-        return Config(root=Path.cwd().resolve(), source=None)
+    if explicit is not None:
+        path: Path | None = explicit
+    else:
+        root, path = find_project_root(start)
+        if path is None:
+            return Config(root=root, source=None)
+    assert path is not None
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -12,7 +12,13 @@ from backlint.core.rule import Analysis
 
 @dataclasses.dataclass
 class ProjectFinding:
-    """A project rule's finding, placed in a file by a span recorded in that file's facts."""
+    """A project rule's finding, placed in a file by a span recorded in that file's facts.
+
+    A finding in one file may depend on the facts of others (the app built in one module, its routes
+    in another): ``depends_on`` names the modules (project paths, ``ModuleFacts.path``) whose facts
+    decided it, or None for "any of the modules the rule was given". The pipeline uses it to know
+    which findings a file's change or missing facts can affect (``pipeline/project.py``).
+    """
 
     rule_id: str
     path: str
@@ -21,6 +27,7 @@ class ProjectFinding:
     level: str | None = None
     related: list[RelatedLocation] = dataclasses.field(default_factory=list)
     fix: Fix | None = None  # placed in the file as it is on disk (``autofix.LazyFix.resolve``)
+    depends_on: tuple[str, ...] | None = None
 
 
 @dataclasses.dataclass
@@ -56,6 +63,7 @@ def to_finding(found: ProjectFinding, default_level: str) -> Finding:
         statement_lines=(found.span.line, found.span.end_line),
         related=list(found.related),
         fix=found.fix,
+        depends_on=found.depends_on,
     )
 
 

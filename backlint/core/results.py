@@ -83,6 +83,9 @@ class Finding:
     # Set when a baseline is in use: "unchanged" (in the baseline, not reported) or "new".
     baseline_state: str | None = None
     fix: Fix | None = None
+    # A project finding's dependencies: the project paths whose facts decided it (None: every
+    # module's); see ``ProjectFinding``. Always None for a file rule's finding (its own file only).
+    depends_on: tuple[str, ...] | None = None
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
@@ -124,6 +127,13 @@ class RunResult:
     notices: list[Notice]
     files: int
     internal_errors: int
+    # When facts of some file are missing (it does not parse, and the cache has no earlier facts): the
+    # linted files whose project findings could not be judged fully, the project findings held back
+    # (judged on incomplete facts), and the project rules concerned (BL001 does not call their
+    # suppressions unused).
+    not_judged_files: tuple[str, ...] = ()
+    not_judged: int = 0
+    unjudged_rules: frozenset[str] = frozenset()
 
     @property
     def active(self) -> list[Finding]:

@@ -1,10 +1,13 @@
 """Per-file result cache: a re-run over unchanged files reads results instead of parsing them.
 
 An entry holds one file's findings, notices and ModuleFacts, keyed by the file's content hash,
-where it is (display path, root-relative path, module name) and a fingerprint of everything else
+where it is in the project (its project path, module name) and a fingerprint of everything else
 that decides the result: backlint's own code and rule catalog, the Python version, the effective
-settings. A stat index (size, mtime, ctime, inode → content hash) lets a warm run skip reading
-files; a file whose ctime is too recent to be trusted is always hashed again.
+settings. The key does not depend on the working directory: an entry read from another one has its
+findings' paths shown as there. A stat index (size, mtime, ctime, inode → content hash) lets a warm
+run skip reading files; a file whose ctime is too recent to be trusted is always hashed again. A
+last-good index (project path → the entry of its last version that had facts) lets the project pass
+judge with the facts of a file that no longer parses.
 
 The project pass is cached the same way, keyed by the entry keys of every file in the run, so a
 warm run over an unchanged tree unpickles no facts, imports no rule and never imports libcst.
@@ -36,13 +39,15 @@ from backlint.core.results import Finding, ModuleFacts, Notice
 if TYPE_CHECKING:
     from backlint.core.results import FileResult
     from backlint.pipeline.discovery import SourceFile
+    from backlint.pipeline.project import ProjectVerdict
     from backlint.pipeline.settings import Settings
 
-FORMAT = 1
+FORMAT = 2  # 2: keys by project path, entries record the display path their findings carry
 MAX_BYTES = 256 * 1024 * 1024
 # Files changed less than this long ago may change again within the same timestamp tick.
 _RACY_NS = 2_000_000_000
 _INDEX_LIMIT = 200_000
+_LAST_GOOD = "last-good"
 _PROJECT_ENTRIES_KEPT = 16
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# This directory holds backlint's cache; see https://bford.info/cachedir/\n"
 
@@ -111,43 +116,55 @@ class Cache:
         self.problem: str | None = None  # why writing failed, reported once
         self._index: dict[str, tuple[StatSignature, str]] | None = None
         self._new_records: dict[str, tuple[StatSignature, str]] = {}
+        self._last_good: dict[str, str] | None = None
+        self._new_last_good: dict[str, str] = {}
         self.bytes_written = 0
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_index"], state["_new_records"] = None, {}
+        state["_last_good"], state["_new_last_good"] = None, {}
         return state
 
     # -- entries ---------------------------------------------------------------------------------
 
     def entry_key(self, source: SourceFile, module: tuple[str, bool], digest: str) -> str:
-        parts = (self.fingerprint, source.display, source.relative, module[0], str(module[1]), digest)
+        """Independent of the working directory: the file's project path, module, content and settings."""
+        parts = (self.fingerprint, source.project_path, module[0], str(module[1]), digest)
         return hashlib.blake2b("\0".join(parts).encode(), digest_size=DIGEST_SIZE).hexdigest()
 
     def load(self, key: str, display: str) -> CachedFile | None:
-        """The entry's findings and notices, or None when absent, corrupt or not for ``display``."""
+        """The entry's findings and notices, with paths shown as ``display``; None when absent or corrupt."""
         try:
             main, _ = unseal((self.files / key).read_bytes(), 2)
-            findings, notices, facts_digest = safe_loads(main)
+            findings, notices, facts_digest, stored = safe_loads(main)
         except (OSError, SealedDataError, ValueError, TypeError):
             return None
         if not (
-            isinstance(findings, list)
+            isinstance(stored, str)
+            and isinstance(findings, list)
             and isinstance(notices, list)
             and (facts_digest is None or isinstance(facts_digest, str))
-            and all(isinstance(f, Finding) and f.path == display for f in findings)
+            and all(isinstance(f, Finding) and f.path == stored for f in findings)
             and all(isinstance(n, Notice) for n in notices)
         ):
             return None
+        if stored != display:  # stored by a run from another working directory
+            for finding in findings:
+                finding.path = display
+                for related in finding.related:
+                    related.path = display if related.path == stored else related.path
+            for notice in notices:
+                notice.path = display if notice.path == stored else notice.path
         return CachedFile(findings, notices, facts_digest)
 
-    def load_facts(self, key: str, display: str) -> ModuleFacts | None:
+    def load_facts(self, key: str, project_path: str) -> ModuleFacts | None:
         try:
             _, blob = unseal((self.files / key).read_bytes(), 2)
             facts = safe_loads(blob)
         except (OSError, SealedDataError, ValueError, TypeError):
             return None
-        return facts if isinstance(facts, ModuleFacts) and facts.path == display else None
+        return facts if isinstance(facts, ModuleFacts) and facts.path == project_path else None
 
     def store(self, key: str, result: FileResult) -> str | None:
         """Write an entry and return the digest of its facts (None: no facts).
@@ -157,7 +174,7 @@ class Cache:
         facts = pickle.dumps(result.facts, pickle.HIGHEST_PROTOCOL) if result.facts is not None else None
         digest = content_hash(facts) if facts is not None else None
         if self.writable:
-            main = pickle.dumps((result.findings, result.notices, digest), pickle.HIGHEST_PROTOCOL)
+            main = pickle.dumps((result.findings, result.notices, digest, result.path), pickle.HIGHEST_PROTOCOL)
             self._write(self.files, key, seal(main, facts or b""))
         return digest
 
@@ -203,25 +220,34 @@ class Cache:
             digest.update(f"\0{display}\0{facts_digest or '-'}".encode())
         return digest.hexdigest()
 
-    def load_project(self, key: str, entries: dict[str, str]) -> list[Finding] | None:
-        """The cached project findings, if each file they are in still has the same entry (text)."""
+    def load_project(self, key: str, entries: dict[str, str]) -> ProjectVerdict | None:
+        """The cached verdict, if each file with a finding still has the same entry (text).
+
+        Findings and ``entries`` name files by project path (``pipeline/projectfiles.py``)."""
+        from backlint.pipeline.project import ProjectVerdict
+
         try:
             (blob,) = unseal((self.root / "project" / key).read_bytes(), 1)
-            findings, sources = safe_loads(blob)
+            findings, withheld, unjudged, sources = safe_loads(blob)
         except (OSError, SealedDataError, ValueError, TypeError):
             return None
-        if not (isinstance(findings, list) and all(isinstance(f, Finding) for f in findings)):
+        everything = [*findings, *withheld] if isinstance(findings, list) and isinstance(withheld, list) else None
+        if everything is None or not all(isinstance(f, Finding) for f in everything):
+            return None
+        if not isinstance(unjudged, frozenset) or not all(isinstance(i, str) for i in unjudged):
             return None
         if not isinstance(sources, dict) or any(entries.get(path) != entry for path, entry in sources.items()):
             return None  # a file with findings changed: its suppressions and quoted lines may have
-        if any(f.path not in sources for f in findings):
+        if any(f.path not in sources for f in everything):
             return None
-        return findings
+        return ProjectVerdict(findings, withheld, unjudged)
 
-    def store_project(self, key: str, findings: list[Finding], entries: dict[str, str]) -> None:
+    def store_project(self, key: str, verdict: ProjectVerdict, entries: dict[str, str]) -> None:
         if self.writable:
-            sources = {f.path: entries[f.path] for f in findings if f.path in entries}
-            blob = pickle.dumps((findings, sources), pickle.HIGHEST_PROTOCOL)
+            everything = [*verdict.findings, *verdict.withheld]
+            sources = {f.path: entries[f.path] for f in everything if f.path in entries}
+            data = (verdict.findings, verdict.withheld, verdict.unjudged, sources)
+            blob = pickle.dumps(data, pickle.HIGHEST_PROTOCOL)
             self._write(self.root / "project", key, seal(blob))
 
     # -- stat index (main process) ---------------------------------------------------------------
@@ -246,6 +272,28 @@ class Cache:
             return record[1]
         return None
 
+    def last_good(self, project_path: str) -> str | None:
+        """The entry of the file's last version that had facts (it may since have been pruned)."""
+        if self._last_good is None:
+            self._last_good = self._read_last_good()
+        key = self._new_last_good.get(project_path) or self._last_good.get(project_path)
+        return key if isinstance(key, str) else None
+
+    def remember_facts(self, project_path: str, key: str) -> None:
+        """``key``'s entry holds facts of ``project_path``: its last good version so far."""
+        if self._last_good is None:
+            self._last_good = self._read_last_good()
+        if self._last_good.get(project_path) != key:
+            self._new_last_good[project_path] = key
+
+    def _read_last_good(self) -> dict[str, str]:
+        try:
+            (blob,) = unseal((self.root / _LAST_GOOD).read_bytes(), 1)
+            index = safe_loads(blob)
+        except (OSError, SealedDataError, ValueError, TypeError):
+            return {}
+        return index if isinstance(index, dict) else {}
+
     def remember(self, path: str, signature: StatSignature, digest: str) -> None:
         """Record path → hash, unless the file changed so recently that its stat could lie."""
         if time.time_ns() - signature[2] > _RACY_NS:
@@ -262,6 +310,13 @@ class Cache:
             index.update(self._new_records)
             self._write(self.root, "stat-index", seal(pickle.dumps(index, pickle.HIGHEST_PROTOCOL)))
             self._new_records = {}
+        if self._new_last_good:
+            last_good = self._read_last_good()  # merged with what concurrent runs saved
+            if len(last_good) + len(self._new_last_good) > _INDEX_LIMIT:
+                last_good = {}
+            last_good.update(self._new_last_good)
+            self._write(self.root, _LAST_GOOD, seal(pickle.dumps(last_good, pickle.HIGHEST_PROTOCOL)))
+            self._last_good, self._new_last_good = last_good, {}
         if self.bytes_written:
             # Scanning the directory costs a stat per entry: do it once per max_bytes/8 written.
             pending = self._read_counter() + self.bytes_written

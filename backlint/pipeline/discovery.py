@@ -20,6 +20,13 @@ class SourceFile:
     display: str  # relative to the working directory when possible, POSIX separators
     relative: str  # relative to the project root, for globs
 
+    @property
+    def project_path(self) -> str:
+        """How facts and the project pass name the file, the same from any working directory: its
+        root-relative path, or its absolute path outside the root (``relative`` is lossy there)."""
+        absolute = Path(os.path.abspath(self.path)).as_posix()
+        return absolute if absolute.lstrip("/") == self.relative else self.relative
+
 
 @dataclasses.dataclass
 class Discovery:
@@ -48,6 +55,13 @@ def relative_to_root(path: Path, root: Path) -> str:
         return absolute.relative_to(root).as_posix()
     except ValueError:
         return absolute.as_posix().lstrip("/")
+
+
+def project_path_of(path: Path, root: Path) -> str:
+    """``SourceFile.project_path`` of ``path`` in the project at ``root``."""
+    relative = relative_to_root(path, root)
+    absolute = Path(os.path.abspath(path)).as_posix()
+    return absolute if absolute.lstrip("/") == relative else relative
 
 
 def discover(paths: list[Path], config: Config, *, force_exclude: bool = False) -> Discovery:

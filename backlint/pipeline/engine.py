@@ -1,4 +1,9 @@
-"""Orchestration: discover → per-file stage (parse once, one walk) → project pass → filters."""
+"""Orchestration: discover → per-file stage (parse once, one walk) → project pass → filters.
+
+The project pass judges with the facts of the whole project, however few files a run lints: the
+run's own files give theirs, the other files of the project (``project``) give theirs from the
+cache when unchanged, else from a facts-only pass (collectors only, no rule judges) that caches them.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +12,26 @@ import functools
 import gc
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from backlint.core.catalog import Catalog
 from backlint.core.config import Config
-from backlint.core.results import FileKind, FileResult, Finding, ModuleFacts, Notice, RunResult
-from backlint.pipeline.cache import content_hash, stat_signature
-from backlint.pipeline.discovery import SourceFile
+from backlint.core.ids import PARSE_ERROR
+from backlint.core.results import FileKind, FileResult, ModuleFacts, Notice, RunResult
+from backlint.pipeline.cache import Cache, content_hash, settings_fingerprint, stat_signature
+from backlint.pipeline.discovery import SourceFile, display_path
 from backlint.pipeline.filekind import classify
 from backlint.pipeline.filters import ignored_for_file
-from backlint.pipeline.project import project_pass
-from backlint.pipeline.settings import Settings
+from backlint.pipeline.project import ProjectVerdict, project_pass, relocate
+from backlint.pipeline.projectfiles import ProjectFiles
+from backlint.pipeline.settings import Settings, facts_only
 from backlint.pipeline.source import decode_source, file_error, module_name, read_file_bytes
 from backlint.pipeline.suppress import suppressions_for
 
 if TYPE_CHECKING:
-    from backlint.pipeline.cache import Cache, StatSignature
+    from backlint.pipeline.cache import StatSignature
     from backlint.pipeline.workers import Failure
 
 # Below this much source to lint, starting workers costs more than it saves (measured: a worker
@@ -80,11 +88,13 @@ def run(
     cache: Cache | None = None,
     progress: Progress | None = None,
     facts_out: list[ModuleFacts] | None = None,
+    project: Sequence[SourceFile] = (),
 ) -> RunResult:
     """Lint ``files``: cached results first, the rest in-process or over ``jobs`` workers.
 
-    With ``facts_out`` the project pass is left to the caller (a sharded run): every file's
-    ModuleFacts are appended there instead.
+    ``project``: the project's files (``files`` may be some of them); the project pass judges with
+    the facts of all and reports the findings in ``files``. With ``facts_out`` the project pass is
+    left to the caller (a sharded run): every file's ModuleFacts are appended there instead.
     """
     outcomes: list[_Outcome | None] = [None] * len(files)
     todo: Todo = []
@@ -100,10 +110,18 @@ def run(
     done = [o for o in outcomes if o is not None]
     findings = [f for o in done for f in o.result.findings]
     notices = [n for o in done for n in o.result.notices]
+    verdict = ProjectVerdict([])
     if settings.collect_facts and facts_out is not None:
         facts_out.extend(_gather_facts(done, files, settings, cache))
     elif settings.collect_facts:
-        findings.extend(_project_findings(done, files, settings, catalog, config, cache))
+        whole = _Project(config, settings, cache, jobs, progress)
+        verdict = whole.judge(list(zip(files, done)), project, catalog)
+        findings.extend(verdict.findings)
+        notices.extend(whole.notices)
+        done += whole.outcomes
+        if cache is not None and whole.facts_cache is not None:  # one directory: one prune counter
+            cache.bytes_written += whole.facts_cache.bytes_written
+            cache.problem = cache.problem or whole.facts_cache.problem
     if cache is not None:
         for outcome in done:
             if outcome.record is not None:
@@ -115,7 +133,71 @@ def run(
     findings = [f for f in findings if not ignored_for_file(f, config)]
     findings.sort(key=lambda f: f.sort_key)
     internal = sum(1 for n in notices if n.level == "error")
-    return RunResult(findings=findings, notices=notices, files=len(files), internal_errors=internal)
+    withheld = [f for f in verdict.withheld if not ignored_for_file(f, config) and f.suppressed_by is None]
+    return RunResult(
+        findings=findings,
+        notices=notices,
+        files=len(files),
+        internal_errors=internal,
+        not_judged_files=verdict.unjudged_files,
+        not_judged=len(withheld),
+        unjudged_rules=verdict.unjudged,
+    )
+
+
+def run_buffers(
+    buffers: Sequence[tuple[SourceFile, str]],
+    settings: Settings,
+    catalog: Catalog,
+    config: Config,
+    jobs: int,
+    *,
+    cache: Cache | None = None,
+    project: Sequence[SourceFile] = (),
+    known: Mapping[str, tuple[str, ModuleFacts]] | None = None,
+) -> tuple[RunResult, dict[str, ModuleFacts | None]]:
+    """Lint texts that are not on disk (standard input, the editor's open buffers) as the files they
+    stand for, judging the project rules with the facts of the whole project, as ``run`` does.
+
+    ``known``: facts of buffers linted before (project path → (text, facts)): a buffer that does not
+    parse now judges with its last good facts. Returns the result and each buffer's facts (None when
+    it has none).
+    """
+    results: list[tuple[SourceFile, _Outcome]] = []
+    facts: dict[str, ModuleFacts | None] = {}
+    for source, text in buffers:
+        linted = lint_text(source, text, settings)
+        facts[source.project_path] = linted.facts
+        results.append((source, _Outcome(linted)))
+    findings = [f for _, o in results for f in o.result.findings]
+    notices = [n for _, o in results for n in o.result.notices]
+    verdict = ProjectVerdict([])
+    if settings.collect_facts:
+        files = ProjectFiles(config.root, {source.project_path: text for source, text in buffers})
+        whole = _Project(config, settings, cache, jobs, None, files=files, known=known)
+        verdict = whole.judge(results, project, catalog)
+        findings.extend(verdict.findings)
+        notices.extend(whole.notices)
+        if cache is not None:
+            for outcome in whole.outcomes:
+                if outcome.record is not None:
+                    cache.remember(*outcome.record)
+            if whole.facts_cache is not None:
+                cache.bytes_written += whole.facts_cache.bytes_written
+            cache.close(o.key for o in whole.outcomes if o.key is not None)
+    findings = [f for f in findings if not ignored_for_file(f, config)]
+    findings.sort(key=lambda f: f.sort_key)
+    withheld = [f for f in verdict.withheld if not ignored_for_file(f, config) and f.suppressed_by is None]
+    result = RunResult(
+        findings=findings,
+        notices=notices,
+        files=len(buffers),
+        internal_errors=sum(1 for n in notices if n.level == "error"),
+        not_judged_files=verdict.unjudged_files,
+        not_judged=len(withheld),
+        unjudged_rules=verdict.unjudged,
+    )
+    return result, facts
 
 
 def _cached(
@@ -296,42 +378,203 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def _project_findings(
-    outcomes: list[_Outcome],
-    files: Sequence[SourceFile],
-    settings: Settings,
-    catalog: Catalog,
-    config: Config,
-    cache: Cache | None,
-) -> list[Finding]:
-    """The project pass, or its cached findings when every file's facts are the same as then."""
-    key = None
-    entries = {o.result.path: o.key for o in outcomes if o.key is not None}
-    if cache is not None and len(entries) == len(outcomes):
-        enabled = config.enabled_rules(catalog)
-        levels = [(i, config.level_of(i, catalog.rules[i].level)) for i in enabled if catalog.rules[i].project]
-        key = cache.project_key(levels, [(o.result.path, o.facts_digest) for o in outcomes])
-        cached = cache.load_project(key, entries)
-        if cached is not None:
-            return cached
-    findings = project_pass(_gather_facts(outcomes, files, settings, cache), settings, catalog, config)
-    if key is not None and cache is not None:
-        cache.store_project(key, findings, entries)
-    return findings
-
-
 def _gather_facts(
     outcomes: list[_Outcome], files: Sequence[SourceFile], settings: Settings, cache: Cache | None
 ) -> list[ModuleFacts]:
     """Every file's ModuleFacts, unpickled from the cache for cached files."""
     facts: list[ModuleFacts] = []
-    by_display = {source.display: source for source in files}
-    for outcome in outcomes:
-        if outcome.result.facts is None and outcome.facts_digest is not None:
-            assert cache is not None and outcome.key is not None
-            outcome.result.facts = cache.load_facts(outcome.key, outcome.result.path)
-            if outcome.result.facts is None:  # unreadable facts: lint the file again for them
-                outcome.result.facts = lint_file(by_display[outcome.result.path], settings).facts
-        if outcome.result.facts is not None:
-            facts.append(outcome.result.facts)
+    for source, outcome in zip(files, outcomes):
+        loaded = _facts_of(source, outcome, settings, cache)
+        if loaded is not None:
+            facts.append(loaded)
     return facts
+
+
+def _facts_of(source: SourceFile, outcome: _Outcome, settings: Settings, cache: Cache | None) -> ModuleFacts | None:
+    """The file's facts: computed in this run, else unpickled from its cache entry (else computed again)."""
+    if outcome.result.facts is None and outcome.facts_digest is not None:
+        assert cache is not None and outcome.key is not None
+        outcome.result.facts = cache.load_facts(outcome.key, source.project_path)
+        if outcome.result.facts is None:  # unreadable facts: lint the file again for them
+            outcome.result.facts = lint_file(source, settings).facts
+    return outcome.result.facts
+
+
+# -- the project pass over the facts of the whole project ------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Module:
+    """A file of the project as the project pass sees it."""
+
+    source: SourceFile
+    outcome: _Outcome
+    target: bool  # one of the run's files: its project findings are reported
+    cache: Cache | None  # where its entry is (the run's cache, or the facts-only one)
+    state: str = "ok"  # "ok", "stale" (broken: its last good facts), "missing" (broken, no facts)
+    stale_key: str | None = None
+
+
+class _Project:
+    """Gathers the facts of every file of the project and judges the project rules over them."""
+
+    def __init__(
+        self,
+        config: Config,
+        settings: Settings,
+        cache: Cache | None,
+        jobs: int,
+        progress: Progress | None,
+        *,
+        files: ProjectFiles | None = None,
+        known: Mapping[str, tuple[str, ModuleFacts]] | None = None,
+    ) -> None:
+        self.files = files if files is not None else ProjectFiles(config.root)
+        self.known = known or {}
+        self.config = config
+        self.settings = settings
+        self.cache = cache
+        self.jobs = jobs
+        self.progress = progress
+        self.facts_settings = facts_only(settings)
+        self.facts_cache = (
+            Cache(cache.directory, settings_fingerprint(self.facts_settings), max_bytes=cache.max_bytes)
+            if cache is not None
+            else None
+        )
+        self.notices: list[Notice] = []
+        self.outcomes: list[_Outcome] = []  # of the other files, for the stat index
+
+    def judge(
+        self, targets: list[tuple[SourceFile, _Outcome]], project: Sequence[SourceFile], catalog: Catalog
+    ) -> ProjectVerdict:
+        modules = {source.project_path: _Module(source, outcome, True, self.cache) for source, outcome in targets}
+        others = [source for source in project if source.project_path not in modules]
+        for module in self._facts_of_others(others):
+            modules.setdefault(module.source.project_path, module)
+        ordered = [modules[name] for name in sorted(modules)]
+        for module in ordered:
+            self._check_broken(module)
+        missing = [m.source.project_path for m in ordered if m.state == "missing"]
+        verdict = self._verdict(ordered, missing, catalog)
+        shown = {m.source.project_path: m.source.display for m in ordered}
+        reported = {m.source.project_path for m in ordered if m.target and m.state == "ok"}
+        cwd = Path.cwd().resolve()
+
+        def display(name: str) -> str:
+            found = shown.get(name)
+            return found if found is not None else display_path(Path(self.files.absolute(name)), cwd)
+
+        in_run = {m.source.project_path for m in ordered if m.target}
+        # A project finding is placed by its file's facts: only files with facts can miss one.
+        unjudged_files = tuple(
+            m.source.display
+            for m in ordered
+            if missing and m.target and m.state != "missing" and _facts_of(m.source, m.outcome, self.settings, m.cache)
+        )
+        return ProjectVerdict(
+            relocate([f for f in verdict.findings if f.path in reported], display),
+            relocate([f for f in verdict.withheld if f.path in in_run], display),
+            verdict.unjudged,
+            unjudged_files,
+        )
+
+    def _facts_of_others(self, others: list[SourceFile]) -> list[_Module]:
+        """Cached entries of the run's settings, else facts-only ones, else a facts-only pass (cached)."""
+        modules: list[_Module] = []
+        todo: Todo = []
+        memo: dict[str, tuple[str, ...]] = {}
+        for position, source in enumerate(others):
+            hit, size = _cached(source, self.settings, self.cache, memo)
+            cache = self.cache
+            if hit is None and self.facts_cache is not None:
+                hit, size = _cached(source, self.facts_settings, self.facts_cache, memo)
+                cache = self.facts_cache
+            if hit is not None:
+                modules.append(_Module(source, hit, False, cache))
+                self.outcomes.append(hit)
+            else:
+                todo.append((position, source, size))
+        for position, outcome in _per_file(todo, self.facts_settings, self.jobs, self.facts_cache, self.progress):
+            modules.append(_Module(others[position], outcome, False, self.facts_cache))
+            self.outcomes.append(outcome)
+        return modules
+
+    def _check_broken(self, module: _Module) -> None:
+        """A file that could not be analysed judges with its last good facts, or its facts are missing."""
+        outcome = module.outcome
+        if outcome.result.facts is not None or outcome.facts_digest is not None:
+            if self.cache is not None and outcome.key is not None:
+                self.cache.remember_facts(module.source.project_path, outcome.key)
+            return
+        broken = any(f.rule_id == PARSE_ERROR for f in outcome.result.findings) or any(
+            n.level == "error" for n in outcome.result.notices
+        )
+        if not broken or not self._would_have_facts(module.source):
+            return
+        key = self.cache.last_good(module.source.project_path) if self.cache is not None else None
+        last = self.cache.load_facts(key, module.source.project_path) if self.cache is not None and key else None
+        earlier = self.known.get(module.source.project_path)
+        if earlier is not None:  # an open buffer's facts, from its last good text
+            key, last = None, earlier[1]
+        if last is not None:
+            module.state, module.stale_key = "stale", key
+            outcome.result.facts = last
+            self.notices.append(
+                Notice(
+                    module.source.display,
+                    "could not be analysed: the project rules judged with the facts of its last good version "
+                    "(from the cache); its own project findings are not reported",
+                )
+            )
+        else:
+            module.state = "missing"
+            self.notices.append(
+                Notice(
+                    module.source.display,
+                    "could not be analysed and the cache has no facts of an earlier version: the project "
+                    "findings that may depend on it are not judged",
+                )
+            )
+
+    def _would_have_facts(self, source: SourceFile) -> bool:
+        """Whether a collector would have recorded facts for the file (a test file, or a file without
+        any collector's trigger token, has none to miss)."""
+        from backlint.pipeline.filestage import active_rules  # imports libcst: only for a broken file
+
+        text = self.files.read(source.project_path, self.settings.max_file_size)
+        kind = classify(source.relative, text or "", self.settings.test_paths, self.settings.non_production_paths)
+        if text is None:
+            return kind is not FileKind.TEST
+        _, collectors = active_rules(kind, text, self.facts_settings)
+        return bool(collectors)
+
+    def _verdict(self, ordered: list[_Module], missing: list[str], catalog: Catalog) -> ProjectVerdict:
+        """The project pass over every module's facts, or its verdict read back from the cache."""
+        config, cache = self.config, self.cache
+        key = None
+        entries = {m.source.project_path: m.outcome.key for m in ordered if m.outcome.key is not None}
+        if cache is not None and len(entries) == len(ordered):
+            enabled = config.enabled_rules(catalog)
+            levels = [(i, config.level_of(i, catalog.rules[i].level)) for i in enabled if catalog.rules[i].project]
+            states = [
+                (m.source.project_path, f"{m.state}:{m.stale_key or ''}:{m.outcome.facts_digest or ''}")
+                for m in ordered
+            ]
+            key = cache.project_key(levels, states)
+            cached = cache.load_project(key, entries)
+            if cached is not None:
+                return cached
+        facts = []
+        for module in ordered:
+            found = _facts_of(module.source, module.outcome, self.settings, module.cache)
+            if found is not None:
+                facts.append(found)
+        verdict = project_pass(facts, self.settings, catalog, config, files=self.files, missing=missing)
+        stale = {m.source.project_path for m in ordered if m.state == "stale"}
+        if stale:  # a file that does not parse cannot be pointed into
+            verdict.findings = [f for f in verdict.findings if f.path not in stale]
+            verdict.withheld = [f for f in verdict.withheld if f.path not in stale]
+        if key is not None and cache is not None:
+            cache.store_project(key, verdict, entries)
+        return verdict

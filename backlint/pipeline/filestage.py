@@ -250,7 +250,7 @@ def _analyse(
     imports = ImportTable(name, is_package)
     _prescan_imports(module.body, imports)
     context = FileContext(
-        path=source.display,
+        path=source.project_path,  # the same from any working directory: facts name files by it
         module_name=name,
         kind=kind,
         source=text,
@@ -280,7 +280,7 @@ def _analyse(
         findings = [_to_finding(report, source.display, module, positions, lines) for report in context.reports]
         _attach_fixes(findings, context.reports, module, positions, text)
         _mask_secrets_in_other_snippets(findings)
-    facts = ModuleFacts(source.display, name, kind.value, context.facts) if collectors else None
+    facts = ModuleFacts(source.project_path, name, kind.value, context.facts) if collectors else None
     return findings, facts
 
 

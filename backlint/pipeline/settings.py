@@ -61,3 +61,12 @@ def build_settings(config: Config, catalog: Catalog, rule_packages: tuple[str, .
         honor_foreign_ignores=config.honor_foreign_ignores,
         rule_packages=rule_packages,
     )
+
+
+def facts_only(settings: Settings) -> Settings:
+    """The settings of a facts-only pass: the collectors run (and the analyses they need), no file rule.
+
+    Files outside a partial run give the project pass their facts this way; the facts are the ones
+    a full run records, and are cached under these settings' own fingerprint.
+    """
+    return dataclasses.replace(settings, rule_levels=(), applies_to=())

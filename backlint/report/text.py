@@ -81,7 +81,19 @@ def _summary(data: ReportInput) -> list[str]:
         lines.append(f"No findings in {in_files}{tail}, but {unanalysed}.")
     else:
         lines.append(f"All clean: {in_files} checked{tail}.")
-    return lines + _fix_hint(data)
+    return lines + _not_judged(data) + _fix_hint(data)
+
+
+def _not_judged(data: ReportInput) -> list[str]:
+    """Files whose project findings could not be judged: facts they depend on are missing."""
+    files, held = len(data.result.not_judged_files), data.result.not_judged
+    if not files and not held:
+        return []
+    held_back = f"; {held} project finding{'s' * (held != 1)} held back" if held else ""
+    return [
+        f"Project rules not judged in {files} file{'s' * (files != 1)}: a file they depend on could not be "
+        f"analysed (see the warnings above){held_back}."
+    ]
 
 
 def render_text(data: ReportInput) -> str:

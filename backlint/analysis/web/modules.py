@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import os
+import posixpath
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
@@ -28,6 +29,7 @@ from backlint.analysis.web.facts import (
     Origin,
 )
 from backlint.core.results import ModuleFacts, RelatedLocation, Span
+from backlint.pipeline import projectfiles
 
 _LOCAL_SPLIT = re.compile(r"[:#]")
 
@@ -63,6 +65,9 @@ class Module:
     def index(cls, facts: ModuleFacts) -> Module:
         path = PurePosixPath(facts.path)
         stem = (path.parent if path.stem == "__init__" else path.with_suffix("")).as_posix()
+        dotted = facts.module.replace(".", "/")
+        if facts.module and stem != dotted and not stem.endswith("/" + dotted):
+            stem = dotted  # the project root is inside the package: the stem still ends with the module's name
         module = cls(facts, stem, {}, {}, {}, {}, defaultdict(list), {})
         for obj in facts.get(OBJECTS):
             module.objects[module.local(obj.ref)] = obj
@@ -124,11 +129,13 @@ class ModuleIndex:
 
     def _disk_module(self, dotted: str, near: Module) -> Module | None:
         """A module that had nothing to record (a re-exporting ``__init__.py``): read its imports only."""
-        parts = near.stem.split("/")
-        root = "/".join(parts[: max(0, len(parts) - len(near.name.split(".")))])
-        base = f"{root}/{dotted.replace('.', '/')}" if root else dotted.replace(".", "/")
+        # The directory holding near's top package, from near's file (its project path may start inside
+        # the package: a project root found inside it), then the dotted name's file below it.
+        up = len(near.name.split(".")) - (0 if near.path.endswith("__init__.py") else 1)
+        top = posixpath.normpath(posixpath.join(posixpath.dirname(near.path) or ".", *[".."] * up))
+        base = posixpath.normpath(posixpath.join(top, dotted.replace(".", "/")))
         for candidate in (f"{base}/__init__.py", f"{base}.py"):
-            if not os.path.isfile(candidate):
+            if not os.path.isfile(projectfiles.resolve(candidate)):  # a project path (pipeline/projectfiles.py)
                 continue
             aliases, stars = _read_imports(candidate, dotted, candidate.endswith("__init__.py"))
             if not aliases and not stars:
@@ -201,7 +208,7 @@ def common_prefix(a: str, b: str) -> int:
 def _read_imports(path: str, module: str, is_package: bool) -> tuple[dict[str, str], list[str]]:
     """The import table and star imports of a file, read with ``ast`` (no rule needed to parse it)."""
     try:
-        tree = ast.parse(Path(path).read_text("utf-8", errors="replace"))
+        tree = ast.parse(Path(projectfiles.resolve(path)).read_text("utf-8", errors="replace"))
     except (SyntaxError, ValueError, OSError):
         return {}, []
     package = module.split(".") if is_package else module.split(".")[:-1]
