@@ -449,3 +449,124 @@ def test_find_secret_spans_covers_every_secret_of_a_file_and_nothing_else() -> N
     assert kinds["R3p0rt!ng2024"] == "sql-password"
     assert kinds["Tr0ub4dor&3xyz"] == "credential-slot"
     assert find_secret_spans("def broken(:\n", KNOWLEDGE) == []
+
+
+def test_names_that_look_secret_but_are_not(project) -> None:  # type: ignore[no-untyped-def]
+    """Environment-variable names in a config mapping, a redaction marker, an emoji table entry, a
+    fake funding source's stand-in secret, a token issuer: no credential among them."""
+    _check(
+        project,
+        "app/mapping.py",
+        """
+        from pydantic import BaseModel, Field
+
+        CONFIG_FROM_ENV_VARS = {
+            "solr_password": "CKAN_SOLR_PASSWORD",
+            "smtp.password": "CKAN_SMTP_PASSWORD",
+            "image_generation.openai.api_key": "IMAGES_OPENAI_API_KEY",
+        }
+        PG_ENV = {"user": "PGUSER", "password": "PGPASSWORD", "host": "PGHOST"}
+        EMOJIS = {"sunny": "☀", "secret": "㊙", "congratulations": "㊗"}
+
+
+        def audit(data):
+            if "password" in data:
+                data["password"] = "[REDACTED]"
+            return data
+
+
+        class FakeWalletFundingSource(BaseModel):
+            fake_wallet_secret: str = Field(default="ToTheMoon1")
+
+
+        def log_issuer(log, token_issuer):
+            log.warning(f"token issuer {token_issuer} is not trusted")
+        """,
+        select="BL2",
+    )
+
+
+def test_a_guard_refusing_a_placeholder_is_no_hardcoded_secret(project) -> None:  # type: ignore[no-untyped-def]
+    """zou's guard against its own default key, fides skipping AUTH for the test Redis password,
+    maubot generating a secret when told to: configuration compared with a literal. A parameter
+    compared with one is a hardcoded credential."""
+    _check(
+        project,
+        "app/config.py",
+        """
+        import os
+        import secrets
+
+        from app.settings import CONFIG
+
+        DEBUG = os.getenv("DEBUG") == "1"
+        SECRET_KEY = os.getenv("SECRET_KEY", "mysecretkey")
+        if SECRET_KEY == "mysecretkey" and not DEBUG:
+            raise RuntimeError("SECRET_KEY is set to the insecure default")
+
+
+        def redis_kwargs():
+            kwargs = {}
+            if CONFIG.redis.password and not (CONFIG.test_mode and CONFIG.redis.password == "testpassword"):
+                kwargs["password"] = CONFIG.redis.password
+            return kwargs
+
+
+        def shared_secret(config):
+            secret = config["server.unshared_secret"]
+            return secrets.token_urlsafe(32) if secret is None or secret == "generate" else secret
+
+
+        def check_admin(password):
+            return password == "Adm1n-2024!"  # expect: BL202
+        """,
+        select="BL2",
+    )
+
+
+def test_development_defaults_of_another_service_are_not_the_apps_secrets(project) -> None:  # type: ignore[no-untyped-def]
+    """A database or Redis password's development default fails against the real service; the app's
+    own signing key or admin password falling back to a default is used silently."""
+    project.write(
+        "app/fides_settings.py",
+        "from pydantic_settings import BaseSettings\n\n\nclass FidesSettings(BaseSettings):\n    pass\n",
+    )
+    _check(
+        project,
+        "app/config.py",
+        """
+        import os
+
+        from pydantic import Field
+        from pydantic_settings import BaseSettings
+
+        from .fides_settings import FidesSettings
+
+        DATABASE = {
+            "host": os.getenv("DB_HOST", "localhost"),
+            "password": os.getenv("DB_PASSWORD", "mysecretpassword"),
+        }
+
+
+        class DatabaseSettings(FidesSettings):
+            user: str = Field(default="postgres")
+            password: str = Field(default="defaultpassword")
+
+
+        class RedisSettings(FidesSettings):
+            password: str = Field(default="testpassword")
+
+
+        class AppSettings(BaseSettings):
+            admin_password: str = "admin"  # expect: BL204
+            jwt_secret: str = Field(default="changeme")  # expect: BL204
+
+
+        def env(key, default=None):
+            return os.environ.get(key, default)
+
+
+        SIGNING_KEY = env("SIGNING_KEY", "insecure-signing-key")  # expect: BL204
+        """,
+        select="BL2",
+    )

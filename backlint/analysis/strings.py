@@ -16,7 +16,7 @@ import math
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -52,6 +52,8 @@ class Lexicon:
     credential_tails: frozenset[str]  # last word(s) of strongly credential-like names
     # Words that mark a value as a checksum, revision or test vector: never a BL205 candidate.
     entropy_exempt: frozenset[str]
+    # Words naming another service the app logs in to (db, smtp, ldap): its secrets are the app's client credentials.
+    client: frozenset[str] = frozenset()
 
     def sensitivity(self, name: str) -> str | None:
         """``"password"``, ``"secret"`` or None for an identifier, dict key or keyword name."""
@@ -71,6 +73,10 @@ class Lexicon:
         if kind == PASSWORD:
             return self.password
         return self.secret | {w for pair in self.pairs for w in pair}
+
+    def is_client(self, tokens: Iterable[str]) -> bool:
+        """Does a name (or the name of the class holding it) say the secret is for another service?"""
+        return any(t in self.client for t in tokens)
 
     def is_credential_name(self, tokens: Sequence[str]) -> bool:
         """Strongly credential-like: ``*_password``, ``*_secret``, ``secret_key``, ``api_key``."""
@@ -111,7 +117,13 @@ def lexicon(knowledge: Knowledge) -> Lexicon:
 
 
 def _lexicon(knowledge: Knowledge) -> Lexicon:
-    sets: dict[str, set[str]] = {"password": set(), "secret": set(), "not-secret": set(), "not-entropy": set()}
+    sets: dict[str, set[str]] = {
+        "password": set(),
+        "secret": set(),
+        "not-secret": set(),
+        "not-entropy": set(),
+        "client": set(),
+    }
     tails: set[str] = set()
     pairs: set[tuple[str, str]] = set()
     for row in knowledge.rows("secret-names"):
@@ -129,6 +141,7 @@ def _lexicon(knowledge: Knowledge) -> Lexicon:
         modifiers=frozenset(sets["not-secret"]),
         credential_tails=frozenset(tails),
         entropy_exempt=frozenset(sets["not-entropy"] | sets["not-secret"]),
+        client=frozenset(sets["client"]),
     )
 
 
@@ -392,6 +405,8 @@ _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 _PATH = re.compile(r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\)")
 _SNAKE_LABEL = re.compile(r"^_*[a-z]+(?:_[a-z]+)+$")  # mail_settings, refresh_token: a field or key name
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$")  # PGPASSWORD, CKAN_SOLR_PASSWORD: a variable's name
+_ALNUM = re.compile(r"[A-Za-z0-9]")
 # Regular-expression syntax (a tokenizer's ``name_token = r"[^\W\d]\w*"``): two such pieces are no password.
 _REGEX_PIECE = re.compile(r"\\[dDwWsSbB]|\(\?[=!:<P]|\[\^")
 _WORDISH = re.compile(r"^_*(?:[A-Za-z]+(?:[\s_.\-:]+[A-Za-z]+)*)_*[0-9]{0,6}[!@#$%^&*?.]{0,2}$")
@@ -412,6 +427,7 @@ class ValueWords:
     placeholders: tuple[str, ...]
     local_hosts: frozenset[str]
     url_placeholders: frozenset[str]
+    redactions: frozenset[str] = frozenset()
 
 
 def value_words(knowledge: Knowledge) -> ValueWords:
@@ -434,6 +450,7 @@ def _value_words(knowledge: Knowledge) -> ValueWords:
         placeholders=tuple(v.lower() for v in by_role.get("placeholder", ())),
         local_hosts=lower("local-host"),
         url_placeholders=lower("url-placeholder"),
+        redactions=lower("redaction"),
     )
 
 
@@ -455,6 +472,7 @@ def credential_tier(
     sink: bool,
     credential_like: bool,
     labels: frozenset[str] = frozenset(),
+    value_context: bool = False,
 ) -> str | None:
     """``strong``/``weak``/``placeholder`` for a literal worth reporting in this slot, else None.
 
@@ -462,11 +480,14 @@ def credential_tier(
     strongly credential-like name (``DB_PASSWORD``) keep weak and dictionary-word values; any other
     secret-ish name (``token``) keeps only strong ones, which drops labels such as ``"refresh_token"``.
     A value made only of the slot's own words, of ``labels`` (``password="passwd"``) and of filler
-    words (``api_key="no-api-key"``) names the slot; a snake_case value is a field or key name.
+    words (``api_key="no-api-key"``) names the slot; a snake_case value is a field or key name, an
+    upper-case one holding a label word an environment variable's name (``"PGPASSWORD"``). In a
+    ``value_context`` (a settings default, an environment fallback) the literal is a value whatever
+    its words: ``ADMIN_PASSWORD = os.getenv("ADMIN_PASSWORD", "admin")``.
     """
     stripped = value.strip()
-    if not stripped or HOLE in value:
-        return None
+    if not stripped or HOLE in value or not _ALNUM.search(stripped):
+        return None  # nothing, a template, or only symbols ("㊙", "—")
     folded = stripped.lower()
     if folded in words.null or folded in words.algorithms:
         return None
@@ -475,9 +496,13 @@ def credential_tier(
     if len(set(stripped)) == 1 and len(stripped) > 1:
         return None
     squashed = re.sub(r"[^a-z0-9]", "", folded)
+    if squashed in words.redactions:
+        return None  # "[REDACTED]" written over a secret
     tier = PLACEHOLDER if any(p in squashed for p in words.placeholders) else _tier(stripped)
     if sink:
         return tier
+    if value_context:
+        return tier if tier == STRONG or credential_like else None
     if _DOTTED.match(stripped) or stripped.count(" ") > len(stripped) * 0.05:
         return None
     if len(_REGEX_PIECE.findall(stripped)) >= 2:
@@ -486,6 +511,8 @@ def credential_tier(
     if folded in words.generic or folded.startswith("x-") or _SNAKE_LABEL.match(stripped):
         return None
     if value_tokens and set(value_tokens) <= set(tokens) | labels | words.filler:
+        return None
+    if _ENV_NAME.match(stripped) and any(w in folded for w in (*labels, *tokens) if len(w) >= 3):
         return None
     if tier == STRONG or credential_like:
         return tier

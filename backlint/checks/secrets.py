@@ -101,6 +101,8 @@ class HardcodedCredential(_SecretRule):
             if isinstance(fact, SinkCredential):
                 self._report(fact, fact.tier, f"{fact.what} passed to `{fact.slot}`")
             elif isinstance(fact, NamedCredential):
+                if fact.client and fact.tier == PLACEHOLDER:
+                    continue  # a placeholder for another service's password: that service refuses it
                 noun = "password" if fact.kind == PASSWORD else "secret"
                 if fact.compared:
                     where = f"`{fact.name}` compared with a hardcoded {noun}"
@@ -170,7 +172,12 @@ class SecretEnvFallback(_SecretRule):
         return fallback_triggers(knowledge)
 
     def leave_Module(self, node: cst.Module) -> None:
-        for fact in self.context.get(EnvFallbacks).facts:
+        fallbacks = self.context.get(EnvFallbacks)
+        for fact in fallbacks.facts:
+            if fallbacks.guarded(fact):
+                continue  # the module checks for the default: it refuses it or handles it, not silently
+            if fact.client and fact.url is None and fact.tier != STRONG:
+                continue  # a development default for another service's password: without the variable it fails
             where = f"settings field `{fact.name}` defaults to" if fact.settings else f"`{fact.name}` falls back to"
             if fact.url is not None:
                 message = (

@@ -9,10 +9,12 @@ from typing import Any
 
 import libcst as cst
 
+from backlint.analysis.scopes import Scopes
 from backlint.analysis.secrets.facts import NamedCredential, SecretFact, SinkCredential
 from backlint.analysis.secrets.slots import (
     ClassRoles,
     LocalClasses,
+    carries_input,
     field_default,
     is_config,
     second_item,
@@ -53,7 +55,7 @@ def _index_sinks(knowledge: Knowledge) -> dict[str, list[dict[str, Any]]]:
 class CredentialSlots(Analysis):
     """Every credential literal of the file in a slot, ``facts`` in walk order."""
 
-    REQUIRES = (LocalClasses, ClassRoles)
+    REQUIRES = (Scopes, LocalClasses, ClassRoles)
 
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
@@ -63,6 +65,7 @@ class CredentialSlots(Analysis):
         self.patterns = secret_patterns(knowledge)
         self.local = context.get(LocalClasses)
         self.roles = context.get(ClassRoles)
+        self.scopes = context.get(Scopes)
         self.sinks = knowledge.derived(_index_sinks)
         self.config_keys = {row["argument"]: row["what"] for row in self.sinks.get("<config>", [])}
         self.facts: list[SecretFact] = []
@@ -189,7 +192,9 @@ class CredentialSlots(Analysis):
         literal, other = (right, left) if is_string(right) else (left, right)
         value = string_value(literal)
         name = target_name(other)
-        if value is not None and name is not None:
+        # A literal compared with configuration is a guard (refusing a placeholder, skipping a test
+        # password); compared with what a caller or the request passes, it is a hardcoded credential.
+        if value is not None and name is not None and carries_input(other, self.scopes, self.scopes.site_at(node)):
             self._named(literal, value, name, compared=True)
 
     # --- verdicts -----------------------------------------------------------------------------
@@ -213,5 +218,8 @@ class CredentialSlots(Analysis):
         tier = credential_tier(value, tokens, self.words, sink=False, credential_like=credential_like, labels=labels)
         if tier is None:
             return False
-        self.facts.append(NamedCredential(node, value, tuple(self.context.ancestors), tier, name, kind, compared))
+        client = self.lexicon.is_client((*tokens, *self.roles.class_words()))
+        self.facts.append(
+            NamedCredential(node, value, tuple(self.context.ancestors), tier, name, kind, compared, client)
+        )
         return True

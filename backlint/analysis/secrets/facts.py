@@ -43,12 +43,14 @@ class SinkCredential(SecretFact):
 
 @dataclasses.dataclass(frozen=True)
 class NamedCredential(SecretFact):
-    """A literal bound to (or ``compared`` with) a secret-named target; ``kind``: password or secret."""
+    """A literal bound to (or ``compared`` with) a secret-named target; ``kind``: password or secret;
+    ``client``: the name (or the enclosing class's) says the secret is for another service."""
 
     tier: str
     name: str
     kind: str
     compared: bool = False
+    client: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,13 +69,15 @@ class UrlCredential(SecretFact):
 class EnvFallback(SecretFact):
     """A secret-named environment variable or settings field (``settings``) whose fallback is this
     literal. ``url``: the literal is a credential URL; else its ``tier``. ``fix``: FIX_* and the node
-    it rewrites, or None."""
+    it rewrites, or None. ``client``: a secret the app presents to another service (its name, or its
+    settings class's, says so: ``DB_PASSWORD``, ``password`` in ``RedisSettings``)."""
 
     name: str
     settings: bool
     url: CredentialUrl | None
     tier: str | None
     fix: tuple[str, cst.CSTNode] | None
+    client: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -9,8 +9,11 @@ from backlint.analysis.secrets.facts import FIX_ENV_DEFAULT, FIX_ENV_OR, FIX_SET
 from backlint.analysis.secrets.slots import (
     ClassRoles,
     LocalClasses,
+    Lookup,
     env_lookup,
     field_default,
+    keyword,
+    positional,
     string_value,
     target_name,
     unwrap_await,
@@ -38,7 +41,8 @@ def fallback_triggers(knowledge: Knowledge) -> tuple[str, ...]:
 
 def _fallback_triggers(knowledge: Knowledge) -> tuple[str, ...]:
     words = {row["trigger"] for row in knowledge.rows("secret-env-lookups")}
-    words |= {row["name"].rpartition(".")[2] for row in knowledge.rows("secret-classes") if row["role"] == "settings"}
+    settings = (row["name"] for row in knowledge.rows("secret-classes") if row["role"] == "settings")
+    words |= {name.rpartition(".")[2].lstrip("*") for name in settings}
     return tuple(sorted(words))
 
 
@@ -56,6 +60,62 @@ class EnvFallbacks(Analysis):
         self.local = context.get(LocalClasses)
         self.roles = context.get(ClassRoles)
         self.facts: list[EnvFallback] = []
+        # Module functions that return an environment lookup of their parameters (``def env(key,
+        # default=None): return os.environ.get(key, default)``): name -> (key, default) parameters.
+        self.helpers: dict[str, tuple[tuple[int, str], tuple[int, str]]] = {}
+        # String literals the module compares something with: a fallback it checks for is guarded.
+        self.compared: set[str] = set()
+
+    def guarded(self, fact: EnvFallback) -> bool:
+        """Does the module compare a value with this fallback (``if SECRET_KEY == "dev": raise ...``)?
+        Then it refuses or handles the default; it does not silently run with it."""
+        return string_value(fact.node) in self.compared
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        for operand in (node.left, *(c.comparator for c in node.comparisons)):
+            items = operand.elements if isinstance(operand, (cst.Tuple, cst.List, cst.Set)) else (operand,)
+            for item in items:
+                value = string_value(item.value if isinstance(item, cst.BaseElement) else item)
+                if value is not None:
+                    self.compared.add(value)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        """Register a module function returning an environment lookup of its parameters."""
+        if len(self.context.ancestors) != 2 or not isinstance(node.body, cst.IndentedBlock):
+            return
+        params = [*node.params.posonly_params, *node.params.params]
+        where = {p.name.value: (i, p.name.value) for i, p in enumerate(params)}
+        for statement in node.body.body:
+            small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) else None
+            if not isinstance(small, cst.Return) or small.value is None:
+                continue
+            returned = unwrap_await(small.value)
+            call, default = returned, None
+            if isinstance(returned, cst.BooleanOperation) and isinstance(returned.operator, cst.Or):
+                call, default = unwrap_await(returned.left), returned.right
+            if not isinstance(call, cst.Call):
+                continue
+            found = env_lookup(call, self.local, self.context.knowledge)
+            if found is None:
+                continue
+            key, default = found[0], found[1] or default
+            if (
+                isinstance(key, cst.Name)
+                and isinstance(default, cst.Name)
+                and key.value in where
+                and default.value in where
+            ):
+                self.helpers[node.name.value] = (where[key.value], where[default.value])
+
+    def _lookup(self, call: cst.Call) -> Lookup | None:
+        """(key, default) of an environment lookup, or of a call of a module helper doing one."""
+        found = env_lookup(call, self.local, self.context.knowledge)
+        helper = self.helpers.get(call.func.value) if isinstance(call.func, cst.Name) else None
+        if found is None and helper is not None:
+            (key_index, key_name), (default_index, default_name) = helper
+            key = keyword(call, key_name) or positional(call, key_index)
+            return key, keyword(call, default_name) or positional(call, default_index)
+        return found
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if self.roles.body_role() == "settings" and len(node.targets) == 1:
@@ -74,7 +134,7 @@ class EnvFallbacks(Analysis):
             self._check(literal, value, name, True, fix)
 
     def visit_Call(self, node: cst.Call) -> None:
-        found = env_lookup(node, self.local, self.context.knowledge)
+        found = self._lookup(node)
         if found is None or found[1] is None:
             return
         key, default = found
@@ -88,7 +148,7 @@ class EnvFallbacks(Analysis):
         left = unwrap_await(node.left)
         if not isinstance(node.operator, cst.Or) or not isinstance(left, cst.Call):
             return
-        found = env_lookup(left, self.local, self.context.knowledge)
+        found = self._lookup(left)
         value = string_value(node.right)
         if found is None or value is None:
             return
@@ -100,16 +160,19 @@ class EnvFallbacks(Analysis):
         self, node: cst.CSTNode, value: str, name: str, settings: bool, fix: tuple[str, cst.CSTNode] | None
     ) -> None:
         ancestors = tuple(self.context.ancestors)
+        tokens = name_tokens(name)
+        client = self.lexicon.is_client((*tokens, *(self.roles.class_words() if settings else ())))
         url = credential_url(value, self.words)
         if url is not None:
-            self.facts.append(EnvFallback(node, url.password, ancestors, name, settings, url, None, fix))
+            self.facts.append(EnvFallback(node, url.password, ancestors, name, settings, url, None, fix, client))
             return
-        tokens = name_tokens(name)
         kind = self.lexicon.sensitivity_of(tokens)
         if kind is None or self.patterns.recognizes(value, name):
             return
         credential_like = self.lexicon.is_credential_name(tokens) or tokens[-1] in _CONFIGURED_CREDENTIAL_TAILS
         labels = self.lexicon.label_words(kind)
-        tier = credential_tier(value, tokens, self.words, sink=False, credential_like=credential_like, labels=labels)
+        tier = credential_tier(
+            value, tokens, self.words, sink=False, credential_like=credential_like, labels=labels, value_context=True
+        )
         if tier is not None:
-            self.facts.append(EnvFallback(node, value, ancestors, name, settings, None, tier, fix))
+            self.facts.append(EnvFallback(node, value, ancestors, name, settings, None, tier, fix, client))

@@ -7,7 +7,8 @@ from typing import Any, Optional
 
 import libcst as cst
 
-from backlint.analysis.strings import HOLE, is_string, literal_text
+from backlint.analysis.scopes import Scopes, Site
+from backlint.analysis.strings import HOLE, is_string, literal_text, name_tokens
 from backlint.core.catalog import Knowledge
 from backlint.core.rule import Analysis, FileContext
 
@@ -90,6 +91,39 @@ def field_default(value: cst.BaseExpression | None, context: FileContext) -> cst
     return value
 
 
+def root_name(node: cst.BaseExpression) -> str | None:
+    """``request`` in ``request.form["password"].strip()``."""
+    while isinstance(node, (cst.Attribute, cst.Subscript, cst.Call, cst.Await)):
+        node = (
+            node.func
+            if isinstance(node, cst.Call)
+            else (node.expression if isinstance(node, cst.Await) else node.value)
+        )
+    return node.value if isinstance(node, cst.Name) else None
+
+
+_REQUEST_NAMES = frozenset({"request", "req"})
+
+
+def carries_input(expr: cst.BaseExpression, scopes: Scopes, site: Site) -> bool:
+    """Can ``expr`` hold what a caller or the request passes: is it (part of) a parameter of the
+    function it is in (not ``self``), the request, or a name bound from the request?"""
+    root = root_name(expr)
+    if root is None or root in ("self", "cls"):
+        return False
+    if root in _REQUEST_NAMES:
+        return True
+    found = scopes.lookup(root, site)
+    if found is None:
+        return False  # an import, a builtin: configuration or a library, not input
+    for binding in found[0]:
+        if binding.kind == "param":
+            return True
+        if binding.value is not None and root_name(binding.value) in _REQUEST_NAMES:
+            return True
+    return False
+
+
 class LocalClasses(Analysis):
     """Which class a local name holds (``server = smtplib.SMTP(...)``), to resolve its methods.
 
@@ -148,7 +182,12 @@ def _env_lookups(knowledge: Knowledge) -> dict[str, dict[str, Any]]:
 
 
 def _class_roles(knowledge: Knowledge) -> dict[str, str]:
-    return {row["name"]: row["role"] for row in knowledge.rows("secret-classes")}
+    return {row["name"]: row["role"] for row in knowledge.rows("secret-classes") if not row["name"].startswith("*")}
+
+
+def _class_suffixes(knowledge: Knowledge) -> tuple[tuple[str, str], ...]:
+    """Rows naming a base by the end of its name (``*Settings``): a naming convention of a library."""
+    return tuple((r["name"][1:], r["role"]) for r in knowledge.rows("secret-classes") if r["name"].startswith("*"))
 
 
 class ClassRoles(Analysis):
@@ -157,8 +196,10 @@ class ClassRoles(Analysis):
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
         self.table = context.knowledge.derived(_class_roles)
+        self.suffixes = context.knowledge.derived(_class_suffixes)
         self.local: dict[str, str] = {}  # classes of this file with a role, for subclasses
         self.stack: list[str | None] = []  # per enclosing ClassDef/FunctionDef: the class role, None for functions
+        self.names: list[str] = []  # the enclosing classes' names, innermost last
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         role = None
@@ -167,20 +208,29 @@ class ClassRoles(Analysis):
             role = self.table.get(name) or self.local.get(name)
             if role is None and name.endswith("Enum") and "enum" in self.context.imports.aliases:
                 role = "enum"
+            if role is None and name not in self.local:
+                last = name.rpartition(".")[2]
+                role = next((r for suffix, r in self.suffixes if last.endswith(suffix)), None)
             if role:
                 break
         if role:
             self.local[node.name.value] = role
         self.stack.append(role or "class")
+        self.names.append(node.name.value)
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
         self.stack.pop()
+        self.names.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.stack.append(None)
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.stack.pop()
+
+    def class_words(self) -> tuple[str, ...]:
+        """The words of the enclosing classes' names (``RedisSettings`` → redis, settings)."""
+        return tuple(word for name in self.names for word in name_tokens(name))
 
     def body_role(self) -> str | None:
         """The role of the class whose body holds the current statement (``class`` if plain)."""
