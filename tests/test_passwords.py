@@ -472,3 +472,75 @@ def test_insecure_hash_comments_of_bandit_and_ruff_suppress_bl307_when_honoured(
         honoured = project.lint("app/keys.py", "--select", "BL307", "--format", "json", "--no-cache")
         assert honoured.json()["findings"] == []
         project.write("pyproject.toml", "")
+
+
+def test_a_store_whose_callers_all_pass_hashes_is_cleared(project) -> None:  # type: ignore[no-untyped-def]
+    """zou's create_person(email, password, ...) stores what its callers pass: a bcrypt hash, or a
+    marker for accounts that log in through LDAP. One caller passing the plaintext keeps the finding."""
+    files = {
+        "app/persons_service.py": """
+            from app.models import Person
+
+            def create_person(email, password, first_name, role="user"):
+                return Person.create(email=email, password=password, first_name=first_name, role=role)
+
+            def rename_person(person_id, password):
+                person = Person.get(person_id)
+                person.password = password  # expect: BL301
+        """,
+        "app/cli.py": """
+            from app import auth, persons_service
+
+            def create_admin(email, password):
+                password = auth.encrypt_password(password)
+                persons_service.create_person(email, password, "Super", role="admin")
+        """,
+        "app/ldap_sync.py": """
+            from app import persons_service
+
+            def import_users(users):
+                for user in users:
+                    persons_service.create_person(user["email"], "default".encode("utf-8"), user["first_name"])
+        """,
+        "app/bots.py": """
+            from app import persons_service
+
+            def create_bot(name):
+                return persons_service.create_person(f"{name}@bots", password=None, first_name=name)
+        """,
+    }
+    _check(project, files)
+    files["app/signup.py"] = """
+        from flask import request
+
+        from app import persons_service
+
+        def signup():
+            persons_service.create_person(request.form["email"], request.form["password"], "New")
+    """
+    stored = "return Person.create(email=email, password=password,"
+    files["app/persons_service.py"] = files["app/persons_service.py"].replace(
+        stored, stored + "  # expect: BL301\n               "
+    )
+    _check(project, files)
+
+
+def test_an_objects_own_password_copied_into_a_document_is_not_a_plaintext_store(project) -> None:  # type: ignore[no-untyped-def]
+    """alerta's MongoDB backend writes the User model (which holds the hash) field by field."""
+    _check(
+        project,
+        {
+            "app/backend.py": """
+                class Backend:
+                    def create_user(self, user):
+                        data = {"_id": user.id, "login": user.login, "password": user.password, "email": user.email}
+                        if self.get_db().users.insert_one(data).inserted_id == user.id:
+                            return data
+
+                    def import_rows(self, rows):
+                        for row in rows:
+                            document = {"login": row["login"], "password": row["password"]}
+                            self.get_db().users.insert_one(document)  # expect: BL301
+            """
+        },
+    )

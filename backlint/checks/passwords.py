@@ -23,6 +23,9 @@ from backlint.analysis.passwords.facts import (
     LOGGED_MODEL,
     LOGGED_PASSWORD,
     LOGGED_REQUEST,
+    PASSES_CONSTANT,
+    PASSES_HASH,
+    PASSES_OTHER,
     PATH_PARAMETER,
     PERSISTED,
     QUERY_READ,
@@ -50,7 +53,7 @@ from backlint.analysis.passwords.facts import (
 )
 from backlint.analysis.passwords.fixes import create_user_fix, write_only_fix
 from backlint.analysis.passwords.flow import PasswordFlow
-from backlint.analysis.passwords.values import code_text
+from backlint.analysis.passwords.values import STORED, code_text
 from backlint.analysis.strings import PASSWORD, name_tokens, name_triggers
 from backlint.core.catalog import Knowledge
 from backlint.core.facts import FactCollector, ProjectFinding, ProjectRule
@@ -83,6 +86,8 @@ class Verdict:
     related: tuple[tuple[cst.CSTNode, str], ...] = ()
     model: tuple[str, str] | None = None  # BL301: (qualified class, field) the store goes through
     fix: PendingFix | None = None
+    # BL301: the stored value is this parameter of the function (name, parameter, index, a method?).
+    parameter: tuple[str, str, int, bool] | None = None
 
 
 # Which rule reports each kind of fact. A flow through a call into a module function is reported by
@@ -137,9 +142,12 @@ def judge(fact: PasswordFact, rule_id: str, flow: PasswordFlow, context: FileCon
             rule_id, node, message, inner.level, ((inner.node, "here, inside the called function"),), inner.model
         )
     if isinstance(fact, Stored):
+        if fact.origin == STORED and fact.from_attribute:
+            return None  # an object's own password field copied into a document: what the object holds
         fix = create_user_fix(fact.user_manager_call) if fact.user_manager_call is not None else None
         message = f"`{code_text(node)}` is stored unhashed by `{fact.sink}`: {_STORE_ADVICE}"
-        return Verdict(rule_id, node, message, related=_source(fact.source), model=fact.model, fix=fix)
+        source = _source(fact.source)
+        return Verdict(rule_id, node, message, related=source, model=fact.model, fix=fix, parameter=fact.parameter)
     if isinstance(fact, CopiedIntoModel):
         message = (
             f"`{code_text(node)}` copies the request's `{fact.field}` into `{fact.model}` unhashed: {_STORE_ADVICE}"
@@ -316,9 +324,13 @@ class PasswordFacts(FactCollector):
         return _password_triggers(knowledge)
 
     def visit_Module(self, node: cst.Module) -> None:
+        flow = self.context.get(PasswordFlow)
+        for site in flow.index.call_sites:
+            self.context.add_fact(
+                CALLS_FACT, {"callee": site.callee, "qualified": site.qualified, "arguments": dict(site.arguments)}
+            )
         if self.context.kind is not FileKind.PRODUCTION:
             return
-        flow = self.context.get(PasswordFlow)
         locate = self.context.locate
         for verdict in verdicts(flow, "BL301", self.context):
             fix = lazy_fix(verdict.fix, steps_locator(node, self.context.path))
@@ -331,6 +343,7 @@ class PasswordFacts(FactCollector):
                     "related": [(locate(n), m) for n, m in verdict.related],
                     "model": verdict.model,
                     "fix": fix,
+                    "parameter": verdict.parameter,
                 },
             )
         index = flow.index
@@ -345,6 +358,7 @@ class PasswordFacts(FactCollector):
 
 STORES_FACT = "password-stores"
 SETTERS_FACT = "password-model-setters"
+CALLS_FACT = "password-call-sites"
 
 
 class PlaintextPasswordPersisted(ProjectRule):
@@ -363,11 +377,17 @@ class PlaintextPasswordPersisted(ProjectRule):
             for fact in module.get(SETTERS_FACT):
                 setters[fact["class"]] = (fact["bases"], set(fact["setters"]))
                 by_name.setdefault(fact["class"].rpartition(".")[2], set()).update(fact["setters"])
+        calls: dict[str, list[dict[str, str]]] = {}
+        for module in modules:
+            for site in module.get(CALLS_FACT):
+                calls.setdefault(site["callee"], []).append(site["arguments"])
         out = []
         for module in modules:
             for fact in module.get(STORES_FACT):
                 model = fact["model"]
                 if model is not None and _has_setter(model[0], model[1], setters, by_name):
+                    continue
+                if fact.get("parameter") is not None and _callers_pass_hashes(fact["parameter"], calls):
                     continue
                 related = [RelatedLocation(module.path, span, message) for span, message in fact["related"]]
                 fix = fact["fix"].resolve() if fact.get("fix") is not None else None
@@ -375,6 +395,17 @@ class PlaintextPasswordPersisted(ProjectRule):
                     ProjectFinding(self.id, module.path, fact["span"], fact["message"], fact["level"], related, fix)
                 )
         return out
+
+
+def _callers_pass_hashes(parameter: list[Any] | tuple[Any, ...], calls: dict[str, list[dict[str, str]]]) -> bool:
+    """Does every call of the function, in the whole project, pass a hash or a constant (a marker
+    such as ``"!"`` for accounts that log in elsewhere) for the stored parameter? Calls are matched by
+    the called name; a function called nowhere keeps its finding."""
+    function, name, index, method = parameter
+    sites = calls.get(function, [])
+    position = str(index - 1 if method else index)
+    passed = [site.get(name) or site.get(position) or PASSES_OTHER for site in sites]
+    return bool(passed) and all(p in (PASSES_HASH, PASSES_CONSTANT) for p in passed)
 
 
 def _has_setter(

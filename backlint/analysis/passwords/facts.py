@@ -46,6 +46,13 @@ class Stored(PasswordFact):
     source: cst.CSTNode | None = None
     model: tuple[str, str] | None = None
     user_manager_call: cst.Call | None = None
+    # Where the password came from: INPUT, STORED or UNKNOWN (``backlint/analysis/passwords/values.py``),
+    # and whether it was read as an attribute of an object (``user.password``: the object's own field).
+    origin: str = ""
+    from_attribute: bool = False
+    # The stored value is this parameter of the function: (function, parameter, its index, a method?).
+    # The project pass asks the function's callers what they pass (a hash, a constant?).
+    parameter: tuple[str, str, int, bool] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -180,3 +187,20 @@ class SecretDigest(PasswordFact):
     use: str
     place: str
     name: str
+
+
+# What a call passes (``CallSite.arguments``), for the callers of a function that stores its parameter.
+PASSES_HASH = "hash"  # a hash (or digest) of a password
+PASSES_PLAINTEXT = "plaintext"  # a plaintext password
+PASSES_CONSTANT = "constant"  # a literal, None, or a method of a literal (``"x".encode()``): a marker
+PASSES_OTHER = "other"
+
+
+@dataclasses.dataclass(frozen=True)
+class CallSite:
+    """A call passing a password, a hash or a password-named value: what each argument passes, by
+    position (``"0"``) or keyword. ``callee``: the called name's last part; ``qualified`` if known."""
+
+    callee: str
+    qualified: str | None
+    arguments: tuple[tuple[str, str], ...]

@@ -8,7 +8,19 @@ from collections.abc import Sequence
 import libcst as cst
 
 from backlint.analysis.passwords.endpoint import Endpoint
-from backlint.analysis.passwords.facts import ASSIGNED, PERSISTED, QUERY_READ, InUrl, PasswordFact, ThroughCall
+from backlint.analysis.passwords.facts import (
+    ASSIGNED,
+    PASSES_CONSTANT,
+    PASSES_HASH,
+    PASSES_OTHER,
+    PASSES_PLAINTEXT,
+    PERSISTED,
+    QUERY_READ,
+    CallSite,
+    InUrl,
+    PasswordFact,
+    ThroughCall,
+)
 from backlint.analysis.passwords.hashing import Hashing
 from backlint.analysis.passwords.index import ModuleIndex
 from backlint.analysis.passwords.leaks import Leaks
@@ -213,7 +225,7 @@ class Frame:
         if holder is not None:
             self.stores.item_set(holder, name or "", value)
         if isinstance(holder, cst.Name) and value.kind == PW and self.lex.sensitivity_of(tokens) == PASSWORD:
-            self.env[holder.value] = Val(DICT, source)  # doc["password"] = pw: doc now holds one
+            self.env[holder.value] = Val(DICT, source, value.origin)  # doc["password"] = pw: doc now holds one
 
     def _is_column(self, owner: Val, name: str) -> bool:
         """A model field: declared on the in-file class, and not a private attribute (``self._password``)."""
@@ -341,7 +353,7 @@ class Frame:
                 value = self.eval(element.value)
                 key = string_value(element.key)
                 if key is not None and self.lex.sensitivity(key) == PASSWORD and value.kind == PW:
-                    result = Val(DICT, element.value, "", value.derived)
+                    result = Val(DICT, element.value, value.origin, value.derived)
             else:
                 self.eval(element.value)
         return result
@@ -362,6 +374,8 @@ class Frame:
         args = [self.eval(a.value) for a in node.args]
         qualified = self.call_name(node)
         tail = call_tail(node)
+        if self.record and any(self._password_like(a.value, v) for a, v in zip(node.args, args)):
+            self.index.call_sites.append(_call_site(node, args, qualified, tail))
         if self.index.logs.is_log_call(node) or self.index.logs.is_output_call(node):
             self.leaks.check_log(node)
         hasher = self.k.hasher(qualified, tail)
@@ -429,6 +443,13 @@ class Frame:
             return Val(INSTANCE, node, qualified)
         return Val(OTHER, node, "call")
 
+    def _password_like(self, expr: cst.BaseExpression, value: Val) -> bool:
+        """A password, a hash of one, or a value named like either (``password=None``)."""
+        if value.kind in (PW, HASHED):
+            return True
+        name = expr.value if isinstance(expr, cst.Name) else None
+        return name is not None and self.stores.password_slot(name)
+
     def _local_call(self, node: cst.Call, name: str, args: list[Val]) -> Val | None:
         """One call level: a request password passed to a module function, and what happens to it there."""
         function = self.index.functions[name]
@@ -489,3 +510,27 @@ def _mentions_digest(function: cst.FunctionDef, index: ModuleIndex) -> bool:
     """Does the function call a digest of the password-hashers table (by the called name's last part)?"""
     tails = index.k.digest_tails
     return any(isinstance(node, cst.Call) and call_tail(node) in tails for node in scope_descendants(function))
+
+
+def _call_site(node: cst.Call, args: list[Val], qualified: str | None, tail: str) -> CallSite:
+    passed = []
+    position = 0
+    for arg, value in zip(node.args, args):
+        if arg.star:
+            continue
+        where = arg.keyword.value if arg.keyword is not None else str(position)
+        position += arg.keyword is None
+        passed.append((where, _passes(arg.value, value)))
+    return CallSite(tail, qualified, tuple(passed))
+
+
+def _passes(expr: cst.BaseExpression, value: Val) -> str:
+    if value.kind == PW:
+        return PASSES_PLAINTEXT
+    if value.kind in (HASHED, WEAK):
+        return PASSES_HASH
+    while isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute):
+        expr = expr.func.value  # "default".encode("utf-8")
+    if is_constant(expr) or isinstance(expr, (cst.Integer, cst.Float)):
+        return PASSES_CONSTANT
+    return PASSES_OTHER

@@ -9,7 +9,7 @@ import libcst as cst
 
 from backlint.analysis.logging import LogCalls
 from backlint.analysis.passwords.classes import ClassInfo, excluded_field, is_descriptor, setter_fields
-from backlint.analysis.passwords.facts import PasswordFact
+from backlint.analysis.passwords.facts import CallSite, PasswordFact
 from backlint.analysis.passwords.tables import PasswordTables, password_tables
 from backlint.analysis.passwords.values import Val, is_hash_name, model_module, string_value
 from backlint.analysis.strings import PASSWORD, Lexicon, name_tokens
@@ -32,6 +32,8 @@ class ModuleIndex:
         self.functions: dict[str, cst.FunctionDef] = {}
         # (function, index of its password parameter) -> the facts inside it; None while computing.
         self.summaries: dict[tuple[str, int], list[PasswordFact] | None] = {}
+        # Calls passing passwords or their hashes, for the callers of functions storing a parameter.
+        self.call_sites: list[CallSite] = []
         # function -> the digest of secret data it returns, if any; None while computing.
         self.digests: dict[str, Val | None] = {}
         self.logs = LogCalls(context, self.instances.get)

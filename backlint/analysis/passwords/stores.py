@@ -22,6 +22,7 @@ from backlint.analysis.passwords.values import (
     code_text,
     dict_keys,
     is_hash_name,
+    params_of,
     string_items,
     string_value,
 )
@@ -158,7 +159,15 @@ class Stores:
         model: tuple[str, str] | None = None,
         user_call: cst.Call | None = None,
     ) -> None:
-        self.frame.emit(Stored(node, sink, value.node, model, user_call))
+        parameter = None
+        function = self.frame.function
+        if isinstance(value.node, cst.Param) and function is not None:
+            params = params_of(function)
+            index = next((i for i, p in enumerate(params) if p is value.node), -1)
+            method = bool(params) and params[0].name.value in ("self", "cls")
+            parameter = (function.name.value, value.node.name.value, index, method)
+        attribute = isinstance(value.node, cst.Attribute)
+        self.frame.emit(Stored(node, sink, value.node, model, user_call, value.origin, attribute, parameter))
 
     def _inserts_model(self, node: cst.BaseExpression) -> bool:
         """``insert(User)`` / ``update(User).where(...)``: a SQLAlchemy write statement on a model."""

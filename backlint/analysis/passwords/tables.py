@@ -74,4 +74,5 @@ class PasswordTables:
             for row in self.hasher_prefixes:
                 if qualified.startswith(row["name"] + "."):
                     return row
-        return self.hasher_methods.get(method)
+        # A private setter is a setter (``self._set_password(pw)``).
+        return self.hasher_methods.get(method) or self.hasher_methods.get(method.lstrip("_"))
