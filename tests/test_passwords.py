@@ -162,6 +162,149 @@ SCENARIOS = {
             request.session["cache_key"] = hashlib.md5(settings.SECRET_KEY.encode()).hexdigest()
             request.session["short"] = hashlib.md5(settings.SECRET_KEY.encode()).hexdigest()[:8]
     """,
+    "legacy-hash-verified-to-upgrade-it": """
+        from hashlib import pbkdf2_hmac, sha1
+
+        from passlib.hash import pbkdf2_sha512
+
+        class User:
+            def _set_password(self, password):
+                self._password = str(pbkdf2_sha512.hash(password))
+
+            def _verify_and_upgrade_from_sha1(self, password):
+                hashed_pass = sha1((password + self.password[:40]).encode())
+                if hashed_pass.hexdigest() == self.password[40:]:
+                    self._set_password(password)
+                    self.save()
+                    return True
+                return False
+
+            def check_legacy(self, password):
+                return sha1(password.encode()).hexdigest() == self.password_hash  # expect: BL302
+
+        def fake_privkey(secret):
+            return pbkdf2_hmac("sha256", secret.encode(), b"FakeWallet", 2048, 32).hex()
+    """,
+    "passwords-as-lookup-keys-in-sql-and-in-tokens": """
+        import jwt
+        from flask import request
+
+        from app.models import User
+
+        def login(db, cursor):
+            password = request.form["password"]
+            user = User.query.filter_by(email=request.form["email"], password=password).first()  # expect: BL303
+            doc = db.users.find_one({"email": request.form["email"], "password": password})  # expect: BL303
+            cursor.execute(f"SELECT id FROM users WHERE password = '{password}'")  # expect: BL303
+            return jwt.encode({"sub": user.id, "password": password}, "key", algorithm="HS256")  # expect: BL305
+
+        def register(cursor):
+            password = request.form["password"]
+            cursor.execute(f"INSERT INTO users (email, password) VALUES ('a@b.c', '{password}')")  # expect: BL301
+    """,
+    "configured-and-database-model-passwords-are-not-compared-with-stored-ones": """
+        from pydantic import BaseModel
+        from sqlalchemy import update
+
+        from app.config import config
+        from app.models import Auth
+
+        class AuthModel(BaseModel):
+            id: str
+            password: str
+
+        async def login(user_data):
+            if config.security.root_password == user_data.password:
+                return "root"
+
+        async def update_mfa(db, auth: AuthModel):
+            await db.execute(update(Auth).where(Auth.id == auth.id, Auth.password == auth.password))
+    """,
+    "logged-objects-named-like-secrets-are-not-secrets": """
+        import logging
+
+        from flask.views import MethodView
+
+        from app.db import db
+        from app.models import PersonalToken
+
+        logger = logging.getLogger(__name__)
+
+        class RHPersonalToken:
+            def _process_args(self):
+                self.token: PersonalToken = PersonalToken.query.filter_by(id=1).first_or_404()
+
+            def _process(self):
+                logger.info("Updated token %r", self.token)
+                token = PersonalToken(user=self.user)
+                logger.info("Created token %r", token)
+
+        def revoke_token(token, request):
+            db.session.delete(token)
+            logger.info("Token %s was revoked", token)
+
+        def issuer(token_issuer):
+            logger.warning(f"token issuer {token_issuer} is not trusted")
+
+        def leak(api_token):
+            logger.info("token %s", api_token)  # expect: BL304
+    """,
+    "request-bodies-and-credential-headers-in-logs": """
+        import logging
+
+        from flask import Flask, request
+        from flask.views import MethodView
+
+        app = Flask(__name__)
+        log = logging.getLogger(__name__)
+
+        class EditView(MethodView):
+            def post(self, id):
+                log.debug("Package save request name: %s POST: %r", id, request.form)
+
+        class LoginView(MethodView):
+            def post(self):
+                log.debug("Login POST: %r", request.form)  # expect: BL304
+
+        def get_request_data():
+            request_data = request.get_json()
+            log.debug("Request data extracted: %r", request_data)  # expect: BL304
+            return request_data
+
+        @app.before_request
+        def before_request():
+            log.info("Request %s %s", request.url, request.headers)  # expect: BL304
+
+        @app.get("/items")
+        def items():
+            log.debug("auth %s", request.headers.get("Authorization"))  # expect: BL304
+            auth = request.headers["Authorization"]
+            log.info(f"caller {auth}")  # expect: BL304
+            return []
+    """,
+    "service-account-passwords-in-admin-settings-responses": """
+        from fastapi import APIRouter
+        from pydantic import BaseModel
+
+        router = APIRouter()
+
+        class LdapServerConfig(BaseModel):
+            label: str
+            app_dn: str
+            app_dn_password: str
+
+        class AccountOut(BaseModel):
+            email: str
+            password: str
+
+        @router.get("/admin/config/ldap/server", response_model=LdapServerConfig)
+        async def get_ldap_server():
+            return load_ldap_config()
+
+        @router.get("/accounts/me", response_model=AccountOut)  # expect: BL305
+        async def me():
+            return current_account()
+    """,
     "weak-hashes": """
         import base64
         import hashlib
@@ -541,6 +684,30 @@ def test_an_objects_own_password_copied_into_a_document_is_not_a_plaintext_store
                         for row in rows:
                             document = {"login": row["login"], "password": row["password"]}
                             self.get_db().users.insert_one(document)  # expect: BL301
+            """
+        },
+    )
+
+
+def test_a_command_line_tool_prints_the_token_it_created_to_its_operator(project) -> None:  # type: ignore[no-untyped-def]
+    _check(
+        project,
+        {
+            "app/commands.py": """
+                import logging
+
+                import click
+
+                from app import persons_service
+
+                logger = logging.getLogger(__name__)
+
+                @click.command()
+                def create_bot(name):
+                    bot = persons_service.create_person(name, is_bot=True)
+                    print(bot["access_token"])
+                    click.echo(f"token: {bot['access_token']}")
+                    logger.info("bot token %s", bot["access_token"])  # expect: BL304
             """
         },
     )

@@ -20,6 +20,7 @@ from backlint.analysis.passwords.facts import (
     ASSIGNED,
     COMPARED,
     LOGGED_DOCUMENT,
+    LOGGED_HEADER,
     LOGGED_MODEL,
     LOGGED_PASSWORD,
     LOGGED_REQUEST,
@@ -39,8 +40,10 @@ from backlint.analysis.passwords.facts import (
     DigestUsedAsHash,
     EncodedUsedAsHash,
     HashCost,
+    InToken,
     InUrl,
     Logged,
+    LookedUp,
     NotAHash,
     PasswordFact,
     ResponseModelField,
@@ -101,10 +104,12 @@ _RULE_OF: dict[type[PasswordFact], str] = {
     NotAHash: "BL302",
     HashCost: "BL302",
     Compared: "BL303",
+    LookedUp: "BL303",
     Logged: "BL304",
     Returned: "BL305",
     ResponseModelField: "BL305",
     SerializedPassword: "BL305",
+    InToken: "BL305",
     InUrl: "BL306",
     SecretDigest: "BL307",
 }
@@ -155,8 +160,8 @@ def judge(fact: PasswordFact, rule_id: str, flow: PasswordFlow, context: FileCon
         return Verdict(rule_id, node, message)
     if isinstance(fact, HashCost):
         minimum = context.options[fact.minimum_option] if fact.minimum_option else fact.minimum
-        if fact.cost >= minimum:
-            return None
+        if fact.cost >= minimum or fact.data == "secret":
+            return None  # enough; or deriving a key from a secret, not storing a password
         message = (
             f"`{fact.param}={fact.written}` is too low for `{fact.hasher}` (at least {minimum:,}): "
             "a cheap hash lets stolen hashes be cracked quickly"
@@ -169,7 +174,22 @@ def judge(fact: PasswordFact, rule_id: str, flow: PasswordFlow, context: FileCon
             f"plaintext password comparison (`{code_text(fact.left)}` vs `{code_text(fact.right)}`): {_COMPARE_ADVICE}"
         )
         return Verdict(rule_id, node, message)
+    if isinstance(fact, LookedUp):
+        message = (
+            f"the password (`{code_text(node)}`) is a lookup key of `{fact.place}`: the database compares it with a "
+            "stored password kept in clear; store a slow hash, find the user by name and check the hash with its "
+            "verify function (pwd_context.verify, check_password_hash, bcrypt.checkpw)"
+        )
+        return Verdict(rule_id, node, message)
+    if isinstance(fact, InToken):
+        message = (
+            f"the password (`{code_text(node)}`) is put in the payload of `{fact.place}`: a JWT payload is encoded, "
+            "not encrypted, and whoever holds the token reads it; put an identifier in the token"
+        )
+        return Verdict(rule_id, node, message)
     if isinstance(fact, Logged):
+        if fact.what == LOGGED_REQUEST and fact.detail == "body" and fact.handler and not fact.credentials:
+            return None  # one endpoint's own form, and nothing in its names speaks of credentials
         what, level = _logged(fact)
         message = f"{what} (`{code_text(node)}`) is written to the logs: log an identifier or a masked value instead"
         return Verdict(rule_id, node, message, level)
@@ -222,6 +242,8 @@ def _logged(fact: Logged) -> tuple[str, str | None]:
         what, level = "a document holding a password", None
     elif fact.what == LOGGED_MODEL:
         what, level = f"`{fact.detail}` with its password field", "warning"
+    elif fact.what == LOGGED_HEADER:
+        what, level = "a credential header of the request", "warning"
     else:
         what, level = "a secret", "warning"
     if fact.part:
@@ -229,13 +251,17 @@ def _logged(fact: Logged) -> tuple[str, str | None]:
     return what, level
 
 
-def _response(fact: Returned | ResponseModelField | SerializedPassword, rule_id: str, flow: PasswordFlow) -> Verdict:
+def _response(
+    fact: Returned | ResponseModelField | SerializedPassword, rule_id: str, flow: PasswordFlow
+) -> Verdict | None:
     """BL305: a password (or its hash) sent to the client."""
     node = fact.node
     if isinstance(fact, Returned):
         message = f"the endpoint returns a password (`{code_text(node)}`) to the client; leave it out of the response"
         return Verdict(rule_id, node, message)
     if isinstance(fact, ResponseModelField):
+        if flow.index.lex.is_client((*name_tokens(fact.field), *name_tokens(fact.model))):
+            return None  # a service account's password (LDAP bind, Jupyter): configuration, no user's password
         what = (
             "the password hash is sent to every client; leave it out of the response model"
             if fact.hashed
@@ -307,7 +333,7 @@ class _PasswordRule(Rule):
     def trigger_tokens(cls, knowledge: Knowledge) -> Iterable[str]:
         return _password_triggers(knowledge)
 
-    def visit_Module(self, node: cst.Module) -> None:
+    def leave_Module(self, node: cst.Module) -> None:
         flow = self.context.get(PasswordFlow)
         for verdict in verdicts(flow, self.id, self.context):
             self.report(verdict.node, verdict.message, level=verdict.level, related=verdict.related, fix=verdict.fix)
@@ -323,7 +349,7 @@ class PasswordFacts(FactCollector):
     def trigger_tokens(cls, knowledge: Any) -> Iterable[str]:
         return _password_triggers(knowledge)
 
-    def visit_Module(self, node: cst.Module) -> None:
+    def leave_Module(self, node: cst.Module) -> None:
         flow = self.context.get(PasswordFlow)
         for site in flow.index.call_sites:
             self.context.add_fact(

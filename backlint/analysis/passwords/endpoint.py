@@ -113,7 +113,6 @@ class Endpoint:
             for field in self.frame.index.has_password_field(info, hashes=True):
                 hashed = self.lex.sensitivity(field) != PASSWORD
                 self.frame.emit(ResponseModelField(anchor, name, field, hashed))
-                return
 
     def _check_query_param(self, param: cst.Param, path: str) -> None:
         name = param.name.value

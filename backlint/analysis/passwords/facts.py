@@ -22,6 +22,7 @@ LOGGED_REQUEST = "request"  # the whole request body, headers or cookies (``deta
 LOGGED_DOCUMENT = "document"  # a dict holding a password
 LOGGED_SECRET = "secret"  # a value named like a secret
 LOGGED_MODEL = "model"  # a model dumped whole with its password field (``detail``: the class)
+LOGGED_HEADER = "header"  # a credential header of the request (``detail``: which)
 
 # How a password reaches a URL (``InUrl.how``).
 ROUTE_PATH = "route-path"  # a placeholder of the route decorator's path
@@ -106,6 +107,7 @@ class HashCost(PasswordFact):
     hasher: str
     minimum: int
     minimum_option: str | None
+    data: str = ""  # what is hashed: "password", "secret" (a key, a token: no password), "" unknown
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +125,10 @@ class Logged(PasswordFact):
     what: str
     detail: str = ""
     part: int = 0
+    # For a whole request body: logged by one endpoint's handler (not a hook or helper that sees every
+    # request), and do the handler's names (function, class, module, route) speak of credentials?
+    handler: bool = False
+    credentials: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -204,3 +210,19 @@ class CallSite:
     callee: str
     qualified: str | None
     arguments: tuple[tuple[str, str], ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class LookedUp(PasswordFact):
+    """A password from the request used as a lookup key (``filter_by(password=pw)``, a WHERE clause
+    built with it): the stored password is compared in plaintext, by the database."""
+
+    place: str
+
+
+@dataclasses.dataclass(frozen=True)
+class InToken(PasswordFact):
+    """A password put in a token's payload (``jwt.encode({"password": pw}, key)``): readable by
+    anyone holding the token."""
+
+    place: str

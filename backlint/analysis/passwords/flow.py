@@ -14,25 +14,32 @@ from backlint.analysis.passwords.facts import PasswordFact, SerializedPassword
 from backlint.analysis.passwords.frame import Frame
 from backlint.analysis.passwords.index import ModuleIndex
 from backlint.analysis.passwords.values import body_of, functions_of, string_items, string_value
+from backlint.analysis.scopes import Scopes
 from backlint.core.imports import dotted_name
 from backlint.core.rule import Analysis, FileContext
 
 
 class PasswordFlow(Analysis):
-    """One file's password flows, computed when the walk enters the module."""
+    """One file's password flows, computed when the walk leaves the module: the scopes
+    (backlint/analysis/scopes.py) then know every binding, ``self.<attr>`` ones included."""
+
+    REQUIRES = (Scopes,)
 
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
         self.index = ModuleIndex(context)
+        self.index.scopes = context.get(Scopes)
 
     @property
     def facts(self) -> list[PasswordFact]:
         """Where passwords end up, in the order the flow found them (a node may have several)."""
         return self.index.facts
 
-    def visit_Module(self, node: cst.Module) -> None:
+    def leave_Module(self, node: cst.Module) -> None:
         self.index.index(node)
-        Frame(self.index, None, None).exec_block(node.body)
+        module = Frame(self.index, None, None)
+        module.exec_block(node.body)
+        module.finish()
         for function, owner in functions_of(node.body, None):
             frame = Frame(self.index, function, owner)
             frame.seed_params()

@@ -31,6 +31,7 @@ from backlint.analysis.passwords.values import (
     DICT,
     ENCODED,
     HASHED,
+    HEADER_DATA,
     INPUT,
     INSTANCE,
     MODEL,
@@ -111,6 +112,33 @@ class Frame:
             self.index.add(fact)
         else:
             self.collected.append(fact)
+
+    def is_endpoint(self) -> bool:
+        return self.endpoint.route is not None
+
+    def handler_context(self) -> tuple[bool, bool]:
+        """Is this function one endpoint's handler (a route, a view class's handler method), and do its
+        names — function, class, module, route path — speak of credentials?"""
+        function = self.function
+        if function is None:
+            return False, False
+        handler = self.is_endpoint()
+        owner = self.owner_node
+        if not handler and owner is not None:
+            views = self.k.view_handlers
+            handler = any(
+                function.name.value in views.get(self.index.qualified(b.value) or "", ()) for b in owner.bases
+            )
+        names = [
+            function.name.value,
+            owner.name.value if owner is not None else "",
+            *self.index.context.module_name.split("."),
+        ]
+        call = self.endpoint.route_call
+        if call is not None and call.args:
+            names.append(string_value(call.args[0].value) or "")
+        words = {w for name in names for w in name_tokens(name)}
+        return handler, bool(words & self.k.credential_context)
 
     def seed_params(self) -> None:
         assert self.function is not None
@@ -206,7 +234,9 @@ class Frame:
         # A local named `digest` is no use yet; `password_hash = ...` or `user.password = ...` is.
         stored = not isinstance(target, cst.Name) and any(t in self.lex.password for t in tokens)
         if named_hash or stored:
-            self.hashing.weak_used(value, ASSIGNED, name or "", named_hash=named_hash)
+            self.hashing.weak_used(
+                value, ASSIGNED, name or "", named_hash=named_hash, local=isinstance(target, cst.Name)
+            )
         if isinstance(target, cst.Name):
             if value.kind == OTHER and self.lex.sensitivity_of(tokens) == PASSWORD and not is_constant(source):
                 value = Val(PW, source, UNKNOWN)
@@ -323,6 +353,15 @@ class Frame:
         sensitivity = self.lex.sensitivity(attr)
         if sensitivity == PASSWORD:
             return Val(PW, node, self.sources.origin_of_field(node.value, base))
+        if (
+            sensitivity == SECRET
+            and isinstance(node.value, cst.Name)
+            and node.value.value == "self"
+            and self.owner_node
+        ):
+            held = self.index.instance_kind(self.owner_node.name.value, attr)
+            if held is not None:
+                return Val(INSTANCE, node, held)  # self.token: PersonalToken = ...: an object, no secret string
         return Val(OTHER, node, taint=SECRET_DATA) if sensitivity == SECRET else OTHER_VAL
 
     def _subscript(self, node: cst.Subscript) -> Val:
@@ -342,6 +381,8 @@ class Frame:
             if base.kind == DATA and base.origin == "query":
                 self.emit(InUrl(node, QUERY_READ))
             return Val(PW, node, self.sources.origin_of_field(node.value, base))
+        if base.kind == DATA and base.origin == "headers" and (key or "").lower() in self.k.credential_headers:
+            return Val(OTHER, node, taint=HEADER_DATA)
         # One field of the request data, not the whole body.
         return Val(OTHER, node, taint=SECRET_DATA) if sensitivity == SECRET else OTHER_VAL
 
@@ -376,7 +417,7 @@ class Frame:
         tail = call_tail(node)
         if self.record and any(self._password_like(a.value, v) for a, v in zip(node.args, args)):
             self.index.call_sites.append(_call_site(node, args, qualified, tail))
-        if self.index.logs.is_log_call(node) or self.index.logs.is_output_call(node):
+        if self.index.logs.is_log_call(node) or (self.index.logs.is_output_call(node) and not self.index.cli):
             self.leaks.check_log(node)
         hasher = self.k.hasher(qualified, tail)
         if hasher is not None:
@@ -398,6 +439,16 @@ class Frame:
                 return Val(PW, node, self.sources.origin_of_field(func.value, receiver))
             if sensitivity == SECRET:
                 return Val(OTHER, node, taint=SECRET_DATA)
+            if (
+                receiver.kind == DATA
+                and receiver.origin == "headers"
+                and (key or "").lower() in self.k.credential_headers
+            ):
+                return Val(OTHER, node, taint=HEADER_DATA)
+        if tail in self.k.session_methods and isinstance(func, cst.Attribute) and node.args:
+            holder, first = dotted_name(func.value) or "", node.args[0].value
+            if holder.rpartition(".")[2] == "session" and isinstance(first, cst.Name):
+                self.env[first.value] = Val(ORM, first, "")  # db.session.delete(token): token is a model instance
         if receiver is not None and (receiver.kind == PW or receiver.taint) and tail in _STRING_METHODS:
             return receiver
         if receiver is not None and receiver.kind == WEAK and tail == "update" and isinstance(func, cst.Attribute):
@@ -416,6 +467,7 @@ class Frame:
         ):
             return Val(OTHER, node, "call", taint=SECRET_DATA)  # ":".join((user.id, secret_key))
         self.stores.persisted(node, qualified, tail, receiver, args)
+        self.stores.lookups(node, qualified, tail, args)
         if isinstance(func, cst.Name) and func.value in self.index.functions:
             result = self._local_call(node, func.value, args)
             if result is not None:

@@ -9,11 +9,13 @@ from typing import Any
 import libcst as cst
 
 from backlint.analysis.passwords.facts import (
+    COMPARED,
     RETURNED,
     DigestUsedAsHash,
     EncodedUsedAsHash,
     HashCost,
     NotAHash,
+    PasswordFact,
     SecretDigest,
 )
 from backlint.analysis.passwords.index import Interpreter
@@ -39,14 +41,19 @@ class Hashing:
         self.frame = frame
         self.flagged: set[int] = set()  # fast-digest calls already recorded
         self.weak_inputs: dict[int, Val] = {}  # fast-digest call -> the password it digests
+        # A digest only compared, or named like a hash, waits for the end of the function: one that
+        # also hashes the password with a slow hash migrates a legacy hash (verify, then upgrade).
+        self.pending: list[PasswordFact] = []
+        self.upgrades = False
 
     def hash_call(self, node: cst.Call, row: dict[str, Any], args: list[Val]) -> Val:
         """The value of a call of the password-hashers table (``row``)."""
         kind = row["kind"]
         if "param" in row:
-            self._cost(node, row)
+            self._cost(node, row, args)
         carried = next((a for a in args if a.kind == PW), None)
         if kind == "hash":
+            self.upgrades = self.upgrades or carried is not None
             return Val(HASHED, node)
         if kind == "weak":
             if carried is not None:
@@ -94,7 +101,7 @@ class Hashing:
             named = (dotted_name(first.func) or "").rpartition(".")[2]
         return (named or "").lower().replace("-", "").replace("_", "")
 
-    def _cost(self, node: cst.Call, row: dict[str, Any]) -> None:
+    def _cost(self, node: cst.Call, row: dict[str, Any], args: list[Val]) -> None:
         value: cst.BaseExpression | None = None
         for index, arg in enumerate(node.args):
             if (arg.keyword is not None and arg.keyword.value == row["param"]) or (
@@ -105,24 +112,37 @@ class Hashing:
             return
         cost = int(value.value.replace("_", ""), 0)
         minimum = row.get("minimum", 0)
-        self.frame.emit(HashCost(value, row["param"], value.value, cost, row["name"], minimum, row.get("option")))
+        data = "password" if any(a.kind == PW for a in args) else ("secret" if any(a.taint for a in args) else "")
+        self.frame.emit(HashCost(value, row["param"], value.value, cost, row["name"], minimum, row.get("option"), data))
 
-    def weak_used(self, value: Val, use: str, place: str = "", *, named_hash: bool = False) -> None:
+    def weak_used(
+        self, value: Val, use: str, place: str = "", *, named_hash: bool = False, local: bool = False
+    ) -> None:
         """A fast digest of a password used as its hash — stored, returned by a hash function, or
-        compared. A digest used otherwise (a breach-list lookup, a cache key) is fine."""
+        compared. A digest used otherwise (a breach-list lookup, a cache key) is fine. ``local``:
+        bound to a local name, not stored yet."""
         if value.node is None or id(value.node) in self.flagged:
             return
         if value.kind == WEAK and (value.origin == PASSWORD or named_hash):
             self.flagged.add(id(value.node))
             carried = self.weak_inputs.get(id(value.node))
             source = carried.node if carried is not None else None
-            self.frame.emit(DigestUsedAsHash(value.node, use, place, source))
+            fact = DigestUsedAsHash(value.node, use, place, source)
+            if use == COMPARED or local:
+                self.pending.append(fact)
+            else:
+                self.frame.emit(fact)
         elif value.kind == ENCODED:
             self.flagged.add(id(value.node))
             self.frame.emit(EncodedUsedAsHash(value.node, use, place))
 
     def finish(self) -> None:
-        """A "hash" function that only builds a string from the password, or returns a fast digest."""
+        """A "hash" function that only builds a string from the password, or returns a fast digest;
+        the digests only compared or named, unless the function upgrades the password's hash."""
+        if not self.upgrades:
+            for fact in self.pending:
+                self.frame.emit(fact)
+        self.pending = []
         function = self.frame.function
         if function is None:
             return

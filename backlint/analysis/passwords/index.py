@@ -12,9 +12,13 @@ from backlint.analysis.passwords.classes import ClassInfo, excluded_field, is_de
 from backlint.analysis.passwords.facts import CallSite, PasswordFact
 from backlint.analysis.passwords.tables import PasswordTables, password_tables
 from backlint.analysis.passwords.values import Val, is_hash_name, model_module, string_value
+from backlint.analysis.scopes import Scopes
 from backlint.analysis.strings import PASSWORD, Lexicon, name_tokens
 from backlint.core.imports import dotted_name
 from backlint.core.rule import FileContext
+
+# Annotations naming a string, not an object.
+_SCALAR_TYPES = frozenset({"Optional", "Union", "SecretStr", "SecretBytes", "Annotated", "Any", "Literal"})
 
 
 class ModuleIndex:
@@ -37,6 +41,25 @@ class ModuleIndex:
         # function -> the digest of secret data it returns, if any; None while computing.
         self.digests: dict[str, Val | None] = {}
         self.logs = LogCalls(context, self.instances.get)
+        self.scopes: Scopes | None = None
+        # The module imports a command-line framework: what it prints goes to its operator.
+        self.cli = any(context.imports.imports_module(m) for m in self.k.cli_frameworks)
+
+    def instance_kind(self, owner: str, attr: str) -> str | None:
+        """The class of ``self.<attr>`` in methods of module class ``owner``, when its assignments say it
+        is an object: annotated with a class (``self.token: PersonalToken = ...``) or built by one."""
+        info = self.scopes.module_classes.get(owner) if self.scopes is not None else None
+        if info is None:
+            return None
+        for binding in self.scopes.class_attribute(info, attr)[1] if self.scopes is not None else ():
+            statement = binding.statement
+            annotation = statement.annotation.annotation if isinstance(statement, cst.AnnAssign) else None
+            for node in (annotation, binding.value):
+                name = (dotted_name(node.func if isinstance(node, cst.Call) else node) or "") if node else ""
+                last = name.rpartition(".")[2]
+                if last[:1].isupper() and last not in _SCALAR_TYPES:
+                    return name
+        return None
 
     def add(self, fact: PasswordFact) -> None:
         self.facts.append(fact)
@@ -203,3 +226,7 @@ class Interpreter(Protocol):
     def eval(self, node: cst.BaseExpression) -> Val: ...
 
     def emit(self, fact: PasswordFact) -> None: ...
+
+    def is_endpoint(self) -> bool: ...
+
+    def handler_context(self) -> tuple[bool, bool]: ...

@@ -10,6 +10,7 @@ import libcst as cst
 from backlint.analysis.passwords.facts import (
     COMPARED,
     LOGGED_DOCUMENT,
+    LOGGED_HEADER,
     LOGGED_MODEL,
     LOGGED_PASSWORD,
     LOGGED_REQUEST,
@@ -24,8 +25,13 @@ from backlint.analysis.passwords.values import (
     DATA,
     DICT,
     HASHED,
+    HEADER_DATA,
     INPUT,
+    INSTANCE,
+    MODEL,
+    ORM,
     PW,
+    REQUEST,
     STORED,
     WEAK,
     Val,
@@ -34,6 +40,9 @@ from backlint.analysis.passwords.values import (
     string_key,
 )
 from backlint.analysis.strings import SECRET, is_string, name_tokens
+
+# What a secret-named value holding one of these is: a hash, or an object (a token model: its repr is no secret).
+_NOT_STRINGS = frozenset({HASHED, WEAK, ORM, MODEL, INSTANCE, REQUEST})
 
 # Keyword arguments of log and print calls that say how, not what, to write.
 _LOG_OPTIONS = frozenset({"exc_info", "stack_info", "stacklevel", "level", "file", "end", "sep", "flush"})
@@ -118,12 +127,15 @@ class Leaks:
             if value.kind == PW and not value.derived:
                 yield Logged(expr, LOGGED_PASSWORD)
             elif value.kind == DATA and value.origin in ("body", "headers", "cookies"):
-                yield Logged(expr, LOGGED_REQUEST, value.origin)
+                handler, credentials = self.frame.handler_context()
+                yield Logged(expr, LOGGED_REQUEST, value.origin, handler=handler, credentials=credentials)
             elif value.kind == DICT:
                 yield Logged(expr, LOGGED_DOCUMENT)
+            elif value.taint == HEADER_DATA:
+                yield Logged(expr, LOGGED_HEADER)
             elif isinstance(expr, (cst.Name, cst.Attribute)):
                 name = expr.value if isinstance(expr, cst.Name) else expr.attr.value
-                if self.lex.sensitivity(name) == SECRET and value.kind not in (HASHED, WEAK):
+                if self.lex.sensitivity(name) == SECRET and value.kind not in _NOT_STRINGS:
                     yield Logged(expr, LOGGED_SECRET)
             elif isinstance(expr, cst.Subscript):
                 key = string_key(expr)

@@ -7,6 +7,7 @@ import libcst as cst
 
 from backlint.analysis.passwords.index import Interpreter
 from backlint.analysis.passwords.values import (
+    CONFIG,
     DATA,
     DICT,
     INPUT,
@@ -59,8 +60,13 @@ class Sources:
 
     def origin_of_field(self, owner: cst.BaseExpression, base: Val) -> str:
         """Is ``owner.password`` / ``owner["password"]`` what the user typed, or what was stored?"""
-        if base.kind in (REQUEST, MODEL) or (base.kind == DATA and base.origin in ("body", "query")):
+        if base.kind == REQUEST or (base.kind == DATA and base.origin in ("body", "query")):
             return INPUT
+        if base.kind == MODEL:
+            # A schema instance is the request's in an endpoint or when its names say so (UserCreate,
+            # user_in); elsewhere it may be a row's (AuthModel in a database layer).
+            named = {*name_tokens(base.origin), *name_tokens(root_name(owner) or "")}
+            return INPUT if self.frame.is_endpoint() or named & self.k.input_words else UNKNOWN
         if base.kind in (ORM, DICT):
             return STORED
         root = owner
@@ -71,8 +77,8 @@ class Sources:
         name = root.value
         if name == "self":
             return STORED if self.frame.owner is not None and self.frame.owner.kind == "orm" else UNKNOWN
-        if name in self.k.config_words:
-            return STORED
+        if name.lower() in self.k.config_words:
+            return CONFIG  # a configured password (a service account's, a root login): no stored hash to check
         words = set(name_tokens(name))
         if words & self.k.input_words:
             return INPUT
@@ -110,3 +116,10 @@ class Sources:
             return None
         info = self.frame.index.classes.get(value.origin)
         return value.origin, self.frame.index.has_password_field(info)
+
+
+def root_name(node: cst.BaseExpression) -> str | None:
+    """``form`` in ``form.data["password"]``."""
+    while isinstance(node, (cst.Attribute, cst.Subscript, cst.Call)):
+        node = node.func if isinstance(node, cst.Call) else node.value
+    return node.value if isinstance(node, cst.Name) else None

@@ -3,17 +3,28 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import libcst as cst
 
 from backlint.analysis.passwords.classes import ClassInfo, manager_model
-from backlint.analysis.passwords.facts import PERSISTED, SENT, STORED_BY, CopiedIntoModel, Stored, TextAddedStoredAsHash
+from backlint.analysis.passwords.facts import (
+    PERSISTED,
+    SENT,
+    STORED_BY,
+    CopiedIntoModel,
+    InToken,
+    LookedUp,
+    Stored,
+    TextAddedStoredAsHash,
+)
 from backlint.analysis.passwords.hashing import Hashing
 from backlint.analysis.passwords.index import Interpreter
 from backlint.analysis.passwords.sqltext import SQL_WRITE, is_password_column, short_sql, sql_write_slots
 from backlint.analysis.passwords.values import (
     DICT,
+    INPUT,
     MODEL,
     OTHER_VAL,
     PW,
@@ -87,6 +98,8 @@ class Stores:
                     self.stored(value.node, value, code_text(func))
             return
         if tail in self.k.role("sql-execute") and node.args:
+            if args[0].kind == PW and args[0].derived:
+                self._sql_text(node, args[0])
             self._sql(node, args)
             return
         if tail in self.k.role("mongo-write") and isinstance(func, cst.Attribute):
@@ -100,6 +113,33 @@ class Stores:
             value_arg = next((v for a, v in keywords if a.keyword is not None and a.keyword.value == "value"), None)
             cookie = string_value(node.args[0].value) or ""
             self.hashing.digest_used(value_arg or args[1], SENT, code_text(func), cookie)
+
+    def lookups(self, node: cst.Call, qualified: str | None, tail: str, args: list[Val]) -> None:
+        """A password from the request used as a lookup key of a query, or put in a token's payload."""
+        func = node.func
+        if tail in self.k.role("lookup"):
+            for arg, value in zip(node.args, args):
+                if value.kind != PW or value.derived or value.origin != INPUT:
+                    continue
+                if arg.keyword is not None and self.password_slot(arg.keyword.value):
+                    self.frame.emit(LookedUp(arg.value, code_text(func)))
+            for arg, value in zip(node.args, args):
+                for stored, source in self._documents(arg.value, value) if arg.keyword is None else ():
+                    if source.origin == INPUT:
+                        self.frame.emit(LookedUp(stored, code_text(func)))
+        if (qualified or "") in self.k.role("token-encode") and node.args:
+            first = node.args[0].value
+            for stored, _source in self._documents(first, args[0]):
+                self.frame.emit(InToken(stored, code_text(func)))
+
+    def _sql_text(self, node: cst.Call, text: Val) -> None:
+        """SQL text built with a password in it: an INSERT/UPDATE stores it as written, a query compares it."""
+        expr = node.args[0].value
+        skeleton = _literal_skeleton(expr)
+        if SQL_WRITE.match(skeleton):
+            self.stored(expr, text, f"{code_text(node.func)}(...)")
+        elif text.origin == INPUT and _SQL_READ.search(skeleton):
+            self.frame.emit(LookedUp(expr, code_text(node.func)))
 
     def item_set(self, holder: cst.BaseExpression, key: str, value: Val) -> None:
         """``session[key] = value`` (persisted with the session) or ``response.headers[key] = value`` (sent)."""
@@ -265,3 +305,17 @@ class Stores:
                 if value.kind == PW and not value.derived:
                     self.stored(expr, value, sink)
                     break
+
+
+_SQL_READ = re.compile(r"\b(?:SELECT|WHERE)\b", re.IGNORECASE)
+
+
+def _literal_skeleton(expr: cst.BaseExpression) -> str:
+    """The literal text of an f-string, a concatenation or a ``%``/``.format`` template, holes left out."""
+    if isinstance(expr, cst.FormattedString):
+        return "".join(p.value for p in expr.parts if isinstance(p, cst.FormattedStringText))
+    if isinstance(expr, cst.BinaryOperation):
+        return _literal_skeleton(expr.left) + " " + _literal_skeleton(expr.right)
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "format":
+        return _literal_skeleton(expr.func.value)
+    return string_value(expr) or ""

@@ -15,7 +15,7 @@ def password_tables(knowledge: Knowledge) -> PasswordTables:
 class PasswordTables:
     """The tables the password flow reads, indexed once per Knowledge (``knowledge.derived``):
     secret-names, password-hashers, password-sources, password-stores, password-names,
-    datastore-models, framework-routes, framework-objects."""
+    datastore-models, framework-routes, framework-objects, framework-view-classes."""
 
     def __init__(self, knowledge: Knowledge) -> None:
         self.lexicon: Lexicon = lexicon(knowledge)
@@ -63,6 +63,13 @@ class PasswordTables:
         self.masking_words = frozenset(words.get("masking", ()))
         self.hashing_words = frozenset(words.get("hashing", ()))
         self.checksum_words = frozenset(words.get("checksum", ()))
+        self.cli_frameworks = frozenset(words.get("cli-framework", ()))
+        self.credential_context = frozenset(words.get("credential-context", ()))
+        self.session_methods = frozenset(words.get("session-method", ()))
+        self.credential_headers = frozenset(words.get("credential-header", ()))
+        self.view_handlers: dict[str, frozenset[str]] = {
+            row["name"]: frozenset(row["handlers"]) for row in knowledge.rows("framework-view-classes")
+        }
 
     def role(self, role: str) -> frozenset[str]:
         return self.stores.get(role, frozenset())

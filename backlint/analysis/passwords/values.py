@@ -27,9 +27,11 @@ OTHER = "other"
 
 # Where a plaintext password came from (``Val.origin`` of a PW).
 INPUT, STORED, UNKNOWN = "input", "stored", "unknown"
+CONFIG = "config"  # configuration (settings.ADMIN_PASSWORD): a password used in the clear by design
 
 # What secret data a value carries besides a plaintext password (``Val.taint``).
 SECRET_DATA = "secret"  # a value named like a secret (token, key), or a string built from a password or one
+HEADER_DATA = "header"  # a request header that carries a credential (Authorization, Cookie)
 
 
 @dataclasses.dataclass(frozen=True)
