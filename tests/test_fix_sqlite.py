@@ -153,6 +153,33 @@ def test_sqlite_users_lookups(copies: tuple[Path, Path], tmp_path: Path) -> None
     assert out["intended"][INJECTION][0] == {"id": 3, "email": "c@example.com"}  # the injection string is a name
 
 
+def test_sqlite_in_list_gets_one_placeholder_per_item(copies: tuple[Path, Path], tmp_path: Path) -> None:
+    """``name IN ('a', 'b')`` built by joining quoted items becomes ``IN (?, ?)`` with the items as parameters."""
+    code = f"""
+    db = sqlite3.connect("users.db")
+    db.executescript("DROP TABLE IF EXISTS users; CREATE TABLE users (id INTEGER, name TEXT, email TEXT);")
+    db.executemany("INSERT INTO users VALUES (?, ?, ?)", [(1, "alice", ""), (2, "bob", ""), (3, {INJECTION!r}, "")])
+    db.commit()
+    out = {{}}
+    for label, path in {_paths(copies, "sqlite_users.py")!r}:
+        module = load("users_in_" + label, path)
+        out[label] = {{
+            repr(names): attempt(module.users_by_names, names)
+            for names in (["bob"], ["alice", "bob"], [{INJECTION!r}], ["nobody"], ["x') OR ('1'='1"])
+        }}
+    dump(out)
+    """
+    out = run_program(code, tmp_path, {"USERS_DB": "users.db"})
+    assert out["fixed"] == {
+        "['bob']": [[2, "bob"]],
+        "['alice', 'bob']": [[1, "alice"], [2, "bob"]],
+        f"[{INJECTION!r}]": [[3, INJECTION]],
+        "['nobody']": [],
+        "[\"x') OR ('1'='1\"]": [],
+    }
+    assert out["original"]["[\"x') OR ('1'='1\"]"] != []  # the fixture was injectable
+
+
 def test_sqlite_catalog_like_wildcards_updates_and_inserts(copies: tuple[Path, Path], tmp_path: Path) -> None:
     code = f"""
     SCHEMA = '''

@@ -439,3 +439,129 @@ def test_constants_through_loops_enums_and_pure_calls(project) -> None:  # type:
         op.execute(f"UPDATE form_items SET internal_name = CASE data_type {case} END")
     """
     assert _lint(project, code) == set()
+
+
+def test_a_reassignment_in_a_block_replaces_the_earlier_value_there(project) -> None:  # type: ignore[no-untyped-def]
+    """Kill semantics: the query built from the argument is replaced inside the ``with`` body before
+    it runs there; after an ``if`` that may not run, both values reach the call."""
+    code = """
+    import sqlite3
+
+    def purge(owner, everyone):
+        sql = f"DELETE FROM notes WHERE owner = '{owner}'"
+        with sqlite3.connect("app.db") as conn:
+            sql = "DELETE FROM notes WHERE expired = 1"
+            conn.execute(sql)
+        query = f"SELECT * FROM notes WHERE owner = '{owner}'"
+        if everyone:
+            query = "SELECT * FROM notes"
+        return sqlite3.connect("app.db").execute(query)
+    """
+    # The first text never runs (BL105, the audit, says so); the second may.
+    assert _lint(project, code) == {(4, "BL105"), (8, "BL101")}
+
+
+def test_constant_conditions_select_their_branch(project) -> None:  # type: ignore[no-untyped-def]
+    code = """
+    import sqlite3
+    from typing import TYPE_CHECKING
+
+    def report(region):
+        sql = "SELECT * FROM sales WHERE region = ?"
+        if TYPE_CHECKING:
+            sql = f"SELECT * FROM sales WHERE region = '{region}'"
+        if False:
+            sqlite3.connect("app.db").execute(f"DELETE FROM sales WHERE region = '{region}'")
+        return sqlite3.connect("app.db").execute(sql, (region,))
+    """
+    assert _lint(project, code) == set()
+
+
+def test_existence_lookups_vet_identifiers(project) -> None:  # type: ignore[no-untyped-def]
+    """An identifier from the request, checked against the database's own catalog or looked up
+    first, is not a finding; unchecked, it is."""
+    code = """
+    from django.db import connection
+    from django.http import Http404
+    from app.models import Report
+
+    def table_rows(request):
+        table = request.GET["table"]
+        if table not in connection.introspection.table_names():
+            raise Http404(table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT * FROM {table}")
+
+    def saved_report(request):
+        name = request.GET["report"]
+        if not Report.objects.filter(view_name=name).exists():
+            raise Http404(name)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT * FROM {name}")
+
+    def unchecked(request):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT * FROM {request.GET['table']}")
+    """
+    assert _lint(project, code) == {(21, "BL104")}
+
+
+def test_query_objects_and_known_receivers_with_unlisted_methods(project) -> None:  # type: ignore[no-untyped-def]
+    """Flask-SQLAlchemy's ``Model.query`` is a Query; a psycopg2 connection's ``execute`` (not in the
+    tables: a wrapper's method) is judged like an unknown receiver's, on SQL-looking text."""
+    code = """
+    import psycopg2
+    from flask import request
+    from app.models import User
+
+    def search():
+        return User.query.filter(f"name LIKE '%{request.args['q']}%'").all()
+
+    def purge(table):
+        conn = psycopg2.connect("")
+        conn.execute(f"DELETE FROM audit WHERE actor = '{table}'")
+    """
+    assert _lint(project, code) == {(6, "BL102"), (10, "BL101")}
+
+
+def test_properties_returning_fixed_sql_per_backend(project) -> None:  # type: ignore[no-untyped-def]
+    """lnbits' Compat: a property returning the dialect's fixed SQL, inherited by the wrapper."""
+    code = """
+    import sqlite3
+
+    class Compat:
+        type = "sqlite"
+
+        @property
+        def timestamp_now(self):
+            if self.type == "postgres":
+                return "now()"
+            return "(strftime('%s', 'now'))"
+
+    class Database(Compat):
+        def __init__(self, path):
+            self.conn = sqlite3.connect(path)
+
+        def purge(self):
+            self.conn.execute(f"DELETE FROM audit WHERE delete_at < {self.timestamp_now}")
+    """
+    assert _lint(project, code) == set()
+
+
+def test_mysql_double_quotes_hold_a_string_value(project) -> None:  # type: ignore[no-untyped-def]
+    """In MySQL ``"..."`` is a string literal: the slot is a value (BL101, parameterized), not an identifier."""
+    code = """
+    import pymysql
+    from flask import request
+
+    def find():
+        cur = pymysql.connect().cursor()
+        cur.execute(f'SELECT id FROM users WHERE name = "{request.args["name"]}"')
+    """
+    project.write("app/db.py", textwrap.dedent(code).lstrip("\n"))
+    (finding,) = project.lint("app/db.py", "--select", "BL1", "--format", "json").json()["findings"]
+    assert finding["rule_id"] == "BL101"
+    result = project.lint("app/db.py", "--select", "BL1", "--fix", "--unsafe-fixes")
+    assert result.exit_code == 0, result.stderr
+    fixed = (project.root / "app/db.py").read_text()
+    assert """cur.execute('SELECT id FROM users WHERE name = %s', (request.args["name"],))""" in fixed

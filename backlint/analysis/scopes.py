@@ -24,9 +24,13 @@ What is recorded while the walk passes (no libcst metadata provider):
 Lookup (``lookup``) is lexical with one refinement inside the scope of the use: only bindings
 made before the use count (all of them when there are none before: a loop carrying the name
 round). Lambdas and comprehensions are *transparent*: a name they do not bind is looked up in the
-enclosing scope as at the place they are written. ``blocks`` and ``point`` let a caller decide
-which bindings reach a use (``reaching``: an assignment kills earlier ones of its block and of
-blocks nested in it).
+enclosing scope as at the place they are written. ``reaching`` applies kill semantics: a binding
+made before the use in a block enclosing it (the same block, or one the use is nested in: a
+re-assignment in a ``with``/``if``/loop body, at later uses there) replaces every earlier one.
+
+Constant conditions select their branch: the body of ``if False:``/``if TYPE_CHECKING:`` (and the
+``else`` of ``if True:``) never runs; its blocks are *dead* (``dead``), and no binding is recorded
+in them.
 """
 
 from __future__ import annotations
@@ -144,6 +148,7 @@ class Scopes(Analysis):
         self.module_functions: dict[str, Scope] = {}
         self._site_node: cst.CSTNode | None = None
         self._site: Site | None = None
+        self.dead: set[int] = set()  # ids of blocks that never run (a constant condition's other branch)
 
     # -- where the walk is ------------------------------------------------------------------
 
@@ -267,6 +272,41 @@ class Scopes(Analysis):
     visit_ListComp = visit_SetComp = visit_GeneratorExp = visit_DictComp = _enter_comprehension
     leave_ListComp = leave_SetComp = leave_GeneratorExp = leave_DictComp = _leave_comprehension
 
+    def visit_If(self, node: cst.If) -> None:
+        if self.dead_here():
+            return
+        constant = self._constant_condition(node.test)
+        if constant is False:
+            self.dead.add(id(node.body))
+        elif constant is True and node.orelse is not None:
+            self._kill_branch(node.orelse)
+
+    def _kill_branch(self, branch: cst.If | cst.Else) -> None:
+        self.dead.add(id(branch.body))
+        if isinstance(branch, cst.If) and branch.orelse is not None:
+            self._kill_branch(branch.orelse)
+
+    def _constant_condition(self, test: cst.BaseExpression) -> bool | None:
+        """The value of a test known without running anything: literals, ``TYPE_CHECKING``, ``not``."""
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            inner = self._constant_condition(test.expression)
+            return None if inner is None else not inner
+        if isinstance(test, cst.Name) and test.value in ("True", "False", "None"):
+            return test.value == "True"
+        if isinstance(test, cst.Integer):
+            return test.value not in ("0", "0x0", "0o0", "0b0")
+        if (self.context.qualified_name(test) or "") in ("typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"):
+            return False
+        return None
+
+    def dead_here(self) -> bool:
+        """The node being visited is in a block that never runs."""
+        return bool(self.dead) and any(id(a) in self.dead for a in self.context.ancestors)
+
+    def is_dead(self, site: Site | Binding) -> bool:
+        """``site`` (or a binding) is in a block that never runs."""
+        return bool(self.dead) and any(block in self.dead for block in site.blocks)
+
     def visit_Global(self, node: cst.Global) -> None:
         self.current.globals.update(n.name.value for n in node.names)
 
@@ -301,7 +341,8 @@ class Scopes(Analysis):
     ) -> Binding:
         scope = self.owner_of(name, scope or self.current)
         binding = Binding(kind, target, value, scope, self.next_point(), self.blocks(), **extra)
-        scope.bind(name, binding)
+        if not self.is_dead(binding):  # dead code binds nothing
+            scope.bind(name, binding)
         return binding
 
     def bind_target(
@@ -429,6 +470,20 @@ class Scopes(Analysis):
                 return scope.bindings[name], False
             scope = scope.parent
         return None
+
+    @staticmethod
+    def reaching(bindings: list[Binding], site: Site) -> list[Binding]:
+        """The bindings of a name (in ``site``'s own scope, as ``lookup`` gives them) that may reach
+        ``site``: the last one made before it in a block enclosing it ran last on every path there,
+        and replaces the earlier ones (an augmented assignment only adds to them)."""
+        last: Binding | None = None
+        for binding in bindings:
+            before = binding.point < site.point and (last is None or binding.point > last.point)
+            if before and binding.kind != "aug" and within(site.blocks, binding.blocks):
+                last = binding
+        if last is None:
+            return bindings
+        return [b for b in bindings if b.point >= last.point]
 
     def class_of(self, base: cst.BaseExpression, site: Site) -> ClassInfo | None:
         """The module class that ``base`` names: ``self``/``cls`` in a method, a class name, or a

@@ -70,7 +70,9 @@ class SqlAnalysis(Analysis):
     def reached(self) -> list[BuiltSql]:
         """SQL text built from data reaching a call of the sql-sinks table (each hole once)."""
         if self._reached is None:
-            self._reached = self.judge.reached([SinkCall(call, site) for call, site in self.origins.calls])
+            scopes = self.scopes
+            calls = [SinkCall(call, site) for call, site in self.origins.calls if not scopes.is_dead(site)]
+            self._reached = self.judge.reached(calls)
         return self._reached
 
     def unreached(self) -> list[BuiltSql]:

@@ -130,7 +130,7 @@ class Elements:
         if site.env is not None and name in site.env:
             bound: Value = site.env[name]
             return bound
-        if self.guards.any_in(site.scope) and self.guards.guarded(name, site, self.const_collection):
+        if self.guards.any_in(site.scope) and self.guards.guarded(name, site, self.vetting):
             return opaque(node, safe=True)
         if self.trust.enum_class(node) is not None:
             return opaque(node, safe=True)  # iterating an enum class: its members
@@ -205,6 +205,13 @@ class Elements:
         if isinstance(node, cst.DictComp):
             return self.values.value(node.value if values else node.key, inner)
         return self.values.value(node.elt, inner)
+
+    def vetting(self, collection: cst.BaseExpression, site: Site) -> bool:
+        """A collection that vets what is found in it: constants, or anything outside input does not
+        fill (an existence lookup: the database's own table names, ids already stored)."""
+        if self.const_collection(collection, site):
+            return True
+        return not origin_of(self.elements(collection, site)).outside
 
     def _constant(self, expr: cst.BaseExpression, site: Site, depth: int) -> bool:
         """An item of a constant collection: a constant, or a collection of constants (rows of pairs)."""

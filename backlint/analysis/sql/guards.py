@@ -2,8 +2,11 @@
 
 ``if x not in ALLOWED: raise`` (or ``return``, ``abort()``; or a body re-assigning ``x``) and
 ``assert x in ALLOWED`` guard the rest of the block (kind "after"); ``if x in ALLOWED:`` guards its
-body (kind "inside"). A vetting call (``re.fullmatch(pattern, x)``, ``x.isidentifier()``: the
-``guard-call``/``guard-method`` rows of sql-safe-values) counts as a check whatever the pattern.
+body (kind "inside"). ``ALLOWED`` may be any collection outside input does not fill: constants, or
+an existence lookup (``if table not in inspector.get_table_names(): raise``). A vetting call
+(``re.fullmatch(pattern, x)``, ``x.isidentifier()``: the ``guard-call``/``guard-method`` rows of
+sql-safe-values) counts as a check whatever the pattern, and so does a query for the value
+(``if not Table.objects.filter(name=x).exists(): raise``, ``session.query(M).filter_by(key=x).first()``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from backlint.analysis.sql.tables import SqlKnowledge
 from backlint.core.imports import dotted_name
 
 _TERMINATORS = (cst.Raise, cst.Return, cst.Continue, cst.Break)
+_EXISTENCE = frozenset({"exists", "first", "one", "one_or_none", "scalar", "count", "get"})
+_QUERIES = frozenset({"filter", "filter_by", "where", "get", "exclude"})
 
 
 @dataclasses.dataclass(eq=False)
@@ -128,6 +133,9 @@ def membership_tests(test: cst.BaseExpression, kb: SqlKnowledge) -> list[tuple[s
             return [(test.left.value, target.comparator, negated)]
         return []
     if isinstance(test, cst.Call):
+        looked_up = _looked_up(test)
+        if looked_up:
+            return [(n, None, not negated) for n in looked_up]
         func = test.func
         name = dotted_name(func) or ""
         if name in kb.names("guard-call") and len(test.args) >= 2 and isinstance(test.args[1].value, cst.Name):
@@ -138,3 +146,22 @@ def membership_tests(test: cst.BaseExpression, kb: SqlKnowledge) -> list[tuple[s
             if test.args and isinstance(test.args[0].value, cst.Name) and func.attr.value in ("match", "fullmatch"):
                 return [(test.args[0].value.value, None, not negated)]
     return []
+
+
+def _looked_up(test: cst.Call) -> list[str]:
+    """Names a query looks up when ``test`` asks whether it found anything:
+    ``M.objects.filter(name=x).exists()``, ``session.query(M).filter_by(key=x).first()``."""
+    if not isinstance(test.func, cst.Attribute) or test.func.attr.value not in _EXISTENCE:
+        return []
+    names: list[str] = []
+    queried = False
+    node: cst.BaseExpression = test.func.value
+    while isinstance(node, (cst.Call, cst.Attribute)):
+        if isinstance(node, cst.Call):
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value in _QUERIES:
+                queried = True
+                names += [a.value.value for a in node.args if isinstance(a.value, cst.Name)]
+            node = node.func
+        else:
+            node = node.value
+    return names if queried else []

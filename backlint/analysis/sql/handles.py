@@ -91,10 +91,28 @@ class Handles:
                 found = kb.handle("attribute", f"{receiver}.{expr.attr.value}")
                 if found:
                     return found
+            found = kb.handle("model-attribute", expr.attr.value)
+            if found and self._model_class(expr.value, site):
+                return found
             return kb.handle("attribute", f"*.{expr.attr.value}")
         if isinstance(expr, cst.Subscript):
             return kb.handle("subscript", self.context.qualified_name(expr.value) or "")
         return None
+
+    def _model_class(self, node: cst.BaseExpression, site: Site) -> bool:
+        """``node`` names an ORM model class: a class of this module deriving (through its bases here)
+        from a ``...Model`` base, or a class imported under a capitalized name (``User.query``)."""
+        if not isinstance(node, cst.Name):
+            return False
+        info = self.scopes.module_classes.get(node.value)
+        if info is not None and self.scopes.lookup(node.value, site) is not None:
+            for cls in self.scopes.class_chain(info):
+                for base in cls.bases:
+                    name = self.context.qualified_name(base) or ""
+                    if name.rpartition(".")[2].endswith("Model"):
+                        return True
+            return False
+        return node.value[:1].isupper() and node.value in self.context.imports.aliases
 
     def _binding_origin(self, binding: Binding, site: Site) -> str | None:
         inner = Site(binding.scope, binding.point, binding.blocks, None, site.depth + 1)

@@ -168,7 +168,11 @@ class Judge:
             return [], None
         receiver = self.handles.origin(func.value, site)
         if receiver is not None:
-            return self.kb.method_sinks.get((receiver, method), []), receiver
+            rows = self.kb.method_sinks.get((receiver, method))
+            if rows:
+                return rows, receiver
+        # A receiver of unknown type, or a known one whose method the tables do not list (a wrapper's
+        # own execute()): the unknown-receiver rows, which ask the recognizer to accept the text.
         return self.kb.method_sinks.get((UNKNOWN_HANDLE, method), []), None
 
     def _judge_call(self, sink: SinkCall) -> list[BuiltSql]:
@@ -221,7 +225,8 @@ class Judge:
                     continue
             elif not is_built(template) or (not confirmed and not looks_like_sql(fold(template))):
                 continue
-            slots = self.slots(template, sink.site)
+            driver = self.kb.drivers.get(row.driver)
+            slots = self.slots(template, sink.site, driver.string_quotes if driver else "'")
             if not slots:
                 continue
             first = next((s for s in slots if s.position != IDENTIFIER), slots[0])
@@ -245,12 +250,12 @@ class Judge:
             )
         return None
 
-    def slots(self, template: Template, site: Site) -> list[Slot]:
+    def slots(self, template: Template, site: Site, string_quotes: str = "'") -> list[Slot]:
         """Unvetted holes with their SQL positions and origins; a value named as SQL (``where_sql``)
         is composition. ``site``: where the text is used (a sink, or where it is built)."""
         fragment_names, sql_names = self.kb.names("fragment-name"), self.kb.names("sql-name")
         out = []
-        for hole, position in zip(holes(template), slot_positions(template)):
+        for hole, position in zip(holes(template), slot_positions(template, string_quotes)):
             if hole.safe or not hole.how:
                 continue
             tokens = node_tokens(hole.node)

@@ -1,6 +1,6 @@
 """The BL101/BL102 autofix: SQL built from strings → a placeholder query plus parameters.
 
-Rule-catalog §2 (BL101/BL102 "Autofix") and Appendix D. The SQL argument — an f-string, ``%`` or
+The BL101/BL102 fix (rules/BL101.toml, rules/BL102.toml). The SQL argument — an f-string, ``%`` or
 ``.format`` on a literal, a ``+`` chain, or a local name bound once to one of those and used only
 here — is taken apart into literal text and interpolated expressions. Each interpolation in a value
 slot becomes the driver's placeholder (``?``, ``%s``, ``$1``, ``:name``) and its expression a
@@ -24,7 +24,16 @@ import libcst as cst
 
 from backlint.analysis.scopes import Binding, Scopes, Site, within
 from backlint.analysis.sql.judge import BuiltSql, sql_argument
-from backlint.analysis.sql.rewrite_parts import Cell, Parts, Pieces, Refused, decompose, simple, source_of
+from backlint.analysis.sql.rewrite_parts import (
+    Cell,
+    Interpolation,
+    Parts,
+    Pieces,
+    Refused,
+    decompose,
+    simple,
+    source_of,
+)
 from backlint.analysis.sql.rewrite_text import (
     check_text,
     percent_escaped,
@@ -228,10 +237,11 @@ class Rewrite:
         cells = parts.cells
         holes = [cell for cell in cells if cell.value is not None]
         template = template_of(cells)
-        positions = slot_positions(template)
+        quotes = self.issue.driver.string_quotes if self.issue.driver is not None else "'"
+        positions = slot_positions(template, quotes)
         if len(positions) != len(holes):
             raise Refused("the SQL text could not be read")
-        quoted, commented = quoted_spans(cells)
+        quoted, commented = quoted_spans(cells, quotes)
         params: list[Param] = []
         by_code: dict[str, Param] = {}
         replacements: dict[int, list[Cell]] = {}  # id(hole cell) → cells replacing it
@@ -264,10 +274,24 @@ class Rewrite:
             if id(cell) in commented:
                 raise Refused(f"`{_short(code)}` sits in an SQL comment")
             if position == VALUE and whole_list(cells, cells.index(cell)):
-                raise Refused(f"`{_short(code)}` fills a whole IN/VALUES list; give each item its own placeholder")
+                listed = _listed(value.node, self.module) if paramstyle in ("qmark", "format") else None
+                if listed is None:
+                    raise Refused(f"`{_short(code)}` fills a whole IN/VALUES list; give each item its own placeholder")
+                # One placeholder per item, the items passed as parameters: IN ({", ".join(["?"] * len(ids))})
+                separator, items = listed
+                quote = '"' if parts.segments[cell.segment].quote[0] == "'" else "'"
+                if quote in separator or "\\" in separator:
+                    raise Refused(f"`{_short(code)}` fills a whole IN/VALUES list; give each item its own placeholder")
+                field = f"{quote}{separator}{quote}.join([{quote}{style}{quote}] * len({items}))"
+                replacements[id(cell)] = [
+                    Cell(cell.segment, value=Interpolation(cst.parse_expression(field), "fstring"))
+                ]
+                number = len(params) + 1
+                params.append(Param(f"*{items}", "", number, value.node))
+                continue
             if value.spread and self._bound_to_sequence(value.node, site):
                 raise Refused(f"`{_short(code)}` is a sequence of %-arguments")
-            if not safe and has_literal(folded):
+            if not safe and (has_literal(folded) or _joins_literals(value.node)):
                 raise Refused(f"`{_short(code)}` is itself built from SQL text; parameterize where it is built")
             if parts.uses.get(id(value.node), 1) > 1 and not simple(value.node):
                 raise Refused(f"`{_short(code)}` is used twice; its parameters would evaluate it twice")
@@ -279,7 +303,12 @@ class Rewrite:
                 before = cells[open_index + 1 : cells.index(cell)]
                 after = cells[cells.index(cell) + 1 : close_index]
                 dropped.update(id(c) for c in (cells[open_index], *before, *after, cells[close_index]))
-                code = quoted_parameter(code, "".join(c.char for c in before), "".join(c.char for c in after))
+                code = quoted_parameter(
+                    code,
+                    "".join(c.char for c in before),
+                    "".join(c.char for c in after),
+                    cells[open_index].char,
+                )
             elif span is not None:
                 raise Refused("the SQL text could not be read")
             elif value.how == "plus":
@@ -320,6 +349,71 @@ def _container(how: str, params: Sequence[Param]) -> str:
     if how == "values":
         return f"values={mapping}"
     return ".bindparams(" + ", ".join(f"{p.name}={p.code}" for p in params) + ")"
+
+
+def _listed(node: cst.BaseExpression, module: cst.Module) -> tuple[str, str] | None:
+    """(separator, items) of a list joined into SQL text: ``", ".join(ids)``, ``",".join(map(str, ids))``,
+    ``", ".join(str(i) for i in ids)``, ``",".join(f"'{i}'" for i in ids)``; None for anything else."""
+    if not (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "join"
+        and isinstance(node.func.value, cst.SimpleString)
+        and len(node.args) == 1
+        and not node.args[0].star
+    ):
+        return None
+    separator = node.func.value.evaluated_value
+    if not isinstance(separator, str) or set(separator) - set(", "):
+        return None  # a separator with SQL in it (`"', '"`): the items are not bare values
+    items = node.args[0].value
+    if isinstance(items, (cst.Name, cst.Attribute)):
+        return separator, source_of(items, module)
+    if (
+        isinstance(items, cst.Call)
+        and isinstance(items.func, cst.Name)
+        and items.func.value == "map"
+        and len(items.args) == 2
+        and isinstance(items.args[0].value, cst.Name)
+        and items.args[0].value.value in ("str", "int")
+        and isinstance(items.args[1].value, (cst.Name, cst.Attribute))
+    ):
+        return separator, source_of(items.args[1].value, module)
+    if isinstance(items, (cst.GeneratorExp, cst.ListComp)) and items.for_in.inner_for_in is None:
+        comp = items.for_in
+        if comp.ifs or not isinstance(comp.target, cst.Name) or not isinstance(comp.iter, (cst.Name, cst.Attribute)):
+            return None
+        if _item_itself(items.elt, comp.target.value):
+            return separator, source_of(comp.iter, module)
+    return None
+
+
+def _joins_literals(node: cst.BaseExpression) -> bool:
+    """``"', '".join(names)``: the separator quotes, so the result is several SQL literals, not a value."""
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "join"):
+        return False
+    separator = node.func.value
+    text = separator.evaluated_value if isinstance(separator, cst.SimpleString) else None
+    return isinstance(text, str) and any(q in text for q in "'\"")
+
+
+def _item_itself(elt: cst.BaseExpression, name: str) -> bool:
+    """``i``, ``str(i)``, ``int(i)``, ``f"{i}"``, ``f"'{i}'"``: the item, as text (quoted or not)."""
+    if isinstance(elt, cst.Name):
+        return elt.value == name
+    if isinstance(elt, cst.Call) and isinstance(elt.func, cst.Name) and elt.func.value in ("str", "int"):
+        return len(elt.args) == 1 and _item_itself(elt.args[0].value, name)
+    if isinstance(elt, cst.FormattedString):
+        fields = [p for p in elt.parts if isinstance(p, cst.FormattedStringExpression)]
+        texts = "".join(p.value for p in elt.parts if isinstance(p, cst.FormattedStringText))
+        return (
+            len(fields) == 1
+            and fields[0].format_spec is None
+            and fields[0].conversion is None
+            and _item_itself(fields[0].expression, name)
+            and texts in ("", "''")
+        )
+    return False
 
 
 def _short(code: str) -> str:

@@ -26,9 +26,9 @@ def template_of(cells: Sequence[Cell]) -> tuple[str | Hole, ...]:
     return tuple(out)
 
 
-def quoted_spans(cells: Sequence[Cell]) -> tuple[dict[int, tuple[int, int]], set[int]]:
-    """For each interpolation alone inside a '...' SQL literal: (index of its opening, closing quote);
-    and the interpolations inside SQL comments."""
+def quoted_spans(cells: Sequence[Cell], string_quotes: str = "'") -> tuple[dict[int, tuple[int, int]], set[int]]:
+    """For each interpolation alone inside a '...' SQL literal (or "..." where the driver reads it as a
+    string): (index of its opening, closing quote); and the interpolations inside SQL comments."""
     spans: dict[int, tuple[int, int]] = {}
     commented: set[int] = set()
     quote: str | None = None
@@ -41,7 +41,7 @@ def quoted_spans(cells: Sequence[Cell]) -> tuple[dict[int, tuple[int, int]], set
         char = cell.char
         following = cells[index + 1].char if index + 1 < len(cells) else ""
         if cell.value is not None:
-            if quote == "'":
+            if quote is not None and quote in string_quotes:
                 inside.append(cell)
             if comment is not None:
                 commented.add(id(cell))
@@ -57,7 +57,7 @@ def quoted_spans(cells: Sequence[Cell]) -> tuple[dict[int, tuple[int, int]], set
             if char == quote and following == quote:
                 index += 1
             elif char == quote:
-                if quote == "'" and len(inside) == 1:
+                if quote in string_quotes and len(inside) == 1:
                     spans[id(inside[0])] = (opened, index)
                 quote, inside = None, []
         elif char in "'\"":
@@ -209,11 +209,11 @@ def _escape(char: str, quote: str, raw: bool, fstring: bool, newline: str) -> st
     return char
 
 
-def quoted_parameter(code: str, before: str, after: str) -> str:
+def quoted_parameter(code: str, before: str, after: str, quote: str = "'") -> str:
     """``'%{q}%'`` → ``f"%{q}%"``: text inside the SQL quotes moves into the value."""
     if "\\" in before + after:
         raise Refused("the quoted SQL literal has backslashes, which databases read differently")
-    before, after = before.replace("''", "'"), after.replace("''", "'")
+    before, after = before.replace(quote * 2, quote), after.replace(quote * 2, quote)
     if not before and not after:
         return code
     for quote in ('"', "'"):

@@ -54,8 +54,9 @@ def _next_token(template: Template, index: int) -> str:
     return match.group(0).lower() if match else ""
 
 
-def slot_positions(template: Template) -> list[str]:
-    """For each hole of ``template`` in order: value, quoted_value, identifier or fragment (§1.4)."""
+def slot_positions(template: Template, string_quotes: str = "'") -> list[str]:
+    """For each hole of ``template`` in order: value, quoted_value, identifier, fragment,
+    placeholder or literal (see the module docstring)."""
     positions: list[str] = []
     tokens: list[str] = []
     quote: str | None = None
@@ -65,7 +66,7 @@ def slot_positions(template: Template) -> list[str]:
     for index, part in enumerate(template):
         if isinstance(part, Hole):
             # Inside a comment (an optimizer hint ``/*+ FIRST_ROWS({n}) */``) no placeholder works.
-            position = FRAGMENT if comment else _position(template, index, tokens, quote, clause)
+            position = FRAGMENT if comment else _position(template, index, tokens, quote, clause, string_quotes)
             if position in VALUE_SLOTS and _takes_no_parameters(tokens):
                 position = LITERAL
             positions.append(position)
@@ -95,7 +96,7 @@ def slot_positions(template: Template) -> list[str]:
                         i += 2
                         continue
                     quote = None
-                    tokens.append("<str>" if char == "'" else "<ident>")
+                    tokens.append("<str>" if char in string_quotes else "<ident>")
                 i += 1
                 continue
             if char in "'\"`":
@@ -165,8 +166,10 @@ def _takes_no_parameters(tokens: list[str]) -> bool:
     return first in _NO_PARAMETERS
 
 
-def _position(template: Template, index: int, tokens: list[str], quote: str | None, clause: str) -> str:
-    if quote == "'":
+def _position(
+    template: Template, index: int, tokens: list[str], quote: str | None, clause: str, string_quotes: str = "'"
+) -> str:
+    if quote is not None and quote in string_quotes:
         return QUOTED_VALUE
     if quote is not None:
         return IDENTIFIER

@@ -48,6 +48,7 @@ class Driver:
     paramstyle: str
     example: str
     identifier_fix: str | None
+    string_quotes: str = "'"  # MySQL also reads "..." as a string
 
 
 class SqlKnowledge:
@@ -75,7 +76,12 @@ class SqlKnowledge:
                 self.method_sinks.setdefault((sink.handle, sink.method), []).append(sink)
         self.drivers = {
             row["driver"]: Driver(
-                row["driver"], row["label"], row["paramstyle"], row["example"], row.get("identifier-fix")
+                row["driver"],
+                row["label"],
+                row["paramstyle"],
+                row["example"],
+                row.get("identifier-fix"),
+                row.get("string-quotes", "'"),
             )
             for row in knowledge.rows("sql-drivers")
         }

@@ -146,14 +146,16 @@ class Values:
         if site.env is not None and name in site.env:
             bound: Value = site.env[name]
             return bound
-        if self.guards.any_in(site.scope) and self.guards.guarded(name, site, self.collections.const_collection):
+        if self.guards.any_in(site.scope) and self.guards.guarded(name, site, self.collections.vetting):
             return opaque(node, safe=True)
         found = self.scopes.lookup(name, site)
         if found is None:
             if self.trust.enum_class(node) is not None:
                 return opaque(node, safe=True)
             return [(Hole(node, False, names=frozenset({name}), origin=self.unbound_origin(node)),)]
-        bindings, _ = found
+        bindings, local = found
+        if local:
+            bindings = self.scopes.reaching(bindings, site)
         live: list[tuple[tuple[int, ...], Value]] = []
         for binding in bindings:
             inner = Site(
@@ -272,6 +274,11 @@ class Values:
                     out += self._binding_value(binding, inner)
             for binding in cls.scope.bindings.get(attr, ()):
                 inner = Site(binding.scope, binding.point, binding.blocks, None, site.depth + 1)
+                method = cls.methods.get(attr)
+                if binding.kind == "def" and method is not None and _is_property(binding.statement):
+                    if site.depth < 12:  # a property: what its body returns (a dialect's fixed SQL)
+                        out += self._returns(method, {}, site)
+                    continue
                 out += self._binding_value(binding, inner)
             if out:
                 break
@@ -410,7 +417,22 @@ class Values:
             value = self.value(arg, site)
             safe = all_safe(value)
             env[name] = value if has_literal(value) else [(Hole(param.target, safe, origin=origin_of(value)),)]
+        return self._returns(helper, env, site) or leaf(call, UNKNOWN)
+
+    def _returns(self, helper: Scope, env: dict[str, Value], site: Site) -> Value:
+        """What ``helper`` returns (or yields), its parameters bound as in ``env``."""
         out: Value = []
         for expr, return_site in helper.returns:
             out += self.value(expr, Site(helper, return_site.point, return_site.blocks, env, site.depth + 3))
-        return out or leaf(call, UNKNOWN)
+        return out
+
+
+_PROPERTIES = frozenset(
+    {"property", "cached_property", "functools.cached_property", "django.utils.functional.cached_property"}
+)
+
+
+def _is_property(statement: cst.CSTNode | None) -> bool:
+    return isinstance(statement, cst.FunctionDef) and any(
+        (dotted_name(d.decorator) or "") in _PROPERTIES for d in statement.decorators
+    )
