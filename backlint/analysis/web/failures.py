@@ -203,6 +203,8 @@ class FailureReader:
     ) -> tuple[str, Catch | None, bool] | None:
         """Exception text inside ``value``: the caught name, a tainted local, a traceback call, an ``exc`` parameter."""
         handlers = {h.name: h for h in frame.handlers if h.name}
+        if not handlers and not frame.tainted and not frame.exception_params and not self.state.traceback_gate:
+            return None  # nothing in this function can hold exception text
         # Each node travels with the innermost call or string built around it, which the message shows.
         stack: list[tuple[cst.CSTNode, cst.CSTNode | None]] = [(value, None)]
         while stack:

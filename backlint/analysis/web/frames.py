@@ -50,6 +50,7 @@ class BodyTables:
     limiters: dict[str, str]
     ratelimit_calls: tuple[frozenset[str], ...]
     store_methods: frozenset[str]
+    random_heads: frozenset[str]  # first parts of the random sources and factories
 
     @classmethod
     def build(cls, knowledge: Knowledge) -> BodyTables:
@@ -93,6 +94,7 @@ class BodyTables:
             ratelimit_calls=tuple(frozenset(r["name"].split()) for r in limits if r["form"] == "call-tokens"),
             store_methods=frozenset(r["method"] for r in knowledge.rows("datastore-methods") if r["effect"] == "io")
             - _MAPPING_METHODS,
+            random_heads=frozenset(s.split(".")[0] for s in (*sources, *mock("random-factory"))),
         )
 
 
@@ -146,6 +148,12 @@ class BodyState:
         self.fake_gate = any(t in lower for t in self.tables.fake_tokens)
         self.header_gate = any(h in lower for h in self.tables.auth_headers)
         self.fake_module = bool(set(name_tokens(self.module.rpartition(".")[2])) & self.tables.fake_tokens)
+        # Gates on the text: what a file never mentions, its walk need not look for. A qualified name
+        # comes from the file's text or, through a relative import, from its module's name.
+        text = f"{context.source}\n{context.module_name}"
+        self.random_gate = any(head in text for head in self.tables.random_heads)
+        self.toggle_gate = any(token in lower for token in self.tables.toggle_tokens)
+        self.traceback_gate = "traceback" in text or "exc_info" in text
 
     def frame(self) -> Frame | None:
         return self.frames[-1] if self.frames else None

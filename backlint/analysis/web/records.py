@@ -260,6 +260,8 @@ class RecordReader:
         return Records(span, len(rows), keys, signs, reference)
 
     def contains_random(self, value: cst.BaseExpression, frame: Frame) -> bool:
+        if not self.state.random_gate:
+            return False
         for node in scope_descendants(value):
             if isinstance(node, cst.Name) and node.value in frame.random_locals:
                 return True
@@ -284,6 +286,8 @@ class RecordReader:
         self, value: cst.BaseExpression, frame: Frame, field: str | None
     ) -> Iterator[tuple[cst.CSTNode, str | None]]:
         """(random value, the field it fills) inside a returned dict/list/model/response."""
+        if not self.state.random_gate:
+            return
         if isinstance(value, cst.Dict):
             for element in value.elements:
                 if not isinstance(element, cst.DictElement):
@@ -310,7 +314,7 @@ class RecordReader:
 
     def toggle(self, test: cst.BaseExpression, branches: list[cst.CSTNode]) -> None:
         frame = self.state.frame()
-        if frame is None:
+        if frame is None or not self.state.toggle_gate:
             return
         flag = self._toggle_flag(test, frame)
         if flag is None:
