@@ -14,6 +14,7 @@ from typing import Any
 import libcst as cst
 
 from backlint.analysis.config_fixes import debug_off_fix, django_debug_fix, verify_signature_fix
+from backlint.analysis.scopes import Scopes
 from backlint.core.catalog import Knowledge
 from backlint.core.globs import matches_any
 from backlint.core.imports import dotted_name
@@ -27,44 +28,24 @@ _MAX_DEPTH = 8
 
 
 class _Literals:
-    """Names bound to expressions at module level and in the function being walked, and an
-    evaluator that reads an expression as the app would with its environment variables unset."""
+    """An evaluator that reads an expression as the app would with its environment variables unset;
+    a name stands for the last assignment to it that reaches the place being walked (``Scopes``)."""
 
     def __init__(self, context: FileContext, table: str) -> None:
         self.context = context
-        self.module: dict[str, cst.BaseExpression] = {}
-        self.functions: list[dict[str, cst.BaseExpression]] = []
+        self.scopes = context.get(Scopes)
         self.env_rows = {r["name"]: r for r in context.knowledge.rows(table) if r["form"] == "env"}
 
-    def prescan(self, module: cst.Module) -> None:
-        for statement in module.body:
-            if isinstance(statement, cst.SimpleStatementLine):
-                for small in statement.body:
-                    if isinstance(small, cst.Assign) and len(small.targets) == 1:
-                        target = small.targets[0].target
-                        if isinstance(target, cst.Name):
-                            self.module[target.value] = small.value
-                    elif (
-                        isinstance(small, cst.AnnAssign)
-                        and small.value is not None
-                        and isinstance(small.target, cst.Name)
-                    ):
-                        self.module[small.target.value] = small.value
-
-    def enter(self) -> None:
-        self.functions.append({})
-
-    def leave(self) -> None:
-        self.functions.pop()
-
-    def record(self, node: cst.Assign) -> None:
-        if self.functions and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-            self.functions[-1][node.targets[0].target.value] = node.value
-
     def binding(self, name: str) -> cst.BaseExpression | None:
-        if self.functions and name in self.functions[-1]:
-            return self.functions[-1][name]
-        return self.module.get(name)
+        found = self.scopes.lookup(name, self.scopes.site_at(self.context.ancestors[-1]))
+        if found is None:
+            return None
+        values = [
+            b.value
+            for b in found[0]
+            if b.kind == "assign" and b.index is None and isinstance(b.target, cst.Name) and b.value is not None
+        ]
+        return values[-1] if values else None
 
     def qualified(self, node: cst.BaseExpression) -> str | None:
         """Qualified name of a callee; a method of a tracked instance is ``<class>.<method>``."""
@@ -265,6 +246,7 @@ class DebugModeEnabled(Rule):
     """Debug mode switched on in code that is deployed: the Werkzeug debugger, traceback pages, Django DEBUG."""
 
     id = "BL701"
+    REQUIRES = (Scopes,)
     TRIGGERS = ("debug", "DEBUG", "evalex", "use_debugger")
 
     @classmethod
@@ -281,17 +263,9 @@ class DebugModeEnabled(Rule):
         self.settings = False
 
     def visit_Module(self, node: cst.Module) -> None:
-        self.literals.prescan(node)
         self.settings = _settings_module(self.context, node) and not _dev_settings(self.context)
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.literals.enter()
-
-    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.literals.leave()
-
     def visit_Assign(self, node: cst.Assign) -> None:
-        self.literals.record(node)
         for target in (t.target for t in node.targets):
             if isinstance(target, cst.Name) and target.value == "DEBUG" and self.settings and self._module_level():
                 self._django_debug(node)
@@ -425,6 +399,7 @@ class CorsWildcardWithCredentials(Rule):
     """CORS that lets every origin in, worst of all with credentials (cookies, Authorization)."""
 
     id = "BL702"
+    REQUIRES = (Scopes,)
     TRIGGERS = ("CORS", "cors", "Cors")
 
     def __init__(self, context: FileContext, level: str) -> None:
@@ -434,8 +409,8 @@ class CorsWildcardWithCredentials(Rule):
         self.rows = {r["name"]: r for r in rows if r["form"] != "setting"}
         self.settings = {r["name"]: r["role"] for r in rows if r["form"] == "setting"}
 
-    def visit_Module(self, node: cst.Module) -> None:
-        self.literals.prescan(node)
+    def leave_Module(self, node: cst.Module) -> None:
+        """django-cors-headers settings, read once every module-level name is bound."""
         found: dict[str, tuple[cst.CSTNode, Any]] = {}
         for statement in node.body:
             if not isinstance(statement, cst.SimpleStatementLine):
@@ -459,15 +434,6 @@ class CorsWildcardWithCredentials(Rule):
             if role == "regex" and not (isinstance(value, list) and any(_any_origin(v) for v in value)):
                 continue
             self._report(where, "django-cors-headers allows every origin", credentials, "CORS_ALLOW_CREDENTIALS = True")
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.literals.enter()
-
-    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.literals.leave()
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        self.literals.record(node)
 
     def visit_Call(self, node: cst.Call) -> None:
         name = self.context.qualified_name(node.func)
@@ -539,13 +505,14 @@ class DjangoAllowedHostsWildcard(Rule):
     """``ALLOWED_HOSTS`` accepting any Host header in Django settings that are not dev-only."""
 
     id = "BL703"
+    REQUIRES = (Scopes,)
     TRIGGERS = ("ALLOWED_HOSTS",)
 
-    def visit_Module(self, node: cst.Module) -> None:
+    def leave_Module(self, node: cst.Module) -> None:
+        """Read once every module-level name is bound."""
         if not _settings_module(self.context, node) or _dev_settings(self.context):
             return
         literals = _Literals(self.context, "framework-debug")
-        literals.prescan(node)
         for statement in node.body:
             if not isinstance(statement, cst.SimpleStatementLine):
                 continue
@@ -575,6 +542,7 @@ class JwtVerificationDisabled(Rule):
     """A JWT decoded without checking its signature, or accepting the ``none`` algorithm."""
 
     id = "BL803"
+    REQUIRES = (Scopes,)
     TRIGGERS = ("jwt", "jose")
 
     def __init__(self, context: FileContext, level: str) -> None:
@@ -584,24 +552,16 @@ class JwtVerificationDisabled(Rule):
         self.rows = {r["name"]: r for r in rows if r["form"] != "peek-claim"}
         self.peek_claims = frozenset(r["name"] for r in rows if r["form"] == "peek-claim")
         # Per function: unverified decodes waiting for the end of the function, and whether it verifies one.
-        self.scopes: list[tuple[list[tuple[cst.Call, str, str, PendingFix | None]], list[bool]]] = [([], [False])]
-
-    def visit_Module(self, node: cst.Module) -> None:
-        self.literals.prescan(node)
+        self.pending: list[tuple[list[tuple[cst.Call, str, str, PendingFix | None]], list[bool]]] = [([], [False])]
 
     def leave_Module(self, node: cst.Module) -> None:
         self._flush()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.literals.enter()
-        self.scopes.append(([], [False]))
+        self.pending.append(([], [False]))
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.literals.leave()
         self._flush()
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        self.literals.record(node)
 
     def visit_Call(self, node: cst.Call) -> None:
         name = self.literals.qualified(node.func) or ""
@@ -619,7 +579,7 @@ class JwtVerificationDisabled(Rule):
                 )
             return
         how = self._disabled(node, row)
-        pending, verifies = self.scopes[-1]
+        pending, verifies = self.pending[-1]
         if how is None:
             verifies[0] = True
         elif how == "the `none` algorithm" or not self._peeks():
@@ -641,7 +601,7 @@ class JwtVerificationDisabled(Rule):
 
     def _flush(self) -> None:
         """Report the unverified decodes of a function that never verifies a token itself."""
-        pending, verifies = self.scopes.pop() if len(self.scopes) > 1 else (self.scopes[0][0], self.scopes[0][1])
+        pending, verifies = self.pending.pop() if len(self.pending) > 1 else (self.pending[0][0], self.pending[0][1])
         for node, name, how, fix in pending:
             if verifies[0] and how != "the `none` algorithm":
                 continue  # peek (issuer, key id) then verify: the usual way to pick the key

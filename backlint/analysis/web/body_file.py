@@ -13,6 +13,7 @@ from typing import Any
 
 import libcst as cst
 
+from backlint.analysis.scopes import Scopes
 from backlint.analysis.strings import name_tokens
 from backlint.analysis.web.bodies import BODIES, EXTRAS, BodyFacts
 from backlint.analysis.web.evidence import CallEvidence
@@ -28,7 +29,7 @@ class BodyFile(Analysis):
     """Answers from ``except`` clauses, leaked errors, literal records, fake data and auth evidence;
     ``facts`` holds them (keys of ``bodies.py``) once the walk has left the module."""
 
-    REQUIRES = (WebFile,)
+    REQUIRES = (WebFile, Scopes)
 
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
@@ -56,28 +57,28 @@ class BodyFile(Analysis):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         state = self.state
-        if len(state.scopes) == 1:
+        if len(state.nesting) == 1:
             bases = [state.ref(arg.value) for arg in node.bases if arg.keyword is None]
             dotted = [b for b in bases if b and "." in b]
             if dotted:
                 state.extras.classes[node.name.value] = dotted
-        state.scopes.append(node.name.value)
+        state.nesting.append(node.name.value)
         state.frames.append(None)
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
-        self.state.scopes.pop()
+        self.state.nesting.pop()
         self.state.frames.pop()
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         state = self.state
-        state.scopes.append(node.name.value)
-        facts = BodyFacts(".".join(state.scopes))
+        state.nesting.append(node.name.value)
+        facts = BodyFacts(".".join(state.nesting))
         params = [*node.params.posonly_params, *node.params.params, *node.params.kwonly_params]
         names = {p.name.value for p in params}
         for star in (node.params.star_arg, node.params.star_kwarg):
             if isinstance(star, cst.Param):
                 names.add(star.name.value)
-        frame = Frame(facts, top_level=len(state.scopes) == 2, names=names, exception_params=exception_params(names))
+        frame = Frame(facts, top_level=len(state.nesting) == 2, exception_params=exception_params(names))
         frame.body = node.body
         state.frames.append(frame)
         for param in params:
@@ -86,7 +87,7 @@ class BodyFile(Analysis):
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         state = self.state
-        state.scopes.pop()
+        state.nesting.pop()
         frame = state.frames.pop()
         assert frame is not None
         facts = frame.facts
@@ -137,7 +138,6 @@ class BodyFile(Analysis):
         value = node.value
         for target in node.targets:
             for name in target_names(target.target):
-                frame.names.add(name)
                 frame.assignments[name] = frame.assignments.get(name, 0) + 1
                 frame.literal_locals.pop(name, None)
                 frame.random_locals.discard(name)
@@ -159,21 +159,12 @@ class BodyFile(Analysis):
         frame = self.state.frame()
         if frame is not None:
             for name in target_names(node.target):
-                frame.names.add(name)
                 frame.assignments[name] = frame.assignments.get(name, 0) + 1
                 frame.literal_locals.pop(name, None)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        frame = self.state.frame()
-        if frame is not None:
-            frame.names.update(target_names(node.target))
-        elif node.value is not None:
+        if self.state.frame() is None and node.value is not None:
             self.records.locate_constant(node.target, node.value)
-
-    def visit_For(self, node: cst.For) -> None:
-        frame = self.state.frame()
-        if frame is not None:
-            frame.names.update(target_names(node.target))
 
     def visit_With(self, node: cst.With) -> None:
         frame = self.state.frame()
@@ -183,7 +174,6 @@ class BodyFile(Analysis):
             if item.asname is None:
                 continue
             names = set(target_names(item.asname.name))
-            frame.names |= names
             call = item.item
             if isinstance(call, cst.Call) and (self.context.qualified_name(call.func) or "") in self.tables.clients:
                 frame.clients |= names

@@ -144,7 +144,7 @@ class CallEvidence:
     def _pure_call(self, call: cst.Call, ref: str, frame: Frame) -> bool:
         """A call that only computes: builtins, pure stdlib, response helpers, logging, request accessors."""
         func = call.func
-        if isinstance(func, cst.Name) and func.value in _PURE_BUILTINS and func.value not in frame.names:
+        if isinstance(func, cst.Name) and func.value in _PURE_BUILTINS and not self.state.is_local(func.value):
             return True
         if ref.partition(".")[0] in _PURE_MODULES or self.answers.response_row(func) is not None:
             return True

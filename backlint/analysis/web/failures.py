@@ -64,8 +64,6 @@ class FailureReader:
         )
         validation = names is not None and any(n.rpartition(".")[2].endswith("ValidationError") for n in names)
         frame.handlers.append(Catch(self.answers.caught_role(names), name, sets_status, validation))
-        if name is not None:
-            frame.names.add(name)
 
     def returned(self, node: cst.Return, value: cst.BaseExpression, frame: Frame) -> int | None:
         """A ``return`` in the function: a 2xx answer of an ``except``, an answer to invalid input,

@@ -10,6 +10,7 @@ import re
 import libcst as cst
 
 from backlint.analysis.logging import LogCalls
+from backlint.analysis.scopes import Scopes
 from backlint.analysis.strings import name_tokens
 from backlint.analysis.web.answers import Answers
 from backlint.analysis.web.bodies import BodyFacts, ModuleExtras
@@ -114,8 +115,7 @@ class Frame:
 
     facts: BodyFacts
     top_level: bool
-    names: set[str]  # parameters and assigned names: local, not module-level
-    exception_params: set[str]
+    exception_params: set[str]  # parameters named like an exception (``exc``, ``error``)
     handlers: list[Catch] = dataclasses.field(default_factory=list)
     tainted: dict[str, tuple[Catch | None, bool]] = dataclasses.field(default_factory=dict)
     random_locals: set[str] = dataclasses.field(default_factory=set)
@@ -135,11 +135,12 @@ class BodyState:
     def __init__(self, context: FileContext, web: WebFile) -> None:
         self.context = context
         self.web = web
+        self.scopes = context.get(Scopes)
         self.tables = context.knowledge.derived(BodyTables.build)
         self.answers = Answers(context.knowledge, context.qualified_name)
         self.logs = LogCalls(context)
         self.module = web.module
-        self.scopes: list[str] = [self.module]
+        self.nesting: list[str] = [self.module]  # the module, classes and functions the walk is in
         self.frames: list[Frame | None] = []
         self.extras = ModuleExtras()
         self.module_names: set[str] = set()
@@ -158,14 +159,21 @@ class BodyState:
     def frame(self) -> Frame | None:
         return self.frames[-1] if self.frames else None
 
+    def is_local(self, name: str) -> bool:
+        """``name`` is bound in the function being walked (a parameter, an assigned name), where it is
+        read: not a module-level name."""
+        if self.frame() is None:
+            return False
+        found = self.scopes.lookup(name, self.scopes.site_at(self.context.ancestors[-1]))
+        return found is not None and found[1]
+
     def ref(self, node: cst.CSTNode) -> str | None:
         """A Name/Attribute chain as a project-wide reference: module-level names get the module prefix."""
         name = dotted_name(node)
         if name is None:
             return None
         head, dot, rest = name.partition(".")
-        frame = self.frame()
-        if frame is not None and head in frame.names:
+        if self.is_local(head):
             return None
         if head in self.module_names:
             return f"{self.module}.{name}"

@@ -13,6 +13,7 @@ from typing import Any
 
 import libcst as cst
 
+from backlint.analysis.scopes import Scopes
 from backlint.analysis.web.answers import literal_status
 from backlint.analysis.web.facts import (
     ALIASES,
@@ -42,7 +43,7 @@ class FrameworkFile(Analysis):
     """Apps, routers, routes, hooks, handlers, data stores and per-function summaries of a module;
     ``facts`` holds them (keys of ``backlint/analysis/web/facts.py``) once the walk has left the module."""
 
-    REQUIRES = (WebFile,)
+    REQUIRES = (WebFile, Scopes)
 
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
@@ -102,11 +103,7 @@ class FrameworkFile(Analysis):
             decorators=decorators,
             is_async=node.asynchronous is not None,
         )
-        scope = Scope("function", qualname, facts=facts, names=set(params + kwonly))
-        if node.params.star_arg is not None and isinstance(node.params.star_arg, cst.Param):
-            scope.names.add(node.params.star_arg.name.value)
-        if node.params.star_kwarg is not None:
-            scope.names.add(node.params.star_kwarg.name.value)
+        scope = Scope("function", qualname, node, facts=facts)
         if is_method and params and not is_static:
             scope.self_name = params[0]
             scope.cls = parent.qualname
@@ -117,8 +114,6 @@ class FrameworkFile(Analysis):
                 scope.origins[param.name.value] = origin
         if is_method and parent.class_facts is not None:
             parent.class_facts.methods.append(node.name.value)
-        if parent.kind != "class":
-            parent.names.add(node.name.value)
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         scope = self.names.scopes.pop()
@@ -140,7 +135,7 @@ class FrameworkFile(Analysis):
             decorators=[self.values.value(d.decorator) for d in node.decorators],
             span=self.web.here() if bases or node.decorators else None,
         )
-        self.names.scopes.append(Scope("class", qualname, class_facts=facts))
+        self.names.scopes.append(Scope("class", qualname, node, class_facts=facts))
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
         scope = self.names.scopes.pop()
@@ -194,7 +189,6 @@ class FrameworkFile(Analysis):
             for target in node.targets:
                 if isinstance(target.target, cst.Name):
                     scope.class_facts.attrs[target.target.value] = self.values.value(node.value)
-                    scope.names.add(target.target.value)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         scope = self.names.scopes[-1]
@@ -203,7 +197,6 @@ class FrameworkFile(Analysis):
             if scope.kind == "module" and isinstance(node.target, cst.Name):
                 self._module_assign(node.target.value, node.value, node, augmented=False)
         elif isinstance(node.target, cst.Name) and scope.kind == "function":
-            scope.names.add(node.target.value)
             origin = self.values.annotation_origin(node.annotation.annotation)
             if origin is not None:
                 scope.origins[node.target.value] = origin
@@ -212,8 +205,6 @@ class FrameworkFile(Analysis):
         scope = self.names.scopes[-1]
         if scope.kind == "module" and isinstance(node.target, cst.Name):
             self._module_assign(node.target.value, node.value, node, augmented=True)
-        elif scope.kind == "function" and isinstance(node.target, cst.Name):
-            scope.names.add(node.target.value)
 
     def visit_With(self, node: cst.With) -> None:
         scope = self.names.scopes[-1]
@@ -225,7 +216,6 @@ class FrameworkFile(Analysis):
         scope = self.names.scopes[-1]
         if scope.kind == "function":
             for name in target_names(node.target):
-                scope.names.add(name)
                 scope.origins.pop(name, None)
 
     def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression, scope: Scope) -> None:
@@ -234,13 +224,10 @@ class FrameworkFile(Analysis):
         if not isinstance(target, cst.Name):
             if scope.kind == "function":
                 for name in target_names(target):
-                    scope.names.add(name)
                     scope.origins.pop(name, None)
             return
         name = target.value
         origin = self.values.origin(value)
-        if scope.kind == "function":
-            scope.names.add(name)
         if origin is not None:
             scope.origins[name] = origin
         else:

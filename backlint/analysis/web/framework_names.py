@@ -15,6 +15,7 @@ from typing import Any
 
 import libcst as cst
 
+from backlint.analysis.scopes import CLASS, FUNCTION, Scopes
 from backlint.analysis.web.facts import ClassFacts, FunctionFacts, Origin
 from backlint.analysis.web.syntax import code, target_names
 from backlint.core.catalog import Knowledge
@@ -97,9 +98,9 @@ class Scope:
 
     kind: str  # "module" | "class" | "function"
     qualname: str
+    node: cst.CSTNode | None = None  # the def or class statement (None for the module)
     facts: FunctionFacts | None = None
     class_facts: ClassFacts | None = None
-    names: set[str] = dataclasses.field(default_factory=set)
     origins: dict[str, Origin] = dataclasses.field(default_factory=dict)
     self_name: str | None = None
     cls: str | None = None
@@ -112,6 +113,7 @@ class FrameworkNames:
 
     def __init__(self, context: FileContext, module: str, tables: FrameworkTables) -> None:
         self.context = context
+        self.bindings = context.get(Scopes)
         self.module = module
         self.tables = tables
         self.scopes: list[Scope] = []
@@ -190,10 +192,11 @@ class FrameworkNames:
         if name is None:
             return None
         head, dot, rest = name.partition(".")
+        owner = self.owner(head)
         innermost = True
         for scope in reversed(self.scopes):
             if scope.kind == "class":
-                if innermost and head in scope.names:
+                if innermost and owner is not None and owner is scope.node:
                     return f"{scope.qualname}.{name}"
                 innermost = False
                 continue
@@ -201,7 +204,7 @@ class FrameworkNames:
             if scope.kind == "function":
                 if head == scope.self_name and scope.cls is not None:
                     return f"{scope.cls}{dot}{rest}"
-                if head in scope.names:
+                if owner is not None and owner is scope.node:
                     return f"{scope.qualname}:{name}"
                 continue
             if head in self.module_names:
@@ -215,14 +218,24 @@ class FrameworkNames:
         """The origin recorded for a local name of the enclosing functions (None if shadowed)."""
         if not isinstance(node, cst.Name):
             return None
+        owner = self.owner(node.value)
         for scope in reversed(self.scopes):
             if scope.kind == "class":
                 continue
             if node.value in scope.origins:
                 return scope.origins[node.value]
-            if scope.kind == "function" and node.value in scope.names:
+            if scope.kind == "function" and owner is not None and owner is scope.node:
                 return None
         return None
+
+    def owner(self, name: str) -> cst.CSTNode | None:
+        """The def or class statement whose body binds ``name`` as seen where the walk is (``Scopes``);
+        None for a module-level, comprehension or unbound name."""
+        found = self.bindings.lookup(name, self.bindings.site_at(self.context.ancestors[-1]))
+        if found is None or not found[0]:
+            return None
+        scope = found[0][0].scope
+        return scope.node if scope.kind in (FUNCTION, CLASS) else None
 
     def in_main_guard(self) -> bool:
         return bool(self.main_guards) and any(id(a) in self.main_guards for a in self.context.ancestors)

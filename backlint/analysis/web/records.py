@@ -113,7 +113,7 @@ class RecordReader:
             facts.records.append(records)
         else:
             name = self._returned_name(value)
-            constant = self._constant_ref(name) if name is not None and name not in frame.names else None
+            constant = self._constant_ref(name) if name is not None and not self.state.is_local(name) else None
             if constant is not None:
                 facts.records.append(Records(self.state.web.locate(node), 0, [], [], False, constant))
         for found, field in self.random_fields(value, frame, None):
@@ -157,9 +157,9 @@ class RecordReader:
 
     def fake_read(self, node: cst.Name, frame: Frame) -> None:
         """A read of a module-level name with a fake-data word (``fake_users_db``)."""
-        if not self.state.fake_gate or node.value in frame.fake_seen or node.value in frame.names:
+        if not self.state.fake_gate or node.value in frame.fake_seen:
             return
-        if not set(name_tokens(node.value)) & self.tables.fake_tokens:
+        if not set(name_tokens(node.value)) & self.tables.fake_tokens or self.state.is_local(node.value):
             return
         ancestors = self.context.ancestors
         parent = ancestors[-2]
@@ -278,7 +278,7 @@ class RecordReader:
                 return True
             if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
                 receiver = func.value.value
-                if receiver in self.state.random_instances and receiver not in frame.names:
+                if receiver in self.state.random_instances and not self.state.is_local(receiver):
                     return True
         return False
 
@@ -347,7 +347,7 @@ class RecordReader:
                 key, holder = node.attr.value, node.value
             elif (
                 isinstance(node, cst.Name)
-                and node.value not in frame.names
+                and not self.state.is_local(node.value)
                 and set(name_tokens(node.value)) & tables.toggle_tokens
                 and (node.value in self.state.module_names or node.value in self.context.imports.aliases)
             ):
