@@ -15,7 +15,7 @@ from typing import Any
 
 import libcst as cst
 
-from backlint.analysis.scopes import CLASS, FUNCTION, Scopes
+from backlint.analysis.scopes import CLASS, FUNCTION, MODULE, Scopes
 from backlint.analysis.web.facts import ClassFacts, FunctionFacts, Origin
 from backlint.analysis.web.syntax import code, target_names
 from backlint.core.catalog import Knowledge
@@ -207,7 +207,7 @@ class FrameworkNames:
                 if owner is not None and owner is scope.node:
                     return f"{scope.qualname}:{name}"
                 continue
-            if head in self.module_names:
+            if head in self.module_names or owner is self.bindings.module.node:
                 return f"{self.module}.{name}"
             target = self.context.imports.aliases.get(head)
             if target is not None:
@@ -229,13 +229,13 @@ class FrameworkNames:
         return None
 
     def owner(self, name: str) -> cst.CSTNode | None:
-        """The def or class statement whose body binds ``name`` as seen where the walk is (``Scopes``);
-        None for a module-level, comprehension or unbound name."""
+        """The def or class statement whose body binds ``name`` as seen where the walk is, or the module
+        (``global`` names too) (``Scopes``); None for a comprehension variable or an unbound name."""
         found = self.bindings.lookup(name, self.bindings.site_at(self.context.ancestors[-1]))
         if found is None or not found[0]:
             return None
         scope = found[0][0].scope
-        return scope.node if scope.kind in (FUNCTION, CLASS) else None
+        return scope.node if scope.kind in (FUNCTION, CLASS, MODULE) else None
 
     def in_main_guard(self) -> bool:
         return bool(self.main_guards) and any(id(a) in self.main_guards for a in self.context.ancestors)
@@ -257,7 +257,9 @@ class FrameworkNames:
             return f"{function}:<return>" if function else None
         if isinstance(target, cst.Name):
             function = self.function_name()
-            return f"{function}:{target.value}" if function else f"{self.module}.{target.value}"
+            if function and target.value not in self.bindings.current.frame.globals:
+                return f"{function}:{target.value}"
+            return f"{self.module}.{target.value}"  # module level, or ``global app`` in a factory
         if isinstance(target, cst.Attribute):  # self.app = FastAPI()
             ref = self.ref(target)
             return ref if ref and ":" not in ref and ref.startswith(self.module + ".") else None
