@@ -1,10 +1,14 @@
 """``backlint server``: a language server over stdio that lints open buffers the way ``backlint check`` would.
 
 Diagnostics are pushed on open, change (debounced) and save, with the project's ``[tool.backlint]``
-configuration and per-file ignores found from the document's path. Findings carry code-point
-columns; they are converted to the client's negotiated position encoding (UTF-16 unless the client
-offers another). Quick fixes: the rule's autofix where one exists, and ``# backlint: ignore[ID]`` on
-the line where the statement's suppression comment belongs.
+configuration and per-file ignores found from the document's path (the project root found as the
+CLI finds it). The project rules are judged too, with the facts of the whole project: the open
+buffers' own, the other files' from the cache (refreshed when stale, a facts-only pass when there is
+none); a change to one buffer re-judges the project, and every open document whose findings changed
+is published again. Findings carry code-point columns; they are converted to the client's negotiated
+position encoding (UTF-16 unless the client offers another). Quick fixes: the rule's autofix where
+one exists (project rules' included), and ``# backlint: ignore[ID]`` on the line where the
+statement's suppression comment belongs; ``source.fixAll.backlint`` applies every safe fix.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import io
+import os
 import re
+import time
 import tokenize
 import traceback
 from collections.abc import Sequence
@@ -26,18 +32,26 @@ from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from backlint import __version__
-from backlint.api import is_excluded_path, lint_buffer, settings_for
+from backlint.api import display_path_of, is_excluded_path, lint_buffer, project_files, settings_for
 from backlint.core.catalog import Catalog, load_catalog
-from backlint.core.config import Config, ConfigError, find_config_file, load_config
-from backlint.core.ids import PARSE_ERROR
-from backlint.core.results import Finding, Notice, Span
-from backlint.pipeline.fixes import SAFE, fixed_source
+from backlint.core.config import VCS_MARKERS, Config, ConfigError, find_project_root, load_config
+from backlint.core.ids import PARSE_ERROR, UNUSED_SUPPRESSION
+from backlint.core.results import FileResult, Finding, ModuleFacts, Notice, Span
+from backlint.pipeline.cache import Cache, open_cache
+from backlint.pipeline.discovery import SourceFile, relative_to_root
+from backlint.pipeline.engine import run_buffers
+from backlint.pipeline.filters import kept
+from backlint.pipeline.fixes import SAFE, applies, fix_text, fixed_source
 from backlint.pipeline.settings import Settings
+from backlint.pipeline.source import read_source
 
 SOURCE = "backlint"
 # Wait this long after the last keystroke before linting: typing should not queue a lint per key.
 DEBOUNCE_SECONDS = 0.3
 PYTHON_SUFFIXES = (".py", ".pyi")
+FIX_ALL = f"{types.CodeActionKind.SourceFixAll.value}.backlint"
+# The project's file list is walked again after this long (or when the client reports a file event).
+FILES_TTL_SECONDS = 10.0
 CONFIG_GLOBS = ("**/pyproject.toml", "**/backlint.toml")
 _SEVERITY = {
     "error": types.DiagnosticSeverity.Error,
@@ -119,14 +133,25 @@ def _offset_to_position(lines: Sequence[str], text: str, offset: int, codec: Any
 # Diagnostics and code actions, as plain functions of the text and the findings.
 
 
-def to_diagnostic(finding: Finding, lines: Sequence[str], uri: str, catalog: Catalog, codec: Any) -> types.Diagnostic:
+def to_diagnostic(
+    finding: Finding,
+    lines: Sequence[str],
+    uri: str,
+    catalog: Catalog,
+    codec: Any,
+    elsewhere: Callable[[str], tuple[str, Sequence[str]]] | None = None,
+) -> types.Diagnostic:
+    """``elsewhere``: a related location's file (display path) → its URI and lines (a project
+    finding names places in other files)."""
     meta = catalog.rules.get(finding.rule_id)
-    related = [
-        types.DiagnosticRelatedInformation(
-            location=types.Location(uri=uri, range=to_range(lines, r.span, codec)), message=r.message
+    related = []
+    for r in finding.related:
+        where, where_lines = (uri, lines) if r.path == finding.path or elsewhere is None else elsewhere(r.path)
+        related.append(
+            types.DiagnosticRelatedInformation(
+                location=types.Location(uri=where, range=to_range(where_lines, r.span, codec)), message=r.message
+            )
         )
-        for r in finding.related
-    ]
     return types.Diagnostic(
         range=to_range(lines, finding.span, codec),
         message=finding.message,
@@ -237,24 +262,43 @@ def code_actions(
 # Configuration per document path.
 
 
-@dataclasses.dataclass(frozen=True)
-class _Loaded:
+@dataclasses.dataclass
+class Project:
+    """One project as the server sees it: its configuration, its cache, its files, and what it knows
+    of its open buffers (their last lint, and their last good facts for when one does not parse)."""
+
     stamp: tuple[int, int] | None
     config: Config
     settings: Settings
+    cache: Cache | None
+    files: list[SourceFile] | None = None
+    files_at: float = 0.0
+    last_good: dict[str, tuple[str, ModuleFacts]] = dataclasses.field(default_factory=dict)
+    linted: dict[str, tuple[str, FileResult]] = dataclasses.field(default_factory=dict)
+
+    def project_files(self) -> list[SourceFile]:
+        """The project's files (what the project rules see), walked again now and then."""
+        if self.files is None or time.monotonic() - self.files_at > FILES_TTL_SECONDS:
+            self.files, self.files_at = project_files(self.config), time.monotonic()
+        return self.files
 
 
 class ConfigCache:
-    """The configuration governing each path, reloaded when its pyproject changes on disk."""
+    """The project governing each path, reloaded when its pyproject changes on disk."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
-        self._loaded: dict[Path, _Loaded] = {}
+        self._loaded: dict[Path, Project] = {}
 
-    def for_path(self, path: Path, default_root: Path) -> tuple[Config, Settings]:
-        """Raises ConfigError for a broken configuration file."""
-        config_file = find_config_file(path)
-        key = config_file if config_file is not None else default_root
+    def for_path(self, path: Path, default_root: Path) -> Project:
+        """The project root found as the CLI finds it (``find_project_root``); without a configuration
+        or a checkout, the workspace folder holding the file (as ``backlint .`` run there).
+
+        Raises ConfigError for a broken configuration file."""
+        root, config_file = find_project_root(path)
+        if config_file is None and not any(os.path.lexists(root / marker) for marker in VCS_MARKERS):
+            root = default_root
+        key = config_file if config_file is not None else root
         stamp = None
         if config_file is not None:
             stat = config_file.stat()
@@ -262,12 +306,60 @@ class ConfigCache:
         loaded = self._loaded.get(key)
         if loaded is None or loaded.stamp != stamp:
             if config_file is None:
-                config = Config(root=default_root, source=None)
+                config = Config(root=root.resolve(), source=None)
             else:
                 config = load_config(self.catalog, explicit=config_file, start=path)
-            loaded = _Loaded(stamp, config, settings_for(config, self.catalog))
+            settings = settings_for(config, self.catalog)
+            cache = open_cache(config.root / os.path.expanduser(config.cache_dir), settings)
+            loaded = Project(stamp, config, settings, cache)
             self._loaded[key] = loaded
-        return loaded.config, loaded.settings
+        return loaded
+
+    def forget_files(self) -> None:
+        """Files were created or deleted: walk each project again on its next lint."""
+        for project in self._loaded.values():
+            project.files = None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Open:
+    """An open document, as it was when a lint started."""
+
+    uri: str
+    path: Path
+    version: int | None
+    text: str
+
+
+@dataclasses.dataclass
+class _Judged:
+    """What one lint found: each open document's findings (those it re-judged), and its notices."""
+
+    catalog: Catalog
+    findings: dict[str, list[Finding]]
+    notices: list[Notice]
+    documents: dict[str, _Open] = dataclasses.field(default_factory=dict)
+
+
+class _Elsewhere:
+    """A related location's URI and lines, for a file other than the finding's (an open buffer or the disk)."""
+
+    def __init__(self, texts: dict[Path, str]) -> None:
+        self.texts = {os.path.abspath(p): t for p, t in texts.items()}
+
+    def __call__(self, display: str) -> tuple[str, Sequence[str]]:
+        absolute = os.path.abspath(display)
+        text = self.texts.get(absolute)
+        if text is None:
+            text, _, _ = read_source(Path(absolute), 1 << 62)
+        return Path(absolute).as_uri(), split_lines(text or "")
+
+
+def _same(old: Sequence[tuple[types.Diagnostic, Finding]], new: Sequence[tuple[types.Diagnostic, Finding]]) -> bool:
+    def key(pairs: Sequence[tuple[types.Diagnostic, Finding]]) -> list[tuple[Any, ...]]:
+        return [(d.code, _range_key(d.range), d.message, d.severity) for d, _ in pairs]
+
+    return key(old) == key(new)
 
 
 @dataclasses.dataclass
@@ -308,40 +400,106 @@ class BacklintServer(LanguageServer):
         holders = [r for r in roots if path == r or r in path.parents]
         return max(holders, key=lambda r: len(r.parts)) if holders else path.parent
 
-    def _lint(self, path: Path, text: str) -> tuple[list[Finding], list[Notice], Catalog]:
-        """Runs on the worker thread: config lookup and the engine, never the protocol."""
+    def _lint(self, uri: str, path: Path, open_documents: list[_Open]) -> _Judged:
+        """Runs on the worker thread: the document and the other open documents of its project, their
+        file rules (each buffer analysed again only when its text changed) and the project rules over
+        the facts of the whole project."""
         configs = self._configs_for()
-        config, settings = configs.for_path(path, self._default_root(path))
+        project = configs.for_path(path, self._default_root(path))
+        config, catalog = project.config, configs.catalog
         if is_excluded_path(path, config):
-            return [], [], configs.catalog
-        result = lint_buffer(text, path, config, configs.catalog, settings, project_rules=False)
-        return result.active, result.notices, configs.catalog
+            return _Judged(catalog, {uri: []}, [])
+        buffers: list[tuple[SourceFile, str]] = []
+        uris: dict[str, _Open] = {}
+        for document in open_documents:
+            if document.uri != uri:
+                try:
+                    if configs.for_path(document.path, self._default_root(document.path)) is not project:
+                        continue  # another project's document: its own lint judges it
+                except (ConfigError, OSError):
+                    continue
+                if is_excluded_path(document.path, config):
+                    continue
+            display = display_path_of(document.path)
+            source = SourceFile(document.path, display, relative_to_root(document.path, config.root))
+            if source.display in uris:
+                continue
+            buffers.append((source, document.text))
+            uris[source.display] = document
+        result, linted = run_buffers(
+            buffers,
+            project.settings,
+            catalog,
+            config,
+            1,
+            cache=project.cache,
+            project=project.project_files() if project.settings.collect_facts else [],
+            known=project.last_good,
+            reuse=project.linted,
+        )
+        texts = {source.project_path: text for source, text in buffers}
+        for name in [n for n in project.linted if n not in texts]:  # closed: the disk speaks for it again
+            project.linted.pop(name, None)
+            project.last_good.pop(name, None)
+        for name, file_result in linted.items():
+            project.linted[name] = (texts[name], file_result)
+            if file_result.facts is not None:
+                project.last_good[name] = (texts[name], file_result.facts)
+        findings = [f for f in kept(result.findings, config, catalog) if f.suppressed_by is None]
+        by_uri: dict[str, list[Finding]] = {document.uri: [] for document in uris.values()}
+        for finding in findings:
+            owner = uris.get(finding.path)
+            if owner is not None:
+                by_uri[owner.uri].append(finding)
+        return _Judged(catalog, by_uri, result.notices, {d.uri: d for d in uris.values()})
+
+    def _open_documents(self) -> list[_Open]:
+        """A snapshot of the open Python documents (taken on the protocol's thread)."""
+        out = []
+        for uri, document in list(self.workspace.text_documents.items()):
+            path = _document_path(document)
+            if path is not None:
+                out.append(_Open(uri, path, document.version, document.source))
+        return out
 
     async def lint_now(self, uri: str) -> None:
         document = self.workspace.text_documents.get(uri)
         path = _document_path(document) if document is not None else None
         if document is None or path is None:
             return
-        version, text = document.version, document.source
+        documents = self._open_documents()
         loop = asyncio.get_running_loop()
         try:
-            findings, notices, catalog = await loop.run_in_executor(self._worker, self._lint, path, text)
+            judged = await loop.run_in_executor(self._worker, self._lint, uri, path, documents)
         except ConfigError as exc:
             self._tell_once(str(exc), types.MessageType.Error)
-            findings, notices, catalog = [], [], self._configs_for().catalog
+            judged = _Judged(self._configs_for().catalog, {uri: []}, [])
         except Exception:  # the server must outlive any bug in a rule or the engine
             self._log(f"backlint: internal error linting {path}:\n{traceback.format_exc()}", types.MessageType.Error)
             return
-        current = self.workspace.text_documents.get(uri)
-        if current is None or current.version != version:
-            return  # closed or edited meanwhile: a newer lint will publish
-        for notice in notices:
+        for notice in judged.notices:
             self._log(f"backlint: {notice.path}: {notice.level}: {notice.message}", types.MessageType.Warning)
             if notice.level == "error":
                 self._tell_once(f"backlint: {notice.message} ({path.name})", types.MessageType.Error)
+        for target, findings in judged.findings.items():
+            self._publish(target, findings, judged, force=target == uri)
+
+    def _publish(self, uri: str, findings: list[Finding], judged: _Judged, *, force: bool) -> None:
+        """Publish a document's diagnostics if they are for its current version and changed (or ``force``)."""
+        current = self.workspace.text_documents.get(uri)
+        linted = judged.documents.get(uri)
+        if current is None:
+            return
+        version, text = (linted.version, linted.text) if linted is not None else (current.version, current.source)
+        if current.version != version:
+            return  # edited meanwhile: a newer lint will publish
         lines = split_lines(text)
-        codec = document.position_codec
-        pairs = [(to_diagnostic(f, lines, uri, catalog, codec), f) for f in findings]
+        codec = current.position_codec
+        texts = {d.path: d.text for d in judged.documents.values()}
+        pairs = [(to_diagnostic(f, lines, uri, judged.catalog, codec, _Elsewhere(texts)), f) for f in findings]
+        previous = self._linted.get(uri)
+        if not force and previous is not None and previous.version == version and _same(previous.pairs, pairs):
+            return
         self._linted[uri] = _Linted(version, text, pairs)
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, version=version, diagnostics=[d for d, _ in pairs])
@@ -398,12 +556,47 @@ class BacklintServer(LanguageServer):
         document = self.workspace.text_documents.get(uri)
         if linted is None or document is None or document.version != linted.version:
             return []  # the buffer changed since the lint: its positions are stale, a new lint is coming
-        wanted = {(d.code, _range_key(d.range)) for d in params.context.diagnostics if d.source == SOURCE}
-        pairs = [(d, f) for d, f in linted.pairs if (d.code, _range_key(d.range)) in wanted]
         kinds = params.context.only
         if kinds and not any(types.CodeActionKind.QuickFix.value.startswith(k) for k in kinds):
             return []
+        wanted = {(d.code, _range_key(d.range)) for d in params.context.diagnostics if d.source == SOURCE}
+        pairs = [(d, f) for d, f in linted.pairs if (d.code, _range_key(d.range)) in wanted]
         return code_actions(uri, linted.text, pairs, self.fixer, document.position_codec)
+
+    def wants_fix_all(self, params: types.CodeActionParams) -> bool:
+        """Whether the client asks for source actions: ``source``, ``source.fixAll``, or ours."""
+        kinds = params.context.only or []
+        return any(FIX_ALL.startswith(k) for k in kinds)
+
+    def fix_all(self, uri: str) -> types.CodeAction | None:
+        """``source.fixAll.backlint``: every safe fix of the document, as ``backlint check --fix`` makes
+        them (rounds until nothing changes; the project rules' fixes in the first). Worker thread."""
+        linted = self._linted.get(uri)
+        document = self.workspace.text_documents.get(uri)
+        path = _document_path(document) if document is not None else None
+        if linted is None or document is None or path is None or document.version != linted.version:
+            return None
+        configs = self._configs_for()
+        project = configs.for_path(path, self._default_root(path))
+        config, catalog = project.config, configs.catalog
+        placed = {rule_id for rule_id, meta in catalog.rules.items() if meta.project} | {UNUSED_SUPPRESSION}
+        pinned = [f for _, f in linted.pairs if f.rule_id in placed and applies(f.fix, False)]
+
+        def lint(text: str) -> Sequence[Finding]:
+            return lint_buffer(text, path, config, catalog, project.settings, project_rules=False).findings
+
+        def wanted(finding: Finding) -> bool:
+            return bool(kept([finding], config, catalog))
+
+        outcome = fix_text(linted.text, lint, unsafe=False, wanted=wanted, project=pinned)
+        if outcome.text == linted.text:
+            return None
+        edit = fix_edit(linted.text, split_lines(linted.text), outcome.text, document.position_codec)
+        return types.CodeAction(
+            title=f"backlint: apply {outcome.fixed} safe fix{'es' if outcome.fixed != 1 else ''}",
+            kind=FIX_ALL,
+            edit=types.WorkspaceEdit(changes={uri: [edit]}),
+        )
 
     # -- messages -----------------------------------------------------------------------------
 
@@ -444,6 +637,8 @@ def create_server(fixer: Fixer = autofixes) -> BacklintServer:
 
     @server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def config_changed(ls: BacklintServer, params: types.DidChangeWatchedFilesParams) -> None:
+        if any(c.type != types.FileChangeType.Changed for c in params.changes):
+            ls._configs_for().forget_files()  # files came or went: the projects' file lists are stale
         ls.relint_open_documents()
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
@@ -467,10 +662,15 @@ def create_server(fixer: Fixer = autofixes) -> BacklintServer:
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix], resolve_provider=False),
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL], resolve_provider=False),
     )
-    def code_action(ls: BacklintServer, params: types.CodeActionParams) -> list[types.CodeAction]:
-        return ls.actions_for(params)
+    async def code_action(ls: BacklintServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+        actions = ls.actions_for(params)
+        if ls.wants_fix_all(params):
+            loop = asyncio.get_running_loop()
+            fix_all = await loop.run_in_executor(ls._worker, ls.fix_all, params.text_document.uri)
+            actions += [fix_all] if fix_all is not None else []
+        return actions
 
     return server
 

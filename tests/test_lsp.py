@@ -378,7 +378,7 @@ def test_stdin_filename_uses_the_paths_config(workspace: Path) -> None:
     """What ALE, flycheck and efm run: the buffer on stdin, its path for config, ignores and output."""
 
     def lint(*args: str) -> tuple[int, str]:
-        result = run_cli("--format", "concise", *args, cwd=workspace, input=SWALLOWED)
+        result = run_cli("--format", "concise", "--quiet", *args, cwd=workspace, input=SWALLOWED)
         return result.exit_code, result.stdout
 
     code, out = lint("--stdin-filename", "app/orders.py", "-")
@@ -416,3 +416,101 @@ async def test_autofix_action_is_the_fix_the_cli_applies(client: LanguageClient,
     assert (workspace / "cli_copy.py").read_text(encoding="utf-8") == fixed
     replace_all(client, path, 2, fixed)
     assert (await published(client, path)).diagnostics == ()
+
+
+# --- the project rules in the editor: the same findings as `backlint check` -----------------------
+
+ORDERS = "shopapi/routers/orders.py"
+REPORTS = "shopapi/routers/reports.py"
+MAIN = "shopapi/main.py"
+APP_HANDLER = """
+
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
+
+
+@app.exception_handler(SQLAlchemyError)
+async def database_error(request, exc):
+    logger.exception("database error on %s", request.url.path)
+    return JSONResponse(status_code=500, content={"detail": "database unavailable"})
+"""
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    """The FastAPI fixture app with its configuration: the project rules judge it (BL401, BL404, BL405, BL801)."""
+    import shutil
+
+    from conftest import FIXTURES
+
+    shutil.copytree(FIXTURES / "endpoints_fastapi", tmp_path / "shop")
+    (tmp_path / "shop" / "pyproject.toml").write_text(
+        '[tool.backlint]\nextend-select = ["BL407", "BL801", "BL802"]\n', encoding="utf-8"
+    )
+    return tmp_path / "shop"
+
+
+def cli_findings(root: Path, relative: str) -> list[tuple[str, int]]:
+    result = run_cli("check", "--format", "json", "--no-cache", relative, cwd=root)
+    return sorted((f["rule_id"], f["line"]) for f in result.json()["findings"])
+
+
+def published_findings(params: types.PublishDiagnosticsParams) -> list[tuple[str, int]]:
+    return sorted((str(d.code), d.range.start.line + 1) for d in params.diagnostics)
+
+
+@on_server
+async def test_the_editor_shows_what_the_cli_reports_project_rules_included(client: LanguageClient, shop: Path) -> None:
+    for relative in (ORDERS, REPORTS, MAIN):
+        path = shop / relative
+        shown = published_findings(await open_doc(client, path, path.read_text(encoding="utf-8")))
+        expected = cli_findings(shop, relative)
+        assert shown == expected, relative
+    assert {"BL401", "BL801"} <= {code for code, _ in cli_findings(shop, ORDERS)}
+    assert {"BL404", "BL405"} <= {code for code, _ in cli_findings(shop, REPORTS)}
+
+
+@on_server
+async def test_a_change_in_one_buffer_re_judges_the_other_open_documents(client: LanguageClient, shop: Path) -> None:
+    orders, main = shop / ORDERS, shop / MAIN
+    assert ("BL401", 23) in published_findings(await open_doc(client, orders, orders.read_text(encoding="utf-8")))
+    text = main.read_text(encoding="utf-8")
+    await open_doc(client, main, text)
+    replace_all(client, main, 2, text + APP_HANDLER)  # an app-level handler for database errors
+    assert (await published(client, main)).version == 2
+    again = await published(client, orders)  # orders.py was not edited: its project findings changed
+    assert again.version == 1
+    assert ("BL401", 23) not in published_findings(again)
+    replace_all(client, main, 3, text + APP_HANDLER + "\ndef broken(:\n")  # main.py stops parsing
+    assert [d.code for d in (await published(client, main)).diagnostics] == ["BL000"]
+    # its last good facts (with the handler) still judge orders.py: nothing changed there, no publish
+    replace_all(client, main, 4, text)
+    assert ("BL401", 23) in published_findings(await published(client, orders))
+
+
+@on_server
+async def test_project_rules_autofixes_and_fix_all(client: LanguageClient, shop: Path) -> None:
+    path = shop / REPORTS
+    text = path.read_text(encoding="utf-8")
+    diagnostics = tuple((await open_doc(client, path, text)).diagnostics)
+    leak = tuple(d for d in diagnostics if d.code in ("BL404", "BL405"))
+    assert {d.code for d in leak} == {"BL404", "BL405"}
+    for diagnostic in leak:
+        titles = [a.title for a in await actions_for(client, path, (diagnostic,))]
+        assert len(titles) == 2 and titles[1].startswith(f"Suppress {diagnostic.code}"), titles
+    result = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=path.as_uri()),
+            range=types.Range(start=types.Position(0, 0), end=types.Position(0, 0)),
+            context=types.CodeActionContext(diagnostics=[], only=[types.CodeActionKind.SourceFixAll]),
+        )
+    )
+    (fix_all,) = result or []
+    assert fix_all.kind == "source.fixAll.backlint"
+    fixed = apply(text, fix_all.edit.changes[path.as_uri()][0])
+    assert run_cli("check", "--fix", "--no-cache", REPORTS, cwd=shop).exit_code in (0, 1)
+    assert path.read_text(encoding="utf-8") == fixed  # the editor's fix-all is `backlint check --fix`
+    replace_all(client, path, 2, fixed)
+    codes = {d.code for d in (await published(client, path)).diagnostics}
+    assert "BL403" not in codes  # its fix is safe: fix-all applied it
+    assert {"BL404", "BL405"} <= codes  # theirs need review: offered one by one, never applied unasked

@@ -155,20 +155,26 @@ def run_buffers(
     cache: Cache | None = None,
     project: Sequence[SourceFile] = (),
     known: Mapping[str, tuple[str, ModuleFacts]] | None = None,
-) -> tuple[RunResult, dict[str, ModuleFacts | None]]:
+    reuse: Mapping[str, tuple[str, FileResult]] | None = None,
+) -> tuple[RunResult, dict[str, FileResult]]:
     """Lint texts that are not on disk (standard input, the editor's open buffers) as the files they
     stand for, judging the project rules with the facts of the whole project, as ``run`` does.
 
     ``known``: facts of buffers linted before (project path → (text, facts)): a buffer that does not
-    parse now judges with its last good facts. Returns the result and each buffer's facts (None when
-    it has none).
+    parse now judges with its last good facts. ``reuse``: earlier results (project path → (text,
+    result)), taken again for a buffer whose text is the same. Returns the result and each buffer's
+    own result (its file rules' findings and its facts), by project path.
     """
     results: list[tuple[SourceFile, _Outcome]] = []
-    facts: dict[str, ModuleFacts | None] = {}
+    linted: dict[str, FileResult] = {}
     for source, text in buffers:
-        linted = lint_text(source, text, settings)
-        facts[source.project_path] = linted.facts
-        results.append((source, _Outcome(linted)))
+        earlier = (reuse or {}).get(source.project_path)
+        if earlier is not None and earlier[0] == text and earlier[1].path == source.display:
+            own = earlier[1]
+        else:
+            own = lint_text(source, text, settings)
+        linted[source.project_path] = own
+        results.append((source, _Outcome(dataclasses.replace(own))))  # a stale module's facts go on the copy
     findings = [f for _, o in results for f in o.result.findings]
     notices = [n for _, o in results for n in o.result.notices]
     verdict = ProjectVerdict([])
@@ -197,7 +203,7 @@ def run_buffers(
         not_judged=len(withheld),
         unjudged_rules=verdict.unjudged,
     )
-    return result, facts
+    return result, linted
 
 
 def _cached(
@@ -523,8 +529,8 @@ class _Project:
             self.notices.append(
                 Notice(
                     module.source.display,
-                    "could not be analysed: the project rules judged with the facts of its last good version "
-                    "(from the cache); its own project findings are not reported",
+                    "could not be analysed: the project rules judged with the facts of its last good version; "
+                    "its own project findings are not reported",
                 )
             )
         else:
