@@ -72,7 +72,7 @@ def report(
         unsafe_fixes=options.unsafe_fixes,
     )
     text = get_reporter(options.output_format)(report_input)
-    if options.quiet and options.output_format == "text":
+    if options.quiet and options.output_format in ("text", "concise"):
         text = "".join(line for line in text.splitlines(keepends=True) if not line.startswith(SUMMARY_LINES))
     for notice in result.notices:
         if notice.level == "error" or not options.quiet:
@@ -88,9 +88,19 @@ def report(
         stream.flush()
     if result.internal_errors or missing_paths:
         return EXIT_ERROR
-    if result.active and not options.exit_zero:
+    if not options.exit_zero and any(fails(f.level, options.fail_level) for f in result.active):
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+_LEVEL_RANK = {"error": 0, "warning": 1, "note": 2}
+
+
+def fails(level: str, fail_level: str | None) -> bool:
+    """Whether a finding at ``level`` fails the run with ``--fail-level`` (None: every finding does)."""
+    if fail_level is None:
+        return True
+    return _LEVEL_RANK.get(level, 0) <= _LEVEL_RANK[fail_level]
 
 
 RULE_PACKAGES = ("backlint.checks",)  # where backlint/pipeline/registry.py finds the rule classes

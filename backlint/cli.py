@@ -35,7 +35,11 @@ def _split_ids(values: Sequence[str]) -> tuple[str, ...]:
 @click.group(cls=_DefaultCheckGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="backlint", message="%(prog)s %(version)s")
 def main() -> None:
-    """backlint: finds the red flags of Python backend code."""
+    """backlint: finds the red flags of Python backend code.
+
+    A first argument that is not a command is a path: `backlint [PATHS]...` runs `backlint check
+    [PATHS]...` (default: the current directory). `backlint check --help` lists its options.
+    """
     import warnings
 
     # Parsing the analysed code (fingerprints, `backlint suppress`, re-reads for positions) can make
@@ -59,7 +63,24 @@ _OPTIONS: dict[str, Callable[[Any], Any]] = {
     "extend-select": click.option("--extend-select", multiple=True, help="Rule ids or prefixes to enable in addition."),
     "ignore": click.option("--ignore", multiple=True, help="Rule ids or prefixes to disable."),
     "exit-zero": click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings."),
-    "config": click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False, path_type=Path)),
+    "fail-level": click.option(
+        "--fail-level",
+        type=click.Choice(("error", "warning", "note")),
+        help="Exit 1 only for findings at this level or above (default: any finding).",
+    ),
+    "config": click.option(
+        "--config",
+        "config_path",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Read the settings from FILE (a pyproject.toml with [tool.backlint], or a backlint.toml) instead "
+        "of the nearest pyproject.toml; its directory is the project root.",
+    ),
+    "show-files": click.option(
+        "--show-files", is_flag=True, help="List the files that would be linted, each with its kind, and exit."
+    ),
+    "show-settings": click.option(
+        "--show-settings", is_flag=True, help="Print the project root, configuration and rules in effect, and exit."
+    ),
     "stdin-filename": click.option("--stdin-filename", help="Lint standard input as if it were this file."),
     "force-exclude": click.option(
         "--force-exclude", is_flag=True, help="Apply excludes to files named on the command line too."
@@ -113,7 +134,8 @@ _OPTIONS: dict[str, Callable[[Any], Any]] = {
 # What `baseline` and `suppress` share with `check`: which files, which rules, how to run.
 _LINT = ("paths", "select", "extend-select", "ignore", "config", "force-exclude", "jobs", "no-cache")
 # What `merge` shares with `check`: how to report.
-_REPORT: tuple[str, ...] = ("output", "config", "baseline", "exit-zero", "quiet", "statistics", "sarif-category")
+_REPORT: tuple[str, ...] = ("output", "config", "baseline", "exit-zero", "fail-level", "quiet", "statistics")
+_REPORT += ("sarif-category",)
 _REPORT += ("sarif-include-suppressed", "color")
 
 

@@ -88,10 +88,12 @@ def test_comments_go_where_a_comment_can_end_the_statement(repo: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert "added 3 suppression comments in 1 files" in result.stderr
     assert (repo / "reports.py").read_text() == REPORTS_SUPPRESSED
-    check = run_cli("check", "reports.py", "--report-unused-ignores", "--format", "concise", "--no-cache", cwd=repo)
+    check = run_cli(
+        "check", "reports.py", "--report-unused-ignores", "--format", "concise", "-q", "--no-cache", cwd=repo
+    )
     # Only the comment that was there before is (partly) unused: every added id silences a finding.
     assert check.stdout == (
-        "reports.py:22:24: BL001 unused suppression: "
+        "reports.py:22:24: BL001 [*] unused suppression: "
         "`BL101` in `# backlint: ignore[BL101, BL402]` suppresses no finding\n"
     )
 

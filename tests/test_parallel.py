@@ -97,9 +97,9 @@ def test_a_dying_worker_costs_the_file_it_was_on_and_nothing_more(corpus, monkey
             os._exit(3)  # as if killed by the OOM killer
         return real(source, text, settings)
 
-    args = ("fixtures", "--no-cache", "-j", "2", "--format", "concise")
+    args = ("fixtures", "--no-cache", "-j", "2", "--format", "concise", "--quiet")  # the findings, no summary
     corpus.write("fixtures/boom.py", "x = 1\n")  # small: it shares a chunk with other files
-    serial = corpus.lint("fixtures", "--no-cache", "-j", "1", "--format", "concise")
+    serial = corpus.lint("fixtures", "--no-cache", "-j", "1", "--format", "concise", "--quiet")
     monkeypatch.setattr(backlint.pipeline.engine, "lint_text", lint_or_die)
     result = corpus.lint(*args)
     assert result.exit_code == 2

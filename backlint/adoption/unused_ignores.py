@@ -11,13 +11,14 @@ looks like one inside a string (documentation, a test's input) is not judged.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from backlint.core.catalog import Catalog
 from backlint.core.config import Config
 from backlint.core.ids import PARSE_ERROR, UNUSED_SUPPRESSION
-from backlint.core.results import Finding, Span
+from backlint.core.results import Finding, Fix, Span, TextEdit
 from backlint.pipeline.filters import ignored_for_file
 from backlint.pipeline.source import decode_source, read_source
 from backlint.pipeline.suppress import Suppression, Suppressions, suppressions_for
@@ -73,11 +74,14 @@ def unused_suppressions(
         if not candidates:
             continue
         used = _used(mine, suppressions)
+        starts = _line_starts(text)
         for suppression in candidates:
             column = suppression.column + 1
-            message = _verdict(suppression, used.get((suppression.line, suppression.text), set()), path, judged, config)
-            if message is None:
+            did = used.get((suppression.line, suppression.text), set())
+            unused = _unused_ids(suppression, did, path, judged, config)
+            if unused is None:
                 continue
+            message = _message(suppression, unused)
             line_text = suppressions.lines[suppression.line - 1]
             finding = Finding(
                 rule_id=UNUSED_SUPPRESSION,
@@ -88,6 +92,7 @@ def unused_suppressions(
                 statement_lines=(suppression.line, suppression.line),
                 source_lines=[line_text],
             )
+            finding.fix = stale_code_fix(suppressions.lines, starts, suppression, unused)
             hit = _silencer(suppressions, suppression)
             finding.suppressed_by = hit.text if hit is not None else None
             if not ignored_for_file(finding, config):
@@ -125,17 +130,83 @@ def _used(findings: Iterable[Finding], suppressions: Suppressions) -> dict[tuple
     return used
 
 
-def _verdict(suppression: Suppression, used: set[str], path: str, judged: frozenset[str], config: Config) -> str | None:
-    """The BL001 message for a comment, or None when every id it names did its work (or cannot be judged)."""
+def _unused_ids(
+    suppression: Suppression, used: set[str], path: str, judged: frozenset[str], config: Config
+) -> list[str] | None:
+    """The ids of a comment that did nothing (``[]``: a bare comment that did nothing), or None when it
+    did its work or cannot be judged."""
     if suppression.ids is None:
-        return None if used else f"unused suppression: `{suppression.text}` suppresses no finding"
+        return None if used else []
     unused = [i for i in suppression.ids if i not in used and _judged(i, path, judged, config)]
-    if not unused:
-        return None
-    if len(unused) == len(suppression.ids):
+    return unused or None
+
+
+def _message(suppression: Suppression, unused: list[str]) -> str:
+    if not unused or len(unused) == len(suppression.ids or ()):
         return f"unused suppression: `{suppression.text}` suppresses no finding"
     names = ", ".join(f"`{i}`" for i in unused)
     return f"unused suppression: {names} in `{suppression.text}` suppresses no finding"
+
+
+_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _line_starts(text: str) -> list[int]:
+    """Offsets of the physical lines' starts (as ``physical_lines`` numbers them), and of the end."""
+    return [0, *(m.end() for m in _BREAK.finditer(text)), len(text)]
+
+
+def stale_code_fix(lines: list[str], starts: list[int], suppression: Suppression, unused: list[str]) -> Fix | None:
+    """BL001's fix: the stale ids taken out of the comment, or the suppression removed when all are.
+
+    What else the comment says stays a comment (``# backlint: ignore[BL101]  # reviewed`` becomes
+    ``# reviewed``); a line holding only the suppression goes. Safe: no finding is suppressed by it.
+    """
+    number = suppression.line
+    if not 0 < number <= len(lines) or number >= len(starts):
+        return None
+    line = lines[number - 1]
+    start, end = suppression.column, suppression.column + len(suppression.text)
+    if line[start:end] != suppression.text:
+        return None
+    replacement = _without_ids(suppression.text, unused) if suppression.ids is not None else None
+    if replacement is not None:  # other ids (``# noqa``: other tools' codes too) stay
+        description = f"Remove {', '.join(unused)} from the suppression"
+        cut = (start, end, replacement)
+    else:
+        description = "Remove the unused suppression"
+        rest = line[end:]
+        if line[:start].strip() == "" and rest.strip() == "":  # the line is only the comment: it goes
+            offset = starts[number - 1]
+            following = starts[number] if number < len(starts) - 1 else len(line) + offset
+            span = Span(number, 1, number + 1, 1)
+            return Fix("safe", description, (TextEdit(offset, following, "", span),))
+        if rest.strip() == "":  # code, then the comment: the comment and the blanks before it go
+            cut = (len(line[:start].rstrip()), len(line), "")
+        elif rest.lstrip().startswith("#"):  # another comment follows: it stays
+            cut = (start, end + len(rest) - len(rest.lstrip()), "")
+        else:  # the comment goes on in words: they stay a comment
+            cut = (start, end + len(rest) - len(rest.lstrip()), "# ")
+    first, last, replacement_text = cut
+    offset = starts[number - 1]
+    span = Span(number, first + 1, number, last + 1)
+    return Fix("safe", description, (TextEdit(offset + first, offset + last, replacement_text, span),))
+
+
+_BRACKETED = re.compile(r"\[(?P<ids>[^\]]*)\]")
+_NOQA_CODES = re.compile(r"noqa\s*:\s*(?P<ids>[A-Za-z]+[0-9]+(?:[\s,]+[A-Za-z]+[0-9]+)*)", re.IGNORECASE)
+
+
+def _without_ids(text: str, unused: list[str]) -> str | None:
+    """``# backlint: ignore[BL101, BL402]`` without BL101; ``# noqa: E501, BL101`` without BL101."""
+    match = (_BRACKETED if "[" in text else _NOQA_CODES).search(text)
+    if match is None:
+        return None
+    ids = [i for i in re.split(r"[\s,]+", match.group("ids")) if i]
+    kept = [i for i in ids if i.upper() not in unused]
+    if not kept or len(kept) == len(ids):
+        return None
+    return text[: match.start("ids")] + ", ".join(kept) + text[match.end("ids") :]
 
 
 def _judged(selector: str, path: str, judged: frozenset[str], config: Config) -> bool:

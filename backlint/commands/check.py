@@ -24,13 +24,14 @@ from backlint.api import (
 )
 from backlint.core.catalog import load_catalog
 from backlint.core.config import Config, ConfigError, load_config
-from backlint.core.ids import EXIT_ERROR
+from backlint.core.ids import EXIT_CLEAN, EXIT_ERROR
 from backlint.core.options import CheckOptions
 from backlint.core.results import Notice, RunResult
 from backlint.pipeline.cache import open_cache
 from backlint.pipeline.discovery import discover
 from backlint.pipeline.engine import cpu_count, run
-from backlint.pipeline.source import decode_source
+from backlint.pipeline.filekind import classify
+from backlint.pipeline.source import decode_source, read_source
 
 
 def run_check(options: CheckOptions) -> int:
@@ -51,6 +52,8 @@ def run_check(options: CheckOptions) -> int:
         return usage_error("--fix and --diff edit files: not with --shard")
 
     settings = settings_for(adoption.lint_config, catalog)
+    if options.show_settings:
+        return show_settings(options, config, catalog, settings)
     missing_paths = False
     stdin_data: bytes | None = None
     files: list[Any] = []  # the SourceFiles linted (none for standard input)
@@ -66,6 +69,8 @@ def run_check(options: CheckOptions) -> int:
             click.echo(f"backlint: {'error' if missing else 'warning'}: {path}: {problem}", err=True)
         if missing_paths and not found.files:
             return EXIT_ERROR
+        if options.show_files:
+            return show_files(adoption.files_to_lint(found.files, settings), settings)
         cache = None
         if not options.no_cache:
             cache = open_cache(config.root / os.path.expanduser(config.cache_dir), settings)
@@ -106,6 +111,48 @@ def run_check(options: CheckOptions) -> int:
         if done is not None:
             return done
     return report(options, config, catalog, result, stdin_data=stdin_data, missing_paths=missing_paths)
+
+
+def show_files(files: list[Any], settings: Any) -> int:
+    """``--show-files``: each file a run would lint, with its kind (pipeline/filekind.py), tab-separated."""
+    for source in files:
+        text, _, _ = read_source(source.path, settings.max_file_size)
+        kind = classify(source.relative, text or "", settings.test_paths, settings.non_production_paths)
+        click.echo(f"{source.display}\t{getattr(kind, 'value', kind)}")
+    return EXIT_CLEAN
+
+
+def show_settings(options: CheckOptions, config: Config, catalog: Any, settings: Any) -> int:
+    """``--show-settings``: where the project is, what configures it, and the rules and options in effect."""
+    enabled = config.enabled_rules(catalog)
+    cache = "disabled (--no-cache)" if options.no_cache else (config.root / os.path.expanduser(config.cache_dir))
+    rows: list[tuple[str, Any]] = [
+        ("project root", config.root),
+        ("configuration", config.source or "none (defaults)"),
+        ("cache", cache),
+        ("baseline", options.baseline or config.baseline or "none"),
+        ("exclude", list(config.exclude)),
+        ("extend-exclude", list(config.extend_exclude)),
+        ("per-file-ignores", {glob: list(ids) for glob, ids in config.per_file_ignores}),
+        ("test-paths", list(config.test_paths)),
+        ("non-production-paths", list(config.non_production_paths)),
+        ("max-file-size", config.max_file_size),
+        ("respect-gitignore", config.respect_gitignore),
+        ("honor-foreign-ignores", config.honor_foreign_ignores),
+        ("sarif-category", options.sarif_category or config.sarif_category or "none"),
+        ("tables extended", [name for name, _ in config.table_extensions] or "none"),
+    ]
+    for name, value in rows:
+        click.echo(f"{name}: {value}")
+    click.echo(f"rules ({len(enabled)} enabled):")
+    for rule_id in enabled:
+        meta = catalog.rules[rule_id]
+        scope = "  (project)" if meta.project else ""
+        click.echo(f"  {rule_id}  {config.level_of(rule_id, meta.level):<8} {meta.name}{scope}")
+    click.echo("options:")
+    for name, value in settings.options:
+        click.echo(f"  {name} = {value!r}")
+    return EXIT_CLEAN
 
 
 def whole_project(paths: list[Path], found: list[Any], config: Config) -> list[Any]:

@@ -13,6 +13,7 @@ import click
 from backlint.api import display_path_of, lint_buffer
 from backlint.core.catalog import Catalog
 from backlint.core.config import Config
+from backlint.core.ids import UNUSED_SUPPRESSION
 from backlint.core.options import CheckOptions
 from backlint.core.results import Finding, RunResult
 from backlint.pipeline.discovery import SourceFile
@@ -60,7 +61,8 @@ def fix_run(
     if stdin_data is not None:
         return _fix_stdin(options, config, catalog, settings, result, stdin_data, wanted)
     by_display = {source.display: source for source in sources}
-    project_rules = {rule_id for rule_id, rule in catalog.rules.items() if rule.project}
+    # Fixes placed in the file as it was read, not found again by ``lint``: the project rules', BL001's.
+    project_rules = {rule_id for rule_id, rule in catalog.rules.items() if rule.project} | {UNUSED_SUPPRESSION}
     outcomes: list[FileFix] = []
     for path in sorted({path for path, *_ in reported}):
         source = by_display.get(path)

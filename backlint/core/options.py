@@ -20,6 +20,9 @@ class CheckOptions:
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     exit_zero: bool = False
+    fail_level: str | None = None  # exit 1 only for findings at this level or above (None: any finding)
+    show_files: bool = False  # list the files that would be linted, with their kind, and stop
+    show_settings: bool = False  # print the settings the run would use, and stop
     config_path: Path | None = None
     stdin_filename: str | None = None
     force_exclude: bool = False

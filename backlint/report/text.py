@@ -60,15 +60,20 @@ def _snippet(finding: Finding, color: bool) -> list[str]:
     ]
 
 
+def _statistics(data: ReportInput) -> list[str]:
+    """``--statistics``: the number of findings per rule, most frequent first (the whole report)."""
+    counts = Counter(f.rule_id for f in data.result.active)
+    lines = []
+    for rule_id, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        name = data.catalog.rules[rule_id].name if rule_id in data.catalog.rules else ""
+        lines.append(f"{count:6d}  {rule_id}  {name}")
+    return lines
+
+
 def _summary(data: ReportInput) -> list[str]:
     active = data.result.active
     suppressed = len(data.result.findings) - len(active)
     lines = []
-    if data.statistics and active:
-        counts = Counter(f.rule_id for f in active)
-        for rule_id, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
-            name = data.catalog.rules[rule_id].name if rule_id in data.catalog.rules else ""
-            lines.append(f"{count:6d}  {rule_id}  {name}")
     files = data.result.files
     tail = f" ({suppressed} suppressed)" if suppressed else ""
     in_files = f"{files} file{'s' * (files != 1)}"
@@ -97,6 +102,8 @@ def _not_judged(data: ReportInput) -> list[str]:
 
 
 def render_text(data: ReportInput) -> str:
+    if data.statistics:
+        return "".join(line + "\n" for line in _statistics(data))
     out: list[str] = []
     for finding in data.result.active:
         out.append(_header(finding, data.color, data.unsafe_fixes))
@@ -107,15 +114,21 @@ def render_text(data: ReportInput) -> str:
 
 
 def render_concise(data: ReportInput) -> str:
-    out = [_header(f, False, data.unsafe_fixes) for f in data.result.active]
+    """One line per finding, then the summary line (an editor's pattern matches the findings only)."""
     if data.statistics:
-        out.extend(_summary(data))
+        return "".join(line + "\n" for line in _statistics(data))
+    out = [_header(f, False, data.unsafe_fixes) for f in data.result.active]
+    out.extend(_summary(data))
     return "".join(line + "\n" for line in out)
 
 
 def use_color(option: bool | None, stream: Any) -> bool:
+    """``--color``/``--no-color``; else NO_COLOR turns colour off and FORCE_COLOR on (no-color.org,
+    force-color.org: any non-empty value; NO_COLOR wins when both are set); else colour on a terminal."""
     if option is not None:
         return option
     if os.environ.get("NO_COLOR"):
         return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
     return bool(getattr(stream, "isatty", lambda: False)())
