@@ -211,7 +211,10 @@ def test_configured_baseline_is_used_and_written(repo: Path) -> None:
     [
         ("{not json", "cannot read baseline"),
         ('{"format": "something-else"}', "not a backlint baseline"),
-        ('{"format": "backlint-baseline", "version": 99, "findings": []}', "baseline version 99 is not 1"),
+        (
+            '{"format": "backlint-baseline", "version": 99, "findings": []}',
+            "baseline version 99 is not one this backlint reads",
+        ),
         ('{"format": "backlint-baseline", "version": 1, "findings": [{"rule": 1}]}', "malformed entry"),
     ],
 )

@@ -5,6 +5,11 @@ relative to the project root, the dotted names of the classes and functions arou
 the flagged node and of the statement holding it with layout and comments normalised away, and its
 occurrence index among findings that share all of these. Inserting lines above it, re-indenting,
 reflowing or commenting the code keeps the fingerprint; editing the flagged statement changes it.
+A finding anchored on a whole function or class (a project rule's finding on an endpoint: its span
+starts on the ``def`` line and covers the body) is remembered by the signature instead — decorators
+(the route) and the ``def`` header — so an unrelated edit inside the body keeps it (version 2).
+Version 1 files are still read: their entries are matched with version 1 fingerprints, and
+``backlint baseline`` rewrites them as version 2.
 The file stores these hashes only, never source text, and secrets are masked before hashing, so a
 baselined secret is not written down a second time, not even as its own hash.
 
@@ -32,7 +37,7 @@ from backlint.core.results import Finding, Span
 from backlint.pipeline.discovery import relative_to_root
 from backlint.pipeline.source import decode_source
 from backlint.pipeline.suppress import physical_lines
-from backlint.report.fingerprint import enclosing_scope, flagged_text, parse_quietly
+from backlint.report.fingerprint import enclosing_scope, flagged_text, parse_quietly, signature_lines
 
 if TYPE_CHECKING:
     from backlint.core.catalog import Catalog
@@ -40,7 +45,8 @@ if TYPE_CHECKING:
     from backlint.core.results import RunResult
 
 FORMAT = "backlint-baseline"
-VERSION = 1
+VERSION = 2
+READABLE = (1, 2)  # version 1: fingerprints of the flagged code even for a finding on a whole function
 BASELINED = "baseline"  # Finding.suppressed_by of a finding the baseline accepts
 NEW, UNCHANGED = "new", "unchanged"  # SARIF baselineState values
 
@@ -129,35 +135,52 @@ class Fingerprinter:
             self._lines[path] = physical_lines(text) if text is not None else None
         return self._lines[path]
 
+    def _tree(self, path: str) -> Any:
+        if path not in self._trees:
+            lines = self._file_lines(path)
+            self._trees[path] = parse_quietly("\n".join(lines)) if lines is not None else None
+        return self._trees[path]
+
     def scope(self, finding: Finding) -> str:
         """The finding's own scope, or (project findings) the one read from the file's ``ast``."""
         if finding.scope is not None:
             return finding.scope
+        return enclosing_scope(self._tree(finding.path), finding.span.line)
 
-        if finding.path not in self._trees:
-            lines = self._file_lines(finding.path)
-            self._trees[finding.path] = parse_quietly("\n".join(lines)) if lines is not None else None
-        return enclosing_scope(self._trees[finding.path], finding.span.line)
+    def signature(self, finding: Finding) -> tuple[int, int] | None:
+        """The signature lines of the function or class the finding is anchored on (``signature_lines``)."""
+        lines = self._file_lines(finding.path)
+        if lines is None or finding.span.end_line <= finding.span.line:
+            return None
+        return signature_lines(self._tree(finding.path), lines, finding.span.line, finding.span.end_line)
 
     def statement(self, finding: Finding, secrets: list[Span]) -> str:
         """The statement's code (a compound statement's header), with every secret of the file masked."""
+        return self.lines(finding, *finding.statement_lines, secrets)
+
+    def lines(self, finding: Finding, first: int, last: int, secrets: list[Span]) -> str:
+        """Lines ``first``..``last`` of the finding's file, with every secret of the file masked."""
         lines = self._file_lines(finding.path)
-        first, last = finding.statement_lines
         if lines is None or first < 1:
             return ""
-
         return "\n".join(mask_spans(lines[first - 1 : last], first, secrets))
 
-    def of(self, findings: Sequence[Finding]) -> list[str]:
-        """One fingerprint per finding, in the given order."""
+    def of(self, findings: Sequence[Finding], version: int = VERSION) -> list[str]:
+        """One fingerprint per finding, in the given order (``version`` 1: as version 1 files hold them)."""
         secrets: dict[str, list[Span]] = {}
         for finding in findings:
             if finding.sensitive:
                 secrets.setdefault(finding.path, []).append(finding.span)
         keyed = []
         for finding in findings:
-            code = normalise_code(flagged_code(finding)) or finding.message
-            statement = normalise_code(self.statement(finding, secrets.get(finding.path, [])))
+            masked = secrets.get(finding.path, [])
+            signature = self.signature(finding) if version >= 2 else None
+            if signature is not None:  # anchored on a function or class: its signature, not its body
+                code = "signature:" + normalise_code(self.lines(finding, *signature, masked))
+                statement = ""
+            else:
+                code = normalise_code(flagged_code(finding)) or finding.message
+                statement = normalise_code(self.statement(finding, masked))
             parts = (finding.rule_id, self.relative(finding), self.scope(finding), code, statement)
             keyed.append(hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest())
         seen: dict[str, int] = {}
@@ -174,12 +197,14 @@ class Entry:
     rule: str
     path: str  # relative to the project root, POSIX
     fingerprint: str
+    legacy: str | None = dataclasses.field(default=None, compare=False)  # its version 1 fingerprint (not written)
 
 
 @dataclasses.dataclass
 class Baseline:
     path: Path
     entries: list[Entry]
+    version: int = VERSION
 
     @property
     def fingerprints(self) -> frozenset[str]:
@@ -195,14 +220,17 @@ def load(path: Path) -> Baseline:
         raise BaselineError(f"{path}: cannot read baseline: {exc}") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise BaselineError(f'{path}: not a backlint baseline (expected "format": "{FORMAT}")')
-    if data.get("version") != VERSION:
-        raise BaselineError(f"{path}: baseline version {data.get('version')!r} is not {VERSION}; regenerate it")
+    if data.get("version") not in READABLE:
+        raise BaselineError(
+            f"{path}: baseline version {data.get('version')!r} is not one this backlint reads ({READABLE}); "
+            f"regenerate it with `backlint baseline --output {path}`"
+        )
     entries = []
     for item in data.get("findings", ()):
         if not (isinstance(item, dict) and all(isinstance(item.get(k), str) for k in ("rule", "path", "fingerprint"))):
             raise BaselineError(f"{path}: malformed entry {item!r}")
         entries.append(Entry(item["rule"], item["path"], item["fingerprint"]))
-    return Baseline(path, entries)
+    return Baseline(path, entries, data["version"])
 
 
 def dump(entries: Iterable[Entry]) -> str:
@@ -224,18 +252,22 @@ def apply(
 ) -> None:
     """Mark every finding new or unchanged; unchanged ones stop being reported (``suppressed_by``)."""
     known = baseline.fingerprints
-    for finding, fingerprint in zip(findings, Fingerprinter(root, buffers).of(findings)):
+    for finding, fingerprint in zip(findings, Fingerprinter(root, buffers).of(findings, baseline.version)):
         finding.baseline_state = UNCHANGED if fingerprint in known else NEW
         if finding.baseline_state == UNCHANGED and finding.suppressed_by is None:
             finding.suppressed_by = BASELINED
 
 
-def entries_for(findings: Sequence[Finding], root: Path) -> list[Entry]:
-    """Entries for the findings a run reports (inline-suppressed ones need none)."""
+def entries_for(findings: Sequence[Finding], root: Path, *, legacy: bool = False) -> list[Entry]:
+    """Entries for the findings a run reports (inline-suppressed ones need none); with ``legacy``, each
+    knows its version 1 fingerprint too (to convert an old baseline)."""
     printer = Fingerprinter(root)
     fingerprints = printer.of(findings)
+    old = printer.of(findings, 1) if legacy else [None] * len(findings)
     return [
-        Entry(f.rule_id, printer.relative(f), fp) for f, fp in zip(findings, fingerprints) if f.suppressed_by is None
+        Entry(f.rule_id, printer.relative(f), fp, was)
+        for f, fp, was in zip(findings, fingerprints, old)
+        if f.suppressed_by is None
     ]
 
 
@@ -268,6 +300,23 @@ def update(
     return Update(outside + kept, added, len(outside) + len(kept) - added, dropped)
 
 
+def convert(old: Baseline, current: list[Entry], linted: set[str]) -> tuple[Baseline, int]:
+    """An older baseline in this version's fingerprints: each entry a finding of today matches by its
+    old fingerprint (``Entry.legacy``) takes the finding's new one; an unmatched entry of a linted file
+    stays (and is dropped as no longer found); one of a file not linted cannot be converted and goes.
+    Returns the baseline and how many entries went that way."""
+    by_legacy = {e.legacy: e for e in current if e.legacy}
+    entries, lost = [], 0
+    for entry in old.entries:
+        if entry.fingerprint in by_legacy:
+            entries.append(dataclasses.replace(by_legacy[entry.fingerprint], legacy=None))
+        elif entry.path in linted:
+            entries.append(entry)
+        else:
+            lost += 1
+    return Baseline(old.path, entries, VERSION), lost
+
+
 DEFAULT_NAME = ".backlint-baseline.json"
 
 
@@ -285,8 +334,18 @@ def record(output: Path | None, *, prune: bool) -> Callable[[RunResult, Config, 
         if prune and old is None:
             click.echo(f"backlint: error: {path}: no baseline to prune", err=True)
             return 2
-        current = entries_for(result.findings, config.root)
+        converting = old is not None and old.version != VERSION
+        current = entries_for(result.findings, config.root, legacy=converting)
         files = {relative_to_root(Path(p), config.root) for p in linted}
+        if old is not None and converting:
+            old, lost = convert(old, current, files)
+            click.echo(f"backlint: {path}: converted from baseline version 1 to {VERSION}", err=True)
+            if lost:
+                click.echo(
+                    f"backlint: warning: {lost} entries of files not linted in this run could not be converted "
+                    "and were dropped: run `backlint baseline` over the whole project",
+                    err=True,
+                )
         change = update(old, current, files, set(config.enabled_rules(catalog)), config.root, prune=prune)
         try:
             write(path, change.entries)

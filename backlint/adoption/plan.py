@@ -95,12 +95,19 @@ class Adoption:
         if baseline_path is None and config.baseline is not None:
             baseline_path = config.root / config.baseline
         if baseline_path is not None and options.use_baseline:
-            from backlint.adoption.baseline import BaselineError, load
+            from backlint.adoption.baseline import VERSION, BaselineError, load
 
             try:
                 adoption.baseline = load(baseline_path)
             except BaselineError as exc:
                 raise AdoptionError(str(exc)) from exc
+            if adoption.baseline.version != VERSION:
+                click.echo(
+                    f"backlint: warning: {baseline_path}: baseline version {adoption.baseline.version}, read as "
+                    f"it is; `backlint baseline` rewrites it as version {VERSION} (fingerprints that survive "
+                    "edits inside a function)",
+                    err=True,
+                )
         return adoption
 
     def files_to_lint(self, found: Sequence[SourceFile], settings: Settings) -> list[SourceFile]:
@@ -153,7 +160,10 @@ class Adoption:
                 )
             )
         if self.changed_lines_only and self.changes is not None:
-            result.findings = [f for f in result.findings if self._on_changed_line(f.path, f)]
+            from backlint.adoption.baseline import Fingerprinter
+
+            printer = Fingerprinter(self.config.root, buffers)
+            result.findings = [f for f in result.findings if self._on_changed_line(f.path, f, printer)]
         result.findings = enabled_only(result.findings, self.config, self.catalog)
         if self.baseline is not None:
             from backlint.adoption.baseline import apply
@@ -162,11 +172,17 @@ class Adoption:
         result.findings.sort(key=lambda f: f.sort_key)
         return result
 
-    def _on_changed_line(self, path: str, finding: Any) -> bool:
+    def _on_changed_line(self, path: str, finding: Any, printer: Any) -> bool:
+        """Whether the change touched the finding: its statement's lines; for a finding anchored on a
+        whole function or class (``Fingerprinter.signature``), its signature or a line it names."""
         assert self.changes is not None
         lines = self.changes.lines(Path(path))
         if lines is None:
             return True
+        signature = printer.signature(finding)
+        if signature is not None:
+            named = [signature, *((r.span.line, r.span.end_line) for r in finding.related if r.path == path)]
+            return any(line in lines for first, last in named for line in range(first, last + 1))
         first = min(finding.span.line, finding.statement_lines[0] or finding.span.line)
         last = max(finding.span.end_line, finding.statement_lines[1])
         return any(line in lines for line in range(first, last + 1))

@@ -86,6 +86,35 @@ def enclosing_scope(tree: ast.AST | None, line: int) -> str:
             return ".".join(names)
 
 
+def signature_lines(tree: ast.AST | None, lines: list[str], line: int, end_line: int) -> tuple[int, int] | None:
+    """The lines of the signature — decorators and ``def``/``class`` header — of the function or class
+    a span is anchored on (it starts on the ``def`` line and reaches into the body: a project rule's
+    finding on an endpoint), or None. Such a finding stays the same finding while its signature does:
+    the body is what the rule looked at, not what the finding points to.
+    """
+    if tree is None:
+        return None
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) or node.lineno != line:
+            continue
+        first_body = min((_first_line(s) for s in node.body), default=node.lineno)
+        header_end = max(node.lineno, first_body - 1)
+        while header_end > node.lineno:  # comment and blank lines before the body are not the signature
+            text = lines[header_end - 1].strip() if header_end <= len(lines) else ""
+            if text and not text.startswith("#"):
+                break
+            header_end -= 1
+        if end_line <= header_end:
+            return None  # the span is within the header: its statement identifies it
+        return min((d.lineno for d in node.decorator_list), default=node.lineno), header_end
+    return None
+
+
+def _first_line(node: ast.stmt) -> int:
+    decorators: list[ast.expr] = getattr(node, "decorator_list", None) or []
+    return min([node.lineno, *(d.lineno for d in decorators)])
+
+
 def _nested_statements(node: ast.stmt) -> list[ast.AST]:
     """Statements inside a compound statement: if/for/while/with/try bodies, handlers, match cases."""
     out: list[ast.AST] = []
