@@ -7,6 +7,7 @@ whoever raises it); the memory and time limits are exercised with real files und
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import os
@@ -310,3 +311,25 @@ def test_a_worker_killed_mid_write_leaves_no_temporary_file(tmp_path, monkeypatc
         "internal error: the worker process was lost (killed by SIGKILL)"
     }
     assert [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")] == []
+
+
+@posix
+def test_the_time_limit_wins_over_an_error_raised_while_unwinding_from_it() -> None:
+    """The alarm can land inside a library's context manager whose cleanup then fails (libcst's
+    position recorder raises KeyError while unwinding): the file is over its time limit, not a bug."""
+    @contextlib.contextmanager
+    def fragile_cleanup():  # type: ignore[no-untyped-def]
+        table = {"node": 1}
+        try:
+            yield
+        finally:
+            del table["node"]
+            del table["node"]  # KeyError, as libcst's record_syntactic_position raises
+
+    with pytest.raises(limits.TimeLimitExceeded):
+        with limits.cpu_time_limit(0.05), fragile_cleanup():
+            while True:
+                pass
+    with pytest.raises(KeyError):  # without the alarm, the cleanup's own error stays what it is
+        with limits.cpu_time_limit(5), fragile_cleanup():
+            pass

@@ -121,10 +121,6 @@ def arm_kernel_cpu_limit(seconds: float | None) -> None:
         resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
-def _on_profile_alarm(signum: int, frame: Any) -> None:
-    raise TimeLimitExceeded()
-
-
 @contextlib.contextmanager
 def cpu_time_limit(seconds: float | None) -> Iterator[None]:
     """Raise TimeLimitExceeded in this block once it has used ``seconds`` of CPU time.
@@ -132,6 +128,10 @@ def cpu_time_limit(seconds: float | None) -> Iterator[None]:
     Only on the main thread (signals are delivered there) and where ``setitimer`` exists; elsewhere
     (the language server's lint thread) the block runs unbounded: what could run away is sent to a
     child process with limits by the per-file stage.
+
+    The alarm can land inside code whose cleanup then fails and replaces our exception with its own
+    (libcst's position recorder raises KeyError while unwinding): once the alarm has fired, whatever
+    leaves the block is reported as the time limit.
     """
     usable = (
         seconds is not None and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
@@ -140,10 +140,23 @@ def cpu_time_limit(seconds: float | None) -> Iterator[None]:
         yield
         return
     assert seconds is not None
-    previous = signal.signal(signal.SIGPROF, _on_profile_alarm)
+    fired = False
+
+    def on_profile_alarm(signum: int, frame: Any) -> None:
+        nonlocal fired
+        fired = True
+        raise TimeLimitExceeded()
+
+    previous = signal.signal(signal.SIGPROF, on_profile_alarm)
     signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
+    except TimeLimitExceeded:
+        raise
+    except BaseException as exc:
+        if fired:
+            raise TimeLimitExceeded() from exc
+        raise
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
         signal.signal(signal.SIGPROF, previous)
