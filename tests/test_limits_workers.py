@@ -326,10 +326,9 @@ def test_the_time_limit_wins_over_an_error_raised_while_unwinding_from_it() -> N
             del table["node"]
             del table["node"]  # KeyError, as libcst's record_syntactic_position raises
 
-    with pytest.raises(limits.TimeLimitExceeded):
-        with limits.cpu_time_limit(0.05), fragile_cleanup():
-            while True:
-                pass
-    with pytest.raises(KeyError):  # without the alarm, the cleanup's own error stays what it is
-        with limits.cpu_time_limit(5), fragile_cleanup():
+    with pytest.raises(limits.TimeLimitExceeded), limits.cpu_time_limit(0.05), fragile_cleanup():
+        while True:
             pass
+    # without the alarm, the cleanup's own error stays what it is
+    with pytest.raises(KeyError), limits.cpu_time_limit(5), fragile_cleanup():
+        pass
