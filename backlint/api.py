@@ -3,7 +3,9 @@ selection, linting one buffer as a file, and reporting a finished run with its e
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,13 +86,26 @@ def report(
         except OSError as exc:
             return usage_error(f"cannot write {options.output}: {exc.strerror or exc}")
     else:
-        stream.write(text)
-        stream.flush()
+        try:
+            stream.write(text)
+            stream.flush()
+        except OSError as exc:  # a full disk, a closed pipe: say so, never a traceback
+            silence_stdout()
+            if not isinstance(exc, BrokenPipeError):  # `backlint | head`: the reader has what it wanted
+                return usage_error(f"cannot write the report to standard output: {exc.strerror or exc}")
     if result.internal_errors or missing_paths:
         return EXIT_ERROR
     if not options.exit_zero and any(fails(f.level, options.fail_level) for f in result.active):
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def silence_stdout() -> None:
+    """Point standard output at the null device: the interpreter's last flush must not fail again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 _LEVEL_RANK = {"error": 0, "warning": 1, "note": 2}

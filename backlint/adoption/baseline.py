@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from backlint.core.files import atomic_write
+from backlint.core.files import atomic_write, read_limited
 from backlint.core.masking import mask_spans
 from backlint.core.results import Finding, Span
 from backlint.pipeline.discovery import relative_to_root
@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 FORMAT = "backlint-baseline"
 VERSION = 2
 READABLE = (1, 2)  # version 1: fingerprints of the flagged code even for a finding on a whole function
+MAX_BASELINE_BYTES = 512 * 1024 * 1024  # a baseline file read past this is not one
 BASELINED = "baseline"  # Finding.suppressed_by of a finding the baseline accepts
 NEW, UNCHANGED = "new", "unchanged"  # SARIF baselineState values
 
@@ -213,11 +214,13 @@ class Baseline:
 
 def load(path: Path) -> Baseline:
     try:
-        data = json.loads(path.read_text("utf-8"))
+        data = json.loads(read_limited(path, MAX_BASELINE_BYTES).decode("utf-8"))
     except FileNotFoundError as exc:
         raise BaselineError(f"{path}: no such baseline file (create it with `backlint baseline`)") from exc
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise BaselineError(f"{path}: cannot read baseline: {exc}") from exc
+    except RecursionError as exc:
+        raise BaselineError(f"{path}: cannot read baseline: nested too deeply") from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise BaselineError(f'{path}: not a backlint baseline (expected "format": "{FORMAT}")')
     if data.get("version") not in READABLE:
@@ -225,12 +228,20 @@ def load(path: Path) -> Baseline:
             f"{path}: baseline version {data.get('version')!r} is not one this backlint reads ({READABLE}); "
             f"regenerate it with `backlint baseline --output {path}`"
         )
+    findings = data.get("findings", [])
+    if not isinstance(findings, list):
+        raise BaselineError(f"{path}: findings: expected a list of entries, got {_cut(findings)}")
     entries = []
-    for item in data.get("findings", ()):
+    for item in findings:
         if not (isinstance(item, dict) and all(isinstance(item.get(k), str) for k in ("rule", "path", "fingerprint"))):
-            raise BaselineError(f"{path}: malformed entry {item!r}")
+            raise BaselineError(f"{path}: malformed entry {_cut(item)} (expected rule, path and fingerprint strings)")
         entries.append(Entry(item["rule"], item["path"], item["fingerprint"]))
     return Baseline(path, entries, data["version"])
+
+
+def _cut(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def dump(entries: Iterable[Entry]) -> str:

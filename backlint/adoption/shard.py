@@ -19,15 +19,20 @@ import importlib
 import json
 import math
 import re
+import types
+import typing
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from backlint import __version__
-from backlint.core.files import atomic_write
+from backlint.core.files import atomic_write, read_limited
+from backlint.core.results import Finding, ModuleFacts, Notice
 
 FORMAT = "backlint-shard"
 VERSION = 1
+MAX_SHARD_BYTES = 1024 * 1024 * 1024  # a shard file (also once decompressed) larger than this is refused
 _SHARD = re.compile(r"^\s*(?P<index>[0-9]+)\s*/\s*(?P<count>[0-9]+)\s*$")
 
 
@@ -130,18 +135,72 @@ def _decoded(data: dict[str, Any]) -> Any:
     if "$dc" in data:
         cls = _class(data["$dc"], enum=False)
         obj = object.__new__(cls)
-        names = _field_names(cls)
+        hints = _field_types(cls)
+        if not isinstance(data["f"], dict) or set(data["f"]) != set(hints):
+            raise ShardError(f"{data['$dc']}: expected the fields {sorted(hints)}, got {_cut(data['f'])}")
+        checked = cls.__module__.startswith("backlint.core.")  # the report's data; facts are the rules' own
         for name, value in data["f"].items():
-            if name not in names:
-                raise ShardError(f"unknown field {name!r} of {data['$dc']}")
+            if checked and not _conforms(value, hints[name]):
+                wanted = getattr(hints[name], "__name__", None) or str(hints[name]).replace("typing.", "")
+                raise ShardError(f"{data['$dc']}.{name}: expected {wanted}, got {_cut(value)}")
             object.__setattr__(obj, name, value)
         return obj
     return data
 
 
 @functools.cache
-def _field_names(cls: type) -> frozenset[str]:
-    return frozenset(f.name for f in dataclasses.fields(cls))
+def _field_types(cls: type) -> dict[str, Any]:
+    """Each field's type (``Any`` where a type cannot be resolved here)."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except (NameError, TypeError):
+        hints = {}
+    return {f.name: hints.get(f.name, Any) for f in dataclasses.fields(cls)}
+
+
+def _conforms(value: Any, hint: Any) -> bool:
+    """Whether decoded ``value`` has type ``hint``: a shard file's data is checked as it is read,
+    so that a damaged or forged file fails there (exit 2) and not deep inside the merge."""
+    if hint is Any or isinstance(hint, (typing.TypeVar, str, typing.ForwardRef)):
+        return True
+    if hint is None or hint is type(None):
+        return value is None
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Union or origin is types.UnionType:
+        return any(_conforms(value, arg) for arg in args)
+    if origin is typing.Literal:
+        return value in args
+    # Containers: the container's type, and its items' where their type is not itself generic.
+    if origin in (list, set, frozenset):
+        return isinstance(value, origin) and all(_conforms(v, args[0]) for v in value if _plain_type(args))
+    if origin is tuple:
+        if not isinstance(value, tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_conforms(v, args[0]) for v in value if _plain_type(args[:1]))
+        return not args or (len(args) == len(value) and all(_conforms(v, a) for v, a in zip(value, args)))
+    if origin is dict:
+        return isinstance(value, dict) and all(
+            _conforms(k, args[0]) and (not _plain_type(args[1:]) or _conforms(v, args[1]))
+            for k, v in value.items()
+            if _plain_type(args[:1])
+        )
+    if origin is not None:  # Callable, abstract collections: not in shard data
+        return True
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def _plain_type(args: tuple[Any, ...]) -> bool:
+    return bool(args) and typing.get_origin(args[0]) is None
+
+
+def _cut(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _hashable(value: Any) -> Any:
@@ -211,21 +270,23 @@ def write(path: Path, data: ShardData) -> None:
 
 def read(path: Path) -> ShardData:
     try:
-        payload = path.read_bytes()
+        payload = read_limited(path, MAX_SHARD_BYTES)
         if payload[:2] == b"\x1f\x8b":
-            payload = gzip.decompress(payload)
+            payload = _gunzip(payload)
         text = payload.decode("utf-8")
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, zlib.error) as exc:
         raise ShardError(f"{path}: cannot read shard file: {exc}") from exc
     try:
         document = json.loads(text, object_hook=_decoded)  # decoded while parsed: 5x faster than after
-    except (ShardError, KeyError, TypeError, ValueError) as exc:
+    except RecursionError as exc:
+        raise ShardError(f"{path}: cannot read shard file: nested too deeply") from exc
+    except (ShardError, KeyError, TypeError, ValueError, AttributeError) as exc:
         _check_header(path, _plain(text))  # another version's types: say that rather than the detail
         raise ShardError(f"{path}: cannot read shard file: {exc}") from exc
     _check_header(path, document)
     try:
         index, count = document["shard"]
-        return ShardData(
+        data = ShardData(
             index=int(index),
             count=int(count),
             settings_key=str(document["settings"]),
@@ -238,6 +299,41 @@ def read(path: Path) -> ShardData:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ShardError(f"{path}: malformed shard file: {exc!r}") from exc
+    problem = _shape_problem(data)
+    if problem:
+        raise ShardError(f"{path}: malformed shard file: {problem}")
+    return data
+
+
+def _gunzip(payload: bytes) -> bytes:
+    """``gzip.decompress`` that stops at MAX_SHARD_BYTES: a small file never inflates without end."""
+    inflater = zlib.decompressobj(wbits=31)
+    out = inflater.decompress(payload, MAX_SHARD_BYTES)
+    if inflater.unconsumed_tail:
+        raise ValueError(f"more than {MAX_SHARD_BYTES} bytes once decompressed")
+    return out
+
+
+def _shape_problem(data: ShardData) -> str | None:
+    """What the merge would trip on in an otherwise well-formed file, or None."""
+    if not 1 <= data.index <= data.count:
+        return f"shard {data.index}/{data.count}"
+    selection = data.selection
+    for key in ("extend_select", "ignore"):
+        if not _conforms(selection.get(key, []), list[str]):
+            return f"selection.{key}: expected a list of rule ids, got {_cut(selection.get(key))}"
+    if not _conforms(selection.get("select"), list[str] | None):
+        return f"selection.select: expected a list of rule ids or null, got {_cut(selection.get('select'))}"
+    for name, items, kind in (("findings", data.findings, Finding), ("notices", data.notices, Notice)):
+        wrong = next((item for item in items if not isinstance(item, kind)), None)
+        if wrong is not None:
+            return f"{name}: expected {kind.__name__} entries, got {_cut(wrong)}"
+    wrong = next((facts for _, facts in data.facts if not isinstance(facts, ModuleFacts)), None)
+    if wrong is not None:
+        return f"facts: expected ModuleFacts entries, got {_cut(wrong)}"
+    if data.internal_errors < 0:
+        return f"internal_errors: {data.internal_errors}"
+    return None
 
 
 def _plain(text: str) -> Any:

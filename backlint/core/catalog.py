@@ -12,6 +12,7 @@ import hashlib
 import pickle
 import re
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -301,16 +302,26 @@ def _load_table(path: Path) -> tuple[TableSpec, list[dict[str, Any]]]:
     return spec, rows
 
 
-def validate_row(spec: TableSpec, row: Any) -> str | None:
-    """Why ``row`` is not a valid row of the table, or None."""
+def validate_row(spec: TableSpec, row: Any, builtin: Sequence[Mapping[str, Any]] = ()) -> str | None:
+    """Why ``row`` is not a valid row of the table, or None.
+
+    With ``builtin`` (the table's own rows), each field must have the type the built-in rows give
+    it: a user's row of the wrong shape fails when the configuration is loaded, not in every file.
+    """
     if not isinstance(row, dict):
-        return f"a row of {spec.name} must be a table, got {row!r}"
+        return f"a row of {spec.name} must be a table, got {_cut(row)}"
     unknown = set(row) - set(spec.fields)
     if unknown:
         return f"unknown field(s) {sorted(unknown)} in {spec.name}; expected {list(spec.fields)}"
     missing = set(spec.required) - set(row)
     if missing:
-        return f"missing field(s) {sorted(missing)} in {spec.name} row {row!r}"
+        return f"missing field(s) {sorted(missing)} in {spec.name} row {_cut(row)}"
+    kinds = _field_kinds(builtin)
+    for field, value in row.items():
+        expected = kinds.get(field)
+        if expected is not None and _kind(value) not in expected:
+            wanted = " or ".join(sorted(expected))
+            return f"{spec.name}.{field}: expected {wanted}, got {_cut(value)} in row {_cut(row)}"
     for field in spec.regex_fields:
         if field in row:
             try:
@@ -318,6 +329,34 @@ def validate_row(spec: TableSpec, row: Any) -> str | None:
             except (re.error, TypeError) as exc:
                 return f"{spec.name}.{field}: invalid regex {row[field]!r}: {exc}"
     return None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, (int, float)):
+        return "a number" if isinstance(value, float) else "an integer"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "a list of strings"
+    return type(value).__name__
+
+
+def _field_kinds(rows: Sequence[Mapping[str, Any]]) -> dict[str, set[str]]:
+    kinds: dict[str, set[str]] = {}
+    for row in rows:
+        for field, value in row.items():
+            kinds.setdefault(field, set()).add(_kind(value))
+    for accepted in kinds.values():
+        if "a number" in accepted:
+            accepted.add("an integer")
+    return kinds
+
+
+def _cut(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _CATALOGS_KEPT = 8

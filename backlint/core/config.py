@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from backlint.core.catalog import LEVELS, Catalog, validate_row
+from backlint.core.files import read_limited
 from backlint.core.globs import GlobError, compile_glob
 from backlint.core.ids import PARSE_ERROR
 
@@ -41,6 +43,11 @@ DEFAULT_NON_PRODUCTION_PATHS = (
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
 DEFAULT_MEMORY_LIMIT_MB = 1024  # address space of a process that parses (backlint/pipeline/limits.py)
 DEFAULT_TIME_LIMIT = 20.0  # CPU seconds per file
+
+MAX_CONFIG_BYTES = 16 * 1024 * 1024  # a configuration file read past this is not one
+# Options whose values are regular expressions (one, or a list): compiled when the file is loaded.
+REGEX_OPTIONS = frozenset({"health-path-regex", "public-paths"})
+LEVEL_OPTIONS = frozenset({"debug-in-main-guard"})
 
 ALWAYS_SELECTED = PARSE_ERROR  # file-not-analysable: only an explicit `ignore` turns it off
 _STR_LIST = "a list of strings"
@@ -123,11 +130,12 @@ def find_config_file(start: Path) -> Path | None:
         candidate = candidate_dir / "pyproject.toml"
         if candidate.is_file():
             try:
-                data = tomllib.loads(candidate.read_text("utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                data = tomllib.loads(read_limited(candidate, MAX_CONFIG_BYTES).decode("utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError):
                 # A broken pyproject next to the code is the user's config: report it.
                 return candidate
-            if "backlint" in data.get("tool", {}):
+            tool = data.get("tool")
+            if isinstance(tool, dict) and "backlint" in tool:
                 return candidate
     return None
 
@@ -141,19 +149,32 @@ def load_config(catalog: Catalog, *, explicit: Path | None, start: Path) -> Conf
             return Config(root=root, source=None)
     assert path is not None
     try:
-        text = path.read_text("utf-8")
+        text = read_limited(path, MAX_CONFIG_BYTES).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: invalid TOML: arrays or tables nested too deeply") from exc
     if path.name == "pyproject.toml" or "tool" in data:
-        section = data.get("tool", {}).get("backlint", {})
+        tool = data.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{path}: tool: expected a table, got {_shown(tool)}")
+        section = tool.get("backlint", {})
         prefix = "tool.backlint"
     else:  # a dedicated backlint.toml holds the keys at top level
         section, prefix = data, ""
+    if not isinstance(section, dict):
+        raise ConfigError(f"{path}: {prefix}: expected a table of settings, got {_shown(section)}")
     return parse_section(section, catalog, path=path, prefix=prefix)
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """``repr`` of a configuration value, cut short: an error names the value, never pages of it."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse_section(section: Mapping[str, Any], catalog: Catalog, *, path: Path, prefix: str = "tool.backlint") -> Config:
@@ -164,7 +185,7 @@ def parse_section(section: Mapping[str, Any], catalog: Catalog, *, path: Path, p
     def str_list(key: str) -> tuple[str, ...]:
         value = section[key]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise fail(key, f"expected {_STR_LIST}, got {value!r}")
+            raise fail(key, f"expected {_STR_LIST}, got {_shown(value)}")
         return tuple(value)
 
     def globs(key: str) -> tuple[str, ...]:
@@ -179,8 +200,9 @@ def parse_section(section: Mapping[str, Any], catalog: Catalog, *, path: Path, p
     def selectors(key: str) -> tuple[str, ...]:
         value = str_list(key)
         for selector in value:
-            if selector != "ALL" and not any(i.startswith(selector) for i in catalog.rules):
-                raise fail(key, f"unknown rule id or prefix {selector!r}")
+            problem = selector_problem(selector, catalog)
+            if problem:
+                raise fail(key, problem)
         return value
 
     option_defaults = catalog.option_defaults
@@ -196,7 +218,7 @@ def parse_section(section: Mapping[str, Any], catalog: Catalog, *, path: Path, p
             kwargs[key.replace("-", "_")] = default + globs(key)
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
-                raise fail(key, f"expected a table of glob = [rule ids], got {value!r}")
+                raise fail(key, f"expected a table of glob = [rule ids], got {_shown(value)}")
             entries = []
             for glob, ids in value.items():
                 try:
@@ -208,51 +230,51 @@ def parse_section(section: Mapping[str, Any], catalog: Catalog, *, path: Path, p
             kwargs["per_file_ignores"] = tuple(entries)
         elif key == "severity":
             if not isinstance(value, dict):
-                raise fail(key, f"expected a table of rule id = level, got {value!r}")
+                raise fail(key, f"expected a table of rule id = level, got {_shown(value)}")
             for rule_id, level in value.items():
                 if rule_id not in catalog.rules:
                     raise fail(f"{key}.{rule_id}", "unknown rule id")
                 if level not in LEVELS:
-                    raise fail(f"{key}.{rule_id}", f"expected one of {list(LEVELS)}, got {level!r}")
+                    raise fail(f"{key}.{rule_id}", f"expected one of {list(LEVELS)}, got {_shown(level)}")
             kwargs["severity"] = tuple(sorted(value.items()))
         elif key == "sarif-category":
             if not isinstance(value, str) or not value:
-                raise fail(key, f"expected a non-empty string, got {value!r}")
+                raise fail(key, f"expected a non-empty string, got {_shown(value)}")
             kwargs["sarif_category"] = value
         elif key == "max-file-size":
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise fail(key, f"expected a positive integer (bytes), got {value!r}")
+                raise fail(key, f"expected a positive integer (bytes), got {_shown(value)}")
             kwargs["max_file_size"] = value
         elif key == "memory-limit":
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise fail(key, f"expected a number of megabytes (0: no limit), got {value!r}")
+                raise fail(key, f"expected a number of megabytes (0: no limit), got {_shown(value)}")
             kwargs["memory_limit_mb"] = value
         elif key == "time-limit":
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1e6:
-                raise fail(key, f"expected a number of seconds (0: no limit), got {value!r}")
+                raise fail(key, f"expected a number of seconds (0: no limit), got {_shown(value)}")
             kwargs["time_limit"] = float(value)
         elif key == "respect-gitignore":
             if not isinstance(value, bool):
-                raise fail(key, f"expected true or false, got {value!r}")
+                raise fail(key, f"expected true or false, got {_shown(value)}")
             kwargs["respect_gitignore"] = value
         elif key == "cache-dir":
             if not isinstance(value, str) or not value.strip():
-                raise fail(key, f"expected a directory path (string), got {value!r}")
+                raise fail(key, f"expected a directory path (string), got {_shown(value)}")
             kwargs["cache_dir"] = value
         elif key == "baseline":
             if not isinstance(value, str) or not value.strip():
-                raise fail(key, f"expected a file path (string), got {value!r}")
+                raise fail(key, f"expected a file path (string), got {_shown(value)}")
             kwargs["baseline"] = value
         elif key == "honor-foreign-ignores":
             if not isinstance(value, bool):
-                raise fail(key, f"expected true or false, got {value!r}")
+                raise fail(key, f"expected true or false, got {_shown(value)}")
             kwargs["honor_foreign_ignores"] = value
         elif key == "tables":
             kwargs["table_extensions"] = _table_extensions(value, catalog, fail)
         elif key in option_defaults:
-            expected = type(option_defaults[key])
-            if type(value) is not expected and not (expected is float and type(value) is int):
-                raise fail(key, f"expected {expected.__name__}, got {value!r}")
+            problem = _option_problem(key, value, option_defaults[key])
+            if problem:
+                raise fail(key, problem)
             options[key] = value
         else:
             raise fail(key, "unknown key")
@@ -268,11 +290,45 @@ class _Sub:
 
     def selectors(self, glob: str, ids: Any, catalog: Catalog) -> tuple[str, ...]:
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise self.fail(f"{self.key}.{glob!r}", f"expected {_STR_LIST}, got {ids!r}")
+            raise self.fail(f"{self.key}.{glob!r}", f"expected {_STR_LIST}, got {_shown(ids)}")
         for selector in ids:
-            if selector != "ALL" and not any(i.startswith(selector) for i in catalog.rules):
-                raise self.fail(f"{self.key}.{glob!r}", f"unknown rule id or prefix {selector!r}")
+            problem = selector_problem(selector, catalog)
+            if problem:
+                raise self.fail(f"{self.key}.{glob!r}", problem)
         return tuple(ids)
+
+
+def selector_problem(selector: str, catalog: Catalog) -> str | None:
+    """Why ``selector`` selects no rule (or, empty, every rule by accident), or None."""
+    if not selector.strip():
+        return "an empty rule selector (it would select every rule; write 'ALL' for that)"
+    if selector != "ALL" and not any(i.startswith(selector) for i in catalog.rules):
+        return f"unknown rule id or prefix {selector!r}"
+    return None
+
+
+def _option_problem(key: str, value: Any, default: Any) -> str | None:
+    """Why ``value`` cannot be rule option ``key`` (whose built-in value is ``default``), or None."""
+    expected = type(default)
+    if type(value) is not expected and not (expected is float and type(value) is int):
+        return f"expected {'a list of strings' if expected is list else expected.__name__}, got {_shown(value)}"
+    if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+        return f"expected {_STR_LIST}, got {_shown(value)}"
+    if key in LEVEL_OPTIONS and value not in LEVELS:
+        return f"expected one of {list(LEVELS)}, got {_shown(value)}"
+    if key.endswith("-globs"):
+        for pattern in value:
+            try:
+                compile_glob(pattern)
+            except GlobError as exc:
+                return str(exc)
+    if key in REGEX_OPTIONS:
+        for pattern in value if isinstance(value, list) else [value]:
+            try:
+                re.compile(pattern)
+            except (re.error, RecursionError, OverflowError) as exc:
+                return f"invalid regular expression {_shown(pattern)}: {exc}"
+    return None
 
 
 def _table_extensions(value: Any, catalog: Catalog, fail: Any) -> tuple[tuple[str, tuple[Any, ...]], ...]:
@@ -286,7 +342,7 @@ def _table_extensions(value: Any, catalog: Catalog, fail: Any) -> tuple[tuple[st
         if not isinstance(rows, list):
             raise fail(f"tables.{name}", "expected a list of rows (an array of tables)")
         for row in rows:
-            problem = validate_row(spec, row)
+            problem = validate_row(spec, row, catalog.knowledge.rows(name))
             if problem:
                 raise fail(f"tables.{name}", problem)
         out.append((name, tuple(rows)))

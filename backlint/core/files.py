@@ -63,6 +63,38 @@ def atomic_write(path: Path, data: bytes, *, expected: bytes | None = None) -> N
         raise
 
 
+class InputTooLargeError(OSError):
+    """An input file (configuration, baseline, shard, cache entry) over the size backlint reads."""
+
+
+def read_limited(path: str | Path, limit: int, *, regular_only: bool = False) -> bytes:
+    """The bytes of ``path``, at most ``limit`` of them (``InputTooLargeError`` past it).
+
+    A device such as ``/dev/zero`` is refused (it would be read without end); a pipe is read up to
+    the limit; with ``regular_only`` anything but a regular file (a FIFO would block on open) is
+    refused before it is opened.
+    """
+    if regular_only and not stat.S_ISREG(os.stat(path).st_mode):
+        raise OSError(f"{path}: not a regular file")
+    with open(path, "rb") as stream:
+        info = os.fstat(stream.fileno())
+        if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
+            raise OSError(f"{path}: a device, not a file")
+        if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+            raise InputTooLargeError(f"{path}: {info.st_size} bytes, more than the {limit} backlint reads")
+        chunks, size = [], 0
+        while size <= limit:  # in chunks: a device's read is never sized by the limit
+            chunk = stream.read(min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    if len(data) > limit:
+        raise InputTooLargeError(f"{path}: more than the {limit} bytes backlint reads")
+    return data
+
+
 def unlink_quietly(path: str | Path) -> None:
     with contextlib.suppress(OSError):
         os.unlink(path)

@@ -33,7 +33,16 @@ from typing import TYPE_CHECKING, Any
 
 from backlint import __version__
 from backlint.core.catalog import rules_dir
-from backlint.core.files import DIGEST_SIZE, SealedDataError, atomic_write, safe_loads, seal, unlink_quietly, unseal
+from backlint.core.files import (
+    DIGEST_SIZE,
+    SealedDataError,
+    atomic_write,
+    read_limited,
+    safe_loads,
+    seal,
+    unlink_quietly,
+    unseal,
+)
 from backlint.core.results import Finding, ModuleFacts, Notice
 
 if TYPE_CHECKING:
@@ -136,9 +145,10 @@ class Cache:
     def load(self, key: str, display: str) -> CachedFile | None:
         """The entry's findings and notices, with paths shown as ``display``; None when absent or corrupt."""
         try:
-            main, _ = unseal((self.files / key).read_bytes(), 2)
+            main, _ = self._unseal(self.files / key, 2)
             findings, notices, facts_digest, stored = safe_loads(main)
-        except (OSError, SealedDataError, ValueError, TypeError):
+        except (OSError, SealedDataError, ValueError, TypeError) as exc:
+            self._damaged(self.files / key, exc)
             return None
         if not (
             isinstance(stored, str)
@@ -148,6 +158,7 @@ class Cache:
             and all(isinstance(f, Finding) and f.path == stored for f in findings)
             and all(isinstance(n, Notice) for n in notices)
         ):
+            self._damaged(self.files / key, ValueError("unexpected contents"))
             return None
         if stored != display:  # stored by a run from another working directory
             for finding in findings:
@@ -160,11 +171,24 @@ class Cache:
 
     def load_facts(self, key: str, project_path: str) -> ModuleFacts | None:
         try:
-            _, blob = unseal((self.files / key).read_bytes(), 2)
+            _, blob = self._unseal(self.files / key, 2)
             facts = safe_loads(blob)
-        except (OSError, SealedDataError, ValueError, TypeError):
+        except (OSError, SealedDataError, ValueError, TypeError) as exc:
+            self._damaged(self.files / key, exc)
             return None
         return facts if isinstance(facts, ModuleFacts) and facts.path == project_path else None
+
+    def _unseal(self, path: Path, count: int) -> list[bytes]:
+        """A sealed file's blobs, read only if it is a regular file no larger than the cache's budget."""
+        return unseal(read_limited(path, self.max_bytes, regular_only=True), count)
+
+    def _damaged(self, path: Path, exc: BaseException) -> None:
+        """A cache file that is missing (pruned by a concurrent run) is a miss; one that is damaged is a
+        miss with a warning, once per run: the files are linted again and the entries rewritten."""
+        if not isinstance(exc, FileNotFoundError) and self.problem is None:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.problem = f"damaged cache file {path.name} ignored ({reason}); linted again"
+        return None
 
     def store(self, key: str, result: FileResult) -> str | None:
         """Write an entry and return the digest of its facts (None: no facts).
@@ -227,7 +251,7 @@ class Cache:
         from backlint.pipeline.project import ProjectVerdict
 
         try:
-            (blob,) = unseal((self.root / "project" / key).read_bytes(), 1)
+            (blob,) = self._unseal(self.root / "project" / key, 1)
             findings, withheld, unjudged, sources = safe_loads(blob)
         except (OSError, SealedDataError, ValueError, TypeError):
             return None
@@ -257,9 +281,10 @@ class Cache:
 
     def _read_index(self) -> dict[str, tuple[StatSignature, str]]:
         try:
-            (blob,) = unseal(self._index_path().read_bytes(), 1)
+            (blob,) = self._unseal(self._index_path(), 1)
             index = safe_loads(blob)
-        except (OSError, SealedDataError, ValueError, TypeError):
+        except (OSError, SealedDataError, ValueError, TypeError) as exc:
+            self._damaged(self._index_path(), exc)
             return {}
         return index if isinstance(index, dict) else {}
 
@@ -288,9 +313,10 @@ class Cache:
 
     def _read_last_good(self) -> dict[str, str]:
         try:
-            (blob,) = unseal((self.root / _LAST_GOOD).read_bytes(), 1)
+            (blob,) = self._unseal(self.root / _LAST_GOOD, 1)
             index = safe_loads(blob)
-        except (OSError, SealedDataError, ValueError, TypeError):
+        except (OSError, SealedDataError, ValueError, TypeError) as exc:
+            self._damaged(self.root / _LAST_GOOD, exc)
             return {}
         return index if isinstance(index, dict) else {}
 
