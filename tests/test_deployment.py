@@ -129,12 +129,14 @@ def test_django_debug(project: Any, path: str, debug: str, expected: set[tuple[i
             "'*').split(','), allow_credentials=True)\n",
             {(5, "error")},
         ),
+        # a wildcard without credentials: no cookies go with such requests (reported only on request)
         (
             "from fastapi.middleware.cors import CORSMiddleware\n\n"
             "app.add_middleware(CORSMiddleware, allow_origins=['*'])\n",
-            {(3, "note")},
+            set(),
         ),
-        ("from flask_cors import CORS\n\nCORS(app)\n", {(3, "note")}),
+        ("from flask_cors import CORS\n\nCORS(app)\n", set()),
+        ("from flask_cors import CORS\n\nCORS(app, supports_credentials=True)\n", {(3, "error")}),
         (
             "from flask_cors import CORS\n\n"
             "CORS(app, resources={r'/api/*': {'origins': '*'}}, supports_credentials=True)\n",
@@ -164,9 +166,50 @@ def test_cors(project: Any, code: str, expected: set[tuple[int, str]]) -> None:
     assert lint(project, "app/main.py", code, "BL702") == expected
 
 
+def test_cors_wildcard_without_credentials_on_request(project: Any) -> None:
+    project.write("pyproject.toml", "[tool.backlint]\nwildcard-without-credentials = true\n")
+    code = "from flask_cors import CORS\n\nCORS(app)\n"
+    assert lint(project, "app/main.py", code, "BL702") == {(3, "note")}
+
+
+def test_flask_cors_reads_origins_from_app_config(project: Any) -> None:
+    """alerta: ``CORS_ORIGINS`` listed in the settings module, ``@cross_origin(supports_credentials=True)``
+    on the routes and ``CORS()`` with ``init_app`` in the factory: Flask-CORS takes the origins from the
+    app's configuration, not its ``*`` default."""
+    project.write(
+        "alerta/settings.py",
+        "CORS_ALLOW_HEADERS = ['Content-Type', 'Authorization']\n"
+        "CORS_ORIGINS = [\n    'http://localhost',\n    r'https?://\\w*\\.?local\\.alerta\\.io:?\\d*/?.*',\n]\n",
+    )
+    project.write(
+        "alerta/app.py",
+        "from flask import Flask\nfrom flask_cors import CORS\n\ncors = CORS()\n\n\n"
+        "def create_app():\n    app = Flask(__name__)\n    app.config.from_object('alerta.settings')\n"
+        "    cors.init_app(app)\n    return app\n",
+    )
+    routes = (
+        "from flask_cors import cross_origin\n\nfrom . import api\n\n\n"
+        "@api.route('/alerts', methods=['GET'])\n@cross_origin(supports_credentials=True)\n"
+        "def list_alerts():\n    return {'alerts': []}\n"
+    )
+    assert lint(project, "alerta/views.py", routes, "BL702") == set()
+    project.write("alerta/settings.py", "CORS_ORIGINS = ['*']\n")
+    assert lint(project, "alerta/views.py", routes, "BL702") == {(7, "error")}
+
+
+def test_flask_cors_origins_per_resource(project: Any) -> None:
+    """zou: every resource names its origins (from configuration); the call's ``*`` default never applies."""
+    code = (
+        "from flask import Flask\nfrom flask_cors import CORS\n\nfrom . import config\n\n"
+        "app = Flask(__name__)\nif config.CORS_ALLOWED_ORIGINS:\n"
+        "    CORS(app, resources={r'/*': {'origins': config.CORS_ALLOWED_ORIGINS}}, supports_credentials=True)\n"
+    )
+    assert lint(project, "zou/app/__init__.py", code, "BL702") == set()
+
+
 def test_django_cors_settings(project: Any) -> None:
     allow_all = SETTINGS + "CORS_ALLOW_ALL_ORIGINS = True\nCORS_ALLOW_METHODS = ['GET']\n"
-    assert lint(project, "config/settings.py", allow_all, "BL702") == {(3, "note")}
+    assert lint(project, "config/settings.py", allow_all, "BL702") == set()
     assert lint(project, "config/settings.py", allow_all + "CORS_ALLOW_CREDENTIALS = True\n", "BL702") == {(3, "error")}
     regex = (
         SETTINGS + "CORS_ALLOWED_ORIGIN_REGEXES = [r'^https://\\w+\\.example\\.com$']\nCORS_ALLOW_CREDENTIALS = True\n"

@@ -16,8 +16,10 @@ import libcst as cst
 from backlint.analysis.config_fixes import debug_off_fix, django_debug_fix, verify_signature_fix
 from backlint.analysis.scopes import Scopes
 from backlint.core.catalog import Knowledge
+from backlint.core.facts import FactCollector, ProjectFinding, ProjectRule
 from backlint.core.globs import matches_any
 from backlint.core.imports import dotted_name
+from backlint.core.results import ModuleFacts
 from backlint.core.rule import FileContext, PendingFix, Rule
 
 _UNKNOWN = object()
@@ -395,19 +397,51 @@ def _wildcard(origins: Any) -> bool:
     return isinstance(origins, list) and "*" in origins
 
 
-class CorsWildcardWithCredentials(Rule):
-    """CORS that lets every origin in, worst of all with credentials (cookies, Authorization)."""
+CORS_GRANTS_FACT = "cors-grants"
+CORS_CONFIG_FACT = "cors-config"
 
-    id = "BL702"
+
+class CorsFacts(FactCollector):
+    """Records the CORS grants of a module for BL702, and the app configuration keys that Flask-CORS
+    reads when a call leaves an option out (``CORS_ORIGINS``, ``CORS_SUPPORTS_CREDENTIALS``): a
+    ``CORS(app)`` in one module takes its origins from a config module elsewhere."""
+
     REQUIRES = (Scopes,)
     TRIGGERS = ("CORS", "cors", "Cors")
 
-    def __init__(self, context: FileContext, level: str) -> None:
-        super().__init__(context, level)
+    def __init__(self, context: FileContext) -> None:
+        super().__init__(context)
         self.literals = _Literals(context, "framework-debug")
         rows = context.knowledge.rows("framework-cors")
         self.rows = {r["name"]: r for r in rows if r["form"] != "setting"}
         self.settings = {r["name"]: r["role"] for r in rows if r["form"] == "setting"}
+        self.config_keys = {
+            _config_key(r, option) for r in rows if r.get("config-prefix") for option in ("origins", "credentials")
+        }
+        self.functions = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions += 1
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions -= 1
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        """``CORS_ORIGINS = [...]`` in a config module or class, ``app.config["CORS_ORIGINS"] = ...``."""
+        for target in (t.target for t in node.targets):
+            key: Any = None
+            if isinstance(target, cst.Name) and not self.functions:
+                key = target.value
+            elif (
+                isinstance(target, cst.Subscript)
+                and isinstance(target.value, cst.Attribute)
+                and target.value.attr.value == "config"
+                and len(target.slice) == 1
+                and isinstance(target.slice[0].slice, cst.Index)
+            ):
+                key = self.literals.evaluate(target.slice[0].slice.value)
+            if isinstance(key, str) and key in self.config_keys:
+                self._config(key, node.value)
 
     def leave_Module(self, node: cst.Module) -> None:
         """django-cors-headers settings, read once every module-level name is bound."""
@@ -433,10 +467,20 @@ class CorsWildcardWithCredentials(Rule):
                 continue
             if role == "regex" and not (isinstance(value, list) and any(_any_origin(v) for v in value)):
                 continue
-            self._report(where, "django-cors-headers allows every origin", credentials, "CORS_ALLOW_CREDENTIALS = True")
+            self._grant(where, "django-cors-headers allows every origin", credentials, "CORS_ALLOW_CREDENTIALS = True")
 
     def visit_Call(self, node: cst.Call) -> None:
         name = self.context.qualified_name(node.func)
+        func = node.func
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in ("update", "from_mapping")
+            and isinstance(func.value, cst.Attribute)
+            and func.value.attr.value == "config"
+        ):
+            for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value in self.config_keys:
+                    self._config(arg.keyword.value, arg.value)
         row = self.rows.get(name or "")
         if row is None and node.args and node.args[0].keyword is None:
             candidate = self.context.qualified_name(node.args[0].value)
@@ -449,27 +493,32 @@ class CorsWildcardWithCredentials(Rule):
             return
         if any(arg.star == "**" for arg in node.args):
             return  # options come from a mapping we cannot read: origins may be set there
-        credentials = self.literals.evaluate(_kwarg(node, row.get("credentials"))) is True
+        credentials_node = _kwarg(node, row.get("credentials"))
+        credentials = self.literals.evaluate(credentials_node) is True
         origins_node = _kwarg(node, row.get("origins"))
         origins = self.literals.evaluate(origins_node) if origins_node is not None else row.get("default-origins", [])
+        resources = self.literals.evaluate(_kwarg(node, row.get("resources")))
+        scoped = list(resources.values()) if isinstance(resources, dict) else []
+        if origins_node is None and scoped and all(isinstance(o, dict) and "origins" in o for o in scoped):
+            origins = None  # every resource names its own origins: the call's default never applies
         what = None
         if _wildcard(origins):
             what = "allows every origin (`*`)" if origins_node is not None else "allows every origin (its default)"
         elif _any_origin(self.literals.evaluate(_kwarg(node, row.get("regex")))):
             what = "accepts every origin through its origin regex"
-        resources = self.literals.evaluate(_kwarg(node, row.get("resources")))
-        if what is None and isinstance(resources, dict):
-            for options in resources.values():
+        if what is None:
+            for options in scoped:
                 if isinstance(options, dict) and _wildcard(options.get("origins", origins)):
                     what = "allows every origin for some resources"
                     credentials = credentials or options.get("supports_credentials") is True
-        if what is not None:
-            self._report(
-                node,
-                f"`{name.rpartition('.')[2] if name else 'CORS'}` {what}",
-                credentials,
-                f"{row.get('credentials')}=True",
-            )
+        if what is None:
+            return
+        reads_config = {
+            "origins": _config_key(row, "origins") if origins_node is None and what.endswith("(its default)") else None,
+            "credentials": _config_key(row, "credentials") if credentials_node is None else None,
+        }
+        callee = name.rpartition(".")[2] if name else "CORS"
+        self._grant(node, f"`{callee}` {what}", credentials, f"{row.get('credentials')}=True", reads_config)
 
     def _aiohttp(self, node: cst.Call, row: dict[str, Any]) -> None:
         defaults = _kwarg(node, row.get("origins"))
@@ -481,24 +530,82 @@ class CorsWildcardWithCredentials(Rule):
             credentials = isinstance(element.value, cst.Call) and (
                 self.literals.evaluate(_kwarg(element.value, row.get("credentials"))) is True
             )
-            self._report(
-                node, '`aiohttp_cors.setup` allows every origin (`"*"`)', credentials, "allow_credentials=True"
-            )
+            self._grant(node, '`aiohttp_cors.setup` allows every origin (`"*"`)', credentials, "allow_credentials=True")
 
-    def _report(self, node: cst.CSTNode, what: str, credentials: bool, flag: str) -> None:
-        if credentials:
-            self.report(
-                node,
-                f"{what} together with `{flag}`: the browser then sends cookies and credentials on requests from "
-                "any site and lets it read the answers; list the allowed origins explicitly",
-            )
-        else:
-            self.report(
-                node,
-                f"{what}: fine for a public read-only API, but any site can call it from a visitor's browser; "
-                "list the allowed origins if the API is not meant for every site",
-                level="note",
-            )
+    def _config(self, key: str, value: cst.BaseExpression) -> None:
+        evaluated = self.literals.evaluate(value)
+        wildcard = _wildcard(evaluated) or (
+            isinstance(evaluated, list) and any(_any_origin(v) for v in evaluated if isinstance(v, str))
+        )
+        self.context.add_fact(CORS_CONFIG_FACT, {"key": key, "wildcard": wildcard, "true": evaluated is True})
+
+    def _grant(
+        self, node: cst.CSTNode, what: str, credentials: bool, flag: str, reads_config: dict[str, Any] | None = None
+    ) -> None:
+        self.context.add_fact(
+            CORS_GRANTS_FACT,
+            {
+                "span": self.context.locate(node),
+                "what": what,
+                "credentials": credentials,
+                "flag": flag,
+                "config": reads_config or {},
+            },
+        )
+
+
+def _config_key(row: dict[str, Any], option: str) -> str | None:
+    """The app configuration key Flask-CORS reads for an option the call leaves out (``CORS_ORIGINS``)."""
+    prefix, keyword = row.get("config-prefix"), row.get(option)
+    return f"{prefix}{keyword.upper()}" if prefix and keyword else None
+
+
+class CorsWildcardWithCredentials(ProjectRule):
+    """CORS that lets every origin in together with credentials (cookies, Authorization).
+
+    Judged over the project: Flask-CORS called without ``origins`` or ``supports_credentials`` reads
+    them from the app's configuration (``CORS_ORIGINS = [...]`` in a config module), so the call's
+    file alone does not say which origins it admits. A wildcard without credentials is reported only
+    with ``wildcard-without-credentials = true``: the browser then sends no cookies, and the answers
+    hold only what any client may fetch anyway.
+    """
+
+    id = "BL702"
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        configured: dict[str, list[dict[str, Any]]] = {}
+        for module in modules:
+            for fact in module.get(CORS_CONFIG_FACT):
+                configured.setdefault(fact["key"], []).append(fact)
+        public = bool(self.options.get("wildcard-without-credentials", False))
+        out: list[ProjectFinding] = []
+        for module in modules:
+            for grant in module.get(CORS_GRANTS_FACT):
+                what, credentials = grant["what"], grant["credentials"]
+                origins_key = grant["config"].get("origins")
+                settings = configured.get(origins_key or "", [])
+                if settings and not any(s["wildcard"] for s in settings):
+                    continue  # the app's configuration lists the origins
+                if settings:
+                    what = what.replace("(its default)", f"(the app's `{origins_key}`)")
+                credentials_key = grant["config"].get("credentials")
+                if not credentials and any(s["true"] for s in configured.get(credentials_key or "", [])):
+                    credentials, flag = True, f"{credentials_key} = True"
+                else:
+                    flag = grant["flag"]
+                if credentials:
+                    message = (
+                        f"{what} together with `{flag}`: the browser then sends cookies and credentials on requests "
+                        "from any site and lets it read the answers; list the allowed origins explicitly"
+                    )
+                    out.append(ProjectFinding(self.id, module.path, grant["span"], message))
+                elif public:
+                    message = (
+                        f"{what}: fine for a public read-only API, but any site can call it from a visitor's "
+                        "browser; list the allowed origins if the API is not meant for every site"
+                    )
+                    out.append(ProjectFinding(self.id, module.path, grant["span"], message, "note"))
+        return out
 
 
 class DjangoAllowedHostsWildcard(Rule):
