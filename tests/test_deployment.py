@@ -129,13 +129,12 @@ def test_django_debug(project: Any, path: str, debug: str, expected: set[tuple[i
             "'*').split(','), allow_credentials=True)\n",
             {(5, "error")},
         ),
-        # a wildcard without credentials: no cookies go with such requests (reported only on request)
         (
             "from fastapi.middleware.cors import CORSMiddleware\n\n"
             "app.add_middleware(CORSMiddleware, allow_origins=['*'])\n",
-            set(),
+            {(3, "note")},
         ),
-        ("from flask_cors import CORS\n\nCORS(app)\n", set()),
+        ("from flask_cors import CORS\n\nCORS(app)\n", {(3, "note")}),
         ("from flask_cors import CORS\n\nCORS(app, supports_credentials=True)\n", {(3, "error")}),
         (
             "from flask_cors import CORS\n\n"
@@ -166,10 +165,37 @@ def test_cors(project: Any, code: str, expected: set[tuple[int, str]]) -> None:
     assert lint(project, "app/main.py", code, "BL702") == expected
 
 
-def test_cors_wildcard_without_credentials_on_request(project: Any) -> None:
-    project.write("pyproject.toml", "[tool.backlint]\nwildcard-without-credentials = true\n")
+@pytest.mark.parametrize(
+    ("path", "auth"),
+    [
+        # changedetection.io: the API checks an x-api-key header
+        (
+            "app/api_auth.py",
+            "from flask import request\n\n\ndef check_token():\n    return request.headers.get('x-api-key') == TOKEN\n",
+        ),
+        # lnbits: FastAPI header schemes
+        (
+            "app/decorators.py",
+            "from fastapi.security import APIKeyHeader\n\napi_key_header = APIKeyHeader(name='X-API-KEY')\n",
+        ),
+        # wger: DRF token authentication
+        (
+            "app/settings.py",
+            "REST_FRAMEWORK = {'DEFAULT_AUTHENTICATION_CLASSES': "
+            "('rest_framework.authentication.TokenAuthentication',)}\n",
+        ),
+    ],
+)
+def test_wildcard_without_credentials_on_an_api_authenticated_by_key(project: Any, path: str, auth: str) -> None:
+    """Another site's page cannot attach the visitor's key: a wildcard without credentials exposes nothing."""
     code = "from flask_cors import CORS\n\nCORS(app)\n"
     assert lint(project, "app/main.py", code, "BL702") == {(3, "note")}
+    project.write(path, auth)
+    assert lint(project, "app/main.py", code, "BL702") == set()
+    project.write("app/main.py", "from flask_cors import CORS\n\nCORS(app, supports_credentials=True)\n")
+    assert lint(project, "app/main.py", code.replace("(app)", "(app, supports_credentials=True)"), "BL702") == {
+        (3, "error")
+    }
 
 
 def test_flask_cors_reads_origins_from_app_config(project: Any) -> None:
@@ -209,7 +235,7 @@ def test_flask_cors_origins_per_resource(project: Any) -> None:
 
 def test_django_cors_settings(project: Any) -> None:
     allow_all = SETTINGS + "CORS_ALLOW_ALL_ORIGINS = True\nCORS_ALLOW_METHODS = ['GET']\n"
-    assert lint(project, "config/settings.py", allow_all, "BL702") == set()
+    assert lint(project, "config/settings.py", allow_all, "BL702") == {(3, "note")}
     assert lint(project, "config/settings.py", allow_all + "CORS_ALLOW_CREDENTIALS = True\n", "BL702") == {(3, "error")}
     regex = (
         SETTINGS + "CORS_ALLOWED_ORIGIN_REGEXES = [r'^https://\\w+\\.example\\.com$']\nCORS_ALLOW_CREDENTIALS = True\n"

@@ -560,14 +560,70 @@ def _config_key(row: dict[str, Any], option: str) -> str | None:
     return f"{prefix}{keyword.upper()}" if prefix and keyword else None
 
 
+EXPLICIT_AUTH_FACT = "explicit-credentials"
+
+
+class ExplicitCredentialFacts(FactCollector):
+    """Records that a module authenticates callers by a credential the client sends explicitly — a
+    key or token header read from the request, a FastAPI header scheme, DRF token authentication —
+    which a page on another site cannot attach to a visitor's request (BL702's notes)."""
+
+    TRIGGERS = ("headers", "META", "Authentication", "Bearer", "APIKey", "OAuth2")
+
+    def __init__(self, context: FileContext) -> None:
+        super().__init__(context)
+        rows = context.knowledge.rows("auth-evidence")
+        self.headers = frozenset(r["name"].lower() for r in rows if r["form"] == "header")
+        self.meta = frozenset("HTTP_" + h.upper().replace("-", "_") for h in self.headers)
+        self.schemes = frozenset(r["name"] for r in rows if r["form"] == "scheme" and not r["name"].endswith("Cookie"))
+        self.classes = frozenset(r["name"] for r in rows if r["form"] == "token-authentication")
+        self.found = False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if self.context.qualified_name(func) in self.schemes:
+            self.found = True
+        elif isinstance(func, cst.Attribute) and func.attr.value == "get" and node.args:
+            self._read(func.value, node.args[0].value)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+            self._read(node.value, node.slice[0].slice.value)
+
+    def visit_SimpleString(self, node: cst.SimpleString) -> None:
+        if node.evaluated_value in self.classes:
+            self.found = True
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if self.context.qualified_name(node) in self.classes:
+            self.found = True
+
+    def _read(self, mapping: cst.BaseExpression, key: cst.BaseExpression) -> None:
+        """``request.headers.get("X-API-Key")``, ``request.META["HTTP_AUTHORIZATION"]``."""
+        if not isinstance(mapping, cst.Attribute) or not isinstance(key, cst.SimpleString):
+            return
+        name = key.evaluated_value
+        if not isinstance(name, str):
+            return
+        if (mapping.attr.value == "headers" and name.lower() in self.headers) or (
+            mapping.attr.value == "META" and name in self.meta
+        ):
+            self.found = True
+
+    def leave_Module(self, node: cst.Module) -> None:
+        if self.found:
+            self.context.add_fact(EXPLICIT_AUTH_FACT, True)
+
+
 class CorsWildcardWithCredentials(ProjectRule):
     """CORS that lets every origin in together with credentials (cookies, Authorization).
 
     Judged over the project: Flask-CORS called without ``origins`` or ``supports_credentials`` reads
     them from the app's configuration (``CORS_ORIGINS = [...]`` in a config module), so the call's
-    file alone does not say which origins it admits. A wildcard without credentials is reported only
-    with ``wildcard-without-credentials = true``: the browser then sends no cookies, and the answers
-    hold only what any client may fetch anyway.
+    file alone does not say which origins it admits. A wildcard without credentials is a note, and
+    not reported when the project authenticates callers by a key or token they send explicitly (an
+    API-key or Authorization header, a header security scheme, DRF token authentication): another
+    site's page cannot attach that credential, so it reads only what an anonymous client may.
     """
 
     id = "BL702"
@@ -577,7 +633,7 @@ class CorsWildcardWithCredentials(ProjectRule):
         for module in modules:
             for fact in module.get(CORS_CONFIG_FACT):
                 configured.setdefault(fact["key"], []).append(fact)
-        public = bool(self.options.get("wildcard-without-credentials", False))
+        explicit = {_package(module) for module in modules if module.get(EXPLICIT_AUTH_FACT)}
         out: list[ProjectFinding] = []
         for module in modules:
             for grant in module.get(CORS_GRANTS_FACT):
@@ -599,13 +655,23 @@ class CorsWildcardWithCredentials(ProjectRule):
                         "from any site and lets it read the answers; list the allowed origins explicitly"
                     )
                     out.append(ProjectFinding(self.id, module.path, grant["span"], message))
-                elif public:
+                elif _package(module) not in explicit:
                     message = (
                         f"{what}: fine for a public read-only API, but any site can call it from a visitor's "
                         "browser; list the allowed origins if the API is not meant for every site"
                     )
                     out.append(ProjectFinding(self.id, module.path, grant["span"], message, "note"))
         return out
+
+
+def _package(module: ModuleFacts) -> str:
+    """The directory of the module's top-level package: the app it belongs to (``lnbits/app.py`` → ``lnbits``)."""
+    parts = module.path.split("/")
+    depth = len(module.module.split(".")) if module.module else 1
+    if parts[-1] == "__init__.py":
+        depth += 1
+    top = parts[: max(len(parts) - depth + 1, 1)]
+    return "/".join(top[:-1] if top[-1].endswith(".py") else top)  # a top-level module: its directory
 
 
 class DjangoAllowedHostsWildcard(Rule):
