@@ -228,3 +228,59 @@ def test_apps_in_tests_and_scripts_are_not_judged_and_suppression_works(project:
         "    return 1\n",
     )
     assert {f[2] for f in ids(project)} == {"BL603"}
+
+
+def test_blueprints_registered_through_code_the_walk_cannot_follow_leave_bl603_silent(project: Any) -> None:
+    """zou: blueprint modules imported with ``importlib`` over a list, their routes added by a helper
+    over ``(path, view)`` tuples; ``/api/status`` is among them, unseen. Without that, BL603 stays."""
+    project.write("zou/__init__.py", "")
+    project.write(
+        "zou/app.py",
+        "from flask import Flask\n\nfrom . import api\n\n\n"
+        "def create_app():\n    app = Flask(__name__)\n    api.configure(app)\n\n"
+        "    @app.route('/openapi.json')\n    def openapi():\n        return {}\n\n    return app\n",
+    )
+    project.write(
+        "zou/api.py",
+        "import importlib\n\nBLUEPRINT_MODULES = ['index', 'tasks']\n\n\n"
+        "def configure(app):\n    for name in BLUEPRINT_MODULES:\n"
+        "        module = importlib.import_module(f'zou.blueprints.{name}')\n"
+        "        app.register_blueprint(module.blueprint)\n",
+    )
+    project.write(
+        "zou/blueprints/index.py",
+        "from flask import Blueprint\n\nfrom .views import IndexResource, StatusResource\n"
+        "from ..routes import configure_api_from_blueprint\n\n"
+        "routes = [('/', IndexResource), ('/status', StatusResource)]\n\n"
+        "blueprint = Blueprint('index', 'index', url_prefix='/api')\n"
+        "api = configure_api_from_blueprint(blueprint, routes)\n",
+    )
+    project.write(
+        "zou/routes.py",
+        "def configure_api_from_blueprint(blueprint, route_tuples):\n"
+        "    for path, resource in route_tuples:\n"
+        "        blueprint.add_url_rule(path, view_func=resource.as_view(resource.__name__))\n"
+        "    return blueprint\n",
+    )
+    assert ids(project, "BL603") == set()
+    project.write("zou/blueprints/index.py", "")
+    assert ids(project, "BL603") == {("zou/app.py", 7, "BL603")}
+
+
+def test_routes_of_another_app_are_not_this_apps(project: Any) -> None:
+    """maubot: the management API's route table belongs to the app its factory builds; the standalone
+    mode's appservice listener, a second app in a module importing it, serves none of those routes."""
+    project.write("bot/__init__.py", "")
+    project.write(
+        "bot/management.py",
+        "from aiohttp import web\n\nroutes = web.RouteTableDef()\n\n\n"
+        "@routes.get('/instances')\nasync def instances(request):\n    return web.json_response([])\n\n\n"
+        "def init():\n    app = web.Application()\n    app.add_routes(routes)\n    app.router.add_get('/health', ok)\n"
+        "    return app\n\n\nasync def ok(request):\n    return web.Response(text='ok')\n",
+    )
+    project.write(
+        "bot/standalone.py",
+        "from aiohttp import web\n\nfrom . import management\n\nlistener = web.Application()\n"
+        "runner = web.AppRunner(listener)\n",
+    )
+    assert ids(project, "BL603") == set()

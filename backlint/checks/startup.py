@@ -156,7 +156,12 @@ class StartupCheckFailureSwallowed(_AppRule):
 
 
 class MissingHealthEndpoint(_AppRule):
-    """An app serves routes but none of them is a health route."""
+    """An app serves routes but none of them is a health route.
+
+    Absence is claimed only when the app's routes are all seen: a router of its framework that is
+    attached to no app and has no route the walk saw (registered through code it cannot follow, such
+    as ``importlib`` over a list of blueprint modules) may hold the health route.
+    """
 
     id = "BL603"
 
@@ -164,7 +169,7 @@ class MissingHealthEndpoint(_AppRule):
         model = self.model(modules)
         out: list[ProjectFinding] = []
         for app in model.apps:
-            if not app.scope_endpoints or app.health_packages:
+            if not app.scope_endpoints or app.health_packages or app.routes_unseen:
                 continue
             if model.health_endpoints(app, scope=True):
                 continue

@@ -47,6 +47,7 @@ class App:
     handlers: list[Handler]
     stores: list[Store]
     health_packages: list[tuple[str, bool]]
+    routes_unseen: list[Node] = dataclasses.field(default_factory=list)  # routers whose routes and mount are unseen
 
     @property
     def name(self) -> str:
@@ -130,7 +131,7 @@ class ProjectModel:
     # ----------------------------------------------------------------- apps
 
     def _apps(self) -> list[App]:
-        apps: list[App] = []
+        roots: list[Node] = []
         django_seen: set[str] = set()
         for node in self.nodes.values():
             if node.role != "app" or node.mounted or node.fact is None:
@@ -144,7 +145,23 @@ class ProjectModel:
                 if key in django_seen:
                     continue
                 django_seen.add(key)
-            apps.append(self._app(node))
+            roots.append(node)
+        reach = {root.key: self._reachable(root) for root in roots}
+        owned = {e.owner.key for e in self.endpoints if e.owner is not None}
+        unseen = [
+            n
+            for n in self.nodes.values()
+            if n.role in _ROUTER_ROLES
+            and not n.children
+            and n.key not in owned
+            and not any(n.key in r for r in reach.values())
+        ]
+        apps = []
+        for root in roots:
+            elsewhere = {k for key, r in reach.items() if key != root.key for k in r if k not in reach[root.key]}
+            app = self._app(root, reach[root.key], elsewhere)
+            app.routes_unseen = [n for n in unseen if n.framework == root.framework]
+            apps.append(app)
         return apps
 
     def _is_factory(self, node: Node) -> bool:
@@ -153,10 +170,10 @@ class ProjectModel:
         function = node.module.functions.get(node.module.local(fact.function))
         return function is not None and fact.ref in function.returned_refs
 
-    def _app(self, node: Node) -> App:
+    def _app(self, node: Node, reachable: dict[tuple[str, str], str | None], elsewhere: set[tuple[str, str]]) -> App:
+        """The app rooted at ``node``; ``elsewhere``: routing nodes attached to the project's other apps."""
         module = node.module
         endpoints: list[Endpoint] = []
-        reachable = self._reachable(node)
         for endpoint in self.endpoints:
             if endpoint.owner is not None and endpoint.owner.key in reachable:
                 prefix = reachable[endpoint.owner.key]
@@ -183,7 +200,7 @@ class ProjectModel:
         scope_endpoints = list(endpoints)
         for endpoint in self.endpoints:
             owner = endpoint.owner
-            if owner is None or owner.module.path not in keys or owner.role == "app":
+            if owner is None or owner.module.path not in keys or owner.role == "app" or owner.key in elsewhere:
                 continue
             if not endpoint.functions or id(endpoint.functions[0][1]) not in attached:
                 path = join_route(owner.prefix, endpoint.path) if endpoint.path else None
@@ -302,6 +319,7 @@ class ProjectModel:
         return out
 
 
+_ROUTER_ROLES = frozenset({"router", "route-table", "url-router", "resource-api"})
 _HEALTH_PATH = (
     r"^/(?:[^/]+/)*_*(?:health(?:z|check|[-_]check|[-_]?status)?|livez|readyz|readiness|liveness|heartbeat)_*(?:/.*)?$"
     r"|^/(?:api/(?:v\d+/)?)?(?:ping|ready|live|status)/?$"
