@@ -84,6 +84,50 @@ def test_bl501_type_checking_support_modules_and_allowed_libraries(project) -> N
     assert found == {("app/clients.py", 3, "BL501")}
 
 
+def test_bl501_development_fallbacks_and_real_request_clients(project) -> None:  # type: ignore[no-untyped-def]
+    files = {
+        # zou: fakeredis only when the job queue's Redis is down in a debug run; production re-raises
+        "app/stores/queue_store.py": """
+            import redis
+
+            from app import config
+
+            queue_store = redis.StrictRedis(host=config.REDIS_HOST)
+            try:
+                queue_store.ping()
+            except redis.ConnectionError:
+                if config.DEBUG:
+                    import fakeredis
+
+                    queue_store = fakeredis.FakeStrictRedis()
+                else:
+                    raise
+        """,
+        "app/stores/cache_store.py": """
+            from app import config
+
+            if not config.DEBUG:
+                import fakeredis  # expect: BL501
+            else:
+                from mongomock import MongoClient  # expect-not: BL501
+        """,
+        # pretalx: the static schedule export renders the real views through Django's test client
+        "app/agenda/html_export.py": """
+            import contextlib
+
+
+            @contextlib.contextmanager
+            def export_client(event):
+                from django.test import Client
+
+                yield Client()
+        """,
+        "app/agenda/fakes.py": "from django.test import Client, override_settings  # expect: BL501\n",
+    }
+    found, _ = _lint(project, files, "--select", "BL501")
+    assert found == _expected(files, "BL501")
+
+
 def test_bl502_stores_by_token_through_helpers_and_fake_modules(project) -> None:  # type: ignore[no-untyped-def]
     files = {
         "app/main.py": FASTAPI

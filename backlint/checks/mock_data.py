@@ -55,12 +55,17 @@ class MockLibraryInProduction(Rule):
         if parts & support:
             self.modules = frozenset()  # a testing package or test command: importing test tools is its job
         self.allowed = tuple(context.options.get("allowed-in-production", ()))
+        rows = context.knowledge.rows("test-doubles")
+        self.real_clients = frozenset(r["name"] for r in rows if r["role"] == "real-client")
+        self.dev_flags = frozenset(r["name"] for r in rows if r["role"] == "dev-flag")
         self.imported: dict[str, tuple[cst.CSTNode, str]] = {}  # local name → (import statement, library)
         self.places: dict[int, tuple[cst.CSTNode, ...]] = {}  # id(import statement) → its ancestors, for the fix
         self.used_in: dict[str, str] = {}
         self.functions: list[str] = []
 
     def visit_Import(self, node: cst.Import) -> None:
+        if self._dev_only():
+            return
         for alias in node.names:
             name = dotted_name(alias.name) or ""
             library = self._library(name)
@@ -73,13 +78,15 @@ class MockLibraryInProduction(Rule):
                 self._record(node, library, local)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if node.relative or node.module is None or self._type_checking_only():
+        if node.relative or node.module is None or self._type_checking_only() or self._dev_only():
             return
         module = dotted_name(node.module) or ""
         names = [] if isinstance(node.names, cst.ImportStar) else list(node.names)
         library = self._library(module)
         for alias in names:
             full = f"{module}.{dotted_name(alias.name)}"
+            if full in self.real_clients:
+                continue  # a request through the app's real views (a static export), not a double
             found = library or self._library(full)
             if found is not None:
                 local = (
@@ -112,6 +119,22 @@ class MockLibraryInProduction(Rule):
             if isinstance(ancestor, cst.If):
                 test = self.context.qualified_name(ancestor.test) or ""
                 if test in _TYPE_CHECKING:
+                    return True
+        return False
+
+    def _dev_only(self) -> bool:
+        """In the branch of an ``if`` that runs only in development: ``if config.DEBUG:`` (a fallback
+        such as fakeredis), or the ``else`` of ``if not config.DEBUG:``."""
+        ancestors = self.context.ancestors
+        for index, ancestor in enumerate(ancestors[:-1]):
+            if not isinstance(ancestor, cst.If):
+                continue
+            test, branch = ancestor.test, ancestor.body
+            if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+                test, branch = test.expression, ancestor.orelse
+            if ancestors[index + 1] is branch and isinstance(test, (cst.Name, cst.Attribute)):
+                name = dotted_name(test) or ""
+                if self.dev_flags & set(name_tokens(name.rpartition(".")[2])):
                     return True
         return False
 
