@@ -129,10 +129,11 @@ class MockLibraryInProduction(Rule):
         for index, ancestor in enumerate(ancestors[:-1]):
             if not isinstance(ancestor, cst.If):
                 continue
-            test, branch = ancestor.test, ancestor.body
+            test = ancestor.test
+            branch_node: cst.CSTNode | None = ancestor.body
             if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-                test, branch = test.expression, ancestor.orelse
-            if ancestors[index + 1] is branch and isinstance(test, (cst.Name, cst.Attribute)):
+                test, branch_node = test.expression, ancestor.orelse
+            if ancestors[index + 1] is branch_node and isinstance(test, (cst.Name, cst.Attribute)):
                 name = dotted_name(test) or ""
                 if self.dev_flags & set(name_tokens(name.rpartition(".")[2])):
                     return True
