@@ -70,6 +70,22 @@ def test_debug_in_main_guard_level_is_configurable(project: Any) -> None:
     assert lint(project, "app/main.py", code, "BL701") == {(6, "note")}
 
 
+def test_development_entry_points_and_evalex(project: Any) -> None:
+    """zou's ``debug.py`` runs the dev server under a main guard; ckan's ``ckan run`` passes
+    ``use_evalex=True`` (Werkzeug's default) with ``use_debugger`` from a command-line flag."""
+    code = (
+        "from flask_socketio import SocketIO\n\nfrom app import create_app\n\napp = create_app()\n"
+        "socketio = SocketIO(app)\n\nif __name__ == '__main__':\n    socketio.run(app, port=5000, debug=True)\n"
+    )
+    assert lint(project, "zou/debug.py", code, "BL701") == set()
+    assert lint(project, "zou/server.py", code, "BL701") == {(9, "error")}
+    serve = (
+        "from werkzeug.serving import run_simple\n\n\ndef run(app, use_debugger):\n"
+        "    run_simple('localhost', 5000, app, use_debugger=use_debugger, use_evalex=True)\n"
+    )
+    assert lint(project, "ckan/cli/server.py", serve, "BL701") == set()
+
+
 SETTINGS = "INSTALLED_APPS = ['shop']\nROOT_URLCONF = 'config.urls'\n"
 
 

@@ -338,7 +338,11 @@ class DebugModeEnabled(Rule):
     def _werkzeug(self, node: cst.CSTNode, what: str, fix: PendingFix | None) -> None:
         level = self.level
         guard_level = self.context.options.get("debug-in-main-guard", "error")
-        if guard_level != "error" and _in_main_guard(self.context):
+        main_guard = _in_main_guard(self.context)
+        entries = tuple(self.context.options.get("dev-entry-globs", ()))
+        if main_guard and entries and matches_any(self.context.path.replace("\\", "/"), entries):
+            return  # `python debug.py` on a developer's machine: no deployment runs it
+        if guard_level != "error" and main_guard:
             level = guard_level
         self.report(
             node,
