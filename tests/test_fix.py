@@ -344,6 +344,9 @@ def test_multiline_concatenation_keeps_comments_and_layout(project) -> None:  # 
         ("import asyncpg\n\nasync def f(dsn, uid):\n    conn = await asyncpg.connect(dsn)\n"
          "    return await conn.fetch(f\"SELECT * FROM a WHERE x = {uid} OR y = {uid}\", timeout=5)\n",
          "conn.fetch(\"SELECT * FROM a WHERE x = $1 OR y = $1\", uid, timeout=5)"),
+        ("import psqlpy\n\nasync def f(pool: psqlpy.ConnectionPool, email):\n    conn = await pool.connection()\n"
+         "    return await conn.fetch_row(f\"SELECT id FROM accounts WHERE email = '{email}'\")\n",
+         "conn.fetch_row(\"SELECT id FROM accounts WHERE email = $1\", [email])"),
         ("import pymysql\n\ndef f(code):\n    cur = pymysql.connect().cursor()\n"
          "    cur.execute(\"SELECT id FROM orders WHERE coupon = '\" + code + \"' AND pct = '50%'\")\n",
          "cur.execute(\"SELECT id FROM orders WHERE coupon = %s AND pct = '50%%'\", (code,))"),
