@@ -184,6 +184,7 @@ SAMPLES: dict[str, tuple[str, str | None]] = {
     "shopify-access-token": ("shpat_" + _r(32, _HEX), None),
     "azure-ad-client-secret": ("abc8Q~" + _r(34, _ALNUM + "_~.-"), None),
     "sentry-user-token": ("sntryu_" + _r(64, _HEX), None),
+    "grafana-service-account-token": (f"glsa_{_r(32)}_{_r(8, _HEX)}", None),
     "mailgun-private-api-token": ("key-" + _r(32, _HEX), "MAILGUN_API_KEY"),
 }
 
@@ -333,6 +334,29 @@ def test_comments_and_docstrings_are_scanned(project) -> None:  # type: ignore[n
     project.write("app/deploy.py", f'"""Deploys with {token}."""\n\nx = 1  # old token {token}\n')
     result = project.lint("app/deploy.py", "--select", "BL201", "--format", "json", "--no-cache")
     assert [(f["line"], f["column"]) for f in result.json()["findings"]] == [(1, 1), (3, 8)]
+
+
+def test_grafana_service_account_token(project) -> None:  # type: ignore[no-untyped-def]
+    """A Grafana service account token in an alerting client's settings; the same prefix with a
+    checksum that is not hex, and the docs' run of x's, are not tokens."""
+    token = SAMPLES["grafana-service-account-token"][0]
+    project.write(
+        "app/alerts.py",
+        "import httpx\n\n"
+        f'GRAFANA_TOKEN = "{token}"\n'
+        f'NOT_A_CHECKSUM = "glsa_{token[5:37]}_zzzzzzzz"\n'
+        f'PLACEHOLDER = "glsa_{"x" * 32}_{"0" * 8}"\n\n\n'
+        "def annotate(text):\n"
+        '    headers = {"Authorization": f"Bearer {GRAFANA_TOKEN}"}\n'
+        '    return httpx.post("https://grafana.example.com/api/annotations", json={"text": text}, headers=headers)\n',
+    )
+    for output in ("json", "text", "sarif"):
+        result = project.lint("app/alerts.py", "--select", "BL201", "--format", output, "--no-cache")
+        assert token not in result.stdout
+        assert token[5:37] not in result.stdout
+    findings = project.lint("app/alerts.py", "--select", "BL201", "--format", "json", "--no-cache").json()["findings"]
+    assert [(f["line"], f["rule_id"]) for f in findings] == [(3, "BL201")]
+    assert "Grafana service account token" in findings[0]["message"]
 
 
 def test_inline_suppression(project) -> None:  # type: ignore[no-untyped-def]
