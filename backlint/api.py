@@ -25,8 +25,9 @@ from backlint.pipeline.filters import enabled_only, kept
 from backlint.pipeline.settings import build_settings
 from backlint.pipeline.source import over_max_file_size
 from backlint.report import get_reporter
+from backlint.report.masking import disk_reader, mask_run
 from backlint.report.model import ReportInput
-from backlint.report.text import use_color
+from backlint.report.text import printable, use_color
 
 if TYPE_CHECKING:
     from backlint.pipeline.cache import Cache
@@ -38,7 +39,7 @@ SUMMARY_LINES = ("Found ", "All clean", "Project rules not judged", "[*] ")
 
 
 def usage_error(message: str) -> int:
-    click.echo(f"backlint: error: {message}", err=True)
+    click.echo(f"backlint: error: {printable(message)}", err=True)
     return EXIT_ERROR
 
 
@@ -55,6 +56,8 @@ def report(
 
     enabled = set(config.enabled_rules(catalog))
     result.findings = enabled_only(result.findings, config, catalog)
+    sources = {f.path: stdin_data for f in result.findings} if stdin_data is not None else {}
+    result = mask_run(result, disk_reader(sources, config.root), settings_for(config, catalog).knowledge)
 
     stream = sys.stdout
     color = False
@@ -70,7 +73,7 @@ def report(
         include_suppressed=options.sarif_include_suppressed,
         root=config.root,
         rule_levels={i: config.level_of(i, catalog.rules[i].level) for i in enabled},
-        sources={f.path: stdin_data for f in result.findings} if stdin_data is not None else {},
+        sources=sources,
         unsafe_fixes=options.unsafe_fixes,
     )
     text = get_reporter(options.output_format)(report_input)
@@ -79,7 +82,7 @@ def report(
     for notice in result.notices:
         if notice.level == "error" or not options.quiet:
             where = f"{notice.path}:{notice.line}" if notice.line else notice.path
-            click.echo(f"backlint: {notice.level}: {where}: {notice.message}", err=True)
+            click.echo(f"backlint: {notice.level}: {printable(where)}: {printable(notice.message)}", err=True)
     if options.output is not None:
         try:
             atomic_write(options.output, text.encode("utf-8"))
@@ -119,12 +122,13 @@ def fails(level: str, fail_level: str | None) -> bool:
 
 
 RULE_PACKAGES = ("backlint.checks",)  # where backlint/pipeline/registry.py finds the rule classes
+SECRET_FINDER = "backlint.analysis.secrets.spans:SecretSpans"  # run on every parsed file, for masking
 
 
 def settings_for(config: Config, catalog: Catalog) -> Settings:
     """The per-file stage's settings for this configuration, with backlint's own rules."""
 
-    return build_settings(config, catalog, RULE_PACKAGES)
+    return build_settings(config, catalog, RULE_PACKAGES, SECRET_FINDER)
 
 
 def apply_cli_selection(config, options: CheckOptions, catalog):  # type: ignore[no-untyped-def]

@@ -44,6 +44,7 @@ from backlint.pipeline.filters import kept
 from backlint.pipeline.fixes import SAFE, applies, fix_text, fixed_source
 from backlint.pipeline.settings import Settings
 from backlint.pipeline.source import read_source
+from backlint.report.masking import disk_reader, masker_for
 
 SOURCE = "backlint"
 # Wait this long after the last keystroke before linting: typing should not queue a lint per key.
@@ -445,13 +446,18 @@ class BacklintServer(LanguageServer):
             project.linted[name] = (texts[name], file_result)
             if file_result.facts is not None:
                 project.last_good[name] = (texts[name], file_result.facts)
-        findings = [f for f in kept(result.findings, config, catalog) if f.suppressed_by is None]
+        shown = {source.display: text for source, text in buffers}
+        knowledge = project.settings.knowledge
+        masker = masker_for(result, lambda name: shown[name] if name in shown else disk_reader()(name), knowledge)
+        kept_findings = [f for f in kept(result.findings, config, catalog) if f.suppressed_by is None]
+        findings = [masker.finding(f, keep_edits=True) for f in kept_findings]
+        notices = [masker.notice(n) for n in result.notices]
         by_uri: dict[str, list[Finding]] = {document.uri: [] for document in uris.values()}
         for finding in findings:
             owner = uris.get(finding.path)
             if owner is not None:
                 by_uri[owner.uri].append(finding)
-        return _Judged(catalog, by_uri, result.notices, {d.uri: d for d in uris.values()})
+        return _Judged(catalog, by_uri, notices, {d.uri: d for d in uris.values()})
 
     def _open_documents(self) -> list[_Open]:
         """A snapshot of the open Python documents (taken on the protocol's thread)."""

@@ -32,6 +32,7 @@ from backlint.pipeline.discovery import discover
 from backlint.pipeline.engine import cpu_count, run
 from backlint.pipeline.filekind import classify
 from backlint.pipeline.source import decode_source, read_source
+from backlint.report.text import printable
 
 
 def run_check(options: CheckOptions) -> int:
@@ -66,7 +67,7 @@ def run_check(options: CheckOptions) -> int:
         for path, problem in found.problems:
             missing = problem == "no such file or directory"
             missing_paths = missing_paths or missing
-            click.echo(f"backlint: {'error' if missing else 'warning'}: {path}: {problem}", err=True)
+            click.echo(f"backlint: {'error' if missing else 'warning'}: {printable(str(path))}: {problem}", err=True)
         if missing_paths and not found.files:
             return EXIT_ERROR
         if options.show_files:
@@ -118,7 +119,7 @@ def show_files(files: list[Any], settings: Any) -> int:
     for source in files:
         text, _, _ = read_source(source.path, settings.max_file_size)
         kind = classify(source.relative, text or "", settings.test_paths, settings.non_production_paths)
-        click.echo(f"{source.display}\t{getattr(kind, 'value', kind)}")
+        click.echo(f"{printable(source.display)}\t{getattr(kind, 'value', kind)}")
     return EXIT_CLEAN
 
 

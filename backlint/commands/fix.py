@@ -32,6 +32,8 @@ from backlint.pipeline.fixes import (
 )
 from backlint.pipeline.settings import Settings
 from backlint.pipeline.source import decode_source
+from backlint.report.masking import RunMasker, disk_reader
+from backlint.report.text import printable
 
 RELINT = -1  # fix_run's answer when files were written: lint them again and report what is left
 
@@ -88,16 +90,19 @@ def fix_run(
                 project=project,
             )
         )
+    masker = _masker(result, {o.path: o.before for o in outcomes}, settings)
     for outcome in outcomes:
         if outcome.problem:
-            click.echo(f"backlint: warning: {outcome.path}: not fixed: {outcome.problem}", err=True)
+            problem = printable(masker.string(outcome.problem))
+            click.echo(f"backlint: warning: {printable(outcome.path)}: not fixed: {problem}", err=True)
     changed = [o for o in outcomes if o.after != o.before]
     count = sum(o.fixed for o in changed)
     hidden = _hidden_unsafe(result, unsafe)
     if options.diff:
         for outcome in changed:
             secrets = secret_texts((f for f in result.findings if f.path == outcome.path), outcome.before)
-            click.echo(unified_diff(outcome.path, outcome.before, outcome.after, secrets), nl=False)
+            diff = unified_diff(outcome.path, outcome.before, outcome.after, secrets)
+            click.echo(masker.string(diff), nl=False)
         click.echo(
             f"backlint: would fix {_plural(count, 'finding')} in {_plural(len(changed), 'file')}{hidden}", err=True
         )
@@ -148,11 +153,13 @@ def _fix_stdin(
         wanted=wanted,
         first_round=lambda f: (f.rule_id, f.span.line, f.span.column) in reported,
     )
+    masker = _masker(result, {display_path_of(name): text}, settings)
     if outcome.problem:
-        click.echo(f"backlint: warning: {display_path_of(name)}: not fixed: {outcome.problem}", err=True)
+        problem = printable(masker.string(outcome.problem))
+        click.echo(f"backlint: warning: {printable(display_path_of(name))}: not fixed: {problem}", err=True)
     if options.diff:
         secrets = secret_texts(result.findings, text)
-        sys.stdout.write(unified_diff(display_path_of(name), text, outcome.text, secrets))
+        sys.stdout.write(masker.string(unified_diff(display_path_of(name), text, outcome.text, secrets)))
         sys.stdout.flush()
         return 1 if outcome.text != text else 0
     try:
@@ -162,6 +169,18 @@ def _fix_stdin(
     sys.stdout.buffer.write(payload)
     sys.stdout.flush()
     return 0
+
+
+def _masker(result: RunResult, texts: dict[str, str], settings: Settings) -> RunMasker:
+    """The output masker of a diff: every secret of the files it shows, found in their text before the fix."""
+
+    def read(path: str) -> str | None:
+        return texts[path] if path in texts else disk_reader()(path)
+
+    masker = RunMasker(result.secrets, read, settings.knowledge)
+    masker.learn(path for path, spans in result.secrets.items() if spans)
+    masker.learn(texts)
+    return masker
 
 
 def _hidden_unsafe(result: RunResult, unsafe: bool) -> str:

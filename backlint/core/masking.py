@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
+from typing import Any
 
 from backlint.core.results import Span
 
@@ -48,3 +50,80 @@ def mask_spans(lines: list[str], first_line: int, spans: Iterable[Span], keep_pr
                 keep = 1 + _visible(end - start - 2) if end - start > 2 else 0
             masked[offset] = line[: start + keep] + "*" * (end - start - keep) + line[end:]
     return masked
+
+
+# A secret shows in other text when 8 characters of it in a row do (a message quoting part of a
+# line, a snippet cut at a column); shorter secrets are masked where they stand alone.
+GRAM = 8
+MIN_SECRET = 4
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+class SecretText:
+    """Masks, in any text, every run of characters that some secret of ``secrets`` also holds.
+
+    The output layer's guard for strings that are not source lines (messages, fix descriptions,
+    notices): a run of ``GRAM`` or more characters shared with a secret becomes asterisks, however
+    it was cut; a secret shorter than ``GRAM`` is masked only as a whole word.
+    """
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        values = {s for s in secrets if len(s) >= MIN_SECRET}
+        self.grams = frozenset(s[i : i + GRAM] for s in values if len(s) >= GRAM for i in range(len(s) - GRAM + 1))
+        self.short = sorted((s for s in values if len(s) < GRAM), key=len, reverse=True)
+        self.firsts = frozenset(g[0] for g in self.grams)
+
+    def __bool__(self) -> bool:
+        return bool(self.grams or self.short)
+
+    def mask(self, text: str) -> str:
+        if not text or not self:
+            return text
+        covered = bytearray(len(text))
+        if self.grams:
+            grams, firsts = self.grams, self.firsts
+            for i in range(len(text) - GRAM + 1):
+                if text[i] in firsts and text[i : i + GRAM] in grams:
+                    covered[i : i + GRAM] = b"\1" * GRAM
+        for secret in self.short:
+            start = text.find(secret)
+            while start >= 0:
+                end = start + len(secret)
+                alone = (start == 0 or text[start - 1] not in _WORD_CHARS) and (
+                    end == len(text) or text[end] not in _WORD_CHARS
+                )
+                if alone:
+                    covered[start:end] = b"\1" * len(secret)
+                start = text.find(secret, end)
+        if not any(covered):
+            return text
+        return "".join("*" if hit else char for char, hit in zip(text, covered))
+
+
+def scrub(value: Any, text: SecretText, depth: int = 0) -> Any:
+    """``value`` (plain data: strings, containers, dataclasses) with every secret masked in its strings.
+
+    What a file's facts keep of a secret it holds, in the cache and in shard files: its length, and
+    that it is not a placeholder (a placeholder is not found as a secret, so it stays as written).
+    """
+    if isinstance(value, str):
+        return text.mask(value)
+    if depth > 64 or value is None or isinstance(value, (int, float, bool, bytes, Span)):
+        return value
+    if isinstance(value, list):
+        return [scrub(item, text, depth + 1) for item in value]
+    if isinstance(value, tuple):
+        items = tuple(scrub(item, text, depth + 1) for item in value)
+        return type(value)(*items) if hasattr(value, "_fields") else items
+    if isinstance(value, dict):
+        return {scrub(k, text, depth + 1): scrub(v, text, depth + 1) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return type(value)(scrub(item, text, depth + 1) for item in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for field in dataclasses.fields(value):
+            old = getattr(value, field.name)
+            new = scrub(old, text, depth + 1)
+            if new is not old:
+                object.__setattr__(value, field.name, new)  # frozen dataclasses too: the facts are ours
+        return value
+    return value

@@ -119,6 +119,9 @@ class FileResult:
     findings: list[Finding]
     facts: ModuleFacts | None
     notices: list[Notice]
+    # Where the file's secrets are (places only, never the values): every output masks them. None:
+    # not looked for (the file was not parsed).
+    secrets: list[Span] | None = None
 
 
 @dataclasses.dataclass
@@ -134,6 +137,9 @@ class RunResult:
     not_judged_files: tuple[str, ...] = ()
     not_judged: int = 0
     unjudged_rules: frozenset[str] = frozenset()
+    # Display path → where that file's secrets are, for the files linted (``FileResult.secrets``);
+    # the output layer masks these, and finds those of any other file it shows (report/masking.py).
+    secrets: dict[str, list[Span]] = dataclasses.field(default_factory=dict)
 
     @property
     def active(self) -> list[Finding]:

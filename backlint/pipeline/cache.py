@@ -43,7 +43,7 @@ from backlint.core.files import (
     unlink_quietly,
     unseal,
 )
-from backlint.core.results import Finding, ModuleFacts, Notice
+from backlint.core.results import Finding, ModuleFacts, Notice, Span
 
 if TYPE_CHECKING:
     from backlint.core.results import FileResult
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from backlint.pipeline.project import ProjectVerdict
     from backlint.pipeline.settings import Settings
 
-FORMAT = 2  # 2: keys by project path, entries record the display path their findings carry
+FORMAT = 3  # 2: keys by project path, entries record the display path their findings carry; 3: secrets' places
 MAX_BYTES = 256 * 1024 * 1024
 # Files changed less than this long ago may change again within the same timestamp tick.
 _RACY_NS = 2_000_000_000
@@ -107,6 +107,7 @@ class CachedFile:
     findings: list[Finding]
     notices: list[Notice]
     facts_digest: str | None  # hash of the pickled facts; None: the file has none
+    secrets: list[Span] | None = None  # where the file's secrets are (None: not looked for)
 
 
 class Cache:
@@ -146,7 +147,7 @@ class Cache:
         """The entry's findings and notices, with paths shown as ``display``; None when absent or corrupt."""
         try:
             main, _ = self._unseal(self.files / key, 2)
-            findings, notices, facts_digest, stored = safe_loads(main)
+            findings, notices, facts_digest, stored, secrets = safe_loads(main)
         except (OSError, SealedDataError, ValueError, TypeError) as exc:
             self._damaged(self.files / key, exc)
             return None
@@ -157,6 +158,7 @@ class Cache:
             and (facts_digest is None or isinstance(facts_digest, str))
             and all(isinstance(f, Finding) and f.path == stored for f in findings)
             and all(isinstance(n, Notice) for n in notices)
+            and (secrets is None or (isinstance(secrets, list) and all(isinstance(s, Span) for s in secrets)))
         ):
             self._damaged(self.files / key, ValueError("unexpected contents"))
             return None
@@ -167,7 +169,7 @@ class Cache:
                     related.path = display if related.path == stored else related.path
             for notice in notices:
                 notice.path = display if notice.path == stored else notice.path
-        return CachedFile(findings, notices, facts_digest)
+        return CachedFile(findings, notices, facts_digest, secrets)
 
     def load_facts(self, key: str, project_path: str) -> ModuleFacts | None:
         try:
@@ -198,7 +200,8 @@ class Cache:
         facts = pickle.dumps(result.facts, pickle.HIGHEST_PROTOCOL) if result.facts is not None else None
         digest = content_hash(facts) if facts is not None else None
         if self.writable:
-            main = pickle.dumps((result.findings, result.notices, digest, result.path), pickle.HIGHEST_PROTOCOL)
+            entry = (result.findings, result.notices, digest, result.path, result.secrets)
+            main = pickle.dumps(entry, pickle.HIGHEST_PROTOCOL)
             self._write(self.files, key, seal(main, facts or b""))
         return digest
 

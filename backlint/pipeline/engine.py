@@ -48,7 +48,7 @@ def lint_text(source: SourceFile, text: str, settings: Settings) -> FileResult:
 
     kind = classify(source.relative, text, settings.test_paths, settings.non_production_paths)
     try:
-        findings, facts = analyse(source, text, kind, settings)
+        findings, facts, secrets = analyse(source, text, kind, settings)
     except InternalError as exc:
         notice = Notice(source.display, f"internal error{' in ' + exc.rule if exc.rule else ''}: {exc.detail}", "error")
         return FileResult(source.display, [], None, [notice])
@@ -61,7 +61,7 @@ def lint_text(source: SourceFile, text: str, settings: Settings) -> FileResult:
         Notice(source.display, f"unknown rule id {rule_id!r} in suppression comment `{comment}`", "warning", line)
         for line, rule_id, comment in suppressions.unknown_ids(settings.known_rules)
     ]
-    return FileResult(source.display, findings, facts, notices)
+    return FileResult(source.display, findings, facts, notices, secrets)
 
 
 Progress = Callable[[int, int], None]  # (files done, files to lint)
@@ -142,6 +142,7 @@ def run(
         not_judged_files=verdict.unjudged_files,
         not_judged=len(withheld),
         unjudged_rules=verdict.unjudged,
+        secrets={o.result.path: o.result.secrets for o in done if o.result.secrets is not None},
     )
 
 
@@ -202,6 +203,7 @@ def run_buffers(
         not_judged_files=verdict.unjudged_files,
         not_judged=len(withheld),
         unjudged_rules=verdict.unjudged,
+        secrets={o.result.path: o.result.secrets for _, o in results if o.result.secrets is not None},
     )
     return result, linted
 
@@ -235,7 +237,7 @@ def _cached(
     hit = cache.load(key, source.display)
     if hit is None:
         return None, info.st_size
-    result = FileResult(source.display, hit.findings, None, hit.notices)
+    result = FileResult(source.display, hit.findings, None, hit.notices, hit.secrets)
     return _Outcome(result, key, hit.facts_digest, record), info.st_size
 
 
@@ -252,7 +254,8 @@ def _lint_cached(source: SourceFile, settings: Settings, cache: Cache | None) ->
     record = (os.path.abspath(source.path), stat_signature(info), digest)
     hit = cache.load(key, source.display)
     if hit is not None:
-        return _Outcome(FileResult(source.display, hit.findings, None, hit.notices), key, hit.facts_digest, record)
+        result = FileResult(source.display, hit.findings, None, hit.notices, hit.secrets)
+        return _Outcome(result, key, hit.facts_digest, record)
     result = _lint_bytes(source, data, settings)
     if any(n.level == "error" for n in result.notices):
         return _Outcome(result, record=record)  # internal errors are not cached: they may be transient
@@ -576,7 +579,10 @@ class _Project:
             found = _facts_of(module.source, module.outcome, self.settings, module.cache)
             if found is not None:
                 facts.append(found)
-        verdict = project_pass(facts, self.settings, catalog, config, files=self.files, missing=missing)
+        secrets = {m.source.project_path: m.outcome.result.secrets or [] for m in ordered}
+        verdict = project_pass(
+            facts, self.settings, catalog, config, files=self.files, missing=missing, secrets=secrets
+        )
         stale = {m.source.project_path for m in ordered if m.state == "stale"}
         if stale:  # a file that does not parse cannot be pointed into
             verdict.findings = [f for f in verdict.findings if f.path not in stale]

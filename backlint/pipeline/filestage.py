@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import dataclasses
 import gc
 import re
 import traceback
@@ -17,12 +18,12 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from backlint.core.catalog import Knowledge
 from backlint.core.facts import FactCollector
 from backlint.core.imports import ImportTable
-from backlint.core.masking import mask_lines, mask_spans
+from backlint.core.masking import SecretText, mask_lines, mask_spans, scrub
 from backlint.core.results import FileKind, Finding, Fix, ModuleFacts, RelatedLocation, Span, TextEdit
 from backlint.core.rule import FileContext, NodeEdit, PendingFix, PendingReport, Rule, required_analyses
 from backlint.pipeline import limits as _limits
 from backlint.pipeline.discovery import SourceFile
-from backlint.pipeline.registry import load_registry
+from backlint.pipeline.registry import load_class, load_registry
 from backlint.pipeline.source import file_error, module_name
 from backlint.pipeline.suppress import physical_lines
 from backlint.pipeline.walk import BatchedWalker
@@ -107,7 +108,7 @@ def active_rules(
 
 def analyse(
     source: SourceFile, text: str, kind: FileKind, settings: Settings
-) -> tuple[list[Finding], ModuleFacts | None]:
+) -> tuple[list[Finding], ModuleFacts | None, list[Span] | None]:
     """Lint one file within the limits: a file the pre-checks find risky goes to a child process
     when this process must not die with it (the serial path, standard input, the language server)."""
     if _limits.risky_files_context is not None and _risky(text):
@@ -117,7 +118,7 @@ def analyse(
 
 def analyse_here(
     source: SourceFile, text: str, kind: FileKind, settings: Settings
-) -> tuple[list[Finding], ModuleFacts | None]:
+) -> tuple[list[Finding], ModuleFacts | None, list[Span] | None]:
     """Lint one file in this process, under its CPU-time limit, with the collector paused.
 
     A file's tree is ~100k young objects: with the collector running, the walk's allocations set
@@ -139,10 +140,10 @@ def analyse_here(
             warnings.simplefilter("ignore", DeprecationWarning)
             return _analyse(source, text, kind, settings)
     except _limits.TimeLimitExceeded:
-        return [file_error(source.display, over_time_limit(limits))], None
+        return [file_error(source.display, over_time_limit(limits))], None, None
     except MemoryError:
         _limits.exhausted = True
-        return [file_error(source.display, over_memory_limit(limits))], None
+        return [file_error(source.display, over_memory_limit(limits))], None, None
     finally:
         _limits.set_phase(_limits.IDLE)
         if was_enabled:
@@ -177,16 +178,16 @@ def failure_message(failure: Failure, limits: _limits.Limits) -> tuple[bool, str
 
 def _analyse_isolated(
     source: SourceFile, text: str, kind: FileKind, settings: Settings, context: str
-) -> tuple[list[Finding], ModuleFacts | None]:
+) -> tuple[list[Finding], ModuleFacts | None, list[Span] | None]:
     outcome = isolated(_analyse_in_child, (source, text, kind, settings), settings.limits, context or None)
     if isinstance(outcome, Failure):
         is_finding, message = failure_message(outcome, settings.limits)
         if is_finding:
-            return [file_error(source.display, message)], None
+            return [file_error(source.display, message)], None, None
         raise InternalError(None, message.removeprefix("internal error: "))
     if outcome[0] == "internal":
         raise InternalError(outcome[1], outcome[2])
-    return outcome[1], outcome[2]
+    return outcome[1], outcome[2], outcome[3]
 
 
 def parses(text: str, limits: _limits.Limits | None = None) -> bool:
@@ -211,22 +212,22 @@ def _parses_here(text: str) -> bool:
 
 def _analyse_in_child(source: SourceFile, text: str, kind: FileKind, settings: Settings) -> tuple[Any, ...]:
     try:
-        findings, facts = analyse_here(source, text, kind, settings)
+        findings, facts, secrets = analyse_here(source, text, kind, settings)
     except InternalError as exc:  # crosses back as data: the exception does not pickle with its fields
         return ("internal", exc.rule, exc.detail)
-    return ("ok", findings, facts)
+    return ("ok", findings, facts, secrets)
 
 
 def _analyse(
     source: SourceFile, text: str, kind: FileKind, settings: Settings
-) -> tuple[list[Finding], ModuleFacts | None]:
+) -> tuple[list[Finding], ModuleFacts | None, list[Span] | None]:
     rules, collectors = active_rules(kind, text, settings)
     name, is_package = module_name(source.path)
     if not rules and not collectors:
-        return _syntax_check(source, text), None
+        return _syntax_check(source, text), None, None
     too_complex = _too_complex_for_libcst(text)
     if too_complex:
-        return [file_error(source.display, too_complex)], None
+        return [file_error(source.display, too_complex)], None, None
     try:
         _limits.set_phase(_limits.PARSING)
         module = _parse_unvalidated(text)
@@ -236,17 +237,17 @@ def _analyse(
         # libcst's own error is kept for code only libcst rejects.
         better = _syntax_check(source, text)
         if better:
-            return better, None
+            return better, None, None
         message = f"cannot parse: {exc.message}" if exc.message else "cannot parse: syntax error"
-        return [file_error(source.display, message, exc.raw_line, exc.raw_column + 1)], None
+        return [file_error(source.display, message, exc.raw_line, exc.raw_column + 1)], None, None
     except RecursionError:
-        return [file_error(source.display, "cannot parse: the code is nested too deeply")], None
+        return [file_error(source.display, "cannot parse: the code is nested too deeply")], None, None
     except (ValueError, IndexError) as exc:  # libcst raises these on some invalid input (e.g. NUL bytes)
-        return [file_error(source.display, f"cannot parse: {exc}")], None
+        return [file_error(source.display, f"cannot parse: {exc}")], None, None
     except (KeyboardInterrupt, SystemExit, GeneratorExit, _limits.TimeLimitExceeded, MemoryError):
         raise
     except BaseException as exc:  # a panic in the native parser arrives as pyo3's PanicException
-        return [file_error(source.display, f"cannot parse: libcst's parser failed ({type(exc).__name__})")], None
+        return [file_error(source.display, f"cannot parse: libcst's parser failed ({type(exc).__name__})")], None, None
     imports = ImportTable(name, is_package)
     _prescan_imports(module.body, imports)
     context = FileContext(
@@ -259,7 +260,9 @@ def _analyse(
         options=dict(settings.options),
     )
     instances: list[Any] = [_ImportRecorder(context)]
-    for analysis in required_analyses([*(cls for cls, _ in rules), *collectors]):
+    finder = load_class(settings.secret_finder) if settings.secret_finder else None
+    owners: list[Any] = [*(cls for cls, _ in rules), *collectors, *([_Needs(finder)] if finder else [])]
+    for analysis in required_analyses(owners):
         context.analyses[analysis] = analysis(context)  # walked before the rules that read it
         instances.append(context.analyses[analysis])
     instances += [cls(context, level) for cls, level in rules]
@@ -267,21 +270,33 @@ def _analyse(
     try:
         BatchedWalker(instances, context).walk(module)
     except RecursionError:
-        return [file_error(source.display, "cannot analyse: the code is nested too deeply")], None
+        return [file_error(source.display, "cannot analyse: the code is nested too deeply")], None, None
     except Exception as exc:
         raise InternalError(_rule_in_traceback(exc), f"{type(exc).__name__}: {exc}") from exc
     locations = context.locations
     findings: list[Finding] = []
-    if context.reports or locations:
+    finding_secrets: Any = context.analyses[finder] if finder is not None else None  # SecretSpans
+    spotted = list(finding_secrets.facts()) if finding_secrets is not None else []
+    secrets: list[Span] = []
+    values: set[str] = set()
+    if context.reports or locations or spotted:
         positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
         for node, span in locations:
             _fill_span(span, positions[node])
         lines = physical_lines(text)
         findings = [_to_finding(report, source.display, module, positions, lines) for report in context.reports]
         _attach_fixes(findings, context.reports, module, positions, text)
-        _mask_secrets_in_other_snippets(findings)
+        if spotted:
+            starts = line_starts(text)
+            for found in finding_secrets.found(positions, starts):
+                secrets.append(_offsets_span(starts, found.start, found.end))
+                values.add(text[found.start : found.end])
+            values.update(fact.secret for fact in spotted)
+        _mask_secrets(findings, secrets, SecretText(values))
     facts = ModuleFacts(source.project_path, name, kind.value, context.facts) if collectors else None
-    return findings, facts
+    if facts is not None and values:
+        facts.facts = scrub(facts.facts, SecretText(values))
+    return findings, facts, secrets if finder is not None else None
 
 
 _BRACKETS = re.compile(r"[^()\[\]{}]+")
@@ -553,15 +568,25 @@ def _block(body: Any) -> Sequence[cst.BaseStatement]:
     return body.body if isinstance(body, cst.IndentedBlock) else ()
 
 
-def _mask_secrets_in_other_snippets(findings: list[Finding]) -> None:
-    """A line that holds a detected secret is masked in every finding's snippet, not only its own."""
-    secrets = [f.span for f in findings if f.sensitive]
-    if not secrets:
-        return
+class _Needs:
+    """An owner of ``REQUIRES`` for ``required_analyses``: the secret finder runs with every file's rules."""
 
+    def __init__(self, analysis: type) -> None:
+        self.REQUIRES = (analysis,)
+
+
+def _mask_secrets(findings: list[Finding], secrets: list[Span], text: SecretText) -> None:
+    """Every secret of the file is masked in every finding's snippet, message and fix description,
+    whatever rule found it and whatever rules are selected: results are cached and sent as they are."""
     for finding in findings:
-        if not finding.sensitive:
+        if secrets:
             finding.source_lines = mask_spans(finding.source_lines, finding.span.line, secrets)
+        if text:
+            finding.message = text.mask(finding.message)
+            for related in finding.related:
+                related.message = text.mask(related.message)
+            if finding.fix is not None:
+                finding.fix = dataclasses.replace(finding.fix, description=text.mask(finding.fix.description))
 
 
 def _rule_in_traceback(exc: BaseException) -> str | None:

@@ -14,11 +14,12 @@ caller shows them as display paths (``relocate``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 from backlint.core.catalog import Catalog
 from backlint.core.config import Config
 from backlint.core.facts import ProjectContext, ProjectFinding, to_finding
+from backlint.core.masking import mask_spans
 from backlint.core.results import Finding, ModuleFacts, RelatedLocation, Span
 from backlint.pipeline.projectfiles import ProjectFiles, reading
 from backlint.pipeline.settings import Settings
@@ -46,9 +47,11 @@ def project_pass(
     *,
     files: ProjectFiles | None = None,
     missing: Collection[str] = (),
+    secrets: Mapping[str, list[Span]] | None = None,
 ) -> ProjectVerdict:
     """Judge the enabled project rules over ``facts`` (in project-path order, so that the verdict
-    does not depend on the working directory); ``missing``: project paths of modules without facts."""
+    does not depend on the working directory); ``missing``: project paths of modules without facts;
+    ``secrets``: where each file's secrets are (project path → places), masked in the snippets."""
     from backlint.pipeline.registry import load_registry  # imports the rules: only when a project rule runs
 
     files = files if files is not None else ProjectFiles(config.root)
@@ -80,7 +83,8 @@ def project_pass(
                 if suppressions is not None:
                     hit = suppressions.find(rule_id, *finding.statement_lines)
                     finding.suppressed_by = hit.text if hit else None
-                    finding.source_lines = suppressions.lines[finding.span.line - 1 : finding.span.end_line]
+                    lines = suppressions.lines[finding.span.line - 1 : finding.span.end_line]
+                    finding.source_lines = mask_spans(lines, finding.span.line, (secrets or {}).get(item.path, ()))
                 out.append(finding)
     if not missing:
         return ProjectVerdict(out)

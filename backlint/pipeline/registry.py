@@ -43,3 +43,12 @@ def load_registry(packages: tuple[str, ...]) -> Registry:
                 elif issubclass(value, FactCollector) and value is not FactCollector:
                     collectors.append(value)
     return Registry(file_rules, project_rules, tuple(collectors))
+
+
+@functools.lru_cache(maxsize=4)
+def load_class(name: str) -> type:
+    """The class ``module:Name`` names (imported once per process)."""
+    module, _, attribute = name.partition(":")
+    value = getattr(importlib.import_module(module), attribute)
+    assert isinstance(value, type), name
+    return value

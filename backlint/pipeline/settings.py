@@ -31,9 +31,14 @@ class Settings:
     prefilter: bool = True  # parse only files where a rule's trigger token occurs
     honor_foreign_ignores: bool = False  # bandit nosec and ruff noqa comments count (the foreign-ignores table)
     rule_packages: tuple[str, ...] = ()  # where the rule classes live (backlint/pipeline/registry.py)
+    # ``module:Class`` of the analysis that finds every secret of a file, run whatever rules are
+    # selected: findings and facts are masked with what it finds (backlint/pipeline/filestage.py).
+    secret_finder: str = ""
 
 
-def build_settings(config: Config, catalog: Catalog, rule_packages: tuple[str, ...]) -> Settings:
+def build_settings(
+    config: Config, catalog: Catalog, rule_packages: tuple[str, ...], secret_finder: str = ""
+) -> Settings:
     """From the catalog's metadata alone: importing the rules (and libcst) waits until a file is parsed."""
     enabled = config.enabled_rules(catalog)
     file_rules = [i for i in enabled if i != PARSE_ERROR and not catalog.rules[i].project]
@@ -60,6 +65,7 @@ def build_settings(config: Config, catalog: Catalog, rule_packages: tuple[str, .
         prefilter=not os.environ.get(NO_PREFILTER_ENV),
         honor_foreign_ignores=config.honor_foreign_ignores,
         rule_packages=rule_packages,
+        secret_finder=secret_finder,
     )
 
 

@@ -6,6 +6,7 @@ Notices (skipped files, suppression warnings) go to stderr, written by the ``che
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from typing import Any
 
@@ -16,14 +17,33 @@ _COLORS = {"error": "\033[31m", "warning": "\033[33m", "note": "\033[36m", "bold
 _RESET = "\033[0m"
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\x1b": "\\x1b"}
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters written as escapes (``\\n``, ``\\x1b``, ``\\u202e``): a file
+    name or a message cannot start a line of its own (a CI workflow command), move the cursor,
+    colour the terminal or reorder what is shown. Tabs stay."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: _NAMED.get(m.group(), _escape(m.group())), text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def _paint(text: str, style: str, color: bool) -> str:
     return f"{_COLORS[style]}{text}{_RESET}" if color else text
 
 
 def _header(finding: Finding, color: bool, unsafe_fixes: bool) -> str:
-    where = f"{finding.path}:{finding.span.line}:{finding.span.column}:"
+    where = f"{printable(finding.path)}:{finding.span.line}:{finding.span.column}:"
     marker = "[*] " if _fixable(finding, unsafe_fixes) else ""
-    return f"{_paint(where, 'bold', color)} {_paint(finding.rule_id, finding.level, color)} {marker}{finding.message}"
+    message = printable(finding.message)
+    return f"{_paint(where, 'bold', color)} {_paint(finding.rule_id, finding.level, color)} {marker}{message}"
 
 
 def _fixable(finding: Finding, unsafe_fixes: bool) -> bool:
@@ -48,7 +68,7 @@ def _fix_hint(data: ReportInput) -> list[str]:
 def _snippet(finding: Finding, color: bool) -> list[str]:
     if not finding.source_lines:
         return []
-    line = finding.source_lines[0].rstrip("\r\n")
+    line = printable(finding.source_lines[0].rstrip("\r\n"))
     number = str(finding.span.line)
     gutter = " " * len(number)
     start = max(0, finding.span.column - 1)

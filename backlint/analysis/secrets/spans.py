@@ -10,11 +10,11 @@ in a lint run, locate each fact's node (``context.locate``) and take ``secret_of
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from backlint.analysis.secrets.credentials import CredentialSlots
 from backlint.analysis.secrets.facts import EnvFallback, KnownFormat, SecretFact, SqlPassword, UrlCredential
@@ -75,6 +75,17 @@ class SecretSpans(Analysis):
         yield from get(EnvFallbacks).facts
         yield from self.in_sql
 
+    def found(self, positions: Mapping[cst.CSTNode, CodeRange], line_starts: Sequence[int]) -> list[FoundSecret]:
+        """Every secret as offsets into the file's text, given the walk's positions and where lines start."""
+        source = self.context.source
+        found = []
+        for fact in self.facts():
+            where = positions[fact.node]
+            start = line_starts[where.start.line - 1] + where.start.column
+            end = line_starts[where.end.line - 1] + where.end.column
+            found.append(FoundSecret(*secret_offsets(source, start, end, fact.secret), kind_of(fact)))
+        return sorted(set(found))
+
 
 class FoundSecret(NamedTuple):
     """A secret in a text: code-point offsets of the secret itself (not its quotes or URL), and its
@@ -126,18 +137,11 @@ def find_secret_spans(source: str, knowledge: Knowledge, path: str = "<source>.p
     for analysis in required_analyses([_Masker]):
         context.analyses[analysis] = analysis(context)
     BatchedWalker(list(context.analyses.values()), context).walk(module)  # type: ignore[arg-type]
-    facts = list(context.get(SecretSpans).facts())
-    if not facts:
+    spans = context.get(SecretSpans)
+    if not any(True for _ in spans.facts()):
         return []
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    starts = [0] + [m.end() for m in re.finditer(r"\r\n?|\n", source)]
-    found = []
-    for fact in facts:
-        where = positions[fact.node]
-        start = starts[where.start.line - 1] + where.start.column
-        end = starts[where.end.line - 1] + where.end.column
-        found.append(FoundSecret(*secret_offsets(source, start, end, fact.secret), kind_of(fact)))
-    return sorted(found)
+    return spans.found(positions, [0] + [m.end() for m in re.finditer(r"\r\n?|\n", source)])
 
 
 class _Masker:
