@@ -97,6 +97,12 @@ _OPTIONS: dict[str, Callable[[Any], Any]] = {
     ),
     "jobs": click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all CPUs)."),
     "no-cache": click.option("--no-cache", is_flag=True, help="Neither read nor write the result cache (`cache-dir`)."),
+    "cache-dir": click.option(
+        "--cache-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Where the result cache is (default: `cache-dir`, or BACKLINT_CACHE_DIR); any directory that is "
+        "empty or already backlint's.",
+    ),
     "color": click.option(
         "--color/--no-color", default=None, help="Colour the text report (default: on a TTY, unless NO_COLOR)."
     ),
@@ -132,7 +138,7 @@ _OPTIONS: dict[str, Callable[[Any], Any]] = {
     ),
 }
 # What `baseline` and `suppress` share with `check`: which files, which rules, how to run.
-_LINT = ("paths", "select", "extend-select", "ignore", "config", "force-exclude", "jobs", "no-cache")
+_LINT = ("paths", "select", "extend-select", "ignore", "config", "force-exclude", "jobs", "no-cache", "cache-dir")
 # What `merge` shares with `check`: how to report.
 _REPORT: tuple[str, ...] = ("output", "config", "baseline", "exit-zero", "fail-level", "quiet", "statistics")
 _REPORT += ("sarif-category",)

@@ -34,7 +34,7 @@ from pygls.workspace import TextDocument
 from backlint import __version__
 from backlint.api import display_path_of, is_excluded_path, lint_buffer, project_files, settings_for
 from backlint.core.catalog import Catalog, load_catalog
-from backlint.core.config import VCS_MARKERS, Config, ConfigError, find_project_root, load_config
+from backlint.core.config import VCS_MARKERS, Config, ConfigError, cache_directory, find_project_root, load_config
 from backlint.core.ids import PARSE_ERROR, UNUSED_SUPPRESSION
 from backlint.core.results import FileResult, Finding, ModuleFacts, Notice, Span
 from backlint.pipeline.cache import Cache, open_cache
@@ -311,7 +311,7 @@ class ConfigCache:
             else:
                 config = load_config(self.catalog, explicit=config_file, start=path)
             settings = settings_for(config, self.catalog)
-            cache = open_cache(config.root / os.path.expanduser(config.cache_dir), settings)
+            cache = open_cache(cache_directory(config), settings)
             loaded = Project(stamp, config, settings, cache)
             self._loaded[key] = loaded
         return loaded

@@ -210,7 +210,105 @@ def test_battery_covers_every_secret_kind() -> None:
     assert set(SECRETS) <= found
 
 
-# -- names cannot inject workflow commands -------------------------------------------------------
+# -- a pull request's configuration cannot turn the linter against CI ------------------------------
+
+EVIL_PATH = "/" + "a" * 5000 + "!"
+ROUTES = (
+    f'from flask import Flask\n\napp = Flask(__name__)\n\n\n@app.route("{EVIL_PATH}")\ndef page():\n    return "x"\n'
+)
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "health-path-regex = '^/(a+)+$'",
+        "public-paths = ['^/(a|aa)+$']",
+        "[tool.backlint.tables]\n"
+        "secret-patterns = [{ id = 'evil', description = 'x', regex = '(a+)+$', keywords = ['aaa'] }]",
+        "[tool.backlint.tables]\nmock-data = [{ role = 'static-path', pattern = '^/(a*)*$' }]",
+    ],
+)
+def test_catastrophic_user_patterns_run_in_linear_time(project, setting: str) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    project.write("pyproject.toml", f"[tool.backlint]\n{setting}\n")
+    project.write("app/main.py", ROUTES + f'TOKEN = "{"a" * 5000}!"\n')
+    start = time.monotonic()
+    result = project.lint("app", "--no-cache", "--select", "ALL")
+    assert time.monotonic() - start < 5
+    assert result.exit_code in (0, 1), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "key"),
+    [
+        ("health-path-regex = '^/(?=health)'", "tool.backlint.health-path-regex"),
+        ("public-paths = ['^/(login)\\1$']", "tool.backlint.public-paths"),
+        (
+            "[tool.backlint.tables]\nsecret-sql = [{ regex = '(?<=PASSWORD )(\\w+)', description = 'x' }]",
+            "tool.backlint.tables.secret-sql.regex",
+        ),
+    ],
+)
+def test_patterns_re2_cannot_run_are_rejected_at_load(project, setting: str, key: str) -> None:  # type: ignore[no-untyped-def]
+    project.write("pyproject.toml", f"[tool.backlint]\n{setting}\n")
+    project.write("app/main.py", "x = 1\n")
+    result = project.lint("app", "--no-cache")
+    assert result.exit_code == 2
+    assert "pyproject.toml" in result.stderr and key in result.stderr and "RE2" in result.stderr
+    assert "re2.cc" not in result.stderr  # RE2's own log line stays quiet
+
+
+def test_builtin_patterns_stay_linear_on_a_megabyte_of_adversarial_text() -> None:
+    import time
+
+    from backlint.analysis.secrets.spans import find_secret_spans
+    from backlint.core.catalog import load_catalog
+
+    knowledge = load_catalog().knowledge
+    for filler in ("a" * 1_000_000, "ghp_" * 250_000, "password=" + "x" * 999_990, "://u:" + "@" * 999_995):
+        source = f'TOKEN = "{filler}"\nquery = "CREATE USER x WITH PASSWORD \'{filler[:1000]}"\n'
+        start = time.monotonic()
+        find_secret_spans(source, knowledge)
+        assert time.monotonic() - start < 5, filler[:10]
+
+
+@pytest.mark.parametrize(
+    ("cache_dir", "why"),
+    [("~", "outside the project root"), (".", "project root itself"), ("../..", "outside the project root")],
+)
+def test_a_config_file_cache_dir_stays_inside_the_project(project, cache_dir: str, why: str) -> None:  # type: ignore[no-untyped-def]
+    project.write("pyproject.toml", f'[tool.backlint]\ncache-dir = "{cache_dir}"\n')
+    project.write("app/main.py", "x = 1\n")
+    result = project.lint("app")
+    assert result.exit_code == 2
+    assert "cache-dir" in result.stderr and why in result.stderr
+    assert not (project.root / "CACHEDIR.TAG").exists()
+    assert not (project.root / ".gitignore").exists()
+
+
+def test_command_line_cache_dir_may_point_anywhere_but_fills_only_its_own(project, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    project.write("app/main.py", 'import os\nPASSWORD = "Hn4pW8zR2kQx7T"\n')
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "cache"
+    result = project.lint("app", "--cache-dir", str(elsewhere))
+    assert result.exit_code in (0, 1), result.stderr
+    assert (elsewhere / "CACHEDIR.TAG").exists()
+    again = project.lint("app", "--cache-dir", str(elsewhere))
+    assert again.stdout == result.stdout
+    occupied = tmp_path_factory.mktemp("home")
+    (occupied / "notes.txt").write_text("mine\n", encoding="utf-8")
+    refused = project.lint("app", "--cache-dir", str(occupied))
+    assert "cache disabled" in refused.stderr and "CACHEDIR.TAG" in refused.stderr
+    assert sorted(p.name for p in occupied.iterdir()) == ["notes.txt"]
+
+
+def test_the_environment_chooses_the_cache_directory(project, tmp_path_factory, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    project.write("app/main.py", "x = 1\n")
+    chosen = tmp_path_factory.mktemp("env") / "c"
+    monkeypatch.setenv("BACKLINT_CACHE_DIR", str(chosen))
+    project.lint("app")
+    assert (chosen / "CACHEDIR.TAG").exists()
+    assert not (project.root / ".backlint_cache").exists()
 
 
 def test_names_cannot_inject_workflow_commands_or_terminal_escapes(project) -> None:  # type: ignore[no-untyped-def]

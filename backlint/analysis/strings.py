@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
+from backlint.core.patterns import compile_pattern
+
 if TYPE_CHECKING:
     from backlint.core.catalog import Knowledge
 
@@ -365,17 +367,17 @@ def _pattern_set(knowledge: Knowledge) -> PatternSet:
             SecretPattern(
                 id=row["id"],
                 description=row["description"],
-                regex=re.compile(row["regex"]),
+                regex=compile_pattern(row["regex"]),
                 keywords=words,
                 entropy=float(row.get("entropy", 0)),
-                allowlist=re.compile(row["allowlist"]) if row.get("allowlist") else None,
+                allowlist=compile_pattern(row["allowlist"]) if row.get("allowlist") else None,
                 level=row.get("level"),
                 validate=row.get("validate"),
                 needs_name=bool(row.get("needs-name", False)),
             )
         )
     prefilter = re.compile("|".join(sorted(map(re.escape, keywords))) or "(?!)", re.IGNORECASE)
-    allow = tuple(re.compile(r["regex"]) for r in knowledge.rows("secret-allowlist"))
+    allow = tuple(compile_pattern(r["regex"]) for r in knowledge.rows("secret-allowlist"))
     return PatternSet(tuple(patterns), prefilter, allow)
 
 

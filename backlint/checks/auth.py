@@ -9,7 +9,6 @@ rule does not know (then: `auth-dependencies`, `public-paths`).
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -21,6 +20,7 @@ from backlint.analysis.web.routing import Node
 from backlint.analysis.web.served import EndpointIndex, Served, endpoint_index
 from backlint.analysis.web.syntax import DEPENDS
 from backlint.core.facts import ProjectFinding, ProjectRule
+from backlint.core.patterns import compile_pattern
 from backlint.core.results import ModuleFacts
 
 _MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -542,7 +542,7 @@ class MutatingEndpointWithoutAuth(ProjectRule):
         index = endpoint_index(modules, self.project, self.options)
         evidence = _Evidence(index, self.options)
         vocabulary = _Vocabulary.load(index.model.knowledge)
-        public = [re.compile(p) for p in self.options.get("public-paths") or vocabulary.public_paths]
+        public = [compile_pattern(p) for p in self.options.get("public-paths") or vocabulary.public_paths]
         out: list[ProjectFinding] = []
         for served in index.served:
             app, site = served.app, served.site

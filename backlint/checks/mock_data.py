@@ -8,7 +8,6 @@ out of both the walk and the project pass.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import libcst as cst
@@ -20,6 +19,7 @@ from backlint.analysis.web.served import EndpointIndex, Served, endpoint_index
 from backlint.core.catalog import Knowledge
 from backlint.core.facts import ProjectFinding, ProjectRule
 from backlint.core.imports import dotted_name
+from backlint.core.patterns import compile_pattern
 from backlint.core.results import ModuleFacts, RelatedLocation, Span
 from backlint.core.rule import FileContext, Rule
 
@@ -236,7 +236,8 @@ class EndpointReturnsHardcodedRecords(ProjectRule):
     def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
         index = endpoint_index(modules, self.project, self.options)
         model = index.model
-        static = [re.compile(r["pattern"]) for r in model.knowledge.rows("mock-data") if r["role"] == "static-path"]
+        rows = model.knowledge.rows("mock-data")
+        static = [compile_pattern(r["pattern"]) for r in rows if r["role"] == "static-path"]
         out: list[ProjectFinding] = []
         for served in index.served:
             body = served.body

@@ -23,7 +23,7 @@ from backlint.api import (
     usage_error,
 )
 from backlint.core.catalog import load_catalog
-from backlint.core.config import Config, ConfigError, load_config
+from backlint.core.config import Config, ConfigError, cache_directory, load_config
 from backlint.core.ids import EXIT_CLEAN, EXIT_ERROR
 from backlint.core.options import CheckOptions
 from backlint.core.results import Notice, RunResult
@@ -74,7 +74,7 @@ def run_check(options: CheckOptions) -> int:
             return show_files(adoption.files_to_lint(found.files, settings), settings)
         cache = None
         if not options.no_cache:
-            cache = open_cache(config.root / os.path.expanduser(config.cache_dir), settings)
+            cache = open_cache(cache_directory(config, options.cache_dir), settings)
         progress = ProgressBar(sys.stderr) if not options.quiet and ProgressBar.wanted(sys.stderr) else None
         try:
             jobs = options.jobs or cpu_count()
@@ -126,7 +126,7 @@ def show_files(files: list[Any], settings: Any) -> int:
 def show_settings(options: CheckOptions, config: Config, catalog: Any, settings: Any) -> int:
     """``--show-settings``: where the project is, what configures it, and the rules and options in effect."""
     enabled = config.enabled_rules(catalog)
-    cache = "disabled (--no-cache)" if options.no_cache else (config.root / os.path.expanduser(config.cache_dir))
+    cache = "disabled (--no-cache)" if options.no_cache else cache_directory(config, options.cache_dir)
     rows: list[tuple[str, Any]] = [
         ("project root", config.root),
         ("configuration", config.source or "none (defaults)"),
@@ -177,7 +177,7 @@ def _run_stdin(options, config, catalog, settings, data: bytes):  # type: ignore
         return RunResult(
             findings=[error] if error else [], notices=[notice] if notice else [], files=1, internal_errors=0
         )
-    cache = None if options.no_cache else open_cache(config.root / os.path.expanduser(config.cache_dir), settings)
+    cache = None if options.no_cache else open_cache(cache_directory(config, options.cache_dir), settings)
     return lint_buffer(text, name, config, catalog, settings, cache=cache, jobs=options.jobs or cpu_count())
 
 

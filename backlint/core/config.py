@@ -14,6 +14,7 @@ from backlint.core.catalog import LEVELS, Catalog, validate_row
 from backlint.core.files import read_limited
 from backlint.core.globs import GlobError, compile_glob
 from backlint.core.ids import PARSE_ERROR
+from backlint.core.patterns import UserPattern, re2_problem
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -260,6 +261,9 @@ def parse_section(section: Mapping[str, Any], catalog: Catalog, *, path: Path, p
         elif key == "cache-dir":
             if not isinstance(value, str) or not value.strip():
                 raise fail(key, f"expected a directory path (string), got {_shown(value)}")
+            problem = _outside_project(value, kwargs["root"])
+            if problem:
+                raise fail(key, f"{_shown(value)} {problem}; --cache-dir or {CACHE_DIR_ENV} may point anywhere")
             kwargs["cache_dir"] = value
         elif key == "baseline":
             if not isinstance(value, str) or not value.strip():
@@ -275,7 +279,7 @@ def parse_section(section: Mapping[str, Any], catalog: Catalog, *, path: Path, p
             problem = _option_problem(key, value, option_defaults[key])
             if problem:
                 raise fail(key, problem)
-            options[key] = value
+            options[key] = _user_patterns(key, value, fail) if key in REGEX_OPTIONS else value
         else:
             raise fail(key, "unknown key")
     kwargs["options"] = tuple(sorted(options.items()))
@@ -341,9 +345,61 @@ def _table_extensions(value: Any, catalog: Catalog, fail: Any) -> tuple[tuple[st
             raise fail(f"tables.{name}", f"unknown table; known: {sorted(catalog.table_specs)}")
         if not isinstance(rows, list):
             raise fail(f"tables.{name}", "expected a list of rows (an array of tables)")
+        checked = []
         for row in rows:
             problem = validate_row(spec, row, catalog.knowledge.rows(name))
             if problem:
                 raise fail(f"tables.{name}", problem)
-        out.append((name, tuple(rows)))
+            for field in spec.regex_fields:
+                if isinstance(row.get(field), str):
+                    row = {**row, field: _user_patterns(f"tables.{name}.{field}", row[field], fail)}
+            checked.append(row)
+        out.append((name, tuple(checked)))
     return tuple(out)
+
+
+CACHE_DIR_ENV = "BACKLINT_CACHE_DIR"
+
+
+def _outside_project(value: str, root: Path) -> str | None:
+    """Why a configuration file's ``cache-dir`` may not be used: a pull request's configuration must
+    not make backlint write (a tag file, a ``.gitignore`` of ``*``) in a home directory, outside the
+    checkout, or over the project itself."""
+    if value.startswith("~"):
+        return "is outside the project root (a configuration file's cache-dir must be inside it)"
+    try:
+        resolved = (root / value).resolve()
+    except (OSError, RuntimeError) as exc:
+        return f"cannot be resolved ({exc})"
+    if resolved == root:
+        return "is the project root itself (it must be a directory inside it)"
+    if not resolved.is_relative_to(root):
+        return "is outside the project root (a configuration file's cache-dir must be inside it)"
+    return None
+
+
+def cache_directory(config: Config, option: Path | None = None) -> Path:
+    """Where the cache is: ``--cache-dir``, else the ``BACKLINT_CACHE_DIR`` variable (both may point
+    anywhere: the person running backlint chose them), else the configuration's ``cache-dir``
+    (checked at load to be inside the project root)."""
+    chosen = option or (Path(os.environ[CACHE_DIR_ENV]) if os.environ.get(CACHE_DIR_ENV) else None)
+    if chosen is not None:
+        return chosen.expanduser().absolute()
+    return config.root / config.cache_dir
+
+
+def _user_patterns(key: str, value: Any, fail: Any) -> Any:
+    """A pattern (or a list of them) from the configuration, checked and marked for RE2
+    (backlint/core/patterns.py): one RE2 cannot run is rejected here, before any file is read."""
+    if isinstance(value, list):
+        return [_user_patterns(key, item, fail) for item in value]
+    if not isinstance(value, str):
+        return value
+    problem = re2_problem(value)
+    if problem is not None:
+        raise fail(
+            key,
+            f"regex {_shown(value)} cannot be run in linear time by RE2 ({problem}); user patterns may not use "
+            "lookarounds or backreferences",
+        )
+    return UserPattern(value)

@@ -31,6 +31,7 @@ class CheckOptions:
     sarif_category: str | None = None
     jobs: int | None = None
     no_cache: bool = False
+    cache_dir: Path | None = None  # --cache-dir: anywhere (core/config.py cache_directory)
     color: bool | None = None
     sarif_include_suppressed: bool = False
     # Adoption (backlint/adoption.py): baseline, changed files, unused suppressions, CI shards.

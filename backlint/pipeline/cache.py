@@ -226,12 +226,17 @@ class Cache:
                 unlink_quietly(path)
 
     def _create(self) -> None:
-        self.files.mkdir(parents=True, exist_ok=True)
-        (self.root / "project").mkdir(exist_ok=True)
+        """Make the cache's directories, in a directory that is empty or already ours (its tag file
+        says so): a cache directory pointed at a home or a project is never filled or hidden."""
+        if not is_ours_or_empty(self.directory):
+            raise PermissionError(0, f"{self.directory} is not empty and has no backlint CACHEDIR.TAG")
+        self.directory.mkdir(parents=True, exist_ok=True)
         for name, text in (("CACHEDIR.TAG", _TAG), (".gitignore", "# Created by backlint\n*\n")):
             path = self.directory / name
             if not path.exists():
                 path.write_text(text, encoding="utf-8")
+        self.files.mkdir(parents=True, exist_ok=True)
+        (self.root / "project").mkdir(exist_ok=True)
 
     # -- project pass ----------------------------------------------------------------------------
 
@@ -393,6 +398,21 @@ class Cache:
                 if name not in keep:
                     unlink_quietly(path)
                     total -= size
+
+
+def is_ours_or_empty(directory: Path) -> bool:
+    """Whether backlint may write its cache in ``directory``: absent, empty, or tagged by backlint."""
+    try:
+        if not directory.exists():
+            return True
+        if (directory / "CACHEDIR.TAG").read_text("utf-8", "replace") == _TAG:
+            return True
+    except OSError:
+        pass
+    try:
+        return directory.is_dir() and not any(directory.iterdir())
+    except OSError:
+        return False
 
 
 def open_cache(directory: Path, settings: Settings) -> Cache:

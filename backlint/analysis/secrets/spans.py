@@ -24,6 +24,7 @@ from backlint.analysis.secrets.urls import CredentialUrls
 from backlint.analysis.strings import HOLE, is_templated, literal_text, raw_text
 from backlint.core.catalog import Knowledge
 from backlint.core.imports import ImportTable
+from backlint.core.patterns import compile_pattern
 from backlint.core.results import FileKind
 from backlint.core.rule import Analysis, FileContext, required_analyses
 from backlint.pipeline.walk import BatchedWalker, children
@@ -32,7 +33,7 @@ _SQL_WORDS = re.compile(r"(?i)password|identified")
 
 
 def _sql_patterns(knowledge: Knowledge) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(row["regex"]) for row in knowledge.rows("secret-sql"))
+    return tuple(compile_pattern(row["regex"]) for row in knowledge.rows("secret-sql"))
 
 
 class SecretSpans(Analysis):

@@ -17,6 +17,7 @@ from backlint.analysis.web.bodies import BodyFacts, ModuleExtras
 from backlint.analysis.web.file import WebFile
 from backlint.core.catalog import Knowledge
 from backlint.core.imports import dotted_name
+from backlint.core.patterns import compile_pattern
 from backlint.core.rule import FileContext
 
 # Data-store methods that a settings dict kept in app state has too: not evidence of I/O there.
@@ -59,9 +60,8 @@ class BodyTables:
             return frozenset(r["name"] for r in knowledge.rows("mock-data") if r["role"] == role and "name" in r)
 
         def patterns(role: str) -> tuple[re.Pattern[str], ...]:
-            return tuple(
-                re.compile(r["pattern"]) for r in knowledge.rows("mock-data") if r["role"] == role and "pattern" in r
-            )
+            rows = knowledge.rows("mock-data")
+            return tuple(compile_pattern(r["pattern"]) for r in rows if r["role"] == role and "pattern" in r)
 
         def auth(form: str) -> frozenset[str]:
             return frozenset(r["name"] for r in knowledge.rows("auth-evidence") if r["form"] == form)

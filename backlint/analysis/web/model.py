@@ -31,6 +31,7 @@ from backlint.analysis.web.facts import (
 from backlint.analysis.web.modules import Module, ModuleIndex, Site
 from backlint.analysis.web.routing import Endpoint, Handler, Hook, Node, Routing, join_route
 from backlint.core.catalog import Knowledge
+from backlint.core.patterns import compile_pattern
 from backlint.core.results import ModuleFacts
 
 
@@ -302,7 +303,7 @@ class ProjectModel:
     def is_health(self, endpoint: Endpoint) -> bool:
         """A health route: its path matches ``health-path-regex``, or (path unknown) its name looks like one."""
         if endpoint.path is not None:
-            pattern = re.compile(self.options.get("health-path-regex", _HEALTH_PATH), re.IGNORECASE)
+            pattern = compile_pattern(self.options.get("health-path-regex", _HEALTH_PATH), ignore_case=True)
             return bool(pattern.search("/" + endpoint.path.lstrip("/^").rstrip("$")))
         return bool(_HEALTH_NAME.match(endpoint.name.lower()))
 
