@@ -166,8 +166,9 @@ def test_a_damaged_cache_file_is_a_warning_and_a_relint(tmp_path: Path) -> None:
     entries = list((tmp_path / ".backlint_cache").rglob("files/*"))
     assert entries
     entries[0].write_bytes(b"garbage")
-    (tmp_path / ".backlint_cache" / "v2" / "stat-index").unlink(missing_ok=True)
-    (tmp_path / ".backlint_cache" / "v2" / "stat-index").symlink_to("/dev/zero")
+    index = entries[0].parent.parent / "stat-index"  # .backlint_cache/v<cache format>/stat-index
+    index.unlink(missing_ok=True)
+    index.symlink_to("/dev/zero")
     second = run_cli("check", ".", "--format", "json", cwd=tmp_path)
     assert second.exit_code == first.exit_code == 1
     assert second.json()["findings"] == first.json()["findings"]
