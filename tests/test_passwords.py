@@ -711,3 +711,79 @@ def test_a_command_line_tool_prints_the_token_it_created_to_its_operator(project
             """
         },
     )
+
+
+def test_a_model_that_hashes_in_save_or_a_validator_clears_the_store(project) -> None:  # type: ignore[no-untyped-def]
+    """A Django model whose ``save()`` hashes ``self.password``, and a SQLModel-style class whose
+    pydantic validator hashes the field, store hashes; a model whose save() only logs does not."""
+    _check(
+        project,
+        {
+            "app/models.py": """
+                from django.contrib.auth.hashers import make_password
+                from django.db import models
+                from passlib.hash import bcrypt
+                from pydantic import field_validator
+                from sqlmodel import Field, SQLModel
+
+
+                class Member(models.Model):
+                    password = models.CharField(max_length=128)
+
+                    def save(self, *args, **kwargs):
+                        if not self.password.startswith("pbkdf2_"):
+                            self.password = make_password(self.password)
+                        super().save(*args, **kwargs)
+
+
+                class Account(SQLModel, table=True):
+                    id: int = Field(primary_key=True)
+                    password: str
+
+                    @field_validator("password")
+                    @classmethod
+                    def hash_password(cls, value):
+                        return bcrypt.hash(value)
+
+
+                class Guest(models.Model):
+                    password = models.CharField(max_length=128)
+
+                    def save(self, *args, **kwargs):
+                        print("saving", self.pk)
+                        super().save(*args, **kwargs)
+            """,
+            "app/views.py": """
+                from app.models import Account, Guest, Member
+
+
+                def register(request, session):
+                    Member.objects.create(username=request.POST["username"], password=request.POST["password"])
+                    session.add(Account(password=request.POST["password"]))
+                    Guest.objects.create(password=request.POST["password"])  # expect: BL301
+            """,
+        },
+    )
+
+
+def test_a_token_object_or_a_secrets_name_logged_is_no_secret(project) -> None:  # type: ignore[no-untyped-def]
+    """A parameter annotated with a class holds an object (a token row: its repr is an id), an ARN
+    names a secret in a vault; a token string logged is reported."""
+    _check(
+        project,
+        {
+            "app/tokens.py": """
+                import logging
+
+                from app.models import Token
+
+                log = logging.getLogger(__name__)
+
+
+                def revoke(token: Token, secret_arn, access_token: str):
+                    log.info("revoking %s", token)
+                    log.info("reading %s", secret_arn)
+                    log.info("revoked %s", access_token)  # expect: BL304
+            """,
+        },
+    )

@@ -594,3 +594,132 @@ def test_development_defaults_of_another_service_are_not_the_apps_secrets(projec
         """,
         select="BL2",
     )
+
+
+def test_markers_for_accounts_that_log_in_elsewhere_are_no_passwords(project) -> None:  # type: ignore[no-untyped-def]
+    """An LDAP/SSO account's password column holds a marker (Django's unusable ``!`` prefix, a word
+    saying where the account logs in); a real default password in the same place is reported."""
+    _check(
+        project,
+        "app/accounts.py",
+        """
+        from app.models import User
+
+        LDAP_PASSWORD_MARKER = "!ldap-managed"
+
+
+        def import_ldap_user(name):
+            return User(name=name, password="!ldap-managed")
+
+
+        def create_sso_user(name):
+            user = User(username=name)
+            user.password = "external-auth"
+            return user
+
+
+        def create_default_admin():
+            return User(name="admin", password="Adm1n-2024!")  # expect: BL202
+        """,
+    )
+
+
+def test_a_comparison_that_refuses_a_value_is_a_guard(project) -> None:  # type: ignore[no-untyped-def]
+    """A check that raises, exits or asserts when a setting still holds the shipped placeholder
+    refuses it, whatever object the setting is read from; a login check comparing with a literal does not."""
+    _check(
+        project,
+        "app/checks.py",
+        """
+        import sys
+
+
+        def check_settings(settings):
+            if settings.SECRET_KEY == "change-me-in-production":
+                raise RuntimeError("set SECRET_KEY")
+            if settings.jwt_secret == "s3cr3t-Jwt-2024":
+                sys.exit("refusing the sample JWT secret")
+            assert settings.api_token != "your-api-token-here", "configure the token"
+
+
+        def login(password):
+            if password == "Sup3r-S3cret!":  # expect: BL202
+                return True
+            return False
+        """,
+    )
+
+
+def test_test_data_builders_create_sample_accounts(project) -> None:  # type: ignore[no-untyped-def]
+    """ckan's CreateTestData and flaskbb's create_test_data create demo users with known passwords;
+    the same literal in a function that creates a real account is reported."""
+    _check(
+        project,
+        "app/lib/create_test_data.py",
+        """
+        from app import model
+
+
+        class CreateTestData:
+            @classmethod
+            def create_test_user(cls):
+                tester = model.User(name="tester", password="tester")
+                model.Session.add(tester)
+
+
+        def create_test_data(users=5):
+            for u in range(users):
+                model.User(username=f"test{u}", password="test", email=f"test{u}@example.org").save()
+
+
+        def create_admin():
+            model.User(name="admin", password="tester1234")  # expect: BL202
+        """,
+    )
+
+
+def test_a_literal_password_given_to_a_hasher_or_user_creation_is_reported(project) -> None:  # type: ignore[no-untyped-def]
+    """A default account's password hashed at startup, or passed positionally to ``create_user``."""
+    _check(
+        project,
+        "app/bootstrap.py",
+        """
+        from django.contrib.auth.hashers import make_password
+        from passlib.hash import bcrypt
+
+        from app.models import User
+
+
+        def bootstrap(request):
+            admin_hash = bcrypt.hash("admin123")  # expect: BL202
+            User.objects.create_user("admin", "admin@example.com", "admin123")  # expect: BL202
+            User.objects.create_superuser("root", "root@example.com", "Root-2024!")  # expect: BL202
+            other = make_password(request.POST["password"])
+            bcrypt.verify("probe", admin_hash)
+            return other
+        """,
+    )
+
+
+def test_padded_tokens_and_documented_keys_are_samples() -> None:
+    """A token whose random part is one character repeated, and keys a provider's documentation
+    publishes, are samples; a random token of the same format is not."""
+    assert not list(PATTERNS.search("sk_test_7neL" + "0" * 20))
+    assert not list(PATTERNS.search("npm_fd4mx82mux4b" + "A" * 24))
+    assert not list(PATTERNS.search("sk_test_4eC39HqLyjWDarjtT1zdp7dc"))
+    assert [m.pattern.id for m in PATTERNS.search("sk_live_" + _r(24))] == ["stripe-live-key"]
+
+
+def test_test_vectors_in_tests_are_not_leaks(project) -> None:  # type: ignore[no-untyped-def]
+    """lemur-style test vectors: a private key or a signed token in a test file opens nothing outside
+    the tests; a provider's token there is a leak all the same."""
+    body = _PEM_BODY[:64] + "\\n" + _PEM_BODY[64:]
+    pem = "-----BEGIN RSA PRIVATE KEY-----\\n" + body + "\\n-----END RSA PRIVATE KEY-----"
+    token = _jwt({"sub": "svc-billing", "role": "admin"})
+    aws = "AKIA" + _r(16, string.ascii_uppercase + "234567")
+    text = f'INTERMEDIATE_KEY = "{pem}"\nADMIN_TOKEN = "{token}"\nAWS_KEY = "{aws}"\n'
+    project.write("app/tests/vectors.py", text)
+    project.write("app/keys.py", text)
+    found = project.lint("app", "--select", "BL201", "--format", "json", "--no-cache").json()["findings"]
+    got = {(f["path"], f["line"]) for f in found}
+    assert got == {("app/tests/vectors.py", 3), ("app/keys.py", 1), ("app/keys.py", 2), ("app/keys.py", 3)}

@@ -263,6 +263,7 @@ class SecretPattern:
     level: str | None
     validate: str | None
     needs_name: bool  # matched against ``<name> = '<value>'``: the format needs its context
+    test_vector: bool = False  # key material a test file holds as a test vector (the table's description)
 
 
 # Formats recognised by their name are short tokens: a longer value is not one of them.
@@ -374,6 +375,7 @@ def _pattern_set(knowledge: Knowledge) -> PatternSet:
                 level=row.get("level"),
                 validate=row.get("validate"),
                 needs_name=bool(row.get("needs-name", False)),
+                test_vector=bool(row.get("test-vector", False)),
             )
         )
     prefilter = re.compile("|".join(sorted(map(re.escape, keywords))) or "(?!)", re.IGNORECASE)
@@ -430,6 +432,21 @@ class ValueWords:
     local_hosts: frozenset[str]
     url_placeholders: frozenset[str]
     redactions: frozenset[str] = frozenset()
+    markers: frozenset[str] = frozenset()
+    demo: frozenset[str] = frozenset()
+    demo_nouns: frozenset[str] = frozenset()
+
+    def is_marker(self, value: str) -> bool:
+        """A password column's marker for an account that logs in elsewhere (``"!ldap-managed"``,
+        ``"__external__"``, ``"sso"``): its words are marker and filler words, one a marker."""
+        words = set(name_tokens(value))
+        return bool(words & self.markers) and words <= self.markers | self.filler
+
+    def builds_demo_data(self, name: str) -> bool:
+        """A function or class named for creating test or demo data (``create_test_data``,
+        ``CreateTestData``, ``populate_demo_users``): its credentials are sample accounts."""
+        words = set(name_tokens(name))
+        return bool(words & self.demo) and bool(words & self.demo_nouns)
 
 
 def value_words(knowledge: Knowledge) -> ValueWords:
@@ -453,6 +470,9 @@ def _value_words(knowledge: Knowledge) -> ValueWords:
         local_hosts=lower("local-host"),
         url_placeholders=lower("url-placeholder"),
         redactions=lower("redaction"),
+        markers=lower("marker"),
+        demo=lower("demo"),
+        demo_nouns=lower("demo-noun"),
     )
 
 
@@ -500,6 +520,8 @@ def credential_tier(
     squashed = re.sub(r"[^a-z0-9]", "", folded)
     if squashed in words.redactions:
         return None  # "[REDACTED]" written over a secret
+    if words.is_marker(stripped):
+        return None  # "!ldap-managed": no password, a marker for an account that logs in elsewhere
     tier = PLACEHOLDER if any(p in squashed for p in words.placeholders) else _tier(stripped)
     if sink:
         return tier

@@ -35,6 +35,31 @@ def setter_fields(function: cst.FunctionDef) -> set[str]:
     return out
 
 
+def validated_fields(function: cst.FunctionDef) -> set[str]:
+    """The fields a pydantic validator names (``@field_validator("password")``, ``@validator(...)``)."""
+    out: set[str] = set()
+    for decorator in function.decorators:
+        target = decorator.decorator
+        if isinstance(target, cst.Call) and (dotted_name(target.func) or "").rpartition(".")[2] in (
+            "field_validator",
+            "validator",
+        ):
+            out |= {t for a in target.args if a.keyword is None and (t := string_value(a.value)) is not None}
+    return out
+
+
+def calls_in(function: cst.FunctionDef) -> list[cst.Call]:
+    """Every call in the function's body (nested functions included)."""
+    out: list[cst.Call] = []
+    stack: list[cst.CSTNode] = [function.body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, cst.Call):
+            out.append(node)
+        stack.extend(node.children)
+    return out
+
+
 def is_descriptor(value: cst.BaseExpression | None) -> bool:
     """``property(get, set)``, ``synonym("_password", descriptor=property(...))``, ``hybrid_property(...)``."""
     if not isinstance(value, cst.Call):

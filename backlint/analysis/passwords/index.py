@@ -8,7 +8,14 @@ from typing import Protocol
 import libcst as cst
 
 from backlint.analysis.logging import LogCalls
-from backlint.analysis.passwords.classes import ClassInfo, excluded_field, is_descriptor, setter_fields
+from backlint.analysis.passwords.classes import (
+    ClassInfo,
+    calls_in,
+    excluded_field,
+    is_descriptor,
+    setter_fields,
+    validated_fields,
+)
 from backlint.analysis.passwords.facts import CallSite, PasswordFact
 from backlint.analysis.passwords.tables import PasswordTables, password_tables
 from backlint.analysis.passwords.values import Val, is_hash_name, model_module, string_value
@@ -120,7 +127,7 @@ class ModuleIndex:
         if isinstance(node.body, cst.IndentedBlock):
             for statement in node.body.body:
                 if isinstance(statement, cst.FunctionDef):
-                    setters |= setter_fields(statement)
+                    setters |= setter_fields(statement) | self._hashing_hooks(statement, fields)
                 if not isinstance(statement, cst.SimpleStatementLine):
                     continue
                 for small in statement.body:
@@ -136,6 +143,27 @@ class ModuleIndex:
                         if is_descriptor(value):
                             setters.add(target.value)
         return ClassInfo(node.name.value, node, kind, fields, excluded, complete, setters)
+
+    def _hashing_hooks(self, function: cst.FunctionDef, fields: dict[str, cst.CSTNode]) -> set[str]:
+        """Fields a model hashes itself: a pydantic validator of the field (``@field_validator("password")``)
+        or a ``save()`` override that passes the field (``self.password``) to a slow hasher."""
+        named = validated_fields(function)
+        if function.name.value != "save" and not named:
+            return set()
+        hashed: set[str] = set()
+        for call in calls_in(function):
+            func = call.func
+            method = func.attr.value if isinstance(func, cst.Attribute) else dotted_name(func) or ""
+            row = self.k.hasher(self.qualified(func), method)
+            if row is None or row["kind"] != "hash":
+                continue
+            if named:
+                return named
+            for arg in call.args:
+                target = arg.value
+                if isinstance(target, cst.Attribute) and dotted_name(target.value) == "self":
+                    hashed.add(target.attr.value)
+        return hashed & (set(fields) | {"password"})
 
     def class_qualname(self, name: str) -> str:
         """``app.models.User`` for a class defined here or imported."""

@@ -11,6 +11,7 @@ from backlint.analysis.passwords.values import (
     DATA,
     DICT,
     INPUT,
+    INSTANCE,
     MODEL,
     ORM,
     OTHER,
@@ -25,6 +26,9 @@ from backlint.analysis.passwords.values import (
 )
 from backlint.analysis.strings import PASSWORD, SECRET, name_tokens
 from backlint.core.imports import dotted_name
+
+# Annotations of a value that is the secret itself, not an object holding one.
+_STRING_TYPES = frozenset({"SecretStr", "SecretBytes", "Text", "AnyStr", "Any", "Optional", "Union", "Annotated"})
 
 
 class Sources:
@@ -49,6 +53,9 @@ class Sources:
             info = self.frame.index.classes.get(written)
             if info is not None and info.kind == "pydantic":
                 return Val(MODEL, param, written)
+            tail = written.rpartition(".")[2]
+            if tail[:1].isupper() and tail not in _STRING_TYPES and self.lex.sensitivity(name) == SECRET:
+                return Val(INSTANCE, param, written)  # token: Token: an object, its repr no secret string
         if name in ("request", "req"):
             return Val(REQUEST, param)
         if name == "self" and self.frame.owner is not None and self.frame.owner.kind == "orm":

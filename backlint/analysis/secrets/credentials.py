@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,6 +33,7 @@ from backlint.analysis.strings import (
     value_words,
 )
 from backlint.core.catalog import Knowledge
+from backlint.core.imports import dotted_name
 from backlint.core.rule import Analysis, FileContext
 
 
@@ -41,8 +43,50 @@ def sink_words(knowledge: Knowledge) -> tuple[str, ...]:
 
 
 def _sink_words(knowledge: Knowledge) -> tuple[str, ...]:
-    rows = knowledge.rows("secret-sinks")
-    return tuple(sorted({r["argument"] if r["call"] == "<config>" else r["call"].split(".")[0] for r in rows}))
+    words = {_sink_word(r) for r in knowledge.rows("secret-sinks")}
+    hashers = _password_hashers(knowledge)
+    words |= {name.split(".")[0] for name in (*hashers.exact, *hashers.prefixes)} | hashers.methods
+    return tuple(sorted(words))
+
+
+def _sink_word(row: dict[str, Any]) -> str:
+    if row["call"] == "<config>":
+        return str(row["argument"])
+    head, _, tail = row["call"].partition(".")
+    return str(tail if head == ANY_RECEIVER else head)
+
+
+# A secret-sinks row whose call is ``*.<method>`` matches that method on any receiver (``User.objects.create_user``).
+ANY_RECEIVER = "*"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Hashers:
+    """The slow password hashers of the ``password-hashers`` table: their first argument is a password."""
+
+    exact: frozenset[str]
+    prefixes: tuple[str, ...]
+    methods: frozenset[str]
+
+    def hashes(self, name: str) -> bool:
+        if name in self.exact:
+            return True
+        if any(name.startswith(p + ".") for p in self.prefixes):
+            return name.rpartition(".")[2] in ("hash", "encrypt")  # not verify(secret, hash)
+        return name.rpartition(".")[2] in self.methods
+
+
+def _password_hashers(knowledge: Knowledge) -> _Hashers:
+    return knowledge.derived(_hasher_index)
+
+
+def _hasher_index(knowledge: Knowledge) -> _Hashers:
+    rows = [r for r in knowledge.rows("password-hashers") if r["kind"] == "hash" and "param" not in r]
+    return _Hashers(
+        frozenset(r["name"] for r in rows if r.get("match") is None),
+        tuple(r["name"] for r in rows if r.get("match") == "prefix"),
+        frozenset(r["name"] for r in rows if r.get("match") == "method"),
+    )
 
 
 def _index_sinks(knowledge: Knowledge) -> dict[str, list[dict[str, Any]]]:
@@ -67,6 +111,7 @@ class CredentialSlots(Analysis):
         self.roles = context.get(ClassRoles)
         self.scopes = context.get(Scopes)
         self.sinks = knowledge.derived(_index_sinks)
+        self.hashers = _password_hashers(knowledge)
         self.config_keys = {row["argument"]: row["what"] for row in self.sinks.get("<config>", [])}
         self.facts: list[SecretFact] = []
 
@@ -105,7 +150,10 @@ class CredentialSlots(Analysis):
     def visit_Call(self, node: cst.Call) -> None:
         handled: set[str] = set()
         name = self.local.call_name(node)
+        if name is None and isinstance(node.func, cst.Attribute):
+            name = node.func.attr.value  # a method of a receiver not followed: the `*.<method>` rows
         if name is not None:
+            self._hashed_literal(node, name)
             handled |= self._call_sinks(node, name, node.args)
             wrapped = self._middleware(node, name)
             if wrapped is not None:
@@ -144,9 +192,20 @@ class CredentialSlots(Analysis):
             return None
         return self.context.qualified_name(first.value)
 
+    def _hashed_literal(self, node: cst.Call, name: str) -> None:
+        """``bcrypt.hash("admin123")``, ``user.set_password("admin")``: a literal password hashed."""
+        if not node.args or node.args[0].keyword is not None or node.args[0].star:
+            return
+        if not self.hashers.hashes(name):
+            return
+        expr = node.args[0].value
+        value = string_value(expr)
+        if value is not None:
+            self._sink(expr, value, "a password", f"{name}()")
+
     def _call_sinks(self, node: cst.Call, name: str, args: Iterable[cst.Arg]) -> set[str]:
         handled: set[str] = set()
-        rows = self.sinks.get(name, [])
+        rows = self.sinks.get(name) or self.sinks.get(f"{ANY_RECEIVER}.{name.rpartition('.')[2]}", [])
         if not rows:
             return handled
         positional = [a.value for a in args if a.keyword is None and not a.star]
@@ -193,14 +252,38 @@ class CredentialSlots(Analysis):
         value = string_value(literal)
         name = target_name(other)
         # A literal compared with configuration is a guard (refusing a placeholder, skipping a test
-        # password); compared with what a caller or the request passes, it is a hardcoded credential.
-        if value is not None and name is not None and carries_input(other, self.scopes, self.scopes.site_at(node)):
+        # password); compared with what a caller or the request passes, it is a hardcoded credential,
+        # unless the comparison refuses it (``if settings.secret == "change-me": raise ...``).
+        if value is None or name is None or self._refuses(node):
+            return
+        if carries_input(other, self.scopes, self.scopes.site_at(node)):
             self._named(literal, value, name, compared=True)
+
+    def _refuses(self, node: cst.Comparison) -> bool:
+        """Is ``node`` the test of an ``assert``, or of an ``if`` whose body raises or exits?"""
+        ancestors = self.context.ancestors
+        for parent in reversed(ancestors[:-1]):
+            if isinstance(parent, cst.Assert):
+                return True
+            if isinstance(parent, cst.If):
+                return _stops(parent.body)
+            if isinstance(parent, (cst.BaseSuite, cst.FunctionDef, cst.ClassDef, cst.SimpleStatementLine)):
+                return False
+        return False
 
     # --- verdicts -----------------------------------------------------------------------------
 
+    def _builds_demo_data(self) -> bool:
+        """Inside a function or class named for creating test or demo data (``CreateTestData``)."""
+        return any(
+            isinstance(a, (cst.FunctionDef, cst.ClassDef)) and self.words.builds_demo_data(a.name.value)
+            for a in self.context.ancestors
+        )
+
     def _sink(self, node: cst.CSTNode, value: str, what: str, slot: str, name: str | None = None) -> bool:
         if self.patterns.recognizes(value, name) or is_password_hash(value.strip()):
+            return True
+        if self._builds_demo_data():
             return True
         tier = credential_tier(value, (), self.words, sink=True, credential_like=True)
         if tier is None:
@@ -211,7 +294,7 @@ class CredentialSlots(Analysis):
     def _named(self, node: cst.CSTNode, value: str, name: str, compared: bool = False) -> bool:
         tokens = name_tokens(name)
         kind = self.lexicon.sensitivity_of(tokens)
-        if kind is None or self.patterns.recognizes(value, name):
+        if kind is None or self.patterns.recognizes(value, name) or self._builds_demo_data():
             return False
         credential_like = self.lexicon.is_credential_name(tokens)
         labels = self.lexicon.label_words(kind)
@@ -223,3 +306,18 @@ class CredentialSlots(Analysis):
             NamedCredential(node, value, tuple(self.context.ancestors), tier, name, kind, compared, client)
         )
         return True
+
+
+def _stops(body: cst.BaseSuite) -> bool:
+    """Does the block raise, exit or abort (``raise``, ``sys.exit()``, ``abort(...)``)?"""
+    statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
+    for statement in statements:
+        smalls = statement.body if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) else []
+        for small in smalls:
+            if isinstance(small, cst.Raise):
+                return True
+            if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                tail = (dotted_name(small.value.func) or "").rpartition(".")[2]
+                if tail in ("exit", "_exit", "abort", "fail"):
+                    return True
+    return False
