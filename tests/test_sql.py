@@ -565,3 +565,42 @@ def test_mysql_double_quotes_hold_a_string_value(project) -> None:  # type: igno
     assert result.exit_code == 0, result.stderr
     fixed = (project.root / "app/db.py").read_text()
     assert """cur.execute('SELECT id FROM users WHERE name = %s', (request.args["name"],))""" in fixed
+
+
+def test_attributes_of_the_database_wrapper_are_its_dialects_sql(project) -> None:  # type: ignore[no-untyped-def]
+    """lnbits: ``db`` imported from another module, whose class returns fixed SQL per backend from
+    properties (``db.timestamp_now``); an attribute of another object is still a value."""
+    code = """
+    from app.core.db import db
+    from app.settings import settings
+
+    async def delete_expired(conn=None):
+        await (conn or db).execute(f"DELETE FROM audit WHERE delete_at < {db.timestamp_now}")
+
+    async def precompute(db):
+        await db.execute(f"SELECT id FROM payments WHERE time < {db.timestamp_now} AND amount > 0")
+
+    async def by_owner(db):
+        await db.execute(f"SELECT id FROM payments WHERE owner = '{settings.owner}'")
+    """
+    assert _lint(project, code) == {(11, "BL101")}
+
+
+def test_values_in_offline_code_need_outside_input(project) -> None:  # type: ignore[no-untyped-def]
+    """A migration writes back values it read from the app's own tables or the clock: no outside
+    input reaches them. The same statement in served code is reported; a script's argv is input."""
+    migration = """
+    import sys
+
+    from alembic import op
+    from app.utils import http_date, now_utc
+
+    def upgrade():
+        conn = op.get_bind()
+        for row in conn.execute("SELECT service_type, id FROM messagingconfig").fetchall():
+            conn.execute(f"UPDATE messagingconfig SET service_type = '{row[0].lower()}' WHERE id = '{row[1]}'")
+        conn.execute("UPDATE users SET picture_updated = '%s'" % http_date(now_utc()))
+        conn.execute(f"DELETE FROM users WHERE name = '{sys.argv[1]}'")
+    """
+    assert _lint(project, migration, path="app/migrations/versions/0042_service_type.py") == {(11, "BL101")}
+    assert _lint(project, migration, path="app/service.py") == {(9, "BL101"), (10, "BL101"), (11, "BL101")}

@@ -6,8 +6,9 @@ unvetted slots with their origins. Each rule decides which facts are its own: BL
 and BL102 ORM raw APIs with a value or syntax slot, BL104 either with identifier slots only, BL103
 composition APIs, BL105 (an audit) text reaching no call.
 
-Which slots are findings (``reported_here``): a value slot (``WHERE a = {v}``) whenever its value
-is not proven constant — a helper whose every caller here passes constants aside; a slot of SQL
+Which slots are findings (``reported_here``): a value slot (``WHERE a = {v}``) in production code
+whenever its value is not proven constant — a helper whose every caller here passes constants
+aside; in offline code (migrations, scripts) only when outside input reaches it; a slot of SQL
 syntax (an identifier, a clause, a value in a statement that takes no parameters) only when outside
 input reaches it, or when its origin is not known and the code runs in an endpoint; a bind
 parameter's name never. When a caller passes outside input to a helper building the SQL, the finding
@@ -36,6 +37,7 @@ from backlint.analysis.sql.slots import (
 )
 from backlint.analysis.sql.tables import COMPOSITION, DRIVER, ORM, sql_knowledge
 from backlint.analysis.sql.templates import code_of
+from backlint.core.results import FileKind
 from backlint.core.rule import Rule
 
 if TYPE_CHECKING:
@@ -61,7 +63,7 @@ class _SqlRule(Rule):
         """(the fact seen through the slot reported, where, related locations) for this rule's findings."""
         placed: set[int] = set()
         for built in facts:
-            here = [s for s in built.slots if reported_here(s)]
+            here = [s for s in built.slots if reported_here(s, self.served)]
             if here:
                 slot = next((s for s in here if s.position != IDENTIFIER), here[0])
                 if self.claims(built, slot):
@@ -92,15 +94,22 @@ class _SqlRule(Rule):
     def claims(self, built: BuiltSql, slot: Slot) -> bool:
         raise NotImplementedError
 
+    @property
+    def served(self) -> bool:
+        """The file is production code: it may run in a request."""
+        return self.context.kind is FileKind.PRODUCTION
+
     def message(self, issue: BuiltSql) -> str:
         raise NotImplementedError
 
 
-def reported_here(slot: Slot) -> bool:
-    """Whether ``slot`` is a finding where the SQL is built (see the module docstring)."""
+def reported_here(slot: Slot, served: bool = True) -> bool:
+    """Whether ``slot`` is a finding where the SQL is built (see the module docstring). Code that is
+    not ``served`` (a migration, a script: run offline by an operator over the app's own data) is
+    held to the syntax slots' reading for values too: outside input must reach them."""
     if slot.position == PLACEHOLDER:
         return False
-    if slot.position in VALUE_SLOTS:
+    if slot.position in VALUE_SLOTS and served:
         return slot.inputs or slot.unknown
     return slot.inputs or (slot.unknown and slot.endpoint)
 
@@ -191,7 +200,7 @@ class _SinkRule(_SqlRule):
         for built, at, related in self.findings(analysis.reached()):
             fix, refusal = (None, None)
             if at is built.hole.node:  # not at a caller: the fix rewrites the SQL text
-                reported = {id(s.hole.node) for s in built.slots if reported_here(s)}
+                reported = {id(s.hole.node) for s in built.slots if reported_here(s, self.served)}
                 fix, refusal = analysis.fix(built, reported)
             message = self.message(built) + (f" (no autofix: {refusal})" if refusal else "")
             self.report(at, message, related=related, fix=fix)

@@ -226,7 +226,7 @@ class Judge:
             elif not is_built(template) or (not confirmed and not looks_like_sql(fold(template))):
                 continue
             driver = self.kb.drivers.get(row.driver)
-            slots = self.slots(template, sink.site, driver.string_quotes if driver else "'")
+            slots = self.slots(template, sink.site, driver.string_quotes if driver else "'", handles_of(call))
             if not slots:
                 continue
             first = next((s for s in slots if s.position != IDENTIFIER), slots[0])
@@ -250,9 +250,13 @@ class Judge:
             )
         return None
 
-    def slots(self, template: Template, site: Site, string_quotes: str = "'") -> list[Slot]:
+    def slots(
+        self, template: Template, site: Site, string_quotes: str = "'", handles: frozenset[str] = frozenset()
+    ) -> list[Slot]:
         """Unvetted holes with their SQL positions and origins; a value named as SQL (``where_sql``)
-        is composition. ``site``: where the text is used (a sink, or where it is built)."""
+        is composition. ``site``: where the text is used (a sink, or where it is built). ``handles``:
+        the code of the objects the SQL is run on; their attributes (``db.timestamp_now``) are the
+        dialect's fixed SQL, as a database wrapper's properties are."""
         fragment_names, sql_names = self.kb.names("fragment-name"), self.kb.names("sql-name")
         out = []
         for hole, position in zip(holes(template), slot_positions(template, string_quotes)):
@@ -262,6 +266,8 @@ class Judge:
             if position != QUOTED_VALUE and sql_names.intersection(tokens):
                 continue
             if position in (FRAGMENT, IDENTIFIER, LITERAL) and fragment_names.intersection(tokens):
+                continue
+            if isinstance(hole.node, cst.Attribute) and code_of(hole.node.value) in handles:
                 continue
             out.append(self._slot(hole, position, site))
         return out
@@ -307,6 +313,23 @@ class Judge:
         driver = self.kb.drivers.get(row.driver)
         kind = receiver.rpartition(".")[2]
         return f"{driver.label if driver else row.driver} {kind}.{row.method}()"
+
+
+def handles_of(call: cst.Call) -> frozenset[str]:
+    """The code of the receiver a sink method is called on: ``db`` for ``db.execute(...)``, each
+    alternative of ``(conn or db).execute(...)``."""
+    func = call.func
+    if not isinstance(func, cst.Attribute):
+        return frozenset()
+    pending: list[cst.BaseExpression] = [func.value]
+    out = set()
+    while pending:
+        node = pending.pop()
+        if isinstance(node, cst.BooleanOperation):
+            pending += [node.left, node.right]
+        elif isinstance(node, (cst.Name, cst.Attribute)):
+            out.add(code_of(node))
+    return frozenset(out)
 
 
 def sql_argument(call: cst.Call, row: SinkRow) -> cst.BaseExpression | None:
