@@ -787,3 +787,50 @@ def test_a_token_object_or_a_secrets_name_logged_is_no_secret(project) -> None: 
             """,
         },
     )
+
+
+def test_a_service_accounts_password_kept_for_use_is_no_plaintext_store(project) -> None:  # type: ignore[no-untyped-def]
+    """privacyIDEA-style server definitions: an SMTP or RADIUS server's password is presented to that
+    server, so the app keeps it (encrypted or not), never as a hash; a user's password is hashed."""
+    _check(
+        project,
+        {
+            "app/models.py": """
+                from flask_sqlalchemy import SQLAlchemy
+
+                db = SQLAlchemy()
+
+
+                class SMTPServer(db.Model):
+                    id = db.Column(db.Integer, primary_key=True)
+                    password = db.Column(db.Unicode(255))
+
+
+                class RadiusServer(db.Model):
+                    id = db.Column(db.Integer, primary_key=True)
+                    password = db.Column(db.Unicode(255))
+
+
+                class User(db.Model):
+                    id = db.Column(db.Integer, primary_key=True)
+                    password = db.Column(db.Unicode(255))
+            """,
+            "app/servers.py": """
+                from flask import request
+
+                from app.models import RadiusServer, SMTPServer, User, db
+
+
+                def add_smtp_server(username, password):
+                    db.session.add(SMTPServer(username=username, password=password))
+
+
+                def add_radius_server():
+                    db.session.add(RadiusServer(password=request.json["password"]))
+
+
+                def add_user():
+                    db.session.add(User(password=request.json["password"]))  # expect: BL301
+            """,
+        },
+    )

@@ -723,3 +723,33 @@ def test_test_vectors_in_tests_are_not_leaks(project) -> None:  # type: ignore[n
     found = project.lint("app", "--select", "BL201", "--format", "json", "--no-cache").json()["findings"]
     got = {(f["path"], f["line"]) for f in found}
     assert got == {("app/tests/vectors.py", 3), ("app/keys.py", 1), ("app/keys.py", 2), ("app/keys.py", 3)}
+
+
+def test_settings_classes_for_tests_and_development_hold_test_values(project) -> None:  # type: ignore[no-untyped-def]
+    """A Flask-style config module's TestingConfig and DevelopmentConfig hold throwaway keys; the
+    production class's literal key, and its fallback, are reported."""
+    _check(
+        project,
+        "app/config.py",
+        """
+        import os
+
+
+        class Config:
+            SECRET_KEY = os.environ.get("SECRET_KEY", "k3y-Pr0d-2024")  # expect: BL204
+
+
+        class TestingConfig(Config):
+            TESTING = True
+            SECRET_KEY = "t3st-s3cret-K3y"
+            PI_PEPPER = os.environ.get("PI_PEPPER", "t3st-p3pper-2024")
+
+
+        class DevelopmentConfig(Config):
+            SECRET_KEY = "d3v-s3cret-K3y"
+
+
+        class ProductionConfig(Config):
+            SECRET_KEY = "Pr0d-s3cret-K3y!"  # expect: BL202
+        """,
+    )

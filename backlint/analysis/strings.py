@@ -435,6 +435,8 @@ class ValueWords:
     markers: frozenset[str] = frozenset()
     demo: frozenset[str] = frozenset()
     demo_nouns: frozenset[str] = frozenset()
+    test_configs: frozenset[str] = frozenset()
+    config_nouns: frozenset[str] = frozenset()
 
     def is_marker(self, value: str) -> bool:
         """A password column's marker for an account that logs in elsewhere (``"!ldap-managed"``,
@@ -447,6 +449,11 @@ class ValueWords:
         ``CreateTestData``, ``populate_demo_users``): its credentials are sample accounts."""
         words = set(name_tokens(name))
         return bool(words & self.demo) and bool(words & self.demo_nouns)
+
+    def configures_tests(self, name: str) -> bool:
+        """A settings class for tests or development (``TestingConfig``, ``DevelopmentSettings``)."""
+        words = set(name_tokens(name))
+        return bool(words & self.test_configs) and bool(words & self.config_nouns)
 
 
 def value_words(knowledge: Knowledge) -> ValueWords:
@@ -473,6 +480,8 @@ def _value_words(knowledge: Knowledge) -> ValueWords:
         markers=lower("marker"),
         demo=lower("demo"),
         demo_nouns=lower("demo-noun"),
+        test_configs=lower("test-config"),
+        config_nouns=lower("config-noun"),
     )
 
 

@@ -57,7 +57,7 @@ from backlint.analysis.passwords.facts import (
 from backlint.analysis.passwords.fixes import create_user_fix, write_only_fix
 from backlint.analysis.passwords.flow import PasswordFlow
 from backlint.analysis.passwords.values import STORED, code_text
-from backlint.analysis.strings import PASSWORD, name_tokens, name_triggers
+from backlint.analysis.strings import PASSWORD, lexicon, name_tokens, name_triggers
 from backlint.core.catalog import Knowledge
 from backlint.core.facts import FactCollector, ProjectFinding, ProjectRule
 from backlint.core.results import FileKind, ModuleFacts, RelatedLocation
@@ -149,6 +149,8 @@ def judge(fact: PasswordFact, rule_id: str, flow: PasswordFlow, context: FileCon
     if isinstance(fact, Stored):
         if fact.origin == STORED and fact.from_attribute:
             return None  # an object's own password field copied into a document: what the object holds
+        if fact.model is not None and _service_credential(fact.model, context):
+            return None  # an SMTP/LDAP/RADIUS server's password: the app must present it in the clear
         fix = create_user_fix(fact.user_manager_call) if fact.user_manager_call is not None else None
         message = f"`{code_text(node)}` is stored unhashed by `{fact.sink}`: {_STORE_ADVICE}"
         source = _source(fact.source)
@@ -200,6 +202,13 @@ def judge(fact: PasswordFact, rule_id: str, flow: PasswordFlow, context: FileCon
     if isinstance(fact, SecretDigest):
         return _secret_digest(fact, rule_id, flow)
     return None
+
+
+def _service_credential(model: tuple[str, str], context: FileContext) -> bool:
+    """The model or its field names another service the app logs in to (``SMTPServer.password``,
+    ``LdapResolver.bind_password``): a credential it presents, which it cannot keep as a hash."""
+    cls, field = model
+    return lexicon(context.knowledge).is_client((*name_tokens(cls.rpartition(".")[2]), *name_tokens(field)))
 
 
 def _source(node: cst.CSTNode | None) -> tuple[tuple[cst.CSTNode, str], ...]:

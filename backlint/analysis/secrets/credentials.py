@@ -274,9 +274,14 @@ class CredentialSlots(Analysis):
     # --- verdicts -----------------------------------------------------------------------------
 
     def _builds_demo_data(self) -> bool:
-        """Inside a function or class named for creating test or demo data (``CreateTestData``)."""
+        """Inside a function or class named for creating test or demo data (``CreateTestData``), or
+        a settings class for tests or development (``TestingConfig``)."""
         return any(
-            isinstance(a, (cst.FunctionDef, cst.ClassDef)) and self.words.builds_demo_data(a.name.value)
+            isinstance(a, (cst.FunctionDef, cst.ClassDef))
+            and (
+                self.words.builds_demo_data(a.name.value)
+                or (isinstance(a, cst.ClassDef) and self.words.configures_tests(a.name.value))
+            )
             for a in self.context.ancestors
         )
 

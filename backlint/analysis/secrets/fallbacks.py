@@ -160,6 +160,8 @@ class EnvFallbacks(Analysis):
         self, node: cst.CSTNode, value: str, name: str, settings: bool, fix: tuple[str, cst.CSTNode] | None
     ) -> None:
         ancestors = tuple(self.context.ancestors)
+        if any(isinstance(a, cst.ClassDef) and self.words.configures_tests(a.name.value) for a in ancestors):
+            return  # class TestingConfig: a test run's settings
         tokens = name_tokens(name)
         client = self.lexicon.is_client((*tokens, *(self.roles.class_words() if settings else ())))
         url = credential_url(value, self.words)
