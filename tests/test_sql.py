@@ -582,8 +582,14 @@ def test_attributes_of_the_database_wrapper_are_its_dialects_sql(project) -> Non
 
     async def by_owner(db):
         await db.execute(f"SELECT id FROM payments WHERE owner = '{settings.owner}'")
+
+    async def backfill(db, payment):
+        tsph = db.timestamp_placeholder("created_at")
+        await db.execute(f"UPDATE payments SET created_at = {tsph} WHERE id = :id", {"id": payment.id})
+        name = await db.fetchone("SELECT name FROM settings")
+        await db.execute(f"UPDATE payments SET owner = '{name}' WHERE id = :id", {"id": payment.id})
     """
-    assert _lint(project, code) == {(11, "BL101")}
+    assert _lint(project, code) == {(11, "BL101"), (17, "BL101")}
 
 
 def test_values_in_offline_code_need_outside_input(project) -> None:  # type: ignore[no-untyped-def]

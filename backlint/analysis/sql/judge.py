@@ -267,10 +267,33 @@ class Judge:
                 continue
             if position in (FRAGMENT, IDENTIFIER, LITERAL) and fragment_names.intersection(tokens):
                 continue
-            if isinstance(hole.node, cst.Attribute) and code_of(hole.node.value) in handles:
+            if handles and self._dialect_sql(hole.node, handles, site):
                 continue
             out.append(self._slot(hole, position, site))
         return out
+
+    def _dialect_sql(self, node: cst.CSTNode, handles: frozenset[str], site: Site, depth: int = 0) -> bool:
+        """An attribute of the object the SQL runs on (``db.timestamp_now``), or one of its methods
+        that runs no SQL called with constants (``db.timestamp_placeholder("created_at")``)."""
+        if isinstance(node, cst.Name):  # tsph = db.timestamp_placeholder("created_at"); … {tsph} …
+            found = self.values.scopes.lookup(node.value, site) if depth < 3 else None
+            if found is None or not found[1]:
+                return False
+            bindings = found[0]
+            return bool(bindings) and all(
+                b.kind == "assign"
+                and b.index is None
+                and b.value is not None
+                and self._dialect_sql(b.value, handles, site, depth + 1)
+                for b in bindings
+            )
+        if isinstance(node, cst.Attribute):
+            return code_of(node.value) in handles
+        if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+            return False
+        if code_of(node.func.value) not in handles or node.func.attr.value in self.kb.sink_methods:
+            return False
+        return all(all_safe(self.values.value(a.value, site)) for a in node.args)
 
     def _slot(self, hole: Hole, position: str, site: Site) -> Slot:
         slot = Slot(hole, position, hole.origin or UNKNOWN, endpoint=self.origins.is_endpoint(site.scope))
