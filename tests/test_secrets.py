@@ -120,6 +120,8 @@ def test_credential_urls() -> None:
     assert strings.credential_url(f"postgresql://u:{strings.HOLE}@host/db", WORDS) is None
     assert strings.credential_url("https://example.com/path?a=b@c", WORDS) is None
     assert strings.credential_url("https://a1b2c3@o1.ingest.sentry.io/1", WORDS) is None  # no password
+    # No host: the local socket (libpq's default), as for localhost.
+    assert strings.credential_url("postgresql://app:Pr0dPassw0rd@/app?host=/tmp/pg", WORDS).local  # type: ignore[union-attr]
 
 
 # --- known formats -----------------------------------------------------------------------------------
@@ -697,6 +699,10 @@ def test_a_literal_password_given_to_a_hasher_or_user_creation_is_reported(proje
             other = make_password(request.POST["password"])
             bcrypt.verify("probe", admin_hash)
             return other
+
+
+        # open-webui: verified on sign-in paths without an account, so that timing reveals nothing.
+        PLACEHOLDER_HASH = bcrypt.hash("placeholder")
         """,
     )
 

@@ -594,5 +594,5 @@ def credential_url(text: str, words: ValueWords) -> CredentialUrl | None:
     if re.fullmatch(r"\*+|x+|X+", password):
         return None
     host = match.group("host").strip("[]")
-    local = HOLE in host or host.lower() in words.local_hosts
+    local = not host or HOLE in host or host.lower() in words.local_hosts  # no host: a local socket
     return CredentialUrl(match.group("scheme"), match.group("user"), password, host, local)

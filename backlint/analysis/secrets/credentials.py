@@ -198,10 +198,23 @@ class CredentialSlots(Analysis):
             return
         if not self.hashers.hashes(name):
             return
+        if self._names_a_dummy_hash():
+            return  # PLACEHOLDER_HASH = bcrypt.hashpw(b"placeholder", ...): verified to even out timing
         expr = node.args[0].value
         value = string_value(expr)
         if value is not None:
             self._sink(expr, value, "a password", f"{name}()")
+
+    def _names_a_dummy_hash(self) -> bool:
+        """The hash is bound to a name saying it is a placeholder (``PLACEHOLDER_HASH``, ``DUMMY_HASH``)."""
+        for parent in reversed(self.context.ancestors):
+            if isinstance(parent, (cst.Assign, cst.AnnAssign)):
+                targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
+                names = "".join((target_name(t) or "").lower() for t in targets)
+                return any(p in names for p in self.words.placeholders)
+            if isinstance(parent, (cst.BaseSuite, cst.FunctionDef)):
+                return False
+        return False
 
     def _call_sinks(self, node: cst.Call, name: str, args: Iterable[cst.Arg]) -> set[str]:
         handled: set[str] = set()
