@@ -205,7 +205,8 @@ PFI, SEVERITY, TABLES = "[tool.backlint.per-file-ignores]\n", "[tool.backlint.se
         (TABLES + "exception-classes = {name = 'X'}\n", "tables.exception-classes: expected a list of rows"),
         (
             TABLES + "exception-classes = [{name = 'X', kind = 'broad'}]\n",
-            "tables.exception-classes: unknown field(s) ['kind'] in exception-classes; expected ['name', 'role']",
+            "tables.exception-classes: unknown field(s) ['kind'] in exception-classes; "
+            "expected ['name', 'role', 'specific']",
         ),
         (
             TABLES + "exception-classes = [{name = 'X'}]\n",

@@ -366,3 +366,162 @@ def test_bl407_is_opt_in_and_reads_caught_validation_errors(project) -> None:  #
     assert not {f for f in found if f[2] == "BL407"}, "BL407 is off by default"
     found, _ = _lint(project, files, "--select", "BL407")
     assert found == _expected(files, "BL407")
+
+
+def test_bl402_best_effort_idioms_are_not_swallowed_errors(project) -> None:  # type: ignore[no-untyped-def]
+    """Patterns of real apps (open-webui, changedetection.io, zou, misago, lnbits, maubot, calibre-web):
+    the failures these handlers tolerate are designed, the ones in ``lost`` are data that vanishes."""
+    files = {
+        "app/lost.py": """
+            async def update_chat(self, id, chat):
+                try:
+                    async with self._chat_transaction(id) as (session, item):
+                        item.chat = chat
+                        await session.commit()
+                        return item
+                except Exception:  # expect: BL402
+                    return
+
+
+            def reset(self):
+                try:
+                    for name in self.client.collections.list_all().keys():
+                        self.client.collections.delete(name)
+                except Exception:  # expect: BL402
+                    pass
+
+
+            async def remove_files(knowledge_id, file_ids):
+                for file_id in file_ids:
+                    try:
+                        await VECTOR_DB.delete(collection_name=knowledge_id, filter={"file_id": file_id})
+                    except Exception:  # expect: BL402
+                        pass
+        """,
+        "app/tolerated.py": """
+            import ctypes
+            import json
+            from urllib.parse import urlparse
+
+            from sqlalchemy.exc import IntegrityError, OperationalError
+
+            enabled = False
+            try:
+                with open(".dev-open-cfg.yaml") as file:
+                    config = file.read()
+                enabled = True
+            except Exception:
+                pass
+
+            try:
+                import torch
+                DEVICE = "mps" if torch.backends.mps.is_available() else "cpu"
+            except Exception:
+                pass
+
+
+            def trim_memory():
+                try:
+                    ctypes.CDLL("libc.so.6").malloc_trim(0)
+                except Exception:
+                    pass
+
+
+            def hostnames(url):
+                found = set()
+                try:
+                    host = urlparse(url).hostname
+                    if host:
+                        found.add(host)
+                except Exception:
+                    pass
+                return found
+
+
+            def guess_headers(body, headers):
+                try:
+                    json.loads(body)
+                    headers["Content-Type"] = "application/json"
+                except Exception:
+                    pass
+
+
+            def tags(rows):
+                names = set()
+                for row in rows:
+                    try:
+                        data = json.loads(row)
+                    except Exception:
+                        continue
+                    names.add(data["name"])
+                return names
+
+
+            async def priority(function_id):
+                try:
+                    module = await load_module(function_id)
+                    return module.Valves().priority
+                except Exception:
+                    pass
+                return 0
+
+
+            def save(self, *args, **kwargs):
+                try:
+                    super().save(*args, **kwargs)
+                except IntegrityError:
+                    pass  # first come is first serve
+
+
+            async def m004_add_column(db):
+                try:
+                    await db.execute("ALTER TABLE wallets ADD COLUMN currency TEXT")
+                except OperationalError:
+                    pass  # the column is already there
+
+
+            def teardown(exception=None):
+                try:
+                    if exception is not None and db.session.is_active:
+                        db.session.rollback()
+                except Exception:
+                    pass
+
+
+            async def cancel(note_id):
+                try:
+                    await stop_item_tasks(REDIS, f"note:{note_id}")
+                except Exception:
+                    pass
+
+
+            def count(inflight, method):
+                try:
+                    inflight.labels(method=method).inc()
+                except Exception:
+                    pass
+
+
+            async def relay(ws, upstream):
+                try:
+                    while True:
+                        message = await ws.receive()
+                        await upstream.send_str(message["text"])
+                except Exception:
+                    pass
+
+
+            def validate_upload(upload):
+                try:
+                    check_size(upload)
+                except ValueError as error:
+                    try:
+                        upload.temporary_path().unlink()
+                        notify_admins(upload)
+                    except Exception:
+                        pass
+                    raise error
+        """,
+    }
+    found, _ = _lint(project, files, "--select", "BL402")
+    assert found == _expected(files, "BL402")

@@ -25,6 +25,16 @@ def roles(names: list[str], context: FileContext) -> set[str]:
 
 
 def is_broad(handler: cst.ExceptHandler, context: FileContext) -> bool:
-    """``except:``, ``except Exception``/``BaseException`` or a data-store base error."""
+    """``except:``, ``except Exception``/``BaseException`` or a data-store error."""
     names = caught_names(handler, context)
     return names is None or bool(roles(names, context) & {"broad", "database"})
+
+
+def catches_every_error(handler: cst.ExceptHandler, context: FileContext) -> bool:
+    """``except:``, ``except Exception``/``BaseException`` or a data-store *base* error: not one kind of
+    failure (``IntegrityError``, a lost connection; ``specific`` in the exception-classes table)."""
+    names = caught_names(handler, context)
+    if names is None:
+        return True
+    rows = {row["name"]: row for row in context.knowledge.rows("exception-classes")}
+    return any(n in rows and rows[n]["role"] in ("broad", "database") and not rows[n].get("specific") for n in names)

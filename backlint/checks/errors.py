@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import libcst as cst
 
-from backlint.analysis.exceptions import caught_names, is_broad
+from backlint.analysis.exceptions import catches_every_error, caught_names
 from backlint.core.rule import Rule
+from backlint.pipeline.walk import scope_descendants
 
 _OPTIONAL_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
 _TEARDOWN_FUNCTIONS = frozenset({"__del__", "__exit__", "__aexit__"})
+# Methods that add to a collection the function builds (``hostnames.add(h)``): computing a value.
+_COLLECTION_UPDATES = frozenset({"append", "add", "extend", "insert", "setdefault", "appendleft"})
 
 
 def _discards(statement: cst.BaseSmallStatement) -> bool:
@@ -36,8 +39,38 @@ def _small_statements(suite: cst.BaseSuite) -> list[cst.BaseSmallStatement] | No
     return out
 
 
+def _statements(suite: cst.BaseSuite) -> list[cst.BaseStatement | cst.BaseSmallStatement]:
+    if isinstance(suite, cst.SimpleStatementSuite):
+        return list(suite.body)
+    return list(suite.body)
+
+
+def _assigned(statement: cst.BaseSmallStatement) -> list[cst.Name]:
+    """The plain names a statement assigns."""
+    if isinstance(statement, cst.Assign):
+        return [t.target for t in statement.targets if isinstance(t.target, cst.Name)]
+    if isinstance(statement, (cst.AnnAssign, cst.AugAssign)) and isinstance(statement.target, cst.Name):
+        return [statement.target]
+    return []
+
+
+def _serves_until_closed(statement: cst.CSTNode) -> bool:
+    """``while True:`` or ``async for msg in upstream:``: a relay loop that a closed connection ends by
+    raising, so the ``except`` is how the loop stops."""
+    if isinstance(statement, cst.For):
+        return statement.asynchronous is not None
+    return isinstance(statement, cst.While) and isinstance(statement.test, cst.Name) and statement.test.value == "True"
+
+
+def _method_name(call: cst.Call) -> str:
+    func = call.func
+    if isinstance(func, cst.Attribute):
+        return func.attr.value
+    return func.value if isinstance(func, cst.Name) else ""
+
+
 class ExceptionSwallowed(Rule):
-    """An ``except`` for broad or data-store errors whose body does nothing with the error."""
+    """An ``except`` for every error or a data-store base error whose body does nothing with the error."""
 
     id = "BL402"
     TRIGGERS = ("except",)
@@ -49,9 +82,9 @@ class ExceptionSwallowed(Rule):
         names = caught_names(node, self.context)
         if names is not None and any(n.rpartition(".")[2] in _OPTIONAL_IMPORT_ERRORS for n in names):
             return
-        if not is_broad(node, self.context) and not self.context.options["check-typed-exceptions"]:
+        if not catches_every_error(node, self.context) and not self.context.options["check-typed-exceptions"]:
             return
-        if self._in_teardown() or self._guards_only_cleanup():
+        if self._in_teardown() or self._best_effort():
             return
         caught = "except:" if node.type is None else f"except {cst.Module([]).code_for_node(node.type)}:"
         self.report(
@@ -61,34 +94,143 @@ class ExceptionSwallowed(Rule):
         )
 
     def _in_teardown(self) -> bool:
-        """In ``finally``, ``__del__``/``__exit__``, or a method named like cleanup (``close``)."""
+        """In ``finally``, ``__del__``/``__exit__``, a method named like cleanup (``close``), or another
+        ``except`` (a secondary failure while the first error is already being handled)."""
         cleanup = self.context.knowledge.values("cleanup-methods", "name")
-        for ancestor in self.context.ancestors:
+        ancestors = self.context.ancestors
+        for ancestor in ancestors:
             if isinstance(ancestor, cst.Finally):
                 return True
             if isinstance(ancestor, cst.FunctionDef) and (
                 ancestor.name.value in _TEARDOWN_FUNCTIONS or ancestor.name.value in cleanup
             ):
                 return True
+        for ancestor in reversed(ancestors[:-2]):
+            if isinstance(ancestor, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                return False
+            if isinstance(ancestor, cst.ExceptHandler):
+                return True
         return False
 
-    def _guards_only_cleanup(self) -> bool:
-        """A best-effort teardown: every statement of the try body calls a cleanup method."""
+    def _best_effort(self) -> bool:
+        """The ``try`` is a best-effort idiom: optional imports and feature probes, cleanup calls, work that
+        only computes values (with a fallback set before the ``try`` or after it), or a ``try`` that returns
+        a value when it succeeds with a fallback ``return`` after it."""
         try_node = self.context.ancestors[-2]
         if not isinstance(try_node, (cst.Try, cst.TryStar)):
             return False
-        body = _small_statements(try_node.body)
-        if not body:
-            return False
-        cleanup = self.context.knowledge.values("cleanup-methods", "name")
-        for statement in body:
-            call = statement.value if isinstance(statement, cst.Expr) else None
-            if isinstance(call, cst.Await):
-                call = call.expression
-            if not isinstance(call, cst.Call):
-                return False
-            func = call.func
-            name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
-            if name not in cleanup:
+        statements = _statements(try_node.body)
+        imports = (cst.Import, cst.ImportFrom)
+        if any(
+            isinstance(line, cst.SimpleStatementLine) and any(isinstance(s, imports) for s in line.body)
+            for line in statements
+        ):
+            return True  # an optional import (``try: import torch``)
+        if len(statements) == 1 and _serves_until_closed(statements[0]):
+            return True
+        return self._computes(try_node.body) or self._falls_back(try_node) or self._keeps_default(try_node)
+
+    def _computes(self, suite: cst.BaseSuite) -> bool:
+        """Every statement assigns, updates a collection, probes an optional feature, updates a metric,
+        cleans up, or controls the flow: nothing whose failure loses the caller's data."""
+        for statement in _statements(suite):
+            if isinstance(statement, cst.SimpleStatementLine):
+                if not all(self._computes_small(s) for s in statement.body):
+                    return False
+            elif isinstance(statement, cst.BaseSmallStatement):
+                if not self._computes_small(statement):
+                    return False
+            elif isinstance(statement, (cst.If, cst.For, cst.While)):
+                if not self._computes(statement.body):
+                    return False
+                orelse = statement.orelse
+                while isinstance(orelse, cst.If):
+                    if not self._computes(orelse.body):
+                        return False
+                    orelse = orelse.orelse
+                if orelse is not None and not self._computes(orelse.body):
+                    return False
+            elif isinstance(statement, (cst.Try, cst.TryStar)):
+                blocks = [statement.body, *(h.body for h in statement.handlers)]
+                blocks += [b.body for b in (statement.orelse, statement.finalbody) if b is not None]
+                if not all(self._computes(b) for b in blocks):
+                    return False
+            elif not isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
                 return False
         return True
+
+    def _computes_small(self, statement: cst.BaseSmallStatement) -> bool:
+        if not isinstance(statement, cst.Expr):
+            return True  # assignments, del, return, raise, pass, continue, break, import
+        value = statement.value
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if not isinstance(value, cst.Call):
+            return isinstance(value, (cst.Ellipsis, cst.SimpleString, cst.ConcatenatedString))
+        name = _method_name(value)
+        knowledge = self.context.knowledge
+        cleanup = knowledge.values("cleanup-methods", "name")
+        if name in _COLLECTION_UPDATES or name in cleanup or name.partition("_")[0] in cleanup:
+            return True
+        methods = {r["name"] for r in knowledge.rows("best-effort-calls") if r["form"] == "method"}
+        if name in methods:
+            return True
+        calls = {r["name"] for r in knowledge.rows("best-effort-calls") if r["form"] == "call"}
+        node: cst.BaseExpression = value
+        while True:  # ``ctypes.CDLL("libc.so.6").malloc_trim(0)``: a call on a probed feature
+            if isinstance(node, cst.Call):
+                if self.context.qualified_name(node.func) in calls:
+                    return True
+                node = node.func
+            elif isinstance(node, cst.Attribute):
+                node = node.value
+            else:
+                return False
+
+    def _falls_back(self, try_node: cst.Try | cst.TryStar) -> bool:
+        """The ``try`` returns a value and the function returns another one, or gives up with an error,
+        after it (try this, else that)."""
+        if not any(isinstance(n, cst.Return) and n.value is not None for n in scope_descendants(try_node.body)):
+            return False
+        for later in self._siblings(try_node, after=True):
+            if any(
+                isinstance(n, cst.Raise) or (isinstance(n, cst.Return) and n.value is not None)
+                for n in scope_descendants(later)
+            ):
+                return True
+        return False
+
+    def _keeps_default(self, try_node: cst.Try | cst.TryStar) -> bool:
+        """The ``try`` assigns a name that holds a default set before it (``enabled = False`` ...
+        ``try: ...; enabled = True``): on failure the default stands."""
+        assigned = {
+            target.value
+            for line in _statements(try_node.body)
+            if isinstance(line, cst.SimpleStatementLine)
+            for statement in line.body
+            for target in _assigned(statement)
+        }
+        if not assigned:
+            return False
+        return any(
+            target.value in assigned
+            for earlier in self._siblings(try_node, after=False)
+            if isinstance(earlier, cst.SimpleStatementLine)
+            for statement in earlier.body
+            for target in _assigned(statement)
+        )
+
+    def _siblings(self, try_node: cst.CSTNode, *, after: bool) -> list[cst.CSTNode]:
+        """The statements before (or after) the ``try`` in its block and the enclosing blocks of its function."""
+        out: list[cst.CSTNode] = []
+        child: cst.CSTNode = try_node
+        for parent in reversed(self.context.ancestors[:-2]):
+            if isinstance(parent, (cst.IndentedBlock, cst.Module)):
+                body = list(parent.body)
+                index = next((i for i, s in enumerate(body) if s is child), None)
+                if index is not None:
+                    out += body[index + 1 :] if after else body[:index]
+            if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.Module, cst.ClassDef)):
+                break
+            child = parent
+        return out
