@@ -525,3 +525,96 @@ def test_bl402_best_effort_idioms_are_not_swallowed_errors(project) -> None:  # 
     }
     found, _ = _lint(project, files, "--select", "BL402")
     assert found == _expected(files, "BL402")
+
+
+FLASK_SHOP = {
+    "shop/__init__.py": """
+        from flask import Flask
+        from flask_sqlalchemy import SQLAlchemy
+
+        db = SQLAlchemy()
+
+
+        def not_found(error):
+            return {"error": "not found"}, 404
+
+
+        def create_app():
+            app = Flask(__name__)
+            db.init_app(app)
+            app.register_error_handler(404, not_found)
+            from .views import bp
+
+            app.register_blueprint(bp)
+            return app
+    """,
+    "shop/views.py": """
+        from flask import Blueprint
+
+        from . import db
+        from .models import Item
+
+        bp = Blueprint("items", __name__)
+
+
+        @bp.post("/items")
+        def create_item():  # expect: BL401
+            db.session.add(Item(name="x"))
+            db.session.commit()
+            return {"status": "created"}, 201
+    """,
+    "shop/models.py": """
+        from . import db
+
+
+        class Item(db.Model):
+            id = db.Column(db.Integer, primary_key=True)
+    """,
+}
+
+
+def test_bl401_app_level_handling_as_the_framework_resolves_it(project) -> None:  # type: ignore[no-untyped-def]
+    files = dict(FLASK_SHOP)
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == _expected(files, "BL401"), "a handler for 404 alone receives no database error"
+
+    files["shop/monitoring.py"] = "import sentry_sdk\n\nSDK = sentry_sdk\n"
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == _expected(files, "BL401"), "importing an error-reporting SDK does not initialise it"
+
+    files["shop/monitoring.py"] = """
+        import os
+
+        import sentry_sdk
+
+
+        def init_monitoring(app):
+            if os.environ.get("SENTRY_DSN"):
+                sentry_sdk.init(dsn=os.environ["SENTRY_DSN"], send_default_pii=False)
+    """
+    files["shop/__init__.py"] = files["shop/__init__.py"].replace(
+        "        db.init_app(app)\n", "        db.init_app(app)\n            init_monitoring(app)\n"
+    )
+    files["shop/__init__.py"] = files["shop/__init__.py"].replace(
+        "        db = SQLAlchemy()\n", "        from .monitoring import init_monitoring\n\n        db = SQLAlchemy()\n"
+    )
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == set(), "an SDK initialised by a helper the factory calls reports every unhandled error"
+
+    files = dict(FLASK_SHOP)
+    files["shop/__init__.py"] = files["shop/__init__.py"].replace(
+        "app.register_error_handler(404, not_found)",
+        "for code, page in {404: not_found, 500: not_found}.items():\n"
+        "                app.register_error_handler(code, page)",
+    )
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == set(), "a 500 handler registered in a loop over a dict counts"
+
+    files["shop/__init__.py"] = FLASK_SHOP["shop/__init__.py"].replace(
+        "app.register_error_handler(404, not_found)", "app.register_error_handler(HTTPException, not_found)"
+    )
+    files["shop/__init__.py"] = files["shop/__init__.py"].replace(
+        "from flask import Flask\n", "from flask import Flask\n        from werkzeug.exceptions import HTTPException\n"
+    )
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == set(), "Flask hands an unhandled error to the HTTPException handler (as InternalServerError)"

@@ -26,6 +26,9 @@ from backlint.core.rule import FileContext, Rule
 from backlint.pipeline.walk import scope_descendants
 
 _MAX_RELATED = 4
+_MAX_SETUP_DEPTH = 3  # project calls followed from an app's factory to an SDK's initialisation
+# Names a middleware calls the rest of the app by, besides its own parameters (``await self.app(...)``).
+_DOWNSTREAM = frozenset({"app", "call_next", "get_response", "handler"})
 # Readiness and liveness probes answer 503 on a failed dependency by design and run every few seconds:
 # their unlogged broad handlers are BL605's concern, not a lost error (BL403).
 _PROBE_FUNCTION = re.compile(
@@ -107,15 +110,17 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
                 found.append((served.module.path, call.span, call.target.rpartition(".")[2]))
         return found
 
-    @staticmethod
-    def _app_handles(model: ProjectModel, app: App) -> bool:
-        """An app-level handler for broad/database errors, or a middleware that catches around the call."""
-        if model.covers(app):
+    @classmethod
+    def _app_handles(cls, model: ProjectModel, app: App) -> bool:
+        """An app-level handler that receives unhandled or database errors, a middleware that catches
+        around the call of the next handler, or an error-reporting SDK set up while the app is built."""
+        if cls._catch_all(model, app) or cls._reports_errors(model, app):
             return True
         for handler in app.handlers:
             if handler.kind == "middleware" and handler.function is not None:
                 module, function = handler.function
-                if function.guards or function.name == "process_exception":
+                downstream = {*function.params, *_DOWNSTREAM}
+                if function.name == "process_exception" or any(set(g.wraps) & downstream for g in function.guards):
                     return True
         if app.framework != "django":
             return False
@@ -135,6 +140,46 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
                     and any(value_str(key) == "EXCEPTION_HANDLER" for key, _ in value[1])
                 ):
                     return True
+        return False
+
+    @staticmethod
+    def _catch_all(model: ProjectModel, app: App) -> bool:
+        """A handler for ``Exception``, a data-store base error, or what the framework hands an unhandled
+        error to (500; Flask's ``InternalServerError`` and ``HTTPException``): not one for 4xx codes alone."""
+        table = model.knowledge.rows("error-handler-catchalls")
+        catchalls = {r["name"] for r in table if r["framework"] == app.framework}
+        rows = {r["name"]: r for r in model.knowledge.rows("exception-classes")}
+        for handler in app.handlers:
+            if handler.kind != "handler":
+                continue
+            for caught in handler.exceptions:
+                row = rows.get(caught)
+                if caught in catchalls or (
+                    row is not None and row["role"] in ("broad", "database") and not row.get("specific")
+                ):
+                    return True
+        return False
+
+    @staticmethod
+    def _reports_errors(model: ProjectModel, app: App) -> bool:
+        """An error-reporting SDK (table ``error-reporters``) initialised on the app's construction path: at
+        the top of a module the app is built from or imports, in its factory, or a project function they call."""
+        reporters = model.knowledge.values("error-reporters", "name")
+        stack = [
+            (h.module, h.function, 0) for h in app.hooks if h.label in ("app factory", "app module", "module level")
+        ]
+        seen: set[int] = set()
+        while stack:
+            module, function, depth = stack.pop()
+            if id(function) in seen:
+                continue
+            seen.add(id(function))
+            for call in function.calls:
+                if call.target in reporters:
+                    return True
+                found = model.function(call.target, module) if depth < _MAX_SETUP_DEPTH else None
+                if found is not None:
+                    stack.append((found[0], found[1], depth + 1))
         return False
 
     @staticmethod

@@ -102,6 +102,7 @@ def _framework_triggers(knowledge: Knowledge) -> tuple[str, ...]:
         "framework-view-classes",
         "framework-routes",
         "framework-hooks",
+        "error-reporters",
     ):
         names |= _top_packages(r["name"] for r in knowledge.rows(table))
     names |= {r["name"] for r in knowledge.rows("framework-settings")}

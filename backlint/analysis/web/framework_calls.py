@@ -20,6 +20,7 @@ from backlint.analysis.web.facts import (
     ObjectFact,
     Origin,
     StoreFact,
+    Value,
 )
 from backlint.analysis.web.file import WebFile
 from backlint.analysis.web.framework_guards import GuardReader
@@ -206,10 +207,73 @@ class CallRecorder:
 
     def _record_object_call(self, node: cst.Call, owner: str, attr: str) -> None:
         args, kwargs = self.values.arguments(node)
+        for index, arg in enumerate(node.args):
+            if isinstance(arg.value, cst.Name) and not arg.star:
+                items = self._loop_items(arg.value.value)
+                if items is not None and arg.keyword is None and index < len(args):
+                    args[index] = ("list", items)
+                elif items is not None and arg.keyword is not None:
+                    kwargs[arg.keyword.value] = ("list", items)
         self.add(
             OBJECT_CALLS,
             ObjectCallFact(owner, attr, args, kwargs, self.names.function_name(), self.web.here()),
         )
+
+    def _loop_items(self, name: str) -> list[Value] | None:
+        """The values ``name`` takes when it is the variable of an enclosing loop over a constant collection
+        (``for code in (500, 502):``, ``for exc, handler in HANDLERS.items():``), else None."""
+        ancestors = self.context.ancestors
+        for ancestor in reversed(ancestors):
+            if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                return None
+            if not isinstance(ancestor, cst.For):
+                continue
+            target = ancestor.target
+            if isinstance(target, cst.Name) and target.value == name:
+                return self._constant_items(ancestor.iter, 0)
+            if isinstance(target, cst.Tuple) and len(target.elements) == 2:
+                names = [e.value.value if isinstance(e.value, cst.Name) else None for e in target.elements]
+                if name in names and isinstance(ancestor.iter, cst.Call) and not ancestor.iter.args:
+                    func = ancestor.iter.func
+                    if isinstance(func, cst.Attribute) and func.attr.value == "items":
+                        pairs = self._constant_pairs(func.value, 0)
+                        return None if pairs is None else [p[names.index(name)] for p in pairs]
+        return None
+
+    def _constant_items(self, node: cst.BaseExpression, depth: int) -> list[Value] | None:
+        if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+            return [self.values.value(e.value) for e in node.elements if not isinstance(e, cst.StarredElement)]
+        if isinstance(node, cst.Dict):
+            return [k for k, _ in self._constant_pairs(node, depth) or []]
+        bound = self._module_constant(node, depth)
+        return self._constant_items(bound, depth + 1) if bound is not None else None
+
+    def _constant_pairs(self, node: cst.BaseExpression, depth: int) -> list[tuple[Value, Value]] | None:
+        if isinstance(node, cst.Dict):
+            return [
+                (self.values.value(e.key), self.values.value(e.value))
+                for e in node.elements
+                if isinstance(e, cst.DictElement)
+            ]
+        bound = self._module_constant(node, depth)
+        return self._constant_pairs(bound, depth + 1) if bound is not None else None
+
+    def _module_constant(self, node: cst.BaseExpression, depth: int) -> cst.BaseExpression | None:
+        """The literal a module-level name is assigned (once, at the top of the module)."""
+        if not isinstance(node, cst.Name) or depth > 2 or not self.context.ancestors:
+            return None
+        module = self.context.ancestors[0]
+        found: list[cst.BaseExpression] = []
+        for statement in module.body if isinstance(module, cst.Module) else ():
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else []
+                    if isinstance(small, cst.AnnAssign):
+                        targets = [small.target]
+                    value = getattr(small, "value", None)
+                    if value is not None and any(isinstance(t, cst.Name) and t.value == node.value for t in targets):
+                        found.append(value)
+        return found[0] if len(found) == 1 else None
 
 
 def _probe_like(name: str) -> bool:

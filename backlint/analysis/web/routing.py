@@ -297,7 +297,7 @@ class Routing:
                 self._add_hook(owner, target, module, before_yield=row["role"] == "lifespan", label=attr)
             elif row["role"] == "handler":
                 exception = _arg(args, kwargs, row.get("exception-arg", 0), None)
-                self._add_handler(owner, [_exception_text(exception)], target, module, site, "handler")
+                self._add_handler(owner, _exception_texts(exception), target, module, site, "handler")
             elif row["role"] == "middleware":
                 self._add_handler(owner, [], target, module, site, "middleware")
 
@@ -327,7 +327,7 @@ class Routing:
                 continue
             if row["role"] == "handler":
                 exception = _arg(args, kwargs, row.get("exception-arg", 0), None)
-                self._add_handler(owner, [_exception_text(exception)], target, module, site, "handler")
+                self._add_handler(owner, _exception_texts(exception), target, module, site, "handler")
             elif row["role"] == "middleware":
                 self._add_handler(owner, [], target, module, site, "middleware")
             else:
@@ -470,6 +470,13 @@ def join_route(prefix: str | None, path: str | None) -> str:
     if not path:
         return prefix
     return prefix.rstrip("/") + "/" + path.lstrip("/")
+
+
+def _exception_texts(value: Value | None) -> list[str]:
+    """What a handler is registered for; each item of a constant collection looped over."""
+    if value is not None and value[0] == "list":
+        return [_exception_text(item) for item in value[1]] or ["?"]
+    return [_exception_text(value)]
 
 
 def _exception_text(value: Value | None) -> str:
