@@ -26,7 +26,10 @@ from backlint.core.rule import FileContext, Rule
 from backlint.pipeline.walk import scope_descendants
 
 _MAX_RELATED = 4
+# Opens the related location of BL401's app; the text report groups findings by it (report/text.py).
+APP_NOTE = "the app"
 _MAX_SETUP_DEPTH = 3  # project calls followed from an app's factory to an SDK's initialisation
+_GATEWAY_STATUSES = frozenset({"502", "504"})  # Bad Gateway, Gateway Timeout: another service failed
 # Names a middleware calls the rest of the app by, besides its own parameters (``await self.app(...)``).
 _DOWNSTREAM = frozenset({"app", "call_next", "get_response", "handler"})
 # Readiness and liveness probes answer 503 on a failed dependency by design and run every few seconds:
@@ -237,7 +240,16 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
             "framework's bare 500, without your message or the request's context in the log"
         )
         level = "note" if app.framework == "django" else None
-        return _finding(self, site[0], site[1], message, related, level)
+        seen: set[tuple[str, int]] = set()
+        unique = []
+        for location in related:
+            if (location.path, location.span.line) not in seen:
+                seen.add((location.path, location.span.line))
+                unique.append(location)
+        if not literal:  # the text report groups an app's findings by this location (report/text.py)
+            note = f"{APP_NOTE} `{app.name}`: one app-level handler fixes every endpoint of it"
+            unique = [*unique[: _MAX_RELATED - 1], RelatedLocation(app.site.path, app.site.span, note)]
+        return ProjectFinding(self.id, site[0], site[1], message, level, unique)
 
 
 # --------------------------------------------------------------------------- BL403

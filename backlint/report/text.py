@@ -121,11 +121,51 @@ def _not_judged(data: ReportInput) -> list[str]:
     ]
 
 
+# BL401's findings name their app in a related location opening with this (checks/error_handling.py).
+_APP_NOTE = "the app `"
+
+
+def _app_groups(findings: list[Finding]) -> dict[int, list[Finding]]:
+    """BL401 findings of one app (two or more), keyed by the id of the group's first finding."""
+    groups: dict[tuple[str, int, str], list[Finding]] = {}
+    for finding in findings:
+        if finding.rule_id != "BL401":
+            continue
+        app = next((r for r in finding.related if r.message.startswith(_APP_NOTE)), None)
+        if app is not None:
+            groups.setdefault((app.path, app.span.line, app.message), []).append(finding)
+    return {id(group[0]): group for group in groups.values() if len(group) > 1}
+
+
+def _group_header(group: list[Finding], color: bool) -> str:
+    """One line for an app's BL401 findings: where the app is built, and that one handler fixes them all."""
+    app = next(r for r in group[0].related if r.message.startswith(_APP_NOTE))
+    name = app.message[len(_APP_NOTE) :].partition("`")[0]
+    where = f"{app.path}:{app.span.line}:{app.span.column}:"
+    return (
+        f"{_paint(where, 'bold', color)} {_paint('BL401', group[0].level, color)} app `{name}`: {len(group)} "
+        "endpoints below do data-store or network I/O without error handling; one app-level exception handler "
+        "that logs and answers 500 fixes all of them"
+    )
+
+
 def render_text(data: ReportInput) -> str:
     if data.statistics:
         return "".join(line + "\n" for line in _statistics(data))
     out: list[str] = []
+    groups = _app_groups(data.result.active)
+    grouped = {id(f) for group in groups.values() for f in group}
     for finding in data.result.active:
+        members = groups.get(id(finding))
+        if members is not None:
+            out.append(_group_header(members, data.color))
+            for member in members:
+                out.append("  " + _header(member, data.color, data.unsafe_fixes))
+                out.extend("  " + line for line in _snippet(member, data.color))
+            out.append("")
+            continue
+        if id(finding) in grouped:
+            continue
         out.append(_header(finding, data.color, data.unsafe_fixes))
         out.extend(_snippet(finding, data.color))
         out.append("")
