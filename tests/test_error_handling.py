@@ -618,3 +618,86 @@ def test_bl401_app_level_handling_as_the_framework_resolves_it(project) -> None:
     )
     found, _ = _lint(project, files, "--select", "BL401")
     assert found == set(), "Flask hands an unhandled error to the HTTPException handler (as InternalServerError)"
+
+
+def test_bl401_text_report_groups_an_apps_findings(project) -> None:  # type: ignore[no-untyped-def]
+    files = dict(FLASK_SHOP)
+    files["shop/views.py"] += """
+
+        @bp.get("/items/<int:item_id>")
+        def get_item(item_id):  # expect: BL401
+            item = db.session.get(Item, item_id)
+            db.session.refresh(item)
+            return {"id": item.id, "again": db.session.get(Item, item_id).id}
+    """
+    found, data = _lint(project, files, "--select", "BL401")
+    assert found == _expected(files, "BL401")
+    for finding in data["findings"]:
+        lines = [(r["path"], r["line"]) for r in finding["related"]]
+        assert len(lines) == len(set(lines)), "a related location is never repeated"
+        assert finding["related"][-1]["path"] == "shop/__init__.py", "the app is the last related location"
+    text = project.lint("--select", "BL401").stdout
+    headers = [line for line in text.splitlines() if "one app-level exception handler" in line]
+    assert headers == [
+        "shop/__init__.py:12:11: BL401 app `app`: 2 endpoints below do data-store or network I/O without error "
+        "handling; one app-level exception handler that logs and answers 500 fixes all of them"
+    ]
+    assert text.count("  shop/views.py:") == 2, "the endpoints' findings are listed under their app"
+
+
+def test_bl403_gateway_answers_relayed_statuses_and_project_exception_loggers(project) -> None:  # type: ignore[no-untyped-def]
+    """open-webui's proxies and remote apps, changedetection.io's fetcher, calibre-web's logger."""
+    files = {
+        "app/proxy.py": """
+            import logging
+
+            from fastapi import APIRouter, HTTPException
+
+            log = logging.getLogger(__name__)
+            router = APIRouter()
+
+
+            @router.get("/models")
+            async def models(session):
+                r = None
+                try:
+                    r = await session.get("http://ollama:11434/api/tags")
+                    return await r.json()
+                except Exception as e:
+                    raise HTTPException(status_code=r.status if r else 500, detail="Ollama: unavailable")
+
+
+            @router.post("/apps/{app_id}/events")
+            async def send_event(app_id, peer, payload):
+                try:
+                    return await peer.call("app:event", payload, timeout=10)
+                except Exception:
+                    raise HTTPException(504, "App connection lost or timed out") from None
+
+
+            @router.post("/orders")
+            async def create_order(db, order):
+                try:
+                    await db.commit()
+                except Exception:  # expect: BL403
+                    raise HTTPException(503, "Database unavailable")
+        """,
+        "app/books.py": """
+            from flask import jsonify, make_response
+
+            from . import calibre_db, logger
+
+            log = logger.create()
+
+
+            def save_cover(book):
+                try:
+                    calibre_db.session.commit()
+                except Exception as e:
+                    calibre_db.session.rollback()
+                    log.error_or_exception("Database error: {}".format(e))
+                    return make_response(jsonify(success=False), 500)
+        """,
+    }
+    found, _ = _lint(project, files, "--select", "BL403")
+    assert found == _expected(files, "BL403")

@@ -13,6 +13,7 @@ import libcst as cst
 
 from backlint.analysis.exceptions import caught_names
 from backlint.analysis.logging import LogCalls
+from backlint.analysis.strings import name_tokens
 from backlint.analysis.web.answers import ERROR, Answers, literal_status
 from backlint.analysis.web.bodies import NetworkCall
 from backlint.analysis.web.effects import Effect
@@ -294,7 +295,7 @@ class BroadExceptNotLogged(Rule):
                 and _server_side(True, self.answers.returned(child.value)[1])
             ):
                 answer = child
-        if answer is None:
+        if answer is None or self._relays_upstream(answer):
             return
         caught = "except:" if node.type is None else f"except {_code(node.type)}:"
         if untraced is not None:
@@ -332,7 +333,31 @@ class BroadExceptNotLogged(Rule):
             return True
         if qualified in self.logs.table.callables:
             return True
+        func = call.func
+        if (
+            isinstance(func, cst.Attribute)
+            and "exception" in name_tokens(func.attr.value)
+            and self.logs.is_logger(func.value)
+        ):
+            return True  # the project's logger method for exceptions (``log.error_or_exception(e)``)
         return self.logs.is_log_call(call) and self.logs.logs_traceback(call)
+
+    @staticmethod
+    def _relays_upstream(answer: cst.CSTNode) -> bool:
+        """The answer is about another service: a gateway status (502, 504: the upstream failed or timed out,
+        and says so in its own logs), or the status of the upstream's own response passed through
+        (``HTTPException(status_code=r.status if r else 500)``)."""
+        for node in scope_descendants(answer):
+            if isinstance(node, cst.Integer) and node.value in _GATEWAY_STATUSES:
+                return True
+            if (
+                isinstance(node, cst.Attribute)
+                and node.attr.value in ("status", "status_code")
+                and isinstance(node.value, cst.Name)
+                and node.value.value not in ("status", "HTTPStatus")
+            ):
+                return True
+        return False
 
     def _is_response(self, value: cst.BaseExpression) -> bool:
         """A response object, or a Flask ``(body, status)`` tuple."""
