@@ -701,3 +701,27 @@ def test_bl403_gateway_answers_relayed_statuses_and_project_exception_loggers(pr
     }
     found, _ = _lint(project, files, "--select", "BL403")
     assert found == _expected(files, "BL403")
+
+
+def test_bl401_handlers_registered_by_hand_in_library_and_range_loops(project) -> None:  # type: ignore[no-untyped-def]
+    files = dict(FLASK_SHOP)
+    files["shop/__init__.py"] = FLASK_SHOP["shop/__init__.py"].replace(
+        "app.register_error_handler(404, not_found)",
+        "for code in default_exceptions:\n                app.errorhandler(code)(not_found)",
+    )
+    files["shop/__init__.py"] = files["shop/__init__.py"].replace(
+        "from flask import Flask\n",
+        "from flask import Flask\n        from werkzeug.exceptions import default_exceptions\n",
+    )
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == set(), "werkzeug's default_exceptions holds 500: the page handles unhandled errors"
+
+    files["shop/__init__.py"] = FLASK_SHOP["shop/__init__.py"].replace(
+        "app.register_error_handler(404, not_found)",
+        "for code in range(400, 500):\n                app.register_error_handler(code, not_found)",
+    )
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == _expected(files, "BL401"), "handlers for the 4xx statuses alone receive no database error"
+    files["shop/__init__.py"] = files["shop/__init__.py"].replace("range(400, 500)", "range(400, 600)")
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == set()

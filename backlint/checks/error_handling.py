@@ -295,7 +295,7 @@ class BroadExceptNotLogged(Rule):
                 and _server_side(True, self.answers.returned(child.value)[1])
             ):
                 answer = child
-        if answer is None or self._relays_upstream(answer):
+        if answer is None or self._relays_upstream(answer, name):
             return
         caught = "except:" if node.type is None else f"except {_code(node.type)}:"
         if untraced is not None:
@@ -343,12 +343,16 @@ class BroadExceptNotLogged(Rule):
         return self.logs.is_log_call(call) and self.logs.logs_traceback(call)
 
     @staticmethod
-    def _relays_upstream(answer: cst.CSTNode) -> bool:
-        """The answer is about another service: a gateway status (502, 504: the upstream failed or timed out,
-        and says so in its own logs), or the status of the upstream's own response passed through
-        (``HTTPException(status_code=r.status if r else 500)``)."""
-        for node in scope_descendants(answer):
-            if isinstance(node, cst.Integer) and node.value in _GATEWAY_STATUSES:
+    def _relays_upstream(answer: cst.CSTNode, name: str | None) -> bool:
+        """The answer is about another service: a gateway status (502, 504: the upstream failed or timed out)
+        that hands the upstream's error to the client or deliberately drops it (``raise ... from None``), or
+        the status of the upstream's own response passed through (``HTTPException(status_code=r.status)``)."""
+        nodes = list(scope_descendants(answer))
+        cause = answer.cause.item if isinstance(answer, cst.Raise) and answer.cause is not None else None
+        dropped = isinstance(cause, cst.Name) and cause.value == "None"
+        handed = name is not None and any(isinstance(n, cst.Name) and n.value == name for n in nodes)
+        for node in nodes:
+            if isinstance(node, cst.Integer) and node.value in _GATEWAY_STATUSES and (dropped or handed):
                 return True
             if (
                 isinstance(node, cst.Attribute)

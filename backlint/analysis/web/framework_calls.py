@@ -28,6 +28,9 @@ from backlint.analysis.web.framework_names import STDLIB, FrameworkNames, Scope
 from backlint.analysis.web.framework_values import ValueReader
 from backlint.core.results import Span
 
+# The error statuses a library's collection of every HTTP error (werkzeug's ``default_exceptions``) holds.
+_ERROR_STATUSES = (*range(400, 418), 422, 429, *range(500, 506))
+_MAX_RANGE = 1000
 _PROBE_WORDS = re.compile(r"(^|_)(check|ping|probe|verify|wait_for|ready|readiness|health|healthy|test)(_|$)")
 
 # Where the recorder puts module facts: ``add(key, value)`` appends to the list under ``key``.
@@ -72,6 +75,14 @@ class CallRecorder:
             key = self.values.value(node.args[0].value)
             if key[0] == "str" and tables.settings.get(key[1]) == "settings-module":
                 self.add(ENVIRON, (key[1], self.values.value(node.args[1].value)))
+        if (
+            isinstance(func, cst.Call)
+            and isinstance(func.func, cst.Attribute)
+            and func.func.attr.value in tables.call_attrs
+        ):  # ``app.errorhandler(500)(page)``: the decorator called by hand
+            owner = self.names.ref(func.func.value)
+            if owner:
+                self._record_object_call(func, owner, func.func.attr.value, then=node)
         if isinstance(func, cst.Attribute):
             self._attribute_call(node, func, ref, scope)
         elif (
@@ -205,8 +216,10 @@ class CallRecorder:
             assert scope.facts is not None
             scope.facts.io.append(self._site(IoSite(ctor.rpartition(".")[2], row["kind"], "connect"), scope))
 
-    def _record_object_call(self, node: cst.Call, owner: str, attr: str) -> None:
+    def _record_object_call(self, node: cst.Call, owner: str, attr: str, then: cst.Call | None = None) -> None:
         args, kwargs = self.values.arguments(node)
+        if then is not None:
+            args += self.values.arguments(then)[0]
         for index, arg in enumerate(node.args):
             if isinstance(arg.value, cst.Name) and not arg.star:
                 items = self._loop_items(arg.value.value)
@@ -241,6 +254,18 @@ class CallRecorder:
         return None
 
     def _constant_items(self, node: cst.BaseExpression, depth: int) -> list[Value] | None:
+        func = node.func if isinstance(node, cst.Call) and not node.args else None
+        if isinstance(func, cst.Attribute) and func.attr.value in ("keys", "values", "items"):
+            node = func.value  # ``default_exceptions.keys()``: a collection of statuses either way
+        qualified = self.names.ref(node) if isinstance(node, (cst.Name, cst.Attribute)) else None
+        if qualified in self.tables.status_collections:
+            return [("int", code) for code in _ERROR_STATUSES]
+        if isinstance(node, cst.Call) and self.names.ref(node.func) == "range" and 1 <= len(node.args) <= 2:
+            bounds = [a.value for a in node.args]
+            if all(isinstance(b, cst.Integer) for b in bounds):
+                low, high = (0, *bounds) if len(bounds) == 1 else bounds
+                start, stop = (int(b.evaluated_value) if isinstance(b, cst.Integer) else 0 for b in (low, high))
+                return [("int", code) for code in range(start, min(stop, start + _MAX_RANGE))]
         if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
             return [self.values.value(e.value) for e in node.elements if not isinstance(e, cst.StarredElement)]
         if isinstance(node, cst.Dict):

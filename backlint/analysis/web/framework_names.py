@@ -50,6 +50,7 @@ class FrameworkTables:
     aborts: frozenset[str]
     route_ctors: frozenset[str]
     hook_functions: frozenset[str]
+    status_collections: frozenset[str]  # a library's collection of every HTTP error status (a loop over it)
 
     @classmethod
     def build(cls, knowledge: Knowledge) -> FrameworkTables:
@@ -89,6 +90,7 @@ class FrameworkTables:
             aborts=knowledge.values("framework-aborts", "name"),
             route_ctors=frozenset(r["name"] for r in routes if r["form"] in ("route", "include") and "." in r["name"]),
             hook_functions=frozenset(r["name"] for r in hooks if r["form"] == "function"),
+            status_collections=knowledge.values("http-status-collections", "name"),
         )
 
 
