@@ -11,6 +11,7 @@ percent-encoding): any longer leak contains one of them.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from urllib.parse import unquote
@@ -229,13 +230,11 @@ ROUTES = (
     ],
 )
 def test_catastrophic_user_patterns_run_in_linear_time(project, setting: str) -> None:  # type: ignore[no-untyped-def]
-    import time
-
     project.write("pyproject.toml", f"[tool.backlint]\n{setting}\n")
     project.write("app/main.py", ROUTES + f'TOKEN = "{"a" * 5000}!"\n')
-    start = time.monotonic()
+    start = _cpu_seconds()
     result = project.lint("app", "--no-cache", "--select", "ALL")
-    assert time.monotonic() - start < 5
+    assert _cpu_seconds() - start < 5
     assert result.exit_code in (0, 1), result.stderr
 
 
@@ -260,17 +259,15 @@ def test_patterns_re2_cannot_run_are_rejected_at_load(project, setting: str, key
 
 
 def test_builtin_patterns_stay_linear_on_a_megabyte_of_adversarial_text() -> None:
-    import time
-
     from backlint.analysis.secrets.spans import find_secret_spans
     from backlint.core.catalog import load_catalog
 
     knowledge = load_catalog().knowledge
     for filler in ("a" * 1_000_000, "ghp_" * 250_000, "password=" + "x" * 999_990, "://u:" + "@" * 999_995):
         source = f'TOKEN = "{filler}"\nquery = "CREATE USER x WITH PASSWORD \'{filler[:1000]}"\n'
-        start = time.monotonic()
+        start = _cpu_seconds()
         find_secret_spans(source, knowledge)
-        assert time.monotonic() - start < 5, filler[:10]
+        assert _cpu_seconds() - start < 5, filler[:10]
 
 
 @pytest.mark.parametrize(
@@ -321,3 +318,10 @@ def test_names_cannot_inject_workflow_commands_or_terminal_escapes(project) -> N
             assert not line.startswith("::"), line
         assert "\x1b" not in result.stdout + result.stderr
         assert "\\n::error" in result.stdout
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished children: wall time on a loaded CI machine runs
+    several times ahead of it (a bound on wall time would fail there without any regression)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
