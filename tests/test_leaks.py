@@ -61,6 +61,7 @@ def create_user():
 
 
 LEGACY = "{STRIPE}"  # backlint: ignore[BL999] {STRIPE}
+RETRIES = 3  # backlint: ignore[{SLOT_PASSWORD}]
 '''
 BROKEN = f'TOKEN = "{GITHUB}"\ndef broken(:\n    pass\n'
 
@@ -80,10 +81,10 @@ _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
 def leaked(text: str) -> list[str]:
-    """The secrets of which some 8-character run occurs in ``text``, as written or decoded."""
+    """The secrets of which some 8-character run occurs in ``text``, as written or decoded, in any case."""
     decoded = _JSON_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
-    views = (text, decoded, unquote(text), unquote(decoded))
-    return sorted(secret for secret, grams in GRAMS.items() if any(g in view for view in views for g in grams))
+    views = [view.lower() for view in (text, decoded, unquote(text), unquote(decoded))]
+    return sorted(secret for secret, grams in GRAMS.items() if any(g.lower() in view for view in views for g in grams))
 
 
 def written_files(root: Path, sources: set[Path]) -> str:

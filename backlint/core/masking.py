@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -55,6 +56,7 @@ def mask_spans(lines: list[str], first_line: int, spans: Iterable[Span], keep_pr
 # A secret shows in other text when 8 characters of it in a row do (a message quoting part of a
 # line, a snippet cut at a column); shorter secrets are masked where they stand alone.
 GRAM = 8
+_LINE_BREAK = re.compile(r"\r\n?|\n")
 MIN_SECRET = 4
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
@@ -63,12 +65,13 @@ class SecretText:
     """Masks, in any text, every run of characters that some secret of ``secrets`` also holds.
 
     The output layer's guard for strings that are not source lines (messages, fix descriptions,
-    notices): a run of ``GRAM`` or more characters shared with a secret becomes asterisks, however
-    it was cut; a secret shorter than ``GRAM`` is masked only as a whole word.
+    notices): a run of ``GRAM`` or more characters shared with a secret, in any letter case (a
+    message may upper-case what it quotes), becomes asterisks, however it was cut; a secret shorter
+    than ``GRAM`` is masked only as a whole word.
     """
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        values = {s for s in secrets if len(s) >= MIN_SECRET}
+        values = {_folded(s) for s in secrets if len(s) >= MIN_SECRET}
         self.grams = frozenset(s[i : i + GRAM] for s in values if len(s) >= GRAM for i in range(len(s) - GRAM + 1))
         self.short = sorted((s for s in values if len(s) < GRAM), key=len, reverse=True)
         self.firsts = frozenset(g[0] for g in self.grams)
@@ -79,25 +82,48 @@ class SecretText:
     def mask(self, text: str) -> str:
         if not text or not self:
             return text
+        folded = _folded(text)
         covered = bytearray(len(text))
         if self.grams:
             grams, firsts = self.grams, self.firsts
-            for i in range(len(text) - GRAM + 1):
-                if text[i] in firsts and text[i : i + GRAM] in grams:
+            for i in range(len(folded) - GRAM + 1):
+                if folded[i] in firsts and folded[i : i + GRAM] in grams:
                     covered[i : i + GRAM] = b"\1" * GRAM
         for secret in self.short:
-            start = text.find(secret)
+            start = folded.find(secret)
             while start >= 0:
                 end = start + len(secret)
-                alone = (start == 0 or text[start - 1] not in _WORD_CHARS) and (
-                    end == len(text) or text[end] not in _WORD_CHARS
+                alone = (start == 0 or folded[start - 1] not in _WORD_CHARS) and (
+                    end == len(folded) or folded[end] not in _WORD_CHARS
                 )
                 if alone:
                     covered[start:end] = b"\1" * len(secret)
-                start = text.find(secret, end)
+                start = folded.find(secret, end)
         if not any(covered):
             return text
         return "".join("*" if hit else char for char, hit in zip(text, covered))
+
+
+def _folded(text: str) -> str:
+    """``text`` in lower case, one character for one (``str.lower`` lengthens a few, such as İ)."""
+    lowered = text.lower()
+    if len(lowered) == len(text):
+        return lowered
+    return "".join(low if len(low := char.lower()) == 1 else char for char in text)
+
+
+def secret_values(text: str, spans: Iterable[Span]) -> set[str]:
+    """The text under each span of ``text`` (1-based lines and columns, end exclusive)."""
+    starts = [0] + [match.end() for match in _LINE_BREAK.finditer(text)]
+    values = set()
+    for span in spans:
+        if not 1 <= span.line <= span.end_line <= len(starts):
+            continue
+        start = starts[span.line - 1] + span.column - 1
+        end = starts[span.end_line - 1] + span.end_column - 1
+        if end > start:
+            values.add(text[start:end])
+    return values
 
 
 def scrub(value: Any, text: SecretText, depth: int = 0) -> Any:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Callable
 from backlint.core.catalog import Catalog
 from backlint.core.config import Config
 from backlint.core.ids import PARSE_ERROR
+from backlint.core.masking import SecretText, secret_values
 from backlint.core.results import FileKind, FileResult, ModuleFacts, Notice, RunResult
 from backlint.pipeline.cache import Cache, content_hash, settings_fingerprint, stat_signature
 from backlint.pipeline.discovery import SourceFile, display_path
@@ -61,6 +62,9 @@ def lint_text(source: SourceFile, text: str, settings: Settings) -> FileResult:
         Notice(source.display, f"unknown rule id {rule_id!r} in suppression comment `{comment}`", "warning", line)
         for line, rule_id, comment in suppressions.unknown_ids(settings.known_rules)
     ]
+    if notices and secrets:  # a comment may hold a secret: results are cached as they are
+        hidden = SecretText(secret_values(text, secrets))
+        notices = [dataclasses.replace(n, message=hidden.mask(n.message)) for n in notices]
     return FileResult(source.display, findings, facts, notices, secrets)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from backlint.core.catalog import Knowledge
 from backlint.core.ids import PARSE_ERROR
-from backlint.core.masking import SecretText, mask_spans
+from backlint.core.masking import SecretText, mask_spans, secret_values
 from backlint.core.results import Finding, Fix, Notice, RelatedLocation, RunResult, Span
 from backlint.pipeline.source import decode_source
 
@@ -72,13 +72,9 @@ class RunMasker:
                 continue
             if spans is None:
                 spans = self.known[path] = self._find(text, path)
-            starts = _line_starts(text)
-            for span in spans:
-                start = starts[span.line - 1] + span.column - 1 if span.line <= len(starts) else 0
-                end = starts[span.end_line - 1] + span.end_column - 1 if span.end_line <= len(starts) else 0
-                if end > start:
-                    self.values.add(text[start:end])
-                    grew = True
+            found = secret_values(text, spans)
+            grew = grew or not found <= self.values
+            self.values |= found
         if grew:
             self.text = SecretText(self.values)
 
