@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 import libcst as cst
 
+from backlint.analysis.exception_text import ExceptionTexts
 from backlint.analysis.web.body_file import BodyFile
 from backlint.analysis.web.file import body_triggers
 from backlint.core.catalog import Knowledge
@@ -27,3 +28,13 @@ class EndpointFacts(FactCollector):
 
     def leave_Module(self, node: cst.Module) -> None:
         self.context.facts.update(self.context.get(BodyFile).facts)
+
+
+class ExceptionTextFacts(FactCollector):
+    """The project's exception classes, what their constructions carry, and sanitising message helpers."""
+
+    REQUIRES = (ExceptionTexts,)
+    TRIGGERS = ("class", "except", "return", "lambda")
+
+    def leave_Module(self, node: cst.Module) -> None:
+        self.context.facts.update(self.context.get(ExceptionTexts).facts())

@@ -11,11 +11,12 @@ import re
 
 import libcst as cst
 
+from backlint.analysis.exception_text import ExceptionTextIndex, exception_text_index
 from backlint.analysis.exceptions import caught_names
 from backlint.analysis.logging import LogCalls
 from backlint.analysis.strings import name_tokens
 from backlint.analysis.web.answers import ERROR, Answers, literal_status
-from backlint.analysis.web.bodies import NetworkCall
+from backlint.analysis.web.bodies import Leak, NetworkCall
 from backlint.analysis.web.effects import Effect
 from backlint.analysis.web.facts import value_items, value_str
 from backlint.analysis.web.fixes import log_traceback_fix, reraise_http_fix
@@ -430,11 +431,12 @@ class ExceptionDetailLeaked(ProjectRule):
                 )
                 if handler.function is not None and broad:
                     handlers.add((handler.function[0].path, handler.function[1].qualname))
+        texts = exception_text_index(modules, self.project)
         out: list[ProjectFinding] = []
         for key, body in index.bodies.items():
             for leak in body.leaks:
                 reported = key in handlers if leak.via_param else (leak.sink != "return" or key in endpoints)
-                if not reported:
+                if not reported or _project_text(leak, texts):
                     continue
                 status = f" with status {leak.status}" if leak.status else ""
                 where = "an exception handler" if leak.via_param else "an error response"
@@ -449,11 +451,20 @@ class ExceptionDetailLeaked(ProjectRule):
         return out
 
 
+def _project_text(leak: Leak, texts: ExceptionTextIndex) -> bool:
+    """The text is the project's own: the ``except`` catches only project classes whose messages the
+    project wrote, or the exception reaches the answer only through helpers that never return its text."""
+    if leak.helpers and all(texts.sanitizes(*helper) for helper in leak.helpers):
+        return True
+    return not leak.via_param and bool(leak.caught) and all(texts.own_text(ref) for ref in leak.caught)
+
+
 # --------------------------------------------------------------------------- BL406
 
 
 class ClientErrorSwallowedInto500(Rule):
-    """A broad ``except`` after a ``try`` that raises a 4xx turns the client error into a 500."""
+    """A broad ``except`` after a ``try`` that raises an HTTP error (a 4xx, or another 5xx such as 502)
+    answers it as a 500: the intended status is lost."""
 
     id = "BL406"
     TRIGGERS = ("except",)
@@ -463,10 +474,9 @@ class ClientErrorSwallowedInto500(Rule):
         self.answers = Answers(context.knowledge, context.qualified_name)
 
     def visit_Try(self, node: cst.Try) -> None:
-        client_errors = self._client_errors(node.body)
-        if not client_errors:
+        http_errors = self._http_errors(node.body)
+        if not http_errors:
             return
-        raised = client_errors[0]
         for handler in node.handlers:
             role = self.answers.caught_role(caught_names(handler, self.context))
             if role == "http":
@@ -478,24 +488,34 @@ class ClientErrorSwallowedInto500(Rule):
                 for n in scope_descendants(handler.body)
             ):
                 return  # re-raises (typically after ``isinstance(e, HTTPException)``)
-            answer = self._server_error(handler.body)
-            if answer is not None:
-                caught = "except:" if handler.type is None else f"except {_code(handler.type)}:"
-                self.report(
-                    handler,
-                    f"`{caught}` also catches the `{_code(raised)}` raised in the `try`, and answers it with a 5xx: "
-                    "the intended client error becomes a server error; add `except <HTTP error class>: raise` first",
-                    related=[
-                        (raised, "the client error is raised here"),
-                        (answer, "and answered as a server error here"),
-                    ],
-                    fix=reraise_http_fix(handler, client_errors, self.context),
-                )
+            found = self._server_error(handler.body)
+            if found is None:
+                return
+            answer, answered = found
+            # A client error, or a server error whose own status (a 502, a 503) the answer replaces.
+            lost = [n for n, status in http_errors if status is None or status < 500 or status != answered]
+            if not lost:
+                return
+            raised = lost[0]
+            status = dict((id(n), s) for n, s in http_errors)[id(raised)]
+            caught = "except:" if handler.type is None else f"except {_code(handler.type)}:"
+            what = "client error" if status is None or status < 500 else f"{status}"
+            self.report(
+                handler,
+                f"`{caught}` also catches the `{_code(raised)}` raised in the `try`, and answers it with "
+                f"{answered}: the intended {what} becomes a generic server error; add "
+                "`except <HTTP error class>: raise` first",
+                related=[
+                    (raised, "the HTTP error is raised here"),
+                    (answer, f"and answered with {answered} here"),
+                ],
+                fix=reraise_http_fix(handler, lost, self.context),
+            )
             return
 
-    def _client_errors(self, body: cst.CSTNode) -> list[cst.CSTNode]:
-        """The ``raise``s of client errors and the calls that raise one (``abort(404)``), in order."""
-        found: list[cst.CSTNode] = []
+    def _http_errors(self, body: cst.CSTNode) -> list[tuple[cst.CSTNode, int | None]]:
+        """The ``raise``s of HTTP errors and the calls that raise one (``abort(404)``), with their status."""
+        found: list[tuple[cst.CSTNode, int | None]] = []
         raised_calls: set[int] = set()
         for child in scope_descendants(body):
             if isinstance(child, cst.Raise) and child.exc is not None:
@@ -505,11 +525,11 @@ class ClientErrorSwallowedInto500(Rule):
                 is_error, status = self.answers.http_error(child)
             else:
                 continue
-            if is_error and (status is None or status < 500):
-                found.append(child)
+            if is_error:
+                found.append((child, status))
         return found
 
-    def _server_error(self, body: cst.CSTNode) -> cst.CSTNode | None:
+    def _server_error(self, body: cst.CSTNode) -> tuple[cst.CSTNode, int] | None:
         for child in scope_descendants(body):
             status: int | None = None
             if isinstance(child, cst.Call):
@@ -521,7 +541,7 @@ class ClientErrorSwallowedInto500(Rule):
                 kind, status = self.answers.returned(child.value)
                 status = status if kind == ERROR else None
             if status is not None and status >= 500:
-                return child
+                return child, status
         return None
 
 

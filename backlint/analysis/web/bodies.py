@@ -51,6 +51,11 @@ class Leak:
     status: int | None  # None: implicit (200) or not known
     via_param: bool  # the exception is a parameter (a registered handler's ``exc``), not an ``except`` name
     fix: LazyFix | None = None
+    caught: tuple[str, ...] = ()  # the classes the ``except`` catches, as project-wide references
+    # When the text reaches the answer only through calls of functions the project may define
+    # (``error_message(e, "Could not save")``): (callee reference, argument position, keyword) of each;
+    # the project pass keeps the leak unless every callee sanitises that argument.
+    helpers: tuple[tuple[str, int | None, str | None], ...] = ()
 
 
 @dataclasses.dataclass

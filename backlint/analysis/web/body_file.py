@@ -148,7 +148,7 @@ class BodyFile(Analysis):
         name = node.targets[0].target.value
         leaked = self.failures.leaked(value, frame)
         if leaked is not None:
-            frame.tainted[name] = (leaked[1], leaked[2])
+            frame.tainted[name] = (leaked.handler, leaked.via_param, leaked.helpers)
         else:
             frame.tainted.pop(name, None)
         self.records.assigned(name, value, frame)

@@ -4,11 +4,13 @@ that are authentication (401/403) or rate-limit (429) evidence."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Container, Iterable
 
 import libcst as cst
 
+from backlint.analysis.exception_text import BENIGN_ATTRIBUTES, TEXT_FREE_CALLS, TRACEBACK_TEXT
 from backlint.analysis.exceptions import caught_names
 from backlint.analysis.lazy import lazy_fix
 from backlint.analysis.strings import name_tokens
@@ -21,14 +23,6 @@ from backlint.core.rule import NodeEdit, PendingFix
 from backlint.pipeline.walk import children, scope_descendants
 
 _EXCEPTION_PARAMS = frozenset({"exc", "exception", "error", "err", "e", "ex"})
-_TRACEBACK_TEXT = frozenset(
-    {
-        "traceback.format_exc", "traceback.format_exception", "traceback.format_exception_only",
-        "traceback.format_tb", "traceback.format_stack", "sys.exc_info",
-    }
-)  # fmt: skip
-# Attributes of a caught exception that say what failed without saying how (not a leak).
-_BENIGN_ATTRIBUTES = frozenset({"status_code", "status", "code", "__class__", "errno", "headers"})
 _SERVER_ERROR = 500
 _MAX_LEAKS = 8  # pieces of exception text one answer's fix replaces
 _TOO_MANY_REQUESTS = 429
@@ -37,6 +31,17 @@ _ERROR_KEYS = frozenset(
     {"error", "errors", "err", "detail", "message", "msg", "status", "success", "ok", "reason", "failed"}
 )
 _FAILURE_TEXT = re.compile(r"(?i)error|fail|unavailable|could not|couldn't|unable|cannot|went wrong|problem")
+
+
+@dataclasses.dataclass(frozen=True)
+class Leaked:
+    """Exception text found in a value: what shows it, the ``except`` it comes from, whether it is a
+    handler's exception parameter, and the callees it passes through (empty: it leaks as such)."""
+
+    text: str
+    handler: Catch | None
+    via_param: bool
+    helpers: tuple[tuple[str, int | None, str | None], ...] = ()
 
 
 def exception_params(names: set[str]) -> set[str]:
@@ -63,7 +68,16 @@ class FailureReader:
             for t in ([a.target for a in n.targets] if isinstance(n, cst.Assign) else [n.target])
         )
         validation = names is not None and any(n.rpartition(".")[2].endswith("ValidationError") for n in names)
-        frame.handlers.append(Catch(self.answers.caught_role(names), name, sets_status, validation))
+        role = self.answers.caught_role(names)
+        frame.handlers.append(Catch(role, name, sets_status, validation, self._caught_refs(node)))
+
+    def _caught_refs(self, node: cst.ExceptHandler) -> tuple[str, ...]:
+        """The caught classes as project-wide references (``pkg.errors.AppError``); empty if one is not a name."""
+        if node.type is None:
+            return ()
+        elements = node.type.elements if isinstance(node.type, cst.Tuple) else [node.type]
+        refs = [self.state.ref(e.value if isinstance(e, cst.Element) else e) for e in elements]
+        return tuple(r for r in refs if r) if all(refs) else ()
 
     def returned(self, node: cst.Return, value: cst.BaseExpression, frame: Frame) -> int | None:
         """A ``return`` in the function: a 2xx answer of an ``except``, an answer to invalid input,
@@ -72,7 +86,7 @@ class FailureReader:
         kind, status = self.answers.returned(value)
         if frame.handlers:
             handler = frame.handlers[-1]
-            ok_error = kind == OK and self.signals_error(value)
+            ok_error = kind == OK and self.signals_error(value) and not _flag_protocol(value, frame)
             if handler.role in ("broad", "database") and not handler.sets_status and ok_error:
                 placed = lazy_status_fixes(value, _SERVER_ERROR, self.answers, self.context, self.state.web.locate)
                 facts.ok_answers.append(Answer(self.state.web.locate(node), short(value), status, placed))
@@ -169,7 +183,7 @@ class FailureReader:
         found = self.leaked(value, frame)
         if found is None:
             return False
-        text, handler, via_param = found
+        text, handler, via_param = found.text, found.handler, found.via_param
         if not via_param:
             role = handler.role if handler is not None else "broad"
             if role == "http":
@@ -177,7 +191,9 @@ class FailureReader:
             if role in ("narrow", "validation") and (status is None or status < 500):
                 return False  # a specific error answered as a client error: its message is meant for the client
         fix = lazy_fix(self._leak_fix([value, *others], frame, generic_message(status)), self.state.web.locate)
-        frame.facts.leaks.append(Leak(self.state.web.locate(at), text, sink, status, via_param, fix))
+        caught = handler.caught if handler is not None else ()
+        leak = Leak(self.state.web.locate(at), text, sink, status, via_param, fix, caught, found.helpers)
+        frame.facts.leaks.append(leak)
         return True
 
     def _leak_fix(self, values: list[cst.BaseExpression], frame: Frame, message: str) -> PendingFix | None:
@@ -189,20 +205,23 @@ class FailureReader:
                 found = self.leaked(value, frame, done)
                 if found is None:
                     break
-                fix = generic_message_fix(value, found[0], short, done, message)
+                fix = generic_message_fix(value, found.text, short, done, message)
                 if fix is None:
                     return None
                 edits.extend(fix.edits)
                 done.update(id(edit.node) for edit in fix.edits)
         return PendingFix("unsafe", generic_fix_description(message), tuple(edits)) if edits else None
 
-    def leaked(
-        self, value: cst.BaseExpression, frame: Frame, skip: Container[int] = ()
-    ) -> tuple[str, Catch | None, bool] | None:
-        """Exception text inside ``value``: the caught name, a tainted local, a traceback call, an ``exc`` parameter."""
+    def leaked(self, value: cst.BaseExpression, frame: Frame, skip: Container[int] = ()) -> Leaked | None:
+        """Exception text inside ``value``: the caught name, a tainted local, a traceback call, an ``exc``
+        parameter. A caught exception passed as such to a call the project may define
+        (``error_message(e, "Could not save")``) is text only if that function returns it: such pieces
+        are found with their callees (``Leaked.helpers``), and count only when nothing else leaks."""
         handlers = {h.name: h for h in frame.handlers if h.name}
         if not handlers and not frame.tainted and not frame.exception_params and not self.state.traceback_gate:
             return None  # nothing in this function can hold exception text
+        conditional: Leaked | None = None
+        helpers: list[tuple[str, int | None, str | None]] = []
         # Each node travels with the innermost call or string built around it, which the message shows.
         stack: list[tuple[cst.CSTNode, cst.CSTNode | None]] = [(value, None)]
         while stack:
@@ -213,28 +232,61 @@ class FailureReader:
                 continue  # ``traceback.format_exc() if settings.DEBUG else "Internal Server Error"``
             if isinstance(node, cst.Call):
                 ref = self.context.qualified_name(node.func) or ""
-                if ref in _TRACEBACK_TEXT:
-                    return short(node), frame.handlers[-1] if frame.handlers else None, False
-                if ref in ("type", "isinstance", "len", "bool", "getattr", "hasattr"):
+                if ref in TRACEBACK_TEXT:
+                    return Leaked(short(node), frame.handlers[-1] if frame.handlers else None, False)
+                if ref in TEXT_FREE_CALLS:
+                    continue
+                helper = self.state.ref(node.func)
+                if helper is not None and "." in helper:
+                    position = 0
+                    for arg in node.args:
+                        index = None if arg.keyword is not None or arg.star else position
+                        position += index is not None
+                        caught = self._caught_exception(arg.value, handlers, frame) if not arg.star else None
+                        if caught is None:
+                            stack.append((arg.value, node))
+                            continue
+                        keyword = arg.keyword.value if arg.keyword is not None else None
+                        helpers.append((helper, index, keyword))
+                        conditional = conditional or Leaked(short(node), caught[0], caught[1])
                     continue
             if (
                 isinstance(node, cst.Attribute)
                 and isinstance(node.value, cst.Name)
-                and node.attr.value in _BENIGN_ATTRIBUTES
+                and node.attr.value in BENIGN_ATTRIBUTES
             ):
                 continue
             if isinstance(node, cst.Name):
                 if node.value in handlers:
-                    return short(carrier or node), handlers[node.value], False
+                    return Leaked(short(carrier or node), handlers[node.value], False)
                 if node.value in frame.tainted:
-                    handler, via_param = frame.tainted[node.value]
-                    return short(carrier or node), handler, via_param
+                    handler, via_param, through = frame.tainted[node.value]
+                    if not through:
+                        return Leaked(short(carrier or node), handler, via_param)
+                    helpers.extend(through)
+                    conditional = conditional or Leaked(short(carrier or node), handler, via_param)
+                    continue
                 if node.value in frame.exception_params:
-                    return short(carrier or node), None, True
+                    return Leaked(short(carrier or node), None, True)
                 continue
             if isinstance(node, (cst.Call, cst.FormattedString, cst.BinaryOperation)):
                 carrier = node
             stack.extend((child, carrier) for child in children(node))
+        if conditional is None:
+            return None
+        return dataclasses.replace(conditional, helpers=tuple(dict.fromkeys(helpers)))
+
+    @staticmethod
+    def _caught_exception(
+        value: cst.BaseExpression, handlers: dict[str, Catch], frame: Frame
+    ) -> tuple[Catch | None, bool] | None:
+        """``value`` is the caught exception object itself: an ``except`` name or an ``exc`` parameter."""
+        if not isinstance(value, cst.Name):
+            return None
+        if value.value in handlers:
+            return handlers[value.value], False
+        if value.value in frame.exception_params:
+            return None, True
         return None
 
     def _debug_only(self) -> bool:
@@ -265,6 +317,47 @@ class FailureReader:
                     if any(n in self.tables.network_errors for n in names):
                         return True
         return False
+
+
+def _flag_protocol(value: cst.BaseExpression, frame: Frame) -> bool:
+    """``return {"status": False}`` where the function's success answer is just ``{"status": True}``: an
+    action whose whole result is a boolean flag its client reads. (A success answer carrying data,
+    ``{"ok": True, "count": n}``, makes ``{"ok": False}`` a failure answered 200: still reported.)"""
+    failed = _dict_items(value)
+    if not failed or not all(_is_name(v, "False") for v in failed.values()):
+        return False
+    if frame.body is None:
+        return False
+    for node in scope_descendants(frame.body):
+        if isinstance(node, cst.Return) and node.value is not None and node.value is not value:
+            items = _dict_items(node.value)
+            if items.keys() == failed.keys() and all(_is_name(v, "True") for v in items.values()):
+                return True
+    return False
+
+
+def _is_name(node: cst.BaseExpression | None, name: str) -> bool:
+    return isinstance(node, cst.Name) and node.value == name
+
+
+def _dict_items(value: cst.BaseExpression) -> dict[str, cst.BaseExpression]:
+    """The string-keyed items of a returned dict (in a tuple, or given to a response call)."""
+    if isinstance(value, cst.Tuple) and value.elements:
+        value = value.elements[0].value
+    if isinstance(value, cst.Call):
+        inner = argument(value, 0, "content")
+        if inner is None:
+            return {a.keyword.value: a.value for a in value.args if a.keyword is not None}
+        value = inner
+    if not isinstance(value, cst.Dict):
+        return {}
+    out: dict[str, cst.BaseExpression] = {}
+    for element in value.elements:
+        if isinstance(element, cst.DictElement):
+            keys = list(strings(element.key))
+            if len(keys) == 1:
+                out[keys[0]] = element.value
+    return out
 
 
 def _mentions_debug(test: cst.BaseExpression) -> bool:

@@ -107,6 +107,7 @@ class Catch:
     name: str | None
     sets_status: bool
     validation: bool  # catches a ``*ValidationError`` class
+    caught: tuple[str, ...] = ()  # the caught classes as project-wide references (empty: bare ``except:``)
 
 
 @dataclasses.dataclass
@@ -117,7 +118,11 @@ class Frame:
     top_level: bool
     exception_params: set[str]  # parameters named like an exception (``exc``, ``error``)
     handlers: list[Catch] = dataclasses.field(default_factory=list)
-    tainted: dict[str, tuple[Catch | None, bool]] = dataclasses.field(default_factory=dict)
+    # Locals holding exception text: the ``except`` it comes from, whether from a handler's parameter,
+    # and the callees it went through (empty: the text itself).
+    tainted: dict[str, tuple[Catch | None, bool, tuple[tuple[str, int | None, str | None], ...]]] = dataclasses.field(
+        default_factory=dict
+    )
     random_locals: set[str] = dataclasses.field(default_factory=set)
     random_records: dict[str, list[tuple[cst.CSTNode, str]]] = dataclasses.field(default_factory=dict)
     literal_locals: dict[str, cst.BaseExpression] = dataclasses.field(default_factory=dict)

@@ -1,0 +1,237 @@
+"""BL404–BL406 on patterns from real apps: whose text an answer carries, and which status it keeps."""
+
+from __future__ import annotations
+
+import textwrap
+
+from annotations import expected_findings
+
+
+def _lint(project, files: dict[str, str], rule: str) -> tuple[set[tuple[str, int, str]], set[tuple[str, int, str]]]:  # type: ignore[no-untyped-def]
+    """(found, expected) for ``rule`` over the files, ``# expect:`` markers giving the expected ones."""
+    texts = {path: textwrap.dedent(text).lstrip("\n") for path, text in files.items()}
+    for path, text in texts.items():
+        project.write(path, text)
+    data = project.lint(*texts, "--format", "json", "--select", rule).json()
+    found = {(f["path"], f["line"], f["rule_id"]) for f in data["findings"]}
+    expected = {
+        (path, line, rule_id)
+        for path, text in texts.items()
+        for line, rule_id in expected_findings(text)
+        if rule_id == rule
+    }
+    return found, expected
+
+
+ERRORS = """
+    class ServiceError(Exception):
+        \"\"\"Raised by the services with a message for the user.\"\"\"
+
+
+    class ElectrumError(ServiceError):
+        pass
+
+
+    class UpstreamError(Exception):
+        pass
+"""
+
+SERVICES = """
+    import requests
+
+    from app.errors import ElectrumError, UpstreamError
+
+
+    def fetch_tip(client):
+        if client is None:
+            raise ElectrumError("Not connected")
+        return client.tip()
+
+
+    def fetch_feed(url):
+        try:
+            return requests.get(url, timeout=5).json()
+        except requests.RequestException as exc:
+            message = f"feed failed: {exc}"
+            raise UpstreamError(message) from exc
+"""
+
+
+def test_bl405_the_projects_own_exception_classes_carry_its_own_messages(project) -> None:  # type: ignore[no-untyped-def]
+    """lnbits: ``except ElectrumError as e: raise HTTPException(503, detail=str(e))``, the class defined in
+    another module and raised with literal text; a class given a library exception's text still leaks."""
+    files = {
+        "app/__init__.py": "",
+        "app/errors.py": ERRORS,
+        "app/services.py": SERVICES,
+        "app/main.py": """
+            from fastapi import FastAPI, HTTPException
+
+            from app.errors import ServiceError, UpstreamError
+            from app.services import fetch_feed, fetch_tip
+
+            app = FastAPI()
+
+
+            @app.get("/tip")
+            async def tip():
+                try:
+                    return fetch_tip(None)
+                except ServiceError as e:
+                    raise HTTPException(status_code=503, detail=str(e)) from e
+
+
+            @app.get("/feed")
+            async def feed(url: str):
+                try:
+                    return fetch_feed(url)
+                except UpstreamError as e:
+                    raise HTTPException(status_code=502, detail=str(e)) from e  # expect: BL405
+        """,
+    }
+    found, expected = _lint(project, files, "BL405")
+    assert found == expected
+
+
+def test_bl405_a_helper_that_never_returns_the_exceptions_text(project) -> None:  # type: ignore[no-untyped-def]
+    """open-webui: ``detail=ERROR_MESSAGES.DEFAULT(e, "Error creating group")``, an enum member naming a
+    function that answers the fallback for any exception; a helper formatting the exception still leaks."""
+    files = {
+        "app/__init__.py": "",
+        "app/constants.py": """
+            from enum import Enum
+
+
+            def _error_message(err="", fallback=""):
+                if not err:
+                    return "Something went wrong"
+                if isinstance(err, Exception):
+                    return f"[ERROR: {fallback}]" if fallback else "Something went wrong"
+                return f"[ERROR: {err}]"
+
+
+            def describe(err):
+                return f"failed: {err}"
+
+
+            class ERROR_MESSAGES(str, Enum):
+                DEFAULT = _error_message
+                NOT_FOUND = "We could not find what you're looking for :/"
+        """,
+        "app/main.py": """
+            import logging
+
+            from fastapi import FastAPI, HTTPException
+
+            from app.constants import ERROR_MESSAGES, describe
+
+            log = logging.getLogger(__name__)
+            app = FastAPI()
+
+
+            @app.post("/groups")
+            async def create_group(form: dict):
+                try:
+                    return await groups.insert(form)
+                except Exception as e:
+                    log.exception("create_group failed")
+                    raise HTTPException(status_code=400, detail=ERROR_MESSAGES.DEFAULT(e, "Error creating group"))
+
+
+            @app.post("/tools")
+            async def create_tool(form: dict):
+                try:
+                    return await tools.insert(form)
+                except Exception as e:
+                    log.exception("create_tool failed")
+                    raise HTTPException(status_code=500, detail=describe(e))  # expect: BL405
+
+
+            @app.post("/models")
+            async def create_model(form: dict):
+                try:
+                    return await models.insert(form)
+                except Exception as e:
+                    log.exception("create_model failed")
+                    raise HTTPException(status_code=500, detail=f"{ERROR_MESSAGES.DEFAULT(e)}: {e}")  # expect: BL405
+        """,
+    }
+    found, expected = _lint(project, files, "BL405")
+    assert found == expected
+
+
+def test_bl406_a_5xx_raised_in_the_try_and_answered_as_500(project) -> None:  # type: ignore[no-untyped-def]
+    """A 502 for a failed upstream call, caught by the broad handler below and answered 500."""
+    files = {
+        "app/main.py": """
+            import logging
+
+            from fastapi import FastAPI, HTTPException
+
+            log = logging.getLogger(__name__)
+            app = FastAPI()
+
+
+            @app.get("/models")
+            async def models():
+                try:
+                    response = await upstream.get("/models")
+                    if response.status >= 500:
+                        raise HTTPException(status_code=502, detail="Upstream unavailable")
+                    return await response.json()
+                except Exception:  # expect: BL406
+                    log.exception("listing models failed")
+                    raise HTTPException(status_code=500, detail="Server error")
+
+
+            @app.get("/tasks")
+            async def tasks():
+                try:
+                    rows = await store.fetch_tasks()
+                    if rows is None:
+                        raise HTTPException(status_code=500, detail="Task store failed")
+                    return rows
+                except Exception:
+                    log.exception("listing tasks failed")
+                    raise HTTPException(status_code=500, detail="Server error")
+        """,
+    }
+    found, expected = _lint(project, files, "BL406")
+    assert found == expected
+
+
+def test_bl404_a_boolean_status_flag_the_success_answer_also_carries(project) -> None:  # type: ignore[no-untyped-def]
+    """open-webui: ``return {"status": True}`` on success and ``{"status": False}`` from the logged broad
+    ``except``: the client reads the flag; an error message answered 200 is still reported."""
+    files = {
+        "app/main.py": """
+            import logging
+
+            from fastapi import FastAPI
+
+            log = logging.getLogger(__name__)
+            app = FastAPI()
+
+
+            @app.post("/collections/delete")
+            async def delete_entries(form: dict):
+                try:
+                    await vector_db.delete(form["name"])
+                    return {"status": True}
+                except Exception as e:
+                    log.exception(e)
+                    return {"status": False}
+
+
+            @app.post("/collections/reset")
+            async def reset(form: dict):
+                try:
+                    await vector_db.reset(form["name"])
+                    return {"status": True}
+                except Exception as e:
+                    log.exception(e)
+                    return {"status": False, "error": "could not reset"}  # expect: BL404
+        """,
+    }
+    found, expected = _lint(project, files, "BL404")
+    assert found == expected
