@@ -235,3 +235,46 @@ def test_bl404_a_boolean_status_flag_the_success_answer_also_carries(project) ->
     }
     found, expected = _lint(project, files, "BL404")
     assert found == expected
+
+
+def test_bl405_a_4xx_about_the_clients_own_malformed_input(project) -> None:  # type: ignore[no-untyped-def]
+    """dagster-webserver and open-webui: a ``try`` that only parses the request's values (``json.loads``,
+    a model constructed from them) answered 400 with the parse error; a ``try`` that does I/O still leaks."""
+    files = {
+        "app/main.py": """
+            import json
+
+            from fastapi import FastAPI, HTTPException, Request
+            from fastapi.responses import JSONResponse
+
+            app = FastAPI()
+
+
+            @app.post("/assets/{key}/materializations")
+            async def report_materialization(request: Request, key: str):
+                try:
+                    metadata = json.loads(request.query_params["metadata"])
+                except Exception as exc:
+                    return JSONResponse({"error": f"Error parsing metadata json: {exc}"}, status_code=400)
+                try:
+                    materialization = AssetMaterialization(asset_key=AssetKey(key), metadata=metadata)
+                except Exception as exc:
+                    return JSONResponse({"error": f"Error constructing AssetMaterialization: {exc}"}, status_code=400)
+                await store.report(materialization)
+                return {}
+
+
+            @app.post("/chat")
+            async def chat(form_data: dict):
+                try:
+                    form = ChatForm.model_validate(form_data)
+                except Exception as exc:
+                    raise HTTPException(status_code=400, detail=str(exc))
+                try:
+                    return await completions.create(form)
+                except Exception as exc:
+                    raise HTTPException(status_code=400, detail=str(exc))  # expect: BL405
+        """,
+    }
+    found, expected = _lint(project, files, "BL405")
+    assert found == expected

@@ -18,7 +18,7 @@ from backlint.analysis.web.answers import ERROR, OK, UNKNOWN, argument, literal_
 from backlint.analysis.web.bodies import Answer, BodyFacts, Leak
 from backlint.analysis.web.fixes import generic_fix_description, generic_message, generic_message_fix, lazy_status_fixes
 from backlint.analysis.web.frames import BodyState, Catch, Frame
-from backlint.analysis.web.syntax import short, strings
+from backlint.analysis.web.syntax import is_class_name, short, strings
 from backlint.core.rule import NodeEdit, PendingFix
 from backlint.pipeline.walk import children, scope_descendants
 
@@ -69,7 +69,30 @@ class FailureReader:
         )
         validation = names is not None and any(n.rpartition(".")[2].endswith("ValidationError") for n in names)
         role = self.answers.caught_role(names)
-        frame.handlers.append(Catch(role, name, sets_status, validation, self._caught_refs(node)))
+        ancestors = self.context.ancestors
+        block = ancestors[-2] if len(ancestors) >= 2 and isinstance(ancestors[-2], cst.Try) else None
+        parses = block is not None and self._parses_only(block.body)
+        frame.handlers.append(Catch(role, name, sets_status, validation, self._caught_refs(node), parses))
+
+    def _parses_only(self, body: cst.BaseSuite) -> bool:
+        """The ``try`` body only parses or constructs values: every call is an input parser or a class
+        construction (not a client), with no ``await`` or ``with``. What fails there is the input."""
+        calls = 0
+        for node in scope_descendants(body):
+            if isinstance(node, (cst.Await, cst.With, cst.Yield)):
+                return False
+            if not isinstance(node, cst.Call):
+                continue
+            calls += 1
+            ref = self.context.qualified_name(node.func) or ""
+            if ref in self.tables.parsers:
+                continue
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value in self.tables.parser_methods:
+                continue
+            if is_class_name(node.func) and ref not in self.tables.clients and ref not in self.tables.store_clients:
+                continue
+            return False
+        return calls > 0
 
     def _caught_refs(self, node: cst.ExceptHandler) -> tuple[str, ...]:
         """The caught classes as project-wide references (``pkg.errors.AppError``); empty if one is not a name."""
@@ -190,6 +213,8 @@ class FailureReader:
                 return False  # an HTTP error's detail is written for the client
             if role in ("narrow", "validation") and (status is None or status < 500):
                 return False  # a specific error answered as a client error: its message is meant for the client
+            if role == "broad" and handler is not None and handler.parses_input and status and 400 <= status < 500:
+                return False  # the client's malformed input, answered as such
         fix = lazy_fix(self._leak_fix([value, *others], frame, generic_message(status)), self.state.web.locate)
         caught = handler.caught if handler is not None else ()
         leak = Leak(self.state.web.locate(at), text, sink, status, via_param, fix, caught, found.helpers)

@@ -53,6 +53,9 @@ class BodyTables:
     ratelimit_calls: tuple[frozenset[str], ...]
     store_methods: frozenset[str]
     random_heads: frozenset[str]  # first parts of the random sources and factories
+    parsers: frozenset[str]  # input-parsers: functions that only parse or validate a value
+    parser_methods: frozenset[str]
+    store_clients: frozenset[str]  # data-store client constructors (not value objects)
 
     @classmethod
     def build(cls, knowledge: Knowledge) -> BodyTables:
@@ -96,6 +99,9 @@ class BodyTables:
             store_methods=frozenset(r["method"] for r in knowledge.rows("datastore-methods") if r["effect"] == "io")
             - _MAPPING_METHODS,
             random_heads=frozenset(s.split(".")[0] for s in (*sources, *mock("random-factory"))),
+            parsers=frozenset(r["name"] for r in knowledge.rows("input-parsers") if r["form"] == "call"),
+            parser_methods=frozenset(r["name"] for r in knowledge.rows("input-parsers") if r["form"] == "method"),
+            store_clients=frozenset(r["name"] for r in knowledge.rows("datastore-clients")),
         )
 
 
@@ -108,6 +114,7 @@ class Catch:
     sets_status: bool
     validation: bool  # catches a ``*ValidationError`` class
     caught: tuple[str, ...] = ()  # the caught classes as project-wide references (empty: bare ``except:``)
+    parses_input: bool = False  # its ``try`` only parses or constructs values (the input-parsers table)
 
 
 @dataclasses.dataclass
