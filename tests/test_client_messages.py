@@ -239,13 +239,14 @@ def test_bl404_a_boolean_status_flag_the_success_answer_also_carries(project) ->
 
 def test_bl405_a_4xx_about_the_clients_own_malformed_input(project) -> None:  # type: ignore[no-untyped-def]
     """dagster-webserver and open-webui: a ``try`` that only parses the request's values (``json.loads``,
-    a model constructed from them) answered 400 with the parse error; a ``try`` that does I/O still leaks."""
+    here through a compatibility module, a model constructed from them) answered 400 with the parse error;
+    a ``try`` that does I/O still leaks."""
     files = {
         "app/main.py": """
-            import json
-
             from fastapi import FastAPI, HTTPException, Request
             from fastapi.responses import JSONResponse
+
+            from app.compat import json
 
             app = FastAPI()
 
@@ -274,6 +275,33 @@ def test_bl405_a_4xx_about_the_clients_own_malformed_input(project) -> None:  # 
                     return await completions.create(form)
                 except Exception as exc:
                     raise HTTPException(status_code=400, detail=str(exc))  # expect: BL405
+        """,
+    }
+    found, expected = _lint(project, files, "BL405")
+    assert found == expected
+
+
+def test_bl405_an_http_error_handed_back_to_the_framework(project) -> None:  # type: ignore[no-untyped-def]
+    """zou and alerta: a handler for every exception returns an ``HTTPException`` (or a werkzeug routing
+    redirect) as such, for Flask to render with its own description; the text of the others still leaks."""
+    files = {
+        "app/__init__.py": """
+            import logging
+
+            from flask import Flask, jsonify
+            from werkzeug.exceptions import HTTPException
+            from werkzeug.routing import RoutingException
+
+            log = logging.getLogger(__name__)
+            app = Flask(__name__)
+
+
+            @app.errorhandler(Exception)
+            def handle_exception(error):
+                if isinstance(error, (HTTPException, RoutingException)):
+                    return error
+                log.exception("unhandled error")
+                return jsonify({"status": "error", "errors": [str(error)]}), 500  # expect: BL405
         """,
     }
     found, expected = _lint(project, files, "BL405")

@@ -86,6 +86,7 @@ class ExceptionTexts(Analysis):
         super().__init__(context)
         self.module = context.module_name
         self.module_names: set[str] = set()
+        self.functions: set[str] = set()  # module-level functions
         self.classes: dict[str, list[str]] = {}  # module-level class → base refs
         self.carriers: set[str] = set()  # refs called with a caught exception's text
         self.sanitizers: dict[str, list[Sanitizer]] = {}  # function ref → parameters it sanitises
@@ -122,6 +123,8 @@ class ExceptionTexts(Analysis):
         for statement in node.body:
             if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
                 self.module_names.add(statement.name.value)
+            if isinstance(statement, cst.FunctionDef):
+                self.functions.add(statement.name.value)
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         if not self._nesting:
@@ -137,35 +140,18 @@ class ExceptionTexts(Analysis):
         self._nesting.pop()
 
     def _class_attribute(self, klass: str, small: cst.BaseSmallStatement) -> None:
-        """``DEFAULT = _error_message`` or ``DEFAULT = lambda msg="": ...`` in a module-level class."""
+        """``DEFAULT = _error_message`` in a module-level class (an enum of messages): the function it names."""
         if not (isinstance(small, cst.Assign) and len(small.targets) == 1):
             return
         target = small.targets[0].target
         if not isinstance(target, cst.Name):
             return
-        ref = f"{self.module}.{klass}.{target.value}"
-        if isinstance(small.value, cst.Lambda):
-            params = small.value.params
-            found = _sanitised([*params.posonly_params, *params.params], params.kwonly_params, [small.value.body], [])
-            if found:
-                self.sanitizers[ref] = found
-        elif isinstance(small.value, (cst.Name, cst.Attribute)):
-            named = self.ref(small.value)
-            if named is not None:
-                self.aliases[ref] = named
+        if isinstance(small.value, cst.Name) and small.value.value in self.functions:
+            self.aliases[f"{self.module}.{klass}.{target.value}"] = f"{self.module}.{small.value.value}"
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not self._nesting:
-            params = node.params
-            statements = _block(node.body)
-            returns = list(_returns(statements, frozenset()))
-            found = _sanitised(
-                [*params.posonly_params, *params.params],
-                params.kwonly_params,
-                [value for value, _ in returns],
-                [a for s in statements for a in _assignments(s)],
-                [narrowed for _, narrowed in returns],
-            )
+            found = _function_sanitises(node)
             if found:
                 self.sanitizers[f"{self.module}.{node.name.value}"] = found
         self._nesting.append(node.name.value)
@@ -199,6 +185,21 @@ class ExceptionTexts(Analysis):
         caught = self._caught[-1]
         if any(mentions(arg.value, caught, self.context.qualified_name) for arg in node.args):
             self.carriers.add(ref)
+
+
+def _function_sanitises(node: cst.FunctionDef) -> list[Sanitizer]:
+    statements = _block(node.body)
+    returns = list(_returns(statements, frozenset()))
+    if not any(narrowed for _, narrowed in returns):
+        return []  # without an ``isinstance(p, Exception)`` test, a parameter any return reads leaks
+    params = node.params
+    return _sanitised(
+        [*params.posonly_params, *params.params],
+        params.kwonly_params,
+        [value for value, _ in returns],
+        [a for s in statements for a in _assignments(s)],
+        [narrowed for _, narrowed in returns],
+    )
 
 
 def _sanitised(

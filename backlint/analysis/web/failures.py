@@ -19,6 +19,7 @@ from backlint.analysis.web.bodies import Answer, BodyFacts, Leak
 from backlint.analysis.web.fixes import generic_fix_description, generic_message, generic_message_fix, lazy_status_fixes
 from backlint.analysis.web.frames import BodyState, Catch, Frame
 from backlint.analysis.web.syntax import is_class_name, short, strings
+from backlint.core.imports import dotted_name
 from backlint.core.rule import NodeEdit, PendingFix
 from backlint.pipeline.walk import children, scope_descendants
 
@@ -85,8 +86,8 @@ class FailureReader:
                 continue
             calls += 1
             ref = self.context.qualified_name(node.func) or ""
-            if ref in self.tables.parsers:
-                continue
+            if ref in self.tables.parsers or _dotted_suffix(ref) in self.tables.parsers:
+                continue  # also a module re-exported by a compatibility shim (``from compat import json``)
             if isinstance(node.func, cst.Attribute) and node.func.attr.value in self.tables.parser_methods:
                 continue
             if is_class_name(node.func) and ref not in self.tables.clients and ref not in self.tables.store_clients:
@@ -201,7 +202,7 @@ class FailureReader:
         others: Iterable[cst.BaseExpression] = (),
     ) -> bool:
         frame = self.state.frame()
-        if frame is None or self._debug_only():
+        if frame is None or self._debug_only() or self._http_error_returned(value):
             return False
         found = self.leaked(value, frame)
         if found is None:
@@ -314,6 +315,32 @@ class FailureReader:
             return None, True
         return None
 
+    def _http_error_returned(self, value: cst.BaseExpression) -> bool:
+        """``if isinstance(error, HTTPException): return error`` in a handler: the framework renders the HTTP
+        error (or performs the routing redirect) it stands for, with its own description."""
+        if not isinstance(value, cst.Name):
+            return False
+        ancestors = self.context.ancestors
+        for index in range(len(ancestors) - 2, -1, -1):
+            node = ancestors[index]
+            if isinstance(node, cst.FunctionDef):
+                return False
+            if not (isinstance(node, cst.If) and ancestors[index + 1] is node.body):
+                continue
+            test = node.test
+            if not (isinstance(test, cst.Call) and dotted_name(test.func) == "isinstance" and len(test.args) == 2):
+                continue
+            subject, classes = test.args[0].value, test.args[1].value
+            names = [e.value for e in classes.elements] if isinstance(classes, cst.Tuple) else [classes]
+            refs = [self.context.qualified_name(n) or "" for n in names]
+            if (
+                isinstance(subject, cst.Name)
+                and subject.value == value.value
+                and self.answers.caught_role(refs) == "http"
+            ):
+                return True
+        return False
+
     def _debug_only(self) -> bool:
         """Inside ``if settings.DEBUG:`` (its body): a debug page, not a production answer."""
         ancestors = self.context.ancestors
@@ -342,6 +369,12 @@ class FailureReader:
                     if any(n in self.tables.network_errors for n in names):
                         return True
         return False
+
+
+def _dotted_suffix(ref: str) -> str:
+    """``pkg.seven.json.loads`` → ``json.loads``: a module and its function, wherever it is imported from."""
+    parts = ref.split(".")
+    return ".".join(parts[-2:]) if len(parts) > 2 else ""
 
 
 def _flag_protocol(value: cst.BaseExpression, frame: Frame) -> bool:
