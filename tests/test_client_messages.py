@@ -24,8 +24,13 @@ def _lint(project, files: dict[str, str], rule: str) -> tuple[set[tuple[str, int
 
 
 ERRORS = """
+    from fastapi import status
+
+
     class ServiceError(Exception):
         \"\"\"Raised by the services with a message for the user.\"\"\"
+
+        status_code = status.HTTP_503_SERVICE_UNAVAILABLE
 
 
     class ElectrumError(ServiceError):
@@ -117,6 +122,7 @@ def test_bl405_a_helper_that_never_returns_the_exceptions_text(project) -> None:
             class ERROR_MESSAGES(str, Enum):
                 DEFAULT = _error_message
                 NOT_FOUND = "We could not find what you're looking for :/"
+                INVALID_QUERY = "The search query is not valid."
         """,
         "app/main.py": """
             import logging

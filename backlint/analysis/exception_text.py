@@ -11,7 +11,9 @@ name tables and SQL, network errors name hosts). Two project facts say otherwise
 
 ``ExceptionTexts`` records these facts per module (classes and their bases, carriers, helpers that
 sanitise a parameter, class attributes naming a function); ``ExceptionTextIndex`` joins them in the
-project pass.
+project pass. They are recorded in the modules whose function bodies are summarised
+(``backlint/checks/endpoint_facts.py``): a class or helper defined elsewhere is not known, and its
+exception text stays a leak; a construction given exception text in such a module is not seen.
 """
 
 from __future__ import annotations

@@ -34,7 +34,12 @@ class ExceptionTextFacts(FactCollector):
     """The project's exception classes, what their constructions carry, and sanitising message helpers."""
 
     REQUIRES = (ExceptionTexts,)
-    TRIGGERS = ("class", "except", "return", "lambda")
+
+    @classmethod
+    def trigger_tokens(cls, knowledge: Knowledge) -> Iterable[str]:
+        # The modules whose bodies are summarised: a file that records facts and then fails to parse
+        # withholds the project findings (backlint/pipeline/engine.py), so no file is added here.
+        return body_triggers(knowledge)
 
     def leave_Module(self, node: cst.Module) -> None:
         self.context.facts.update(self.context.get(ExceptionTexts).facts())
