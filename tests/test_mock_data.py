@@ -264,3 +264,90 @@ async def quotes():
     }
     found, _ = _lint(project, files, "--select", "BL504,BL505,BL506")
     assert found == _expected(files, "BL504") | _expected(files, "BL506")
+
+
+def test_bl503_bl504_records_made_in_loops_reach_the_response(project) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16 item 6: records built by a comprehension or a generator of literals and random values,
+    returned directly, through a local, ``sorted()`` or ``list()``."""
+    files = {
+        "app/main.py": FASTAPI
+        + """
+import random
+
+SENSORS = load_sensor_names()
+
+
+@app.get("/products")
+def list_products():
+    return [{"id": i, "name": f"Product {i}", "price": 9.99} for i in range(1, 11)]  # expect: BL503
+
+
+@app.get("/leaderboard")
+def leaderboard():
+    players = [{"name": n, "score": random.randint(0, 100)} for n in ["ana", "ben", "cleo"]]  # expect: BL503, BL504
+    return sorted(players, key=lambda p: p["score"], reverse=True)
+
+
+@app.get("/sensors")
+def sensors():
+    readings = ({"sensor": s, "celsius": round(random.uniform(18, 24), 1)} for s in SENSORS)  # expect: BL504
+    return list(readings)
+
+
+@app.get("/pages")
+def pages(count: int):
+    return [{"page": n, "size": 50} for n in range(count)]
+
+
+@app.get("/colors")
+def colors():
+    return [{"id": i, "name": name} for i, name in enumerate(["red", "green"])]
+""",
+    }
+    found, data = _lint(project, files, "--select", "BL503,BL504")
+    assert found == _expected(files, "BL503") | _expected(files, "BL504")
+    products = next(f for f in data["findings"] if "`list_products`" in f["message"])
+    assert "10 hardcoded records" in products["message"] and "sequential `id`" in products["message"]
+
+
+def test_bl505_markers_next_to_literal_records(project) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16 item 6: "stub", "placeholder", "TODO: load from …" beside the records an endpoint returns,
+    in a comment above a module constant or in the endpoint's docstring; not beside anything else."""
+    files = {
+        "app/main.py": FASTAPI
+        + """
+# Placeholder until the facilities service exposes offices  # expect: BL505
+OFFICES = [{"city": "Lyon", "desks": 40}, {"city": "Porto", "desks": 25}]
+
+# TODO: load from the products table  # expect: BL505
+PRODUCTS = [
+    {"sku": "A-100", "price": 5.0},
+    {"sku": "B-200", "price": 20.0},
+]
+
+
+@app.get("/offices")
+def offices():
+    return OFFICES  # expect: BL503
+
+
+@app.get("/products")
+def products():
+    return PRODUCTS  # expect: BL503
+
+
+@app.get("/staff")
+def staff():
+    \"\"\"Stub: the directory sync is not wired yet.\"\"\"  # expect: BL505
+    return [{"name": "Ana Lima", "desk": "B2"}, {"name": "Ben Ode", "desk": "C4"}]  # expect: BL503
+
+
+@app.get("/regions")
+def regions(db=Depends(get_db)):
+    \"\"\"Regions of the map.\"\"\"
+    # placeholder: swap for the geo index later
+    return db.query(Region).all()
+""",
+    }
+    found, _ = _lint(project, files, "--select", "BL503,BL505")
+    assert found == _expected(files, "BL503") | _expected(files, "BL505")

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from backlint.analysis.strings import name_tokens
-from backlint.analysis.web.bodies import BodyFacts, Flagged, Records
+from backlint.analysis.web.bodies import BodyFacts, Flagged, ModuleExtras, Records
 from backlint.analysis.web.fixes import unused_import_fix
 from backlint.analysis.web.served import EndpointIndex, Served, endpoint_index
 from backlint.core.catalog import Knowledge
@@ -250,7 +250,7 @@ class EndpointReturnsHardcodedRecords(ProjectRule):
                 c for c in index.callees(served.module, served.function)
             ):
                 continue
-            markers = _markers(index, served)
+            markers = _markers(index, served) + [m for _, m in _record_markers(index, served)]
             for records in body.records:
                 resolved, related = self._resolve(index, records)
                 if resolved is None or resolved.reference:
@@ -298,6 +298,36 @@ def _markers(index: EndpointIndex, served: Served) -> list[Flagged]:
     return found
 
 
+_ABOVE = 3  # lines above literal records where a comment still speaks about them
+
+
+def _record_markers(index: EndpointIndex, served: Served) -> list[tuple[str, Flagged]]:
+    """Looser BL505 markers ("stub", "placeholder", "TODO: load from …") that speak about the literal
+    records the endpoint returns: its docstring, and comments on or just above the records, in the
+    endpoint or at the module constant it returns."""
+    body = served.body
+    if body is None or not body.records:
+        return []
+    found: list[tuple[str, Flagged]] = []
+    if body.docstring_record_marker is not None:
+        found.append((served.module.path, body.docstring_record_marker))
+    for records in body.records:
+        where: tuple[ModuleFacts, ModuleExtras] | None
+        if records.constant is None:
+            where, span = index.extras.get(served.module.name), records.span
+        else:
+            resolved = index.extra(records.constant)
+            constant = resolved[1].constants.get(resolved[2]) if resolved is not None else None
+            if resolved is None or constant is None:
+                continue
+            where, span = (resolved[0], resolved[1]), constant.span
+        if where is None or not span.line:
+            continue
+        facts, extras = where
+        found += [(facts.path, m) for m in extras.record_markers if span.line - _ABOVE <= m.span.line <= span.end_line]
+    return found
+
+
 # --------------------------------------------------------------------------- BL504
 
 
@@ -332,8 +362,9 @@ class MockMarkerCommentInEndpoint(ProjectRule):
         out: list[ProjectFinding] = []
         seen: set[tuple[str, int]] = set()
         for served in index.served:
-            for marker in _markers(index, served):
-                key = (served.module.path, marker.span.line)
+            found = [(served.module.path, m) for m in _markers(index, served)] + _record_markers(index, served)
+            for path, marker in found:
+                key = (path, marker.span.line)
                 if key in seen:
                     continue
                 seen.add(key)
@@ -341,7 +372,7 @@ class MockMarkerCommentInEndpoint(ProjectRule):
                     f'`{served.name}` is marked as serving mock data ("{marker.text}"): finish the real implementation '
                     "before it ships, or keep the stub out of production routes"
                 )
-                out.append(_finding(self, served.module.path, marker.span, message))
+                out.append(_finding(self, path, marker.span, message))
         return out
 
 

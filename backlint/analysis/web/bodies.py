@@ -97,6 +97,7 @@ class BodyFacts:
     fake_reads: list[Flagged] = dataclasses.field(default_factory=list)  # BL502; detail: the reference
     toggles: list[Flagged] = dataclasses.field(default_factory=list)  # BL506; detail: the mock branch
     docstring_marker: Flagged | None = None  # BL505
+    docstring_record_marker: Flagged | None = None  # BL505, when the function returns literal records
     auth: list[str] = dataclasses.field(default_factory=list)  # BL801: evidence in the body
     ratelimit: list[str] = dataclasses.field(default_factory=list)  # BL802: evidence in the body
 
@@ -113,7 +114,16 @@ class ModuleExtras:
     schemes: list[str] = dataclasses.field(default_factory=list)  # names bound to security schemes
     limiters: list[str] = dataclasses.field(default_factory=list)  # global rate-limit evidence
     markers: list[Flagged] = dataclasses.field(default_factory=list)  # BL505 comments
+    record_markers: list[Flagged] = dataclasses.field(default_factory=list)  # BL505: looser, next to records
     classes: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # module-level class → base refs
 
     def is_empty(self) -> bool:
-        return not (self.fake_stores or self.constants or self.schemes or self.limiters or self.markers or self.classes)
+        return not (
+            self.fake_stores
+            or self.constants
+            or self.schemes
+            or self.limiters
+            or self.markers
+            or self.record_markers
+            or self.classes
+        )

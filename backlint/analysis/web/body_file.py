@@ -96,6 +96,7 @@ class BodyFile(Analysis):
         facts.ratelimit = unique(facts.ratelimit)
         if not facts.records:
             facts.impure = False  # only BL503 asks, and only about functions returning records
+            facts.docstring_record_marker = None  # a loose marker counts only next to records
         if frame.top_level and frame.returns_literal and set(name_tokens(node.name.value)) & self.tables.fake_tokens:
             state.extras.fake_stores[node.name.value] = "function"
         if not facts.is_empty():

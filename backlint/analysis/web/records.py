@@ -5,6 +5,7 @@ configuration flag, and comments or docstrings saying the data is a stub."""
 from __future__ import annotations
 
 import io
+import re
 import tokenize
 from collections.abc import Iterator
 
@@ -27,12 +28,16 @@ from backlint.analysis.web.syntax import (
     target_names,
     text,
 )
+from backlint.core.catalog import Knowledge
 from backlint.core.imports import dotted_name
 from backlint.core.results import Span
 from backlint.pipeline.walk import scope_descendants
 
 _FINAL = frozenset({"typing.Final", "typing_extensions.Final", "Final"})
 _PICKS = frozenset({"choice", "choices", "sample"})  # random picks: fabricated only from literal options
+_REORDERS = frozenset({"sorted", "list", "tuple", "reversed"})  # builtins that return the records they are given
+_CONVERSIONS = frozenset({"str", "int", "float", "round", "True", "False", "None"})
+_MAX_ITERATIONS = 10_000
 
 
 class RecordReader:
@@ -82,27 +87,41 @@ class RecordReader:
                 self.extras.constants[name] = records
 
     def marker_comments(self) -> None:
-        """Comments matching a marker pattern; ``tokenize`` runs only when a pattern matched."""
+        """Comments matching a marker pattern (strict anywhere, loose next to records, decided in the
+        project pass); ``tokenize`` runs only when a pattern matched the source."""
         source = self.context.source
-        if not any(p.search(source) for p in self.tables.markers):
+        strict, loose = self.tables.markers, _record_markers(self.context.knowledge)
+        if not any(p.search(source) for p in (*strict, *loose)):
             return
         try:
             tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
         except (tokenize.TokenError, SyntaxError, IndentationError):
             return
         for token in tokens:
-            if token.type == tokenize.COMMENT and any(p.search(token.string) for p in self.tables.markers):
-                (line, column), (end_line, end_column) = token.start, token.end
-                span = Span(line, column + 1, end_line, end_column + 1)
-                comment = token.string.lstrip("# ").split("  #")[0].strip()
+            if token.type != tokenize.COMMENT:
+                continue
+            (line, column), (end_line, end_column) = token.start, token.end
+            span = Span(line, column + 1, end_line, end_column + 1)
+            comment = token.string.lstrip("# ").split("  #")[0].strip()
+            if any(p.search(token.string) for p in strict):
                 self.extras.markers.append(Flagged(span, comment[:120]))
+            elif any(p.search(token.string) for p in loose):
+                self.extras.record_markers.append(Flagged(span, comment[:120]))
 
     def docstring(self, node: cst.FunctionDef, facts: BodyFacts) -> None:
-        """A function docstring matching a marker pattern."""
+        """A function docstring matching a marker pattern (a loose one counts if it returns records)."""
         docstring = node.get_docstring()
-        if docstring and any(p.search(docstring) for p in self.tables.markers):
-            first = node.body.body[0] if isinstance(node.body, cst.IndentedBlock) and node.body.body else node
+        if not docstring:
+            return
+        first = node.body.body[0] if isinstance(node.body, cst.IndentedBlock) and node.body.body else node
+        if any(p.search(docstring) for p in self.tables.markers):
             facts.docstring_marker = Flagged(self.state.web.locate(first), docstring.strip().splitlines()[0][:120])
+            return
+        loose = [p.search(docstring) for p in _record_markers(self.context.knowledge)]
+        found = next((m for m in loose if m is not None), None)
+        if found is not None:
+            line = next(x for x in docstring.strip().splitlines() if found.group(0) in x)
+            facts.docstring_record_marker = Flagged(self.state.web.locate(first), line.strip()[:120])
 
     def returned(self, node: cst.Return, value: cst.BaseExpression, frame: Frame) -> None:
         """Records, a module constant or random values in a ``return``."""
@@ -125,12 +144,11 @@ class RecordReader:
         if frame.assignments[name] == 1 and self.records(value, frame) is not None:
             frame.literal_locals[name] = value
             frame.exempt.update(id(n) for n in scope_descendants(value) if isinstance(n, cst.Call))
-        if self.contains_random(value, frame):
+        fields = [(n, f) for n, f in self.random_fields(value, frame, None) if f]
+        if fields:
+            frame.random_records[name] = fields  # records whose fields are random, kept for a later return
+        elif self.contains_random(value, frame):
             frame.random_locals.add(name)
-        else:
-            fields = [(n, f) for n, f in self.random_fields(value, frame, None) if f]
-            if fields:
-                frame.random_records[name] = fields
 
     def locate_constant(self, target: cst.BaseExpression | None, value: cst.BaseExpression) -> None:
         """A module constant of records found by the prescan gets its place when the walk reaches it."""
@@ -192,6 +210,10 @@ class RecordReader:
         if isinstance(value, cst.Call) and self.answers.response_row(value.func) is not None:
             inner = argument(value, 0, "content") or argument(value, None, "data") or argument(value, None, "body")
             return self.records(inner, frame) if inner is not None else None
+        if isinstance(value, cst.Call) and _reorders(value):
+            return self.records(value.args[0].value, frame)
+        if isinstance(value, (cst.ListComp, cst.GeneratorExp)):
+            return self._generated(value, frame)
         if isinstance(value, cst.Tuple) and 2 <= len(value.elements) <= 3 and literal_status(value.elements[1].value):
             return self.records(value.elements[0].value, frame)
         if isinstance(value, cst.Dict):
@@ -213,14 +235,37 @@ class RecordReader:
             rows.append(row)
         return self._summary(value, rows)
 
-    def _record(self, node: cst.BaseExpression) -> list[tuple[str, cst.BaseExpression]] | None:
+    def _generated(self, node: cst.ListComp | cst.GeneratorExp, frame: Frame | None) -> Records | None:
+        """``[{"id": i, "name": f"Product {i}"} for i in range(1, 11)]``: records made in a loop over
+        literal values, from the loop variable, literals and random values only."""
+        loop = node.for_in
+        if loop.inner_for_in is not None or loop.ifs:
+            return None
+        count = _iterations(loop.iter)
+        if count is None or count < 2:
+            return None
+        names = frozenset(target_names(loop.target))
+        row = self._record(node.elt, names, frame)
+        if row is None or len(row) < 2:
+            return None
+        records = self._summary(node, [row])
+        records.count = count
+        if _range_start(loop.iter) == 1:
+            for key, value in row:
+                if (key == "id" or key.endswith("_id")) and isinstance(value, cst.Name) and value.value in names:
+                    records.signs.insert(0, f"sequential `{key}` values")
+        return records
+
+    def _record(
+        self, node: cst.BaseExpression, loop: frozenset[str] = frozenset(), frame: Frame | None = None
+    ) -> list[tuple[str, cst.BaseExpression]] | None:
         if isinstance(node, cst.Dict):
             pairs = []
             for element in node.elements:
                 if not isinstance(element, cst.DictElement) or not isinstance(element.key, cst.SimpleString):
                     return None
                 key = element.key.evaluated_value
-                if not isinstance(key, str) or not is_literal(element.value):
+                if not isinstance(key, str) or not self._made(element.value, loop, frame):
                     return None
                 pairs.append((key, element.value))
             return pairs
@@ -229,11 +274,26 @@ class RecordReader:
                 return None
             pairs = []
             for arg in node.args:
-                if arg.keyword is None or arg.star or not is_literal(arg.value):
+                if arg.keyword is None or arg.star or not self._made(arg.value, loop, frame):
                     return None
                 pairs.append((arg.keyword.value, arg.value))
             return pairs
         return None
+
+    def _made(self, value: cst.BaseExpression, loop: frozenset[str], frame: Frame | None) -> bool:
+        """A literal; in a generated record also a value made from the loop variable or a random source."""
+        if is_literal(value):
+            return True
+        if not loop:
+            return False
+        if frame is not None and self.contains_random(value, frame):
+            return True
+        for child in scope_descendants(value):
+            if isinstance(child, cst.Name) and child.value not in loop and child.value not in _CONVERSIONS:
+                return False
+            if isinstance(child, (cst.Attribute, cst.Subscript, cst.Await, cst.Lambda)):
+                return False
+        return True
 
     def _summary(self, node: cst.BaseExpression, rows: list[list[tuple[str, cst.BaseExpression]]]) -> Records:
         """Keys, corroborating signs and shape of literal records; a module constant is placed later."""
@@ -302,6 +362,8 @@ class RecordReader:
             yield from self.random_fields(value.elt, frame, field)
         elif isinstance(value, cst.Name) and value.value in frame.random_records:
             yield from frame.random_records[value.value]
+        elif isinstance(value, cst.Call) and _reorders(value):
+            yield from self.random_fields(value.args[0].value, frame, field)
         elif isinstance(value, cst.Call) and (
             self.answers.response_row(value.func) is not None or is_class_name(value.func)
         ):
@@ -392,3 +454,40 @@ def _is_binding_position(node: cst.Name, parent: cst.CSTNode) -> bool:
     if isinstance(parent, cst.Arg) and parent.keyword is node:
         return True
     return isinstance(parent, (cst.AnnAssign, cst.AugAssign)) and parent.target is node
+
+
+def _reorders(node: cst.Call) -> bool:
+    """``sorted(records, key=...)``, ``list(records)``: the same records, reordered or copied."""
+    return (
+        isinstance(node.func, cst.Name) and node.func.value in _REORDERS and bool(node.args) and not node.args[0].star
+    )
+
+
+def _iterations(node: cst.BaseExpression) -> int | None:
+    """How many times a loop over ``node`` runs when that is written in the code: ``range(1, 11)``, a literal list."""
+    if isinstance(node, (cst.List, cst.Tuple)) and is_literal(node):
+        return len(node.elements)
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "range"):
+        return None
+    bounds = [int_value(a.value) for a in node.args if a.keyword is None]
+    if not 1 <= len(bounds) <= 2 or any(b is None for b in bounds):
+        return None
+    start, stop = (0, bounds[0]) if len(bounds) == 1 else (bounds[0], bounds[1])
+    assert start is not None and stop is not None
+    return min(max(stop - start, 0), _MAX_ITERATIONS)
+
+
+def _range_start(node: cst.BaseExpression) -> int | None:
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "range":
+        bounds = [int_value(a.value) for a in node.args if a.keyword is None]
+        return 0 if len(bounds) == 1 else bounds[0] if bounds else None
+    return None
+
+
+def _record_markers(knowledge: Knowledge) -> tuple[re.Pattern[str], ...]:
+    return knowledge.derived(_compile_record_markers)
+
+
+def _compile_record_markers(knowledge: Knowledge) -> tuple[re.Pattern[str], ...]:
+    rows = knowledge.rows("mock-data")
+    return tuple(re.compile(r["pattern"]) for r in rows if r["role"] == "record-marker" and "pattern" in r)
