@@ -284,3 +284,54 @@ def test_routes_of_another_app_are_not_this_apps(project: Any) -> None:
         "runner = web.AppRunner(listener)\n",
     )
     assert ids(project, "BL603") == set()
+
+
+@pytest.mark.parametrize(
+    "health",
+    [
+        # lnbits: the status route's Depends provider looks the account up in the database
+        "\n\nfrom fastapi import Depends, Header\n\n\nasync def account_exists(account_id: str = Header(...)):\n"
+        "    with engine.connect() as conn:\n"
+        "        return conn.execute(text('SELECT 1 FROM accounts WHERE id = :i'), {'i': account_id}).one()\n\n\n"
+        "@router.get('/api/v1/status')\nasync def status(account=Depends(account_exists)):\n"
+        "    return {'up': True}\n",
+        # a Depends chain two providers deep
+        "\n\nfrom fastapi import Depends\n\n\n"
+        "def database():\n    with engine.connect() as conn:\n        yield conn\n\n\n"
+        "def ready(conn=Depends(database)):\n    return conn.execute(text('SELECT 1')).scalar()\n\n\n"
+        "@router.get('/readyz')\ndef readyz(ok=Depends(ready)):\n    return {'ok': ok}\n",
+        # a project decorator whose wrapper probes before the route runs
+        "\n\ndef with_database(view):\n    def wrapper(*args, **kwargs):\n"
+        "        with engine.connect() as conn:\n            conn.execute(text('SELECT 1'))\n"
+        "        return view(*args, **kwargs)\n    return wrapper\n\n\n"
+        "@router.get('/health')\n@with_database\ndef health():\n    return {'status': 'ok'}\n",
+        # library calls that probe a store (table store-probes)
+        "\n\nfrom sqlalchemy_utils import database_exists\n\n\n"
+        "@router.get('/health')\ndef health():\n    return {'database': database_exists(DATABASE_URL)}\n",
+        "\n\nfrom sqlalchemy import inspect\n\n\n"
+        "@router.get('/health')\ndef health():\n    return {'schema': inspect(engine).has_table('alembic_version')}\n",
+        # a task-queue worker query (Celery's control API)
+        "\n\n@router.get('/health')\ndef health():\n"
+        "    return {'workers': bool(celery_app.control.inspect().ping())}\n",
+    ],
+)
+def test_health_routes_probing_through_dependencies_decorators_and_library_probes(project: Any, health: str) -> None:
+    fastapi_app(project, "    db.check_database()\n", health=health)
+    assert ids(project, "BL604") == set()
+
+
+def test_health_route_probing_only_through_an_app_wide_before_request_hook(project: Any) -> None:
+    """Flask: a ``before_request`` hook that loads the session's user runs before the health route too."""
+    project.write(
+        "site/app.py",
+        "from flask import Flask, g, session\nfrom flask_sqlalchemy import SQLAlchemy\nfrom sqlalchemy import text\n\n"
+        "app = Flask(__name__)\ndb = SQLAlchemy(app)\n\n\n"
+        "@app.before_request\ndef load_user():\n"
+        "    uid = session.get('uid')\n"
+        "    g.user = db.session.execute(text('SELECT * FROM users WHERE id = :i'), {'i': uid}).first()\n"
+        "\n\n@app.route('/health')\ndef health():\n    return {'status': 'ok'}\n",
+    )
+    assert ids(project, "BL604") == set()
+    text = project.root.joinpath("site/app.py").read_text()
+    project.write("site/app.py", text.replace("@app.before_request\n", ""))
+    assert {f[2] for f in ids(project, "BL604")} == {"BL604"}

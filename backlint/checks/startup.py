@@ -16,10 +16,11 @@ from backlint.analysis.web.facts import FunctionFacts
 from backlint.analysis.web.model import App, ProjectModel, build_model
 from backlint.analysis.web.modules import Module, Site
 from backlint.analysis.web.routing import Endpoint
+from backlint.analysis.web.served import EndpointIndex, endpoint_index
 from backlint.core.facts import ProjectFinding, ProjectRule
 from backlint.core.results import Fix, ModuleFacts, RelatedLocation
 
-_KIND_NAMES = {"sql": "the SQL database", "redis": "Redis", "mongo": "MongoDB"}
+_KIND_NAMES = {"sql": "the SQL database", "redis": "Redis", "mongo": "MongoDB", "queue": "the task queue"}
 _PROBES = {"sql": "`SELECT 1`", "redis": "`ping()`", "mongo": '`admin.command("ping")`'}
 _MAX_RELATED = 4
 
@@ -200,7 +201,8 @@ class HealthEndpointChecksNoDependency(_AppRule):
             health = model.health_endpoints(app, scope=True)
             if not health or any(not e.functions for e in health):
                 continue
-            if any(self._probes(model, e) for e in health):
+            index = endpoint_index(modules, self.project, self.options)
+            if any(_probes(model, index, app, e) for e in health):
                 continue
             paths = ", ".join(sorted({f"`{e.path or e.name}`" for e in health}))
             plural = len(health) > 1
@@ -212,12 +214,57 @@ class HealthEndpointChecksNoDependency(_AppRule):
             out.append(self.finding(app, message, _endpoint_related(health, "health endpoint")))
         return out
 
-    @staticmethod
-    def _probes(model: ProjectModel, endpoint: Endpoint) -> bool:
-        for module, function in endpoint.functions:
-            if model.effects(module, function) or model.probe_hints(module, function):
-                return True
-        return False
+
+_CHAIN_DEPTH = 4
+_BEFORE_REQUEST = ("before_request", "before_app_request")
+
+
+def _probes(model: ProjectModel, index: EndpointIndex, app: App, endpoint: Endpoint) -> bool:
+    """Does the health route touch a store: in its body, the project functions it calls (``effects``),
+    its ``Depends``/``Security`` providers and theirs, the wrappers of its project decorators, or an
+    app-wide ``before_request`` hook that runs before it?"""
+    pending = [(m, f, 0) for m, f in endpoint.functions]
+    pending += [(m, f, 0) for m, f in _before_request_hooks(model, app)]
+    seen: set[tuple[str, str]] = set()
+    while pending:
+        module, function, depth = pending.pop()
+        if (module.path, function.qualname) in seen or depth > _CHAIN_DEPTH:
+            continue
+        seen.add((module.path, function.qualname))
+        if model.effects(module, function) or model.probe_hints(module, function):
+            return True
+        following = list(index.callees(module, function)) + _decorator_wrappers(model, module, function)
+        pending += [(m, f, depth + 1) for m, f in following]
+    return False
+
+
+def _decorator_wrappers(
+    model: ProjectModel, module: Module, function: FunctionFacts
+) -> list[tuple[Module, FunctionFacts]]:
+    """The functions defined inside the project decorators of ``function`` (the wrapper that runs)."""
+    out: list[tuple[Module, FunctionFacts]] = []
+    for decorator in function.decorators:
+        ref = decorator[1] if decorator[0] in ("ref", "call") else None
+        found = model.function(ref, module) if isinstance(ref, str) else None
+        if found is None:
+            continue
+        owner, decorating = found
+        prefix = owner.local(decorating.qualname) + "."
+        out += [(owner, f) for name, f in owner.functions.items() if name.startswith(prefix)]
+    return out
+
+
+def _before_request_hooks(model: ProjectModel, app: App) -> list[tuple[Module, FunctionFacts]]:
+    """App-wide Flask ``before_request`` hooks: they run before every route, the health route too."""
+    out = []
+    for module in app.modules:
+        for function in module.functions.values():
+            for decorator in function.decorators:
+                ref = decorator[1] if decorator[0] in ("ref", "call") else ""
+                owner, _, hook = str(ref).rpartition(".")
+                if hook in _BEFORE_REQUEST and (hook == "before_app_request" or model.node(owner, module) is app.node):
+                    out.append((module, function))
+    return out
 
 
 class HealthFailureReturns200(_AppRule):

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections import defaultdict
 from typing import Any
 
 from backlint.analysis.web.facts import FunctionFacts, IoSite, Origin
-from backlint.analysis.web.modules import Module, ModuleIndex, Site
+from backlint.analysis.web.modules import Module, ModuleIndex, Site, store_methods
 from backlint.core.catalog import Knowledge
 from backlint.core.results import Span
 
@@ -52,14 +51,12 @@ class StoreTables:
 
     @classmethod
     def build(cls, knowledge: Knowledge) -> StoreTables:
-        methods: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for row in knowledge.rows("datastore-methods"):
-            methods[row["method"]].append(row)
+        methods = store_methods(knowledge)  # datastore-methods and the store-probes table's methods
         return cls(
             handles={
                 r["name"]: r["kind"] for r in knowledge.rows("datastore-clients") if r["role"] in ("handle", "type")
             },
-            methods=dict(methods),
+            methods=methods,
             models={r["name"]: r for r in knowledge.rows("datastore-models")},
         )
 

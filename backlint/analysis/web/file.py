@@ -107,6 +107,8 @@ def _framework_triggers(knowledge: Knowledge) -> tuple[str, ...]:
         names |= _top_packages(r["name"] for r in knowledge.rows(table))
     names |= {r["name"] for r in knowledge.rows("framework-settings")}
     names |= {r["method"] for r in knowledge.rows("datastore-methods") if r.get("probe")}
+    names |= {r["method"] for r in knowledge.rows("store-probes") if r.get("method")}
+    names |= _top_packages(r["name"] for r in knowledge.rows("store-probes") if r.get("name"))
     names |= {r["manager"] for r in knowledge.rows("datastore-models") if "manager" in r}
     return tuple(sorted(names))
 

@@ -17,6 +17,7 @@ import libcst as cst
 
 from backlint.analysis.scopes import CLASS, FUNCTION, MODULE, Scopes
 from backlint.analysis.web.facts import ClassFacts, FunctionFacts, Origin
+from backlint.analysis.web.modules import store_methods
 from backlint.analysis.web.syntax import code, target_names
 from backlint.core.catalog import Knowledge
 from backlint.core.imports import dotted_name
@@ -57,13 +58,15 @@ class FrameworkTables:
         routes = knowledge.rows("framework-routes")
         hooks = knowledge.rows("framework-hooks")
         clients = knowledge.rows("datastore-clients")
-        methods: dict[str, list[dict[str, Any]]] = {}
-        for row in knowledge.rows("datastore-methods"):
-            methods.setdefault(row["method"], []).append(row)
+        methods = store_methods(knowledge)  # datastore-methods and the store-probes table's methods
         model_methods: set[str] = set()
         for row in knowledge.rows("datastore-models"):
             model_methods.update(row.get("class-methods", ()))
             model_methods.update(row.get("instance-methods", ()))
+        probes = knowledge.rows("store-probes")  # library calls that probe a store, as io calls and probe methods
+        io_calls = {r["name"]: r["kind"] for r in clients if r["role"] == "io"}
+        io_calls.update({r["name"]: r["kind"] for r in probes if r.get("name") and r["name"] not in io_calls})
+        probe_methods = {m: rows[0]["kind"] for m, rows in methods.items() if any(r.get("probe") for r in rows)}
         call_attrs = {r["name"] for r in routes if r["form"] in ("register", "include") and "." not in r["name"]}
         call_attrs |= {r["name"] for r in hooks if r["form"] == "register"}
         return cls(
@@ -73,12 +76,12 @@ class FrameworkTables:
             stores={r["name"]: r for r in clients if r["role"] == "store"},
             handles={r["name"]: r["kind"] for r in clients if r["role"] == "handle"},
             types={r["name"]: r["kind"] for r in clients if r["role"] == "type"},
-            io_calls={r["name"]: r["kind"] for r in clients if r["role"] == "io"},
+            io_calls=io_calls,
             methods=methods,
             any_receiver={
                 m: rows[0]["kind"] for m, rows in methods.items() if any(r.get("receiver") == "any" for r in rows)
             },
-            probe_methods={m: rows[0]["kind"] for m, rows in methods.items() if any(r.get("probe") for r in rows)},
+            probe_methods=probe_methods,
             managers={
                 r["manager"]: (r["kind"], frozenset(r.get("lazy-methods", ())))
                 for r in reversed(knowledge.rows("datastore-models"))

@@ -28,6 +28,7 @@ from backlint.analysis.web.facts import (
     ObjectFact,
     Origin,
 )
+from backlint.core.catalog import Knowledge
 from backlint.core.results import ModuleFacts, RelatedLocation, Span
 from backlint.pipeline import projectfiles
 
@@ -192,6 +193,19 @@ class ModuleIndex:
         for base in cls.bases:
             yield base
             yield from self.class_bases(base, module, depth + 1)
+
+
+def store_methods(knowledge: Knowledge) -> dict[str, list[dict[str, Any]]]:
+    """The ``datastore-methods`` rows by method name, with the methods of ``store-probes`` added as
+    probes (a round trip whatever the receiver) where that table has no row of its own."""
+    methods: dict[str, list[dict[str, Any]]] = {}
+    for row in knowledge.rows("datastore-methods"):
+        methods.setdefault(row["method"], []).append(row)
+    for row in knowledge.rows("store-probes"):
+        method = row.get("method")
+        if method and method not in methods:
+            methods[method] = [{"kind": row["kind"], "method": method, "effect": "io", "probe": True}]
+    return methods
 
 
 def common_prefix(a: str, b: str) -> int:
