@@ -255,3 +255,39 @@ def test_lazy_span_pickles_and_resolves_on_first_use(project: Any, steps: tuple[
     span = pickle.loads(pickle.dumps(LazySpan(str(project.root / "m.py"), steps)))
     assert span.resolved is None
     assert (span.line, span.column) == ((1, 1) if steps == (0,) else (4, 1))
+
+
+def test_drf_actions_are_endpoints_of_their_viewset(project: Any) -> None:
+    """Issue 16 item 5: a viewset's ``@action`` methods are handlers too, so the endpoint rules judge them."""
+    for package in ("config", "shop"):
+        project.write(f"{package}/__init__.py", "")
+    project.write("config/settings.py", "ROOT_URLCONF = 'config.urls'\nINSTALLED_APPS = ['shop']\n")
+    project.write(
+        "config/wsgi.py",
+        "import os\n\nfrom django.core.wsgi import get_wsgi_application\n\n"
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')\napplication = get_wsgi_application()\n",
+    )
+    project.write(
+        "config/urls.py",
+        "from django.urls import include, path\nfrom rest_framework.routers import DefaultRouter\n\n"
+        "from shop.views import OrderViewSet\n\nrouter = DefaultRouter()\nrouter.register('orders', OrderViewSet)\n\n"
+        "urlpatterns = [path('api/', include(router.urls))]\n",
+    )
+    project.write(
+        "shop/views.py",
+        "import stripe\nfrom rest_framework import viewsets\nfrom rest_framework.decorators import action\n"
+        "from rest_framework.response import Response\n\nfrom .models import Order\n\n\n"
+        "class OrderViewSet(viewsets.ModelViewSet):\n    queryset = Order.objects.all()\n\n"
+        "    @action(detail=True, methods=['post'])\n    def refund(self, request, pk=None):\n"
+        "        try:\n            stripe.Refund.create(charge=self.get_object().charge_id)\n"
+        "        except Exception as exc:\n"
+        "            return Response({'error': str(exc)}, status=502)  # expect: BL405\n"
+        "        return Response({'refunded': True})\n\n"
+        "    def summary(self, request):\n        return Response({})\n",
+    )
+    app = only_app(build(project.root))
+    [endpoint] = app.endpoints
+    assert [f.name for _, f in endpoint.functions] == ["refund"]
+    assert "POST" in endpoint.methods
+    result = project.lint(".", "--select", "BL405", "--format", "json")
+    assert {(f["path"], f["line"]) for f in result.json()["findings"]} == {("shop/views.py", 17)}

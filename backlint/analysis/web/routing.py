@@ -448,8 +448,18 @@ class Routing:
             method = module.functions.get(module.local(f"{cls.qualname}.{name}"))
             if method is not None:
                 functions.append((module, method))
+        defaults = list(row.get("methods", ()))
+        actions = frozenset(row.get("actions", ()))
+        for name in cls.methods if actions else ():
+            method = module.functions.get(module.local(f"{cls.qualname}.{name}"))
+            marks = [d for d in method.decorators if d[0] in ("ref", "call") and d[1] in actions] if method else []
+            if method is not None and marks and name not in row["handlers"]:
+                functions.append((module, method))  # DRF's @action: an extra route of the viewset
+                verbs = value_items(marks[0][3].get("methods", ("list", []))) if marks[0][0] == "call" else []
+                if defaults:  # a view without a fixed method list answers any ("*") already
+                    defaults += [v[1].upper() for v in verbs if v[0] == "str"] or ["GET"]
         site = Site(module.path, cls.span) if cls.span else None
-        return cls.qualname, functions, list(row.get("methods", ())), site
+        return cls.qualname, functions, list(dict.fromkeys(defaults)), site
 
 
 def _arg(
