@@ -308,6 +308,21 @@ def test_jwt(project: Any, code: str, expected: set[tuple[int, str]]) -> None:
     assert lint(project, "app/auth.py", code, "BL803") == expected
 
 
+def test_jwt_claims_read_after_the_issuer_accepted_the_token(project: Any) -> None:
+    """open-webui's token exchange: the provider's userinfo endpoint validates the token first; the
+    claims are then read without a second signature check. Without that call the decode is reported."""
+    code = (
+        "import jwt\n\n\nasync def exchange(client, token):\n"
+        "    user_data = await client.userinfo(token={'access_token': token, 'token_type': 'Bearer'})\n"
+        "    if not user_data:\n        raise PermissionError('invalid token')\n"
+        "    claims = jwt.decode(token, options={'verify_signature': False})\n"
+        "    return user_data['sub'], claims.get('groups', [])\n"
+    )
+    assert lint(project, "app/auth.py", code, "BL803") == set()
+    unchecked = code.replace("await client.userinfo(token=", "dict(").replace("user_data['sub']", "claims['sub']")
+    assert lint(project, "app/auth.py", unchecked, "BL803") == {(8, "error")}
+
+
 def test_test_files_are_not_judged(project: Any) -> None:
     code = (
         "import jwt\nfrom flask import Flask\n\napp = Flask(__name__)\napp.run(debug=True)\n"

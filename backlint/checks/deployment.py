@@ -726,8 +726,9 @@ class JwtVerificationDisabled(Rule):
         super().__init__(context, level)
         self.literals = _Literals(context, "framework-debug")
         rows = context.knowledge.rows("jwt-decoders")
-        self.rows = {r["name"]: r for r in rows if r["form"] != "peek-claim"}
+        self.rows = {r["name"]: r for r in rows if r["form"] in ("decode", "unverified")}
         self.peek_claims = frozenset(r["name"] for r in rows if r["form"] == "peek-claim")
+        self.issuer_checks = frozenset(r["name"] for r in rows if r["form"] == "issuer-check")
         # Per function: unverified decodes waiting for the end of the function, and whether it verifies one.
         self.pending: list[tuple[list[tuple[cst.Call, str, str, PendingFix | None]], list[bool]]] = [([], [False])]
 
@@ -741,6 +742,9 @@ class JwtVerificationDisabled(Rule):
         self._flush()
 
     def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in self.issuer_checks:
+            self.pending[-1][1][0] = True  # the issuer checked the token (userinfo, introspection)
+            return
         name = self.literals.qualified(node.func) or ""
         row = self.rows.get(name)
         if row is None:
