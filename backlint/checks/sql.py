@@ -103,6 +103,10 @@ class _SqlRule(Rule):
         raise NotImplementedError
 
 
+# The catalog's applies-to-facets name for findings on SQL syntax (not a value): kept in production and scripts.
+SQL_SYNTAX = "sql-syntax"
+
+
 def reported_here(slot: Slot, served: bool = True) -> bool:
     """Whether ``slot`` is a finding where the SQL is built (see the module docstring). Code that is
     not ``served`` (a migration, a script: run offline by an operator over the app's own data) is
@@ -203,7 +207,8 @@ class _SinkRule(_SqlRule):
                 reported = {id(s.hole.node) for s in built.slots if reported_here(s, self.served)}
                 fix, refusal = analysis.fix(built, reported)
             message = self.message(built) + (f" (no autofix: {refusal})" if refusal else "")
-            self.report(at, message, related=related, fix=fix)
+            facet = None if built.position in VALUE_SLOTS else SQL_SYNTAX
+            self.report(at, message, related=related, fix=fix, facet=facet)
 
     def message(self, issue: BuiltSql) -> str:
         if issue.position == LITERAL:  # PRAGMA, SET, DDL: the statement takes no parameters

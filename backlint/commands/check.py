@@ -115,11 +115,11 @@ def run_check(options: CheckOptions) -> int:
 
 
 def show_files(files: list[Any], settings: Any) -> int:
-    """``--show-files``: each file a run would lint, with its kind (pipeline/filekind.py), tab-separated."""
+    """``--show-files``: each file a run would lint, with its role (pipeline/filekind.py), tab-separated."""
     for source in files:
         text, _, _ = read_source(source.path, settings.max_file_size)
-        kind = classify(source.relative, text or "", settings.test_paths, settings.non_production_paths)
-        click.echo(f"{printable(source.display)}\t{getattr(kind, 'value', kind)}")
+        role = classify(source.relative, text or "", settings.roles, settings.knowledge)
+        click.echo(f"{printable(source.display)}\t{role.value}")
     return EXIT_CLEAN
 
 
@@ -137,6 +137,7 @@ def show_settings(options: CheckOptions, config: Config, catalog: Any, settings:
         ("per-file-ignores", {glob: list(ids) for glob, ids in config.per_file_ignores}),
         ("test-paths", list(config.test_paths)),
         ("non-production-paths", list(config.non_production_paths)),
+        ("roles", {glob: role for glob, role in config.roles} or "none"),
         ("max-file-size", config.max_file_size),
         ("respect-gitignore", config.respect_gitignore),
         ("honor-foreign-ignores", config.honor_foreign_ignores),

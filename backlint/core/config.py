@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from backlint.core.catalog import LEVELS, Catalog, validate_row
+from backlint.core.catalog import LEVELS, ROLES, Catalog, validate_row
 from backlint.core.files import read_limited
 from backlint.core.globs import GlobError, compile_glob
 from backlint.core.ids import PARSE_ERROR
@@ -35,11 +35,6 @@ DEFAULT_EXCLUDES = (
 DEFAULT_TEST_PATHS = (
     "**/tests/**", "**/test/**", "**/__tests__/**", "**/testutils/**", "**/test_utils/**",
     "**/test_*.py", "**/*_test.py", "**/*_tests.py", "**/tests.py", "**/conftest.py",
-)  # fmt: skip
-DEFAULT_NON_PRODUCTION_PATHS = (
-    "**/scripts/**", "**/examples/**", "**/docs/**", "**/benchmarks/**", "**/notebooks/**",
-    "**/migrations/**", "**/alembic/versions/**", "**/seeds/**", "**/seed*.py", "setup.py",
-    "noxfile.py", "fabfile.py",
 )  # fmt: skip
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
 DEFAULT_MEMORY_LIMIT_MB = 1024  # address space of a process that parses (backlint/pipeline/limits.py)
@@ -66,7 +61,10 @@ class Config:
     extend_exclude: tuple[str, ...] = ()
     severity: tuple[tuple[str, str], ...] = ()
     test_paths: tuple[str, ...] = DEFAULT_TEST_PATHS
-    non_production_paths: tuple[str, ...] = DEFAULT_NON_PRODUCTION_PATHS
+    # The user's non-production-paths: offline code, judged as scripts. The roles' default globs are
+    # the file-roles table's (rules/tables/file-roles.toml).
+    non_production_paths: tuple[str, ...] = ()
+    roles: tuple[tuple[str, str], ...] = ()  # [tool.backlint.roles]: (glob, role), first match wins
     sarif_category: str | None = None
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     memory_limit_mb: int = DEFAULT_MEMORY_LIMIT_MB  # 0: no limit
@@ -214,9 +212,12 @@ def parse_section(section: Mapping[str, Any], catalog: Catalog, *, path: Path, p
             kwargs[key.replace("-", "_")] = selectors(key)
         elif key in ("exclude", "extend-exclude"):
             kwargs[key.replace("-", "_")] = globs(key)
-        elif key in ("test-paths", "non-production-paths"):
-            default = DEFAULT_TEST_PATHS if key == "test-paths" else DEFAULT_NON_PRODUCTION_PATHS
-            kwargs[key.replace("-", "_")] = default + globs(key)
+        elif key == "test-paths":
+            kwargs["test_paths"] = DEFAULT_TEST_PATHS + globs(key)
+        elif key == "non-production-paths":
+            kwargs["non_production_paths"] = globs(key)
+        elif key == "roles":
+            kwargs["roles"] = _roles(value, fail)
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise fail(key, f"expected a table of glob = [rule ids], got {_shown(value)}")
@@ -333,6 +334,22 @@ def _option_problem(key: str, value: Any, default: Any) -> str | None:
             except (re.error, RecursionError, OverflowError) as exc:
                 return f"invalid regular expression {_shown(pattern)}: {exc}"
     return None
+
+
+def _roles(value: Any, fail: Any) -> tuple[tuple[str, str], ...]:
+    """``[tool.backlint.roles]``: glob = role, for files whose role the defaults get wrong."""
+    if not isinstance(value, dict):
+        raise fail("roles", f'expected a table of glob = role (e.g. "tools/*.py" = "production"), got {_shown(value)}')
+    out = []
+    for glob, role in value.items():
+        try:
+            compile_glob(glob)
+        except GlobError as exc:
+            raise fail(f"roles.{glob!r}", str(exc)) from exc
+        if role not in ROLES:
+            raise fail(f"roles.{glob!r}", f"unknown role {_shown(role)}; expected one of {list(ROLES)}")
+        out.append((glob, role))
+    return tuple(out)
 
 
 def _table_extensions(value: Any, catalog: Catalog, fail: Any) -> tuple[tuple[str, tuple[Any, ...]], ...]:

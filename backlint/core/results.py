@@ -16,11 +16,16 @@ class Level(str, enum.Enum):
 
 
 class FileKind(str, enum.Enum):
-    """Whether a file is served code, tooling, or a test (rule-catalog §1.1)."""
+    """The role a file plays in the project (backlint/pipeline/filekind.py decides it): the catalog's
+    ``applies-to`` names the roles each rule judges."""
 
-    PRODUCTION = "production"
-    NON_PRODUCTION = "non-production"
+    PRODUCTION = "production"  # served code and what it imports
     TEST = "test"
+    TEST_CONFIG = "test-config"  # settings of test and CI runs (tests/settings.py, settings_test.py)
+    MIGRATION = "migration"  # Alembic revisions, Django migrations
+    SCRIPT = "script"  # scripts, tools, management commands, modules run only as __main__
+    DEV_TOOLING = "dev-tooling"  # docs (Sphinx conf.py), noxfile.py, setup.py, fabfile.py, dev servers
+    SEED = "seed"  # fixtures and seed scripts that insert demo data
 
 
 @dataclasses.dataclass
@@ -86,6 +91,9 @@ class Finding:
     # A project finding's dependencies: the project paths whose facts decided it (None: every
     # module's); see ``ProjectFinding``. Always None for a file rule's finding (its own file only).
     depends_on: tuple[str, ...] | None = None
+    # The kind of finding when the rule's catalog entry keeps that kind in fewer roles than the rule
+    # (``applies-to-facets``, e.g. BL101's "sql-syntax"); backlint/pipeline/filters.py applies it.
+    facet: str | None = None
 
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
@@ -106,7 +114,7 @@ class Notice:
 class ModuleFacts:
     path: str  # display path
     module: str  # dotted module name, from the package layout
-    kind: str  # FileKind value
+    kind: str  # FileKind value: the module's role
     facts: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
 
     def get(self, key: str) -> list[Any]:

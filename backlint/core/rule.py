@@ -58,6 +58,7 @@ class PendingReport:
     sensitive: bool
     related: list[tuple[cst.CSTNode, str]]
     fix: PendingFix | None = None
+    facet: str | None = None
 
 
 class FileContext:
@@ -181,7 +182,9 @@ class Rule:
         sensitive: bool = False,
         related: Iterable[tuple[cst.CSTNode, str]] = (),
         fix: PendingFix | None = None,
+        facet: str | None = None,
     ) -> None:
+        """``facet``: the kind of finding, when the catalog keeps that kind in fewer roles (``applies-to-facets``)."""
         self.context.reports.append(
             PendingReport(
                 rule_id=self.id,
@@ -191,5 +194,6 @@ class Rule:
                 sensitive=sensitive,
                 related=list(related),
                 fix=fix,
+                facet=facet,
             )
         )

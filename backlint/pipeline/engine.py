@@ -24,7 +24,7 @@ from backlint.core.results import FileKind, FileResult, ModuleFacts, Notice, Run
 from backlint.pipeline.cache import Cache, content_hash, settings_fingerprint, stat_signature
 from backlint.pipeline.discovery import SourceFile, display_path
 from backlint.pipeline.filekind import classify
-from backlint.pipeline.filters import ignored_for_file
+from backlint.pipeline.filters import facet_roles, ignored_for_file, kept_in_role
 from backlint.pipeline.project import ProjectVerdict, project_pass, relocate
 from backlint.pipeline.projectfiles import ProjectFiles
 from backlint.pipeline.settings import Settings, facts_only
@@ -47,9 +47,10 @@ def lint_file(source: SourceFile, settings: Settings) -> FileResult:
 def lint_text(source: SourceFile, text: str, settings: Settings) -> FileResult:
     from backlint.pipeline.filestage import InternalError, analyse  # imports libcst: only when a file is linted
 
-    kind = classify(source.relative, text, settings.test_paths, settings.non_production_paths)
+    kind = classify(source.relative, text, settings.roles, settings.knowledge)
     try:
         findings, facts, secrets = analyse(source, text, kind, settings)
+        findings = kept_in_role(findings, kind, facet_roles(settings.facet_roles))
     except InternalError as exc:
         notice = Notice(source.display, f"internal error{' in ' + exc.rule if exc.rule else ''}: {exc.detail}", "error")
         return FileResult(source.display, [], None, [notice])
@@ -556,7 +557,7 @@ class _Project:
         from backlint.pipeline.filestage import active_rules  # imports libcst: only for a broken file
 
         text = self.files.read(source.project_path, self.settings.max_file_size)
-        kind = classify(source.relative, text or "", self.settings.test_paths, self.settings.non_production_paths)
+        kind = classify(source.relative, text or "", self.settings.roles, self.settings.knowledge)
         if text is None:
             return kind is not FileKind.TEST
         _, collectors = active_rules(kind, text, self.facts_settings)

@@ -1,10 +1,21 @@
-"""Is a file production code, tooling, or a test? (rule-catalog §1.1)"""
+"""The role a file plays: production, test, test configuration, migration, script, dev tooling or seed data.
+
+Decided from the path and a few regexes over the text (the file is not parsed for it), in this order:
+the user's ``[tool.backlint.roles]`` globs; the ``file-roles`` table's test-config rows; ``test-paths``,
+the ``# backlint: test-file`` pragma and test code (a test framework import with a test function or
+class); the table's migration, seed, dev-tooling and script rows; ``non-production-paths`` (scripts);
+a module run under a ``__main__`` guard that takes command-line input (or sits at the project's top)
+and defines no app and no route (a script); else production. The catalog's ``applies-to`` names the
+roles each rule judges (backlint/pipeline/filters.py).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from typing import Any
 
-from backlint.core.globs import matches_any
+from backlint.core.globs import compile_glob, matches_any
 from backlint.core.results import FileKind
 
 _PRAGMA = re.compile(r"^\s*#\s*backlint:\s*test-file\b", re.MULTILINE)
@@ -12,17 +23,73 @@ _TEST_IMPORT = re.compile(
     r"^\s*(?:import|from)\s+(?:pytest|unittest|django\.test|hypothesis|rest_framework\.test)\b", re.MULTILINE
 )
 _TEST_DEF = re.compile(r"^\s*(?:async\s+)?def\s+test_\w*\s*\(|^\s*class\s+\w+\([^)]*TestCase\b", re.MULTILINE)
+_MAIN_GUARD = re.compile(
+    r"^if\s+(?:__name__\s*==\s*['\"]__main__['\"]|['\"]__main__['\"]\s*==\s*__name__)\s*:", re.MULTILINE
+)
+# A main-guarded module is a script when it takes command-line input or sits at the project's top
+# (package modules keep a __main__ block for a quick manual try-out), and does not serve: it builds or
+# runs no application and declares no route.
+_COMMAND_LINE = re.compile(
+    r"\b(?:argparse|getopt|sys\.argv|optparse)\b|^(?:import|from) (?:click|typer)\b", re.MULTILINE
+)
+_SERVES = re.compile(
+    r"\b(?:Flask|Quart|APIFlask|FastAPI|Starlette|Litestar|Sanic|Falcon|Bottle|APIRouter|Blueprint|RouteTableDef"
+    r"|create_app|make_app|get_wsgi_application|get_asgi_application|run_simple|run_app)\s*\(|\bweb\.Application\s*\("
+    r"|^\s*@[\w.]+\.(?:route|get|post|put|patch|delete|websocket|api_route)\s*\("
+    r"|\b(?:add_url_rule|add_route|add_api_route)\s*\(|\b(?:app|application|server|socketio)\.run\s*\("
+    r"|\b(?:uvicorn|hypercorn|waitress|gunicorn)\.\w+\s*\(|^urlpatterns\s*=",
+    re.MULTILINE,
+)
+# The table's roles after ``test`` in the order they are tried.
+_TABLE_ORDER = (FileKind.MIGRATION, FileKind.SEED, FileKind.DEV_TOOLING, FileKind.SCRIPT)
 
 
-def classify(
-    relative_path: str, source: str, test_paths: tuple[str, ...], non_production_paths: tuple[str, ...]
-) -> FileKind:
-    if matches_any(relative_path, test_paths):
-        return FileKind.TEST
-    if _PRAGMA.search(source[:2000]):
+@dataclasses.dataclass(frozen=True)
+class RoleRow:
+    role: FileKind
+    glob: re.Pattern[str]
+    content: re.Pattern[str] | None
+
+    def matches(self, relative_path: str, source: str) -> bool:
+        return bool(self.glob.match(relative_path)) and (self.content is None or bool(self.content.search(source)))
+
+
+def role_rows(knowledge: Any) -> dict[FileKind, tuple[RoleRow, ...]]:
+    """The ``file-roles`` table by role (built once per Knowledge)."""
+    rows: dict[FileKind, list[RoleRow]] = {}
+    for row in knowledge.rows("file-roles"):
+        content = re.compile(row["content"], re.MULTILINE) if row.get("content") else None
+        role = FileKind(row["role"])
+        rows.setdefault(role, []).append(RoleRow(role, compile_glob(row["glob"]), content))
+    return {role: tuple(found) for role, found in rows.items()}
+
+
+@dataclasses.dataclass(frozen=True)
+class RolePaths:
+    """The configuration that decides roles: ``[tool.backlint.roles]``, ``test-paths``, ``non-production-paths``."""
+
+    overrides: tuple[tuple[str, str], ...] = ()  # (glob, role), first match wins
+    test_paths: tuple[str, ...] = ()
+    script_paths: tuple[str, ...] = ()  # the user's non-production-paths: offline code, judged as scripts
+
+
+def classify(relative_path: str, source: str, paths: RolePaths, knowledge: Any) -> FileKind:
+    for glob, role in paths.overrides:
+        if matches_any(relative_path, (glob,)):
+            return FileKind(role)
+    table = knowledge.derived(role_rows)
+    if any(row.matches(relative_path, source) for row in table.get(FileKind.TEST_CONFIG, ())):
+        return FileKind.TEST_CONFIG
+    if matches_any(relative_path, paths.test_paths) or _PRAGMA.search(source[:2000]):
         return FileKind.TEST
     if _TEST_IMPORT.search(source) and _TEST_DEF.search(source):
         return FileKind.TEST
-    if matches_any(relative_path, non_production_paths):
-        return FileKind.NON_PRODUCTION
+    for role in _TABLE_ORDER:
+        if any(row.matches(relative_path, source) for row in table.get(role, ())):
+            return role
+    if matches_any(relative_path, paths.script_paths):
+        return FileKind.SCRIPT
+    runs_as_main = _MAIN_GUARD.search(source) and ("/" not in relative_path or _COMMAND_LINE.search(source))
+    if runs_as_main and not _SERVES.search(source):
+        return FileKind.SCRIPT
     return FileKind.PRODUCTION

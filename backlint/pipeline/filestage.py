@@ -23,6 +23,7 @@ from backlint.core.results import FileKind, Finding, Fix, ModuleFacts, RelatedLo
 from backlint.core.rule import FileContext, NodeEdit, PendingFix, PendingReport, Rule, required_analyses
 from backlint.pipeline import limits as _limits
 from backlint.pipeline.discovery import SourceFile
+from backlint.pipeline.filters import rule_applies
 from backlint.pipeline.registry import load_class, load_registry
 from backlint.pipeline.source import file_error, module_name
 from backlint.pipeline.suppress import physical_lines
@@ -92,7 +93,7 @@ def active_rules(
     rules = []
     for rule_id, level in settings.rule_levels:
         cls = file_rules.get(rule_id)  # settings come from the catalog: an entry may have no class yet
-        if cls is None or kind.value not in applies[rule_id]:
+        if cls is None or not rule_applies(applies[rule_id], kind):
             continue
         tokens = _triggers(cls, settings)
         if not tokens or any(occurs(t) for t in tokens):
@@ -465,6 +466,7 @@ def _to_finding(report: PendingReport, path: str, module: cst.Module, positions:
         sensitive=report.sensitive,
         source_lines=source_lines,
         scope=_scope_names(module, positions, span.line),
+        facet=report.facet,
     )
 
 

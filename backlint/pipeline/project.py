@@ -21,6 +21,7 @@ from backlint.core.config import Config
 from backlint.core.facts import ProjectContext, ProjectFinding, to_finding
 from backlint.core.masking import mask_spans
 from backlint.core.results import Finding, ModuleFacts, RelatedLocation, Span
+from backlint.pipeline.filters import rule_applies
 from backlint.pipeline.projectfiles import ProjectFiles, reading
 from backlint.pipeline.settings import Settings
 from backlint.pipeline.suppress import Suppressions, suppressions_for
@@ -67,7 +68,7 @@ def project_pass(
             if rule_id not in enabled:
                 continue
             level = config.level_of(rule_id, catalog.rules[rule_id].level)
-            relevant = [m for m in ordered if m.kind in catalog.rules[rule_id].applies_to]
+            relevant = [m for m in ordered if rule_applies(catalog.rules[rule_id].applies_to, m.kind)]
             found: list[ProjectFinding] = cls(level, options, project).check(relevant)
             for item in found:
                 finding = to_finding(item, level)

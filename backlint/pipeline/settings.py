@@ -9,6 +9,7 @@ from typing import Any
 from backlint.core.catalog import Catalog, Knowledge
 from backlint.core.config import Config
 from backlint.core.ids import PARSE_ERROR
+from backlint.pipeline.filekind import RolePaths
 from backlint.pipeline.limits import Limits
 
 NO_PREFILTER_ENV = "BACKLINT_NO_PREFILTER"  # benchmarks and tests only: parse every file
@@ -19,17 +20,18 @@ class Settings:
     """Everything the per-file stage needs, picklable so workers can receive it once."""
 
     rule_levels: tuple[tuple[str, str], ...]
-    applies_to: tuple[tuple[str, tuple[str, ...]], ...]
+    applies_to: tuple[tuple[str, tuple[str, ...]], ...]  # rule id → the roles it judges
     collect_facts: bool
     options: tuple[tuple[str, Any], ...]
     knowledge: Knowledge
-    test_paths: tuple[str, ...]
-    non_production_paths: tuple[str, ...]
+    roles: RolePaths  # what decides each file's role, with the knowledge's file-roles table
     max_file_size: int
     limits: Limits = dataclasses.field(default_factory=Limits)  # memory per parsing process, CPU time per file
     known_rules: tuple[str, ...] = ()  # every catalog id: suppression comments naming others are warned about
     prefilter: bool = True  # parse only files where a rule's trigger token occurs
     honor_foreign_ignores: bool = False  # bandit nosec and ruff noqa comments count (the foreign-ignores table)
+    # (rule id, facet, roles): a kind of a rule's findings kept in fewer roles (``applies-to-facets``).
+    facet_roles: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     rule_packages: tuple[str, ...] = ()  # where the rule classes live (backlint/pipeline/registry.py)
     # ``module:Class`` of the analysis that finds every secret of a file, run whatever rules are
     # selected: findings and facts are masked with what it finds (backlint/pipeline/filestage.py).
@@ -54,8 +56,7 @@ def build_settings(
         collect_facts=any(catalog.rules[i].project for i in enabled),
         options=tuple(sorted(options.items())),
         knowledge=Knowledge(tables),
-        test_paths=config.test_paths,
-        non_production_paths=config.non_production_paths,
+        roles=RolePaths(config.roles, config.test_paths, config.non_production_paths),
         max_file_size=config.max_file_size,
         limits=Limits(
             memory=config.memory_limit_mb * 1024 * 1024 or None,
@@ -64,6 +65,7 @@ def build_settings(
         known_rules=tuple(sorted(catalog.rules)),
         prefilter=not os.environ.get(NO_PREFILTER_ENV),
         honor_foreign_ignores=config.honor_foreign_ignores,
+        facet_roles=tuple((i, facet, roles) for i in file_rules for facet, roles in catalog.rules[i].facet_roles),
         rule_packages=rule_packages,
         secret_finder=secret_finder,
     )
