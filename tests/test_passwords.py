@@ -609,12 +609,12 @@ def test_insecure_hash_comments_of_bandit_and_ruff_suppress_bl307_when_honoured(
     ).lstrip("\n")
     for comment in ("  # nosec B324", "  # noqa: S324", "  # nosec B303"):
         project.write("app/keys.py", code.format(comment=comment))
+        project.write("pyproject.toml", "[tool.backlint]\nhonor-foreign-ignores = false\n")
         plain = project.lint("app/keys.py", "--select", "BL307", "--format", "json", "--no-cache")
         assert [f["rule_id"] for f in plain.json()["findings"]] == ["BL307"]
-        project.write("pyproject.toml", "[tool.backlint]\nhonor-foreign-ignores = true\n")
+        project.write("pyproject.toml", "[tool.backlint]\n")  # honoured by default
         honoured = project.lint("app/keys.py", "--select", "BL307", "--format", "json", "--no-cache")
         assert honoured.json()["findings"] == []
-        project.write("pyproject.toml", "")
 
 
 def test_a_store_whose_callers_all_pass_hashes_is_cleared(project) -> None:  # type: ignore[no-untyped-def]

@@ -58,8 +58,6 @@ def test_suppressed(project, comment: str) -> None:  # type: ignore[no-untyped-d
     [
         "  # backlint: ignore[BL000]",  # another rule
         "  # noqa: E722",  # other tools' codes only
-        "  # noqa: BLE001",  # flake8-blind-except, not ours
-        "  # nosec",
         "  # backlint: ignore-file[BL402]",  # file-level syntax only counts on a line of its own
     ],
 )
@@ -67,6 +65,14 @@ def test_not_suppressed(project, comment: str) -> None:  # type: ignore[no-untyp
     result = lint(project, swallow(comment))
     assert active(result) == [(4, "BL402")]
     assert result.exit_code == 1
+
+
+@pytest.mark.parametrize("comment", ["  # noqa: BLE001", "  # nosec", "  # nosemgrep"])
+def test_other_tools_reviews_count_unless_turned_off(project, comment: str) -> None:  # type: ignore[no-untyped-def]
+    """flake8-blind-except's BLE001, bandit's and semgrep's blanket comments: the foreign-ignores table."""
+    assert active(lint(project, swallow(comment))) == []
+    project.write("pyproject.toml", "[tool.backlint]\nhonor-foreign-ignores = false\n")
+    assert active(lint(project, swallow(comment))) == [(4, "BL402")]
 
 
 def test_other_lines_do_not_suppress(project) -> None:  # type: ignore[no-untyped-def]

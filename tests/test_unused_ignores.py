@@ -167,15 +167,30 @@ def test_standard_input(repo: Path) -> None:
         ("  # nosec", "  # nosec - the job retries", []),  # bandit's blanket nosec
         ("  # nosec hardcoded_sql_expressions", "  # nosec try_except_pass", []),
         ("  # nosec B104", "  # noqa: S105", ["BL101", "BL402"]),  # codes with no backlint equivalent here
+        ("  # nosemgrep", "  # nosemgrep", []),  # semgrep's blanket: every rule
+        ("  # nosemgrep: python.lang.security.audit.formatted-sql-query.formatted-sql-query", "", ["BL402"]),
+        ("  # nosemgrep: formatted-sql-query", "  # nosemgrep: tainted-sql-string", ["BL402"]),  # its last part
+        ("  # nosemgrep: my-org.no-fstring-sql", "", ["BL101", "BL402"]),  # a rule the table does not map
     ],
 )
 def test_foreign_ignores_when_honoured(repo: Path, sql: str, swallow: str, remaining: list[str]) -> None:
     (repo / "app" / "service.py").write_text(SERVICE.format(sql=sql, swallow=swallow, clean=""))
+    (repo / "pyproject.toml").write_text("[tool.backlint]\nhonor-foreign-ignores = false\n")
     plain = run_cli("check", "app", "--format", "json", "--no-cache", cwd=repo)
     assert [f["rule_id"] for f in plain.json()["findings"]] == ["BL101", "BL402"]
-    (repo / "pyproject.toml").write_text("[tool.backlint]\nhonor-foreign-ignores = true\n")
+    (repo / "pyproject.toml").unlink()  # honoured by default
     honoured = run_cli("check", "app", "--format", "json", "--report-unused-ignores", "--no-cache", cwd=repo)
     assert [f["rule_id"] for f in honoured.json()["findings"]] == remaining
+
+
+def test_a_semgrep_rule_id_from_the_configuration(repo: Path) -> None:
+    (repo / "pyproject.toml").write_text(
+        '[tool.backlint.tables]\nforeign-ignores = [{ tool = "semgrep", code = "my-org.rules.no-broad-except", '
+        'rules = ["BL402"] }]\n'
+    )
+    (repo / "app" / "service.py").write_text(SERVICE.format(sql="", swallow="  # nosemgrep: no-broad-except", clean=""))
+    result = run_cli("check", "app", "--format", "json", "--no-cache", cwd=repo)
+    assert [f["rule_id"] for f in result.json()["findings"]] == ["BL101"]
 
 
 def test_secret_scanner_allowlists_when_honoured(repo: Path) -> None:
@@ -207,7 +222,7 @@ def test_a_malformed_foreign_table_row_is_a_configuration_error(repo: Path) -> N
     (repo / "app" / "service.py").write_text(SERVICE.format(sql="", swallow="", clean=""))
     result = run_cli("check", "app", "--no-cache", cwd=repo)
     assert result.exit_code == 2
-    assert "foreign-ignores: tool must be 'bandit', 'noqa' or 'comment', got 'pylint'" in result.stderr
+    assert "foreign-ignores: tool must be 'bandit', 'noqa', 'semgrep' or 'comment', got 'pylint'" in result.stderr
 
 
 def test_honor_foreign_ignores_must_be_a_boolean(repo: Path) -> None:
@@ -224,7 +239,10 @@ def test_the_documented_mapping_is_the_table() -> None:
     doc = (Path(__file__).resolve().parent.parent / "docs" / "adoption.md").read_text("utf-8")
     documented: dict[str, set[str]] = {}
     for row in re.findall(r"^\| (`# .*?) \| (BL[0-9, BL]+) \|$", doc, flags=re.MULTILINE):
-        pattern = r"# nosec (B[0-9]+)|# noqa: ([A-Z]+[0-9]+)|# (pragma: allowlist secret|gitleaks:allow)"
+        pattern = (
+            r"# nosec (B[0-9]+)|# noqa: ([A-Z]+[0-9]+)|# (pragma: allowlist secret|gitleaks:allow)"
+            r"|# nosemgrep: ([\w.\-]+)"
+        )
         codes = re.findall(pattern, row[0])
         for groups in codes:
             code = next(g for g in groups if g)

@@ -72,7 +72,7 @@ class Config:
     respect_gitignore: bool = True
     cache_dir: str = ".backlint_cache"  # relative to the project root
     baseline: str | None = None  # findings file (`backlint baseline`), relative to the project root
-    honor_foreign_ignores: bool = False  # bandit nosec and ruff noqa comments suppress the equivalent rules
+    honor_foreign_ignores: bool = True  # bandit nosec, ruff noqa and nosemgrep comments suppress the equivalent rules
     table_extensions: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     options: tuple[tuple[str, Any], ...] = ()
 

@@ -29,7 +29,7 @@ class Settings:
     limits: Limits = dataclasses.field(default_factory=Limits)  # memory per parsing process, CPU time per file
     known_rules: tuple[str, ...] = ()  # every catalog id: suppression comments naming others are warned about
     prefilter: bool = True  # parse only files where a rule's trigger token occurs
-    honor_foreign_ignores: bool = False  # bandit nosec and ruff noqa comments count (the foreign-ignores table)
+    honor_foreign_ignores: bool = True  # bandit nosec, ruff noqa, nosemgrep comments count (the foreign-ignores table)
     # (rule id, facet, roles): a kind of a rule's findings kept in fewer roles (``applies-to-facets``).
     facet_roles: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     rule_packages: tuple[str, ...] = ()  # where the rule classes live (backlint/pipeline/registry.py)

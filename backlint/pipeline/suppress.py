@@ -1,7 +1,8 @@
 """Inline suppressions: ``# backlint: ignore[BL101,BL2]``, ``# noqa: BL101``, and file-level ignores.
 
-With ``honor-foreign-ignores``, other tools' comments (``# nosec B608``, ``# noqa: S608``) count
-too, mapped to backlint rules by the ``foreign-ignores`` table.
+With ``honor-foreign-ignores`` (the default), other tools' comments (``# nosec B608``, ``# noqa: S608``,
+``# nosemgrep: <rule id>``) count too, mapped to backlint rules by the ``foreign-ignores`` table: a
+line another tool's review already accepted is not raised again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ _IGNORE_FILE = re.compile(r"^\s*#\s*backlint:\s*ignore-file(?:\[(?P<ids>[^\]]*)\
 _NOSEC = re.compile(r"#\s*nosec\b:?(?P<tests>[^#]*)", re.IGNORECASE)
 _BANDIT_ID = re.compile(r"B[0-9]+")
 _BANDIT_NAME = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+")  # a test name such as hardcoded_sql_expressions
+_NOSEMGREP = re.compile(r"#\s*nosemgrep\b(?:\s*:\s*(?P<ids>[\w.\-/]+(?:\s*,\s*[\w.\-/]+)*))?", re.IGNORECASE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +62,7 @@ class ForeignIgnores:
     bandit: Mapping[str, tuple[str, ...]]  # test id (B608) or test name → rule ids
     noqa: Mapping[str, tuple[str, ...]]  # ruff/flake8 code (S608) → rule ids
     markers: tuple[tuple[str, tuple[str, ...]], ...]  # lower-cased comment marker → rule ids
+    semgrep: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)  # lower-cased rule id → ids
 
     @property
     def bandit_blanket(self) -> tuple[str, ...]:
@@ -72,6 +75,7 @@ class ForeignIgnores:
         bandit: dict[str, set[str]] = {}
         noqa: dict[str, set[str]] = {}
         markers: dict[str, set[str]] = {}
+        semgrep: dict[str, set[str]] = {}
         for row in rows:
             rules = row.get("rules")
             if not isinstance(rules, list) or not all(isinstance(r, str) and _OUR_CODE.fullmatch(r) for r in rules):
@@ -88,17 +92,27 @@ class ForeignIgnores:
                 noqa.setdefault(code.upper(), set()).update(rules)
             elif tool == "comment":
                 markers.setdefault(code.lower(), set()).update(rules)
+            elif tool == "semgrep":
+                semgrep.setdefault(code.lower(), set()).update(rules)
             else:
-                raise ValueError(f"foreign-ignores: tool must be 'bandit', 'noqa' or 'comment', got {tool!r}")
+                raise ValueError(
+                    f"foreign-ignores: tool must be 'bandit', 'noqa', 'semgrep' or 'comment', got {tool!r}"
+                )
 
         def frozen(table: dict[str, set[str]]) -> dict[str, tuple[str, ...]]:
             return {key: tuple(sorted(ids)) for key, ids in table.items()}
 
-        return cls(frozen(bandit), frozen(noqa), tuple(sorted(frozen(markers).items())))
+        return cls(frozen(bandit), frozen(noqa), tuple(sorted(frozen(markers).items())), frozen(semgrep))
+
+    def semgrep_rules(self, rule_id: str) -> set[str]:
+        """The backlint rules a ``# nosemgrep: <rule id>`` names: the rows whose semgrep id is the one
+        written, or ends with it after a dot (semgrep accepts a registry id without its path)."""
+        wanted = rule_id.lower()
+        return {i for code, ids in self.semgrep.items() if code == wanted or code.endswith("." + wanted) for i in ids}
 
     def marker_pattern(self) -> re.Pattern[str]:
         """Text whose presence means the file may hold a foreign comment (a cheap pre-check)."""
-        words = ["nosec", "noqa", *(re.escape(marker) for marker, _ in self.markers)]
+        words = ["nosec", "noqa", "nosemgrep", *(re.escape(marker) for marker, _ in self.markers)]
         return re.compile("|".join(words), re.IGNORECASE)
 
     def on_line(self, line: int, text: str) -> list[Suppression]:
@@ -115,6 +129,13 @@ class ForeignIgnores:
         for m in _NOQA.finditer(text):
             codes = _ids(m.group("ids")) or ()
             ids = {i for code in codes for i in self.noqa.get(code, ())}
+            if ids:
+                found.append(Suppression(line, tuple(sorted(ids)), m.group(0), True, m.start()))
+        for m in _NOSEMGREP.finditer(text):
+            if m.group("ids") is None:  # a bare nosemgrep: semgrep's review of the whole line
+                found.append(Suppression(line, None, m.group(0), True, m.start()))
+                continue
+            ids = {i for rule_id in re.split(r"\s*,\s*", m.group("ids")) for i in self.semgrep_rules(rule_id)}
             if ids:
                 found.append(Suppression(line, tuple(sorted(ids)), m.group(0), True, m.start()))
         lowered = text.lower()
