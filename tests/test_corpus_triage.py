@@ -8,6 +8,11 @@ from pathlib import Path
 
 import pytest
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
 CORPUS = Path(__file__).resolve().parent.parent / "benchmarks" / "corpus"
 
 
@@ -196,3 +201,65 @@ def test_unpack_refuses_members_outside_the_app_directory(tmp_path: Path) -> Non
     fetch.unpack(archive, dest)
     assert (dest / "pkg" / "mod.py").read_text() == "x = 1\n"
     assert not (tmp_path / "evil.py").exists() and not list(dest.rglob("evil.py"))
+
+
+# -- --write-precision: the catalog's measured field ---------------------------------------------
+
+RULE_FILE = """id = "BL402"
+name = "exception-swallowed"
+level = "warning"
+precision = "high"
+tags = ["reliability"]
+"""
+
+
+def test_measured_precision_is_written_after_the_precision_line_then_replaced(tmp_path: Path) -> None:
+    from backlint.core.catalog import parse_measured  # the catalog loader's validation of the written line
+
+    (tmp_path / "BL402.toml").write_text(RULE_FILE)
+    by_set = {"tuning": {"BL402": triage.Tally(tp=12, fp=1, untriaged=2)}, "holdout": {}}
+    assert triage.write_precision(by_set, ["BL402", "BL999"], "2026-12-07", "9d0baa9", tmp_path) == ["BL402"]
+    text = (tmp_path / "BL402.toml").read_text()
+    line = (
+        'measured = { date = "2026-12-07", commit = "9d0baa9", tuning = { tp = 12, all = 13 }, '
+        "holdout = { tp = 0, all = 0 } }"
+    )
+    assert text == RULE_FILE.replace('precision = "high"\n', f'precision = "high"\n{line}\n')
+    measured = parse_measured(tomllib.loads(text)["measured"])
+    assert measured.text() == "92 % (12/13) on tuning, no findings on holdout (2026-12-07, 9d0baa9)"
+    by_set["tuning"]["BL402"] = triage.Tally(tp=13, fp=0)
+    triage.write_precision(by_set, ["BL402"], "2026-12-08", "abcdef1", tmp_path)
+    again = (tmp_path / "BL402.toml").read_text()
+    assert again.count("measured = ") == 1 and "tuning = { tp = 13, all = 13 }" in again
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"date": "7 Dec", "commit": "9d0baa9", "tuning": {"tp": 1, "all": 1}},
+        {"date": "2026-12-07", "commit": "HEAD", "tuning": {"tp": 1, "all": 1}},
+        {"date": "2026-12-07", "commit": "9d0baa9", "tuning": {"tp": 2, "all": 1}},
+        {"date": "2026-12-07", "commit": "9d0baa9", "tuning": {"tp": True, "all": 1}},
+        {"date": "2026-12-07", "commit": "9d0baa9"},
+        {"date": "2026-12-07", "commit": "9d0baa9", "tuning": {"tp": 1, "all": 1}, "recall": 1},
+    ],
+)
+def test_the_catalog_rejects_a_malformed_measured_field(value: dict) -> None:  # type: ignore[type-arg]
+    from backlint.core.catalog import parse_measured
+
+    with pytest.raises(ValueError):
+        parse_measured(value)
+
+
+def test_the_rules_doc_shows_the_measured_precision() -> None:
+    import dataclasses
+
+    from backlint.core.catalog import Measured, load_catalog
+
+    catalog = load_catalog()
+    measured = Measured("2026-12-07", "9d0baa9", (("tuning", 27, 28), ("holdout", 5, 5)))
+    rules = dict(catalog.rules)
+    rules["BL403"] = dataclasses.replace(rules["BL403"], measured=measured)
+    page = dataclasses.replace(catalog, rules=rules).rules_markdown()
+    assert "| warning | on | high | 96 % (27/28) · 100 % (5/5) |" in page
+    assert "Measured precision: 96 % (27/28) on tuning, 100 % (5/5) on holdout (2026-12-07, 9d0baa9)." in page

@@ -38,6 +38,7 @@ Exit codes: 0 no triaged true finding vanished; 1 some did; 2 usage, configurati
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import re
@@ -388,6 +389,62 @@ def compare(
     return cmp
 
 
+# --------------------------------------------------------------------------- measured precision
+
+_MEASURED_LINE = re.compile(r"^measured = .*$", re.MULTILINE)
+_PRECISION_LINE = re.compile(r"^precision = .*$", re.MULTILINE)
+
+
+def per_rule(cmp: Comparison) -> dict[str, Tally]:
+    """A set's tallies by rule, default and opt-in rules together."""
+    return {rule: t for section in cmp.by_rule.values() for rule, t in section.items()}
+
+
+def measured_line(counts: dict[str, Tally], date: str, commit: str) -> str:
+    """A rule's ``measured`` field (backlint/core/catalog.py reads it): true findings over triaged ones per set."""
+    sets = [f"{name} = {{ tp = {t.tp}, all = {t.tp + t.fp} }}" for name, t in counts.items()]
+    return "measured = { " + ", ".join([f'date = "{date}"', f'commit = "{commit}"', *sets]) + " }"
+
+
+def with_measured(text: str, line: str) -> str:
+    """A rule file's text with its ``measured`` line replaced, or added after its ``precision`` line."""
+    if _MEASURED_LINE.search(text):
+        return _MEASURED_LINE.sub(lambda _: line, text, count=1)
+    if not _PRECISION_LINE.search(text):
+        raise ValueError("no precision line to put the measured line after")
+    return _PRECISION_LINE.sub(lambda m: m.group(0) + "\n" + line, text, count=1)
+
+
+def write_precision(
+    by_set: dict[str, dict[str, Tally]], rules_run: Iterable[str], date: str, commit: str, rules_dir: Path
+) -> list[str]:
+    """Write every rule's measured precision into its catalog entry; the rule ids written.
+
+    A rule without findings in a set is written as ``{ tp = 0, all = 0 }`` there: measured, and silent.
+    """
+    written = []
+    for rule in sorted(rules_run):
+        path = rules_dir / f"{rule}.toml"
+        if not path.is_file():
+            continue
+        counts = {name: by_set[name].get(rule, Tally()) for name in SETS if name in by_set}
+        text = path.read_text(encoding="utf-8")
+        updated = with_measured(text, measured_line(counts, date, commit))
+        if updated != text:
+            path.write_text(updated, encoding="utf-8")
+        written.append(rule)
+    return written
+
+
+def regenerate_rules_doc() -> None:
+    """docs/rules.md shows the measured figures: generate it again from the catalog."""
+    cmd = [sys.executable, "-m", "backlint", "rules", "--format", "markdown"]
+    proc = subprocess.run(cmd, cwd=REPO, env=backlint_env(), capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RunError(f"backlint rules failed (is a measured line malformed?): {proc.stderr.strip()[-2000:]}")
+    (REPO / "docs" / "rules.md").write_text(proc.stdout, encoding="utf-8")
+
+
 # --------------------------------------------------------------------------- running backlint
 
 
@@ -601,9 +658,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, default=None, help="where fetch.py unpacked the apps")
     ap.add_argument("--summary-only", action="store_true", help="no lists of findings, figures only")
     ap.add_argument("--reveal-holdout", action="store_true", help="list holdout findings (corpus owner only)")
+    ap.add_argument(
+        "--write-precision",
+        action="store_true",
+        help="write each rule's measured precision (both sets, every app) into rules/BLxxx.toml and docs/rules.md",
+    )
     args = ap.parse_args(argv)
     if args.jobs < 1:
         ap.error("--jobs must be at least 1")
+    if args.write_precision and (args.set != "all" or args.apps):
+        ap.error("--write-precision measures both sets on every app: no --set or --apps")
     select_all = args.select == "ALL"
     log = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
     try:
@@ -644,6 +708,7 @@ def main(argv: list[str] | None = None) -> int:
     lines: list[str] = []
     stubs: list[str] = []
     vanished = 0
+    measured: dict[str, dict[str, Tally]] = {}
     for set_name in SETS:
         if set_name not in runs:
             continue
@@ -651,6 +716,7 @@ def main(argv: list[str] | None = None) -> int:
         findings = [f for r in set_runs for f in r.findings]
         cmp = compare(findings, triage[set_name], {r.app.name for r in set_runs}, rules_run, default_rules)
         vanished += len(cmp.vanished_tp)
+        measured[set_name] = per_rule(cmp)
         lines += text_report(set_name, set_runs, cmp, select_all, args.reveal_holdout, args.summary_only)
         results["sets"][set_name] = json_summary(set_name, set_runs, cmp, select_all, args.reveal_holdout)
         if args.write_untriaged and cmp.untriaged and (set_name != "holdout" or args.reveal_holdout):
@@ -663,6 +729,20 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(results, indent=2))
     else:
         print("\n".join(lines))
+    if args.write_precision:
+        if commit == "unknown":
+            print("triage: error: --write-precision needs the checkout's commit (git)", file=sys.stderr)
+            return 2
+        untriaged = sum(t.untriaged for tallies in measured.values() for t in tallies.values())
+        if untriaged:
+            log(f"warning: {untriaged} untriaged finding(s) are left out of the measured precision")
+        try:
+            written = write_precision(measured, rules_run, datetime.date.today().isoformat(), commit, REPO / "rules")
+            regenerate_rules_doc()
+        except (OSError, ValueError, RunError) as exc:
+            print(f"triage: error: {exc}", file=sys.stderr)
+            return 2
+        log(f"wrote the measured precision of {len(written)} rule(s) into rules/ and docs/rules.md")
     return 1 if vanished else 0
 
 
