@@ -244,3 +244,27 @@ def test_the_catalog_reads_the_kinds_it_had_before_the_roles() -> None:
 
     assert role_names(["production", "non-production"]) == ("production", "script", "migration", "dev-tooling", "seed")
     assert role_names(["test", "seed", "non-production"]) == ("test", "seed", "script", "migration", "dev-tooling")
+
+
+def test_a_role_row_from_the_configuration(project) -> None:  # type: ignore[no-untyped-def]
+    project.write(
+        "pyproject.toml",
+        '[tool.backlint.tables]\nfile-roles = [{ role = "seed", glob = "**", content = "^from faker import" }]\n',
+    )
+    project.write("demo_data.py", "from faker import Faker\n\nFAKE = Faker()\n")
+    assert project.lint(".", "--show-files").stdout == "demo_data.py\tseed\n"
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ('{ role = "production", glob = "**" }', "file-roles.role: expected one of ['test-config', 'migration'"),
+        ('{ role = "seed", glob = "**", content = "(?=faker)" }', "cannot be run in linear time by RE2"),
+    ],
+)
+def test_a_bad_role_row_is_a_configuration_error(project, row: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    project.write("pyproject.toml", f"[tool.backlint.tables]\nfile-roles = [{row}]\n")
+    project.write("app.py", "x = 1\n")
+    result = project.lint(".")
+    assert result.exit_code == 2
+    assert message in result.stderr

@@ -182,6 +182,8 @@ class TableSpec:
     fields: tuple[str, ...]
     required: tuple[str, ...]
     regex_fields: tuple[str, ...]
+    # Fields whose value is one of a fixed set (``choices = { role = [...] }`` in the table's file).
+    choices: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclasses.dataclass
@@ -383,6 +385,7 @@ def _load_table(path: Path) -> tuple[TableSpec, list[dict[str, Any]]]:
         fields=tuple(data["fields"]),
         required=tuple(data.get("required", data["fields"])),
         regex_fields=tuple(data.get("regex-fields", ())),
+        choices=tuple((field, tuple(values)) for field, values in data.get("choices", {}).items()),
     )
     rows = data.get("rows", [])
     for row in rows:
@@ -406,6 +409,9 @@ def validate_row(spec: TableSpec, row: Any, builtin: Sequence[Mapping[str, Any]]
     missing = set(spec.required) - set(row)
     if missing:
         return f"missing field(s) {sorted(missing)} in {spec.name} row {_cut(row)}"
+    for field, allowed in spec.choices:
+        if field in row and row[field] not in allowed:
+            return f"{spec.name}.{field}: expected one of {list(allowed)}, got {_cut(row[field])}"
     kinds = _field_kinds(builtin)
     for field, value in row.items():
         expected = kinds.get(field)

@@ -16,6 +16,7 @@ import re
 from typing import Any
 
 from backlint.core.globs import compile_glob, matches_any
+from backlint.core.patterns import compile_pattern
 from backlint.core.results import FileKind
 
 _PRAGMA = re.compile(r"^\s*#\s*backlint:\s*test-file\b", re.MULTILINE)
@@ -48,7 +49,7 @@ _TABLE_ORDER = (FileKind.MIGRATION, FileKind.SEED, FileKind.DEV_TOOLING, FileKin
 class RoleRow:
     role: FileKind
     glob: re.Pattern[str]
-    content: re.Pattern[str] | None
+    content: Any  # a compiled pattern (``re``, or RE2 for a row from the user's configuration), or None
 
     def matches(self, relative_path: str, source: str) -> bool:
         return bool(self.glob.match(relative_path)) and (self.content is None or bool(self.content.search(source)))
@@ -58,7 +59,9 @@ def role_rows(knowledge: Any) -> dict[FileKind, tuple[RoleRow, ...]]:
     """The ``file-roles`` table by role (built once per Knowledge)."""
     rows: dict[FileKind, list[RoleRow]] = {}
     for row in knowledge.rows("file-roles"):
-        content = re.compile(row["content"], re.MULTILINE) if row.get("content") else None
+        pattern = row.get("content")
+        # ``^`` starts a line; a user's row stays a UserPattern, run by RE2 (backlint/core/patterns.py).
+        content = compile_pattern(type(pattern)(f"(?m){pattern}")) if pattern else None
         role = FileKind(row["role"])
         rows.setdefault(role, []).append(RoleRow(role, compile_glob(row["glob"]), content))
     return {role: tuple(found) for role, found in rows.items()}
