@@ -834,3 +834,87 @@ def test_a_service_accounts_password_kept_for_use_is_no_plaintext_store(project)
             """,
         },
     )
+
+
+def test_token_counts_limits_and_token_records_logged_are_no_secrets(project) -> None:  # type: ignore[no-untyped-def]
+    """An LLM app's token budget and usage, an MFA server's token serial and owner: words next to
+    `token` that make it a number or a record's attribute; the token itself is reported."""
+    _check(
+        project,
+        {
+            "app/chat.py": """
+                import logging
+
+                logger = logging.getLogger(__name__)
+
+
+                def complete(prompt, token_limit, token_usage, context_token_budget, refresh_token):
+                    logger.debug("limit %s, usage %s, budget %s", token_limit, token_usage, context_token_budget)
+                    logger.debug("refreshing with %s", refresh_token)  # expect: BL304
+
+
+                def enroll(token_serial, token_owner, token_state):
+                    logger.info("enrolled %s for %s (%s)", token_serial, token_owner, token_state)
+            """,
+        },
+    )
+
+
+def test_a_model_hashed_by_an_orm_event_listener_clears_the_store(project) -> None:  # type: ignore[no-untyped-def]
+    """A model whose password an SQLAlchemy ``before_insert`` listener (or an attribute ``set``
+    event) hashes, defined in another module, stores hashes; a model without one does not."""
+    _check(
+        project,
+        {
+            "app/models.py": """
+                from flask_bcrypt import generate_password_hash
+                from sqlalchemy import Column, Integer, String, event
+                from sqlalchemy.event import listen
+                from sqlalchemy.orm import declarative_base
+
+                Base = declarative_base()
+
+
+                class User(Base):
+                    __tablename__ = "users"
+                    id = Column(Integer, primary_key=True)
+                    password = Column(String(128))
+
+                    def hash_password(self):
+                        self.password = generate_password_hash(self.password).decode("utf-8")
+
+
+                class Operator(Base):
+                    __tablename__ = "operators"
+                    id = Column(Integer, primary_key=True)
+                    password = Column(String(128))
+
+
+                class Guest(Base):
+                    __tablename__ = "guests"
+                    id = Column(Integer, primary_key=True)
+                    password = Column(String(128))
+
+
+                def hash_password(mapper, connect, target):
+                    target.hash_password()
+
+
+                listen(User, "before_insert", hash_password)
+
+
+                @event.listens_for(Operator.password, "set", retval=True)
+                def hash_operator_password(target, value, oldvalue, initiator):
+                    return generate_password_hash(value)
+            """,
+            "app/service.py": """
+                from app.models import Guest, Operator, User
+
+
+                def create(session, username, password):
+                    session.add(User(username=username, password=password))
+                    session.add(Operator(password=password))
+                    session.add(Guest(password=password))  # expect: BL301
+            """,
+        },
+    )

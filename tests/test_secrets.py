@@ -759,3 +759,46 @@ def test_settings_classes_for_tests_and_development_hold_test_values(project) ->
             SECRET_KEY = "Pr0d-s3cret-K3y!"  # expect: BL202
         """,
     )
+
+
+def test_schema_dicts_naming_field_types_are_no_secrets(project) -> None:  # type: ignore[no-untyped-def]
+    """A form or connector schema maps each field to its type or widget (`"api_key": "password"`);
+    a dict mapping a secret name to a value is reported."""
+    _check(
+        project,
+        "app/schema.py",
+        """
+        FIELD_TYPES = {"api_key": "password", "secret": "textarea", "host": "string", "port": "integer"}
+        CONNECTOR = {"token": "secret", "url": "string"}
+        SMTP = {"host": "smtp.example.com", "password": "Sm7p-Pa55word"}  # expect: BL202
+        """,
+    )
+
+
+def test_one_character_and_no_password_markers(project) -> None:  # type: ignore[no-untyped-def]
+    """``password="x"`` and ``password="nopassword"`` mark an account without a usable password."""
+    _check(
+        project,
+        "app/accounts.py",
+        """
+        from app.models import User
+
+
+        def service_accounts():
+            User(name="robot", password="x")
+            User(name="ci", password="nopassword")
+            User(name="admin", password="admin-2024")  # expect: BL202
+        """,
+    )
+
+
+def test_words_joined_by_an_equals_sign_are_a_label(project) -> None:  # type: ignore[no-untyped-def]
+    """calibre-web's Google Drive watch channel token is a fixed ``key=value`` marker of words."""
+    _check(
+        project,
+        "app/gdrive.py",
+        """
+        gdrive_watch_callback_token = "target=calibreweb-watch_files"
+        webhook_token = "k9=Xr2vQ7pLm4Tz8"  # expect: BL202
+        """,
+    )

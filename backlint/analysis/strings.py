@@ -413,7 +413,7 @@ _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$")  # PGPASSWORD, CKAN_S
 _ALNUM = re.compile(r"[A-Za-z0-9]")
 # Regular-expression syntax (a tokenizer's ``name_token = r"[^\W\d]\w*"``): two such pieces are no password.
 _REGEX_PIECE = re.compile(r"\\[dDwWsSbB]|\(\?[=!:<P]|\[\^")
-_WORDISH = re.compile(r"^_*(?:[A-Za-z]+(?:[\s_.\-:]+[A-Za-z]+)*)_*[0-9]{0,6}[!@#$%^&*?.]{0,2}$")
+_WORDISH = re.compile(r"^_*(?:[A-Za-z]+(?:[\s_.\-:=]+[A-Za-z]+)*)_*[0-9]{0,6}[!@#$%^&*?.]{0,2}$")
 _PASSWORD_HASH = re.compile(
     r"^(?:\$(?:2[abxy]?|argon2(?:id|i|d)|pbkdf2(?:-sha\d+)?|scrypt|[156]|y|gy)\$"
     r"|(?:pbkdf2_sha\d+|argon2|bcrypt(?:_sha256)?|scrypt|sha1|md5|unsalted_md5|unsalted_sha1|crypt)\$)"
@@ -437,6 +437,7 @@ class ValueWords:
     demo_nouns: frozenset[str] = frozenset()
     test_configs: frozenset[str] = frozenset()
     config_nouns: frozenset[str] = frozenset()
+    schema_types: frozenset[str] = frozenset()
 
     def is_marker(self, value: str) -> bool:
         """A password column's marker for an account that logs in elsewhere (``"!ldap-managed"``,
@@ -482,6 +483,7 @@ def _value_words(knowledge: Knowledge) -> ValueWords:
         demo_nouns=lower("demo-noun"),
         test_configs=lower("test-config"),
         config_nouns=lower("config-noun"),
+        schema_types=lower("schema-type"),
     )
 
 
@@ -524,8 +526,8 @@ def credential_tier(
         return None
     if is_templated(stripped) or _URL.match(stripped) or _PATH.match(stripped) or is_password_hash(stripped):
         return None
-    if len(set(stripped)) == 1 and len(stripped) > 1:
-        return None
+    if len(set(stripped)) == 1:
+        return None  # "x", "*", "aaaa": a marker or a filler, no credential
     squashed = re.sub(r"[^a-z0-9]", "", folded)
     if squashed in words.redactions:
         return None  # "[REDACTED]" written over a secret

@@ -28,6 +28,40 @@ from backlint.core.rule import FileContext
 _SCALAR_TYPES = frozenset({"Optional", "Union", "SecretStr", "SecretBytes", "Annotated", "Any", "Literal"})
 
 
+# ORM events fired when a model's fields are written (SQLAlchemy mapper and attribute events).
+_WRITE_EVENTS = frozenset({"before_insert", "before_update", "set", "init"})
+
+
+def _listeners(
+    module: cst.Module, functions: dict[str, cst.FunctionDef]
+) -> list[tuple[cst.BaseExpression, str, cst.FunctionDef]]:
+    """(target, event, listener) of the module's ``listen(target, "event", fn)`` calls and
+    ``@listens_for(target, "event")`` functions."""
+    out = []
+    for statement in module.body:
+        if isinstance(statement, cst.FunctionDef):
+            for decorator in statement.decorators:
+                call = decorator.decorator
+                if isinstance(call, cst.Call) and (dotted_name(call.func) or "").endswith("listens_for"):
+                    args = [a.value for a in call.args if a.keyword is None]
+                    event = string_value(args[1]) if len(args) >= 2 else None
+                    if event is not None:
+                        out.append((args[0], event, statement))
+        elif isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                listen = small.value if isinstance(small, cst.Expr) else None
+                if not isinstance(listen, cst.Call) or (dotted_name(listen.func) or "").rpartition(".")[2] != "listen":
+                    continue
+                args = [a.value for a in listen.args if a.keyword is None]
+                if len(args) < 3:
+                    continue
+                event = string_value(args[1])
+                function = functions.get(dotted_name(args[2]) or "")
+                if event is not None and function is not None:
+                    out.append((args[0], event, function))
+    return out
+
+
 class ModuleIndex:
     """One file's module-level names and classes, and the flow's facts and per-function summaries."""
 
@@ -85,6 +119,32 @@ class ModuleIndex:
                         self._index_assign(small.targets[0].target, small.value)
                     elif isinstance(small, cst.AnnAssign) and small.value is not None:
                         self._index_assign(small.target, small.value)
+        self._hashing_listeners(module)
+
+    def _hashing_listeners(self, module: cst.Module) -> None:
+        """A module class whose writes an ORM event listener hashes (``listen(User, "before_insert",
+        hash_password)``, ``@event.listens_for(User.password, "set")``): its password fields are set
+        through code, as with a property setter."""
+        for target, event, function in _listeners(module, self.functions):
+            if event not in _WRITE_EVENTS or not self._hashes(function):
+                continue
+            head, _, field = (dotted_name(target) or "").partition(".")
+            info = self.classes.get(head)
+            if info is None:
+                continue
+            info.setters |= {field} if field else {f for f in info.fields if self.lex.sensitivity(f) == PASSWORD}
+
+    def _hashes(self, function: cst.FunctionDef) -> bool:
+        """Does the listener hash: call a slow hasher, or a function or method named for hashing?"""
+        for call in calls_in(function):
+            func = call.func
+            method = func.attr.value if isinstance(func, cst.Attribute) else dotted_name(func) or ""
+            row = self.k.hasher(self.qualified(func), method)
+            if row is not None and row["kind"] == "hash":
+                return True
+            if set(name_tokens(method)) & (self.k.hashing_words | {"hash"}):
+                return True
+        return False
 
     def _index_assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         if not isinstance(target, cst.Name):

@@ -249,8 +249,21 @@ class CredentialSlots(Analysis):
     def visit_DictElement(self, node: cst.DictElement) -> None:
         name = string_value(node.key)
         value = string_value(node.value)
-        if name is not None and value is not None:
+        if name is not None and value is not None and not self._schema(value):
             self._named(node.value, value, name)
+
+    def _schema(self, value: str) -> bool:
+        """``{"api_key": "password", "host": "string"}``: a schema naming each field's type or
+        widget; every string value of the dict is a type word."""
+        types = self.words.schema_types
+        if value.lower() not in types:
+            return False
+        parent = self.context.ancestors[-2] if len(self.context.ancestors) >= 2 else None
+        if not isinstance(parent, cst.Dict):
+            return False
+        values = [string_value(e.value) for e in parent.elements if isinstance(e, cst.DictElement)]
+        strings = [v.lower() for v in values if v is not None]
+        return len(strings) >= 2 and all(v in types for v in strings)
 
     def visit_Param(self, node: cst.Param) -> None:
         value = string_value(node.default)
