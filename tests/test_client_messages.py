@@ -312,3 +312,37 @@ def test_bl405_an_http_error_handed_back_to_the_framework(project) -> None:  # t
     }
     found, expected = _lint(project, files, "BL405")
     assert found == expected
+
+
+def test_bl405_flask_hands_a_500_handler_the_error_wrapped(project) -> None:  # type: ignore[no-untyped-def]
+    """alerta: handlers registered for every status werkzeug knows (500 included) answer ``str(error)``: in
+    Flask a 500 handler receives an ``InternalServerError`` whose text is its generic description; the
+    unhandled error is ``error.original_exception``, which still leaks."""
+    files = {
+        "api/__init__.py": """
+            from flask import Flask, jsonify
+            from werkzeug.exceptions import default_exceptions
+
+            app = Flask(__name__)
+
+
+            def handle_http_error(error):
+                return jsonify({"status": "error", "message": str(error), "code": error.code}), error.code
+
+
+            for code in default_exceptions:
+                app.register_error_handler(code, handle_http_error)
+        """,
+        "admin/__init__.py": """
+            from flask import Flask, jsonify
+
+            app = Flask(__name__)
+
+
+            @app.errorhandler(500)
+            def handle_server_error(error):
+                return jsonify({"status": "error", "message": str(error.original_exception)}), 500  # expect: BL405
+        """,
+    }
+    found, expected = _lint(project, files, "BL405")
+    assert found == expected

@@ -422,20 +422,28 @@ class ExceptionDetailLeaked(ProjectRule):
         index = endpoint_index(modules, self.project, self.options)
         model = index.model
         endpoints = {(s.module.path, s.function.qualname) for s in index.served}
-        handlers = set()
+        # Registered handlers that receive the errors nobody caught → "" (the exception itself), or the
+        # attribute holding it when the framework wraps it in an HTTP error (a Flask 500 handler).
+        handlers: dict[tuple[str, str], str] = {}
         table = {row["name"]: row["role"] for row in model.knowledge.rows("exception-classes")}
+        wrapped = {row["framework"]: row["original"] for row in model.knowledge.rows("wrapped-errors")}
         for app in model.apps:
             for handler in app.handlers:
-                broad = any(
-                    e in ("500", "Exception") or table.get(e) in ("broad", "database") for e in handler.exceptions
-                )
-                if handler.function is not None and broad:
-                    handlers.add((handler.function[0].path, handler.function[1].qualname))
+                if handler.function is None:
+                    continue
+                key = (handler.function[0].path, handler.function[1].qualname)
+                if any(e == "Exception" or table.get(e) in ("broad", "database") for e in handler.exceptions):
+                    handlers[key] = ""
+                elif "500" in handler.exceptions:
+                    handlers[key] = handlers.get(key, wrapped.get(app.framework, ""))
         texts = exception_text_index(modules, self.project)
         out: list[ProjectFinding] = []
         for key, body in index.bodies.items():
             for leak in body.leaks:
-                reported = key in handlers if leak.via_param else (leak.sink != "return" or key in endpoints)
+                if leak.via_param:  # a wrapped error's own text is its generic description
+                    reported = key in handlers and handlers[key] in leak.text
+                else:
+                    reported = leak.sink != "return" or key in endpoints
                 if not reported or _project_text(leak, texts):
                     continue
                 status = f" with status {leak.status}" if leak.status else ""
