@@ -326,3 +326,24 @@ def _cpu_seconds() -> float:
     several times ahead of it (a bound on wall time would fail there without any regression)."""
     times = os.times()
     return times.user + times.system + times.children_user + times.children_system
+
+
+def test_a_plain_word_secret_masks_only_where_it_stands_alone() -> None:
+    """A fallback of ``"password"`` is masked where it is quoted, not in every message about passwords."""
+    from backlint.core.masking import SecretText
+
+    text = SecretText(["password", AWS_SECRET])
+    assert text.mask('os.getenv("LDAP_PASSWORD", "password")') == 'os.getenv("LDAP_PASSWORD", "********")'
+    assert text.mask("password read from the URL query") == "password read from the URL query"
+    assert text.mask("password") == "********"
+
+
+def test_a_plain_word_secret_of_one_file_leaves_other_files_messages_alone(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("app/config.py", 'import os\nLDAP_PASSWORD = os.getenv("LDAP_PASSWORD", "password")\n')
+    project.write(
+        "app/views.py",
+        "from flask import Flask, request\n\napp = Flask(__name__)\n\n\n@app.route('/login')\n"
+        "def login():\n    return {'ok': request.args.get('password') == 'x'}\n",
+    )
+    result = project.lint("app", "--no-cache", "--select", "BL306", "--format", "concise")
+    assert "BL306 password read from the URL query" in result.stdout

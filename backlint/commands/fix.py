@@ -93,7 +93,7 @@ def fix_run(
     masker = _masker(result, {o.path: o.before for o in outcomes}, settings)
     for outcome in outcomes:
         if outcome.problem:
-            problem = printable(masker.string(outcome.problem))
+            problem = printable(masker.string(outcome.problem, [outcome.path]))
             click.echo(f"backlint: warning: {printable(outcome.path)}: not fixed: {problem}", err=True)
     changed = [o for o in outcomes if o.after != o.before]
     count = sum(o.fixed for o in changed)
@@ -102,7 +102,7 @@ def fix_run(
         for outcome in changed:
             secrets = secret_texts((f for f in result.findings if f.path == outcome.path), outcome.before)
             diff = unified_diff(outcome.path, outcome.before, outcome.after, secrets)
-            click.echo(masker.string(diff), nl=False)
+            click.echo(masker.string(diff, [outcome.path]), nl=False)
         click.echo(
             f"backlint: would fix {_plural(count, 'finding')} in {_plural(len(changed), 'file')}{hidden}", err=True
         )
@@ -155,11 +155,12 @@ def _fix_stdin(
     )
     masker = _masker(result, {display_path_of(name): text}, settings)
     if outcome.problem:
-        problem = printable(masker.string(outcome.problem))
+        problem = printable(masker.string(outcome.problem, [display_path_of(name)]))
         click.echo(f"backlint: warning: {printable(display_path_of(name))}: not fixed: {problem}", err=True)
     if options.diff:
         secrets = secret_texts(result.findings, text)
-        sys.stdout.write(masker.string(unified_diff(display_path_of(name), text, outcome.text, secrets)))
+        diff = unified_diff(display_path_of(name), text, outcome.text, secrets)
+        sys.stdout.write(masker.string(diff, [display_path_of(name)]))
         sys.stdout.flush()
         return 1 if outcome.text != text else 0
     try:

@@ -57,6 +57,9 @@ def mask_spans(lines: list[str], first_line: int, spans: Iterable[Span], keep_pr
 # line, a snippet cut at a column); shorter secrets are masked where they stand alone.
 GRAM = 8
 _LINE_BREAK = re.compile(r"\r\n?|\n")
+_WORD = re.compile(r"^[a-z]{1,15}$")
+_LETTERS = re.compile(r"^[a-z]+$")
+_QUOTED_WORD = re.compile(r"""(["'`])([a-z]{1,15})\1""")
 MIN_SECRET = 4
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
@@ -72,23 +75,42 @@ class SecretText:
 
     def __init__(self, secrets: Iterable[str]) -> None:
         values = {_folded(s) for s in secrets if len(s) >= MIN_SECRET}
-        self.grams = frozenset(s[i : i + GRAM] for s in values if len(s) >= GRAM for i in range(len(s) - GRAM + 1))
+        # A secret that is a plain word ("password", "changeme") would mask that word in every
+        # message: it is masked where it stands as a quoted literal, or as the whole text.
+        self.words = frozenset(s for s in values if is_word(s))
+        values -= self.words
+        # A run of letters alone ("password" inside "mysecretpassword") is a word of every message:
+        # it counts only where the run around it, or the whole secret, occurs.
+        grams = (s[i : i + GRAM] for s in values if len(s) >= GRAM for i in range(len(s) - GRAM + 1))
+        self.grams = frozenset(g for g in grams if not _LETTERS.match(g))
+        self.whole = sorted((s for s in values if len(s) >= GRAM), key=len, reverse=True)
         self.short = sorted((s for s in values if len(s) < GRAM), key=len, reverse=True)
         self.firsts = frozenset(g[0] for g in self.grams)
 
     def __bool__(self) -> bool:
-        return bool(self.grams or self.short)
+        return bool(self.grams or self.short or self.words)
 
     def mask(self, text: str) -> str:
         if not text or not self:
             return text
         folded = _folded(text)
+        if folded in self.words:
+            return "*" * len(text)
         covered = bytearray(len(text))
+        if self.words:
+            for match in _QUOTED_WORD.finditer(folded):
+                if match.group(2) in self.words:
+                    covered[match.start(2) : match.end(2)] = b"\1" * len(match.group(2))
         if self.grams:
             grams, firsts = self.grams, self.firsts
             for i in range(len(folded) - GRAM + 1):
                 if folded[i] in firsts and folded[i : i + GRAM] in grams:
                     covered[i : i + GRAM] = b"\1" * GRAM
+        for secret in self.whole:
+            start = folded.find(secret)
+            while start >= 0:
+                covered[start : start + len(secret)] = b"\1" * len(secret)
+                start = folded.find(secret, start + 1)
         for secret in self.short:
             start = folded.find(secret)
             while start >= 0:
@@ -102,6 +124,11 @@ class SecretText:
         if not any(covered):
             return text
         return "".join("*" if hit else char for char, hit in zip(text, covered))
+
+
+def is_word(secret: str) -> bool:
+    """A secret that is a plain word (``password``, ``changeme``): masked only where it stands alone."""
+    return bool(_WORD.match(_folded(secret)))
 
 
 def _folded(text: str) -> str:

@@ -261,7 +261,7 @@ def _analyse(
         options=dict(settings.options),
     )
     instances: list[Any] = [_ImportRecorder(context)]
-    finder = load_class(settings.secret_finder) if settings.secret_finder else None
+    finder = _finder(text, settings)
     owners: list[Any] = [*(cls for cls, _ in rules), *collectors, *([_Needs(finder)] if finder else [])]
     for analysis in required_analyses(owners):
         context.analyses[analysis] = analysis(context)  # walked before the rules that read it
@@ -297,7 +297,7 @@ def _analyse(
     facts = ModuleFacts(source.project_path, name, kind.value, context.facts) if collectors else None
     if facts is not None and values:
         facts.facts = scrub(facts.facts, SecretText(values))
-    return findings, facts, secrets if finder is not None else None
+    return findings, facts, secrets if settings.secret_finder else None  # [] when no token of the finder occurs
 
 
 _BRACKETS = re.compile(r"[^()\[\]{}]+")
@@ -568,6 +568,15 @@ def _scope_names(module: cst.Module, positions: Any, line: int) -> str:
 
 def _block(body: Any) -> Sequence[cst.BaseStatement]:
     return body.body if isinstance(body, cst.IndentedBlock) else ()
+
+
+def _finder(text: str, settings: Settings) -> Any:
+    """The secret finder (``Settings.secret_finder``) if a token it needs occurs in ``text``, else None."""
+    if not settings.secret_finder:
+        return None
+    finder = load_class(settings.secret_finder)
+    tokens = _triggers(finder, settings)
+    return finder if not tokens or any(token in text for token in tokens) else None
 
 
 class _Needs:

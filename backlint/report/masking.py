@@ -18,7 +18,7 @@ from pathlib import Path
 
 from backlint.core.catalog import Knowledge
 from backlint.core.ids import PARSE_ERROR
-from backlint.core.masking import SecretText, mask_spans, secret_values
+from backlint.core.masking import SecretText, is_word, mask_spans, secret_values
 from backlint.core.results import Finding, Fix, Notice, RelatedLocation, RunResult, Span
 from backlint.pipeline.source import decode_source
 
@@ -47,15 +47,21 @@ def disk_reader(sources: Mapping[str, bytes] | None = None, root: Path | None = 
 
 
 class RunMasker:
-    """Knows every secret of the files a run shows, and masks any string with them."""
+    """Knows every secret of the files a run shows, and masks any string with them.
+
+    A secret that is a plain word ("password" as a fallback) masks only the strings about its own
+    file (a finding there, its related locations, its fix); every other secret masks every string.
+    """
 
     def __init__(self, known: Mapping[str, list[Span]], read: Reader, knowledge: Knowledge | None) -> None:
         self.known = dict(known)
         self.read = read
         self.knowledge = knowledge
         self.values: set[str] = set()
+        self.words: dict[str, set[str]] = {}
         self.looked: set[str] = set()
         self.text = SecretText(())
+        self._scoped: dict[frozenset[str], SecretText] = {}
 
     def learn(self, paths: Iterable[str]) -> None:
         """Read the secrets of ``paths`` (their places from the run, or found now), once each."""
@@ -73,8 +79,11 @@ class RunMasker:
             if spans is None:
                 spans = self.known[path] = self._find(text, path)
             found = secret_values(text, spans)
-            grew = grew or not found <= self.values
-            self.values |= found
+            words = {value for value in found if is_word(value)}
+            if words:
+                self.words[path] = words
+            grew = grew or not (found - words) <= self.values
+            self.values |= found - words
         if grew:
             self.text = SecretText(self.values)
 
@@ -86,28 +95,43 @@ class RunMasker:
         starts = _line_starts(text)
         return [_span(starts, found.start, found.end) for found in find_secret_spans(text, self.knowledge, path)]
 
-    def string(self, value: str) -> str:
+    def string(self, value: str, about: Iterable[str] = ()) -> str:
+        """``value`` masked; ``about``: the files it speaks of (their plain-word secrets count too)."""
+        scope = frozenset(path for path in about if path in self.words)
+        if scope:
+            scoped = self._scoped.get(scope)
+            if scoped is None:
+                scoped = self._scoped[scope] = SecretText(set().union(*(self.words[p] for p in scope)))
+            value = scoped.mask(value)
         return self.text.mask(value)
 
     def finding(self, finding: Finding, *, keep_edits: bool = False) -> Finding:
         """The finding as it may be shown; ``keep_edits``: its fix's edits stay as they are (the
         editor applies them to the user's own buffer, and they are not shown)."""
+        about = [
+            finding.path,
+            *(r.path for r in finding.related),
+            *([finding.fix.path] if finding.fix and finding.fix.path else []),
+        ]
         spans = self.known.get(finding.path) or ()
         lines = mask_spans(finding.source_lines, finding.span.line, spans) if spans else finding.source_lines
         return dataclasses.replace(
             finding,
-            message=self.string(finding.message),
-            related=[RelatedLocation(r.path, r.span, self.string(r.message)) for r in finding.related],
-            source_lines=[self.string(line) for line in lines],
-            fix=self.fix(finding.fix, keep_edits) if finding.fix is not None else None,
+            message=self.string(finding.message, about),
+            related=[RelatedLocation(r.path, r.span, self.string(r.message, about)) for r in finding.related],
+            source_lines=[self.string(line, about) for line in lines],
+            fix=self.fix(finding.fix, about, keep_edits) if finding.fix is not None else None,
         )
 
-    def fix(self, fix: Fix, keep_edits: bool = False) -> Fix:
-        edits = fix.edits if keep_edits else tuple(dataclasses.replace(e, text=self.string(e.text)) for e in fix.edits)
-        return dataclasses.replace(fix, description=self.string(fix.description), edits=edits)
+    def fix(self, fix: Fix, about: Iterable[str], keep_edits: bool = False) -> Fix:
+        about = list(about)
+        edits = fix.edits
+        if not keep_edits:
+            edits = tuple(dataclasses.replace(e, text=self.string(e.text, about)) for e in fix.edits)
+        return dataclasses.replace(fix, description=self.string(fix.description, about), edits=edits)
 
     def notice(self, notice: Notice) -> Notice:
-        return dataclasses.replace(notice, message=self.string(notice.message))
+        return dataclasses.replace(notice, message=self.string(notice.message, [notice.path]))
 
 
 def shown_paths(result: RunResult) -> list[str]:

@@ -16,12 +16,12 @@ from typing import NamedTuple
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
-from backlint.analysis.secrets.credentials import CredentialSlots
+from backlint.analysis.secrets.credentials import CredentialSlots, sink_words
 from backlint.analysis.secrets.facts import EnvFallback, KnownFormat, SecretFact, SqlPassword, UrlCredential
-from backlint.analysis.secrets.fallbacks import EnvFallbacks
+from backlint.analysis.secrets.fallbacks import EnvFallbacks, fallback_triggers
 from backlint.analysis.secrets.formats import SecretFormats, top_literal
 from backlint.analysis.secrets.urls import CredentialUrls
-from backlint.analysis.strings import HOLE, is_templated, literal_text, raw_text
+from backlint.analysis.strings import HOLE, is_templated, literal_text, name_triggers, raw_text, trigger_tokens
 from backlint.core.catalog import Knowledge
 from backlint.core.imports import ImportTable
 from backlint.core.patterns import compile_pattern
@@ -40,6 +40,16 @@ class SecretSpans(Analysis):
     """All the file's secrets (``facts()``), found by the secret tables whatever rules are selected."""
 
     REQUIRES = (SecretFormats, CredentialSlots, CredentialUrls, EnvFallbacks)
+    # What a connection URL or string with a password holds (BL203's triggers, backlint/checks/secrets.py),
+    # and the words of a password in SQL text.
+    URL_TRIGGERS = ("://", "password=", "Password=", "PASSWORD=", "PWD=", "Pwd=")
+    SQL_TRIGGERS = ("PASSWORD", "password", "Password", "IDENTIFIED", "identified", "Identified")
+
+    @classmethod
+    def trigger_tokens(cls, knowledge: Knowledge) -> tuple[str, ...]:
+        """Tokens without which no detector finds a secret in a file: the per-file stage runs this
+        analysis only where one occurs (the secret rules' own triggers, from the same tables)."""
+        return knowledge.derived(_triggers)
 
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
@@ -86,6 +96,18 @@ class SecretSpans(Analysis):
             end = line_starts[where.end.line - 1] + where.end.column
             found.append(FoundSecret(*secret_offsets(source, start, end, fact.secret), kind_of(fact)))
         return sorted(set(found))
+
+
+def _triggers(knowledge: Knowledge) -> tuple[str, ...]:
+    tokens = (
+        *trigger_tokens(knowledge),
+        *name_triggers(knowledge, ("password", "secret")),
+        *sink_words(knowledge),
+        *fallback_triggers(knowledge),
+        *SecretSpans.URL_TRIGGERS,
+        *SecretSpans.SQL_TRIGGERS,
+    )
+    return tuple(dict.fromkeys(tokens))
 
 
 class FoundSecret(NamedTuple):
