@@ -1,4 +1,4 @@
-"""``--format sarif`` through Microsoft's SARIF Multitool with GitHub's ingestion rules (integrations.md §3.3).
+"""``--format sarif`` through Microsoft's SARIF Multitool with GitHub's ingestion rules.
 
 The Multitool is the npm package ``@microsoft/sarif-multitool`` (a self-contained binary; ``.ci/run``
 installs it). Its exit code is 0 even when it reports errors, so the verdict is read from its output

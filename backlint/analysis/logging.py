@@ -1,4 +1,4 @@
-"""Is this call a log call? (rule-catalog §1.7, after ruff's ``is_logger_candidate``.)
+"""Is this call a log call? (after ruff's ``is_logger_candidate``.)
 
 Shared by the rules that care what reaches the logs (BL304) and whether an error was logged
 (BL4xx). The names live in ``rules/tables/loggers.toml``.

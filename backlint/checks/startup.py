@@ -1,7 +1,7 @@
 """BL6xx: an app must prove its data stores reachable at startup, and expose an honest health route.
 
 These are project rules: the app is built in one module, its engine in another, its routes in a
-third. Each is judged per app object (rule-catalog Appendix F) on the framework model, and reported
+third. Each is judged per app object on the framework model, and reported
 on the line that constructs the app.
 """
 

@@ -1,4 +1,5 @@
-"""SARIF 2.1.0 as GitHub code scanning reads it (integrations.md §1–3), built from sarif-om objects.
+"""SARIF 2.1.0 as GitHub code scanning reads it, built from sarif-om objects (tests/test_sarif.py and
+tests/test_multitool.py hold it to GitHub's ingestion rules).
 
 sarif-om's attrs classes give the shape; ``to_sarif`` is our own serializer because the usual one
 drops ``level: "warning"`` (a schema default) and sarif-om's ``Suppression.state`` is not in the
@@ -37,7 +38,7 @@ SRCROOT = "%SRCROOT%"
 MAX_DESCRIPTION = 1024
 MAX_NAME = 255
 MAX_TAGS = 20
-# GitHub rejects a run with more results than this (integrations.md §1.7).
+# GitHub rejects a run with more results than this.
 MAX_RESULTS = 25_000
 _SEVERITY_RANK = {"error": 0, "warning": 1, "note": 2}
 _PROBLEM_SEVERITY = {"error": "error", "warning": "warning", "note": "recommendation"}
@@ -164,7 +165,7 @@ def _result(
         for i, r in enumerate(finding.related, start=1)
     ]
     suppressions = None
-    if include_suppressed:  # SARIF §3.27.23: all results carry suppressions, or none does
+    if include_suppressed:  # the SARIF 2.1.0 standard: all results carry suppressions, or none does
         suppressions = []
         if finding.suppressed_by == "baseline":  # backlint.baseline.BASELINED
             suppressions.append(om.Suppression(kind="external", justification="accepted in the baseline file"))
