@@ -14,205 +14,15 @@ from typing import Any
 import libcst as cst
 
 from backlint.analysis.config_fixes import debug_off_fix, django_debug_fix, verify_signature_fix
+from backlint.analysis.literals import UNKNOWN, Literals, as_bool, keyword_arg
 from backlint.analysis.scopes import Scopes
 from backlint.core.catalog import Knowledge
 from backlint.core.facts import FactCollector, ProjectFinding, ProjectRule
 from backlint.core.globs import matches_any
-from backlint.core.imports import dotted_name
 from backlint.core.results import ModuleFacts
 from backlint.core.rule import FileContext, PendingFix, Rule
 
-_UNKNOWN = object()
-_TRUE_STRINGS = frozenset({"1", "true", "yes", "on", "y", "t"})
-_FALSE_STRINGS = frozenset({"0", "false", "no", "off", "n", "f", ""})
 _PROBE_ORIGIN = "https://evil.attacker.test"
-_MAX_DEPTH = 8
-
-
-class _Literals:
-    """An evaluator that reads an expression as the app would with its environment variables unset;
-    a name stands for the last assignment to it that reaches the place being walked (``Scopes``)."""
-
-    def __init__(self, context: FileContext, table: str) -> None:
-        self.context = context
-        self.scopes = context.get(Scopes)
-        self.env_rows = {r["name"]: r for r in context.knowledge.rows(table) if r["form"] == "env"}
-
-    def binding(self, name: str) -> cst.BaseExpression | None:
-        found = self.scopes.lookup(name, self.scopes.site_at(self.context.ancestors[-1]))
-        if found is None:
-            return None
-        values = [
-            b.value
-            for b in found[0]
-            if b.kind == "assign" and b.index is None and isinstance(b.target, cst.Name) and b.value is not None
-        ]
-        return values[-1] if values else None
-
-    def qualified(self, node: cst.BaseExpression) -> str | None:
-        """Qualified name of a callee; a method of a tracked instance is ``<class>.<method>``."""
-        if isinstance(node, cst.Name):
-            bound = self.binding(node.value)
-            if isinstance(bound, cst.Call):
-                ctor = self.context.qualified_name(bound.func)
-                return ctor
-        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
-            bound = self.binding(node.value.value)
-            if isinstance(bound, cst.Call):
-                ctor = self.context.qualified_name(bound.func)
-                if ctor:
-                    return f"{ctor}.{node.attr.value}"
-        return self.context.qualified_name(node)
-
-    def evaluate(self, node: cst.BaseExpression | None, depth: int = 0) -> Any:
-        if node is None or depth > _MAX_DEPTH:
-            return _UNKNOWN
-        if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
-            value = node.evaluated_value
-            return value if isinstance(value, str) else _UNKNOWN
-        if isinstance(node, cst.Integer):
-            return int(node.evaluated_value)
-        if isinstance(node, cst.Name):
-            if node.value in ("True", "False", "None"):
-                return {"True": True, "False": False, "None": None}[node.value]
-            bound = self.binding(node.value)
-            return self.evaluate(bound, depth + 1) if bound is not None else _UNKNOWN
-        if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
-            return [
-                _UNKNOWN if isinstance(e, cst.StarredElement) else self.evaluate(e.value, depth + 1)
-                for e in node.elements
-            ]
-        if isinstance(node, cst.Dict):
-            out: dict[Any, Any] = {}
-            for element in node.elements:
-                if isinstance(element, cst.DictElement):
-                    key = self.evaluate(element.key, depth + 1)
-                    if isinstance(key, (str, int)):
-                        out[key] = self.evaluate(element.value, depth + 1)
-            return out
-        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
-            inner = self.evaluate(node.expression, depth + 1)
-            return _UNKNOWN if inner is _UNKNOWN else not _truthy(inner)
-        if isinstance(node, cst.Comparison) and len(node.comparisons) == 1:
-            return self._compare(node, depth)
-        if isinstance(node, cst.BooleanOperation):
-            left = self.evaluate(node.left, depth + 1)
-            if left is _UNKNOWN:
-                return _UNKNOWN
-            if isinstance(node.operator, cst.And):
-                return self.evaluate(node.right, depth + 1) if _truthy(left) else left
-            return left if _truthy(left) else self.evaluate(node.right, depth + 1)
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
-            left, right = self.evaluate(node.left, depth + 1), self.evaluate(node.right, depth + 1)
-            if isinstance(left, list) and isinstance(right, list):
-                return left + right
-            if isinstance(left, str) and isinstance(right, str):
-                return left + right
-            return _UNKNOWN
-        if isinstance(node, cst.Call):
-            return self._call(node, depth)
-        return _UNKNOWN
-
-    def _compare(self, node: cst.Comparison, depth: int) -> Any:
-        target = node.comparisons[0]
-        left = self.evaluate(node.left, depth + 1)
-        right = self.evaluate(target.comparator, depth + 1)
-        if left is _UNKNOWN or right is _UNKNOWN:
-            return _UNKNOWN
-        operator = target.operator
-        try:
-            if isinstance(operator, cst.Equal):
-                return left == right
-            if isinstance(operator, cst.NotEqual):
-                return left != right
-            if isinstance(operator, cst.In):
-                return left in right
-            if isinstance(operator, cst.NotIn):
-                return left not in right
-        except TypeError:
-            return _UNKNOWN
-        return _UNKNOWN
-
-    def _call(self, node: cst.Call, depth: int) -> Any:
-        name = self.qualified(node.func)
-        row = self.env_rows.get(name or "")
-        if row is not None:
-            default = self._argument(node, row.get("default"), row.get("default-keyword"))
-            value = None if default is None else self.evaluate(default, depth + 1)
-            if (value is not _UNKNOWN and row.get("boolean")) or _keyword(node, "cast") == "bool":
-                return _UNKNOWN if value is _UNKNOWN else _as_bool(value)
-            return value
-        if isinstance(node.func, cst.Attribute):
-            receiver = self.evaluate(node.func.value, depth + 1)
-            method = node.func.attr.value
-            if isinstance(receiver, str):
-                if method in ("lower", "upper", "strip", "casefold"):
-                    return getattr(receiver, method)()
-                if method == "split":
-                    separator = self.evaluate(node.args[0].value, depth + 1) if node.args else None
-                    if separator is None or isinstance(separator, str):
-                        return receiver.split(separator) if receiver else [""] if separator else []
-            return _UNKNOWN
-        callee = dotted_name(node.func) or ""
-        arguments = [self.evaluate(a.value, depth + 1) for a in node.args if a.keyword is None]
-        if callee == "dict" and not arguments:
-            return {a.keyword.value: self.evaluate(a.value, depth + 1) for a in node.args if a.keyword is not None}
-        if len(arguments) != 1 or arguments[0] is _UNKNOWN:
-            return _UNKNOWN
-        value = arguments[0]
-        if callee == "bool":
-            return _truthy(value)
-        if callee.rpartition(".")[2] in ("strtobool", "str2bool", "to_bool", "as_bool"):
-            return _as_bool(value)
-        if callee == "int":
-            try:
-                return int(value)
-            except (TypeError, ValueError):
-                return _UNKNOWN
-        if callee in ("list", "tuple") and isinstance(value, list):
-            return value
-        return _UNKNOWN
-
-    @staticmethod
-    def _argument(node: cst.Call, position: int | None, keyword: str | None) -> cst.BaseExpression | None:
-        for arg in node.args:
-            if keyword and arg.keyword is not None and arg.keyword.value == keyword:
-                return arg.value
-        positional = [a for a in node.args if a.keyword is None and not a.star]
-        if position is not None and position < len(positional):
-            return positional[position].value
-        return None
-
-
-def _keyword(node: cst.Call, name: str) -> str | None:
-    for arg in node.args:
-        if arg.keyword is not None and arg.keyword.value == name:
-            return dotted_name(arg.value)
-    return None
-
-
-def _truthy(value: Any) -> bool:
-    return bool(value)
-
-
-def _as_bool(value: Any) -> Any:
-    if isinstance(value, str):
-        lowered = value.strip().lower()
-        if lowered in _TRUE_STRINGS:
-            return True
-        if lowered in _FALSE_STRINGS:
-            return False
-        return _UNKNOWN
-    return bool(value)
-
-
-def _kwarg(node: cst.Call, name: str | None) -> cst.BaseExpression | None:
-    if not name:
-        return None
-    for arg in node.args:
-        if arg.keyword is not None and arg.keyword.value == name:
-            return arg.value
-    return None
 
 
 def _in_main_guard(context: FileContext) -> bool:
@@ -257,7 +67,7 @@ class DebugModeEnabled(Rule):
 
     def __init__(self, context: FileContext, level: str) -> None:
         super().__init__(context, level)
-        self.literals = _Literals(context, "framework-debug")
+        self.literals = Literals(context, "framework-debug")
         rows = context.knowledge.rows("framework-debug")
         self.kwarg_rows = [r for r in rows if r["form"] == "kwarg"]
         self.apps = frozenset(r["name"] for r in rows if r["form"] == "app")
@@ -291,7 +101,7 @@ class DebugModeEnabled(Rule):
         for row in self.kwarg_rows:
             if row["name"] != name:
                 continue
-            value = _kwarg(node, row["keyword"])
+            value = keyword_arg(node, row["keyword"])
             if value is not None and _truthy_value(self.literals.evaluate(value)):
                 call = f"`{name.rpartition('.')[2]}({row['keyword']}=True)`"
                 if row["level"] == "error":
@@ -308,7 +118,7 @@ class DebugModeEnabled(Rule):
         if not isinstance(func, cst.Attribute):
             return
         if func.attr.value == "run" and self._flask_app(func.value):
-            value = _kwarg(node, "debug")
+            value = keyword_arg(node, "debug")
             if value is not None and _truthy_value(self.literals.evaluate(value)):
                 self._werkzeug(node, f"`{_code(func.value)}.run(debug=True)`", debug_off_fix(value))
         elif (
@@ -317,7 +127,7 @@ class DebugModeEnabled(Rule):
             and func.value.attr.value == "config"
             and self._flask_app(func.value.value)
         ):
-            value = _kwarg(node, "DEBUG")
+            value = keyword_arg(node, "DEBUG")
             if value is not None and self.literals.evaluate(value) is True:
                 self._werkzeug(node, f"`{_code(func.value)}.{func.attr.value}(DEBUG=True)`", debug_off_fix(value))
 
@@ -373,10 +183,10 @@ class DebugModeEnabled(Rule):
 
 
 def _truthy_value(value: Any) -> bool:
-    if value is _UNKNOWN or value is None:
+    if value is UNKNOWN or value is None:
         return False
     if isinstance(value, str):
-        return _as_bool(value) is True
+        return as_bool(value) is True
     return bool(value) and not isinstance(value, (list, dict))
 
 
@@ -415,7 +225,7 @@ class CorsFacts(FactCollector):
 
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
-        self.literals = _Literals(context, "framework-debug")
+        self.literals = Literals(context, "framework-debug")
         rows = context.knowledge.rows("framework-cors")
         self.rows = {r["name"]: r for r in rows if r["form"] != "setting"}
         self.settings = {r["name"]: r["role"] for r in rows if r["form"] == "setting"}
@@ -497,18 +307,18 @@ class CorsFacts(FactCollector):
             return
         if any(arg.star == "**" for arg in node.args):
             return  # options come from a mapping we cannot read: origins may be set there
-        credentials_node = _kwarg(node, row.get("credentials"))
+        credentials_node = keyword_arg(node, row.get("credentials"))
         credentials = self.literals.evaluate(credentials_node) is True
-        origins_node = _kwarg(node, row.get("origins"))
+        origins_node = keyword_arg(node, row.get("origins"))
         origins = self.literals.evaluate(origins_node) if origins_node is not None else row.get("default-origins", [])
-        resources = self.literals.evaluate(_kwarg(node, row.get("resources")))
+        resources = self.literals.evaluate(keyword_arg(node, row.get("resources")))
         scoped = list(resources.values()) if isinstance(resources, dict) else []
         if origins_node is None and scoped and all(isinstance(o, dict) and "origins" in o for o in scoped):
             origins = None  # every resource names its own origins: the call's default never applies
         what = None
         if _wildcard(origins):
             what = "allows every origin (`*`)" if origins_node is not None else "allows every origin (its default)"
-        elif _any_origin(self.literals.evaluate(_kwarg(node, row.get("regex")))):
+        elif _any_origin(self.literals.evaluate(keyword_arg(node, row.get("regex")))):
             what = "accepts every origin through its origin regex"
         if what is None:
             for options in scoped:
@@ -525,14 +335,14 @@ class CorsFacts(FactCollector):
         self._grant(node, f"`{callee}` {what}", credentials, f"{row.get('credentials')}=True", reads_config)
 
     def _aiohttp(self, node: cst.Call, row: dict[str, Any]) -> None:
-        defaults = _kwarg(node, row.get("origins"))
+        defaults = keyword_arg(node, row.get("origins"))
         if not isinstance(defaults, cst.Dict):
             return
         for element in defaults.elements:
             if not isinstance(element, cst.DictElement) or self.literals.evaluate(element.key) != "*":
                 continue
             credentials = isinstance(element.value, cst.Call) and (
-                self.literals.evaluate(_kwarg(element.value, row.get("credentials"))) is True
+                self.literals.evaluate(keyword_arg(element.value, row.get("credentials"))) is True
             )
             self._grant(node, '`aiohttp_cors.setup` allows every origin (`"*"`)', credentials, "allow_credentials=True")
 
@@ -689,7 +499,7 @@ class DjangoAllowedHostsWildcard(Rule):
         """Read once every module-level name is bound."""
         if not _settings_module(self.context, node) or _dev_settings(self.context):
             return
-        literals = _Literals(self.context, "framework-debug")
+        literals = Literals(self.context, "framework-debug")
         for statement in node.body:
             if not isinstance(statement, cst.SimpleStatementLine):
                 continue
@@ -724,7 +534,7 @@ class JwtVerificationDisabled(Rule):
 
     def __init__(self, context: FileContext, level: str) -> None:
         super().__init__(context, level)
-        self.literals = _Literals(context, "framework-debug")
+        self.literals = Literals(context, "framework-debug")
         rows = context.knowledge.rows("jwt-decoders")
         self.rows = {r["name"]: r for r in rows if r["form"] in ("decode", "unverified")}
         self.peek_claims = frozenset(r["name"] for r in rows if r["form"] == "peek-claim")
@@ -768,12 +578,12 @@ class JwtVerificationDisabled(Rule):
             pending.append((node, short, how, fix))
 
     def _disabled(self, node: cst.Call, row: dict[str, Any]) -> str | None:
-        options = self.literals.evaluate(_kwarg(node, row.get("options")))
+        options = self.literals.evaluate(keyword_arg(node, row.get("options")))
         if isinstance(options, dict) and options.get("verify_signature") is False:
             return '`options={"verify_signature": False}`'
-        if self.literals.evaluate(_kwarg(node, row.get("verify"))) is False:
+        if self.literals.evaluate(keyword_arg(node, row.get("verify"))) is False:
             return "`verify=False`"
-        algorithms = self.literals.evaluate(_kwarg(node, row.get("algorithms")))
+        algorithms = self.literals.evaluate(keyword_arg(node, row.get("algorithms")))
         if isinstance(algorithms, str):
             algorithms = [algorithms]
         if isinstance(algorithms, list) and any(isinstance(a, str) and a.lower() == "none" for a in algorithms):
