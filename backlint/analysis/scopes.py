@@ -129,6 +129,20 @@ def block_of(binding: Binding | Site) -> tuple[int, ...]:
     return binding.blocks
 
 
+def reaching(bindings: list[Binding], site: Site) -> list[Binding]:
+    """The bindings of a name (in ``site``'s own scope, as ``lookup`` gives them) that may reach
+    ``site``: the last one made before it in a block enclosing it ran last on every path there,
+    and replaces the earlier ones (an augmented assignment only adds to them)."""
+    last: Binding | None = None
+    for binding in bindings:
+        before = binding.point < site.point and (last is None or binding.point > last.point)
+        if before and binding.kind != "aug" and within(site.blocks, binding.blocks):
+            last = binding
+    if last is None:
+        return bindings
+    return [b for b in bindings if b.point >= last.point]
+
+
 def within(inner: tuple[int, ...], outer: tuple[int, ...]) -> bool:
     """``inner`` blocks are ``outer`` or nested in it."""
     return inner[: len(outer)] == outer
@@ -470,20 +484,6 @@ class Scopes(Analysis):
                 return scope.bindings[name], False
             scope = scope.parent
         return None
-
-    @staticmethod
-    def reaching(bindings: list[Binding], site: Site) -> list[Binding]:
-        """The bindings of a name (in ``site``'s own scope, as ``lookup`` gives them) that may reach
-        ``site``: the last one made before it in a block enclosing it ran last on every path there,
-        and replaces the earlier ones (an augmented assignment only adds to them)."""
-        last: Binding | None = None
-        for binding in bindings:
-            before = binding.point < site.point and (last is None or binding.point > last.point)
-            if before and binding.kind != "aug" and within(site.blocks, binding.blocks):
-                last = binding
-        if last is None:
-            return bindings
-        return [b for b in bindings if b.point >= last.point]
 
     def class_of(self, base: cst.BaseExpression, site: Site) -> ClassInfo | None:
         """The module class that ``base`` names: ``self``/``cls`` in a method, a class name, or a

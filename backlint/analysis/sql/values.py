@@ -12,7 +12,7 @@ import dataclasses
 import libcst as cst
 
 from backlint.analysis.origins import UNKNOWN, Origin, Origins, union
-from backlint.analysis.scopes import Binding, Scope, Scopes, Site
+from backlint.analysis.scopes import Binding, Scope, Scopes, Site, reaching
 from backlint.analysis.sql.elements import Elements
 from backlint.analysis.sql.formatting import Formats
 from backlint.analysis.sql.guards import Guards
@@ -155,7 +155,7 @@ class Values:
             return [(Hole(node, False, names=frozenset({name}), origin=self.unbound_origin(node)),)]
         bindings, local = found
         if local:
-            bindings = self.scopes.reaching(bindings, site)
+            bindings = reaching(bindings, site)
         live: list[tuple[tuple[int, ...], Value]] = []
         for binding in bindings:
             inner = Site(
