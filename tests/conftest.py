@@ -17,6 +17,30 @@ from backlint.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# A swallowed error (BL402) and the same function handled: the smallest change of answer, for the
+# tests that drive pre-commit, the GitHub action and the language server.
+SWALLOWED = """\
+def mark_paid(db, order):
+    try:
+        db.commit()
+    except Exception:
+        pass
+"""
+HANDLED = """\
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+def mark_paid(db, order):
+    try:
+        db.commit()
+    except Exception:
+        logger.exception("could not mark order %s paid", order.id)
+        raise
+"""
 
 
 @dataclasses.dataclass

@@ -11,7 +11,7 @@ import pytest
 
 pytest_lsp = pytest.importorskip("pytest_lsp", reason="pytest-lsp needs Python 3.10+")
 
-from conftest import run_cli  # noqa: E402
+from conftest import HANDLED, SWALLOWED, run_cli  # noqa: E402
 from lsprotocol import types  # noqa: E402
 from pygls.protocol import default_converter  # noqa: E402
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities  # noqa: E402
@@ -48,24 +48,6 @@ SERVER = ClientServerConfig(
 )
 # One server per module (starting one costs a second or two); each test uses its own files.
 on_server = pytest.mark.asyncio(loop_scope="module")
-
-SWALLOWED = """\
-def mark_paid(db, order):
-    try:
-        db.commit()
-    except Exception:
-        pass
-"""
-HANDLED = """\
-import logging
-
-def mark_paid(db, order):
-    try:
-        db.commit()
-    except Exception:
-        logging.exception("commit failed")
-        raise
-"""
 
 
 @pytest.fixture

@@ -15,30 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import HANDLED, IN_CI, SWALLOWED
 
 ROOT = Path(__file__).resolve().parent.parent
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
-SWALLOWED = """\
-def mark_paid(db, order):
-    try:
-        db.commit()
-    except Exception:
-        pass
-"""
-HANDLED = """\
-import logging
-
-logger = logging.getLogger(__name__)
-
-
-def mark_paid(db, order):
-    try:
-        db.commit()
-    except Exception:
-        logger.exception("could not mark order %s paid", order.id)
-        raise
-"""
 PYPROJECT = """\
 [project]
 name = "shop"
