@@ -315,9 +315,9 @@ def test_bl405_an_http_error_handed_back_to_the_framework(project) -> None:  # t
 
 
 def test_bl405_flask_hands_a_500_handler_the_error_wrapped(project) -> None:  # type: ignore[no-untyped-def]
-    """alerta: handlers registered for every status werkzeug knows (500 included) answer ``str(error)``: in
-    Flask a 500 handler receives an ``InternalServerError`` whose text is its generic description; the
-    unhandled error is ``error.original_exception``, which still leaks."""
+    """alerta: a renderer of every HTTP error, registered for each status werkzeug knows (500 included),
+    answers ``str(error)``: in Flask it receives an unhandled error as an ``InternalServerError`` whose text
+    is its generic description. ``error.original_exception`` is the unhandled error, which still leaks."""
     files = {
         "api/__init__.py": """
             from flask import Flask, jsonify

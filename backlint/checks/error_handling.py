@@ -435,7 +435,10 @@ class ExceptionDetailLeaked(ProjectRule):
                 if any(e == "Exception" or table.get(e) in ("broad", "database") for e in handler.exceptions):
                     handlers[key] = ""
                 elif "500" in handler.exceptions:
-                    handlers[key] = handlers.get(key, wrapped.get(app.framework, ""))
+                    # A renderer of every HTTP error (registered for 4xx statuses too, as in a loop over
+                    # werkzeug's statuses) is given the wrapped error; one for 500 alone is the app's crash page.
+                    generic = any(e.isdigit() and 400 <= int(e) < 500 for e in handler.exceptions)
+                    handlers[key] = handlers.get(key, wrapped.get(app.framework, "") if generic else "")
         texts = exception_text_index(modules, self.project)
         out: list[ProjectFinding] = []
         for key, body in index.bodies.items():
