@@ -2,7 +2,8 @@
 
 Each value is read the way the app reads it when the environment is unset: ``DEBUG = env.bool(
 "DEBUG", default=True)`` is on in a deploy that forgets the variable, ``debug=os.environ.get(
-"FLASK_DEBUG") == "1"`` is off.
+"FLASK_DEBUG") == "1"`` is off. BL702 is judged over the project (``CorsFacts``): Flask-CORS reads the
+options a call leaves out from the app's configuration, which lives in another module.
 """
 
 from __future__ import annotations
