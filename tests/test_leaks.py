@@ -235,7 +235,7 @@ def test_catastrophic_user_patterns_run_in_linear_time(project, setting: str) ->
     project.write("app/main.py", ROUTES + f'TOKEN = "{"a" * 5000}!"\n')
     start = _cpu_seconds()
     result = project.lint("app", "--no-cache", "--select", "ALL")
-    assert _cpu_seconds() - start < 5
+    assert _cpu_seconds() - start < 10
     assert result.exit_code in (0, 1), result.stderr
 
 
@@ -268,7 +268,7 @@ def test_builtin_patterns_stay_linear_on_a_megabyte_of_adversarial_text() -> Non
         source = f'TOKEN = "{filler}"\nquery = "CREATE USER x WITH PASSWORD \'{filler[:1000]}"\n'
         start = _cpu_seconds()
         find_secret_spans(source, knowledge)
-        assert _cpu_seconds() - start < 5, filler[:10]
+        assert _cpu_seconds() - start < 10, filler[:10]
 
 
 @pytest.mark.parametrize(
