@@ -321,6 +321,16 @@ def test_names_cannot_inject_workflow_commands_or_terminal_escapes(project) -> N
         assert "\\n::error" in result.stdout
 
 
+def test_the_baseline_and_suppress_commands_escape_names_too(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("app/broken\r::warning::x\x1b[31m.py", "def (:\n")
+    for command in (("baseline", "app"), ("suppress", "app")):
+        result = project.lint(*command, "--no-cache")
+        for line in (result.stdout + result.stderr).splitlines():
+            assert not line.startswith("::"), (command, line)
+        assert "\x1b" not in result.stdout + result.stderr, command
+    assert "broken\\r::warning" in result.stderr  # `suppress` names the file it cannot edit, escaped
+
+
 def _cpu_seconds() -> float:
     """CPU time of this process and its finished children: wall time on a loaded CI machine runs
     several times ahead of it (a bound on wall time would fail there without any regression)."""

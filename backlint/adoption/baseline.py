@@ -38,6 +38,7 @@ from backlint.pipeline.discovery import relative_to_root
 from backlint.pipeline.source import decode_source
 from backlint.pipeline.suppress import physical_lines
 from backlint.report.fingerprint import enclosing_scope, flagged_text, parse_quietly, signature_lines
+from backlint.report.text import printable
 
 if TYPE_CHECKING:
     from backlint.core.catalog import Catalog
@@ -340,17 +341,17 @@ def record(output: Path | None, *, prune: bool) -> Callable[[RunResult, Config, 
         try:
             old = load(path) if path.exists() else None
         except BaselineError as exc:
-            click.echo(f"backlint: error: {exc}", err=True)
+            click.echo(printable(f"backlint: error: {exc}"), err=True)
             return 2
         if prune and old is None:
-            click.echo(f"backlint: error: {path}: no baseline to prune", err=True)
+            click.echo(printable(f"backlint: error: {path}: no baseline to prune"), err=True)
             return 2
         converting = old is not None and old.version != VERSION
         current = entries_for(result.findings, config.root, legacy=converting)
         files = {relative_to_root(Path(p), config.root) for p in linted}
         if old is not None and converting:
             old, lost = convert(old, current, files)
-            click.echo(f"backlint: {path}: converted from baseline version 1 to {VERSION}", err=True)
+            click.echo(printable(f"backlint: {path}: converted from baseline version 1 to {VERSION}"), err=True)
             if lost:
                 click.echo(
                     f"backlint: warning: {lost} entries of files not linted in this run could not be converted "
@@ -361,16 +362,18 @@ def record(output: Path | None, *, prune: bool) -> Callable[[RunResult, Config, 
         try:
             write(path, change.entries)
         except OSError as exc:
-            click.echo(f"backlint: error: cannot write {path}: {exc.strerror or exc}", err=True)
+            click.echo(printable(f"backlint: error: cannot write {path}: {exc.strerror or exc}"), err=True)
             return 2
         click.echo(
-            f"backlint: wrote {path}: {len(change.entries)} findings "
-            f"({change.added} added, {change.dropped} no longer found and dropped)",
+            printable(
+                f"backlint: wrote {path}: {len(change.entries)} findings "
+                f"({change.added} added, {change.dropped} no longer found and dropped)"
+            ),
             err=True,
         )
         for notice in result.notices:
             if notice.level == "error":
-                click.echo(f"backlint: error: {notice.path}: {notice.message}", err=True)
+                click.echo(printable(f"backlint: error: {notice.path}: {notice.message}"), err=True)
         return 2 if result.internal_errors else 0
 
     return write_baseline

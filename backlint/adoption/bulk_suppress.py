@@ -24,6 +24,7 @@ from backlint.core.files import atomic_write
 from backlint.core.ids import PARSE_ERROR
 from backlint.core.results import Finding
 from backlint.pipeline.source import decode_source
+from backlint.report.text import printable
 
 if TYPE_CHECKING:
     from backlint.core.catalog import Catalog
@@ -180,10 +181,10 @@ def after_run(result: RunResult, config: Config, catalog: Catalog, linted: list[
         if finding.rule_id in _UNSUPPRESSIBLE:
             outcome.skipped.append((finding.path, f"{finding.rule_id} cannot be suppressed: {finding.message}"))
     for path, why in outcome.skipped:
-        click.echo(f"backlint: warning: {path}: not edited: {why}", err=True)
+        click.echo(printable(f"backlint: warning: {path}: not edited: {why}"), err=True)
     for notice in result.notices:
         if notice.level == "error":
-            click.echo(f"backlint: error: {notice.path}: {notice.message}", err=True)
+            click.echo(printable(f"backlint: error: {notice.path}: {notice.message}"), err=True)
     plural = "s" * (outcome.comments != 1)
     click.echo(f"backlint: added {outcome.comments} suppression comment{plural} in {outcome.files} files", err=True)
     if result.internal_errors:
