@@ -7,11 +7,14 @@ import libcst as cst
 
 def dotted_name(node: cst.CSTNode) -> str | None:
     """``a.b.c`` for a Name/Attribute chain, else None."""
+    # ``type() is``: libcst's node classes have ABCMeta as metaclass, and a failing isinstance()
+    # against one costs ~0.4 µs (a Python-level __instancecheck__), ten times this; neither class
+    # has subclasses. The walks call this for most names and calls of a file.
     parts: list[str] = []
-    while isinstance(node, cst.Attribute):
+    while type(node) is cst.Attribute:
         parts.append(node.attr.value)
         node = node.value
-    if not isinstance(node, cst.Name):
+    if type(node) is not cst.Name:
         return None
     parts.append(node.value)
     return ".".join(reversed(parts))

@@ -42,6 +42,9 @@ _SKIPPED_FIELDS = frozenset(
     }
 )
 _field_order: dict[type, tuple[str, ...]] = {}
+# Node classes without subclasses, compared by type: isinstance() against a libcst class goes
+# through ABCMeta's Python-level __instancecheck__ (~0.4 µs when it fails, ten times a type test).
+_NEW_SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 
 
 def child_fields(cls: type) -> tuple[str, ...]:
@@ -123,7 +126,7 @@ def scope_descendants(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
         current = stack.pop()
         yield current
         for child in reversed(children(current)):
-            if not isinstance(child, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            if type(child) not in _NEW_SCOPES:
                 stack.append(child)
 
 

@@ -51,7 +51,7 @@ class CallRecorder:
 
     def record(self, node: cst.Call) -> None:
         """The call being visited."""
-        if any(isinstance(a, cst.Decorator) for a in self.context.ancestors[-5:-1]):
+        if any(type(a) is cst.Decorator for a in self.context.ancestors[-5:-1]):  # isinstance(): 10x slower
             return  # decorators are recorded on the function they decorate
         func = node.func
         ref = self.names.ref(func)
