@@ -267,15 +267,17 @@ class Frame:
     # --- expressions --------------------------------------------------------------------------
 
     def eval(self, node: cst.BaseExpression) -> Val:
-        if isinstance(node, cst.Name):
+        # The commonest first, by type(): a failing isinstance() against a libcst class costs ~0.4 µs
+        # (ABCMeta's Python-level __instancecheck__); these classes have no subclasses.
+        if type(node) is cst.Name:
             return self._name(node)
-        if isinstance(node, cst.Attribute):
+        if type(node) is cst.Attribute:
             return self._attribute(node)
-        if isinstance(node, cst.Subscript):
+        if type(node) is cst.Subscript:
             return self._subscript(node)
-        if isinstance(node, cst.Call):
+        if type(node) is cst.Call:
             return self._call(node)
-        if isinstance(node, cst.Await):
+        if type(node) is cst.Await:
             return self.eval(node.expression)
         if isinstance(node, (cst.SimpleString, cst.ConcatenatedString)):
             text = literal_text(node)

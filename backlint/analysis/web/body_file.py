@@ -212,7 +212,7 @@ class BodyFile(Analysis):
         for ancestor in reversed(self.context.ancestors):
             if ancestor is frame.body:
                 return True
-            if isinstance(ancestor, cst.FunctionDef):
+            if type(ancestor) is cst.FunctionDef:  # not isinstance(): ABCMeta's check is ten times slower
                 return False
         return False
 
