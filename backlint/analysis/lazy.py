@@ -189,12 +189,19 @@ def parsed_file(path: str) -> tuple[Any, Any]:
         import libcst as cst
         from libcst.metadata import MetadataWrapper, PositionProvider
 
+        from backlint.pipeline.limits import recursion_room
+        from backlint.pipeline.precheck import too_complex
+
         text = projectfiles.read_text(path)
-        try:
-            module = cst.parse_module(text) if text is not None else None
-        except Exception:  # the file changed since the walk: no position rather than a crash
-            module = None
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider) if module else None
+        module = positions = None
+        # The room a deep tree's positions need (backlint/pipeline/limits.py); a file the pre-checks
+        # let through never hurts libcst, and one that changed since the walk gets no position.
+        with recursion_room():
+            try:
+                module = cst.parse_module(text) if text is not None and not too_complex(text) else None
+                positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider) if module else None
+            except Exception:
+                module = positions = None
         if len(_POSITIONS) > 64:
             _POSITIONS.clear()
         entry = _POSITIONS[key] = (module, positions)

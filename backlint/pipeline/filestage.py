@@ -22,6 +22,7 @@ from backlint.core.masking import SecretText, mask_lines, mask_spans, scrub
 from backlint.core.results import FileKind, Finding, Fix, ModuleFacts, RelatedLocation, Span, TextEdit
 from backlint.core.rule import FileContext, NodeEdit, PendingFix, PendingReport, Rule, required_analyses
 from backlint.pipeline import limits as _limits
+from backlint.pipeline import precheck
 from backlint.pipeline.discovery import SourceFile
 from backlint.pipeline.filters import rule_applies
 from backlint.pipeline.registry import load_class, load_registry
@@ -139,7 +140,8 @@ def analyse_here(
             # its source lines: not ours to print, and a line may hold a secret.
             warnings.simplefilter("ignore", SyntaxWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
-            return _analyse(source, text, kind, settings)
+            with _limits.recursion_room():
+                return _analyse(source, text, kind, settings)
     except _limits.TimeLimitExceeded:
         return [file_error(source.display, over_time_limit(limits))], None, None
     except MemoryError:
@@ -195,7 +197,7 @@ def parses(text: str, limits: _limits.Limits | None = None) -> bool:
     """Whether libcst parses ``text`` (what ``--fix`` asks of its edits), with the per-file stage's
     care: over a pre-check limit it does not; a risky text is parsed in a child process."""
     limits = limits if limits is not None else _limits.Limits()
-    if _too_complex_for_libcst(text):
+    if precheck.too_complex(text):
         return False
     if _limits.risky_files_context is not None and _risky(text):
         outcome = isolated(_parses_here, (text,), limits, _limits.risky_files_context or None)
@@ -226,7 +228,7 @@ def _analyse(
     name, is_package = module_name(source.path)
     if not rules and not collectors:
         return _syntax_check(source, text), None, None
-    too_complex = _too_complex_for_libcst(text)
+    too_complex = precheck.too_complex(text)
     if too_complex:
         return [file_error(source.display, too_complex)], None, None
     try:
@@ -270,9 +272,9 @@ def _analyse(
     instances += [cls(context) for cls in collectors]
     try:
         BatchedWalker(instances, context).walk(module)
-    except RecursionError:
-        return [file_error(source.display, "cannot analyse: the code is nested too deeply")], None, None
     except Exception as exc:
+        if _limits.from_recursion(exc):
+            return [file_error(source.display, "cannot analyse: the code is nested too deeply")], None, None
         raise InternalError(_rule_in_traceback(exc), f"{type(exc).__name__}: {exc}") from exc
     locations = context.locations
     findings: list[Finding] = []
@@ -281,12 +283,17 @@ def _analyse(
     secrets: list[Span] = []
     values: set[str] = set()
     if context.reports or locations or spotted:
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-        for node, span in locations:
-            _fill_span(span, positions[node])
-        lines = physical_lines(text)
-        findings = [_to_finding(report, source.display, module, positions, lines) for report in context.reports]
-        _attach_fixes(findings, context.reports, module, positions, text)
+        try:
+            positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+            for node, span in locations:
+                _fill_span(span, positions[node])
+            lines = physical_lines(text)
+            findings = [_to_finding(report, source.display, module, positions, lines) for report in context.reports]
+            _attach_fixes(findings, context.reports, module, positions, text)
+        except Exception as exc:
+            if _limits.from_recursion(exc):
+                return [file_error(source.display, "cannot analyse: the code is nested too deeply")], None, None
+            raise
         if spotted:
             starts = line_starts(text)
             for found in finding_secrets.found(positions, starts):
@@ -300,40 +307,6 @@ def _analyse(
     return findings, facts, secrets if settings.secret_finder else None  # [] when no token of the finder occurs
 
 
-_BRACKETS = re.compile(r"[^()\[\]{}]+")
-MAX_BRACKET_DEPTH = 200  # CPython's own tokenizer limit
-MAX_EXPRESSION_DEPTH = 500
-_LONG_LINE = re.compile(r"^.{8000,}$", re.MULTILINE)
-
-
-def _too_complex_for_libcst(text: str) -> str | None:
-    """Why the file must not reach libcst's native parser, or None.
-
-    libcst's parser crashes the process (stack overflow) on brackets nested a few thousand deep and
-    takes seconds per thousand links of an operator chain; CPython rejects the first anyway. Cheap
-    scans pick the suspicious files; only those pay for an ``ast`` check.
-    """
-    depth = deepest = 0
-    for char in _BRACKETS.sub("", text):
-        depth = depth + 1 if char in "([{" else max(0, depth - 1)
-        deepest = max(deepest, depth)
-    if deepest <= MAX_BRACKET_DEPTH and not _LONG_LINE.search(text):
-        return None
-    try:
-        tree = ast.parse(text)
-    except SyntaxError as exc:
-        return f"cannot parse: {exc.msg} (line {exc.lineno})"
-    except (RecursionError, MemoryError, ValueError):
-        return "cannot parse: the code is nested too deeply"
-    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
-    while stack:
-        node, level = stack.pop()
-        if level > MAX_EXPRESSION_DEPTH:
-            return f"cannot analyse: expressions nested more than {MAX_EXPRESSION_DEPTH} levels deep"
-        stack.extend((child, level + 1) for child in ast.iter_child_nodes(node))
-    return None
-
-
 RISKY_BYTES = 512 * 1024
 
 
@@ -343,11 +316,7 @@ def _risky(text: str) -> bool:
 
 
 def _suspicious(text: str) -> bool:
-    depth = deepest = 0
-    for char in _BRACKETS.sub("", text):
-        depth = depth + 1 if char in "([{" else max(0, depth - 1)
-        deepest = max(deepest, depth)
-    return deepest > MAX_BRACKET_DEPTH // 2 or bool(_LONG_LINE.search(text))
+    return precheck.bracket_depth(text) > precheck.MAX_BRACKET_DEPTH // 2 or precheck.has_long_line(text)
 
 
 def _syntax_check(source: SourceFile, text: str) -> list[Finding]:

@@ -162,6 +162,37 @@ def cpu_time_limit(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGPROF, previous)
 
 
+# libcst's own visitors (code generation for positions, ``deep_equals``) recurse once or twice per
+# level of the tree. The pre-checks (backlint/pipeline/precheck.py) bound how deep a tree that
+# reaches libcst can be; this much room covers it (before 3.11 each Python call also costs C stack).
+RECURSION_ROOM = 16_000 if sys.version_info >= (3, 11) else 8_000
+
+
+@contextlib.contextmanager
+def recursion_room(frames: int = RECURSION_ROOM) -> Iterator[None]:
+    """Python's recursion limit at least ``frames`` in this block."""
+    previous = sys.getrecursionlimit()
+    if frames > previous:
+        sys.setrecursionlimit(frames)
+    try:
+        yield
+    finally:
+        if frames > previous:
+            sys.setrecursionlimit(previous)
+
+
+def from_recursion(exc: BaseException) -> bool:
+    """Whether ``exc`` is, or was raised while unwinding from, a RecursionError (libcst's position
+    recorder raises KeyError when a RecursionError leaves its ``with`` blocks)."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 20:
+        if isinstance(current, RecursionError):
+            return True
+        current, seen = current.__context__, seen + 1
+    return False
+
+
 def signal_name(number: int) -> str:
     try:
         return signal.Signals(number).name

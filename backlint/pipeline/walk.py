@@ -155,15 +155,23 @@ class BatchedWalker:
         self._plans[kind] = plan
         return plan
 
-    def _walk(self, node: cst.CSTNode) -> None:
-        kind = type(node)
-        visits, leaves = self._plans.get(kind) or self._plan(kind)
+    def _walk(self, root: cst.CSTNode) -> None:
+        """Depth-first with a stack of its own: a tree thousands of levels deep (an operator chain
+        over as many lines) costs memory, not Python's recursion limit."""
         ancestors = self.context.ancestors
-        ancestors.append(node)
-        for visit in visits:
-            visit(node)
-        for child in children(node):
-            self._walk(child)
-        for leave in leaves:
-            leave(node)
-        ancestors.pop()
+        plans = self._plans
+        stack: list[tuple[cst.CSTNode, tuple[Handler, ...] | None]] = [(root, None)]
+        while stack:
+            node, leaving = stack.pop()
+            if leaving is not None:
+                for leave in leaving:
+                    leave(node)
+                ancestors.pop()
+                continue
+            kind = type(node)
+            visits, leaves = plans.get(kind) or self._plan(kind)
+            ancestors.append(node)
+            for visit in visits:
+                visit(node)
+            stack.append((node, leaves))
+            stack.extend((child, None) for child in reversed(children(node)))

@@ -11,6 +11,7 @@ import dataclasses
 
 import libcst as cst
 
+from backlint.analysis.chains import warm_up
 from backlint.analysis.origins import UNKNOWN, Origin, Origins, union
 from backlint.analysis.scopes import Binding, Scope, Scopes, Site, reaching
 from backlint.analysis.sql.elements import Elements
@@ -56,6 +57,7 @@ class Values:
         self.formats = Formats(self, self.collections)
         self._values: dict[tuple[int, int, int, int], Value] = {}
         self._busy: set[tuple[int, int, int, int]] = set()
+        self._walked: dict[tuple[int, int, int], set[int]] = {}
 
     def value(self, expr: cst.CSTNode, site: Site) -> Value:
         key = (id(expr), site.point, id(site.env), id(site.scope))
@@ -64,6 +66,8 @@ class Values:
             return cached
         if key in self._busy or site.depth > 40:
             return opaque(expr)
+        # A long chain is folded from its bottom up (backlint/analysis/chains.py): no deep recursion.
+        warm_up(expr, lambda link: self.value(link, site), self._walked.setdefault(key[1:], set()))
         self._busy.add(key)
         try:
             result = cap(self._value(expr, site))
