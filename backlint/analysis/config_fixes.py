@@ -25,6 +25,7 @@ imports (after its docstring if it has none), keeping every other byte.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -301,11 +302,10 @@ def environ_access(
     if module is None:
         return None
     statement = path[1] if len(path) > 1 else None
-    index = next((i for i, s in enumerate(module.body) if s is statement), len(module.body))
-    everywhere: dict[str, set[str]] = {}
-    for local, target in _module_imports(module.body):
-        everywhere.setdefault(local, set()).add(target)
-    above = dict(_module_imports(module.body[:index]))
+    imports = _imports_of(module)
+    index = imports.position.get(id(statement), len(module.body))
+    everywhere = imports.everywhere
+    above = dict((local, target) for at, local, target in imports.placed if at < index)
     for wanted, suffix in (("os", ".environ"), ("os.environ", "")):
         for local, target in above.items():
             if target == wanted and everywhere[local] == {wanted}:
@@ -319,6 +319,32 @@ def environ_access(
 def _module(ancestors: Sequence[cst.CSTNode]) -> cst.Module | None:
     module = ancestors[0] if ancestors else None
     return module if isinstance(module, cst.Module) else None
+
+
+@dataclasses.dataclass
+class _ModuleImports:
+    """A module's top-level imports, indexed once per module (a file with thousands of fixes)."""
+
+    module: cst.Module
+    position: dict[int, int]  # id(top-level statement) -> its index in the body
+    placed: list[tuple[int, str, str]]  # (statement index, local name, module)
+    everywhere: dict[str, set[str]]
+
+
+_last_imports: list[_ModuleImports] = []  # the last module's only: the walk asks about one file at a time
+
+
+def _imports_of(module: cst.Module) -> _ModuleImports:
+    cached = _last_imports[0] if _last_imports else None  # read once: another thread may replace it
+    if cached is not None and cached.module is module:
+        return cached
+    placed = [(i, local, target) for i, s in enumerate(module.body) for local, target in _module_imports([s])]
+    everywhere: dict[str, set[str]] = {}
+    for _, local, target in placed:
+        everywhere.setdefault(local, set()).add(target)
+    found = _ModuleImports(module, {id(s): i for i, s in enumerate(module.body)}, placed, everywhere)
+    _last_imports[:] = [found]
+    return found
 
 
 def _module_imports(body: Sequence[cst.BaseStatement]) -> Iterator[tuple[str, str]]:

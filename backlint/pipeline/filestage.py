@@ -9,7 +9,6 @@ import gc
 import re
 import traceback
 import warnings
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -25,6 +24,7 @@ from backlint.pipeline import limits as _limits
 from backlint.pipeline import precheck
 from backlint.pipeline.discovery import SourceFile
 from backlint.pipeline.filters import rule_applies
+from backlint.pipeline.positions import StatementIndex
 from backlint.pipeline.registry import load_class, load_registry
 from backlint.pipeline.source import file_error, module_name
 from backlint.pipeline.suppress import physical_lines
@@ -288,7 +288,8 @@ def _analyse(
             for node, span in locations:
                 _fill_span(span, positions[node])
             lines = physical_lines(text)
-            findings = [_to_finding(report, source.display, module, positions, lines) for report in context.reports]
+            index = StatementIndex(module, positions)  # one per file: each finding bisects it
+            findings = [_to_finding(report, source.display, index, lines) for report in context.reports]
             _attach_fixes(findings, context.reports, module, positions, text)
         except Exception as exc:
             if _limits.from_recursion(exc):
@@ -375,51 +376,8 @@ def _span(positions: Any, node: cst.CSTNode) -> Span:
     return span
 
 
-def _clauses(statement: cst.CSTNode) -> list[cst.CSTNode]:
-    """A compound statement and its clauses that own a body (except, else, finally, elif)."""
-    clauses: list[cst.CSTNode] = [statement]
-    for attr in ("handlers", "orelse", "finalbody", "cases"):
-        value = getattr(statement, attr, None)
-        if isinstance(value, (list, tuple)):
-            clauses.extend(value)
-        elif isinstance(value, cst.If):
-            clauses.extend(_clauses(value))
-        elif value is not None:
-            clauses.append(value)
-    return clauses
-
-
-def _statement_lines(module: cst.Module, positions: Any, span: Span) -> tuple[int, int]:
-    """Lines of the innermost statement holding ``span``; for a compound statement, its header."""
-    suite: Any = module.body
-    while True:
-        for statement in suite:
-            where = positions[statement]
-            if not (where.start.line <= span.line <= where.end.line):
-                continue
-            if isinstance(statement, cst.SimpleStatementLine):
-                return where.start.line, where.end.line
-            for clause in _clauses(statement):
-                body = getattr(clause, "body", None)
-                start = positions[clause].start.line
-                if not isinstance(body, cst.IndentedBlock) or not body.body:
-                    if start <= span.line <= positions[clause].end.line:
-                        return start, positions[clause].end.line
-                    continue
-                first = positions[body.body[0]].start.line
-                if start <= span.line < first:
-                    return start, first - 1
-                if first <= span.line <= positions[body].end.line:
-                    suite = body.body
-                    break
-            else:
-                return where.start.line, where.end.line
-            break
-        else:
-            return span.line, span.end_line
-
-
-def _to_finding(report: PendingReport, path: str, module: cst.Module, positions: Any, lines: list[str]) -> Finding:
+def _to_finding(report: PendingReport, path: str, index: StatementIndex, lines: list[str]) -> Finding:
+    positions = index.positions
     span = _span(positions, report.node)
     source_lines = lines[span.line - 1 : span.end_line]
     if report.sensitive:
@@ -430,11 +388,11 @@ def _to_finding(report: PendingReport, path: str, module: cst.Module, positions:
         span=span,
         message=report.message,
         level=report.level,
-        statement_lines=_statement_lines(module, positions, span),
+        statement_lines=index.statement_lines(span.line, span.end_line),
         related=[RelatedLocation(path, _span(positions, node), message) for node, message in report.related],
         sensitive=report.sensitive,
         source_lines=source_lines,
-        scope=_scope_names(module, positions, span.line),
+        scope=index.scope_names(span.line),
         facet=report.facet,
     )
 
@@ -514,31 +472,6 @@ def _offsets_span(starts: list[int], start: int, end: int) -> Span:
     return Span(first, start - starts[first - 1] + 1, last, end - starts[last - 1] + 1)
 
 
-def _scope_names(module: cst.Module, positions: Any, line: int) -> str:
-    """Dotted names of the classes and functions around ``line`` (``"Service.save"``), as
-    ``report.fingerprint.enclosing_scope`` reads them from an ``ast``: a baseline key part that
-    survives moved lines. Walks down one path of the tree only."""
-    names: list[str] = []
-    suite: Any = module.body
-    while True:
-        for statement in suite:
-            where = positions[statement]
-            if not where.start.line <= line <= where.end.line:
-                continue
-            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-                names.append(statement.name.value)
-                suite = _block(statement.body)
-            else:
-                suite = [inner for clause in _clauses(statement) for inner in _block(getattr(clause, "body", None))]
-            break
-        else:
-            return ".".join(names)
-
-
-def _block(body: Any) -> Sequence[cst.BaseStatement]:
-    return body.body if isinstance(body, cst.IndentedBlock) else ()
-
-
 def _finder(text: str, settings: Settings) -> Any:
     """The secret finder (``Settings.secret_finder``) if a token it needs occurs in ``text``, else None."""
     if not settings.secret_finder:
@@ -558,9 +491,15 @@ class _Needs:
 def _mask_secrets(findings: list[Finding], secrets: list[Span], text: SecretText) -> None:
     """Every secret of the file is masked in every finding's snippet, message and fix description,
     whatever rule found it and whatever rules are selected: results are cached and sent as they are."""
+    by_line: dict[int, list[Span]] = {}  # a finding masks the secrets on its lines only: linear per file
+    for secret in secrets:
+        for line in range(secret.line, secret.end_line + 1):
+            by_line.setdefault(line, []).append(secret)
     for finding in findings:
-        if secrets:
-            finding.source_lines = mask_spans(finding.source_lines, finding.span.line, secrets)
+        first = finding.span.line
+        near = {id(s): s for n in range(first, first + len(finding.source_lines)) for s in by_line.get(n, ())}
+        if near:
+            finding.source_lines = mask_spans(finding.source_lines, first, near.values())
         if text:
             finding.message = text.mask(finding.message)
             for related in finding.related:

@@ -1,0 +1,66 @@
+"""Per-file costs grow linearly with the findings (issue 19 item 4), proved by structure, not by clocks.
+
+A file's statements are indexed once (backlint/pipeline/positions.py): each finding's statement
+lines and scope names bisect that index; every statement's start line is computed at most once.
+The fixes that read a module's imports (backlint/analysis/config_fixes.py) index them once per
+module. ``benchmarks/scaling.py`` measures the times (2x the findings: about 2x the time).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from backlint.analysis import config_fixes
+from backlint.api import settings_for
+from backlint.core.catalog import load_catalog
+from backlint.core.config import Config
+from backlint.core.results import FileKind
+from backlint.pipeline import filestage
+from backlint.pipeline.discovery import SourceFile
+from backlint.pipeline.positions import StatementIndex
+
+SETTINGS = settings_for(Config(root=Path.cwd(), source=None, select=("ALL",)), load_catalog())
+
+
+def _analyse(text: str):  # type: ignore[no-untyped-def]
+    source = SourceFile(path=Path("app/settings.py"), display="app/settings.py", relative="app/settings.py")
+    return filestage.analyse_here(source, text, FileKind.PRODUCTION, SETTINGS)[0]
+
+
+def _many_secrets(n: int) -> str:
+    body = "".join(f'    password_{i} = "hunter2hunter2_{i:05d}"\n' for i in range(n))
+    return "import os\n\n\nclass Settings:\n" + body
+
+
+def test_one_statement_index_per_file_and_each_statement_indexed_once(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    built: list[StatementIndex] = []
+    original = StatementIndex.__init__
+
+    def record(self, module, positions) -> None:  # type: ignore[no-untyped-def]
+        original(self, module, positions)
+        built.append(self)
+
+    monkeypatch.setattr(StatementIndex, "__init__", record)
+    n = 400
+    findings = _analyse(_many_secrets(n))
+    assert len([f for f in findings if f.rule_id == "BL202"]) == n
+    assert len(built) == 1
+    assert built[0].suites_indexed <= n + 3  # the module's 2 statements and the class body's n, once each
+    assert {f.scope for f in findings if f.rule_id == "BL202"} == {"Settings"}
+    assert all(f.statement_lines == (f.span.line, f.span.line) for f in findings if f.rule_id == "BL202")
+
+
+def test_a_module_s_imports_are_indexed_once_for_all_its_fixes(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    scans = []
+    original = config_fixes._module_imports
+
+    def counting(body):  # type: ignore[no-untyped-def]
+        scans.append(len(body))
+        return original(body)
+
+    monkeypatch.setattr(config_fixes, "_module_imports", counting)
+    n = 200
+    text = "import os\n" + "".join(f'password_{i} = "hunter2hunter2_{i:05d}"\n' for i in range(n))
+    findings = _analyse(text)
+    assert len([f for f in findings if f.rule_id == "BL202" and f.fix is not None]) == n
+    assert sum(scans) <= n + 1 + 10  # each top-level statement read once (not once per fix)
