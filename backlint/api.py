@@ -85,13 +85,19 @@ def report(
             click.echo(f"backlint: {notice.level}: {printable(where)}: {printable(notice.message)}", err=True)
     if options.output is not None:
         try:
-            atomic_write(options.output, text.encode("utf-8"))
+            atomic_write(options.output, text.encode("utf-8", _UNDECODABLE))
         except OSError as exc:
             return usage_error(f"cannot write {options.output}: {exc.strerror or exc}")
     else:
         try:
-            stream.write(text)
-            stream.flush()
+            buffer = getattr(stream, "buffer", None)
+            if buffer is not None and getattr(stream, "encoding", "").lower().replace("-", "") == "utf8":
+                stream.flush()
+                buffer.write(text.encode("utf-8", _UNDECODABLE))
+                buffer.flush()
+            else:
+                stream.write(text)
+                stream.flush()
         except OSError as exc:  # a full disk, a closed pipe: say so, never a traceback
             silence_stdout()
             if not isinstance(exc, BrokenPipeError):  # `backlint | head`: the reader has what it wanted
@@ -101,6 +107,11 @@ def report(
     if not options.exit_zero and any(fails(f.level, options.fail_level) for f in result.active):
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+# A file name that is not UTF-8 (decoded with surrogate escapes) is written as ``\udce9``: the
+# report stays valid UTF-8, and in JSON and SARIF that is a string escape a reader decodes back.
+_UNDECODABLE = "backslashreplace"
 
 
 def silence_stdout() -> None:

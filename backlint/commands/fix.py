@@ -88,6 +88,7 @@ def fix_run(
                 first_round=first_round,
                 write=not options.diff,
                 project=project,
+                root=config.root,
             )
         )
     masker = _masker(result, {o.path: o.before for o in outcomes}, settings)

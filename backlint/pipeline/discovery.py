@@ -103,6 +103,7 @@ def _walk(
 ) -> Iterator[tuple[Path, str]]:
     """The Python files under ``directory``, each with its path relative to the project root."""
     seen_dirs: set[tuple[int, int]] = set()
+    inside = root.resolve()
     stack = [directory]
     while stack:
         current = stack.pop()
@@ -129,11 +130,24 @@ def _walk(
             if is_excluded(parent + entry.name, excludes, name_only=entry.name):
                 continue
             path = Path(entry.path)
+            if is_dir and entry.is_symlink() and not _within(path, inside):
+                # Like ruff: a directory symlink is not followed out of the project (a vendored
+                # tree, the whole disk); its files are linted when named on the command line.
+                problems.append((path.as_posix(), "directory symlink leads outside the project root, skipped"))
+                continue
             if is_dir:
                 subdirs.append(path)
             else:
                 yield path, parent + entry.name
         stack.extend(reversed(subdirs))
+
+
+def _within(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
+        return False
+    return True
 
 
 def _git_ignored(files: list[SourceFile], config: Config) -> set[str]:
@@ -144,7 +158,7 @@ def _git_ignored(files: list[SourceFile], config: Config) -> set[str]:
     try:
         proc = subprocess.run(
             ["git", "check-ignore", "--stdin", "-z", "--no-index"],
-            input="\0".join(by_abs).encode() + b"\0",
+            input=b"\0".join(map(os.fsencode, by_abs)) + b"\0",  # names that are not UTF-8 stay bytes
             capture_output=True,
             cwd=config.root,
             timeout=60,
@@ -154,4 +168,4 @@ def _git_ignored(files: list[SourceFile], config: Config) -> set[str]:
         return set()
     if proc.returncode not in (0, 1):
         return set()
-    return {by_abs[p] for p in proc.stdout.decode(errors="replace").split("\0") if p in by_abs}
+    return {by_abs[os.fsdecode(p)] for p in proc.stdout.split(b"\0") if os.fsdecode(p) in by_abs}

@@ -190,8 +190,12 @@ def fix_file(
     first_round: Callable[[Finding], bool] | None = None,
     write: bool = True,
     project: Sequence[Finding] = (),
+    root: Path | None = None,
 ) -> FileFix:
-    """Fix one file on disk (or, with ``write=False``, only compute the fixed text for ``--diff``)."""
+    """Fix one file on disk (or, with ``write=False``, only compute the fixed text for ``--diff``).
+
+    A symlink whose target lies outside the project ``root`` is linted but never written through:
+    ``--fix`` edits the project, not a file it links to elsewhere."""
 
     try:
         data = path.read_bytes()
@@ -204,6 +208,9 @@ def fix_file(
     result = FileFix(display, text, outcome.text, outcome.fixed, outcome.unsafe, problem=outcome.problem)
     if not write or outcome.text == text:
         return result
+    if root is not None and path.is_symlink() and not _inside(path, root):
+        result.problem = "a symbolic link to a file outside the project; not written"
+        return result
     try:
         payload = encode_like(data, outcome.text)
     except UnicodeEncodeError:
@@ -215,6 +222,14 @@ def fix_file(
     else:
         result.problem = problem
     return result
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return True
 
 
 def source_encoding(data: bytes) -> tuple[str, bool]:

@@ -262,7 +262,7 @@ class _Locator:
                     relative = candidate.relative_to(base).as_posix()
                 except ValueError:
                     continue
-                return om.ArtifactLocation(uri=quote(relative, safe="/"), uri_base_id=SRCROOT)
+                return om.ArtifactLocation(uri=quote(relative, safe="/", errors="surrogateescape"), uri_base_id=SRCROOT)
         return om.ArtifactLocation(uri=absolute.as_uri())
 
     def physical(self, path: str, span: Span | None) -> om.PhysicalLocation:
