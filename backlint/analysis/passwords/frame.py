@@ -159,7 +159,7 @@ class Frame:
             self.exec_statement(statement)
 
     def exec_statement(self, statement: cst.CSTNode) -> None:
-        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+        if type(statement) is cst.FunctionDef or type(statement) is cst.ClassDef:  # isinstance(): 10x slower
             return
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:

@@ -33,6 +33,9 @@ _PURE_MODULES = frozenset(
         "html", "secrets", "hashlib", "base64", "fractions", "calendar", "zoneinfo",
     }
 )  # fmt: skip
+# By type(): isinstance() against a tuple of libcst classes runs ABCMeta's Python-level check for
+# each (~0.4 µs apiece when it fails); these classes have no subclasses.
+_LITERAL_RECEIVERS = frozenset({cst.SimpleString, cst.ConcatenatedString, cst.List, cst.Dict})
 _REQUEST_NAMES = frozenset({"request", "req"})  # reading the request is not I/O
 # Where apps keep their pools and clients: ``request.app["db"]``, ``request.app.state.pool``, ``app.state.redis``.
 _APP_STATE = re.compile(r"^(request|req|self\.request)\.(app|state)\b|^app\.state\b")
@@ -153,7 +156,7 @@ class CallEvidence:
         if isinstance(func, cst.Attribute):
             receiver = func.value
             head = (dotted_name(receiver) or "").partition(".")[0]
-            if isinstance(receiver, (cst.SimpleString, cst.ConcatenatedString, cst.List, cst.Dict)):
+            if type(receiver) in _LITERAL_RECEIVERS:
                 return True
             if head in _REQUEST_NAMES or head in frame.literal_locals:
                 return True

@@ -93,9 +93,9 @@ class ValueReader:
 
     def origin(self, node: cst.BaseExpression) -> Origin | None:
         """Where the value of ``node`` comes from, as far as data-store handles are concerned."""
-        if isinstance(node, cst.Await):
+        if type(node) is cst.Await:  # type() tests: isinstance() on libcst classes is 10x slower
             return self.origin(node.expression)
-        if isinstance(node, cst.Name):
+        if type(node) is cst.Name:
             local = self.names.local_origin(node)
             if local is not None:
                 return local
