@@ -391,6 +391,33 @@ def test_bl402_best_effort_idioms_are_not_swallowed_errors(project) -> None:  # 
                     pass
 
 
+            async def get_group_by_id(self, id, db=None):
+                try:
+                    async with get_async_db_context(db) as session:
+                        result = await session.execute(select(Group).filter_by(id=id))
+                        group = result.scalars().first()
+                        return GroupModel.model_validate(group) if group else None
+                except Exception:  # expect: BL402
+                    return None
+
+
+            async def get_file(self, id, db):
+                try:
+                    file = await db.get(File, id)
+                    result = await db.execute(select(File).filter_by(id=id))
+                    return result.scalars().first()
+                except Exception:  # expect: BL402
+                    return None
+
+
+            def is_usable(connection):
+                try:
+                    connection.execute("SELECT 1")
+                except Exception:
+                    return False
+                return True
+
+
             async def remove_files(knowledge_id, file_ids):
                 for file_id in file_ids:
                     try:
@@ -725,3 +752,35 @@ def test_bl401_handlers_registered_by_hand_in_library_and_range_loops(project) -
     files["shop/__init__.py"] = files["shop/__init__.py"].replace("range(400, 500)", "range(400, 600)")
     found, _ = _lint(project, files, "--select", "BL401")
     assert found == set()
+
+
+def test_bl401_flask_restful_resources_are_handled_by_their_api(project) -> None:  # type: ignore[no-untyped-def]
+    """Flask-RESTful's ``Api.handle_error`` logs every 5xx with its traceback and answers a JSON message."""
+    files = dict(FLASK_SHOP)
+    files["shop/resources.py"] = """
+        from flask import Blueprint
+        from flask_restful import Api, Resource
+
+        from . import db
+        from .models import Item
+
+        mod = Blueprint("resources", __name__)
+        api = Api(mod)
+
+
+        class ItemList(Resource):
+            def post(self):
+                db.session.add(Item(name="x"))
+                db.session.commit()
+                return {"status": "created"}, 201
+
+
+        api.add_resource(ItemList, "/items", endpoint="items")
+    """
+    files["shop/__init__.py"] = FLASK_SHOP["shop/__init__.py"].replace(
+        "            app.register_blueprint(bp)\n",
+        "            app.register_blueprint(bp)\n            from .resources import mod\n\n"
+        "            app.register_blueprint(mod)\n",
+    )
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == _expected(files, "BL401"), "the blueprint's plain view is reported, the resource is not"

@@ -95,7 +95,7 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
             if not literal:
                 if id(app) not in handled:
                     handled[id(app)] = self._app_handles(model, app)
-                if handled[id(app)] or self._decorator_handles(model, served):
+                if handled[id(app)] or self._decorator_handles(model, served) or self._router_handles(model, served):
                     continue
             out.append(self._report(served, app, effects, state, calls, literal, site))
         return out
@@ -152,7 +152,7 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
         """A handler for ``Exception``, a data-store base error, or what the framework hands an unhandled
         error to (500; Flask's ``InternalServerError`` and ``HTTPException``): not one for 4xx codes alone."""
         table = model.knowledge.rows("error-handler-catchalls")
-        catchalls = {r["name"] for r in table if r["framework"] == app.framework}
+        catchalls = {r["name"] for r in table if r["framework"] == app.framework and r.get("form") != "router"}
         rows = {r["name"]: r for r in model.knowledge.rows("exception-classes")}
         for handler in app.handlers:
             if handler.kind != "handler":
@@ -164,6 +164,13 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
                 ):
                     return True
         return False
+
+    @staticmethod
+    def _router_handles(model: ProjectModel, served: Served) -> bool:
+        """The endpoint's router logs and answers its errors itself (Flask-RESTful's ``Api``)."""
+        owner = served.endpoint.owner
+        routers = {r["name"] for r in model.knowledge.rows("error-handler-catchalls") if r.get("form") == "router"}
+        return owner is not None and owner.fact is not None and owner.fact.ctor in routers
 
     @staticmethod
     def _reports_errors(model: ProjectModel, app: App) -> bool:

@@ -5,12 +5,21 @@ from __future__ import annotations
 import libcst as cst
 
 from backlint.analysis.exceptions import catches_every_error, caught_names
+from backlint.core.catalog import Knowledge
 from backlint.core.rule import Rule
 from backlint.pipeline.walk import scope_descendants
 
 _OPTIONAL_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
 _TEARDOWN_FUNCTIONS = frozenset({"__del__", "__exit__", "__aexit__"})
 # Methods that add to a collection the function builds (``hostnames.add(h)``): computing a value.
+# Data-store method names that mappings, sets and other objects have too (``cache.get``, ``os.path.exists``).
+_COMMON_METHODS = frozenset(
+    {
+        "get", "set", "delete", "add", "exists", "find", "iterate", "eval", "exec", "incr", "publish", "merge",
+        "expire", "command", "query", "create_all", "generate_schemas", "run_sync", "ping", "server_info",
+        "ensure_connection", "list_collection_names",
+    }
+)  # fmt: skip
 _COLLECTION_UPDATES = frozenset({"append", "add", "extend", "insert", "setdefault", "appendleft"})
 
 
@@ -62,6 +71,16 @@ def _serves_until_closed(statement: cst.CSTNode) -> bool:
     return isinstance(statement, cst.While) and isinstance(statement.test, cst.Name) and statement.test.value == "True"
 
 
+def _store_round_trips(knowledge: Knowledge) -> frozenset[str]:
+    """Data-store methods (table ``datastore-methods``) whose name is no common method of other objects."""
+    methods = {r["method"] for r in knowledge.rows("datastore-methods") if r["effect"] == "io"}
+    return frozenset(methods - _COMMON_METHODS)
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
+
+
 def _method_name(call: cst.Call) -> str:
     func = call.func
     if isinstance(func, cst.Attribute):
@@ -77,21 +96,48 @@ class ExceptionSwallowed(Rule):
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         body = _small_statements(node.body)
-        if not body or not all(_discards(s) for s in body):
+        if not body:
             return
+        masked = False
+        if not all(_discards(s) for s in body):
+            masked = self._masks_store_failure(body)
+            if not masked:
+                return
         names = caught_names(node, self.context)
         if names is not None and any(n.rpartition(".")[2] in _OPTIONAL_IMPORT_ERRORS for n in names):
             return
         if not catches_every_error(node, self.context) and not self.context.options["check-typed-exceptions"]:
             return
-        if self._in_teardown() or self._best_effort():
+        if self._in_teardown() or self._best_effort(masked):
             return
         caught = "except:" if node.type is None else f"except {cst.Module([]).code_for_node(node.type)}:"
-        self.report(
-            node,
-            f"`{caught}` swallows the error: it is neither logged, re-raised nor answered; "
-            "log it with logger.exception() and re-raise or return an error response",
-        )
+        if masked:
+            message = (
+                f"`{caught}` turns a failed data-store call into the `{_code(body[0])}` of an empty result: callers "
+                "answer 'not found' or 'failed' and nothing is logged; log it with logger.exception() and re-raise"
+            )
+        else:
+            message = (
+                f"`{caught}` swallows the error: it is neither logged, re-raised nor answered; "
+                "log it with logger.exception() and re-raise or return an error response"
+            )
+        self.report(node, message)
+
+    def _masks_store_failure(self, body: list[cst.BaseSmallStatement]) -> bool:
+        """``return None``/``return False`` after a ``try`` that returns a data-store call's result: a lost
+        connection reads as "not found" (a sentinel of its own, ``is_usable() -> False``, is not this)."""
+        if len(body) != 1 or not isinstance(body[0], cst.Return) or not isinstance(body[0].value, cst.Name):
+            return False
+        if body[0].value.value not in ("None", "False"):
+            return False
+        try_node = self.context.ancestors[-2]
+        if not isinstance(try_node, (cst.Try, cst.TryStar)):
+            return False
+        nodes = list(scope_descendants(try_node.body))
+        if not any(isinstance(n, cst.Return) and n.value is not None for n in nodes):
+            return False
+        methods = self.context.knowledge.derived(_store_round_trips)
+        return any(isinstance(n, cst.Call) and _method_name(n) in methods for n in nodes)
 
     def _in_teardown(self) -> bool:
         """In ``finally``, ``__del__``/``__exit__``, a method named like cleanup (``close``), or another
@@ -112,7 +158,7 @@ class ExceptionSwallowed(Rule):
                 return True
         return False
 
-    def _best_effort(self) -> bool:
+    def _best_effort(self, masked: bool = False) -> bool:
         """The ``try`` is a best-effort idiom: optional imports and feature probes, cleanup calls, work that
         only computes values (with a fallback set before the ``try`` or after it), or a ``try`` that returns
         a value when it succeeds with a fallback ``return`` after it."""
@@ -128,7 +174,9 @@ class ExceptionSwallowed(Rule):
             return True  # an optional import (``try: import torch``)
         if len(statements) == 1 and _serves_until_closed(statements[0]):
             return True
-        return self._computes(try_node.body) or self._falls_back(try_node) or self._keeps_default(try_node)
+        if not masked and self._computes(try_node.body):
+            return True  # not for a store call's result: that is the failure being masked
+        return self._falls_back(try_node) or self._keeps_default(try_node)
 
     def _computes(self, suite: cst.BaseSuite) -> bool:
         """Every statement assigns, updates a collection, probes an optional feature, updates a metric,
