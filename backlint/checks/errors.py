@@ -20,6 +20,7 @@ _COMMON_METHODS = frozenset(
         "ensure_connection", "list_collection_names",
     }
 )  # fmt: skip
+_WRITES = frozenset({"commit", "flush"})  # a write was made: its failure is more than a "no" answer
 _COLLECTION_UPDATES = frozenset({"append", "add", "extend", "insert", "setdefault", "appendleft"})
 
 
@@ -75,6 +76,15 @@ def _store_round_trips(knowledge: Knowledge) -> frozenset[str]:
     """Data-store methods (table ``datastore-methods``) whose name is no common method of other objects."""
     methods = {r["method"] for r in knowledge.rows("datastore-methods") if r["effect"] == "io"}
     return frozenset(methods - _COMMON_METHODS)
+
+
+def _is_boolean(value: cst.BaseExpression) -> bool:
+    """``True``, ``False``, a comparison or a negation: what a predicate returns."""
+    if isinstance(value, cst.Name):
+        return value.value in ("True", "False")
+    return isinstance(value, cst.Comparison) or (
+        isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Not)
+    )
 
 
 def _code(node: cst.CSTNode) -> str:
@@ -134,10 +144,14 @@ class ExceptionSwallowed(Rule):
         if not isinstance(try_node, (cst.Try, cst.TryStar)):
             return False
         nodes = list(scope_descendants(try_node.body))
-        if not any(isinstance(n, cst.Return) and n.value is not None for n in nodes):
+        returned = [n.value for n in nodes if isinstance(n, cst.Return) and n.value is not None]
+        if not returned:
             return False
+        calls = [_method_name(n) for n in nodes if isinstance(n, cst.Call)]
+        if all(_is_boolean(v) for v in returned) and not any(c in _WRITES for c in calls):
+            return False  # a probe that reads (``has_collection``, ``detect_json1``): False is its answer
         methods = self.context.knowledge.derived(_store_round_trips)
-        return any(isinstance(n, cst.Call) and _method_name(n) in methods for n in nodes)
+        return any(c in methods for c in calls)
 
     def _in_teardown(self) -> bool:
         """In ``finally``, ``__del__``/``__exit__``, a method named like cleanup (``close``), or another
