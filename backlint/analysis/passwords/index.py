@@ -300,7 +300,7 @@ class ModuleIndex:
 
 
 class Interpreter(Protocol):
-    """What the parts of a frame (sources, hashing, stores, leaks, endpoint) ask the frame they belong to."""
+    """What the parts of a frame (sources, hashing, stores, leaks, endpoint, calls) ask the frame they belong to."""
 
     index: ModuleIndex
     k: PasswordTables
