@@ -152,6 +152,40 @@ def test_every_module_belongs_to_a_layer() -> None:
         assert any(module == p or module.startswith(p + ".") for p in LAYERS if p != "backlint") or module == "backlint"
 
 
+MAX_CLASS_LINES = 400
+MAX_MODULE_LINES = 800
+
+
+def sizes(root: Path) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The line counts of every class (its ``class`` line to its last, decorators included) and of
+    every module under ``root``, largest first."""
+    classes, modules = [], []
+    for path in sorted(root.rglob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        name = path.relative_to(root.parent).as_posix()
+        modules.append((len(text.splitlines()), name))
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ClassDef) and node.end_lineno is not None:
+                start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                classes.append((node.end_lineno - start + 1, f"{name}:{node.name}"))
+    return sorted(classes, reverse=True), sorted(modules, reverse=True)
+
+
+def test_no_class_and_no_module_is_too_large() -> None:
+    classes, modules = sizes(PACKAGE)
+    assert [c for c in classes if c[0] > MAX_CLASS_LINES] == [], f"largest classes: {classes[:3]}"
+    assert [m for m in modules if m[0] > MAX_MODULE_LINES] == [], f"largest modules: {modules[:3]}"
+
+
+def test_the_size_check_counts_a_class_and_a_module(tmp_path: Path) -> None:
+    root = tmp_path / "backlint"
+    root.mkdir()
+    (root / "big.py").write_text("@decorated\nclass Big:\n" + "    x = 1\n" * (MAX_CLASS_LINES - 1))
+    classes, modules = sizes(root)
+    assert classes == [(MAX_CLASS_LINES + 1, "backlint/big.py:Big")]
+    assert modules == [(MAX_CLASS_LINES + 1, "backlint/big.py")]
+
+
 class _Tokens(rule_api.Analysis):
     pass
 
