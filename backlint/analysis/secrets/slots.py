@@ -154,9 +154,9 @@ class LocalClasses(Analysis):
     def call_name(self, call: cst.Call) -> str | None:
         """``smtplib.SMTP.login`` for ``server.login(...)`` when ``server = smtplib.SMTP(...)``."""
         func = call.func
-        if isinstance(func, cst.Name) and func.value in self.classes:
+        if type(func) is cst.Name and func.value in self.classes:  # type(): isinstance() is 10x slower
             return self.classes[func.value] + ".__call__"
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in self.classes:
+        if type(func) is cst.Attribute and type(func.value) is cst.Name and func.value.value in self.classes:
             return f"{self.classes[func.value.value]}.{func.attr.value}"
         return self.context.qualified_name(func)
 
