@@ -118,3 +118,18 @@ def test_json_of_a_past_limit_file_is_plain(deep_tree: Path) -> None:
     assert result.exit_code == 1
     sarif = json.loads(result.stdout)
     assert sarif["runs"][0]["results"][0]["ruleId"] == "BL000"
+
+
+def test_a_long_statement_of_many_short_chains_is_not_one_long_chain() -> None:
+    """A real policy table (privacyidea's lib/policy.py: one dict literal of ~700 `SCOPE.ADMIN`,
+    `ACTION.X`, `_("…")` rows) holds many `.` in one statement but no long chain: it is parsed, not
+    refused; one chain past the limit still is."""
+    rows = "".join(
+        f'    ACTION.RULE{i}: {{"type": "bool", "desc": _("Rule {i}."), "group": GROUP.TOKEN}},\n' for i in range(700)
+    )
+    table = "from .lib import ACTION, GROUP, _\n\nget_static_policy_definitions = {\n" + rows + "}\n"
+    assert precheck.measure(table)["dots"] == 1
+    assert precheck.overrun(table) is None
+    chain = "x = (\n    a\n" + "    .b()\n" * (_limit("dots") + 1) + ")\n"
+    assert precheck.measure(chain)["dots"] == _limit("dots") + 1
+    assert precheck.overrun(chain) is not None

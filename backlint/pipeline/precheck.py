@@ -23,7 +23,7 @@ from typing import Callable
 LIMITS: dict[str, tuple[int, str]] = {
     "operators": (1000, "binary, boolean and comparison operators in one statement"),
     "conditionals": (500, "conditional expressions (`a if b else c`) in one statement"),
-    "dots": (500, "attribute and method-call links (`.`) in one statement"),
+    "dots": (500, "attribute and method-call links (`.`) in one chain"),
     "unary_run": (1000, "consecutive unary operators (`-`, `+`, `~`, `not`)"),
     "elifs": (2000, "`elif` branches of one `if` statement"),
     "string_run": (1000, "adjacent string literals concatenated implicitly"),
@@ -104,6 +104,10 @@ def measure(text: str) -> dict[str, int]:
     SyntaxError on text Python cannot tokenize: the parser then says what is wrong)."""
     out = dict.fromkeys(LIMITS, 0)
     line = {"operators": 0, "dots": 0, "statement_tokens": 0, "conditionals": 0}
+    # the links of the chain being read at each bracket depth: `a.b(x).c[0].d` is one chain of 3
+    # links, while a statement's separate chains (a dict of `Scope.ADMIN: _("…")` rows) are not
+    # one: libcst's parser suffers from the length of one chain (benchmarks/parser_limits.md)
+    chains = [0]
     run = strings = fdepth = indent = 0
     previous: tokenize.TokenInfo | None = None  # previous significant token of the logical line
     elifs: dict[int, int] = {}
@@ -122,7 +126,7 @@ def measure(text: str) -> dict[str, int]:
             for key, value in line.items():
                 out[key] = max(out[key], value)
                 line[key] = 0
-            previous, run, strings = None, 0, 0
+            previous, run, strings, chains = None, 0, 0, [0]
             continue
         if previous is None:  # the first token of a logical line
             if kind == tokenize.NAME and string == "elif":
@@ -160,10 +164,18 @@ def measure(text: str) -> dict[str, int]:
             run = 0
             if (kind == tokenize.OP and string in _BINARY) or (kind == tokenize.NAME and string in _BINARY_WORDS):
                 line["operators"] += 1
-            elif kind == tokenize.OP and string == ".":
-                line["dots"] += 1
             elif kind == tokenize.NAME and string == "if" and previous is not None:
                 line["conditionals"] += 1
+        if kind == tokenize.OP and string in "([{":
+            chains.append(0)
+        elif kind == tokenize.OP and string in ")]}":
+            if len(chains) > 1:
+                chains.pop()
+        elif kind == tokenize.OP and string == ".":
+            chains[-1] += 1
+            line["dots"] = max(line["dots"], chains[-1])
+        elif not (kind == tokenize.NAME and previous is not None and previous.string == "."):
+            chains[-1] = 0  # anything but the attribute's name ends the chain at this depth
         previous = token
     return out
 
