@@ -144,6 +144,8 @@ class Judge:
             for template in value:
                 if not is_built(template) or not looks_like_sql(fold(template)):
                     continue
+                if self._reports_a_reported_hole(template, reported):
+                    break  # as the slots below would: one of its holes is reported already
                 slots = self.slots(template, site)
                 if not slots:
                     continue
@@ -153,6 +155,18 @@ class Judge:
                 found.append(BuiltSql(UNREACHED, slots[0].hole, slots[0].position, slots, template))
                 break
         return found
+
+    def _reports_a_reported_hole(self, template: Template, reported: set[int]) -> bool:
+        """A hole of ``template`` already reported that ``slots`` keeps whatever its SQL position
+        (its name is neither SQL nor a fragment): the answer without lexing the text, which a
+        variable re-assigned N times (``q = q + ...``) would lex N times (issue 19 item 4)."""
+        names = self.kb.names("fragment-name") | self.kb.names("sql-name")
+        for hole in holes(template):
+            if hole.safe or not hole.how or id(hole.node) not in reported:
+                continue
+            if not names.intersection(node_tokens(hole.node)):
+                return True
+        return False
 
     def sink_rows(self, call: cst.Call, site: Site) -> tuple[list[SinkRow], str | None]:
         """The sql-sinks rows for ``call``, and its receiver's handle type if known."""

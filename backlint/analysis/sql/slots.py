@@ -43,6 +43,13 @@ _CLAUSES = frozenset(
 _OPERATOR_CHARS = "=<>!+-*/|&^~"
 
 
+_FIRST_TOKEN = re.compile(r"[A-Za-z_]\w*|[=<>!]+|\S")
+_WORD = re.compile(r"\w+")
+_NUMBER = re.compile(r"[\d.]+")
+_PARAM = re.compile(r"\?|\$\d+|:\w+|%s|%\(\w+\)s")
+_OPERATOR = re.compile(r"[=<>!+\-*/|&^~]+")
+
+
 def _next_token(template: Template, index: int) -> str:
     """The first SQL token after the hole at ``index`` (lowercased), or "" if none is literal."""
     if index + 1 >= len(template) or not isinstance(template[index + 1], str):
@@ -50,7 +57,7 @@ def _next_token(template: Template, index: int) -> str:
     text = str(template[index + 1]).lstrip()
     if not text:
         return ""
-    match = re.match(r"[A-Za-z_]\w*|[=<>!]+|\S", text)
+    match = _FIRST_TOKEN.match(text)
     return match.group(0).lower() if match else ""
 
 
@@ -63,11 +70,12 @@ def slot_positions(template: Template, string_quotes: str = "'") -> list[str]:
     comment: str | None = None
     clause = ""
     stack: list[str] = []
+    statement = 0  # the index in ``tokens`` of the current statement's first token
     for index, part in enumerate(template):
         if isinstance(part, Hole):
             # Inside a comment (an optimizer hint ``/*+ FIRST_ROWS({n}) */``) no placeholder works.
             position = FRAGMENT if comment else _position(template, index, tokens, quote, clause, string_quotes)
-            if position in VALUE_SLOTS and _takes_no_parameters(tokens):
+            if position in VALUE_SLOTS and _takes_no_parameters(tokens, statement):
                 position = LITERAL
             positions.append(position)
             tokens.append("<hole>")
@@ -107,7 +115,7 @@ def slot_positions(template: Template, string_quotes: str = "'") -> list[str]:
                 comment = text[i : i + 2]
                 i += 1
             elif char.isalpha() or char == "_":
-                match = re.match(r"\w+", text[i:])
+                match = _WORD.match(text, i)
                 assert match is not None
                 word = match.group(0).lower()
                 tokens.append(word)
@@ -116,7 +124,7 @@ def slot_positions(template: Template, string_quotes: str = "'") -> list[str]:
                 i += len(match.group(0))
                 continue
             elif char.isdigit():
-                match = re.match(r"[\d.]+", text[i:])
+                match = _NUMBER.match(text, i)
                 assert match is not None
                 tokens.append("<num>")
                 i += len(match.group(0))
@@ -132,20 +140,20 @@ def slot_positions(template: Template, string_quotes: str = "'") -> list[str]:
             elif char == ")":
                 clause = stack.pop() if stack else clause
                 tokens.append(")")
-            elif char in "?$:%" and re.match(r"\?|\$\d+|:\w+|%s|%\(\w+\)s", text[i:]):
-                match = re.match(r"\?|\$\d+|:\w+|%s|%\(\w+\)s", text[i:])
-                assert match is not None
+            elif char in "?$:%" and (match := _PARAM.match(text, i)):
                 tokens.append("<param>")
                 i += len(match.group(0))
                 continue
             elif char in _OPERATOR_CHARS:
-                match = re.match(r"[=<>!+\-*/|&^~]+", text[i:])
+                match = _OPERATOR.match(text, i)
                 assert match is not None
                 tokens.append(match.group(0))
                 i += len(match.group(0))
                 continue
             elif char in ",.;":
                 tokens.append(char)
+                if char == ";":
+                    statement = len(tokens)
             i += 1
     return positions
 
@@ -158,11 +166,11 @@ _NO_PARAMETERS = frozenset(
 )  # fmt: skip
 
 
-def _takes_no_parameters(tokens: list[str]) -> bool:
+def _takes_no_parameters(tokens: list[str], statement: int) -> bool:
+    """``statement``: the index of the current statement's first token (after the last ``;``)."""
     if tokens and tokens[-1] == "default":
         return True
-    start = len(tokens) - 1 - tokens[::-1].index(";") if ";" in tokens else -1
-    first = tokens[start + 1] if start + 1 < len(tokens) else ""
+    first = tokens[statement] if statement < len(tokens) else ""
     return first in _NO_PARAMETERS
 
 
