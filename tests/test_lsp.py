@@ -427,7 +427,7 @@ def shop(tmp_path: Path) -> Path:
 
     shutil.copytree(FIXTURES / "endpoints_fastapi", tmp_path / "shop")
     (tmp_path / "shop" / "pyproject.toml").write_text(
-        '[tool.backlint]\nextend-select = ["BL407", "BL801", "BL802"]\n', encoding="utf-8"
+        '[tool.backlint]\nextend-select = ["BL304", "BL405", "BL407", "BL801", "BL802"]\n', encoding="utf-8"
     )
     return tmp_path / "shop"
 
