@@ -78,6 +78,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from backlint.pipeline import precheck  # noqa: E402
+
 TARGETS = ("libcst", "ast", "tokenize", "backlint")
 
 
@@ -223,23 +227,10 @@ SHAPE_BY_NAME = {shape.name: shape for shape in SHAPES}
 
 
 # --------------------------------------------------------------------------------------------------
-# The prototype pre-check metrics: what a check before libcst can measure cheaply
+# The pre-check's measures (backlint/pipeline/precheck.py, the ones the product enforces) plus a few
+# this benchmark reports beside them
 
 
-_BINARY = {"+", "-", "*", "/", "//", "%", "**", "@", "<<", ">>", "&", "|", "^", "<", ">", "==", "!=", "<=", ">="}
-_BINARY_WORDS = {"and", "or", "in", "is"}
-_UNARY = {"-", "+", "~"}
-_OPEN = {"(", "[", "{"}
-_CLOSE = {")", "]", "}"}
-_VALUE_WORDS = {"True", "False", "None"}
-_KEYWORDS = {
-    "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else",
-    "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not",
-    "or", "pass", "raise", "return", "try", "while", "with", "yield",
-}  # fmt: skip
-_FSTRING_START = getattr(tokenize, "FSTRING_START", None)  # Python 3.12+
-_FSTRING_END = getattr(tokenize, "FSTRING_END", None)
-_SKIP = {tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING}
 METRICS = (
     "operators",
     "dots",
@@ -258,7 +249,7 @@ METRICS = (
 )
 METRIC_DOC = {
     "operators": "binary, boolean and comparison operators in one logical line (statement or header)",
-    "dots": "`.` tokens in one logical line (attribute and method-call chains)",
+    "dots": "links of the longest attribute and method-call chain (`.`) in one logical line",
     "tokens": "tokens in one logical line",
     "string_run": "longest run of adjacent string literals (implicit concatenation)",
     "file_tokens": "tokens in the file (NEWLINE, NL, COMMENT, INDENT, DEDENT not counted)",
@@ -276,100 +267,34 @@ METRIC_DOC = {
 
 
 def token_metrics(text: str) -> dict[str, int]:
-    """One tokenize pass: the per-statement counts (raises tokenize.TokenError / SyntaxError)."""
+    """The pre-check's measures (one tokenize pass of backlint's own) plus this benchmark's extras
+    (raises tokenize.TokenError / SyntaxError)."""
+    measured = precheck.measure(text)
     out = dict.fromkeys(METRICS, 0)
+    for name in ("operators", "dots", "string_run", "conditionals", "unary_run", "fstring_depth", "elifs"):
+        out[name] = measured[name]
+    out["tokens"] = measured["statement_tokens"]
     out["bytes"] = len(text.encode("utf-8", "surrogatepass"))
     out["line_length"] = max((len(line) for line in text.splitlines()), default=0)
-    depth = fdepth = indent = 0
-    line = {"operators": 0, "dots": 0, "tokens": 0, "conditionals": 0}
-    run = strings = 0
-    previous: tokenize.TokenInfo | None = None  # previous significant token of the logical line
-    elif_counts: dict[int, int] = {}
+    depth = indent = 0
     for token in tokenize.generate_tokens(io.StringIO(text).readline):
         kind, string = token.type, token.string
         if kind == tokenize.INDENT:
             indent += 1
             out["indent_depth"] = max(out["indent_depth"], indent)
-            continue
-        if kind == tokenize.DEDENT:
-            elif_counts.pop(indent, None)
+        elif kind == tokenize.DEDENT:
             indent -= 1
-            continue
-        if kind in _SKIP:
-            continue
-        if kind in (tokenize.NEWLINE, tokenize.ENDMARKER):
-            for key, value in line.items():
-                out[key] = max(out[key], value)
-                line[key] = 0
-            previous, run, strings = None, 0, 0
-            continue
-        if previous is None:  # first token of a logical line
-            if kind == tokenize.NAME and string == "elif":
-                elif_counts[indent] = elif_counts.get(indent, 0) + 1
-                out["elifs"] = max(out["elifs"], elif_counts[indent])
-            elif not (kind == tokenize.NAME and string == "else"):
-                elif_counts[indent] = 0
-        line["tokens"] += 1
-        out["file_tokens"] += 1
-        if fdepth == 0 and kind in (tokenize.STRING, _FSTRING_START):
-            strings += 1
-            out["string_run"] = max(out["string_run"], strings)
-        elif fdepth == 0:
-            strings = 0
-        if kind == tokenize.STRING and _FSTRING_START is None and "f" in string[:3].lower():
-            out["fstring_depth"] = max(out["fstring_depth"], _replacement_field_depth(string))
-        if kind == _FSTRING_START:
-            fdepth += 1
-            out["fstring_depth"] = max(out["fstring_depth"], fdepth)
-        elif kind == _FSTRING_END:
-            fdepth -= 1
-        after_value = previous is not None and (
-            previous.type in (tokenize.NUMBER, tokenize.STRING)
-            or (
-                previous.type == tokenize.NAME and (previous.string not in _KEYWORDS or previous.string in _VALUE_WORDS)
-            )
-            or (previous.type == tokenize.OP and previous.string in _CLOSE)
-            or previous.type == _FSTRING_END
-        )
-        unary = (kind == tokenize.OP and string in _UNARY and not after_value) or (
-            kind == tokenize.NAME and string == "not" and not after_value
-        )
-        if unary:
-            run += 1
-            out["unary_run"] = max(out["unary_run"], run)
-        else:
-            run = 0
-            if (kind == tokenize.OP and string in _BINARY) or (kind == tokenize.NAME and string in _BINARY_WORDS):
-                line["operators"] += 1
-            elif kind == tokenize.OP and string == ".":
-                line["dots"] += 1
-            elif kind == tokenize.NAME and string == "if" and previous is not None:
-                line["conditionals"] += 1
-            elif kind == tokenize.OP and string in _OPEN:
+        elif kind not in _NOT_COUNTED:
+            out["file_tokens"] += 1
+            if kind == tokenize.OP and string in "([{":
                 depth += 1
                 out["bracket_depth"] = max(out["bracket_depth"], depth)
-            elif kind == tokenize.OP and string in _CLOSE:
+            elif kind == tokenize.OP and string in ")]}":
                 depth = max(0, depth - 1)
-        previous = token
     return out
 
 
-def _replacement_field_depth(literal: str) -> int:
-    """Before Python 3.12 an f-string is one STRING token: how deep its `{…}` fields nest."""
-    depth = deepest = 0
-    i = 0
-    while i < len(literal):
-        pair = literal[i : i + 2]
-        if pair in ("{{", "}}") and depth == 0:
-            i += 2
-            continue
-        if literal[i] == "{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif literal[i] == "}":
-            depth = max(0, depth - 1)
-        i += 1
-    return deepest
+_NOT_COUNTED = {tokenize.NL, tokenize.COMMENT, tokenize.ENCODING, tokenize.NEWLINE, tokenize.ENDMARKER}
 
 
 def expression_depth(tree: ast.AST) -> int:
@@ -789,7 +714,7 @@ def measure_shape(shape: Shape, targets: list[str], settings: Settings) -> Shape
             measured = run_probe(shape, probe.n, "metrics", settings.limits)
             settings.log(f"  {shape.name:<22} {'metrics':<9} {measured.brief()} (at libcst's {where})")
             metrics[where] = measured.metrics or {"error": f"{measured.outcome}: {measured.detail}"}
-            if shape.metric == "fstring_depth" and _FSTRING_START is None:
+            if shape.metric == "fstring_depth" and not hasattr(tokenize, "FSTRING_START"):
                 # Before 3.12 tokenize sees no f-string nesting (and ast rejects reused quotes): N itself.
                 metrics[where]["fstring_depth"] = probe.n
             precheck.setdefault("metrics", {})[where] = measured
