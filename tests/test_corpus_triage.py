@@ -186,6 +186,27 @@ def test_apps_file_is_valid_and_holds_a_mixed_holdout() -> None:
         fetch.select_apps(apps, "all", "no-such-app")
 
 
+def test_batches_are_recorded_selected_and_reported_apart(tmp_path: Path) -> None:
+    apps = fetch.load_apps()
+    assert {a.batch for a in apps} >= {1, 2}
+    second = fetch.select_apps(apps, "holdout", batch=2)
+    assert len(second) >= 4 and all(a.set == "holdout" and a.batch == 2 for a in second)
+    assert all(a.batch == 1 for a in fetch.select_apps(apps, "all", batch=1))
+    # batch 2's split is the mechanical rule of apps.toml's header: sorted by (framework, name), alternated
+    batch2 = sorted((a for a in apps if a.batch == 2), key=lambda a: (a.framework, a.name))
+    assert [a.set for a in batch2] == [("tuning", "holdout")[i % 2] for i in range(len(batch2))]
+    bad = tmp_path / "apps.toml"
+    entry = 'name = "x"\nversion = "1"\nframework = "flask"\nset = "tuning"\nfile = "x.whl"\npaths = ["x"]\n'
+    bad.write_text(f'[[app]]\n{entry}sha256 = "{"0" * 64}"\nbatch = "2"\n', encoding="utf-8")
+    with pytest.raises(fetch.CorpusError, match="batch must be an integer"):
+        fetch.load_apps(bad)
+    first, later = apps[0], second[0]
+    runs = [triage.Run(later, [], 1, 0.0, 0.0, []), triage.Run(first, [], 1, 0.0, 0.0, [])]
+    assert [[r.app.name for r in rs] for rs in triage.by_batch(runs).values()] == [[first.name], [later.name]]
+    report = triage.batch_report("holdout", 2, runs[:1], triage.Comparison(), select_all=False)
+    assert report[0].startswith(f"--- holdout, batch 2 (1 app(s): {later.name})")
+
+
 def test_unpack_refuses_members_outside_the_app_directory(tmp_path: Path) -> None:
     import tarfile
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Fetch the real-app corpus pinned in ``benchmarks/corpus/apps.toml``.
 
-    python benchmarks/corpus/fetch.py [--workdir DIR] [--apps a,b] [--set tuning|holdout|all]
+    python benchmarks/corpus/fetch.py [--workdir DIR] [--apps a,b] [--set tuning|holdout|all] [--batch N]
     python benchmarks/corpus/fetch.py --pin NAME [VERSION]    # print an apps.toml stub
 
 For each app it downloads the pinned file (a wheel or an sdist) straight from the package
@@ -48,7 +48,7 @@ JSON_API = "https://pypi.org/pypi/{name}/{version}/json"
 PROJECT_API = "https://pypi.org/pypi/{name}/json"
 STAMP = ".backlint-corpus-ok"
 SETS = ("tuning", "holdout")
-FRAMEWORKS = ("django", "flask", "fastapi", "starlette", "aiohttp", "asgi", "pyramid")
+FRAMEWORKS = ("django", "flask", "fastapi", "starlette", "aiohttp", "asgi", "pyramid", "tornado", "werkzeug")
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,7 @@ class App:
     paths: tuple[str, ...]
     exclude: tuple[str, ...] = ()
     notes: str = ""
+    batch: int = 1  # when the app joined the corpus (apps.toml's header); absent = 1
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -101,6 +102,7 @@ def load_apps(path: Path = APPS_FILE) -> list[App]:
                 paths=tuple(str(p) for p in raw["paths"]),
                 exclude=tuple(str(p) for p in raw.get("exclude", ())),
                 notes=str(raw.get("notes", "")),
+                batch=raw.get("batch", 1),
                 extra={k: v for k, v in raw.items() if k not in App.__dataclass_fields__},
             )
         except KeyError as exc:
@@ -111,6 +113,8 @@ def load_apps(path: Path = APPS_FILE) -> list[App]:
             raise CorpusError(f"{where} ({app.name}): unknown framework {app.framework!r}")
         if len(app.sha256) != 64 or any(c not in "0123456789abcdef" for c in app.sha256):
             raise CorpusError(f"{where} ({app.name}): sha256 must be 64 hex digits")
+        if not isinstance(app.batch, int) or isinstance(app.batch, bool) or app.batch < 1:
+            raise CorpusError(f"{where} ({app.name}): batch must be an integer >= 1, got {app.batch!r}")
         if not app.paths:
             raise CorpusError(f"{where} ({app.name}): paths is empty")
         if app.name in seen:
@@ -122,8 +126,11 @@ def load_apps(path: Path = APPS_FILE) -> list[App]:
     return apps
 
 
-def select_apps(apps: list[App], set_name: str = "all", names: str | None = None) -> list[App]:
-    chosen = [a for a in apps if set_name == "all" or a.set == set_name]
+def select_apps(
+    apps: list[App], set_name: str = "all", names: str | None = None, batch: int | None = None
+) -> list[App]:
+    """The apps of a set (or all), of one batch (or all), optionally only the named ones."""
+    chosen = [a for a in apps if (set_name == "all" or a.set == set_name) and (batch is None or a.batch == batch)]
     if names:
         wanted = [n.strip() for n in names.split(",") if n.strip()]
         known = {a.name for a in apps}
@@ -329,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, default=None, help="where apps are unpacked (outside the repo)")
     ap.add_argument("--set", choices=("tuning", "holdout", "all"), default="all")
     ap.add_argument("--apps", default=None, help="comma-separated app names")
+    ap.add_argument("--batch", type=int, default=None, help="only the apps of this batch (apps.toml's header)")
     ap.add_argument("--pin", nargs="+", metavar=("NAME", "VERSION"), help="print an apps.toml stub and exit")
     args = ap.parse_args(argv)
     try:
@@ -337,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
                 ap.error("--pin takes NAME and an optional VERSION")
             print(pin(args.pin[0], args.pin[1] if len(args.pin) > 1 else None))
             return 0
-        apps = select_apps(load_apps(), args.set, args.apps)
+        apps = select_apps(load_apps(), args.set, args.apps, args.batch)
     except CorpusError as exc:
         print(f"fetch: error: {exc}", file=sys.stderr)
         return 2

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run this checkout's backlint on the real-app corpus and measure its precision against the triage.
 
-    python benchmarks/corpus/triage.py [--set tuning|holdout|all] [--apps a,b] [--select ALL]
+    python benchmarks/corpus/triage.py [--set tuning|holdout|all] [--apps a,b] [--batch N] [--select ALL]
                                        [--json] [--write-untriaged FILE] [--jobs 2] [--workdir DIR]
                                        [--summary-only] [--reveal-holdout]
 
@@ -28,6 +28,10 @@ The committed triage files ``triage/tuning.toml`` and ``triage/holdout.toml`` ho
 - triaged false alarms still present;
 - triaged true findings that vanished: must be none. A true finding of a rule that did not run
   (off by default without ``--select ALL``) is listed apart and does not count.
+
+Apps join the corpus in batches (``batch`` in ``apps.toml``, absent = 1): ``--batch N`` runs only
+the apps of batch N, and a run over several batches also gives each batch's precision apart (a
+later batch's holdout apps are the ones nobody has read yet).
 
 Holdout apps are for measuring only: their findings are listed only with ``--reveal-holdout``
 (for the corpus owner); everyone else gets their counts and precision.
@@ -604,6 +608,29 @@ def text_report(
     return out
 
 
+def by_batch(runs: Sequence[Run]) -> dict[int, list[Run]]:
+    """A set's runs grouped by the batch of their app, in batch order."""
+    groups: dict[int, list[Run]] = defaultdict(list)
+    for r in runs:
+        groups[r.app.batch].append(r)
+    return dict(sorted(groups.items()))
+
+
+def batch_report(set_name: str, batch: int, runs: Sequence[Run], cmp: Comparison, select_all: bool) -> list[str]:
+    """One batch's figures within a set: apps, precision tables and counts (never a finding)."""
+    names = ", ".join(r.app.name for r in runs)
+    out = [f"--- {set_name}, batch {batch} ({len(runs)} app(s): {names}): precision, rules on by default"]
+    out += precision_table(cmp, "default")
+    if select_all:
+        out.append(f"--- {set_name}, batch {batch}: precision, rules off by default (--select ALL)")
+        out += precision_table(cmp, "opt_in")
+    out.append(
+        f"--- {set_name}, batch {batch}: {len(cmp.untriaged)} untriaged, {len(cmp.fp_present)} triaged false alarms "
+        f"present, {cmp.fp_gone} gone, {len(cmp.vanished_tp)} triaged true findings VANISHED"
+    )
+    return out
+
+
 def json_summary(set_name: str, runs: Sequence[Run], cmp: Comparison, select_all: bool, reveal: bool) -> dict[str, Any]:
     lists = reveal or set_name != "holdout"
     sections = ["default", "opt_in"] if select_all else ["default"]
@@ -651,6 +678,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--set", choices=("tuning", "holdout", "all"), default="all")
     ap.add_argument("--apps", default=None, help="comma-separated app names (within --set)")
+    ap.add_argument("--batch", type=int, default=None, help="only the apps of this batch (apps.toml's header)")
     ap.add_argument("--select", choices=("ALL",), default=None, help="ALL: every rule, off-by-default ones apart")
     ap.add_argument("--json", action="store_true", help="print a JSON summary instead of the text report")
     ap.add_argument("--write-untriaged", type=Path, metavar="FILE", help="write TOML stubs of untriaged findings")
@@ -666,13 +694,13 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.jobs < 1:
         ap.error("--jobs must be at least 1")
-    if args.write_precision and (args.set != "all" or args.apps):
-        ap.error("--write-precision measures both sets on every app: no --set or --apps")
+    if args.write_precision and (args.set != "all" or args.apps or args.batch is not None):
+        ap.error("--write-precision measures both sets on every app: no --set, --apps or --batch")
     select_all = args.select == "ALL"
     log = (lambda msg: print(msg, file=sys.stderr)) if args.json else print
     try:
         all_apps = load_apps()
-        apps = select_apps(all_apps, args.set, args.apps)
+        apps = select_apps(all_apps, args.set, args.apps, args.batch)
         triage = {s: load_triage(s, all_apps) for s in SETS}
         catalog = rule_catalog()
     except (CorpusError, TriageError, RunError, ValueError) as exc:
@@ -719,6 +747,18 @@ def main(argv: list[str] | None = None) -> int:
         measured[set_name] = per_rule(cmp)
         lines += text_report(set_name, set_runs, cmp, select_all, args.reveal_holdout, args.summary_only)
         results["sets"][set_name] = json_summary(set_name, set_runs, cmp, select_all, args.reveal_holdout)
+        batches = by_batch(set_runs)
+        if len(batches) > 1:
+            results["sets"][set_name]["batches"] = {}
+            for batch, batch_runs in batches.items():
+                batch_findings = [f for r in batch_runs for f in r.findings]
+                apps_run = {r.app.name for r in batch_runs}
+                batch_cmp = compare(batch_findings, triage[set_name], apps_run, rules_run, default_rules)
+                lines += batch_report(set_name, batch, batch_runs, batch_cmp, select_all)
+                doc = json_summary(set_name, batch_runs, batch_cmp, select_all, reveal=False)
+                results["sets"][set_name]["batches"][str(batch)] = {
+                    k: v for k, v in doc.items() if not k.endswith("_findings")
+                }
         if args.write_untriaged and cmp.untriaged and (set_name != "holdout" or args.reveal_holdout):
             stubs.append(f"# ---- set: {set_name} (append to triage/{set_name}.toml once filled in)\n")
             stubs += [stub(f) for f in cmp.untriaged]
