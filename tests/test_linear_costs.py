@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from backlint.analysis import config_fixes
-from backlint.analysis.sql import judge
+import libcst as cst
+
+from backlint.analysis import config_fixes, scopes
+from backlint.analysis.sql import judge, templates
 from backlint.api import settings_for
 from backlint.core.catalog import load_catalog
 from backlint.core.config import Config
@@ -97,3 +99,55 @@ def test_a_sql_variable_re_assigned_n_times_is_lexed_a_bounded_number_of_times(m
     large = _analyse(_reassigned_sql(160))
     assert small and large
     assert small_calls <= 4 and len(calls) <= 4  # not one per re-assignment (40, 160)
+
+
+def test_a_sql_variable_re_assigned_n_times_copies_a_bounded_text_per_re_assignment(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Each ``q = q + ...`` folds q's text again: the parts it copies (``merge``, every fold's copy)
+    # stay under a bound per re-assignment, as the text is cut at MAX_PARTS
+    # (backlint/analysis/sql/templates.py); uncut, the copies grow with the square of N.
+    monkeypatch.setattr(templates, "MAX_PARTS", 32)
+    copied: list[int] = []
+    original = templates.merge
+
+    def counting(template):  # type: ignore[no-untyped-def]
+        copied.append(len(template))
+        return original(template)
+
+    monkeypatch.setattr(templates, "merge", counting)
+    costs = {}
+    found = {}
+    for n in (100, 200, 400):
+        copied.clear()
+        found[n] = [(f.rule_id, f.span.line, f.message) for f in _analyse(_reassigned_sql(n))]
+        costs[n] = sum(copied)
+    assert costs[400] <= 2.2 * costs[200] and costs[200] <= 2.2 * costs[100], costs
+    assert max(costs.values()) <= 400 * 4 * 2 * 32  # per re-assignment: a few joins of two cut texts
+    # The holes kept are judged as uncut: the same findings as with the default limit.
+    monkeypatch.setattr(templates, "MAX_PARTS", 1_000)
+    assert [(f.rule_id, f.span.line, f.message) for f in _analyse(_reassigned_sql(100))] == found[100]
+    assert {r for r, _, _ in found[400]} == {"BL101", "BL105"}
+
+
+def test_a_name_s_reaching_bindings_are_found_back_from_the_use() -> None:
+    # backlint/analysis/scopes.py's ``reaching`` starts at the use and stops at the last binding that
+    # kills the earlier ones: N re-assignments read a bounded number of bindings per use, not N.
+    reads: list[int] = []
+
+    class Counting(list):  # type: ignore[type-arg]
+        def __getitem__(self, index):  # type: ignore[no-untyped-def]
+            reads.append(1)
+            return super().__getitem__(index)
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            for item in super().__iter__():
+                reads.append(1)
+                yield item
+
+    scope = scopes.Scope("function", cst.Module([]), None)
+    bindings = Counting(
+        scopes.Binding("assign", cst.Name("q"), None, scope, point, (0,)) for point in range(2, 20_002, 2)
+    )
+    use = scopes.Site(scope, 15_001, (0,))
+    found = scopes.reaching(bindings, use)
+    assert [b.point for b in found] == list(range(15_000, 20_002, 2))  # the last before the use, and after
+    assert len(reads) <= 40  # bisection and one step back, not 7,500 reads

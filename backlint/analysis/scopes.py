@@ -35,6 +35,7 @@ in them.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 from typing import Any
 
@@ -133,15 +134,23 @@ def block_of(binding: Binding | Site) -> tuple[int, ...]:
 def reaching(bindings: list[Binding], site: Site) -> list[Binding]:
     """The bindings of a name (in ``site``'s own scope, as ``lookup`` gives them) that may reach
     ``site``: the last one made before it in a block enclosing it ran last on every path there,
-    and replaces the earlier ones (an augmented assignment only adds to them)."""
-    last: Binding | None = None
-    for binding in bindings:
-        before = binding.point < site.point and (last is None or binding.point > last.point)
-        if before and binding.kind != "aug" and within(site.blocks, binding.blocks):
-            last = binding
+    and replaces the earlier ones (an augmented assignment only adds to them). A name's bindings
+    are in walk order (``point``): the search starts at ``site`` and goes back only to that last one,
+    so a name re-assigned N times costs N, not N² (issue 19 item 4)."""
+    last: int | None = None
+    for i in range(bisect.bisect_left(bindings, site.point, key=_point) - 1, -1, -1):
+        binding = bindings[i]
+        if last is not None and binding.point < bindings[last].point:
+            break
+        if binding.kind != "aug" and within(site.blocks, binding.blocks):
+            last = i  # the first of equal points, as a forward search finds it
     if last is None:
         return bindings
-    return [b for b in bindings if b.point >= last.point]
+    return bindings[bisect.bisect_left(bindings, bindings[last].point, key=_point) :]
+
+
+def _point(binding: Binding) -> int:
+    return binding.point
 
 
 def within(inner: tuple[int, ...], outer: tuple[int, ...]) -> bool:
@@ -476,7 +485,7 @@ class Scopes(Analysis):
         if name in scope.bindings:
             found = scope.bindings[name]
             if same_frame:
-                before = [b for b in found if b.point < site.point]
+                before = found[: bisect.bisect_left(found, site.point, key=_point)]  # in walk order
                 return (before or found), True
             return found, False
         scope = scope.parent

@@ -54,7 +54,7 @@ from backlint.analysis.sql.slots import (
     slot_positions,
 )
 from backlint.analysis.sql.tables import SinkRow, SqlKnowledge
-from backlint.analysis.sql.templates import all_safe, has_literal
+from backlint.analysis.sql.templates import MAX_PARTS, all_safe, has_literal, is_cut
 from backlint.analysis.sql.values import Values
 from backlint.core.rule import NodeEdit, PendingFix
 from backlint.pipeline.walk import children
@@ -80,9 +80,12 @@ def sql_fix(
     if not issue.row.params:
         return None, None
     try:
-        return Rewrite(issue, unvetted, values, scopes, kb).fix(), None
+        fix = Rewrite(issue, unvetted, values, scopes, kb).fix()
     except Refused as exc:
         return None, str(exc)
+    if is_cut(issue.template):  # its holes past the cut were not judged (backlint/analysis/sql/templates.py)
+        return None, f"the SQL text is built from more than {MAX_PARTS} pieces; pass the values as parameters by hand"
+    return fix, None
 
 
 class Rewrite:

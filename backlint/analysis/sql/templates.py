@@ -3,6 +3,13 @@
 A ``Value`` is the list of texts an expression may evaluate to (at most ``MAX_ALTERNATIVES``); each
 text is a ``Template`` of literal parts and ``Hole``s. A hole is *safe* when the value cannot carry
 SQL syntax (a number, a constant, a vetted name) and records ``how`` it was joined into the text.
+
+A template holds at most ``MAX_PARTS`` parts: text built longer (a variable re-assigned ``q = q + ...``
+thousands of times) is cut there and ends with the ``CUT`` hole, and adding to a cut template leaves
+it as it is. So each fold step costs at most ``MAX_PARTS``, not the length of all the text before it
+(issue 19 item 4). The holes kept are judged as before: a hole's SQL position reads only the text
+before it and the part after it (backlint/analysis/sql/slots.py), and the cut keeps that part;
+holes past the cut are not judged, and the autofix refuses a cut text.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import dataclasses
 import itertools
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Protocol, Union
+from typing import TYPE_CHECKING, Protocol, Union
 
 import libcst as cst
 
@@ -41,6 +48,9 @@ Template = tuple[Part, ...]
 Value = list[Template]  # alternatives: the text may be any one of them
 
 MAX_ALTERNATIVES = 8
+# Parts (literal pieces and holes) of one template (see the module docstring); the longest the
+# corpus apps fold has 16 (benchmarks/corpus/README.md).
+MAX_PARTS = 128
 SENTINEL = "\u27e8x\u27e9"  # ⟨x⟩ stands for a hole in folded text
 
 HOW_FSTRING = "an f-string"
@@ -51,6 +61,10 @@ HOW_AUGMENTED = "+= concatenation"
 HOW_JOIN = "str.join()"
 HOW_REPLACE = "str.replace()"
 HOW_TEMPLATE = "string.Template"
+HOW_CUT = "text past the folding limit"
+
+# The last part of a template cut at MAX_PARTS: a safe hole (no slot), the same object in every cut.
+CUT = Hole(cst.Ellipsis(), True, HOW_CUT)
 
 PERCENT_SPEC = re.compile(
     r"%(?:\((?P<key>[^)]*)\))?(?P<flags>[#0\- +]*)(?P<width>\*|\d+)?"
@@ -127,14 +141,30 @@ def merge(template: Template) -> Template:
     return tuple(out)
 
 
+def is_cut(template: Template) -> bool:
+    """The template was cut at MAX_PARTS: the text goes on past its last part."""
+    return bool(template) and template[-1] is CUT
+
+
+def cut(template: Template) -> Template:
+    """``template`` if it has at most MAX_PARTS parts, else its first parts and ``CUT``. The cut is
+    before a hole, so a literal part is kept whole: each hole kept reads the same part after it
+    (a literal, or a hole where ``CUT`` now stands) as before."""
+    if len(template) <= MAX_PARTS:
+        return template
+    end = MAX_PARTS - 1
+    while end > 0 and not isinstance(template[end], Hole):
+        end -= 1
+    return (*template[:end], CUT)
+
+
 def cap(alternatives: Iterable[Template]) -> Value:
     """At most MAX_ALTERNATIVES, keeping those that carry unvetted values first."""
-    seen: set[tuple[Any, ...]] = set()
+    seen: set[Template] = set()  # texts compare as text, holes by identity (Hole is eq=False)
     unique: list[Template] = []
     for template in alternatives:
-        key = tuple(p if isinstance(p, str) else id(p) for p in template)
-        if key not in seen:
-            seen.add(key)
+        if template not in seen:
+            seen.add(template)
             unique.append(template)
     if len(unique) > MAX_ALTERNATIVES:
         unique.sort(key=lambda t: 0 if unsafe_holes(t) else 1)
@@ -146,12 +176,19 @@ def concat(*values: Value) -> Value:
     result: Value = [()]
     for value in values:
         if len(result) * len(value) <= MAX_ALTERNATIVES:
-            result = [merge(a + b) for a, b in itertools.product(result, value)]
+            result = [_joined(a, b) for a, b in itertools.product(result, value)]
         else:  # every alternative of both sides still appears once
             first_b, first_a = value[0], result[0]
-            result = [merge(a + first_b) for a in result] + [merge(first_a + b) for b in value[1:]]
+            result = [_joined(a, first_b) for a in result] + [_joined(first_a, b) for b in value[1:]]
         result = cap(result)
     return result
+
+
+def _joined(a: Template, b: Template) -> Template:
+    """``a`` then ``b``, merged and cut; text added to a cut template is not read."""
+    if is_cut(a):
+        return a
+    return cut(merge(a + b))
 
 
 def renode(value: Value, node: cst.CSTNode, how: str, formatted: bool = False) -> Value:
