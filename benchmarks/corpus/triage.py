@@ -563,7 +563,9 @@ def text_report(
     select_all: bool,
     reveal: bool,
     summary_only: bool,
+    batch_lines: Sequence[str] = (),
 ) -> list[str]:
+    """One set's report; ``batch_lines`` (each batch's figures) come before any list of findings."""
     out = [f"=== {set_name}: {len(runs)} app(s)"]
     out.append(f"  {'app':<20} {'files':>6} {'findings':>8} {'wall s':>7} {'cpu s':>7}")
     for r in runs:
@@ -585,6 +587,7 @@ def text_report(
     if cmp.tp_not_run:
         rules = ", ".join(sorted({e.rule for e in cmp.tp_not_run}))
         out.append(f"  ({len(cmp.tp_not_run)} triaged true findings of rules not run here: {rules})")
+    out += batch_lines
     if not lists:
         if cmp.vanished_tp:
             counts = Counter(e.rule for e in cmp.vanished_tp)
@@ -745,8 +748,8 @@ def main(argv: list[str] | None = None) -> int:
         cmp = compare(findings, triage[set_name], {r.app.name for r in set_runs}, rules_run, default_rules)
         vanished += len(cmp.vanished_tp)
         measured[set_name] = per_rule(cmp)
-        lines += text_report(set_name, set_runs, cmp, select_all, args.reveal_holdout, args.summary_only)
         results["sets"][set_name] = json_summary(set_name, set_runs, cmp, select_all, args.reveal_holdout)
+        batch_lines: list[str] = []
         batches = by_batch(set_runs)
         if len(batches) > 1:
             results["sets"][set_name]["batches"] = {}
@@ -754,11 +757,12 @@ def main(argv: list[str] | None = None) -> int:
                 batch_findings = [f for r in batch_runs for f in r.findings]
                 apps_run = {r.app.name for r in batch_runs}
                 batch_cmp = compare(batch_findings, triage[set_name], apps_run, rules_run, default_rules)
-                lines += batch_report(set_name, batch, batch_runs, batch_cmp, select_all)
+                batch_lines += batch_report(set_name, batch, batch_runs, batch_cmp, select_all)
                 doc = json_summary(set_name, batch_runs, batch_cmp, select_all, reveal=False)
                 results["sets"][set_name]["batches"][str(batch)] = {
                     k: v for k, v in doc.items() if not k.endswith("_findings")
                 }
+        lines += text_report(set_name, set_runs, cmp, select_all, args.reveal_holdout, args.summary_only, batch_lines)
         if args.write_untriaged and cmp.untriaged and (set_name != "holdout" or args.reveal_holdout):
             stubs.append(f"# ---- set: {set_name} (append to triage/{set_name}.toml once filled in)\n")
             stubs += [stub(f) for f in cmp.untriaged]
