@@ -122,6 +122,19 @@ def test_finding_lands_on_build_site_with_sink_as_related(project) -> None:  # t
     assert 'fetch("… WHERE owner = $1", owner)' in findings[0]["message"]
 
 
+def test_numbered_placeholder_in_message_follows_the_ones_already_passed(project) -> None:  # type: ignore[no-untyped-def]
+    """asyncpg's ``$n`` are positional: with ``$1`` already bound, the new parameter is ``$2``, after ``kind``."""
+    project.write(
+        "app/items.py",
+        "import asyncpg\n\nasync def find(dsn, kind, name):\n    conn = await asyncpg.connect(dsn)\n"
+        "    return await conn.fetch(f\"SELECT * FROM items WHERE kind = $1 AND name = '{name}'\", kind)\n",
+    )
+    (finding,) = project.lint("app/items.py", "--format", "json").json()["findings"]
+    assert finding["rule_id"] == "BL101"
+    assert 'fetch("… AND name = $2", …, name)' in finding["message"]
+    assert '= $1", name' not in finding["message"]
+
+
 def test_builders_across_branches_and_loops(project) -> None:  # type: ignore[no-untyped-def]
     code = """
     import sqlite3

@@ -181,13 +181,25 @@ def fix_example(issue: BuiltSql, method: str | None = None) -> str:
     template = (issue.row.example if issue.row and issue.row.example else None) or (
         issue.driver.example if issue.driver else '{method}("… {sql}%s", ({value},))'
     )
+    value = _quoted_parameter(issue) if issue.position == QUOTED_VALUE else _expression(issue)
+    numeric = issue.driver is not None and issue.driver.paramstyle == "numeric"
+    taken = _numbered_placeholders(issue) if numeric else 0
+    if taken:  # the text already has $1…$n: the new parameter is the next one, after the ones passed
+        template = template.replace("$1", f"${taken + 1}")
+        value = f"…, {value}"
     replacements = {
         "{method}": method or issue.method or "execute",
         "{sql}": _sql_before(issue),
-        "{value}": _quoted_parameter(issue) if issue.position == QUOTED_VALUE else _expression(issue),
+        "{value}": value,
         "{name}": _parameter_name(issue.hole.node),
     }
     return re.sub(r"\{(method|sql|value|name)\}", lambda m: replacements[m.group(0)], template)
+
+
+def _numbered_placeholders(issue: BuiltSql) -> int:
+    """The highest ``$n`` placeholder already in the SQL text's literal parts (0 if none)."""
+    numbers = [int(n) for part in issue.template if isinstance(part, str) for n in re.findall(r"\$(\d+)", part)]
+    return max(numbers, default=0)
 
 
 class _SinkRule(_SqlRule):
