@@ -370,7 +370,9 @@ def test_bl407_is_opt_in_and_reads_caught_validation_errors(project) -> None:  #
 
 def test_bl402_best_effort_idioms_are_not_swallowed_errors(project) -> None:  # type: ignore[no-untyped-def]
     """Patterns of real apps (open-webui, changedetection.io, zou, misago, lnbits, maubot, calibre-web):
-    the failures these handlers tolerate are designed, the ones in ``lost`` are data that vanishes."""
+    the failures these handlers tolerate are designed (also a password check run only for its time, a
+    note saved while an upstream error is being reported, an optional use of parsed model output), the
+    ones in ``lost`` are data that vanishes."""
     files = {
         "app/lost.py": """
             async def update_chat(self, id, chat):
@@ -444,6 +446,29 @@ def test_bl402_best_effort_idioms_are_not_swallowed_errors(project) -> None:  # 
                         await VECTOR_DB.delete(collection_name=knowledge_id, filter={"file_id": file_id})
                     except Exception:  # expect: BL402
                         pass
+
+
+            async def save_reply(chat_id, message_id, reply, errors):
+                if not errors:
+                    try:
+                        await Chats.upsert_message(chat_id, message_id, {"content": reply})
+                    except Exception:  # expect: BL402
+                        pass
+
+
+            async def import_tags(chat_id, text, user):
+                try:
+                    await Chats.update_chat_tags_by_id(chat_id, [], user)
+                    tags = json.loads(text).get("tags", [])
+                except Exception:  # expect: BL402
+                    pass
+
+
+            def check_credentials(user, password):
+                try:
+                    user.set_password(password)
+                except Exception:  # expect: BL402
+                    pass
         """,
         "app/tolerated.py": """
             import ctypes
@@ -568,6 +593,45 @@ def test_bl402_best_effort_idioms_are_not_swallowed_errors(project) -> None:  # 
                     except Exception:
                         pass
                     raise error
+
+
+            def _spend_password_check_time(password):
+                # A bcrypt round that cannot succeed: an unknown address costs what a known one does.
+                try:
+                    auth.check_password(DUMMY_HASH, password or "")
+                except Exception:
+                    pass
+
+
+            async def stream_error(metadata, data, save_to_chat, event_emitter):
+                error = data.get("error", {})
+                if error:
+                    log.error("Provider returned error (streaming): %s", error)
+                    if save_to_chat:
+                        try:
+                            await Chats.upsert_message_to_chat_by_id_and_message_id(
+                                metadata["chat_id"], metadata["message_id"], {"error": {"content": error}}
+                            )
+                        except Exception:
+                            pass
+                    await event_emitter({"type": "chat:completion", "data": {"error": error}})
+
+
+            async def generate_tags(metadata, tags_string, user, event_emitter):
+                try:
+                    tags = JSONCodec.loads(tags_string).get("tags", [])
+                    await Chats.update_chat_tags_by_id(metadata["chat_id"], tags, user)
+                    await event_emitter({"type": "chat:tags", "data": tags})
+                except Exception as e:
+                    pass
+
+
+            async def follow_ups(metadata, text, event_emitter):
+                try:
+                    found = parse_follow_ups(text)
+                    await event_emitter({"type": "chat:message:follow_ups", "data": {"follow_ups": found}})
+                except Exception:
+                    pass
         """,
     }
     found, _ = _lint(project, files, "--select", "BL402")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from backlint.analysis.exceptions import catches_every_error, caught_names
+from backlint.analysis.strings import name_tokens
 from backlint.core.catalog import Knowledge
 from backlint.core.rule import Rule
 from backlint.pipeline.walk import scope_descendants
@@ -22,6 +23,9 @@ _COMMON_METHODS = frozenset(
 )  # fmt: skip
 _WRITES = frozenset({"commit", "flush"})  # a write was made: its failure is more than a "no" answer
 _COLLECTION_UPDATES = frozenset({"append", "add", "extend", "insert", "setdefault", "appendleft"})
+# Words of a test that reads an error value (``if error:``, ``if data.get("error"):``): its branch handles
+# a failure that is already being reported, as an ``except`` does.
+_ERROR_WORDS = frozenset({"error", "errors", "err", "failure", "failed", "exception"})
 
 
 def _discards(statement: cst.BaseSmallStatement) -> bool:
@@ -89,6 +93,20 @@ def _is_boolean(value: cst.BaseExpression) -> bool:
 
 def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
+
+
+def _reads_error(test: cst.BaseExpression) -> bool:
+    """``if error:``, ``if raw_error and save:``, ``if response.get("error"):``: the branch runs when a
+    failure was reported (a negation or a comparison, ``if not errors``, ``if error is None``, is not this)."""
+    if isinstance(test, cst.BooleanOperation):
+        return _reads_error(test.left) or _reads_error(test.right)
+    if not isinstance(test, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
+        return False
+    words: set[str] = set()
+    for node in scope_descendants(test):
+        if isinstance(node, (cst.Name, cst.SimpleString)):
+            words.update(name_tokens(node.value))
+    return bool(words & _ERROR_WORDS)
 
 
 def _method_name(call: cst.Call) -> str:
@@ -190,6 +208,8 @@ class ExceptionSwallowed(Rule):
             return True
         if not masked and self._computes(try_node.body):
             return True  # not for a store call's result: that is the failure being masked
+        if not masked and (self._parses_first(statements) or self._on_error_path(try_node)):
+            return True
         return self._falls_back(try_node) or self._keeps_default(try_node)
 
     def _computes(self, suite: cst.BaseSuite) -> bool:
@@ -234,9 +254,9 @@ class ExceptionSwallowed(Rule):
         cleanup = knowledge.values("cleanup-methods", "name")
         if name in _COLLECTION_UPDATES or name in cleanup or name.partition("_")[0] in cleanup:
             return True
-        methods = {r["name"] for r in knowledge.rows("best-effort-calls") if r["form"] == "method"}
+        methods = {r["name"] for r in knowledge.rows("best-effort-calls") if r["form"] in ("method", "answer")}
         if name in methods:
-            return True
+            return True  # a metric update, or a check whose answer the statement discards
         calls = {r["name"] for r in knowledge.rows("best-effort-calls") if r["form"] == "call"}
         node: cst.BaseExpression = value
         while True:  # ``ctypes.CDLL("libc.so.6").malloc_trim(0)``: a call on a probed feature
@@ -248,6 +268,57 @@ class ExceptionSwallowed(Rule):
                 node = node.value
             else:
                 return False
+
+    def _parses_first(self, statements: list[cst.BaseStatement | cst.BaseSmallStatement]) -> bool:
+        """The ``try`` starts by parsing text (``tags = json.loads(text).get("tags")``, ``parse_follow_ups(s)``)
+        and the rest of it uses what was parsed: its failure is the text that did not parse, and what
+        follows is an optional use of the parsed value (the default stands)."""
+        if len(statements) < 2 or not isinstance(statements[0], cst.SimpleStatementLine):
+            return False
+        first = statements[0].body
+        if len(first) != 1 or not isinstance(first[0], (cst.Assign, cst.AnnAssign)) or first[0].value is None:
+            return False
+        targets = {t.value for t in _assigned(first[0])}
+        if not targets or not self._parses(first[0].value):
+            return False
+        return any(
+            isinstance(node, cst.Name) and node.value in targets
+            for statement in statements[1:]
+            for node in scope_descendants(statement)
+        )
+
+    def _parses(self, value: cst.BaseExpression) -> bool:
+        """A call chain rooted in a parse: an ``input-parsers`` call or method, or a function named ``parse_*``."""
+        knowledge = self.context.knowledge
+        calls = {r["name"] for r in knowledge.rows("input-parsers") if r["form"] == "call"}
+        methods = {r["name"] for r in knowledge.rows("input-parsers") if r["form"] == "method"}
+        node: cst.BaseExpression = value.expression if isinstance(value, cst.Await) else value
+        while True:
+            if isinstance(node, cst.Call):
+                name = _method_name(node)
+                if (
+                    self.context.qualified_name(node.func) in calls
+                    or (isinstance(node.func, cst.Attribute) and name in methods)
+                    or name_tokens(name)[:1] == ("parse",)
+                ):
+                    return True
+                node = node.func
+            elif isinstance(node, cst.Attribute):
+                node = node.value
+            else:
+                return False
+
+    def _on_error_path(self, try_node: cst.CSTNode) -> bool:
+        """The ``try`` runs in the branch of an ``if`` that reads an error value (``if error: try: save the error
+        note; except: pass``): a second failure while a reported one is being handled, as in an ``except``."""
+        ancestors = self.context.ancestors
+        for index in range(len(ancestors) - 3, 0, -1):
+            node = ancestors[index]
+            if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                return False
+            if isinstance(node, cst.If) and ancestors[index + 1] is node.body and _reads_error(node.test):
+                return True
+        return False
 
     def _falls_back(self, try_node: cst.Try | cst.TryStar) -> bool:
         """The ``try`` returns a value and the function returns another one, or gives up with an error,
