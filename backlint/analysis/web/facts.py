@@ -46,6 +46,7 @@ class ObjectFact:
     span: Span
     function: str | None  # qualified name of the enclosing function, None at module level
     bound: bool  # assigned to a name (or returned); False for one nested in another call
+    main_guard: bool = False  # built under ``if __name__ == "__main__":`` (a script's or try-out app)
 
 
 @dataclasses.dataclass

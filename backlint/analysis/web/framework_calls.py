@@ -203,6 +203,7 @@ class CallRecorder:
                 span=self.web.here(),
                 function=self.names.function_name(),
                 bound=bound is not None,
+                main_guard=self.names.in_main_guard(),
             ),
         )
 

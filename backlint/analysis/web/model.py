@@ -147,6 +147,11 @@ class ProjectModel:
                     continue
                 django_seen.add(key)
             roots.append(node)
+        if any(root.fact is not None and not root.fact.main_guard for root in roots):
+            # An app built under ``if __name__ == "__main__":`` next to an app built outside any guard is a
+            # try-out (a router module serving itself by hand, a script's own server): the deployed app is
+            # the other one. Alone, it is the app ``python -m pkg.server`` runs, and is judged.
+            roots = [root for root in roots if root.fact is None or not root.fact.main_guard]
         reach = {root.key: self._reachable(root) for root in roots}
         owned = {e.owner.key for e in self.endpoints if e.owner is not None}
         unseen = [
