@@ -18,6 +18,7 @@ from backlint.api import settings_for
 from backlint.core.catalog import load_catalog
 from backlint.core.config import Config
 from backlint.core.results import FileKind
+from backlint.core.rule import FileContext
 from backlint.pipeline import filestage
 from backlint.pipeline.discovery import SourceFile
 from backlint.pipeline.positions import StatementIndex
@@ -151,3 +152,53 @@ def test_a_name_s_reaching_bindings_are_found_back_from_the_use() -> None:
     found = scopes.reaching(bindings, use)
     assert [b.point for b in found] == list(range(15_000, 20_002, 2))  # the last before the use, and after
     assert len(reads) <= 40  # bisection and one step back, not 7,500 reads
+
+
+def _elif_ladder(n: int) -> str:
+    branches = "".join(
+        f'        elif a == "{i}":\n            x = {i}\n            log.info("v %s", x)\n' for i in range(1, n)
+    )
+    return (
+        "import logging, sqlite3\nfrom flask import Flask, request\napp = Flask(__name__)\n"
+        'log = logging.getLogger(__name__)\n\n\n@app.route("/a")\ndef f():\n    a = request.args["a"]\n'
+        '    try:\n        if a == "0":\n            x = 0\n'
+        + branches
+        + '        return sqlite3.connect("a").execute("select ?", (x,))\n    except Exception:\n        raise\n'
+    )
+
+
+def test_an_elif_ladder_reads_each_ancestor_a_bounded_number_of_times(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Each elif is an If in the one before: a statement of branch k has ~2k ancestors. The walks up
+    # the ancestors (the blocks around a binding, backlint/analysis/scopes.py; the innermost def,
+    # backlint/analysis/web/body_file.py; the enclosing try, backlint/analysis/web/framework_guards.py)
+    # stop at the nearest node answered before: the ancestors read grow with N, not N². (The blocks
+    # of a ladder, backlint/analysis/passwords/values.py's _blocks, are read in a loop.)
+    reads = [0]
+
+    class Counting(list):  # type: ignore[type-arg]
+        def __getitem__(self, index):  # type: ignore[no-untyped-def]
+            reads[0] += 1
+            return super().__getitem__(index)
+
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            for item in super().__iter__():
+                reads[0] += 1
+                yield item
+
+        def __reversed__(self):  # type: ignore[no-untyped-def]
+            for index in range(len(self) - 1, -1, -1):
+                yield self[index]
+
+    original = FileContext.__init__
+
+    def counting_init(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        self.ancestors = Counting()
+
+    monkeypatch.setattr(FileContext, "__init__", counting_init)
+    costs = {}
+    for n in (150, 300, 600):
+        reads[0] = 0
+        assert _analyse(_elif_ladder(n)) is not None
+        costs[n] = reads[0]
+    assert costs[600] <= 2.3 * costs[300] and costs[300] <= 2.3 * costs[150], costs

@@ -158,6 +158,31 @@ def within(inner: tuple[int, ...], outer: tuple[int, ...]) -> bool:
     return inner[: len(outer)] == outer
 
 
+def enclosing_blocks(
+    ancestors: list[cst.CSTNode], frame: cst.CSTNode, known: dict[int, tuple[cst.CSTNode, tuple[int, ...]]]
+) -> tuple[int, ...]:
+    """ids of the blocks around ``ancestors[-1]``, from ``frame``'s body inwards. ``known`` keeps the
+    answer for every node passed (with its frame): the search goes up only to the nearest node
+    answered before, so an ``elif`` ladder N deep (each ``elif`` an ``If`` in the one before) costs
+    N, not N² (issue 19)."""
+    blocks: tuple[int, ...] = ()
+    start = len(ancestors)
+    while start > 0:
+        ancestor = ancestors[start - 1]
+        if ancestor is frame:
+            break
+        seen = known.get(id(ancestor))
+        if seen is not None and seen[0] is frame:
+            blocks = seen[1]
+            break
+        start -= 1
+    for ancestor in ancestors[start:]:
+        if type(ancestor) in _BLOCKS:  # not isinstance(): ABCMeta's check is ten times slower
+            blocks = (*blocks, id(ancestor))
+        known[id(ancestor)] = (frame, blocks)
+    return blocks
+
+
 class Scopes(Analysis):
     """The file's scopes and bindings, built during the walk; lookups answer at any later time."""
 
@@ -173,6 +198,7 @@ class Scopes(Analysis):
         self._site_node: cst.CSTNode | None = None
         self._site: Site | None = None
         self.dead: set[int] = set()  # ids of blocks that never run (a constant condition's other branch)
+        self._blocks_at: dict[int, tuple[cst.CSTNode, tuple[int, ...]]] = {}  # see enclosing_blocks
 
     # -- where the walk is ------------------------------------------------------------------
 
@@ -186,15 +212,7 @@ class Scopes(Analysis):
 
     def blocks(self) -> tuple[int, ...]:
         """ids of the blocks around the node being visited, from its frame's body inwards."""
-        out: list[int] = []
-        frame_node = self.current.frame.node
-        for ancestor in reversed(self.context.ancestors):
-            if ancestor is frame_node:
-                break
-            if type(ancestor) in _BLOCKS:  # not isinstance(): ABCMeta's check is ten times slower
-                out.append(id(ancestor))
-        out.reverse()
-        return tuple(out)
+        return enclosing_blocks(self.context.ancestors, self.current.frame.node, self._blocks_at)
 
     def here(self) -> Site:
         """A new site at the node being visited."""

@@ -145,18 +145,23 @@ def functions_of(
 
 
 def _blocks(statement: cst.CSTNode) -> Iterator[Sequence[cst.BaseStatement]]:
-    body = getattr(statement, "body", None)
-    if isinstance(body, cst.IndentedBlock):
-        yield body.body
-    for attr in ("orelse", "finalbody"):
-        extra = getattr(statement, attr, None)
-        if isinstance(extra, cst.If):
-            yield from _blocks(extra)
-        elif extra is not None and isinstance(getattr(extra, "body", None), cst.IndentedBlock):
-            yield extra.body.body
-    for handler in getattr(statement, "handlers", ()):
-        if isinstance(handler.body, cst.IndentedBlock):
-            yield handler.body.body
+    """The statement's blocks; an ``elif`` ladder's in a loop (N branches cost N, not N²)."""
+    branch: cst.CSTNode | None = statement
+    while branch is not None:
+        body = getattr(branch, "body", None)
+        if isinstance(body, cst.IndentedBlock):
+            yield body.body
+        following: cst.CSTNode | None = None
+        for attr in ("orelse", "finalbody"):
+            extra = getattr(branch, attr, None)
+            if isinstance(extra, cst.If):
+                following = extra  # an If's only extra block: nothing of this branch comes after it
+            elif extra is not None and isinstance(getattr(extra, "body", None), cst.IndentedBlock):
+                yield extra.body.body
+        for handler in getattr(branch, "handlers", ()):
+            if isinstance(handler.body, cst.IndentedBlock):
+                yield handler.body.body
+        branch = following
 
 
 def unwrap_annotation(node: cst.BaseExpression) -> cst.BaseExpression:

@@ -39,6 +39,7 @@ class BodyFile(Analysis):
         self.evidence = CallEvidence(self.state, self.failures)
         self.tables = self.state.tables
         self.facts: dict[str, Any] = {}
+        self._defs_at: dict[int, int | None] = {}  # see _innermost_def
 
     # ----------------------------------------------------------------- module and scopes
 
@@ -209,12 +210,29 @@ class BodyFile(Analysis):
             self.evidence.call(node, frame)
 
     def _in_body(self, frame: Frame) -> bool:
-        for ancestor in reversed(self.context.ancestors):
-            if ancestor is frame.body:
-                return True
-            if type(ancestor) is cst.FunctionDef:  # not isinstance(): ABCMeta's check is ten times slower
-                return False
-        return False
+        """The node is in ``frame``'s body: the child of its innermost ``def`` on its path is it."""
+        ancestors = self.context.ancestors
+        index = self._innermost_def(ancestors)
+        return index is not None and index + 1 < len(ancestors) and ancestors[index + 1] is frame.body
+
+    def _innermost_def(self, ancestors: list[cst.CSTNode]) -> int | None:
+        """The index in ``ancestors`` of the innermost ``def``, kept per node passed: the search
+        stops at the nearest node answered before (an ``elif`` ladder N deep costs N, not N²)."""
+        pending: list[int] = []
+        found: int | None = None
+        for index in range(len(ancestors) - 1, -1, -1):
+            node = ancestors[index]
+            if type(node) is cst.FunctionDef:  # not isinstance(): ABCMeta's check is ten times slower
+                found = index
+                break
+            known = self._defs_at.get(id(node), -1)
+            if known != -1:
+                found = known
+                break
+            pending.append(id(node))
+        for key in pending:
+            self._defs_at[key] = found
+        return found
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         frame = self.state.frame()

@@ -36,23 +36,35 @@ class GuardReader:
         self.context = names.context
         self.tables = names.tables
         self._answers: Answers | None = None  # made when a guard's answer is to be fixed
+        self._above: dict[int, int | None] = {}  # id(node) -> guard_index for the nodes under it
 
     def guard_index(self, scope: Scope) -> int | None:
         """The innermost enclosing ``try`` (in this function) whose handler catches broad/DB errors."""
         ancestors = self.context.ancestors
+        # The answer is kept per node passed (``_above``: for the nodes under it): the search stops at
+        # the nearest node answered before, so an ``elif`` ladder N deep costs N, not N² (issue 19).
+        pending: list[int] = []
+        found: int | None = None
         for index in range(len(ancestors) - 2, -1, -1):
+            below = id(ancestors[index + 1])
+            if below in self._above:
+                found = self._above[below]
+                break
+            pending.append(below)
             node = ancestors[index]
             kind = type(node)  # not isinstance(): ABCMeta's check costs ten times more when it fails
             if kind is cst.FunctionDef or kind is cst.ClassDef or kind is cst.Lambda:
-                return None
+                break
             if (type(node) is cst.Try or type(node) is cst.TryStar) and ancestors[index + 1] is node.body:
                 key = id(node)
                 if key not in scope.guards:
                     scope.guards[key] = self.make_guard(node, ancestors[: index + 1], scope)
                 found = scope.guards[key]
                 if found is not None:
-                    return found
-        return None
+                    break
+        for below in pending:
+            self._above[below] = found
+        return found
 
     def make_guard(self, node: cst.Try | cst.TryStar, ancestors: list[cst.CSTNode], scope: Scope) -> int | None:
         for handler in node.handlers:
