@@ -58,6 +58,8 @@ class MockLibraryInProduction(Rule):
         rows = context.knowledge.rows("test-doubles")
         self.real_clients = frozenset(r["name"] for r in rows if r["role"] == "real-client")
         self.dev_flags = frozenset(r["name"] for r in rows if r["role"] == "dev-flag")
+        self.overrides = frozenset(r["name"] for r in rows if r["role"] == "scoped-override")
+        self.uses: dict[str, list[bool]] = {}  # local name → per use, whether it calls a scoped override
         self.imported: dict[str, tuple[cst.CSTNode, str]] = {}  # local name → (import statement, library)
         self.places: dict[int, tuple[cst.CSTNode, ...]] = {}  # id(import statement) → its ancestors, for the fix
         self.used_in: dict[str, str] = {}
@@ -146,8 +148,43 @@ class MockLibraryInProduction(Rule):
         self.functions.pop()
 
     def visit_Name(self, node: cst.Name) -> None:
-        if self.functions and node.value in self.imported and node.value not in self.used_in:
+        if node.value not in self.imported or not self._reference(node):
+            return
+        if self.functions and node.value not in self.used_in:
             self.used_in[node.value] = self.functions[-1]
+        self.uses.setdefault(node.value, []).append(self._scoped_override())
+
+    def _reference(self, node: cst.Name) -> bool:
+        """``node`` reads a name (not an attribute's name, a keyword, or a name in an import)."""
+        ancestors = self.context.ancestors
+        parent = ancestors[-2] if len(ancestors) > 1 else None
+        if isinstance(parent, cst.Attribute) and parent.attr is node:
+            return False
+        if isinstance(parent, cst.Arg) and parent.keyword is node:
+            return False
+        return not any(isinstance(a, (cst.Import, cst.ImportFrom)) for a in ancestors)
+
+    def _scoped_override(self) -> bool:
+        """The name being visited heads a call of a scoped override: ``mock.patch.dict(settings, {...})``."""
+        ancestors = self.context.ancestors
+        index = len(ancestors) - 1
+        while index > 0:
+            outer = ancestors[index - 1]
+            if not isinstance(outer, cst.Attribute) or outer.value is not ancestors[index]:
+                break
+            index -= 1
+        head, parent = ancestors[index], ancestors[index - 1] if index > 0 else None
+        return (
+            isinstance(parent, cst.Call)
+            and parent.func is head
+            and (self.context.qualified_name(head) or "") in self.overrides
+        )
+
+    def _overrides_only(self, statement: cst.CSTNode) -> bool:
+        """Every name the import binds is used, and each use calls a scoped override (``patch``): the
+        module overrides a setting for a block, it makes no fake object."""
+        names = self._names_of(statement)
+        return bool(names) and all(self.uses.get(name) and all(self.uses[name]) for name in names)
 
     def leave_Module(self, node: cst.Module) -> None:
         reported: set[int] = set()
@@ -155,6 +192,8 @@ class MockLibraryInProduction(Rule):
             if id(statement) in reported:
                 continue
             reported.add(id(statement))
+            if self._overrides_only(statement):
+                continue
             used = self.used_in.get(local)
             where = f", and `{used}` uses it" if used else ""
             self.report(
