@@ -54,7 +54,11 @@ _PATH = click.Path(dir_okay=False, path_type=Path)
 _OPTIONS: dict[str, Callable[[Any], Any]] = {
     "paths": click.argument("paths", nargs=-1, type=click.Path(path_type=Path)),
     "format": click.option(
-        "--format", "--output-format", "output_format", type=click.Choice(FORMATS), default="text", show_default=True
+        "--format",
+        "--output-format",
+        "output_format",
+        type=click.Choice(FORMATS),
+        help="Report format (default: from the --output suffix, .sarif or .json; else text).",
     ),
     "output": click.option("--output", "-o", type=_PATH, help="Write the report to FILE."),
     "select": click.option(
@@ -185,8 +189,16 @@ def check(**kwargs: Any) -> None:
     """Lint PATHS (default: the current directory)."""
     from backlint.commands.check import run_check
 
-    options = _check_options(kwargs)
+    options = _check_options(_format_from_output(kwargs))
     _run(lambda: run_check(options))
+
+
+def _format_from_output(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Without --format, the report format follows the --output suffix (.sarif, .json), else text."""
+    if kwargs.get("output_format") is None:
+        suffix = kwargs["output"].suffix.lower() if kwargs.get("output") is not None else ""
+        kwargs["output_format"] = {".sarif": "sarif", ".json": "json"}.get(suffix, "text")
+    return kwargs
 
 
 @main.command()
@@ -238,10 +250,7 @@ def merge(**kwargs: Any) -> None:
     from backlint.commands.merge import run_merge
 
     shards = list(kwargs.pop("shards"))
-    if kwargs["output_format"] is None:
-        suffix = kwargs["output"].suffix.lower() if kwargs["output"] is not None else ""
-        kwargs["output_format"] = {".sarif": "sarif", ".json": "json"}.get(suffix, "text")
-    options = _check_options(kwargs)
+    options = _check_options(_format_from_output(kwargs))
     _run(lambda: run_merge(options, shards))
 
 

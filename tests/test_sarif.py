@@ -464,3 +464,25 @@ def test_output_file_passes_check_sarif_on_the_fixtures(tmp_path: Path, schema_v
     check = subprocess.run([sys.executable, str(CHECK_SARIF), str(out)], capture_output=True, text=True, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
     assert check.stdout.startswith("ok: ")
+
+
+def test_check_output_format_follows_the_output_suffix_unless_given(project) -> None:  # type: ignore[no-untyped-def]
+    # `check -o report.sarif` writes SARIF, as `merge` does; `--format` given explicitly wins.
+    project.write("app/views.py", SWALLOW)
+    root = project.root
+    for name, expected in (("report.sarif", "sarif"), ("report.SARIF", "sarif"), ("report.json", "json"),
+                           ("report.txt", "text"), ("report", "text")):  # fmt: skip
+        result = run_cli("check", ".", "--no-cache", "-o", name, cwd=root)
+        assert result.exit_code == 1, result.stderr
+        text = (root / name).read_text("utf-8")
+        if expected == "sarif":
+            assert json.loads(text)["version"] == "2.1.0"
+        elif expected == "json":
+            assert "findings" in json.loads(text)
+        else:
+            assert "BL402" in text and not text.lstrip().startswith("{")
+    assert run_cli("check", ".", "--no-cache", "--format", "text", "-o", "forced.sarif", cwd=root).exit_code == 1
+    assert not (root / "forced.sarif").read_text("utf-8").lstrip().startswith("{")
+    assert "findings" in json.loads(run_cli("check", ".", "--no-cache", "--format", "json", cwd=root).stdout)
+    help_text = run_cli("check", "--help").stdout
+    assert "from the --output suffix" in " ".join(help_text.split())
