@@ -249,6 +249,26 @@ def test_flask_cors_origins_per_resource(project: Any) -> None:
     assert lint(project, "zou/app/__init__.py", code, "BL702") == set()
 
 
+def test_flask_cors_origins_per_resource_read_from_app_config(project: Any) -> None:
+    """gramps-webapi: a resource pattern built by an f-string, its origins read from ``app.config``: judged
+    by what the project sets that key to (nothing here: the deployment's config file lists them)."""
+    code = (
+        "from flask import Flask\nfrom flask_cors import CORS\n\nAPI_PREFIX = '/api'\n\n\n"
+        "def create_app(config):\n    app = Flask(__name__)\n    app.config.from_mapping(config)\n"
+        "    if app.config.get('CORS_ORIGINS'):\n        CORS(\n            app,\n            resources={\n"
+        "                f'{API_PREFIX}/*': {\n                    'origins': app.config['CORS_ORIGINS'],\n"
+        "                    'supports_credentials': False,\n                }\n            },\n        )\n"
+        "    return app\n"
+    )
+    assert lint(project, "gramps/app.py", code, "BL702") == set()
+    project.write("gramps/config.py", "CORS_ORIGINS = '*'\n")
+    assert lint(project, "gramps/app.py", code, "BL702") == {(11, "note")}
+    with_credentials = code.replace("'supports_credentials': False", "'supports_credentials': True")
+    assert lint(project, "gramps/app.py", with_credentials, "BL702") == {(11, "error")}
+    project.write("gramps/config.py", "CORS_ORIGINS = ['https://family.example.org']\n")
+    assert lint(project, "gramps/app.py", with_credentials, "BL702") == set()
+
+
 def test_django_cors_settings(project: Any) -> None:
     allow_all = SETTINGS + "CORS_ALLOW_ALL_ORIGINS = True\nCORS_ALLOW_METHODS = ['GET']\n"
     assert lint(project, "config/settings.py", allow_all, "BL702") == {(3, "note")}

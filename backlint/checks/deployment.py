@@ -312,8 +312,8 @@ class CorsFacts(FactCollector):
         credentials = self.literals.evaluate(credentials_node) is True
         origins_node = keyword_arg(node, row.get("origins"))
         origins = self.literals.evaluate(origins_node) if origins_node is not None else row.get("default-origins", [])
-        resources = self.literals.evaluate(keyword_arg(node, row.get("resources")))
-        scoped = list(resources.values()) if isinstance(resources, dict) else []
+        resources = self._resources(keyword_arg(node, row.get("resources")))
+        scoped = [options for options, _ in resources]
         if origins_node is None and scoped and all(isinstance(o, dict) and "origins" in o for o in scoped):
             origins = None  # every resource names its own origins: the call's default never applies
         what = None
@@ -327,6 +327,7 @@ class CorsFacts(FactCollector):
                     what = "allows every origin for some resources"
                     credentials = credentials or options.get("supports_credentials") is True
         if what is None:
+            self._configured_resources(node, row, name, resources, credentials, credentials_node)
             return
         reads_config = {
             "origins": _config_key(row, "origins") if origins_node is None and what.endswith("(its default)") else None,
@@ -334,6 +335,56 @@ class CorsFacts(FactCollector):
         }
         callee = name.rpartition(".")[2] if name else "CORS"
         self._grant(node, f"`{callee}` {what}", credentials, f"{row.get('credentials')}=True", reads_config)
+
+    def _resources(self, node: cst.BaseExpression | None) -> list[tuple[Any, cst.BaseExpression | None]]:
+        """Each resource's options and the expression of its origins: ``resources={f"{API_PREFIX}/*":
+        {"origins": ...}}`` (the keys are path patterns, often built: they do not matter here)."""
+        if isinstance(node, cst.Dict):
+            out: list[tuple[Any, cst.BaseExpression | None]] = []
+            for element in node.elements:
+                if isinstance(element, cst.DictElement):
+                    origins = None
+                    if isinstance(element.value, cst.Dict):
+                        origins = next(
+                            (
+                                e.value
+                                for e in element.value.elements
+                                if isinstance(e, cst.DictElement) and self.literals.evaluate(e.key) == "origins"
+                            ),
+                            None,
+                        )
+                    out.append((self.literals.evaluate(element.value), origins))
+            return out
+        evaluated = self.literals.evaluate(node)
+        return [(options, None) for options in evaluated.values()] if isinstance(evaluated, dict) else []
+
+    def _configured_resources(
+        self,
+        node: cst.Call,
+        row: dict[str, Any],
+        name: str | None,
+        resources: list[tuple[Any, cst.BaseExpression | None]],
+        credentials: bool,
+        credentials_node: cst.BaseExpression | None,
+    ) -> None:
+        """A resource whose origins are read from the app's configuration (``app.config["CORS_ORIGINS"]``):
+        a grant the project pass reports only when a module of the project sets that key to every origin."""
+        for options, origins in resources:
+            key = _config_read(origins, self.literals)
+            if key is None:
+                continue
+            with_credentials = credentials or (
+                isinstance(options, dict) and options.get("supports_credentials") is True
+            )
+            callee = name.rpartition(".")[2] if name else "CORS"
+            reads_config = {
+                "origins": key,
+                "credentials": _config_key(row, "credentials") if credentials_node is None else None,
+                "only-if-set": True,
+            }
+            what = f"`{callee}` allows every origin for some resources (the app's `{key}`)"
+            self._grant(node, what, with_credentials, f"{row.get('credentials')}=True", reads_config)
+            return
 
     def _aiohttp(self, node: cst.Call, row: dict[str, Any]) -> None:
         defaults = keyword_arg(node, row.get("origins"))
@@ -367,6 +418,25 @@ class CorsFacts(FactCollector):
                 "config": reads_config or {},
             },
         )
+
+
+def _config_read(node: cst.BaseExpression | None, literals: Literals) -> str | None:
+    """The key of an app configuration read: ``app.config["CORS_ORIGINS"]``, ``app.config.get("CORS_ORIGINS")``."""
+    mapping, key = None, None
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        mapping, key = node.value, node.slice[0].slice.value
+    elif (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value == "get"
+        and node.args
+        and node.args[0].keyword is None
+    ):
+        mapping, key = node.func.value, node.args[0].value
+    if not isinstance(mapping, cst.Attribute) or mapping.attr.value != "config":
+        return None
+    evaluated = literals.evaluate(key)
+    return evaluated if isinstance(evaluated, str) else None
 
 
 def _config_key(row: dict[str, Any], option: str) -> str | None:
@@ -457,7 +527,9 @@ class CorsWildcardWithCredentials(ProjectRule):
                 settings = configured.get(origins_key or "", [])
                 if settings and not any(s["wildcard"] for s in settings):
                     continue  # the app's configuration lists the origins
-                if settings:
+                if grant["config"].get("only-if-set") and not settings:
+                    continue  # origins read from a key the project never sets: the deployment lists them
+                if settings and "(its default)" in what:
                     what = what.replace("(its default)", f"(the app's `{origins_key}`)")
                 credentials_key = grant["config"].get("credentials")
                 if not credentials and any(s["true"] for s in configured.get(credentials_key or "", [])):
