@@ -370,3 +370,61 @@ def test_bl801_django_urlconf_decorated_as_a_whole(project) -> None:  # type: ig
     }
     found, _ = _lint(project, files, "--select", "BL801")
     assert found == _expected(files, "BL801")
+
+
+def test_bl801_follows_a_dependency_factory_into_the_function_it_returns(project) -> None:  # type: ignore[no-untyped-def]
+    """gns3-server: ``dependencies=[Depends(has_privilege("Node.Allocate"))]``; the factory returns an inner
+    function whose parameter depends on the current user. A factory whose inner function depends on
+    nothing that authenticates is no evidence."""
+    files = {
+        "gns/__init__.py": "",
+        "gns/dependencies.py": """
+            from fastapi import Depends, HTTPException, Request
+            from fastapi.security import OAuth2PasswordBearer
+
+            oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/v3/access/users/login")
+
+
+            async def get_user_from_token(token: str = Depends(oauth2_scheme)):
+                return await users.by_token(token)
+
+
+            def has_privilege(privilege_name: str):
+                async def get_user_and_check_privilege(request: Request, current_user=Depends(get_user_from_token)):
+                    if not await rbac.check(current_user, request.url.path, privilege_name):
+                        raise HTTPException(status_code=403, detail="Permission denied")
+                    return current_user
+
+                return get_user_and_check_privilege
+
+
+            def with_pagination(size: int):
+                async def paginate(page: int = 1):
+                    return (page - 1) * size, size
+
+                return paginate
+        """,
+        "gns/nodes.py": """
+            from fastapi import APIRouter, Depends, FastAPI
+
+            from .dependencies import has_privilege, with_pagination
+
+            app = FastAPI()
+            router = APIRouter()
+
+
+            @router.post("/nodes", dependencies=[Depends(has_privilege("Node.Allocate"))])
+            async def create_node(node: dict):
+                return await nodes.create(node)
+
+
+            @router.delete("/nodes/{node_id}", dependencies=[Depends(with_pagination(10))])
+            async def delete_node(node_id: str):  # expect: BL801
+                await nodes.delete(node_id)
+
+
+            app.include_router(router)
+        """,
+    }
+    found, _ = _lint(project, files, "--select", "BL801")
+    assert found == _expected(files, "BL801")

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from backlint.analysis.strings import name_tokens
-from backlint.analysis.web.facts import OBJECT_CALLS, ClassFacts, Value, value_items, value_str
+from backlint.analysis.web.bodies import BodyFacts
+from backlint.analysis.web.facts import OBJECT_CALLS, ClassFacts, FunctionFacts, Value, value_items, value_str
 from backlint.analysis.web.model import App, ProjectModel
 from backlint.analysis.web.modules import Module
 from backlint.analysis.web.routing import Node
@@ -371,11 +372,21 @@ class _Evidence:
         if found is None:
             return False
         body = self.index.body(*found)
-        if body is None:
-            return False
-        if body.auth:
+        bodies = ([body] if body is not None else []) + self._returned_functions(*found)
+        if any(b.auth for b in bodies):
             return True
-        return any(self._auth_provider(p, found[0], depth + 1) for p in body.depends + body.dependency_calls)
+        return any(self._auth_provider(p, found[0], depth + 1) for b in bodies for p in b.depends + b.dependency_calls)
+
+    def _returned_functions(self, module: Module, function: FunctionFacts) -> list[BodyFacts]:
+        """The functions defined inside ``function`` that it returns: ``Depends(has_privilege("Node.Allocate"))``
+        runs the inner function the factory returns, whose parameters name its own dependencies."""
+        names = {ref.rpartition(":")[2].rpartition(".")[2] for ref in function.returned_refs}
+        prefix = function.qualname + "."
+        return [
+            body
+            for body in self.index.nested(module, function)
+            if body.qualname.startswith(prefix) and body.qualname[len(prefix) :] in names
+        ]
 
     def _app_evidence(self, served: Served, app: App) -> list[str]:
         """App- and router-wide evidence: dependencies, middleware, before-request hooks, Django settings."""
