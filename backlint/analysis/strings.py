@@ -56,6 +56,11 @@ class Lexicon:
     entropy_exempt: frozenset[str]
     # Words naming another service the app logs in to (db, smtp, ldap): its secrets are the app's client credentials.
     client: frozenset[str] = frozenset()
+    # Password words with another sense (``pwd``: a working directory) -> the words of that sense's context.
+    homonyms: dict[str, frozenset[str]] = dataclasses.field(default_factory=dict, compare=False)
+    # Words of a field naming where a service is (host, port): a record holding a password beside one
+    # is the login of a service the app connects to.
+    address: frozenset[str] = frozenset()
 
     def sensitivity(self, name: str) -> str | None:
         """``"password"``, ``"secret"`` or None for an identifier, dict key or keyword name."""
@@ -69,6 +74,19 @@ class Lexicon:
         if any(t in self.secret for t in tokens) or any(p in self.pairs for p in zip(tokens, tokens[1:])):
             return SECRET
         return None
+
+    def other_sense(self, tokens: Sequence[str], context: Iterable[str]) -> bool:
+        """Is every password word of a name a homonym whose other sense its context names (``pwd``
+        beside ``cmd``/``env``/``pid``: a working directory)? ``context``: the words of the names around."""
+        words = [t for t in tokens if t in self.password]
+        if not words or any(w not in self.homonyms for w in words):
+            return False
+        around = set(context)
+        return all(around & self.homonyms[w] for w in words)
+
+    def is_service_login(self, record: Iterable[str]) -> bool:
+        """Do the words of a record's fields (beside its password) say where a service is (host, port)?"""
+        return any(t in self.address for t in record)
 
     def label_words(self, kind: str) -> frozenset[str]:
         """Words that, as a whole value, name a slot of this kind instead of filling it (``"passwd"``)."""
@@ -128,12 +146,18 @@ def _lexicon(knowledge: Knowledge) -> Lexicon:
     }
     tails: set[str] = set()
     pairs: set[tuple[str, str]] = set()
+    senses: dict[str, set[str]] = {}  # a homonym's other sense -> its context words
+    homonyms: dict[str, str] = {}
     for row in knowledge.rows("secret-names"):
         words = tuple(row["words"].lower().split())
+        if row.get("homonym"):
+            homonyms[words[0]] = row["homonym"]
         if len(words) == 2 and row["role"] == "secret":
             pairs.add((words[0], words[1]))
-        elif len(words) == 1:
+        elif len(words) == 1 and row["role"] in sets:
             sets[row["role"]].add(words[0])
+        elif len(words) == 1:
+            senses.setdefault(row["role"], set()).add(words[0])
         if row.get("credential-tail"):
             tails.add(" ".join(words))
     return Lexicon(
@@ -144,6 +168,8 @@ def _lexicon(knowledge: Knowledge) -> Lexicon:
         credential_tails=frozenset(tails),
         entropy_exempt=frozenset(sets["not-entropy"] | sets["not-secret"]),
         client=frozenset(sets["client"]),
+        homonyms={word: frozenset(senses.get(sense, ())) for word, sense in homonyms.items()},
+        address=frozenset(senses.get("address", ())),
     )
 
 

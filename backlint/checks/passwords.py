@@ -57,7 +57,7 @@ from backlint.analysis.passwords.facts import (
 from backlint.analysis.passwords.fixes import create_user_fix, write_only_fix
 from backlint.analysis.passwords.flow import PasswordFlow
 from backlint.analysis.passwords.values import STORED, code_text
-from backlint.analysis.strings import PASSWORD, lexicon, name_tokens, name_triggers
+from backlint.analysis.strings import PASSWORD, Lexicon, lexicon, name_tokens, name_triggers
 from backlint.core.catalog import Knowledge
 from backlint.core.facts import FactCollector, ProjectFinding, ProjectRule
 from backlint.core.results import FileKind, ModuleFacts, RelatedLocation
@@ -151,6 +151,8 @@ def judge(fact: PasswordFact, rule_id: str, flow: PasswordFlow, context: FileCon
             return None  # an object's own password field copied into a document: what the object holds
         if fact.model is not None and _service_credential(fact.model, context):
             return None  # an SMTP/LDAP/RADIUS server's password: the app must present it in the clear
+        if lexicon(context.knowledge).is_service_login(fact.record):
+            return None  # written beside a host or port: the login of a service the app connects to
         fix = create_user_fix(fact.user_manager_call) if fact.user_manager_call is not None else None
         message = f"`{code_text(node)}` is stored unhashed by `{fact.sink}`: {_STORE_ADVICE}"
         source = _source(fact.source)
@@ -383,6 +385,8 @@ class PasswordFacts(FactCollector):
             )
         index = flow.index
         for info in index.classes.values():
+            if _is_service_login(info.fields, index.lex):
+                self.context.add_fact(SERVICE_LOGINS_FACT, {"class": index.class_qualname(info.name)})
             if info.kind == "orm" or info.setters:
                 bases = [index.qualified(b.value) or "" for b in info.node.bases]
                 qualname = index.class_qualname(info.name)
@@ -391,7 +395,14 @@ class PasswordFacts(FactCollector):
                 )
 
 
+def _is_service_login(fields: Iterable[str], lex: Lexicon) -> bool:
+    """A class declaring a password field beside an address field (host, port): another service's login."""
+    words = [name_tokens(f) for f in fields]
+    return any(lex.sensitivity_of(w) == PASSWORD for w in words) and lex.is_service_login(t for w in words for t in w)
+
+
 STORES_FACT = "password-stores"
+SERVICE_LOGINS_FACT = "password-service-logins"
 SETTERS_FACT = "password-model-setters"
 CALLS_FACT = "password-call-sites"
 
@@ -412,6 +423,8 @@ class PlaintextPasswordPersisted(ProjectRule):
             for fact in module.get(SETTERS_FACT):
                 setters[fact["class"]] = (fact["bases"], set(fact["setters"]))
                 by_name.setdefault(fact["class"].rpartition(".")[2], set()).update(fact["setters"])
+        logins = {fact["class"] for module in modules for fact in module.get(SERVICE_LOGINS_FACT)}
+        login_names = {name.rpartition(".")[2] for name in logins}
         calls: dict[str, list[dict[str, str]]] = {}
         for module in modules:
             for site in module.get(CALLS_FACT):
@@ -422,6 +435,8 @@ class PlaintextPasswordPersisted(ProjectRule):
                 model = fact["model"]
                 if model is not None and _has_setter(model[0], model[1], setters, by_name):
                     continue
+                if model is not None and _service_login(model[0], logins, login_names, setters):
+                    continue  # a model declared elsewhere with a host or port: another service's login
                 if fact.get("parameter") is not None and _callers_pass_hashes(fact["parameter"], calls):
                     continue
                 related = [RelatedLocation(module.path, span, message) for span, message in fact["related"]]
@@ -441,6 +456,11 @@ def _callers_pass_hashes(parameter: list[Any] | tuple[Any, ...], calls: dict[str
     position = str(index - 1 if method else index)
     passed = [site.get(name) or site.get(position) or PASSES_OTHER for site in sites]
     return bool(passed) and all(p in (PASSES_HASH, PASSES_CONSTANT) for p in passed)
+
+
+def _service_login(cls: str, logins: set[str], names: set[str], known: dict[str, Any]) -> bool:
+    """Is ``cls`` a service's login record (or, failing resolution, a class of that name is one)?"""
+    return cls in logins or (cls not in known and cls.rpartition(".")[2] in names)
 
 
 def _has_setter(

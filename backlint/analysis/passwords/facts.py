@@ -54,6 +54,9 @@ class Stored(PasswordFact):
     # The stored value is this parameter of the function: (function, parameter, its index, a method?).
     # The project pass asks the function's callers what they pass (a hash, a constant?).
     parameter: tuple[str, str, int, bool] | None = None
+    # The words of the other fields of the record written (the call's keywords, the dict's keys, the
+    # model's declared fields): a record with an address (host, port) is another service's login.
+    record: frozenset[str] = frozenset()
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,7 +3,7 @@ what each expression holds (``Val``), and the frame's parts that record where pa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import libcst as cst
 
@@ -86,6 +86,7 @@ class Frame:
         self.returns: list[tuple[cst.BaseExpression, Val]] = []
         self.record = record
         self.collected: list[PasswordFact] = []
+        self._around: set[str] | None = None
         # The frame's parts, each asking the frame to evaluate what it needs.
         self.sources = Sources(self)
         self.hashing = Hashing(self)
@@ -126,6 +127,27 @@ class Frame:
             names.append(string_value(call.args[0].value) or "")
         words = {w for name in names for w in name_tokens(name)}
         return handler, bool(words & self.k.credential_context)
+
+    def password_name(self, name: str, around: Iterable[str] = ()) -> bool:
+        """Is ``name`` a password's name here? Not when its only password word has another sense that the
+        names around it speak of (``pwd`` beside ``cmd``/``env``: a working directory): ``around`` (a
+        call's other keywords, a model's fields) and the frame's own (its parameters, its class's fields)."""
+        tokens = name_tokens(name)
+        if self.lex.sensitivity_of(tokens) != PASSWORD:
+            return False
+        if not any(t in self.lex.homonyms for t in tokens):
+            return True
+        return not self.lex.other_sense(tokens, {*around, *self._frame_words()})
+
+    def _frame_words(self) -> set[str]:
+        if self._around is None:
+            words: set[str] = set()
+            if self.function is not None:
+                words |= {w for p in params_of(self.function) for w in name_tokens(p.name.value)}
+            if self.owner is not None:
+                words |= self.index.class_words(self.owner.name)
+            self._around = words
+        return self._around
 
     def seed_params(self) -> None:
         assert self.function is not None
@@ -225,16 +247,17 @@ class Frame:
                 value, ASSIGNED, name or "", named_hash=named_hash, local=isinstance(target, cst.Name)
             )
         if isinstance(target, cst.Name):
-            if value.kind == OTHER and self.lex.sensitivity_of(tokens) == PASSWORD and not is_constant(source):
+            if value.kind == OTHER and self.password_name(name or "") and not is_constant(source):
                 value = Val(PW, source, UNKNOWN)
             self.env[target.value] = value
             return
         if isinstance(target, cst.Attribute):
             owner = self.eval(target.value)
             field = target.attr.value
-            if owner.kind == ORM and self.stores.password_slot(field) and self._is_column(owner, field):
+            around = self.index.class_words(owner.origin) if owner.kind == ORM else ()
+            if owner.kind == ORM and self.stores.password_slot(field, around) and self._is_column(owner, field):
                 model = (self.index.class_qualname(owner.origin), field)
-                self.stores.store_value(source, value, code_text(target), model, field)
+                self.stores.store_value(source, value, code_text(target), model, field, record=around)
             elif owner.kind == ORM and self._is_column(owner, field):
                 self.hashing.digest_used(value, PERSISTED, code_text(target), field)
             return
@@ -324,7 +347,7 @@ class Frame:
         if node.value in ("request", "req"):
             return Val(REQUEST, node)
         sensitivity = self.lex.sensitivity(node.value)
-        if sensitivity == PASSWORD:
+        if sensitivity == PASSWORD and self.password_name(node.value):
             return Val(PW, node, UNKNOWN)
         return Val(OTHER, node, taint=SECRET_DATA) if sensitivity == SECRET else OTHER_VAL
 
@@ -340,7 +363,8 @@ class Frame:
         if base.kind == PW and attr in ("data", "value"):
             return base
         sensitivity = self.lex.sensitivity(attr)
-        if sensitivity == PASSWORD:
+        around = self.index.class_words(base.origin) if base.kind == ORM else ()
+        if sensitivity == PASSWORD and self.password_name(attr, around):
             return Val(PW, node, self.sources.origin_of_field(node.value, base))
         if (
             sensitivity == SECRET

@@ -3,6 +3,7 @@ schemas, serializers), functions, module-level instances and string constants; a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 import libcst as cst
@@ -101,6 +102,13 @@ class ModuleIndex:
                 if last[:1].isupper() and last not in _SCALAR_TYPES:
                     return name
         return None
+
+    def class_words(self, name: str) -> set[str]:
+        """The words of a module class's name and field names: the context of a name read on its instances."""
+        info = self.classes.get(name)
+        if info is None:
+            return set(name_tokens(name))
+        return {*name_tokens(name), *(w for field in info.fields for w in name_tokens(field))}
 
     def add(self, fact: PasswordFact) -> None:
         self.facts.append(fact)
@@ -318,3 +326,5 @@ class Interpreter(Protocol):
     def is_endpoint(self) -> bool: ...
 
     def handler_context(self) -> tuple[bool, bool]: ...
+
+    def password_name(self, name: str, around: Iterable[str] = ()) -> bool: ...

@@ -61,7 +61,7 @@ class Sources:
         if name == "self" and self.frame.owner is not None and self.frame.owner.kind == "orm":
             return Val(ORM, param, self.frame.owner.name)
         sensitivity = self.lex.sensitivity(name)
-        if sensitivity == PASSWORD:
+        if sensitivity == PASSWORD and self.frame.password_name(name):
             return Val(PW, param, INPUT)
         return Val(OTHER, param, "param", taint=SECRET_DATA if sensitivity == SECRET else "")
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import libcst as cst
 
@@ -72,12 +72,14 @@ class Stores:
                 model_node = func.value
             model_name = self.index.class_qualname(dotted_name(model_node) or "")
             user_call = node if manager is not None and self._django_user(manager) else None
+            around = {w for a, _ in keywords if a.keyword is not None for w in name_tokens(a.keyword.value)}
+            around |= self.index.class_words((dotted_name(model_node) or "").rpartition(".")[2])
             for arg, value in keywords:
                 assert arg.keyword is not None
                 sink_text = f"{sink}({arg.keyword.value}=...)"
-                if self.password_slot(arg.keyword.value):
+                if self.password_slot(arg.keyword.value, around):
                     model = (model_name, arg.keyword.value)
-                    self.store_value(arg.value, value, sink_text, model, arg.keyword.value, user_call)
+                    self.store_value(arg.value, value, sink_text, model, arg.keyword.value, user_call, around)
                 else:
                     self.hashing.digest_used(value, PERSISTED, sink_text, arg.keyword.value)
                 if arg.keyword.value == "defaults" and value.kind == DICT and value.node is not None:
@@ -85,17 +87,26 @@ class Stores:
             if orm is not None:
                 self._splat(node, orm)
             return
-        if tail in self.k.role("values") and isinstance(func, cst.Attribute) and self._inserts_model(func.value):
+        values = tail in self.k.role("values") and isinstance(func, cst.Attribute)
+        written = self._inserts_model(func.value) if values and isinstance(func, cst.Attribute) else None
+        if written is not None:
+            model_name = self.index.class_qualname(dotted_name(written) or "")
+            around = {w for a, _ in keywords if a.keyword is not None for w in name_tokens(a.keyword.value)}
+            around |= self.index.class_words((dotted_name(written) or "").rpartition(".")[2])
             for arg, value in keywords:
                 assert arg.keyword is not None
                 sink_text = f"{code_text(func)}({arg.keyword.value}=...)"
-                if self.password_slot(arg.keyword.value):
-                    self.store_value(arg.value, value, sink_text, None, arg.keyword.value)
+                if self.password_slot(arg.keyword.value, around):
+                    column = (model_name, arg.keyword.value) if model_name else None
+                    self.store_value(arg.value, value, sink_text, column, arg.keyword.value, record=around)
                 else:
                     self.hashing.digest_used(value, PERSISTED, sink_text, arg.keyword.value)
             for arg, value in zip(node.args, args):
                 if arg.keyword is None and value.kind == DICT and value.node is not None:
-                    self.stored(value.node, value, code_text(func))
+                    keys = {w for key in dict_keys(arg.value) for w in name_tokens(key)}
+                    field = next((k for k in dict_keys(arg.value) if self.lex.sensitivity(k) == PASSWORD), "password")
+                    column = (model_name, field) if model_name else None
+                    self.stored(value.node, value, code_text(func), column, record=frozenset(around | keys))
             return
         if tail in self.k.role("sql-execute") and node.args:
             if args[0].kind == PW and args[0].derived:
@@ -161,9 +172,10 @@ class Stores:
                     else:
                         yield key, self.frame.eval(element.value)
 
-    def password_slot(self, name: str) -> bool:
-        """A column for a password or for its hash (``password``, ``hashed_password``)."""
-        return self.lex.sensitivity(name) == PASSWORD or is_hash_name(name_tokens(name), self.lex)
+    def password_slot(self, name: str, around: Iterable[str] = ()) -> bool:
+        """A column for a password or for its hash (``password``, ``hashed_password``); ``around``: the
+        words of the other columns written or declared with it (``pwd`` beside ``cmd`` is no password)."""
+        return self.frame.password_name(name, around) or is_hash_name(name_tokens(name), self.lex)
 
     def _django_user(self, manager: cst.BaseExpression) -> bool:
         """``User``, ``get_user_model()`` or a name bound to it: the manager has ``create_user``."""
@@ -181,13 +193,14 @@ class Stores:
         model: tuple[str, str] | None = None,
         slot: str = "",
         user_call: cst.Call | None = None,
+        record: Iterable[str] = (),
     ) -> None:
         """A value written to a password column: plaintext, the password with a suffix in a hash column
         (``user.password + "notreallyhashed"``), an encoding or a fast digest."""
         if value.kind == PW and value.derived and is_hash_name(name_tokens(slot), self.lex):
             self.frame.emit(TextAddedStoredAsHash(node, sink, value.node))
         elif value.kind == PW:
-            self.stored(node, value, sink, model, user_call)
+            self.stored(node, value, sink, model, user_call, frozenset(record))
         else:
             self.hashing.weak_used(value, STORED_BY, sink, named_hash=True)
 
@@ -198,6 +211,7 @@ class Stores:
         sink: str,
         model: tuple[str, str] | None = None,
         user_call: cst.Call | None = None,
+        record: frozenset[str] = frozenset(),
     ) -> None:
         parameter = None
         function = self.frame.function
@@ -207,16 +221,18 @@ class Stores:
             method = bool(params) and params[0].name.value in ("self", "cls")
             parameter = (function.name.value, value.node.name.value, index, method)
         attribute = isinstance(value.node, cst.Attribute)
-        self.frame.emit(Stored(node, sink, value.node, model, user_call, value.origin, attribute, parameter))
+        self.frame.emit(Stored(node, sink, value.node, model, user_call, value.origin, attribute, parameter, record))
 
-    def _inserts_model(self, node: cst.BaseExpression) -> bool:
-        """``insert(User)`` / ``update(User).where(...)``: a SQLAlchemy write statement on a model."""
+    def _inserts_model(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
+        """``User`` of ``insert(User)`` / ``update(User).where(...)``: a SQLAlchemy write statement on a model."""
         while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
             node = node.func.value
         if not isinstance(node, cst.Call):
-            return False
+            return None
         qualified = self.index.qualified(node.func) or ""
-        return qualified.rpartition(".")[2] in ("insert", "update") and qualified.startswith("sqlalchemy")
+        if qualified.rpartition(".")[2] in ("insert", "update") and qualified.startswith("sqlalchemy"):
+            return node.args[0].value if node.args else node
+        return None
 
     def _splat(self, node: cst.Call, orm: tuple[str, ClassInfo | None]) -> None:
         """``User(**body.model_dump())`` where the body model has a password field and the model a column."""

@@ -1,0 +1,135 @@
+"""BL3xx false-alarm patterns of the second corpus batch (benchmarks/corpus/triage/tuning.toml), each
+with its hard positive: ``# expect: BL3xx`` comments are the exact findings."""
+
+from __future__ import annotations
+
+import textwrap
+
+from annotations import expected_findings
+
+
+def _check(project, files: dict[str, str], *args: str) -> None:  # type: ignore[no-untyped-def]
+    expected = set()
+    for path, code in files.items():
+        text = textwrap.dedent(code).lstrip("\n")
+        project.write(path, text)
+        expected |= {(path, line, rule) for line, rule in expected_findings(text) if rule.startswith("BL3")}
+    result = project.lint(*files, "--select", "BL3", "--format", "json", "--no-cache", *args)
+    assert result.exit_code in (0, 1), result.stderr
+    got = {(f["path"], f["line"], f["rule_id"]) for f in result.json()["findings"]}
+    assert got == expected
+
+
+def test_pwd_beside_a_command_and_an_environment_is_a_working_directory(project) -> None:  # type: ignore[no-untyped-def]
+    """``pwd`` is a password's name, and also a process's working directory: beside ``cmd``, ``env`` or
+    ``pid`` (the call's other keywords, the model's fields, the parameters beside it) it is the latter."""
+    _check(
+        project,
+        {
+            "app/models.py": """
+                from pathlib import Path
+
+                from django.db import models
+
+
+                class Process(models.Model):
+                    cmd = models.JSONField(default=list)
+                    pwd = models.CharField(max_length=512, help_text="Working directory")
+                    env = models.JSONField(default=dict)
+                    pid = models.IntegerField(null=True)
+
+                    def mark_running(self, pwd: str | Path | None = None) -> None:
+                        if pwd is not None and self.pwd != str(pwd):
+                            self.pwd = str(pwd)
+                        self.save()
+
+
+                class Account(models.Model):
+                    username = models.CharField(max_length=150)
+                    pwd = models.CharField(max_length=128)
+
+                    def change(self, pwd: str) -> None:
+                        self.pwd = pwd  # expect: BL301
+                        self.save()
+            """,
+            "app/hooks.py": """
+                from app.models import Account, Process
+
+
+                def record(result_data, machine):
+                    cmd = result_data.get("cmd") or []
+                    pwd = result_data.get("pwd") or ""
+                    Process.objects.create(machine=machine, cmd=cmd, pwd=pwd, status="exited")
+
+
+                def signup(request):
+                    Account.objects.create(username=request.POST["username"], pwd=request.POST["pwd"])  # expect: BL301
+            """,
+        },
+    )
+
+
+def test_a_record_with_a_host_and_port_holds_another_services_login(project) -> None:  # type: ignore[no-untyped-def]
+    """A remote compute node's password, kept to log in to it: its record has a host and a port, in the
+    create call's keywords or in the model declared in another module (the update path)."""
+    _check(
+        project,
+        {
+            "app/db/models/computes.py": """
+                from sqlalchemy import Column, Integer, String
+
+                from app.db.models.base import BaseTable
+
+
+                class Compute(BaseTable):
+                    __tablename__ = "computes"
+                    compute_id = Column(String, primary_key=True)
+                    host = Column(String)
+                    port = Column(Integer)
+                    user = Column(String)
+                    password = Column(String)
+
+
+                class Member(BaseTable):
+                    __tablename__ = "members"
+                    id = Column(Integer, primary_key=True)
+                    email = Column(String)
+                    password = Column(String)
+            """,
+            "app/db/repositories/computes.py": """
+                from sqlalchemy import update
+
+                import app.db.models as models
+                from app import schemas
+
+
+                class ComputesRepository:
+                    async def create_compute(self, compute_create: schemas.ComputeCreate):
+                        db_compute = models.Compute(
+                            compute_id=compute_create.compute_id,
+                            host=compute_create.host,
+                            port=compute_create.port,
+                            user=compute_create.user,
+                            password=compute_create.password.get_secret_value(),
+                        )
+                        self._db_session.add(db_compute)
+
+                    async def update_compute(self, compute_id, compute_update: schemas.ComputeUpdate):
+                        update_values = compute_update.model_dump(exclude_unset=True)
+                        password = compute_update.password
+                        if password:
+                            update_values["password"] = password.get_secret_value()
+                        where = models.Compute.compute_id == compute_id
+                        query = update(models.Compute).where(where).values(update_values)
+                        await self._db_session.execute(query)
+
+                    async def update_member(self, member_id, member_update: schemas.MemberUpdate):
+                        update_values = member_update.model_dump(exclude_unset=True)
+                        password = member_update.password
+                        if password:
+                            update_values["password"] = password.get_secret_value()  # expect: BL301
+                        query = update(models.Member).where(models.Member.id == member_id).values(update_values)
+                        await self._db_session.execute(query)
+            """,
+        },
+    )
