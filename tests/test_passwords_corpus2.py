@@ -133,3 +133,40 @@ def test_a_record_with_a_host_and_port_holds_another_services_login(project) -> 
             """,
         },
     )
+
+
+def test_a_token_row_read_by_attribute_and_a_size_constant_logged_are_no_secrets(project) -> None:  # type: ignore[no-untyped-def]
+    """jupyterhub: a token row whose attributes the handler reads (``token.expires_at``) is an object,
+    its str() its class's; ``len(secret)`` and a module constant ``COOKIE_SECRET_BYTES = 32`` are
+    numbers. A token string logged, even one whose string methods are called, is reported."""
+    _check(
+        project,
+        {
+            "app/handlers.py": """
+                import logging
+
+                log = logging.getLogger(__name__)
+
+                COOKIE_SECRET_BYTES = (
+                    32  # the number of bytes to use when generating new cookie secrets
+                )
+
+
+                def prune(db, user, now):
+                    for token in user.api_tokens:
+                        if token.expires_at and token.expires_at < now:
+                            log.warning(f"Deleting expired token {token}")
+                            db.delete(token)
+
+
+                def check_secret(secret):
+                    if len(secret) > COOKIE_SECRET_BYTES:
+                        log.warning("Cookie secret is %i bytes.  It should be %i.", len(secret), COOKIE_SECRET_BYTES)
+
+
+                def login(api_token):
+                    if api_token.startswith("Bearer "):
+                        log.info("token %s", api_token)  # expect: BL304
+            """,
+        },
+    )

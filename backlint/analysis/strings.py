@@ -438,6 +438,9 @@ _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 _PATH = re.compile(r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\)")
 _SNAKE_LABEL = re.compile(r"^_*[a-z]+(?:_[a-z]+)+$")  # mail_settings, refresh_token: a field or key name
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
+# One test of a condition or a query string: `sms_provider=ovh`, `mode == "dev"`, `enabled!=false`.
+# The value tested is a word or a small number, not a random string (``k9=Xr2vQ7pLm4Tz8`` is a secret).
+_TEST = re.compile(r"""\s*([A-Za-z_][\w.]*)\s*(?:==|!=|=)\s*["']?(?:[A-Za-z][a-z_.-]*|[0-9]{1,4})["']?\s*""")
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$")  # PGPASSWORD, CKAN_SOLR_PASSWORD: a variable's name
 _ALNUM = re.compile(r"[A-Za-z0-9]")
 # Regular-expression syntax (a tokenizer's ``name_token = r"[^\W\d]\w*"``): two such pieces are no password.
@@ -514,6 +517,20 @@ def _value_words(knowledge: Knowledge) -> ValueWords:
         config_nouns=lower("config-noun"),
         schema_types=lower("schema-type"),
     )
+
+
+def condition_names(value: str) -> list[str] | None:
+    """The names a value tests when it is shaped as a condition, ``name=value`` joined by ``&``, ``|``,
+    ``,`` or ``and``/``or`` (``"sms_password_recovery=true&sms_provider=ovh"``, a form's visibility
+    rule); None for any other value."""
+    parts = re.split(r"&&?|\|\|?|,|\s+(?:and|or)\s+", value)
+    names = []
+    for part in parts:
+        match = _TEST.fullmatch(part)
+        if match is None:
+            return None
+        names.append(match.group(1))
+    return names
 
 
 def is_templated(value: str) -> bool:

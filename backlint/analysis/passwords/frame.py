@@ -28,6 +28,7 @@ from backlint.analysis.passwords.values import (
     HEADER_DATA,
     INPUT,
     INSTANCE,
+    NUMBER,
     ORM,
     OTHER,
     OTHER_VAL,
@@ -51,6 +52,9 @@ from backlint.analysis.passwords.values import (
 )
 from backlint.analysis.strings import PASSWORD, SECRET, literal_text, name_tokens
 from backlint.pipeline.walk import children, scope_descendants
+
+# What a string (or bytes) has: reading any other attribute of a value says it is an object.
+_STRING_ATTRIBUTES = frozenset(a for a in (*dir(str), *dir(bytes)) if not a.startswith("_")) | {"data", "value"}
 
 
 def summary(index: ModuleIndex, name: str, position: int) -> list[PasswordFact]:
@@ -87,6 +91,7 @@ class Frame:
         self.record = record
         self.collected: list[PasswordFact] = []
         self._around: set[str] | None = None
+        self._objects: set[str] | None = None
         # The frame's parts, each asking the frame to evaluate what it needs.
         self.sources = Sources(self)
         self.hashing = Hashing(self)
@@ -138,6 +143,21 @@ class Frame:
         if not any(t in self.lex.homonyms for t in tokens):
             return True
         return not self.lex.other_sense(tokens, {*around, *self._frame_words()})
+
+    def holds_object(self, name: str) -> bool:
+        """Does the function read or write a data attribute of local ``name`` (``token.expires_at``,
+        ``orm_token.user``)? Then it holds an object, not a string: its str() is its class's."""
+        if self._objects is None:
+            self._objects = set()
+            if self.function is not None:
+                for node in scope_descendants(self.function):
+                    if (
+                        type(node) is cst.Attribute
+                        and type(node.value) is cst.Name
+                        and node.attr.value not in _STRING_ATTRIBUTES
+                    ):
+                        self._objects.add(node.value.value)
+        return name in self._objects
 
     def _frame_words(self) -> set[str]:
         if self._around is None:
@@ -342,6 +362,8 @@ class Frame:
             return value
         if node.value in self.index.strings:
             return Val(STR, node, self.index.strings[node.value])
+        if node.value in self.index.numbers:
+            return Val(NUMBER, node)
         if node.value in self.index.instances:
             return Val(INSTANCE, node, self.index.instances[node.value])
         if node.value in ("request", "req"):

@@ -63,6 +63,17 @@ def _listeners(
     return out
 
 
+def _is_number(node: cst.BaseExpression) -> bool:
+    """A number literal, or arithmetic of them (``32``, ``(32 * 1024)``, ``-1``)."""
+    if isinstance(node, (cst.Integer, cst.Float)):
+        return True
+    if isinstance(node, cst.UnaryOperation):
+        return _is_number(node.expression)
+    if isinstance(node, cst.BinaryOperation):
+        return _is_number(node.left) and _is_number(node.right)
+    return False
+
+
 class ModuleIndex:
     """One file's module-level names and classes, and the flow's facts and per-function summaries."""
 
@@ -74,6 +85,7 @@ class ModuleIndex:
         self.facts: list[PasswordFact] = []
         self.instances: dict[str, str] = {}  # module-level name -> qualified class/factory it was built by
         self.strings: dict[str, str] = {}  # module-level string constants (SQL kept in a variable)
+        self.numbers: set[str] = set()  # module-level number constants (``COOKIE_SECRET_BYTES = 32``)
         self.classes: dict[str, ClassInfo] = {}
         self.functions: dict[str, cst.FunctionDef] = {}
         # (function, index of its password parameter) -> the facts inside it; None while computing.
@@ -164,6 +176,8 @@ class ModuleIndex:
         text = string_value(value)
         if text is not None:
             self.strings[target.value] = text
+        if _is_number(value):
+            self.numbers.add(target.value)
 
     def qualified(self, node: cst.BaseExpression) -> str | None:
         """Qualified name through imports and module-level instances (``pwd_context.hash``)."""
@@ -328,3 +342,5 @@ class Interpreter(Protocol):
     def handler_context(self) -> tuple[bool, bool]: ...
 
     def password_name(self, name: str, around: Iterable[str] = ()) -> bool: ...
+
+    def holds_object(self, name: str) -> bool: ...

@@ -29,6 +29,7 @@ from backlint.analysis.passwords.values import (
     INPUT,
     INSTANCE,
     MODEL,
+    NUMBER,
     ORM,
     PW,
     REQUEST,
@@ -42,7 +43,7 @@ from backlint.analysis.passwords.values import (
 from backlint.analysis.strings import SECRET, is_string, name_tokens
 
 # What a secret-named value holding one of these is: a hash, or an object (a token model: its repr is no secret).
-_NOT_STRINGS = frozenset({HASHED, WEAK, ORM, MODEL, INSTANCE, REQUEST})
+_NOT_STRINGS = frozenset({HASHED, WEAK, ORM, MODEL, INSTANCE, REQUEST, NUMBER})
 
 # Keyword arguments of log and print calls that say how, not what, to write.
 _LOG_OPTIONS = frozenset({"exc_info", "stack_info", "stacklevel", "level", "file", "end", "sep", "flush"})
@@ -135,8 +136,11 @@ class Leaks:
                 yield Logged(expr, LOGGED_HEADER)
             elif isinstance(expr, (cst.Name, cst.Attribute)):
                 name = expr.value if isinstance(expr, cst.Name) else expr.attr.value
-                if self.lex.sensitivity(name) == SECRET and value.kind not in _NOT_STRINGS:
-                    yield Logged(expr, LOGGED_SECRET)
+                if self.lex.sensitivity(name) != SECRET or value.kind in _NOT_STRINGS:
+                    return
+                if isinstance(expr, cst.Name) and self.frame.holds_object(name):
+                    return  # `token.expires_at` read: an ORM row or a token object, whose str() is no secret
+                yield Logged(expr, LOGGED_SECRET)
             elif isinstance(expr, cst.Subscript):
                 key = string_key(expr)
                 if key is not None and self.lex.sensitivity(key) == SECRET:

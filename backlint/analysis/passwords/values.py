@@ -23,6 +23,7 @@ DATA = "data"  # request data; origin: its role (body, query, headers, cookies, 
 DICT = "dict"  # a dict holding a plaintext password; node: the value, origin: the password's origin
 STR = "str"  # a string constant; origin: its text
 INSTANCE = "instance"  # an object of a known class; origin: the class's qualified name
+NUMBER = "number"  # a module-level number constant (COOKIE_SECRET_BYTES = 32): a size, not a secret
 OTHER = "other"
 
 # Where a plaintext password came from (``Val.origin`` of a PW).

@@ -24,6 +24,7 @@ from backlint.analysis.secrets.slots import (
     target_name,
 )
 from backlint.analysis.strings import (
+    condition_names,
     credential_tier,
     is_password_hash,
     is_string,
@@ -327,6 +328,9 @@ class CredentialSlots(Analysis):
         kind = self.lexicon.sensitivity_of(tokens)
         if kind is None or self.patterns.recognizes(value, name) or self._builds_demo_data():
             return False
+        tested = condition_names(value)
+        if tested is not None and not any(self.lexicon.sensitivity(n) for n in tested):
+            return False  # "sms_provider=ovh": a condition on settings that are no secrets (a visibility rule)
         credential_like = self.lexicon.is_credential_name(tokens)
         labels = self.lexicon.label_words(kind)
         tier = credential_tier(value, tokens, self.words, sink=False, credential_like=credential_like, labels=labels)
