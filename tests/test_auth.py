@@ -428,3 +428,86 @@ def test_bl801_follows_a_dependency_factory_into_the_function_it_returns(project
     }
     found, _ = _lint(project, files, "--select", "BL801")
     assert found == _expected(files, "BL801")
+
+
+def test_bl801_django_ninja_api_wide_auth_and_opt_outs(project) -> None:  # type: ignore[no-untyped-def]
+    """archivebox: ``NinjaAPI(auth=API_AUTH_METHODS)`` (a project subclass) covers every router added with
+    ``add_router`` (by dotted string); a route or router with ``auth=None`` opts out; a router's own
+    ``auth=`` covers it."""
+    files = {
+        "box/__init__.py": "",
+        "box/settings.py": 'ROOT_URLCONF = "box.urls"\n',
+        "box/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
+        "box/urls.py": """
+            from django.urls import path
+
+            from .api import urls as api_urls
+
+            urlpatterns = [path("api/v1/", api_urls)]
+        """,
+        "box/auth.py": """
+            from ninja.security import HttpBearer
+
+
+            class BearerTokenAuth(HttpBearer):
+                def authenticate(self, request, token):
+                    return tokens.check(token)
+
+
+            API_AUTH_METHODS = [BearerTokenAuth()]
+        """,
+        "box/api.py": """
+            from ninja import NinjaAPI
+
+            from .auth import API_AUTH_METHODS
+
+
+            def register_urls(api: NinjaAPI) -> NinjaAPI:
+                api.add_router("/core/", "box.core.router")
+                api.add_router("/public/", "box.public.router")
+                return api
+
+
+            class NinjaAPIWithIOCapture(NinjaAPI):
+                pass
+
+
+            api = NinjaAPIWithIOCapture(title="Box API", auth=API_AUTH_METHODS)
+            api = register_urls(api)
+            urls = api.urls
+        """,
+        "box/core.py": """
+            from ninja import Router
+
+            router = Router(tags=["Core"])
+
+
+            @router.post("/snapshots")
+            def create_snapshot(request, url: str):
+                return snapshots.create(url)
+
+
+            @router.delete("/snapshots/{snapshot_id}", auth=None)
+            def delete_snapshot(request, snapshot_id: str):  # expect: BL801
+                return snapshots.delete(snapshot_id)
+        """,
+        "box/public.py": """
+            from ninja import Router
+
+            from .auth import BearerTokenAuth
+
+            router = Router(tags=["Public"], auth=None)
+
+
+            @router.post("/tags")
+            def create_tag(request, name: str):  # expect: BL801
+                return tags.create(name)
+
+
+            @router.post("/notes", auth=[BearerTokenAuth()])
+            def create_note(request, text: str):
+                return notes.create(text)
+        """,
+    }
+    found, _ = _lint(project, files, "--select", "BL801")
+    assert found == _expected(files, "BL801")

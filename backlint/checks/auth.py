@@ -146,6 +146,18 @@ def _words(name: str) -> set[str]:
     return words
 
 
+def _returned_bodies(index: EndpointIndex, module: Module, function: FunctionFacts) -> list[BodyFacts]:
+    """The functions defined inside ``function`` that it returns: ``Depends(has_privilege("Node.Allocate"))``
+    runs the inner function the factory returns, whose parameters name its own dependencies."""
+    names = {ref.rpartition(":")[2].rpartition(".")[2] for ref in function.returned_refs}
+    prefix = function.qualname + "."
+    return [
+        body
+        for body in index.nested(module, function)
+        if body.qualname.startswith(prefix) and body.qualname[len(prefix) :] in names
+    ]
+
+
 class _Evidence:
     """Looks for authentication and rate-limit evidence around one served endpoint."""
 
@@ -158,6 +170,11 @@ class _Evidence:
             form: frozenset(r["name"] for r in auth if r["form"] == form) for form in {r["form"] for r in auth}
         }
         self.dependency_tokens = [frozenset(n.split()) for n in self.auth_forms.get("dependency-tokens", ())]
+        keywords: dict[str, set[str]] = {}  # framework → keywords of routers and routes that set their auth
+        for row in auth:
+            if row["form"] == "auth-keyword":
+                keywords.setdefault(row.get("framework", ""), set()).add(row["name"])
+        self.auth_keywords = {framework: frozenset(names) for framework, names in keywords.items()}
         limits = knowledge.rows("rate-limit-evidence")
         self.limit_forms: dict[str, frozenset[str]] = {
             form: frozenset(r["name"] for r in limits if r["form"] == form) for form in {r["form"] for r in limits}
@@ -268,9 +285,30 @@ class _Evidence:
 
     # ----------------------------------------------------------------- authentication
 
+    def keyword_auth(self, framework: str, kwargs: dict[str, Value]) -> bool | None:
+        """What a router's or route's auth keyword says: True when it names an authentication
+        (django-ninja ``Router(auth=...)``), False for ``auth=None`` (open), None when it is absent."""
+        for keyword in self.auth_keywords.get(framework, frozenset()) | self.auth_keywords.get("", frozenset()):
+            if keyword in kwargs:
+                return kwargs[keyword] != ("const", None)
+        return None
+
+    def _route_keyword(self, served: Served) -> bool | None:
+        """The auth keyword of the route decorator (``@router.post("/x", auth=None)``)."""
+        framework = served.endpoint.framework
+        for decorator in served.function.decorators:
+            if decorator[0] == "call":
+                said = self.keyword_auth(framework, decorator[3])
+                if said is not None:
+                    return said
+        return None
+
     def auth(self, served: Served, app: App) -> list[str]:
         forms = self.auth_forms
         found: list[str] = list(served.body.auth[:2]) if served.body is not None else []
+        route_keyword = self._route_keyword(served)
+        if route_keyword:
+            found.append("the route's `auth=`")
         for decorator in self.decorators(served):
             for inner in _refs(decorator):
                 if inner in forms.get("decorator", ()) or _last(inner) in forms.get("decorator-name", ()):
@@ -300,7 +338,7 @@ class _Evidence:
                 if body is not None and body.auth:
                     found.append(f"a check in `{method}`")
         found += self._dependency_evidence(served)
-        found += self._app_evidence(served, app)
+        found += self._app_evidence(served, app, routers=route_keyword is not False)
         return found
 
     def is_open(self, served: Served) -> bool:
@@ -372,28 +410,18 @@ class _Evidence:
         if found is None:
             return False
         body = self.index.body(*found)
-        bodies = ([body] if body is not None else []) + self._returned_functions(*found)
+        bodies = ([body] if body is not None else []) + _returned_bodies(self.index, *found)
         if any(b.auth for b in bodies):
             return True
         return any(self._auth_provider(p, found[0], depth + 1) for b in bodies for p in b.depends + b.dependency_calls)
 
-    def _returned_functions(self, module: Module, function: FunctionFacts) -> list[BodyFacts]:
-        """The functions defined inside ``function`` that it returns: ``Depends(has_privilege("Node.Allocate"))``
-        runs the inner function the factory returns, whose parameters name its own dependencies."""
-        names = {ref.rpartition(":")[2].rpartition(".")[2] for ref in function.returned_refs}
-        prefix = function.qualname + "."
-        return [
-            body
-            for body in self.index.nested(module, function)
-            if body.qualname.startswith(prefix) and body.qualname[len(prefix) :] in names
-        ]
-
-    def _app_evidence(self, served: Served, app: App) -> list[str]:
-        """App- and router-wide evidence: dependencies, middleware, before-request hooks, Django settings."""
+    def _app_evidence(self, served: Served, app: App, *, routers: bool = True) -> list[str]:
+        """App- and router-wide evidence: dependencies, middleware, before-request hooks, Django settings;
+        ``routers`` False: the route opts out of its routers' authentication (django-ninja ``auth=None``)."""
         found: list[str] = []
         forms = self.auth_forms
-        if id(served.endpoint.owner) in self.protected_nodes(app):
-            found.append("router or app `dependencies=[...]`")
+        if routers and id(served.endpoint.owner) in self.protected_nodes(app):
+            found.append("router or app `dependencies=[...]` or `auth=`")
         tokens = forms.get("middleware-token", frozenset())
         for name in self.middleware_names(app):
             if _words(_last(name)) & tokens:
@@ -418,6 +446,8 @@ class _Evidence:
         roots: list[Node] = []
         for node in self.model.nodes.values():
             fact = node.fact
+            if fact is not None and self.keyword_auth(node.framework, fact.kwargs):
+                roots.append(node)  # django-ninja: NinjaAPI(auth=...), Router(auth=...)
             if fact is not None and "dependencies" in fact.kwargs:
                 refs = self._dependency_refs(fact.kwargs["dependencies"])
                 if any(self._auth_provider(r, node.module, 0) for r in refs):
@@ -443,7 +473,11 @@ class _Evidence:
             if id(node) in protected:
                 continue
             protected.add(id(node))
-            stack += [child for _, child in node.children]
+            stack += [
+                child
+                for _, child in node.children
+                if child.fact is None or self.keyword_auth(child.framework, child.fact.kwargs) is not False
+            ]  # a router with ``auth=None`` opts out of its parent's authentication
         self._protected[id(app)] = protected
         return protected
 

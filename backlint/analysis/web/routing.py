@@ -343,12 +343,13 @@ class Routing:
             return
         if child[0] == "call" and child[1].endswith(".as_view"):
             return
-        if child[0] == "str":  # Django include("app.urls")
+        if child[0] == "str":  # Django include("app.urls"); django-ninja add_router("/x/", "app.api.router")
             target = self.index.find_module(child[1], module)
-            if target is not None:
-                node = self.nodes.get((target.path, "urlpatterns"))
-                if node is not None:
-                    owner.children.append((prefix, node))
+            found = self.nodes.get((target.path, "urlpatterns")) if target is not None else None
+            if found is None and target is None and "." in child[1]:
+                found = self.node(child[1], module)
+            if found is not None and found is not owner:
+                owner.children.append((prefix, found))
             if child[1].split(".")[0] == "health_check" or any(
                 child[1].startswith(r["module"]) for r in self.knowledge.rows("framework-health")
             ):
