@@ -585,7 +585,7 @@ class BacklintServer(LanguageServer):
         configs = self._configs_for()
         project = configs.for_path(path, self._default_root(path))
         config, catalog = project.config, configs.catalog
-        placed = {rule_id for rule_id, meta in catalog.rules.items() if meta.project} | {UNUSED_SUPPRESSION}
+        placed = {i for i, meta in catalog.rules.items() if meta.project or meta.cross_module} | {UNUSED_SUPPRESSION}
         pinned = [f for _, f in linted.pairs if f.rule_id in placed and applies(f.fix, False)]
 
         def lint(text: str) -> Sequence[Finding]:

@@ -112,6 +112,12 @@ def test_the_catalog_says_which_rules_are_project_rules() -> None:
     registry = load_registry(RULE_PACKAGES)
     file_rules, project_rules = registry.file_rules, registry.project_rules
     for rule_id in project_rules:
-        assert catalog.rules[rule_id].project, f"{rule_id} is a ProjectRule: its TOML needs `project = true`"
+        meta = catalog.rules[rule_id]
+        if rule_id in file_rules:  # both: a file rule whose cross-module findings the project pass judges
+            assert meta.cross_module and not meta.project, f"{rule_id}: its TOML needs `cross-module = true`"
+        else:
+            assert meta.project, f"{rule_id} is a ProjectRule: its TOML needs `project = true`"
     for rule_id in file_rules:
         assert not catalog.rules[rule_id].project, f"{rule_id} is a file Rule: its TOML must not say `project = true`"
+    for rule_id, meta in catalog.rules.items():
+        assert not meta.cross_module or rule_id in project_rules, f"{rule_id}: `cross-module` needs a ProjectRule"

@@ -109,6 +109,27 @@ def steps_locator(root: cst.CSTNode, path: str, at: tuple[int, ...] = ()) -> Cal
     return locate
 
 
+class StepsLocator:
+    """A LazySpan maker for collectors that locate many nodes of one module: the steps of every node
+    are found in one search of ``root`` (the module), on first use."""
+
+    def __init__(self, root: cst.CSTNode, path: str) -> None:
+        self.root = root
+        self.path = path
+        self._steps: dict[int, tuple[int, ...]] | None = None
+
+    def __call__(self, target: cst.CSTNode) -> Span:
+        if self._steps is None:
+            self._steps = {}
+            stack: list[tuple[cst.CSTNode, tuple[int, ...]]] = [(self.root, ())]
+            while stack:
+                node, steps = stack.pop()
+                self._steps[id(node)] = steps
+                stack.extend((child, (*steps, index)) for index, child in enumerate(children(node)))
+        found = self._steps.get(id(target))
+        return Span() if found is None else LazySpan(self.path, found)
+
+
 class LazySpan(Span):
     """A Span resolved on first use. The walk records where the node is — its child indices from the
     module — instead of computing positions (PositionProvider costs twice the parse); the file is

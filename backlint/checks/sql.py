@@ -7,12 +7,17 @@ and BL102 ORM raw APIs with a value or syntax slot, BL104 either with identifier
 composition APIs, BL105 (an audit) text reaching no call.
 
 Which slots are findings (``reported_here``): a value slot (``WHERE a = {v}``) in production code
-whenever its value is not proven constant — a helper whose every caller here passes constants
-aside; in offline code (migrations, scripts) only when outside input reaches it; a slot of SQL
-syntax (an identifier, a clause, a value in a statement that takes no parameters) only when outside
-input reaches it, or when its origin is not known and the code runs in an endpoint; a bind
-parameter's name never. When a caller passes outside input to a helper building the SQL, the finding
+whenever its value is not proven constant — a helper whose every caller passes constants aside;
+in offline code (migrations, scripts) only when outside input reaches it; a slot of SQL syntax (an
+identifier, a clause, a value in a statement that takes no parameters) only when outside input
+reaches it, or when its origin is not known and the code runs in an endpoint; a bind parameter's
+name never. When a caller passes outside input to a helper building the SQL, the finding
 is placed at the caller, with the helper's slot and the sink as related locations.
+
+A slot whose value comes from a parameter of a public module-level function, and that is not a
+finding here already (outside input, or a part of unknown origin besides that parameter), is left to
+the project pass (``deferred``): other modules may call the helper (backlint/checks/sql_project.py
+judges it with every caller of the project).
 """
 
 from __future__ import annotations
@@ -63,6 +68,8 @@ class _SqlRule(Rule):
         """(the fact seen through the slot reported, where, related locations) for this rule's findings."""
         placed: set[int] = set()
         for built in facts:
+            if deferred(built, self.served):
+                continue  # the project pass judges it with the helper's callers (checks/sql_project.py)
             here = [s for s in built.slots if reported_here(s, self.served)]
             if here:
                 slot = next((s for s in here if s.position != IDENTIFIER), here[0])
@@ -107,15 +114,39 @@ class _SqlRule(Rule):
 SQL_SYNTAX = "sql-syntax"
 
 
-def reported_here(slot: Slot, served: bool = True) -> bool:
+def reported_here(slot: Slot, served: bool = True, callers_unknown: bool = False) -> bool:
     """Whether ``slot`` is a finding where the SQL is built (see the module docstring). Code that is
     not ``served`` (a migration, a script: run offline by an operator over the app's own data) is
-    held to the syntax slots' reading for values too: outside input must reach them."""
-    if slot.position == PLACEHOLDER:
+    held to the syntax slots' reading for values too: outside input must reach them.
+    ``callers_unknown``: take the parameters other modules may pass (``Slot.open``) as unknown."""
+    return slot_verdict(
+        slot.position, served, slot.inputs, slot.unknown or (callers_unknown and bool(slot.open)), slot.endpoint
+    )
+
+
+def slot_verdict(position: str, served: bool, inputs: bool, unknown: bool, endpoint: bool) -> bool:
+    """``reported_here`` on the slot's pieces (the project pass has them from the facts)."""
+    if position == PLACEHOLDER:
         return False
-    if slot.position in VALUE_SLOTS and served:
-        return slot.inputs or slot.unknown
-    return slot.inputs or (slot.unknown and slot.endpoint)
+    if position in VALUE_SLOTS and served:
+        return inputs or unknown
+    return inputs or (unknown and endpoint)
+
+
+def deferred(built: BuiltSql, served: bool) -> bool:
+    """BL101/BL102/BL104's verdict on ``built`` depends on callers in other modules: a slot not
+    reported here whatever they pass takes its value from a parameter of a public module-level
+    function (``Slot.open``)."""
+    return built.api in (DRIVER, ORM) and any(s.open and not reported_here(s, served) for s in built.slots)
+
+
+def claimant(built: BuiltSql, slot: Slot) -> str | None:
+    """The rule a finding on ``slot`` of ``built`` belongs to."""
+    if built.api not in (DRIVER, ORM):
+        return None
+    if slot.position == IDENTIFIER:
+        return SqlIdentifierWithoutAllowlist.id
+    return SqlBuiltIntoDriverCall.id if built.api == DRIVER else SqlBuiltIntoOrmRawApi.id
 
 
 def _expression(issue: BuiltSql) -> str:
@@ -223,24 +254,29 @@ class _SinkRule(_SqlRule):
             self.report(at, message, related=related, fix=fix, facet=facet)
 
     def message(self, issue: BuiltSql) -> str:
-        if issue.position == LITERAL:  # PRAGMA, SET, DDL: the statement takes no parameters
-            return (
-                f"SQL built with {issue.hole.how} reaches {issue.label}, with `{_expression(issue)}` spliced into a "
-                "statement that takes no parameters (PRAGMA, SET, DDL): convert it to a number (int()) or check it "
-                "against an allowlist before it joins the SQL"
-            )
-        if issue.position == FRAGMENT:  # a condition or clause: no placeholder can stand for it
-            return (
-                f"SQL built with {issue.hole.how} reaches {issue.label}, with `{_expression(issue)}` spliced in as "
-                "SQL syntax (a condition, a clause): compose it from fixed fragments chosen by an allowlist, and "
-                "pass the values as parameters"
-            )
-        if issue.row is not None and not issue.row.params:
-            return (
-                f"SQL built with {issue.hole.how} reaches {issue.label}, which takes no parameters; run the "
-                f"statement with execute() and pass values as parameters: {fix_example(issue, 'execute')}"
-            )
-        return f"SQL built with {issue.hole.how} reaches {issue.label}; pass values as parameters: {fix_example(issue)}"
+        return sink_message(issue)
+
+
+def sink_message(issue: BuiltSql) -> str:
+    """BL101/BL102's message for ``issue`` seen through the slot reported."""
+    if issue.position == LITERAL:  # PRAGMA, SET, DDL: the statement takes no parameters
+        return (
+            f"SQL built with {issue.hole.how} reaches {issue.label}, with `{_expression(issue)}` spliced into a "
+            "statement that takes no parameters (PRAGMA, SET, DDL): convert it to a number (int()) or check it "
+            "against an allowlist before it joins the SQL"
+        )
+    if issue.position == FRAGMENT:  # a condition or clause: no placeholder can stand for it
+        return (
+            f"SQL built with {issue.hole.how} reaches {issue.label}, with `{_expression(issue)}` spliced in as "
+            "SQL syntax (a condition, a clause): compose it from fixed fragments chosen by an allowlist, and "
+            "pass the values as parameters"
+        )
+    if issue.row is not None and not issue.row.params:
+        return (
+            f"SQL built with {issue.hole.how} reaches {issue.label}, which takes no parameters; run the "
+            f"statement with execute() and pass values as parameters: {fix_example(issue, 'execute')}"
+        )
+    return f"SQL built with {issue.hole.how} reaches {issue.label}; pass values as parameters: {fix_example(issue)}"
 
 
 class SqlBuiltIntoDriverCall(_SinkRule):
@@ -289,13 +325,18 @@ class SqlIdentifierWithoutAllowlist(_SqlRule):
         return built.api in (DRIVER, ORM) and slot.position == IDENTIFIER
 
     def message(self, issue: BuiltSql) -> str:
-        expression = _expression(issue)
-        quoting = (issue.driver.identifier_fix if issue.driver else None) or "your driver's identifier quoting"
-        return (
-            f"`{expression}` is interpolated into SQL reaching {issue.label} as an identifier (table, column or "
-            f"sort order); identifiers cannot be parameters: check it against an allowlist "
-            f"(`if {expression} not in ALLOWED: raise …`) or quote it with {quoting}"
-        )
+        return identifier_message(issue)
+
+
+def identifier_message(issue: BuiltSql) -> str:
+    """BL104's message for ``issue`` seen through the identifier slot reported."""
+    expression = _expression(issue)
+    quoting = (issue.driver.identifier_fix if issue.driver else None) or "your driver's identifier quoting"
+    return (
+        f"`{expression}` is interpolated into SQL reaching {issue.label} as an identifier (table, column or "
+        f"sort order); identifiers cannot be parameters: check it against an allowlist "
+        f"(`if {expression} not in ALLOWED: raise …`) or quote it with {quoting}"
+    )
 
 
 class SqlStringBuiltAudit(_SqlRule):

@@ -64,7 +64,8 @@ def fix_run(
         return _fix_stdin(options, config, catalog, settings, result, stdin_data, wanted)
     by_display = {source.display: source for source in sources}
     # Fixes placed in the file as it was read, not found again by ``lint``: the project rules', BL001's.
-    project_rules = {rule_id for rule_id, rule in catalog.rules.items() if rule.project} | {UNUSED_SUPPRESSION}
+    # (also the cross-module rules': their findings in helpers are the project pass's)
+    project_rules = {i for i, rule in catalog.rules.items() if rule.project or rule.cross_module} | {UNUSED_SUPPRESSION}
     outcomes: list[FileFix] = []
     for path in sorted({path for path, *_ in reported}):
         source = by_display.get(path)

@@ -122,6 +122,9 @@ class RuleMeta:
     # Narrower roles for one kind of the rule's findings (``Finding.facet``): ``applies-to-facets``.
     facet_roles: tuple[tuple[str, tuple[str, ...]], ...] = ()
     measured: Measured | None = None
+    # A file rule whose findings that depend on other modules (a helper's callers elsewhere) are
+    # judged in the project pass, by a ProjectRule of the same id: ``cross-module = true``.
+    cross_module: bool = False
 
     @property
     def title(self) -> str:
@@ -321,6 +324,7 @@ def _load_rule(path: Path) -> RuleMeta:
             title_text=data.get("title"),
             facet_roles=tuple((facet, role_names(roles)) for facet, roles in data.get("applies-to-facets", {}).items()),
             measured=parse_measured(data["measured"]) if "measured" in data else None,
+            cross_module=data.get("cross-module", False),
         )
     except (KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
         raise CatalogError(f"{path}: {exc!r}") from exc

@@ -570,7 +570,11 @@ class _Project:
         entries = {m.source.project_path: m.outcome.key for m in ordered if m.outcome.key is not None}
         if cache is not None and len(entries) == len(ordered):
             enabled = config.enabled_rules(catalog)
-            levels = [(i, config.level_of(i, catalog.rules[i].level)) for i in enabled if catalog.rules[i].project]
+            levels = [
+                (i, config.level_of(i, catalog.rules[i].level))
+                for i in enabled
+                if catalog.rules[i].project or catalog.rules[i].cross_module
+            ]
             states = [
                 (m.source.project_path, f"{m.state}:{m.stale_key or ''}:{m.outcome.facts_digest or ''}")
                 for m in ordered

@@ -53,7 +53,7 @@ def build_settings(
     return Settings(
         rule_levels=levels,
         applies_to=tuple((i, catalog.rules[i].applies_to) for i in file_rules),
-        collect_facts=any(catalog.rules[i].project for i in enabled),
+        collect_facts=any(catalog.rules[i].project or catalog.rules[i].cross_module for i in enabled),
         options=tuple(sorted(options.items())),
         knowledge=Knowledge(tables),
         roles=RolePaths(config.roles, config.test_paths, config.non_production_paths),

@@ -14,7 +14,7 @@ import dataclasses
 import libcst as cst
 
 from backlint.analysis.origins import UNKNOWN, Origin, Origins
-from backlint.analysis.scopes import Site
+from backlint.analysis.scopes import FUNCTION, Binding, Site
 from backlint.analysis.sql.handles import Handles
 from backlint.analysis.sql.slots import (
     FRAGMENT,
@@ -43,6 +43,22 @@ from backlint.core.rule import FileContext
 from backlint.pipeline.walk import children
 
 
+@dataclasses.dataclass(frozen=True, eq=False)
+class OpenParam:
+    """A parameter of a public module-level function (``module.function``) that the slot's value
+    comes from: other modules may call the function, so its callers across the project decide
+    (backlint/checks/sql_project.py). ``index``: its position; ``default``: whether its default is
+    a constant ("constant"), something else ("unknown") or missing ("none"); ``chain``: the calls of
+    this module passing it on to the helper building the SQL (outermost first)."""
+
+    function: str
+    name: str
+    index: int
+    default: str
+    chain: tuple[tuple[cst.Call, cst.BaseExpression], ...]
+    called_here: bool = False  # some call of this module passes it (followed here, as ``Slot.chains``)
+
+
 @dataclasses.dataclass(eq=False)
 class Slot:
     """An unvetted value in SQL text: where it sits and where it may come from.
@@ -51,7 +67,9 @@ class Slot:
     module (``callers``): ``chains`` are the call paths (outermost call first, with the argument
     passed) along which a caller passes outside input; ``unresolved``: a parameter no call of this
     module passes, or an argument whose origin is not known; ``endpoint``: the code building or
-    running the SQL is an endpoint, or is called (here) from one.
+    running the SQL is an endpoint, or is called (here) from one; ``open``: the parameters of
+    public module-level functions it comes from, whose callers in other modules decide too (a
+    parameter called nowhere in this module is then not ``unresolved`` here: the project decides).
     """
 
     hole: Hole
@@ -60,6 +78,7 @@ class Slot:
     chains: list[tuple[tuple[cst.Call, cst.BaseExpression], ...]] = dataclasses.field(default_factory=list)
     unresolved: bool = False
     endpoint: bool = False
+    open: list[OpenParam] = dataclasses.field(default_factory=list)
 
     @property
     def inputs(self) -> bool:
@@ -324,8 +343,11 @@ class Judge:
             slot.unresolved = True
         for binding in origin.params:
             callers = self.origins.callers(binding.scope)
+            exported = exported_param(binding, self.values, self.context.module_name, chain, bool(callers))
+            if exported is not None:
+                slot.open.append(exported)
             if not callers:
-                slot.unresolved = True
+                slot.unresolved = slot.unresolved or exported is None
                 continue
             for call, site in callers:
                 if self.origins.is_endpoint(site.scope):
@@ -350,6 +372,30 @@ class Judge:
         driver = self.kb.drivers.get(row.driver)
         kind = receiver.rpartition(".")[2]
         return f"{driver.label if driver else row.driver} {kind}.{row.method}()"
+
+
+def exported_param(
+    binding: Binding,
+    values: Values,
+    module_name: str,
+    chain: tuple[tuple[cst.Call, cst.BaseExpression], ...] = (),
+    called_here: bool = False,
+) -> OpenParam | None:
+    """``binding`` as a parameter of a public module-level function, which other modules may call
+    (not an endpoint: the framework calls it, with request data)."""
+    scope = binding.scope
+    if scope.kind != FUNCTION or scope.parent is not values.scopes.module or scope.name.startswith("_"):
+        return None
+    if values.origins.is_endpoint(scope):
+        return None
+    if not isinstance(binding.target, cst.Name) or binding not in scope.params:
+        return None
+    default = "none"
+    if binding.default is not None:
+        site = Site(scope.parent, binding.point, ())
+        default = "constant" if all_safe(values.value(binding.default, site)) else "unknown"
+    index = scope.params.index(binding)
+    return OpenParam(f"{module_name}.{scope.name}", binding.target.value, index, default, chain, called_here)
 
 
 def handles_of(call: cst.Call) -> frozenset[str]:

@@ -1,0 +1,215 @@
+"""BL101/BL102/BL104 across modules (issue 15 §1): a query helper judged with its callers in the whole
+project (backlint/checks/sql_project.py), and the same verdict from partial runs (the cache,
+``--stdin-filename``, one file) as from the full run."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, run_cli
+
+DB = """
+import sqlite3
+
+conn = sqlite3.connect("shop.db")
+
+
+def count_rows(table, clause=""):
+    return conn.execute(f"SELECT COUNT(*) FROM {table} {clause}").fetchone()[0]
+
+
+def by_status(table, status):
+    return conn.execute(f"SELECT * FROM {table} WHERE status = '{status}'").fetchall()
+"""
+
+JOBS = """
+from shop.db import by_status, count_rows
+
+ARCHIVED = "archived"
+
+
+def nightly():
+    count_rows("orders", "WHERE paid = 1")
+    return by_status("orders", ARCHIVED)
+"""
+
+ROUTES = """
+from flask import Flask, request
+
+from shop import db
+
+app = Flask(__name__)
+
+
+@app.get("/orders")
+def orders():
+    return {"rows": db.by_status("orders", request.args["status"])}
+"""
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    (root / "pyproject.toml").write_text("[tool.backlint]\n", encoding="utf-8")
+    (root / "shop").mkdir(exist_ok=True)
+    (root / "shop" / "__init__.py").write_text("", encoding="utf-8")
+    for name, text in files.items():
+        (root / "shop" / name).write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+
+
+def _sql(root: Path, *args: str, stdin: str | None = None) -> list[dict]:  # type: ignore[type-arg]
+    result = run_cli("--select", "BL1", "--format", "json", *args, cwd=root, input=stdin)
+    assert result.exit_code in (0, 1), result.stderr
+    return sorted(result.json()["findings"], key=lambda f: (f["path"], f["line"]))
+
+
+def _places(findings: list[dict]) -> set[tuple[str, int, str]]:  # type: ignore[type-arg]
+    return {(f["path"], f["line"], f["rule_id"]) for f in findings}
+
+
+def test_every_caller_elsewhere_passes_constants(tmp_path: Path) -> None:
+    """lnbits-style generic helpers in db.py whose callers, all in other modules, pass constants."""
+    _write(tmp_path, {"db.py": DB, "jobs.py": JOBS})
+    assert _sql(tmp_path, "--no-cache") == []
+
+
+def test_a_helper_called_from_nowhere_keeps_its_value_slot(tmp_path: Path) -> None:
+    _write(tmp_path, {"db.py": DB})
+    assert _places(_sql(tmp_path, "--no-cache")) == {("shop/db.py", 11, "BL101")}
+
+
+def test_request_data_from_another_module_is_reported_at_the_caller(tmp_path: Path) -> None:
+    _write(tmp_path, {"db.py": DB, "jobs.py": JOBS, "routes.py": ROUTES})
+    (finding,) = _sql(tmp_path, "--no-cache")
+    assert (finding["path"], finding["line"], finding["rule_id"]) == ("shop/routes.py", 10, "BL101")
+    assert "request.args" in finding["message"] and "`by_status()`'s `status` parameter" in finding["message"]
+    assert [(r["path"], r["line"]) for r in finding["related"]] == [("shop/db.py", 11), ("shop/db.py", 11)]
+
+
+def test_an_unknown_argument_from_an_endpoint_elsewhere_reports_a_syntax_slot(tmp_path: Path) -> None:
+    """A table name of unknown origin is reported in the helper only when the code runs in an endpoint."""
+    routes = """
+    from flask import Flask
+
+    from shop.db import count_rows
+    from shop.settings import table_for
+
+    app = Flask(__name__)
+
+
+    @app.get("/count")
+    def count():
+        return {"n": count_rows(table_for())}
+    """
+    _write(tmp_path, {"db.py": DB, "jobs.py": JOBS, "routes.py": routes})
+    assert _places(_sql(tmp_path, "--no-cache")) == {("shop/db.py", 7, "BL104")}
+    _write(tmp_path, {"routes.py": routes.replace("@app.get", "@staticmethod")})  # no endpoint now
+    assert _sql(tmp_path, "--no-cache") == []
+
+
+def test_a_parameter_passed_on_across_modules_is_followed(tmp_path: Path) -> None:
+    reports = """
+    from shop.db import count_rows
+
+
+    def total(table):
+        return count_rows(table)
+    """
+    routes = """
+    from fastapi import FastAPI
+
+    from shop.reports import total
+
+    app = FastAPI()
+
+
+    @app.get("/total")
+    def get_total(table: str):
+        return {"n": total(table)}
+    """
+    _write(tmp_path, {"db.py": DB, "jobs.py": JOBS, "reports.py": reports, "routes.py": routes})
+    (finding,) = _sql(tmp_path, "--no-cache")
+    assert (finding["path"], finding["line"], finding["rule_id"]) == ("shop/routes.py", 10, "BL104")
+    assert [(r["path"], r["line"]) for r in finding["related"]] == [
+        ("shop/reports.py", 5),
+        ("shop/db.py", 7),
+        ("shop/db.py", 7),
+    ]
+
+
+@pytest.fixture
+def app_copy(tmp_path: Path) -> Path:
+    shutil.copytree(FIXTURES / "sql_helpers_app", tmp_path / "app")
+    (tmp_path / "app" / "pyproject.toml").write_text("[tool.backlint]\n", encoding="utf-8")
+    return tmp_path / "app"
+
+
+def test_partial_runs_judge_the_helper_with_every_caller(app_copy: Path) -> None:
+    """The caller module alone (from the cache, by standard input, in a facts-only pass) gets the
+    finding the full run places there; a caller changed since the cached run is judged as it is now."""
+    full = _places(_sql(app_copy))  # with the cache
+    in_routes = {f for f in full if f[0] == "shopdata/routes.py"}
+    assert {rule for _, _, rule in in_routes} == {"BL101", "BL104"}
+    assert _places(_sql(app_copy, "shopdata/routes.py")) == in_routes
+    assert _places(_sql(app_copy, "shopdata/routes.py", "--no-cache")) == in_routes
+    text = (app_copy / "shopdata" / "routes.py").read_text(encoding="utf-8")
+    assert _places(_sql(app_copy, "--stdin-filename", "shopdata/routes.py", "-", stdin=text)) == in_routes
+    # jobs.py now passes request data to purge(): the cached verdict on db.py is judged again.
+    jobs = app_copy / "shopdata" / "jobs.py"
+    changed = jobs.read_text(encoding="utf-8").replace(
+        'purge("sessions", RETENTION_DAYS)', 'purge("sessions", request.args["days"])'
+    )
+    jobs.write_text("from flask import request\n" + changed, encoding="utf-8")
+    assert ("shopdata/jobs.py", 11, "BL101") in _places(_sql(app_copy))
+    assert ("shopdata/jobs.py", 11, "BL101") in _places(_sql(app_copy, "shopdata/jobs.py"))
+    stdin = jobs.read_text(encoding="utf-8")
+    jobs.write_text(changed.replace('request.args["days"]', "RETENTION_DAYS"), encoding="utf-8")
+    found = _places(_sql(app_copy, "--stdin-filename", "shopdata/jobs.py", "-", stdin=stdin))
+    assert ("shopdata/jobs.py", 11, "BL101") in found  # the buffer, not the file on disk
+
+
+def test_the_fix_of_a_helper_judged_in_the_project_pass(tmp_path: Path) -> None:
+    """``--fix`` parameterizes a helper's value slot reported by the project pass, as in a file."""
+    _write(tmp_path, {"db.py": DB})
+    result = run_cli("--select", "BL101", "--fix", "--unsafe-fixes", "--no-cache", cwd=tmp_path)
+    assert result.exit_code == 0, result.stdout + result.stderr
+    fixed = (tmp_path / "shop" / "db.py").read_text(encoding="utf-8")
+    assert 'WHERE status = ?", (status,)' in fixed, fixed
+
+
+def test_an_orm_helper_and_a_fastapi_caller(tmp_path: Path) -> None:
+    """BL102: a repository function running ``text()`` with an ORDER BY fragment and a value; the
+    endpoint module passes its query parameters (outside input), the admin module constants."""
+    repository = """
+    from sqlalchemy import text
+
+
+    def list_items(session, order, owner):
+        return session.execute(text(f"SELECT * FROM items WHERE owner = '{owner}' ORDER BY {order}")).all()
+    """
+    admin = """
+    from shop.repository import list_items
+
+
+    def report(session):
+        return list_items(session, "created_at DESC", "admin")
+    """
+    api = """
+    from fastapi import FastAPI
+
+    from shop import repository
+
+    app = FastAPI()
+
+
+    @app.get("/items")
+    def items(owner: str, session=None):
+        return repository.list_items(session, "name", owner)
+    """
+    _write(tmp_path, {"repository.py": repository, "admin.py": admin})
+    assert _sql(tmp_path, "--no-cache") == []
+    _write(tmp_path, {"api.py": api})
+    (finding,) = _sql(tmp_path, "--no-cache")
+    assert (finding["path"], finding["line"], finding["rule_id"]) == ("shop/api.py", 10, "BL102")
+    assert "the endpoint parameter `owner`" in finding["message"]
