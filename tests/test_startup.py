@@ -335,3 +335,68 @@ def test_health_route_probing_only_through_an_app_wide_before_request_hook(proje
     text = project.root.joinpath("site/app.py").read_text()
     project.write("site/app.py", text.replace("@app.before_request\n", ""))
     assert {f[2] for f in ids(project, "BL604")} == {"BL604"}
+
+
+READYZ = (
+    "\n\nfrom fastapi import Response\n\n\n@router.get('/readyz')\ndef readyz(response: Response):\n"
+    "    try:\n        with engine.connect() as conn:\n            conn.execute(text('SELECT 1'))\n"
+    "    except Exception:\n        response.status_code = 503\n        return {'status': 'down'}\n"
+    "    return {'status': 'up'}\n"
+)
+
+
+def test_readiness_route_probing_the_store_counts_as_the_startup_check(project: Any) -> None:
+    """The orchestrator's readiness probe runs the route before any traffic: a store that is down at
+    deploy keeps the instance out of rotation, as a failing startup probe would (BL601's intent)."""
+    fastapi_app(project, "    print('starting')\n", health=READYZ)
+    assert ids(project, "BL601") == set()
+    # a readiness route that answers 200 when the probe fails gates nothing (that is BL605's finding)
+    fastapi_app(project, "    print('starting')\n", health=READYZ.replace("        response.status_code = 503\n", ""))
+    assert ("svc/main.py", app_line(project), "BL601") in ids(project, "BL601")
+
+
+DATABASE_CLASS = (
+    "import os\nfrom contextlib import contextmanager\n\nfrom sqlalchemy import create_engine, text\n\n\n"
+    "class Database:\n    def __init__(self, url):\n        self.engine = create_engine(url)\n\n"
+    "    @contextmanager\n    def connect(self):\n        with self.engine.connect() as conn:\n"
+    "            yield conn\n\n"
+    "    def fetchone(self, query, values=None):\n        with self.connect() as conn:\n"
+    "            return conn.execute(text(query), values or {}).first()\n"
+)
+
+
+def test_health_route_probing_through_an_instance_of_a_project_class(project: Any) -> None:
+    """lnbits: ``db = Database(...)`` wraps the engine; a health route calling ``db.fetchone('SELECT 1')``
+    checks the store, through the method's ``self.engine``."""
+    project.write("svc/__init__.py", "")
+    project.write("svc/db.py", DATABASE_CLASS + "\n\ndb = Database(os.environ['DATABASE_URL'])\n")
+    routes = (
+        "from fastapi import FastAPI\n\nfrom .db import db\n\napp = FastAPI()\n\n\n"
+        "@app.get('/orders/{order_id}')\ndef order(order_id: int):\n"
+        "    return db.fetchone('SELECT * FROM orders WHERE id = :id', {'id': order_id})\n\n\n"
+        "@app.get('/health')\ndef health():\n    db.fetchone('SELECT 1')\n    return {'status': 'ok'}\n"
+    )
+    project.write("svc/main.py", routes)
+    assert ids(project, "BL601,BL604") == set()
+    project.write("svc/main.py", routes.replace("    db.fetchone('SELECT 1')\n", ""))
+    assert {f[2] for f in ids(project, "BL601,BL604")} == {"BL601", "BL604"}
+
+
+def test_instance_bound_in_a_module_with_nothing_else_to_record(project: Any) -> None:
+    """lnbits/core/db.py holds only ``db = Database("database")`` (no framework or client name: the walk
+    records nothing there); the instance is read from the file, and its methods are followed."""
+    project.write("svc/__init__.py", "")
+    project.write("svc/db.py", DATABASE_CLASS)
+    project.write("svc/core.py", "from .db import Database\n\ndb = Database('postgresql://localhost/svc')\n")
+    routes = (
+        "from fastapi import Depends, FastAPI\n\nfrom .core import db\nfrom .db import Database\n\n"
+        "app = FastAPI()\n\n\ndef database() -> Database:\n    return db\n\n\n"
+        "@app.get('/orders/{order_id}')\ndef order(order_id: int, store: Database = Depends(database)):\n"
+        "    return store.fetchone('SELECT * FROM orders WHERE id = :id', {'id': order_id})\n\n\n"
+        "@app.get('/health')\ndef health():\n    return {'status': 'ok'}\n"
+    )
+    project.write("svc/main.py", routes)
+    assert {f[2] for f in ids(project, "BL601,BL604")} == {"BL601", "BL604"}
+    probing = routes.replace("    return {'status'", "    db.fetchone('SELECT 1')\n    return {'status'")
+    project.write("svc/main.py", probing)
+    assert ids(project, "BL601,BL604") == set()

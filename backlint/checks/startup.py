@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from backlint.analysis.web.effects import Effect, Store
 from backlint.analysis.web.facts import FunctionFacts
@@ -85,6 +85,10 @@ class NoStartupDatastoreCheck(_AppRule):
                 continue
             effects = _startup_effects(model, app)
             if _startup_hints(model, app):
+                continue
+            gated = _readiness_kinds(model, endpoint_index(modules, self.project, self.options), app)
+            kinds = {k: v for k, v in kinds.items() if k not in gated}
+            if not kinds:
                 continue
             missing = [k for k in kinds if not any(e.kind == k and e.effect == "io" for e in effects)]
             if not missing:
@@ -220,9 +224,27 @@ _BEFORE_REQUEST = ("before_request", "before_app_request")
 
 
 def _probes(model: ProjectModel, index: EndpointIndex, app: App, endpoint: Endpoint) -> bool:
-    """Does the health route touch a store: in its body, the project functions it calls (``effects``),
-    its ``Depends``/``Security`` providers and theirs, the wrappers of its project decorators, or an
-    app-wide ``before_request`` hook that runs before it?"""
+    """Does the health route touch a store (or call something that may probe one)?"""
+    return any(effects or hints for effects, hints in _chain(model, index, app, endpoint))
+
+
+def _readiness_kinds(model: ProjectModel, index: EndpointIndex, app: App) -> set[str]:
+    """Store kinds a health route runs a round trip against with its failure not swallowed: the
+    orchestrator's readiness probe gates traffic on it, so a store that is down at deploy is found
+    before any request (BL601's intent)."""
+    kinds: set[str] = set()
+    for endpoint in model.health_endpoints(app, scope=True):
+        for effects, _ in _chain(model, index, app, endpoint):
+            kinds |= {e.kind for e in effects if e.effect == "io" and e.swallowed is None}
+    return kinds
+
+
+def _chain(
+    model: ProjectModel, index: EndpointIndex, app: App, endpoint: Endpoint
+) -> Iterator[tuple[list[Effect], list[str]]]:
+    """The store effects and unresolved probe-like calls of a health route, function by function: its
+    body, the project functions it calls (``effects``), its ``Depends``/``Security`` providers and
+    theirs, the wrappers of its project decorators, and app-wide ``before_request`` hooks."""
     pending = [(m, f, 0) for m, f in endpoint.functions]
     pending += [(m, f, 0) for m, f in _before_request_hooks(model, app)]
     seen: set[tuple[str, str]] = set()
@@ -231,11 +253,9 @@ def _probes(model: ProjectModel, index: EndpointIndex, app: App, endpoint: Endpo
         if (module.path, function.qualname) in seen or depth > _CHAIN_DEPTH:
             continue
         seen.add((module.path, function.qualname))
-        if model.effects(module, function) or model.probe_hints(module, function):
-            return True
+        yield model.effects(module, function), model.probe_hints(module, function)
         following = list(index.callees(module, function)) + _decorator_wrappers(model, module, function)
         pending += [(m, f, depth + 1) for m, f in following]
-    return False
 
 
 def _decorator_wrappers(

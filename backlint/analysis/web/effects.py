@@ -8,7 +8,7 @@ import dataclasses
 import re
 from typing import Any
 
-from backlint.analysis.web.facts import FunctionFacts, IoSite, Origin
+from backlint.analysis.web.facts import ClassFacts, FunctionFacts, IoSite, Origin
 from backlint.analysis.web.modules import Module, ModuleIndex, Site, store_methods
 from backlint.core.catalog import Knowledge
 from backlint.core.results import Span
@@ -142,6 +142,38 @@ class Effects:
         site = IoSite(method, None, None, origin=("ref", receiver))
         return near, FunctionFacts(ref, method, None, None, [], [], True, io=[site])
 
+    def callee(self, ref: str, near: Module) -> tuple[Module, FunctionFacts] | None:
+        """The project function a call of ``ref`` runs: a function, or a method of a project class
+        called on an instance bound to a name (``db.fetchone()`` with ``db = Database(...)`` in
+        another module), looked up through the class's project bases."""
+        found = self.index.function(ref, near)
+        if found is not None:
+            return found
+        receiver, _, method = ref.rpartition(".")
+        if not receiver or not method:
+            return None
+        cls = self._instance_class(receiver, near)
+        if cls is None:
+            return None
+        owner, klass = cls
+        for name in (klass.qualname, *self.index.class_bases(klass.qualname, owner)):
+            found = self.index.function(f"{name}.{method}", owner)
+            if found is not None:
+                return found
+        return None
+
+    def _instance_class(self, ref: str, near: Module, depth: int = 0) -> tuple[Module, ClassFacts] | None:
+        """The project class of the instance a name is bound to (``db = Database(...)``), if known."""
+        binding = self.index.deref(ref, near, "bindings") if depth < 4 else None
+        if binding is None:
+            return None
+        module, origin = binding
+        if origin[0] == "instance":
+            return self.index.klass(origin[1], module)
+        if origin[0] == "ref" and origin[1] != ref:
+            return self._instance_class(origin[1], module, depth + 1)
+        return None
+
     def effects(
         self,
         module: Module,
@@ -171,7 +203,7 @@ class Effects:
         seen.add(function.qualname)
         hints = list(function.probe_names)
         for call in function.calls:
-            target = self.index.function(call.target, module)
+            target = self.callee(call.target, module)
             if target is not None:
                 hints += self.probe_hints(target[0], target[1], depth + 1, seen)
             elif _probe_name(call.target.rpartition(".")[2]) and self.index.split(call.target, module) is not None:
@@ -242,7 +274,7 @@ class _Walk:
                 for kind in _STORE_KINDS:
                     out.append(Effect(kind, "io", True, swallowed, function.qualname, answered and top))
                 continue
-            target = self.owner.index.function(call.target, module)
+            target = self.owner.callee(call.target, module)
             if target is None:
                 continue
             uses = call.result_used and self.trust

@@ -225,6 +225,7 @@ class FrameworkFile(Analysis):
             if scope.kind == "function":
                 for name in target_names(target):
                     scope.origins.pop(name, None)
+                self._bind_attribute(target, value, scope)
             return
         name = target.value
         origin = self.values.origin(value)
@@ -232,6 +233,18 @@ class FrameworkFile(Analysis):
             scope.origins[name] = origin
         else:
             scope.origins.pop(name, None)
+
+    def _bind_attribute(self, target: cst.BaseExpression, value: cst.BaseExpression, scope: Scope) -> None:
+        """``self.engine = create_engine(...)`` in a method: the class's attribute ``Database.engine`` is a
+        module-level binding, so ``self.engine.connect()`` in its other methods resolves to the store."""
+        if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)):
+            return
+        if scope.cls is None or target.value.value != scope.self_name:
+            return
+        origin = self.values.origin(value)
+        if origin is not None and origin[0] == "handle":
+            local = f"{scope.cls}.{target.attr.value}"[len(self.module) + 1 :]
+            self.names.scopes[0].origins[local] = origin
 
     def _module_assign(self, name: str, value: cst.BaseExpression, node: cst.CSTNode, *, augmented: bool) -> None:
         role = self.tables.settings.get(name)

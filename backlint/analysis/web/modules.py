@@ -23,6 +23,7 @@ from backlint.analysis.web.facts import (
     OBJECTS,
     STARS,
     AssignFact,
+    BindingFact,
     ClassFacts,
     FunctionFacts,
     ObjectFact,
@@ -129,7 +130,8 @@ class ModuleIndex:
         return best
 
     def _disk_module(self, dotted: str, near: Module) -> Module | None:
-        """A module that had nothing to record (a re-exporting ``__init__.py``): read its imports only."""
+        """A module that had nothing to record (a re-exporting ``__init__.py``, a module that only binds
+        ``db = Database(...)``): read its imports and the instances it binds at module level."""
         # The directory holding near's top package, from near's file (its project path may start inside
         # the package: a project root found inside it), then the dotted name's file below it.
         up = len(near.name.split(".")) - (0 if near.path.endswith("__init__.py") else 1)
@@ -138,10 +140,15 @@ class ModuleIndex:
         for candidate in (f"{base}/__init__.py", f"{base}.py"):
             if not os.path.isfile(projectfiles.resolve(candidate)):  # a project path (pipeline/projectfiles.py)
                 continue
-            aliases, stars = _read_imports(candidate, dotted, candidate.endswith("__init__.py"))
+            aliases, stars, bindings = _read_imports(candidate, dotted, candidate.endswith("__init__.py"))
             if not aliases and not stars:
                 return None
-            facts = ModuleFacts(candidate, dotted, "production", {ALIASES: aliases, STARS: stars})  # type: ignore[dict-item]
+            recorded = {
+                ALIASES: aliases,
+                STARS: stars,
+                BINDINGS: [BindingFact(f"{dotted}.{name}", origin) for name, origin in bindings.items()],
+            }
+            facts = ModuleFacts(candidate, dotted, "production", recorded)  # type: ignore[arg-type]
             return Module.index(facts)
         return None
 
@@ -219,12 +226,14 @@ def common_prefix(a: str, b: str) -> int:
     return count
 
 
-def _read_imports(path: str, module: str, is_package: bool) -> tuple[dict[str, str], list[str]]:
-    """The import table and star imports of a file, read with ``ast`` (no rule needed to parse it)."""
+def _read_imports(path: str, module: str, is_package: bool) -> tuple[dict[str, str], list[str], dict[str, Origin]]:
+    """The import table, star imports and module-level instances (``db = Database("main")``: an
+    ``("instance", ref)`` origin when the callee is class-named) of a file, read with ``ast`` (no rule
+    needed to parse it)."""
     try:
         tree = ast.parse(Path(projectfiles.resolve(path)).read_text("utf-8", errors="replace"))
     except (SyntaxError, ValueError, OSError):
-        return {}, []
+        return {}, [], {}
     package = module.split(".") if is_package else module.split(".")[:-1]
     aliases: dict[str, str] = {}
     stars: list[str] = []
@@ -242,4 +251,27 @@ def _read_imports(path: str, module: str, is_package: bool) -> tuple[dict[str, s
                 aliases[alias.asname or alias.name.split(".")[0]] = (
                     alias.name if alias.asname else alias.name.split(".")[0]
                 )
-    return aliases, stars
+    bindings: dict[str, Origin] = {}
+    for node in tree.body:
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)):
+            continue
+        value = node.value
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        callee = _dotted(value.func) if isinstance(value, ast.Call) else None
+        if callee is None or len(targets) != 1 or not isinstance(targets[0], ast.Name):
+            continue
+        head, dot, rest = callee.partition(".")
+        ref = aliases[head] + dot + rest if head in aliases else f"{module}.{callee}"
+        last = callee.rpartition(".")[2]
+        if last[:1].isupper() and not last.isupper():  # class-named, as syntax.is_class_name
+            bindings[targets[0].id] = ("instance", ref)
+    return aliases, stars, bindings
+
+
+def _dotted(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        inner = _dotted(node.value)
+        return f"{inner}.{node.attr}" if inner is not None else None
+    return None
