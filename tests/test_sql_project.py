@@ -213,3 +213,19 @@ def test_an_orm_helper_and_a_fastapi_caller(tmp_path: Path) -> None:
     (finding,) = _sql(tmp_path, "--no-cache")
     assert (finding["path"], finding["line"], finding["rule_id"]) == ("shop/api.py", 10, "BL102")
     assert "the endpoint parameter `owner`" in finding["message"]
+
+
+def test_shards_merged_report_what_one_run_reports(app_copy: Path) -> None:
+    """Each shard records its modules' facts; the merge judges every helper with every caller."""
+    full = _places(_sql(app_copy, "--no-cache"))
+    outputs = []
+    for index in (1, 2, 3):
+        output = app_copy / f"shard-{index}.json"
+        result = run_cli(
+            "--select", "BL1", "--no-cache", "--shard", f"{index}/3", "--shard-output", str(output), cwd=app_copy
+        )
+        assert result.exit_code in (0, 1), result.stderr
+        outputs.append(str(output))
+    merged = run_cli("merge", *outputs, "--format", "json", cwd=app_copy)
+    assert merged.exit_code in (0, 1), merged.stderr
+    assert _places(merged.json()["findings"]) == full
