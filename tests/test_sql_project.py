@@ -229,3 +229,29 @@ def test_shards_merged_report_what_one_run_reports(app_copy: Path) -> None:
     merged = run_cli("merge", *outputs, "--format", "json", cwd=app_copy)
     assert merged.exit_code in (0, 1), merged.stderr
     assert _places(merged.json()["findings"]) == full
+
+
+def test_a_constant_imported_by_the_caller_is_a_constant(tmp_path: Path) -> None:
+    """A caller passing a constant of another module of the project (a settings or constants module)
+    passes a constant; a name of that module bound to something else does not."""
+    consts = """
+    import os
+
+    ARCHIVED = "archived"
+    ORDERS = "orders"
+    STATUS = os.environ.get("DEFAULT_STATUS", "open")
+    """
+    jobs = """
+    from shop import consts
+    from shop.consts import ARCHIVED
+    from shop.db import by_status, count_rows
+
+
+    def nightly():
+        count_rows(consts.ORDERS)
+        return by_status("orders", ARCHIVED)
+    """
+    _write(tmp_path, {"db.py": DB, "consts.py": consts, "jobs.py": jobs})
+    assert _sql(tmp_path, "--no-cache") == []
+    _write(tmp_path, {"jobs.py": jobs.replace("ARCHIVED)", "consts.STATUS)")})
+    assert _places(_sql(tmp_path, "--no-cache")) == {("shop/db.py", 11, "BL101")}

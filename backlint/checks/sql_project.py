@@ -5,7 +5,9 @@ backlint/analysis/sql/judge.py) is not judged by the file rules (backlint/checks
 modules may call the helper. ``SqlHelperFacts`` records such SQL with everything its findings need
 (the slots, their local verdict, their messages, the fix), ``SqlCallFacts`` records every call of a
 function imported from the project with what each argument is (a constant, outside input, a
-parameter of the calling function passed on, or unknown). The project rules then judge each slot
+parameter of the calling function passed on, names imported from other modules, or unknown), and
+the module's own constants (``ARCHIVED = "archived"``: an imported name is a constant when its
+module binds it once to one; a module without any import is not read for them). The project rules then judge each slot
 as the file rule would, with the callers of every module:
 
 - every caller passes constants (or trusted fragments): not a finding;
@@ -53,7 +55,9 @@ from backlint.core.results import FileKind, ModuleFacts, RelatedLocation, Span
 HELPER_FACT = "sql-helper-slots"
 CALLS_FACT = "sql-helper-calls"
 
-CONSTANT, OUTSIDE, PASSED_ON, UNKNOWN = "constant", "outside", "param", "unknown"
+CONSTANTS_FACT = "sql-module-constants"
+
+CONSTANT, OUTSIDE, PASSED_ON, IMPORTED, UNKNOWN = "constant", "outside", "param", "imported", "unknown"
 _PASSED = "passed on to the helper building the SQL here"
 _MAX_DEPTH = 3
 # Roles where a finding on SQL syntax is kept (the catalog's applies-to-facets for BL101/BL102).
@@ -160,6 +164,7 @@ class SqlCallFacts(FactCollector):
         top = module.partition(".")[0]
         aliases = context.imports.aliases
         locate = StepsLocator(node, context.path)
+        self._constants()
         for call, site in origins.calls:
             func = call.func
             if not call.args or not isinstance(func, (cst.Name, cst.Attribute)):
@@ -210,7 +215,29 @@ class SqlCallFacts(FactCollector):
             if all(p is not None for p in passed):
                 params = [_open(p, locate) for p in passed if p is not None]
                 return {"class": PASSED_ON, "params": params, "span": locate(expr)}
+        if origin.imports and not origin.params and not origin.unknown:
+            return {"class": IMPORTED, "names": sorted(origin.imports)}  # constants if their modules say so
         return {"class": UNKNOWN}
+
+    def _constants(self) -> None:
+        """The module's names bound once, at the top, to a constant (``ARCHIVED = "archived"``):
+        another module passing them to a helper passes a constant."""
+        analysis = self.context.get(SqlAnalysis)
+        scopes, values = analysis.scopes, analysis.values
+        module = scopes.module
+        names = []
+        for name, bindings in module.bindings.items():
+            if len(bindings) != 1 or module.mutations.get(name):
+                continue
+            (binding,) = bindings
+            if binding.kind != "assign" or binding.index is not None or binding.value is None:
+                continue
+            if isinstance(binding.value, (cst.SimpleString, cst.Integer, cst.Float, cst.ConcatenatedString)):
+                site = Site(module, binding.point + 1, binding.blocks)
+                if all_safe(values.value(binding.value, site)):
+                    names.append(f"{self.context.module_name}.{name}")
+        if names:
+            self.context.add_fact(CONSTANTS_FACT, sorted(names))
 
 
 def _in_project(qualified: str, module: str, top: str) -> bool:
@@ -233,11 +260,21 @@ class _Resolution:
         self.outside: list[tuple[str, Span, str, str, str, list[tuple[str, Span, str]]]] = []
 
 
-def _call_index(modules: list[ModuleFacts]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
-    calls: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+@dataclasses.dataclass
+class _Calls:
+    """The project's calls of its own functions, by function, and its modules' constants."""
+
+    sites: dict[str, list[tuple[str, dict[str, Any]]]]
+    constants: set[str]
+
+
+def _call_index(modules: list[ModuleFacts]) -> _Calls:
+    calls = _Calls({}, set())
     for module in modules:
         for site in module.get(CALLS_FACT):
-            calls.setdefault(site["function"], []).append((module.path, site))
+            calls.sites.setdefault(site["function"], []).append((module.path, site))
+        for names in module.get(CONSTANTS_FACT):
+            calls.constants.update(names)
     return calls
 
 
@@ -245,12 +282,12 @@ def _resolve(
     param: dict[str, Any],
     helper_path: str,
     related: list[tuple[str, Span, str]],
-    calls: dict[str, list[tuple[str, dict[str, Any]]]],
+    calls: _Calls,
     out: _Resolution,
     depth: int = 0,
 ) -> None:
     """Follows ``param`` to the calls of its function across the project (``depth`` calls up)."""
-    sites = calls.get(param["function"], [])
+    sites = calls.sites.get(param["function"], [])
     if not sites and not param["called_here"]:
         out.unresolved = True  # called from nowhere: as a parameter of unknown origin
         return
@@ -264,7 +301,7 @@ def _resolve(
                 out.unresolved = True
             continue
         kind = passed["class"]
-        if kind == CONSTANT:
+        if kind == CONSTANT or (kind == IMPORTED and all(n in calls.constants for n in passed["names"])):
             continue
         if kind == OUTSIDE:
             helper = f"{param['function'].rpartition('.')[2]}()`'s `{param['name']}"
@@ -297,7 +334,7 @@ class _HelperSqlRule(ProjectRule):
         self,
         module: ModuleFacts,
         fact: dict[str, Any],
-        calls: dict[str, list[tuple[str, dict[str, Any]]]],
+        calls: _Calls,
         kinds: dict[str, str],
         placed: set[tuple[str, int, int]],
     ) -> list[ProjectFinding]:
