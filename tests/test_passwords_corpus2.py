@@ -170,3 +170,55 @@ def test_a_token_row_read_by_attribute_and_a_size_constant_logged_are_no_secrets
             """,
         },
     )
+
+
+def test_a_serializer_that_checks_the_current_password_reads_it_in(project) -> None:  # type: ignore[no-untyped-def]
+    """modoboa: a password-change serializer lists the model's ``password`` to receive the current one,
+    which its ``validate_password`` checks with ``authenticate``; a serializer listing the password
+    and checking nothing sends the hash back."""
+    _check(
+        project,
+        {
+            "app/serializers.py": """
+                from django.contrib.auth import authenticate, password_validation
+                from rest_framework import serializers
+
+                from app import models
+
+
+                class AccountPasswordSerializer(serializers.ModelSerializer):
+                    new_password = serializers.CharField()
+
+                    class Meta:
+                        model = models.User
+                        fields = (
+                            "password",
+                            "new_password",
+                        )
+
+                    def validate_password(self, value):
+                        if not authenticate(username=self.instance.username, password=value):
+                            raise serializers.ValidationError("Password not correct")
+                        return value
+
+                    def validate_new_password(self, value):
+                        password_validation.validate_password(value, self.instance)
+                        return value
+
+                    def update(self, instance, validated_data):
+                        instance.set_password(validated_data["new_password"])
+                        instance.save()
+                        return instance
+
+
+                class AccountSerializer(serializers.ModelSerializer):
+                    class Meta:
+                        model = models.User
+                        fields = ("username", "password")  # expect: BL305
+
+                    def validate_password(self, value):
+                        password_validation.validate_password(value)
+                        return value
+            """,
+        },
+    )

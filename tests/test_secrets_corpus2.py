@@ -34,3 +34,38 @@ def test_a_condition_on_settings_is_no_secret(project) -> None:  # type: ignore[
             }
         """,
     )
+
+
+def test_a_command_loading_initial_data_creates_the_documented_default_admin(project) -> None:  # type: ignore[no-untyped-def]
+    """modoboa: the management command ``load_initial_data`` (a script, run by an operator by its file
+    name) creates the documented admin/password account when none exists; the same code in another
+    command, or in the app's own startup code, is a hardcoded credential."""
+    command = """
+        from django.core.management.base import BaseCommand
+
+        from app import models
+
+
+        class Command(BaseCommand):
+            def handle(self, *args, **options):
+                if not models.User.objects.filter(is_superuser=True).count():
+                    admin = models.User(username=options["admin_username"], is_superuser=True)
+                    admin.set_password("password"){expect}
+                    admin.save()
+        """
+    _check(project, "app/management/commands/load_initial_data.py", command.format(expect=""))
+    _check(project, "app/management/commands/rotate_keys.py", command.format(expect="  # expect: BL202"))
+    _check(
+        project,
+        "app/startup.py",
+        """
+        from app import models
+
+
+        def create_initial_admin():
+            if not models.User.objects.exists():
+                admin = models.User(username="admin", is_superuser=True)
+                admin.set_password("password")  # expect: BL202
+                admin.save()
+        """,
+    )

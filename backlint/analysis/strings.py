@@ -470,6 +470,7 @@ class ValueWords:
     test_configs: frozenset[str] = frozenset()
     config_nouns: frozenset[str] = frozenset()
     schema_types: frozenset[str] = frozenset()
+    initial: frozenset[str] = frozenset()  # words of a script's name that loads an install's initial data
 
     def is_marker(self, value: str) -> bool:
         """A password column's marker for an account that logs in elsewhere (``"!ldap-managed"``,
@@ -482,6 +483,12 @@ class ValueWords:
         ``CreateTestData``, ``populate_demo_users``): its credentials are sample accounts."""
         words = set(name_tokens(name))
         return bool(words & self.demo) and bool(words & self.demo_nouns)
+
+    def loads_seed_data(self, name: str) -> bool:
+        """A script or seed file named for loading demo or initial data (``load_initial_data``,
+        ``populate_demo_users``): the accounts it creates are sample or documented default ones."""
+        words = set(name_tokens(name))
+        return bool(words & (self.demo | self.initial)) and bool(words & self.demo_nouns)
 
     def configures_tests(self, name: str) -> bool:
         """A settings class for tests or development (``TestingConfig``, ``DevelopmentSettings``)."""
@@ -516,6 +523,7 @@ def _value_words(knowledge: Knowledge) -> ValueWords:
         test_configs=lower("test-config"),
         config_nouns=lower("config-noun"),
         schema_types=lower("schema-type"),
+        initial=lower("initial"),
     )
 
 

@@ -280,6 +280,8 @@ def _response(
         )
         message = f"response model `{fact.model}` includes `{fact.field}`: {what}"
         return Verdict(rule_id, node, message, "note" if fact.hashed else None)
+    if fact.verified:
+        return None  # the current password checked by the serializer: a login or change form, read in
     fix = None
     if not fact.declared:
         assert isinstance(node, cst.BaseExpression)

@@ -152,13 +152,16 @@ class ResponseModelField(PasswordFact):
 class SerializedPassword(PasswordFact):
     """A DRF serializer whose ``Meta.fields`` (``node``) includes the model's password, readable.
     ``declared``: the serializer declares its own ``password`` field; ``known_bases``: per base,
-    whether it was read (DRF's own or a class of this module)."""
+    whether it was read (DRF's own or a class of this module); ``verified``: a method of the serializer
+    checks the password against the account's (``validate_password`` calling ``authenticate``): it is
+    the current password typed to confirm a login or a change, what the serializer reads in."""
 
     serializer: str
     class_node: cst.ClassDef
     meta: cst.ClassDef
     declared: bool
     known_bases: tuple[bool, ...]
+    verified: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

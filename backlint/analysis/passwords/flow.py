@@ -9,11 +9,26 @@ from __future__ import annotations
 
 import libcst as cst
 
-from backlint.analysis.passwords.classes import ClassInfo, class_assignments, extra_write_only, inner_class, write_only
+from backlint.analysis.passwords.classes import (
+    ClassInfo,
+    calls_in,
+    class_assignments,
+    extra_write_only,
+    inner_class,
+    write_only,
+)
 from backlint.analysis.passwords.facts import PasswordFact, SerializedPassword
 from backlint.analysis.passwords.frame import Frame
 from backlint.analysis.passwords.index import ModuleIndex
-from backlint.analysis.passwords.values import body_of, functions_of, string_items, string_value
+from backlint.analysis.passwords.values import (
+    body_of,
+    call_tail,
+    functions_of,
+    params_of,
+    string_items,
+    string_key,
+    string_value,
+)
 from backlint.analysis.scopes import Scopes
 from backlint.core.imports import dotted_name
 from backlint.core.rule import Analysis, FileContext
@@ -75,4 +90,21 @@ class PasswordFlow(Analysis):
                 dotted_name(b.value) in index.classes or index.qualified(b.value) in index.k.role("serializer-base")
                 for b in info.node.bases
             )
-            index.add(SerializedPassword(fields, info.name, info.node, meta, declared is not None, known))
+            verified = _verifies(info.node, "password", index.k.role("verify"))
+            index.add(SerializedPassword(fields, info.name, info.node, meta, declared is not None, known, verified))
+
+
+def _verifies(node: cst.ClassDef, field: str, verifiers: frozenset[str]) -> bool:
+    """Does a method of the class pass the field's value to a password check (a verify-role call:
+    ``authenticate(username=..., password=value)`` in ``validate_password(self, value)``,
+    ``user.check_password(attrs["password"])`` in ``validate``)?"""
+    for function, _owner in functions_of(node.body.body if isinstance(node.body, cst.IndentedBlock) else [], node):
+        params = [p.name.value for p in params_of(function)]
+        value = params[1] if function.name.value == f"validate_{field}" and len(params) > 1 else None
+        for call in calls_in(function):
+            if call_tail(call) not in verifiers:
+                continue
+            for arg in call.args:
+                if (isinstance(arg.value, cst.Name) and arg.value.value == value) or string_key(arg.value) == field:
+                    return True
+    return False

@@ -35,6 +35,7 @@ from backlint.analysis.strings import (
 )
 from backlint.core.catalog import Knowledge
 from backlint.core.imports import dotted_name
+from backlint.core.results import FileKind
 from backlint.core.rule import Analysis, FileContext
 
 
@@ -115,6 +116,7 @@ class CredentialSlots(Analysis):
         self.hashers = _password_hashers(knowledge)
         self.config_keys = {row["argument"]: row["what"] for row in self.sinks.get("<config>", [])}
         self.facts: list[SecretFact] = []
+        self._demo_script: bool | None = None
 
     # --- assignments --------------------------------------------------------------------------
 
@@ -302,7 +304,15 @@ class CredentialSlots(Analysis):
 
     def _builds_demo_data(self) -> bool:
         """Inside a function or class named for creating test or demo data (``CreateTestData``), or
-        a settings class for tests or development (``TestingConfig``)."""
+        a settings class for tests or development (``TestingConfig``); or in a script or seed file
+        whose file name says so: an operator runs it by that name (Django's management command
+        ``load_initial_data``: the default accounts an install starts with)."""
+        if self._demo_script is None:
+            stem = self.context.module_name.rpartition(".")[2]
+            role = self.context.kind in (FileKind.SCRIPT, FileKind.SEED)
+            self._demo_script = role and self.words.loads_seed_data(stem)
+        if self._demo_script:
+            return True
         return any(
             isinstance(a, (cst.FunctionDef, cst.ClassDef))
             and (
