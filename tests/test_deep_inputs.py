@@ -91,6 +91,38 @@ def test_the_pre_check_reads_most_files_without_tokenizing() -> None:
     assert precheck.overrun(ordinary) is None
 
 
+def _no_tokenize(text: str) -> dict[str, int]:
+    raise AssertionError("tokenized")
+
+
+@pytest.mark.skipif(precheck.statement_bounds("x = 1\n", ["dots"]) is None, reason="Python 3.12+ tokenizes in C")
+def test_a_file_whose_statements_are_all_short_is_not_tokenized(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Over the whole file more dots, operators and strings than one statement may hold (Django's
+    # models and SQLAlchemy's dialects: docstrings, many statements), but no statement near a limit:
+    # the statement scan (comments, strings, brackets, newlines) answers without tokenize.
+    docstring = '"""' + "See a.b.c(x + y) or z.w; " * 300 + '"""\n'
+    body = "".join(f"    value_{i} = self.a.b(c + d - e * f) if g and h else 'x.y' 'z'  # w.v\n" for i in range(600))
+    text = docstring + "class A:\n" + body
+    assert set(precheck.screen(text)) >= {"dots", "operators", "conditionals"}
+    monkeypatch.setattr(precheck, "measure", _no_tokenize)
+    assert precheck.overrun(text) is None
+
+
+@pytest.mark.parametrize("name", ["operators", "conditionals", "dots", "string_run"])
+def test_a_statement_past_a_limit_is_measured_whatever_strings_and_comments_it_holds(name: str) -> None:
+    # The statement scan must not end a statement early: brackets and newlines in strings and
+    # comments, escaped quotes, backslash continuations, triple-quoted strings across lines.
+    noise = '    # ) ] } a comment\'s brackets\n    (\'(\\\'[\' \'"{\\n\') \\\n    + """\n)]}\n""" +\n'
+    shape = PAST_LIMITS[name](_limit(name) + 1)
+    head, _, tail = shape.partition("(\n")
+    text = head + "(\n" + noise + tail
+    found = precheck.overrun(text)
+    assert found is not None and found.measure == name, (found, text[:300])
+    bounds = precheck.statement_bounds(text, [name])
+    assert bounds is None or bounds[name] > _limit(name)  # the scan read it as one statement
+    compile(text, "shape.py", "exec")  # and the shape is Python
+
+
 def test_the_walk_needs_no_recursion_room() -> None:
     """The walker keeps its own stack: a tree 20,000 levels deep walks at the default recursion limit."""
     import libcst as cst
