@@ -464,6 +464,14 @@ def test_bl402_best_effort_idioms_are_not_swallowed_errors(project) -> None:  # 
                     pass
 
 
+            def write_config(path, text):
+                try:
+                    with open(path, "w") as file:
+                        file.write(text)
+                except Exception:  # expect: BL402
+                    pass
+
+
             def check_credentials(user, password):
                 try:
                     user.set_password(password)
@@ -472,6 +480,7 @@ def test_bl402_best_effort_idioms_are_not_swallowed_errors(project) -> None:  # 
         """,
         "app/tolerated.py": """
             import ctypes
+            import faulthandler
             import json
             from urllib.parse import urlparse
 
@@ -623,6 +632,45 @@ def test_bl402_best_effort_idioms_are_not_swallowed_errors(project) -> None:  # 
                     await Chats.update_chat_tags_by_id(metadata["chat_id"], tags, user)
                     await event_emitter({"type": "chat:tags", "data": tags})
                 except Exception as e:
+                    pass
+
+
+            def tmp_dir(candidates):
+                for candidate in candidates:
+                    try:
+                        create_and_chown_dir(candidate)
+                    except Exception:
+                        pass
+                    if check_tmp_dir(candidate, must_exist=True):
+                        return candidate
+                return None
+
+
+            def in_docker():
+                found = False
+                try:
+                    with open("/proc/self/cgroup") as procfile:
+                        for line in procfile:
+                            if "docker" in line:
+                                found = True
+                except Exception:
+                    pass
+                return found
+
+
+            def tail(self, lines):
+                try:
+                    content = self.stdout_file.read_text()
+                    for line in content.splitlines()[-lines:]:
+                        yield line
+                except Exception:
+                    return
+
+
+            def enable_crash_traces():
+                try:
+                    faulthandler.enable()
+                except Exception:
                     pass
 
 
@@ -868,3 +916,132 @@ def test_bl401_flask_restful_resources_are_handled_by_their_api(project) -> None
     )
     found, _ = _lint(project, files, "--select", "BL401")
     assert found == _expected(files, "BL401"), "the blueprint's plain view is reported, the resource is not"
+
+
+def test_bl402_a_silent_answer_in_a_request_path(project) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16 §3: in an endpoint and the module functions it calls, a broad ``except`` that answers (a
+    page, None, a redirect) without logging, re-raising or handing the error on loses the failure; the
+    same helper called only outside requests, a parse of the client's input (a token, a header), a yes/no
+    answer (``{"sent": False}`` where success is ``{"sent": True}``), a 4xx (the input judged at fault), a
+    logged or 5xx answer (BL403) and a 2xx error body (BL404) are not this."""
+    files = {
+        "shop/views.py": """
+            import logging
+
+            import jwt
+            from flask import Blueprint, abort, jsonify, redirect, render_template, request
+
+            from .models import Item, db
+
+            bp = Blueprint("items", __name__)
+            log = logging.getLogger(__name__)
+
+
+            def load_item(item_id):
+                try:
+                    return db.session.get(Item, item_id)
+                except Exception:  # expect: BL402
+                    return None
+
+
+            def load_for_export(item_id):
+                try:
+                    return db.session.get(Item, item_id)
+                except Exception:
+                    return None
+
+
+            @bp.route("/items/<int:item_id>")
+            def show(item_id):
+                item = load_item(item_id)
+                try:
+                    related = db.session.query(Item).filter_by(parent=item_id).all()
+                except Exception:  # expect: BL402
+                    return render_template("item.html", item=item, related=[])
+                return render_template("item.html", item=item, related=related)
+
+
+            @bp.post("/items/<int:item_id>/delete")
+            def delete(item_id):
+                try:
+                    db.session.delete(db.session.get(Item, item_id))
+                    db.session.commit()
+                except Exception:  # expect: BL402
+                    return redirect("/items")
+                try:
+                    db.session.delete(db.session.get(Item, item_id))
+                    db.session.commit()
+                except Exception:
+                    abort(404)
+                return redirect("/items")
+
+
+            @bp.post("/items/<int:item_id>/notify")
+            def notify(item_id):
+                try:
+                    hub.send(item_id, "changed")
+                    return {"sent": True}
+                except Exception:
+                    return {"sent": False}
+
+
+            def decode_token(token):
+                try:
+                    return jwt.decode(token, SECRET, algorithms=["HS256"])
+                except Exception:
+                    return None
+
+
+            def credentials(header):
+                try:
+                    scheme, value = header.split(" ")
+                    return Credentials(scheme=scheme, credentials=value)
+                except Exception:
+                    return None
+
+
+            @bp.get("/me")
+            def me():
+                return {"token": decode_token(request.headers["Authorization"]), "cred": credentials("x")}
+
+
+            @bp.post("/items/<int:item_id>/save")
+            def save(item_id):
+                try:
+                    db.session.commit()
+                except Exception:
+                    log.exception("could not save item %s", item_id)
+                    return jsonify(saved=False), 409
+                try:
+                    db.session.commit()
+                except Exception:
+                    return jsonify(detail="try again later"), 503
+                try:
+                    db.session.commit()
+                except Exception:
+                    return {"error": "not saved"}
+                try:
+                    db.session.commit()
+                except Exception as error:
+                    return render_template("error.html", reason=str(error)), 409
+                return jsonify(saved=True)
+
+
+            @bp.get("/items/page")
+            def page():
+                try:
+                    number = int(request.args["page"])
+                except Exception:
+                    return jsonify(detail="page must be a number"), 400
+                return jsonify(page=number)
+        """,
+        "shop/cli.py": """
+            from .views import load_for_export
+
+
+            def export(ids):
+                return [load_for_export(i) for i in ids]
+        """,
+    }
+    found, _ = _lint(project, files, "--select", "BL402")
+    assert found == _expected(files, "BL402")

@@ -5,9 +5,14 @@ from __future__ import annotations
 import libcst as cst
 
 from backlint.analysis.exceptions import catches_every_error, caught_names
+from backlint.analysis.logging import LogCalls
+from backlint.analysis.origins import Origins
+from backlint.analysis.scopes import Scope, Scopes
 from backlint.analysis.strings import name_tokens
+from backlint.analysis.web.answers import OK, Answers, literal_status
+from backlint.analysis.web.syntax import is_class_name
 from backlint.core.catalog import Knowledge
-from backlint.core.rule import Rule
+from backlint.core.rule import FileContext, Rule
 from backlint.pipeline.walk import scope_descendants
 
 _OPTIONAL_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError"})
@@ -26,6 +31,17 @@ _COLLECTION_UPDATES = frozenset({"append", "add", "extend", "insert", "setdefaul
 # Words of a test that reads an error value (``if error:``, ``if data.get("error"):``): its branch handles
 # a failure that is already being reported, as an ``except`` does.
 _ERROR_WORDS = frozenset({"error", "errors", "err", "failure", "failed", "exception"})
+# Words of a call that records the failure somewhere (``log_error``, ``capture_exception``, ``report``).
+_RECORDING_WORDS = frozenset({"log", "logger", "logging", "exception", "capture", "report", "traceback", "warn"})
+# Keys of an answer that reports a failure with a 2xx (BL404's case, not this rule's).
+_ERROR_KEYS = frozenset({"error", "errors", "err", "detail", "message", "msg", "success", "ok", "failed"})
+_MAX_CALLER_DEPTH = 4  # module functions followed from a handler's function back to an endpoint
+# Methods that only process text or read and parse a body already received (``header.split(" ")``,
+# ``await response.json()``): a ``try`` of these and parsers fails on the text, not on I/O.
+_TEXT_METHODS = frozenset(
+    {"split", "rsplit", "strip", "partition", "rpartition", "decode", "encode", "lower", "upper", "replace", "json"}
+)
+_STATUS_KEYWORDS = frozenset({"code", "status", "status_code"})
 
 
 def _discards(statement: cst.BaseSmallStatement) -> bool:
@@ -122,15 +138,21 @@ class ExceptionSwallowed(Rule):
     id = "BL402"
     TRIGGERS = ("except",)
 
+    REQUIRES = (Origins,)
+
+    def __init__(self, context: FileContext, level: str) -> None:
+        super().__init__(context, level)
+        self.paths = _RequestPaths(context)
+
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         body = _small_statements(node.body)
-        if not body:
-            return
         masked = False
-        if not all(_discards(s) for s in body):
-            masked = self._masks_store_failure(body)
+        if body is None or not all(_discards(s) for s in body):
+            masked = body is not None and self._masks_store_failure(body)
             if not masked:
+                self._note_answer(node)
                 return
+        assert body is not None
         names = caught_names(node, self.context)
         if names is not None and any(n.rpartition(".")[2] in _OPTIONAL_IMPORT_ERRORS for n in names):
             return
@@ -150,6 +172,35 @@ class ExceptionSwallowed(Rule):
                 "log it with logger.exception() and re-raise or return an error response"
             )
         self.report(node, message)
+
+    def _note_answer(self, node: cst.ExceptHandler) -> None:
+        """A broad ``except`` that answers (a page, None, False, a 2xx or 4xx) without logging, re-raising or
+        handing the error on: reported at the end of the module if its function is on a request path."""
+        if not catches_every_error(node, self.context) or self._in_teardown():
+            return
+        try_node = self.context.ancestors[-2]
+        if not isinstance(try_node, (cst.Try, cst.TryStar)):
+            return
+        statements = _statements(try_node.body)
+        if (
+            self.paths.parses_input(try_node.body)
+            or self._parses_first(statements)
+            or self._on_error_path(try_node)
+            or (len(statements) == 1 and _serves_until_closed(statements[0]))
+        ):
+            return  # the failure is of a computation or of the client's input, not of I/O
+        self.paths.note(node)
+
+    def leave_Module(self, node: cst.Module) -> None:
+        for handler, answer, endpoint in self.paths.on_request_paths():
+            caught = "except:" if handler.type is None else f"except {_code(handler.type)}:"
+            where = "the endpoint" if endpoint.node is self.paths.frame_node(handler) else "a function called by"
+            message = (
+                f"`{caught}` answers `{_short(answer)}` in {where} `{endpoint.name}` without logging or re-raising "
+                "the error: the failure vanishes from the request path; log it with logger.exception() (or let "
+                "it reach the app's error handler)"
+            )
+            self.report(handler, message, related=[(answer, "the failure is answered here")])
 
     def _masks_store_failure(self, body: list[cst.BaseSmallStatement]) -> bool:
         """``return None``/``return False`` after a ``try`` that returns a data-store call's result: a lost
@@ -210,7 +261,7 @@ class ExceptionSwallowed(Rule):
             return True  # not for a store call's result: that is the failure being masked
         if not masked and (self._parses_first(statements) or self._on_error_path(try_node)):
             return True
-        return self._falls_back(try_node) or self._keeps_default(try_node)
+        return self._falls_back(try_node) or self._keeps_default(try_node) or self._checked_after(try_node)
 
     def _computes(self, suite: cst.BaseSuite) -> bool:
         """Every statement assigns, updates a collection, probes an optional feature, updates a metric,
@@ -232,6 +283,11 @@ class ExceptionSwallowed(Rule):
                     orelse = orelse.orelse
                 if orelse is not None and not self._computes(orelse.body):
                     return False
+            elif isinstance(statement, cst.With):
+                if not all(self._reads_file(item.item) for item in statement.items) or not self._computes(
+                    statement.body
+                ):
+                    return False
             elif isinstance(statement, (cst.Try, cst.TryStar)):
                 blocks = [statement.body, *(h.body for h in statement.handlers)]
                 blocks += [b.body for b in (statement.orelse, statement.finalbody) if b is not None]
@@ -241,10 +297,22 @@ class ExceptionSwallowed(Rule):
                 return False
         return True
 
+    def _reads_file(self, item: cst.BaseExpression) -> bool:
+        """``open(path)`` for reading (no mode, or a literal mode without ``w``, ``a``, ``x`` or ``+``)."""
+        if not isinstance(item, cst.Call) or self.context.qualified_name(item.func) not in ("open", "io.open"):
+            return False
+        mode = next((a.value for a in item.args[1:2] if a.keyword is None), None)
+        mode = next((a.value for a in item.args if a.keyword is not None and a.keyword.value == "mode"), mode)
+        if mode is None:
+            return True
+        return isinstance(mode, cst.SimpleString) and not set(mode.raw_value) & set("wax+")
+
     def _computes_small(self, statement: cst.BaseSmallStatement) -> bool:
         if not isinstance(statement, cst.Expr):
             return True  # assignments, del, return, raise, pass, continue, break, import
         value = statement.value
+        if isinstance(value, cst.Yield):
+            return True  # a value handed to the consumer (a generator reading an optional file)
         if isinstance(value, cst.Await):
             value = value.expression
         if not isinstance(value, cst.Call):
@@ -333,6 +401,27 @@ class ExceptionSwallowed(Rule):
                 return True
         return False
 
+    def _checked_after(self, try_node: cst.Try | cst.TryStar) -> bool:
+        """``try: create_dir(candidate) except: pass`` then ``if check_dir(candidate): ...``: the statement
+        after the ``try`` checks what the call was given, so a failure is seen there."""
+        statements = _statements(try_node.body)
+        if len(statements) != 1 or not isinstance(statements[0], cst.SimpleStatementLine):
+            return False
+        line = statements[0].body
+        call = line[0].value if len(line) == 1 and isinstance(line[0], cst.Expr) else None
+        call = call.expression if isinstance(call, cst.Await) else call
+        if not isinstance(call, cst.Call):
+            return False
+        given = {a.value.value for a in call.args if isinstance(a.value, cst.Name)}
+        later = self._siblings(try_node, after=True)[:1]
+        if not given or not later or not isinstance(later[0], cst.If):
+            return False
+        return any(
+            isinstance(node, cst.Call)
+            and any(isinstance(a.value, cst.Name) and a.value.value in given for a in node.args)
+            for node in scope_descendants(later[0].test)
+        )
+
     def _keeps_default(self, try_node: cst.Try | cst.TryStar) -> bool:
         """The ``try`` assigns a name that holds a default set before it (``enabled = False`` ...
         ``try: ...; enabled = True``): on failure the default stands."""
@@ -367,3 +456,175 @@ class ExceptionSwallowed(Rule):
                 break
             child = parent
         return out
+
+
+def _short(node: cst.CSTNode) -> str:
+    text = " ".join(_code(node).split())
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+class _RequestPaths:
+    """Broad ``except`` clauses that answer silently, and whether their function is on a request path of
+    the module: an endpoint, or a module function an endpoint calls (through others of the module)."""
+
+    def __init__(self, context: FileContext) -> None:
+        self.context = context
+        self.answers = Answers(context.knowledge, context.qualified_name)
+        self.logs = LogCalls(context)
+        self.noted: list[tuple[cst.ExceptHandler, cst.CSTNode, Scope]] = []
+        self._frames: dict[int, Scope] = {}
+
+    def note(self, handler: cst.ExceptHandler) -> None:
+        answer = self.silent_answer(handler)
+        if answer is None:
+            return
+        frame = self.context.get(Scopes).current.frame
+        if frame.kind == "function":
+            self._frames[id(handler)] = frame
+            self.noted.append((handler, answer, frame))
+
+    def frame_node(self, handler: cst.ExceptHandler) -> cst.CSTNode | None:
+        frame = self._frames.get(id(handler))
+        return frame.node if frame is not None else None
+
+    def on_request_paths(self) -> list[tuple[cst.ExceptHandler, cst.CSTNode, Scope]]:
+        """(handler, answer, endpoint) of each noted handler whose function an endpoint reaches."""
+        origins = self.context.get(Origins)
+        out = []
+        for handler, answer, frame in self.noted:
+            endpoint = self._endpoint_reaching(origins, frame)
+            if endpoint is not None:
+                out.append((handler, answer, endpoint))
+        return out
+
+    @staticmethod
+    def _endpoint_reaching(origins: Origins, frame: Scope) -> Scope | None:
+        stack = [(frame, 0)]
+        seen: set[int] = set()
+        while stack:
+            scope, depth = stack.pop()
+            if id(scope) in seen:
+                continue
+            seen.add(id(scope))
+            if origins.is_endpoint(scope):
+                return scope
+            if depth < _MAX_CALLER_DEPTH:
+                stack += [(site.scope.frame, depth + 1) for _, site in origins.callers(scope)]
+        return None
+
+    def silent_answer(self, handler: cst.ExceptHandler) -> cst.CSTNode | None:
+        """What the handler returns when it answers without recording or handing on the error: a page, a
+        value, None or False (not a 5xx response: BL403; not a 2xx error body: BL404; not a 4xx, which says
+        the handler judged the client's input at fault)."""
+        name = handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None
+        answer: cst.CSTNode | None = None
+        for child in scope_descendants(handler.body):
+            if isinstance(child, cst.Name) and child.value == name:
+                return None  # handed on (``flash(str(e))``, ``return error_page(e)``)
+            if isinstance(child, cst.Raise):
+                return None  # re-raised, raised as another error, or an HTTP error raised
+            if isinstance(child, cst.Call) and (
+                self._records(child) or self.answers.http_error(child)[0] or _gives_status(child)
+            ):
+                return None  # recorded; or answered with a status of its own (``ws.close(code=4001)``, ``abort(404)``)
+            if isinstance(child, cst.Return) and child.value is not None and answer is None:
+                if self._answered_elsewhere(child.value) or self._flag_answer(child.value):
+                    return None
+                answer = child
+        return answer
+
+    def _flag_answer(self, value: cst.BaseExpression) -> bool:
+        """``return False`` (or ``{"sent": False}``) where the function answers ``True`` (``{"sent": True}``)
+        when it succeeds: a yes/no answer the caller reads, not a failure that vanishes."""
+        failed = _false_keys(value)
+        frame = self.context.get(Scopes).current.frame
+        if failed is None or frame.kind != "function":
+            return False
+        for node in scope_descendants(frame.node):
+            if isinstance(node, cst.Return) and node.value is not None and _true_keys(node.value) & failed:
+                return True
+        return False
+
+    def _records(self, call: cst.Call) -> bool:
+        if self.logs.is_log_call(call) or self.logs.is_output_call(call):
+            return True
+        name = _method_name(call) or (self.context.qualified_name(call.func) or "").rpartition(".")[2]
+        return bool(set(name_tokens(name)) & _RECORDING_WORDS)
+
+    def _answered_elsewhere(self, value: cst.BaseExpression) -> bool:
+        """A 5xx (or unknown-status) response is BL403's; a 2xx body saying it failed is BL404's."""
+        kind, status = self.answers.returned(value)
+        is_response = isinstance(value, cst.Call) and self.answers.response_row(value.func) is not None
+        if isinstance(value, cst.Tuple) and 2 <= len(value.elements) <= 3:
+            is_response = literal_status(value.elements[1].value) is not None
+        if is_response and (status is None or status >= 500) and kind != OK:
+            return True
+        if status is not None and 400 <= status < 500:
+            return True
+        if kind == OK:
+            body = value.elements[0].value if isinstance(value, cst.Tuple) and value.elements else value
+            keys = [
+                e.key.value.strip("'\"")
+                for e in (body.elements if isinstance(body, cst.Dict) else ())
+                if isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
+            ]
+            if isinstance(body, cst.Call):
+                keys += [a.keyword.value for a in body.args if a.keyword is not None]
+            return any(set(name_tokens(k)) & _ERROR_KEYS for k in keys)
+        return False
+
+    def parses_input(self, body: cst.BaseSuite) -> bool:
+        """The ``try`` only reads and parses values (``input-parsers`` calls, or no call at all), with no
+        ``await`` or ``with``: what fails there is the input, not I/O."""
+        knowledge = self.context.knowledge
+        calls = {r["name"] for r in knowledge.rows("input-parsers") if r["form"] == "call"}
+        calls |= {r["name"] for r in knowledge.rows("jwt-decoders") if r["form"] == "decode"}
+        methods = {r["name"] for r in knowledge.rows("input-parsers") if r["form"] == "method"} | _TEXT_METHODS
+        for node in scope_descendants(body):
+            if isinstance(node, cst.With):
+                return False
+            if isinstance(node, cst.Await) and not (
+                isinstance(node.expression, cst.Call) and _method_name(node.expression) in methods
+            ):
+                return False  # an awaited round trip (an awaited body parse, ``await r.json()``, is parsing)
+            if not isinstance(node, cst.Call):
+                continue
+            if self.context.qualified_name(node.func) in calls or is_class_name(node.func):
+                continue  # a parser, a token decoder, or a value object checking its arguments
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value in methods:
+                continue
+            return False
+        return True
+
+
+def _gives_status(call: cst.Call) -> bool:
+    """A call given a literal status or close code (``ws.close(code=4001)``, ``Response(status=409)``)."""
+    return any(
+        a.keyword is not None and a.keyword.value in _STATUS_KEYWORDS and isinstance(a.value, cst.Integer)
+        for a in call.args
+    )
+
+
+def _flags(value: cst.BaseExpression, flag: str) -> set[str] | None:
+    """The keys set to ``flag`` (``True``/``False``) in a returned value: "" for the value itself."""
+    if isinstance(value, cst.Name):
+        return {""} if value.value == flag else None
+    items: list[tuple[str, cst.BaseExpression]] = []
+    if isinstance(value, cst.Dict):
+        items = [
+            (e.key.value.strip("'\""), e.value)
+            for e in value.elements
+            if isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
+        ]
+    elif isinstance(value, cst.Call):
+        items = [(a.keyword.value, a.value) for a in value.args if a.keyword is not None]
+    found = {k for k, v in items if isinstance(v, cst.Name) and v.value == flag}
+    return found or None
+
+
+def _false_keys(value: cst.BaseExpression) -> set[str] | None:
+    return _flags(value, "False")
+
+
+def _true_keys(value: cst.BaseExpression) -> set[str]:
+    return _flags(value, "True") or set()
