@@ -129,6 +129,21 @@ class StepsLocator:
         found = self._steps.get(id(target))
         return Span() if found is None else LazySpan(self.path, found)
 
+    def statement(self, target: cst.CSTNode) -> Span:
+        """The span of the simple statement holding ``target`` (itself when there is none)."""
+        self(target)
+        assert self._steps is not None
+        steps = self._steps.get(id(target))
+        if steps is None:
+            return Span()
+        node: cst.CSTNode = self.root
+        best: tuple[int, ...] | None = None
+        for depth, index in enumerate(steps):
+            node = children(node)[index]
+            if isinstance(node, cst.SimpleStatementLine):
+                best = steps[: depth + 1]
+        return LazySpan(self.path, best if best is not None else steps)
+
 
 class LazySpan(Span):
     """A Span resolved on first use. The walk records where the node is — its child indices from the

@@ -111,7 +111,7 @@ class SqlHelperFacts(FactCollector):
             )
 
     @staticmethod
-    def _slot(built: BuiltSql, slot: Slot, refusal: str | None, locate: Any) -> dict[str, Any]:
+    def _slot(built: BuiltSql, slot: Slot, refusal: str | None, locate: StepsLocator) -> dict[str, Any]:
         rule = claimant(built, slot)
         seen = _seen(built, slot, slot.hole.node)
         message = _message(rule, seen)
@@ -129,6 +129,7 @@ class SqlHelperFacts(FactCollector):
             "unknown": slot.unknown,
             "endpoint": slot.endpoint,
             "hole": locate(slot.hole.node),
+            "statement": locate.statement(slot.hole.node),
             "code": _code(slot.hole.node),
             "message": message,
             "refusal": refusal,
@@ -384,7 +385,9 @@ class _HelperSqlRule(ProjectRule):
             if slot["refusal"]:
                 message += f" (no autofix: {slot['refusal']})"
         related = [RelatedLocation(module.path, s, m) for s, m in fact["related"]]
-        return ProjectFinding(self.id, module.path, slot["hole"], message, None, related, fix)
+        return ProjectFinding(
+            self.id, module.path, slot["hole"], message, None, related, fix, statement=slot.get("statement")
+        )
 
     def _finding(
         self,

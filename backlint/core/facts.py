@@ -28,6 +28,9 @@ class ProjectFinding:
     related: list[RelatedLocation] = dataclasses.field(default_factory=list)
     fix: Fix | None = None  # placed in the file as it is on disk (``autofix.LazyFix.resolve``)
     depends_on: tuple[str, ...] | None = None
+    # The statement holding the finding (its lines: baselines match findings by their statement's
+    # text, as for file rules' findings); None: the span's own lines.
+    statement: Span | None = None
 
 
 @dataclasses.dataclass
@@ -60,7 +63,11 @@ def to_finding(found: ProjectFinding, default_level: str) -> Finding:
         span=found.span,
         message=found.message,
         level=found.level or default_level,
-        statement_lines=(found.span.line, found.span.end_line),
+        statement_lines=(
+            (found.statement.line, found.statement.end_line)
+            if found.statement is not None
+            else (found.span.line, found.span.end_line)
+        ),
         related=list(found.related),
         fix=found.fix,
         depends_on=found.depends_on,
