@@ -136,14 +136,17 @@ def test_a_record_with_a_host_and_port_holds_another_services_login(project) -> 
 
 
 def test_a_token_row_read_by_attribute_and_a_size_constant_logged_are_no_secrets(project) -> None:  # type: ignore[no-untyped-def]
-    """jupyterhub: a token row whose attributes the handler reads (``token.expires_at``) is an object,
-    its str() its class's; ``len(secret)`` and a module constant ``COOKIE_SECRET_BYTES = 32`` are
-    numbers. A token string logged, even one whose string methods are called, is reported."""
+    """jupyterhub: a token row whose attributes the handler reads (``token.expires_at``) or that a
+    class's lookup returned (``APIToken.find(db, token)``) is an object, its str() its class's;
+    ``len(secret)`` and a module constant ``COOKIE_SECRET_BYTES = 32`` are numbers. A token string
+    logged, even one whose string methods are called, is reported."""
     _check(
         project,
         {
             "app/handlers.py": """
                 import logging
+
+                from app import orm
 
                 log = logging.getLogger(__name__)
 
@@ -157,6 +160,13 @@ def test_a_token_row_read_by_attribute_and_a_size_constant_logged_are_no_secrets
                         if token.expires_at and token.expires_at < now:
                             log.warning(f"Deleting expired token {token}")
                             db.delete(token)
+
+
+                async def add_tokens(db, token_dict):
+                    for token, name in token_dict.items():
+                        orm_token = orm.APIToken.find(db, token)
+                        if orm_token is not None:
+                            log.debug("Not duplicating token %s", orm_token)
 
 
                 def check_secret(secret):

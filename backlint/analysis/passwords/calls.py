@@ -181,6 +181,9 @@ class Calls:
             orm = self._mentioned_orm(node)
             if orm is not None:
                 return Val(ORM, node, orm)
+        looked_up = self._class_lookup(func, tail)
+        if looked_up is not None:
+            return Val(INSTANCE, node, looked_up)  # APIToken.find(db, token): a token row, not the token
         if receiver is not None and receiver.kind == DATA and tail in ("copy", "dict", "to_dict"):
             return receiver
         if any(t in self.k.hashing_words for t in name_tokens(tail)):
@@ -216,6 +219,17 @@ class Calls:
         if any(t in self.k.hashing_words for t in name_tokens(name)):
             return Val(HASHED, node)
         return None
+
+    def _class_lookup(self, func: cst.BaseExpression, tail: str) -> str | None:
+        """The class whose lookup method is called on it (``APIToken.find(db, token)``,
+        ``Token.first()``): what it returns is an instance, named by the class."""
+        lookups = self.k.role("query") | self.k.role("lookup")
+        if not isinstance(func, cst.Attribute) or tail not in lookups or tail in ("get", "aget"):
+            return None  # `Config.get("api_token")` may read a setting: only a lookup by its own name
+        written = dotted_name(func.value) or ""
+        if not written.rpartition(".")[2][:1].isupper():
+            return None
+        return self.index.qualified(func.value) or written
 
     def _mentioned_orm(self, node: cst.CSTNode) -> str | None:
         """The ORM class a query chain names (``db.query(User).filter(...).first()``)."""
