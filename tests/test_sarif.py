@@ -237,7 +237,9 @@ def test_security_rule_descriptor() -> None:
     meta = load_catalog().rules["BL402"]
     import dataclasses
 
-    secure = dataclasses.replace(meta, tags=("secrets", "security"), cwe=(798,), security_severity="9.1", level="error")
+    secure = dataclasses.replace(
+        meta, tags=("secrets", "security"), cwe=(798,), security_severity="9.1", level="error", precision="high"
+    )
     props = to_sarif(rule_descriptor(secure, None))["properties"]
     tags = ["security", "secrets", "external/cwe/cwe-798"]
     assert props == {"tags": tags, "precision": "high", "security-severity": "9.1"}
