@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import libcst as cst
 
 from backlint.analysis.exceptions import catches_every_error, caught_names
@@ -326,16 +328,8 @@ class ExceptionSwallowed(Rule):
         if name in methods:
             return True  # a metric update, or a check whose answer the statement discards
         calls = {r["name"] for r in knowledge.rows("best-effort-calls") if r["form"] == "call"}
-        node: cst.BaseExpression = value
-        while True:  # ``ctypes.CDLL("libc.so.6").malloc_trim(0)``: a call on a probed feature
-            if isinstance(node, cst.Call):
-                if self.context.qualified_name(node.func) in calls:
-                    return True
-                node = node.func
-            elif isinstance(node, cst.Attribute):
-                node = node.value
-            else:
-                return False
+        # ``ctypes.CDLL("libc.so.6").malloc_trim(0)``: a call on a probed feature
+        return any(self.context.qualified_name(call.func) in calls for call in _chain_calls(value))
 
     def _parses_first(self, statements: list[cst.BaseStatement | cst.BaseSmallStatement]) -> bool:
         """The ``try`` starts by parsing text (``tags = json.loads(text).get("tags")``, ``parse_follow_ups(s)``)
@@ -360,21 +354,12 @@ class ExceptionSwallowed(Rule):
         knowledge = self.context.knowledge
         calls = {r["name"] for r in knowledge.rows("input-parsers") if r["form"] == "call"}
         methods = {r["name"] for r in knowledge.rows("input-parsers") if r["form"] == "method"}
-        node: cst.BaseExpression = value.expression if isinstance(value, cst.Await) else value
-        while True:
-            if isinstance(node, cst.Call):
-                name = _method_name(node)
-                if (
-                    self.context.qualified_name(node.func) in calls
-                    or (isinstance(node.func, cst.Attribute) and name in methods)
-                    or name_tokens(name)[:1] == ("parse",)
-                ):
-                    return True
-                node = node.func
-            elif isinstance(node, cst.Attribute):
-                node = node.value
-            else:
-                return False
+        return any(
+            self.context.qualified_name(call.func) in calls
+            or (isinstance(call.func, cst.Attribute) and _method_name(call) in methods)
+            or name_tokens(_method_name(call))[:1] == ("parse",)
+            for call in _chain_calls(value.expression if isinstance(value, cst.Await) else value)
+        )
 
     def _on_error_path(self, try_node: cst.CSTNode) -> bool:
         """The ``try`` runs in the branch of an ``if`` that reads an error value (``if error: try: save the error
@@ -628,3 +613,15 @@ def _false_keys(value: cst.BaseExpression) -> set[str] | None:
 
 def _true_keys(value: cst.BaseExpression) -> set[str]:
     return _flags(value, "True") or set()
+
+
+def _chain_calls(node: cst.BaseExpression) -> Iterator[cst.Call]:
+    """The calls of a chain, outermost first: ``a.b(x).c(y)`` → ``….c(y)``, ``a.b(x)``."""
+    while True:
+        if isinstance(node, cst.Call):
+            yield node
+            node = node.func
+        elif isinstance(node, cst.Attribute):
+            node = node.value
+        else:
+            return
