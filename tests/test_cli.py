@@ -283,7 +283,7 @@ def test_rules_lists_every_rule() -> None:
         "category": "error-handling",
         "level": "warning",
         "enabled": True,
-        "precision": "high",
+        "precision": "medium",
         "cwe": [390],
         "summary": catalog.rules["BL402"].summary,
         "url": catalog.rules["BL402"].help_uri,
