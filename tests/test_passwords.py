@@ -6,19 +6,11 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from annotations import expected_findings
+from annotations import check_annotated
 
 
 def _check(project, files: dict[str, str], *args: str) -> None:  # type: ignore[no-untyped-def]
-    expected = set()
-    for path, code in files.items():
-        text = textwrap.dedent(code).lstrip("\n")
-        project.write(path, text)
-        expected |= {(path, line, rule) for line, rule in expected_findings(text) if rule.startswith("BL3")}
-    result = project.lint(*files, "--select", "BL3", "--format", "json", "--no-cache", *args)
-    assert result.exit_code in (0, 1), result.stderr
-    got = {(f["path"], f["line"], f["rule_id"]) for f in result.json()["findings"]}
-    assert got == expected
+    check_annotated(project, files, "BL3", *args)
 
 
 SCENARIOS = {
