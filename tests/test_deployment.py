@@ -55,6 +55,11 @@ def test_debug_switches_on(project: Any, code: str, expected: set[tuple[int, str
         "import os\n\nfrom fastapi import FastAPI\n\n"
         "app = FastAPI(debug=os.getenv('API_DEBUG', 'false').lower() == 'true')\n",
         "from flask import Flask\n\napp = Flask(__name__)\napp.run(debug=False)\n",
+        # a literal True chosen by a debug condition (khoj's src/khoj/main.py, a `--debug` flag)
+        "from fastapi import FastAPI\n\nfrom app.utils import in_debug_mode\n\nif in_debug_mode():\n"
+        "    app = FastAPI(debug=True)\nelse:\n    app = FastAPI(docs_url=None)\n",
+        "from flask import Flask\n\napp = Flask(__name__)\n\n\ndef main(args):\n    if not args.debug:\n"
+        "        app.run(host='0.0.0.0')\n    else:\n        app.run(debug=True)\n",
         # not a Flask app: a thread, a process, a test client
         "import threading\n\nworker = threading.Thread(target=print)\nworker.run()\nresult = runner.run(debug=True)\n",
     ],

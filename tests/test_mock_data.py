@@ -351,3 +351,72 @@ def regions(db=Depends(get_db)):
     }
     found, _ = _lint(project, files, "--select", "BL503,BL505")
     assert found == _expected(files, "BL503") | _expected(files, "BL505")
+
+
+def test_bl504_a_random_file_name_passed_to_a_function_is_not_its_result(project) -> None:  # type: ignore[no-untyped-def]
+    """khoj's /transcribe writes the upload to a file with a uuid4 name and answers the transcription
+    of that file: the function called with the random name computes another value. A random value
+    converted (``round()``, ``str()``, a constructor) still is one."""
+    files = {
+        "app/main.py": FASTAPI
+        + """
+import json
+import random
+import uuid
+
+from fastapi import Response, UploadFile
+
+from .speech import transcribe_audio
+
+
+@app.post("/transcribe")
+async def transcribe(file: UploadFile):
+    audio_filename = f"{uuid.uuid4()}.webm"
+    with open(audio_filename, "wb") as writer:
+        writer.write(await file.read())
+    user_message = await transcribe_audio(audio_filename)
+    content = json.dumps({"text": user_message})
+    return Response(content=content, media_type="application/json", status_code=200)
+
+
+@app.get("/weather")
+async def weather():
+    reading = round(random.uniform(18, 25), 1)
+    return {"celsius": str(reading)}  # expect: BL504
+""",
+    }
+    found, _ = _lint(project, files, "--select", "BL504")
+    assert found == _expected(files, "BL504")
+
+
+def test_bl505_a_documented_fallback_that_answers_nothing(project) -> None:  # type: ignore[no-untyped-def]
+    """opal-server's default data route: its docstring calls it "a fake data source", it answers an
+    empty dataset and logs that the data sources are not configured. A stub that answers data keeps
+    its finding."""
+    files = {
+        "app/main.py": FASTAPI
+        + """
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+@app.get("/policy-data")
+async def default_all_data():
+    \"\"\"A fake data source configured to be fetched by the default data source config.
+
+    If DATA_CONFIG_SOURCES is not set, clients hit this route, which returns an empty dataset.
+    \"\"\"
+    logger.warning("Serving the default all-data route: DATA_CONFIG_SOURCES is not configured")
+    return {}
+
+
+@app.get("/stats")
+async def stats():
+    \"\"\"Fake data for now, until the reporting service exists.\"\"\"  # expect: BL505
+    logger.warning("stats are not implemented")
+    return {"users": 1234, "revenue": 56789}
+""",
+    }
+    found, _ = _lint(project, files, "--select", "BL505")
+    assert found == _expected(files, "BL505")

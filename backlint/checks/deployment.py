@@ -17,6 +17,7 @@ import libcst as cst
 from backlint.analysis.config_fixes import debug_off_fix, django_debug_fix, verify_signature_fix
 from backlint.analysis.literals import UNKNOWN, Literals, as_bool, keyword_arg
 from backlint.analysis.scopes import Scopes
+from backlint.analysis.strings import name_tokens
 from backlint.core.catalog import Knowledge
 from backlint.core.facts import FactCollector, ProjectFinding, ProjectRule
 from backlint.core.globs import matches_any
@@ -33,6 +34,38 @@ def _in_main_guard(context: FileContext) -> bool:
             if code in ('__name__=="__main__"', '"__main__"==__name__'):
                 return True
     return False
+
+
+def _in_debug_branch(context: FileContext) -> bool:
+    """In the branch an ``if`` takes only when the app runs in debug mode: ``if in_debug_mode():``,
+    ``if args.debug:``, ``if settings.DEBUG:`` (or the ``else`` of ``if not ...debug:``). A literal
+    ``True`` chosen by a debug condition is that condition, not debug mode switched on for good."""
+    ancestors = context.ancestors
+    for index, ancestor in enumerate(ancestors[:-1]):
+        if not isinstance(ancestor, cst.If):
+            continue
+        test = ancestor.test
+        branch: cst.CSTNode | None = ancestor.body
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            test, branch = test.expression, ancestor.orelse
+        if ancestors[index + 1] is branch and _reads_debug_flag(test):
+            return True
+    return False
+
+
+def _reads_debug_flag(test: cst.BaseExpression) -> bool:
+    """The condition is a debug flag: a name, attribute, call or environment key with a ``debug`` word."""
+    if isinstance(test, cst.Call):
+        test = test.func
+    if isinstance(test, cst.Name):
+        words = name_tokens(test.value)
+    elif isinstance(test, cst.Attribute):
+        words = name_tokens(test.attr.value)
+    elif isinstance(test, cst.Comparison):
+        return _reads_debug_flag(test.left)
+    else:
+        return False
+    return "debug" in words
 
 
 def _settings_module(context: FileContext, module: cst.Module) -> bool:
@@ -103,7 +136,8 @@ class DebugModeEnabled(Rule):
             if row["name"] != name:
                 continue
             value = keyword_arg(node, row["keyword"])
-            if value is not None and _truthy_value(self.literals.evaluate(value)):
+            on = value is not None and _truthy_value(self.literals.evaluate(value))
+            if on and not _in_debug_branch(self.context):
                 call = f"`{name.rpartition('.')[2]}({row['keyword']}=True)`"
                 if row["level"] == "error":
                     self._werkzeug(node, call, debug_off_fix(value))
@@ -147,6 +181,8 @@ class DebugModeEnabled(Rule):
         return self.flask_module and node.value in ("app", "application")
 
     def _werkzeug(self, node: cst.CSTNode, what: str, fix: PendingFix | None) -> None:
+        if _in_debug_branch(self.context):
+            return  # `if args.debug: app.run(debug=True)`: on only when the deployment asks for debug mode
         level = self.level
         guard_level = self.context.options.get("debug-in-main-guard", "error")
         main_guard = _in_main_guard(self.context)

@@ -31,7 +31,7 @@ from backlint.analysis.web.syntax import (
 from backlint.core.catalog import Knowledge
 from backlint.core.imports import dotted_name
 from backlint.core.results import Span
-from backlint.pipeline.walk import scope_descendants
+from backlint.pipeline.walk import children, scope_descendants
 
 _FINAL = frozenset({"typing.Final", "typing_extensions.Final", "Final"})
 _PICKS = frozenset({"choice", "choices", "sample"})  # random picks: fabricated only from literal options
@@ -114,6 +114,8 @@ class RecordReader:
         if not docstring:
             return
         first = node.body.body[0] if isinstance(node.body, cst.IndentedBlock) and node.body.body else node
+        if _announced_empty_fallback(node):
+            return
         if any(p.search(docstring) for p in self.tables.markers):
             facts.docstring_marker = Flagged(self.state.web.locate(first), docstring.strip().splitlines()[0][:120])
             return
@@ -322,7 +324,7 @@ class RecordReader:
     def contains_random(self, value: cst.BaseExpression, frame: Frame) -> bool:
         if not self.state.random_gate:
             return False
-        for node in scope_descendants(value):  # type() tests: isinstance() on libcst classes is 10x slower
+        for node in _value_nodes(value):  # type() tests: isinstance() on libcst classes is 10x slower
             if type(node) is cst.Name and node.value in frame.random_locals:
                 return True
             if type(node) is not cst.Call:
@@ -454,6 +456,61 @@ def _is_binding_position(node: cst.Name, parent: cst.CSTNode) -> bool:
     if isinstance(parent, cst.Arg) and parent.keyword is node:
         return True
     return isinstance(parent, (cst.AnnAssign, cst.AugAssign)) and parent.target is node
+
+
+_WARNS = frozenset({"warning", "warn", "error", "critical", "exception"})
+_EMPTY = frozenset({cst.Dict, cst.List, cst.Tuple})
+
+
+def _announced_empty_fallback(node: cst.FunctionDef) -> bool:
+    """A fallback the docstring documents rather than data it fakes: every ``return`` answers an empty
+    collection (or nothing) and the function logs a warning that it runs (opal-server's default data
+    route: "a fake data source ... will return an empty dataset" and a warning that the data sources
+    are not configured). Nothing made up reaches a client, and operators are told."""
+    returns, warns = 0, False
+    for current in scope_descendants(node.body):
+        if type(current) is cst.Return:
+            value = current.value
+            if value is not None and not (
+                (type(value) in _EMPTY and not getattr(value, "elements", None))
+                or (type(value) is cst.Name and value.value == "None")
+            ):
+                return False
+            returns += 1
+        elif type(current) is cst.Call and type(current.func) is cst.Attribute and current.func.attr.value in _WARNS:
+            receiver = dotted_name(current.func.value) or ""
+            warns = warns or "log" in receiver.rpartition(".")[2].lower()
+    return returns > 0 and warns
+
+
+# Calls whose result is their argument's value, converted or formatted: a random argument stays random.
+_CARRIES = frozenset(
+    {"str", "int", "float", "round", "abs", "bool", "format", "repr", "hex", "min", "max", "sum", "list", "tuple",
+     "set", "dict", "sorted", "reversed", "join", "dumps", "upper", "lower", "strip", "floor", "ceil", "timedelta"}
+)  # fmt: skip
+
+
+_SCOPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})  # what runs later, not with the value
+
+
+def _value_nodes(value: cst.BaseExpression) -> Iterator[cst.CSTNode]:
+    """The nodes of ``value`` whose value it carries: every node of its scope but the arguments of a
+    call that computes something else from them. ``transcribe(audio_path)`` with a random file name
+    answers the transcription of the file, not a random value; ``round(random.uniform(1, 5), 1)``
+    and ``Decimal(...)``, ``str(uuid4())``, ``"{}".format(...)`` keep their argument's value."""
+    stack: list[cst.CSTNode] = [value]
+    while stack:
+        current = stack.pop()
+        yield current
+        kids = children(current)
+        if type(current) is cst.Call and not _carries(current.func):
+            kids = [current.func]
+        stack.extend(child for child in reversed(kids) if type(child) not in _SCOPES)
+
+
+def _carries(func: cst.BaseExpression) -> bool:
+    name = func.attr.value if type(func) is cst.Attribute else getattr(func, "value", "")
+    return name in _CARRIES or is_class_name(func)
 
 
 def _reorders(node: cst.Call) -> bool:
