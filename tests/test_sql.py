@@ -623,3 +623,33 @@ def test_values_in_offline_code_need_outside_input(project) -> None:  # type: ig
     """
     assert _lint(project, migration, path="app/migrations/versions/0042_service_type.py") == {(11, "BL101")}
     assert _lint(project, migration, path="app/service.py") == {(9, "BL101"), (10, "BL101"), (11, "BL101")}
+
+
+def test_placeholder_lists_in_every_spelling(project) -> None:  # type: ignore[no-untyped-def]
+    """label-studio's bulk update: an IN list of ``%s`` repeated once per key (values bound), spelled
+    with itertools.repeat, map(lambda …), itertools.chain or a cut of ``"%s, " * n``; a list of
+    request values joined in is still a finding."""
+    code = """
+    import itertools
+    from itertools import repeat
+
+    from django.db import connection
+
+    def bulk_update(pks):
+        in_clause = '"id" in ({pks})'.format(pks=", ".join(itertools.repeat("%s", len(pks))))
+        sql = "UPDATE {dbtable} SET done = true WHERE {in_clause}".format(dbtable='"task"', in_clause=in_clause)
+        connection.cursor().execute(sql, pks)
+
+    def by_ids(ids, names):
+        marks = ",".join(repeat("%s", len(ids)))
+        more = ", ".join(map(lambda _: "%s", names))
+        both = ", ".join(itertools.chain(["%s"] * len(ids), ("%s" for _ in names)))
+        cut = ("%s, " * len(ids))[:-2]
+        connection.cursor().execute(f"SELECT * FROM t WHERE id IN ({marks}) OR name IN ({more})", [*ids, *names])
+        connection.cursor().execute(f"SELECT * FROM t WHERE id IN ({both}) OR id IN ({cut})", [*ids, *names, *ids])
+
+    def by_request(request):
+        ids = ", ".join(map(lambda x: x.strip(), request.GET.getlist("id")))
+        connection.cursor().execute(f"SELECT * FROM t WHERE id IN ({ids})")
+    """
+    assert _lint(project, code) == {(20, "BL101")}

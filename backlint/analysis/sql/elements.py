@@ -62,11 +62,19 @@ class Elements:
             if name in ("sorted", "list", "tuple", "set", "frozenset", "reversed", "iter") and expr.args:
                 return self.elements(expr.args[0].value, site)
             if name in ("map", "filter") and len(expr.args) == 2:
-                mapper = dotted_name(expr.args[0].value) or ""
+                mapper_node = expr.args[0].value
+                mapper = dotted_name(mapper_node) or ""
                 items = self.elements(expr.args[1].value, site)
                 if mapper in self.kb.names("call"):
                     return opaque(expr, safe=True)
+                if name == "map" and isinstance(mapper_node, cst.Lambda):
+                    return self._mapped(mapper_node, items, site)  # map(lambda _: "%s", ids)
                 return items
+            qualified = self.trust.context.qualified_name(expr.func) or ""
+            if qualified == "itertools.repeat" and expr.args:  # ", ".join(itertools.repeat("%s", n))
+                return self.values.value(expr.args[0].value, site)
+            if qualified == "itertools.chain" and expr.args and not any(a.star for a in expr.args):
+                return cap([t for a in expr.args for t in self.elements(a.value, site)])
             if name == "range" or (
                 isinstance(expr.func, cst.Attribute) and self.trust.safe_method(expr.func.attr.value)
             ):
@@ -94,6 +102,15 @@ class Elements:
             if values is not None and self.const_collection(expr, site):
                 return opaque(expr, safe=True)
         return leaf(expr, self.values.leaf_origin(expr, site))
+
+    def _mapped(self, mapper: cst.Lambda, items: Value, site: Site) -> Value:
+        """What ``map(lambda x: body, items)`` yields: the body with its parameter bound to the items."""
+        params = mapper.params.params
+        if len(params) != 1 or isinstance(mapper.params.star_arg, cst.Param) or mapper.params.kwonly_params:
+            return leaf(mapper, UNKNOWN)
+        env: dict[str, Value] = dict(site.env or {})
+        env[params[0].name.value] = items
+        return self.values.value(mapper.body, Site(site.scope, site.point, site.blocks, env, site.depth + 1))
 
     def dict_entries(self, expr: cst.BaseExpression, site: Site, values: bool) -> Value | None:
         """Keys or values of a dict a local name is built as (literal, comprehension, ``d[k] = v``)."""

@@ -97,6 +97,8 @@ class Values:
         if isinstance(expr, cst.Subscript):
             if self.collections.const_collection(expr.value, site) or self.trust.enum_class(expr.value) is not None:
                 return opaque(expr, safe=True)
+            if any(isinstance(e.slice, cst.Slice) for e in expr.slice) and all_safe(self.value(expr.value, site)):
+                return opaque(expr, safe=True)  # ("%s, " * len(ids))[:-2]: a cut of code-chosen text
             return leaf(expr, self.leaf_origin(expr, site))
         if isinstance(expr, cst.IfExp):
             return self.value(expr.body, site) + self.value(expr.orelse, site)
