@@ -653,3 +653,56 @@ def test_placeholder_lists_in_every_spelling(project) -> None:  # type: ignore[n
         connection.cursor().execute(f"SELECT * FROM t WHERE id IN ({ids})")
     """
     assert _lint(project, code) == {(20, "BL101")}
+
+
+def test_validator_functions_guard_what_they_are_called_on(project) -> None:  # type: ignore[no-untyped-def]
+    """lnbits: ``_require_identifier({"table": table}, "table")`` raises unless ``data.get(key)``
+    matches an identifier regex; called as a statement before the SQL is built, it vets ``table``
+    (also inside a helper whose caller passes request data, and through a validator calling it, or
+    one checking an allowlist). A function that may return before its check vets nothing."""
+    code = """
+    import re
+    from typing import Any
+
+    from fastapi import FastAPI
+
+    from app.core.db import db
+
+    app = FastAPI()
+    _SQL_IDENTIFIER_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+    SORTS = ("name", "created_at")
+
+    def _require_identifier(data: dict[str, Any], key: str) -> str:
+        value = data.get(key)
+        if not isinstance(value, str) or not _SQL_IDENTIFIER_RE.match(value):
+            raise ValueError(f"Invalid storage SQL identifier for '{key}': {value}")
+        return value
+
+    def _check_column(name):
+        _require_identifier({"name": name}, "name")
+
+    def _check_sort(sort):
+        if sort not in SORTS:
+            raise ValueError(sort)
+
+    def _table_ref_for_schema(ext_id: str, table: str) -> str:
+        _require_identifier({"schema": ext_id}, "schema")
+        _require_identifier({"table": table}, "table")
+        return f"{ext_id}.{table}"
+
+    def _maybe_check(table):
+        if table.startswith("tmp_"):
+            return table
+        if not _SQL_IDENTIFIER_RE.match(table):
+            raise ValueError(table)
+
+    @app.get("/storage/{ext_id}/{table}")
+    async def rows(ext_id: str, table: str, sort: str, column: str):
+        ref = _table_ref_for_schema(ext_id, table)
+        _check_column(column)
+        _check_sort(sort)
+        await db.execute(f"SELECT {column} FROM {ref} ORDER BY {sort}")
+        _maybe_check(table)
+        await db.execute(f"SELECT * FROM t ORDER BY {table}")
+    """
+    assert _lint(project, code) == {(43, "BL104")}

@@ -53,6 +53,9 @@ class SqlAnalysis(Analysis):
     def visit_Assert(self, node: cst.Assert) -> None:
         self.guards.record_assert(node)
 
+    def visit_Expr(self, node: cst.Expr) -> None:
+        self.guards.record_call(node)
+
     def visit_Return(self, node: cst.Return) -> None:
         scope = self.scopes.current
         if node.value is not None and scope.kind == FUNCTION and is_sql_name(scope.name):

@@ -144,11 +144,11 @@ class Elements:
 
     def name_elements(self, node: cst.Name, site: Site) -> Value:
         name = node.value
+        if self.guards.any_in(site.scope) and self.guards.guarded(name, site, self.vetting):
+            return opaque(node, safe=True)  # also a helper's parameter, whatever its caller passes
         if site.env is not None and name in site.env:
             bound: Value = site.env[name]
             return bound
-        if self.guards.any_in(site.scope) and self.guards.guarded(name, site, self.vetting):
-            return opaque(node, safe=True)
         if self.trust.enum_class(node) is not None:
             return opaque(node, safe=True)  # iterating an enum class: its members
         found = self.scopes.lookup(name, site)

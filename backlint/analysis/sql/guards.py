@@ -7,6 +7,12 @@ an existence lookup (``if table not in inspector.get_table_names(): raise``). A 
 (``re.fullmatch(pattern, x)``, ``x.isidentifier()``: the ``guard-call``/``guard-method`` rows of
 sql-safe-values) counts as a check whatever the pattern, and so does a query for the value
 (``if not Table.objects.filter(name=x).exists(): raise``, ``session.query(M).filter_by(key=x).first()``).
+
+A call of a *validator* of the module (a function, or a method through ``self``/an instance) as a
+statement guards the names it is passed for the rest of the block: a validator raises unless its
+parameter passes such a check, made at its top level before any ``return`` (lnbits'
+``_require_identifier({"table": table}, "table")``, which checks ``data.get(key)`` against an
+identifier regex). Validators may call validators.
 """
 
 from __future__ import annotations
@@ -17,8 +23,10 @@ from typing import Any, Callable
 
 import libcst as cst
 
-from backlint.analysis.scopes import Scope, Scopes, Site, within
+from backlint.analysis.origins import Origins
+from backlint.analysis.scopes import FUNCTION, Binding, Scope, Scopes, Site, within
 from backlint.analysis.sql.tables import SqlKnowledge
+from backlint.analysis.sql.templates import string_value
 from backlint.core.imports import dotted_name
 
 _TERMINATORS = (cst.Raise, cst.Return, cst.Continue, cst.Break)
@@ -38,6 +46,20 @@ class Guard:
     collection: cst.BaseExpression | None  # None: a vetting call (re.fullmatch, str.isidentifier)
 
 
+@dataclasses.dataclass(eq=False)
+class CallCheck:
+    """A call made as a statement (``require_identifier(table)``): a guard if it calls a validator."""
+
+    call: cst.Call
+    site: Site
+
+
+# What a validator checks: a parameter, or an entry of a dict parameter (``data.get(key)``), keyed
+# by a constant or by another parameter.
+Checked = tuple[Binding, str | Binding | None]
+Allowlist = Callable[[cst.BaseExpression, Site], bool]
+
+
 class Guards:
     """The guards of a file by scope; ``record_*`` is called by the walk, ``guarded`` when judging."""
 
@@ -45,6 +67,17 @@ class Guards:
         self.scopes = scopes
         self.kb = kb
         self.by_scope: dict[Scope, dict[str, list[Guard]]] = {}
+        self.calls: dict[Scope, list[CallCheck]] = {}
+        self._checked: dict[Scope, list[Checked]] = {}
+        self._vetted: dict[int, frozenset[str]] = {}
+
+    def record_call(self, node: cst.Expr) -> None:
+        value = node.value
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if isinstance(value, cst.Call) and value.args and isinstance(value.func, (cst.Name, cst.Attribute)):
+            site = self.scopes.here()
+            self.calls.setdefault(site.scope.frame, []).append(CallCheck(value, site))
 
     def record_if(self, node: cst.If) -> None:
         tests = membership_tests(node.test, self.kb)
@@ -72,10 +105,11 @@ class Guards:
         self.by_scope.setdefault(scopes.current.frame, {}).setdefault(name, []).append(guard)
 
     def any_in(self, scope: Scope) -> bool:
-        return scope.frame in self.by_scope
+        return scope.frame in self.by_scope or scope.frame in self.calls
 
-    def guarded(self, name: str, site: Site, allowlist: Callable[[cst.BaseExpression, Site], bool]) -> bool:
-        """A guard of ``name`` covers ``site`` (and its collection, if any, is an ``allowlist``)."""
+    def guarded(self, name: str, site: Site, allowlist: Allowlist) -> bool:
+        """A guard of ``name`` covers ``site`` (and its collection, if any, is an ``allowlist``), or
+        a validator was called on it before (in a block enclosing ``site``)."""
         for guard in self.by_scope.get(site.scope.frame, {}).get(name, ()):
             if guard.kind == "inside":
                 applies = guard.body in site.blocks
@@ -83,7 +117,79 @@ class Guards:
                 applies = guard.point < site.point and within(site.blocks, guard.blocks)
             if applies and (guard.collection is None or allowlist(guard.collection, site)):
                 return True
+        for check in self.calls.get(site.scope.frame, ()):
+            applies = check.site.point < site.point and within(site.blocks, check.site.blocks)
+            if applies and name in self._vetted_by(check, allowlist, 0):
+                return True
         return False
+
+    def _vetted_by(self, check: CallCheck, allowlist: Allowlist, depth: int) -> frozenset[str]:
+        """The names of the caller that a validator call vets (none if it calls no validator)."""
+        key = id(check.call)
+        found = self._vetted.get(key)
+        if found is not None:
+            return found
+        self._vetted[key] = frozenset()  # a recursive validator vets nothing through itself
+        names: set[str] = set()
+        function = self.scopes.function(check.call.func, check.site) if depth < 4 else None
+        if function is not None:
+            for param, key_of in self.checked(function, allowlist, depth + 1):
+                argument = Origins.argument(check.call, param)
+                if key_of is None:
+                    if isinstance(argument, cst.Name):
+                        names.add(argument.value)
+                    continue
+                if isinstance(key_of, Binding):
+                    passed = Origins.argument(check.call, key_of)
+                    key_text = string_value(passed) if passed is not None else None
+                else:
+                    key_text = key_of
+                if isinstance(argument, cst.Dict) and key_text is not None:
+                    for element in argument.elements:
+                        if (
+                            isinstance(element, cst.DictElement)
+                            and string_value(element.key) == key_text
+                            and isinstance(element.value, cst.Name)
+                        ):
+                            names.add(element.value.value)
+        found = self._vetted[key] = frozenset(names)
+        return found
+
+    def checked(self, function: Scope, allowlist: Allowlist, depth: int = 0) -> list[Checked]:
+        """What ``function`` checks before it returns, raising otherwise: the parameters (or dict
+        parameters' entries) that pass a guard at its top level, before any ``return``."""
+        found = self._checked.get(function)
+        if found is not None:
+            return found
+        self._checked[function] = []
+        node = function.node
+        if function.kind != FUNCTION or not isinstance(node, cst.FunctionDef):
+            return []
+        top = (id(node.body),)
+        first_return = min((site.point for _, site in function.returns), default=None)
+        guarded: dict[str, int] = {}  # name -> point of its check
+        for name, guards in self.by_scope.get(function, {}).items():
+            for guard in guards:
+                if guard.kind != "after" or guard.blocks != top:
+                    continue
+                if guard.collection is not None and not allowlist(
+                    guard.collection, Site(function, guard.point, guard.blocks)
+                ):
+                    continue
+                guarded[name] = min(guard.point, guarded.get(name, guard.point))
+        for check in self.calls.get(function, ()):
+            if check.site.blocks == top:
+                for name in self._vetted_by(check, allowlist, depth):
+                    guarded[name] = min(check.site.point, guarded.get(name, check.site.point))
+        out: list[Checked] = []
+        for name, point in guarded.items():
+            if first_return is not None and first_return < point:
+                continue  # a path returns before the check
+            checked = _checked_param(function, name, point)
+            if checked is not None:
+                out.append(checked)
+        self._checked[function] = out
+        return out
 
 
 def terminates(body: cst.BaseSuite) -> bool:
@@ -165,3 +271,36 @@ def _looked_up(test: cst.Call) -> list[str]:
         else:
             node = node.value
     return names if queried else []
+
+
+def _checked_param(function: Scope, name: str, point: int) -> Checked | None:
+    """The parameter ``name`` stands for where it is checked: itself, or ``param.get(key)`` /
+    ``param[key]`` bound to it once before."""
+    bindings = [b for b in function.bindings.get(name, ()) if b.point < point]
+    if len(bindings) != 1:
+        return None
+    binding = bindings[0]
+    if binding.kind == "param":
+        return (binding, None) if binding in function.params else None
+    value = binding.value
+    if binding.kind != "assign" or binding.index is not None or value is None:
+        return None
+    container: cst.BaseExpression | None = None
+    key: cst.BaseExpression | None = None
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == "get":
+        if value.args and not value.args[0].star:
+            container, key = value.func.value, value.args[0].value
+    elif isinstance(value, cst.Subscript) and len(value.slice) == 1 and isinstance(value.slice[0].slice, cst.Index):
+        container, key = value.value, value.slice[0].slice.value
+    if not isinstance(container, cst.Name) or key is None:
+        return None
+    params = {p.target.value: p for p in function.params if isinstance(p.target, cst.Name)}
+    param = params.get(container.value)
+    if param is None or len(function.bindings.get(container.value, ())) != 1:
+        return None
+    text = string_value(key)
+    if text is not None:
+        return (param, text)
+    if isinstance(key, cst.Name) and key.value in params and len(function.bindings.get(key.value, ())) == 1:
+        return (param, params[key.value])
+    return None
