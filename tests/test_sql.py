@@ -706,3 +706,47 @@ def test_validator_functions_guard_what_they_are_called_on(project) -> None:  # 
         await db.execute(f"SELECT * FROM t ORDER BY {table}")
     """
     assert _lint(project, code) == {(43, "BL104")}
+
+
+def test_fragments_chosen_in_code_through_format_map(project) -> None:  # type: ignore[no-untyped-def]
+    """kinto: ``query.format_map(safeholders)``, each entry a fragment with ``:placeholders`` chosen in
+    code (``defaultdict(str)`` for the absent ones, SQL composed by helpers named so); a private
+    migration helper whose every caller passes a constant table name (isso's shape). An entry holding
+    request data is the finding, at the entry."""
+    code = """
+    from collections import defaultdict
+
+    import sqlalchemy as sa
+    from flask import request
+
+    class Storage:
+        def delete_all(self, parent_id, sorting=None):
+            query = "DELETE FROM objects WHERE {parent_id_filter} {resource_name_filter} {sorting}"
+            placeholders = {"parent_id": parent_id.replace("*", "%")}
+            safeholders = defaultdict(str)
+            if "*" in parent_id:
+                safeholders["parent_id_filter"] = "parent_id LIKE :parent_id"
+            else:
+                safeholders["parent_id_filter"] = "parent_id = :parent_id"
+            if sorting:
+                sql, holders = self._format_sorting(sorting)
+                safeholders["sorting"] = sql
+                placeholders.update(**holders)
+            query = query.format_map(safeholders)
+            with self.client.connect() as conn:
+                return conn.execute(sa.text(query), placeholders).fetchall()
+
+        def search(self):
+            holders = dict(order="name")
+            holders["term"] = request.args["q"]
+            query = "SELECT * FROM objects WHERE data = '{term}' ORDER BY {order}".format_map(holders)
+            return query
+
+        def __init__(self, db):
+            self.db = db
+            self.db.execute(_create_table_query("comments"))
+
+    def _create_table_query(table_name):
+        return f"CREATE TABLE IF NOT EXISTS {table_name} (id INTEGER PRIMARY KEY, text VARCHAR)"
+    """
+    assert _lint(project, code, "--select", "BL105") == {(25, "BL105")}

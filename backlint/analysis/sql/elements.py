@@ -17,6 +17,7 @@ from backlint.analysis.sql.templates import (
     leaf,
     opaque,
     origin_of,
+    renode,
     string_value,
 )
 from backlint.analysis.sql.trust import Trust
@@ -301,6 +302,51 @@ class Elements:
             )
 
         return False
+
+    def entry_values(self, expr: cst.BaseExpression, key: str, site: Site, how: str) -> Value | None:
+        """Every value a local dict (bound once to a literal, ``dict(k=v)`` or ``defaultdict(str)``,
+        then changed only by ``d["key"] = v``) may hold at ``key``, each joined by ``how`` where it
+        is written: ``query.format_map(safeholders)`` with fragments chosen in code."""
+        if not isinstance(expr, cst.Name):
+            return None
+        found = self.scopes.lookup(expr.value, site)
+        if found is None or len(found[0]) != 1:
+            return None
+        binding = found[0][0]
+        value = binding.value
+        if binding.kind != "assign" or binding.index is not None or value is None:
+            return None
+        inner = Site(binding.scope, binding.point, binding.blocks, None, site.depth + 1)
+        out: Value = []
+        if isinstance(value, cst.Dict):
+            for element in value.elements:
+                if not isinstance(element, cst.DictElement):
+                    return None
+                if string_value(element.key) == key:
+                    out += renode(self.values.value(element.value, inner), element.value, how)
+        elif isinstance(value, cst.Call) and not any(a.star for a in value.args):
+            factory = self.trust.context.qualified_name(value.func)
+            positional = [a.value for a in value.args if a.keyword is None]
+            kind = dotted_name(positional[0]) if len(positional) == 1 else None
+            if factory == "collections.defaultdict" and kind in ("str", "int", "float", "bool"):
+                out += const("") if kind == "str" else opaque(value, safe=True)  # what a missing key gives
+            elif factory != "dict" or positional:
+                return None
+            for arg in value.args:
+                if arg.keyword is not None and arg.keyword.value == key:
+                    out += renode(self.values.value(arg.value, inner), arg.value, how)
+        else:
+            return None
+        for mutation in binding.scope.mutations.get(expr.value, ()):
+            if mutation.kind != "item" or mutation.default is None or mutation.value is None:
+                return None
+            text = string_value(mutation.default)
+            if text is None:
+                return None
+            if text == key:
+                entry = self.values.value(mutation.value, Site(mutation.scope, mutation.point, mutation.blocks))
+                out += renode(entry, mutation.value, how)
+        return cap(out) if out else None
 
     def dict_literal(self, expr: cst.BaseExpression, site: Site) -> dict[str, cst.BaseExpression] | None:
         """The string-keyed entries of a dict literal that ``expr`` (a local name) is bound to once."""

@@ -163,6 +163,9 @@ class Formats:
                     )
                     if arg is splat and self.collections.const_collection(arg, site):
                         value = opaque(arg, safe=True)
+                    elif arg is splat and field == head:
+                        entries = self.collections.entry_values(arg, head, site, HOW_FORMAT)
+                        value = value if entries is None else entries
                     pieces.append(renode(value, arg, HOW_FORMAT, bool(spec or conversion)))
             out.extend(concat(*pieces) if pieces else const(""))
         return out

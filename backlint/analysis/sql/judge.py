@@ -90,6 +90,12 @@ class Slot:
         """Part of the value is not followed (a call's result, an import, a parameter not resolved)."""
         return self.origin.unknown or bool(self.origin.imports) or self.unresolved
 
+    @property
+    def from_constants(self) -> bool:
+        """The value comes from parameters only, and every call of this module passes constants for
+        them (a migration helper's ``create_table_query("comments")``); no other module may call them."""
+        return bool(self.origin.params) and not (self.inputs or self.unknown or self.chains or self.open)
+
 
 @dataclasses.dataclass(eq=False)
 class BuiltSql:
@@ -165,7 +171,7 @@ class Judge:
                     continue
                 if self._reports_a_reported_hole(template, reported):
                     break  # as the slots below would: one of its holes is reported already
-                slots = self.slots(template, site)
+                slots = [s for s in self.slots(template, site) if not s.from_constants]
                 if not slots:
                     continue
                 if any(id(s.hole.node) in reported for s in slots):
