@@ -255,3 +255,75 @@ def test_a_constant_imported_by_the_caller_is_a_constant(tmp_path: Path) -> None
     assert _sql(tmp_path, "--no-cache") == []
     _write(tmp_path, {"jobs.py": jobs.replace("ARCHIVED)", "consts.STATUS)")})
     assert _places(_sql(tmp_path, "--no-cache")) == {("shop/db.py", 11, "BL101")}
+
+
+REPOSITORY = """
+import sqlite3
+
+
+class Repository:
+    def __init__(self, path):
+        self.conn = sqlite3.connect(path)
+
+    def count(self, table):
+        return self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
+    def by_status(self, table, status):
+        return self.conn.execute(f"SELECT * FROM {table} WHERE status = '{status}'").fetchall()
+
+
+repo = Repository("shop.db")
+"""
+
+REPOSITORY_JOBS = """
+from shop.repository import Repository, repo
+
+
+class Nightly:
+    def __init__(self):
+        self.repo = Repository("shop.db")
+
+    def run(self):
+        self.repo.count("orders")
+        return self.repo.by_status("orders", "archived")
+
+
+def purge(store: Repository):
+    store.count("sessions")
+    return repo.by_status("orders", "archived")
+
+
+def weekly():
+    store = Repository("shop.db")
+    return store.by_status("invoices", "paid")
+"""
+
+REPOSITORY_ROUTES = """
+from flask import Flask, request
+
+from shop.repository import repo
+
+app = Flask(__name__)
+
+
+@app.get("/orders")
+def orders():
+    return {"rows": repo.by_status("orders", request.args["status"])}
+"""
+
+
+def test_methods_called_on_instances_of_project_classes(tmp_path: Path) -> None:
+    """lnbits-style: the SQL is built in a method of a repository class; other modules call it on an
+    instance (a local ``Repository(...)``, ``self.repo``, a parameter annotated with the class, the
+    module's own ``repo = Repository(...)`` imported). Constants everywhere: nothing; request data
+    passed in a route: the finding at that route, also from a partial run."""
+    _write(tmp_path, {"repository.py": REPOSITORY, "jobs.py": REPOSITORY_JOBS})
+    assert _sql(tmp_path, "--no-cache") == []
+    _write(tmp_path, {"routes.py": REPOSITORY_ROUTES})
+    expected = {("shop/routes.py", 10, "BL101")}
+    assert _places(_sql(tmp_path, "--no-cache")) == expected
+    assert _places(_sql(tmp_path)) == expected
+    assert _places(_sql(tmp_path, "shop/routes.py")) == expected
+    stdin = (tmp_path / "shop" / "routes.py").read_text(encoding="utf-8")
+    assert _places(_sql(tmp_path, "--stdin-filename", "shop/routes.py", "-", stdin=stdin)) == expected
+    assert _sql(tmp_path, "shop/repository.py", "--no-cache") == []

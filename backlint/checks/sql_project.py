@@ -32,7 +32,7 @@ import libcst as cst
 
 from backlint.analysis.lazy import StepsLocator, lazy_fix
 from backlint.analysis.origins import Origin
-from backlint.analysis.scopes import Site
+from backlint.analysis.scopes import Binding, Site
 from backlint.analysis.sql.analysis import SqlAnalysis
 from backlint.analysis.sql.judge import BuiltSql, OpenParam, Slot, exported_param
 from backlint.analysis.sql.slots import IDENTIFIER, PLACEHOLDER, VALUE_SLOTS
@@ -56,6 +56,7 @@ HELPER_FACT = "sql-helper-slots"
 CALLS_FACT = "sql-helper-calls"
 
 CONSTANTS_FACT = "sql-module-constants"
+INSTANCES_FACT = "sql-module-instances"  # a module's names bound to an instance of a project class
 
 CONSTANT, OUTSIDE, PASSED_ON, IMPORTED, UNKNOWN = "constant", "outside", "param", "imported", "unknown"
 _PASSED = "passed on to the helper building the SQL here"
@@ -173,9 +174,12 @@ class SqlCallFacts(FactCollector):
             head: cst.BaseExpression = func
             while isinstance(head, cst.Attribute):
                 head = head.value
-            if not isinstance(head, cst.Name) or head.value not in aliases or scopes.is_dead(site):
+            if not isinstance(head, cst.Name) or scopes.is_dead(site):
                 continue
-            qualified = context.qualified_name(func) or ""
+            if head.value in aliases and scopes.lookup(head.value, site) is None:
+                qualified = context.qualified_name(func) or ""
+            else:  # a method called on an instance of a project class: ``repo.get(...)``, ``self.db.fetch(...)``
+                qualified = self._instance_method(func, site)
             if not _in_project(qualified, module, top):
                 continue
             arguments: dict[str, dict[str, Any]] = {}
@@ -196,6 +200,45 @@ class SqlCallFacts(FactCollector):
                     "endpoint": origins.is_endpoint(site.scope),
                 },
             )
+
+    def _instance_method(self, func: cst.BaseExpression, site: Site) -> str:
+        """``module.Class.method`` for a call of a method on an instance of a class imported from the
+        project: a name bound to ``Class(...)`` or a parameter annotated ``Class``, or ``self.attr``
+        bound so in the caller's class ("" when the class is not known)."""
+        if not isinstance(func, cst.Attribute):
+            return ""
+        scopes = self.context.get(SqlAnalysis).scopes
+        receiver = func.value
+        bindings: list[Binding] = []
+        if isinstance(receiver, cst.Name):
+            found = scopes.lookup(receiver.value, site)
+            bindings = found[0] if found is not None else []
+        elif isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name):
+            info = scopes.class_of(receiver.value, site)
+            if info is not None and receiver.value.value == site.scope.frame.self_name:
+                cls_bindings, instance = scopes.class_attribute(info, receiver.attr.value)
+                bindings = [*cls_bindings, *instance]
+        classes = {self._instance_class(b) for b in bindings}
+        if len(classes) != 1 or "" in classes:
+            return ""
+        return f"{classes.pop()}.{func.attr.value}"
+
+    def _instance_class(self, binding: Binding) -> str:
+        """The imported class ``binding`` binds an instance of (``Class(...)``, ``x: Class``), or ""."""
+        context = self.context
+        if binding.kind == "assign" and binding.index is None and isinstance(binding.value, cst.Call):
+            node: cst.BaseExpression | None = binding.value.func
+        elif binding.kind == "param":
+            node = binding.annotation
+        else:
+            return ""
+        head = node
+        while isinstance(head, cst.Attribute):
+            head = head.value
+        if not isinstance(head, cst.Name) or head.value not in context.imports.aliases or node is None:
+            return ""
+        name = context.qualified_name(node) or ""
+        return name if name.rpartition(".")[2][:1].isupper() else ""  # a class, by its name
 
     def _passes(self, expr: cst.BaseExpression, site: Site, locate: StepsLocator) -> dict[str, Any]:
         analysis = self.context.get(SqlAnalysis)
@@ -239,6 +282,19 @@ class SqlCallFacts(FactCollector):
                     names.append(f"{self.context.module_name}.{name}")
         if names:
             self.context.add_fact(CONSTANTS_FACT, sorted(names))
+        instances = {}
+        for name, bindings in module.bindings.items():
+            if len(bindings) != 1 or bindings[0].kind != "assign" or not isinstance(bindings[0].value, cst.Call):
+                continue
+            func = bindings[0].value.func
+            if isinstance(func, cst.Name) and func.value in scopes.module_classes:
+                cls = f"{self.context.module_name}.{func.value}"
+            else:
+                cls = self._instance_class(bindings[0])
+            if cls:
+                instances[f"{self.context.module_name}.{name}"] = cls
+        if instances:
+            self.context.add_fact(INSTANCES_FACT, instances)
 
 
 def _in_project(qualified: str, module: str, top: str) -> bool:
@@ -271,11 +327,21 @@ class _Calls:
 
 def _call_index(modules: list[ModuleFacts]) -> _Calls:
     calls = _Calls({}, set())
+    instances: dict[str, str] = {}
     for module in modules:
         for site in module.get(CALLS_FACT):
             calls.sites.setdefault(site["function"], []).append((module.path, site))
         for names in module.get(CONSTANTS_FACT):
             calls.constants.update(names)
+        for found in module.get(INSTANCES_FACT):
+            instances.update(found)
+    # ``from app.db import db`` then ``db.fetch(...)``: a call of ``app.db.db.fetch`` runs the method
+    # of the class ``db`` is an instance of.
+    for function, sites in list(calls.sites.items()):
+        receiver, _, method = function.rpartition(".")
+        cls = instances.get(receiver)
+        if cls is not None:
+            calls.sites.setdefault(f"{cls}.{method}", []).extend(sites)
     return calls
 
 

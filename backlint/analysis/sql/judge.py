@@ -387,21 +387,29 @@ def exported_param(
     chain: tuple[tuple[cst.Call, cst.BaseExpression], ...] = (),
     called_here: bool = False,
 ) -> OpenParam | None:
-    """``binding`` as a parameter of a public module-level function, which other modules may call
-    (not an endpoint: the framework calls it, with request data)."""
+    """``binding`` as a parameter of a public module-level function or a public method of a public
+    module-level class (``module.Class.method``: called on its instances or the class), which other
+    modules may call (not an endpoint: the framework calls it, with request data). A method's
+    ``index`` does not count ``self``/``cls``."""
     scope = binding.scope
     if scope.kind != FUNCTION or scope.parent is not values.scopes.module or scope.name.startswith("_"):
+        return None
+    owner = scope.cls
+    if owner is not None and (owner.name.startswith("_") or values.scopes.module_classes.get(owner.name) is not owner):
         return None
     if values.origins.is_endpoint(scope):
         return None
     if not isinstance(binding.target, cst.Name) or binding not in scope.params:
         return None
+    if scope.self_name is not None and binding is scope.params[0]:
+        return None
     default = "none"
     if binding.default is not None:
         site = Site(scope.parent, binding.point, ())
         default = "constant" if all_safe(values.value(binding.default, site)) else "unknown"
-    index = scope.params.index(binding)
-    return OpenParam(f"{module_name}.{scope.name}", binding.target.value, index, default, chain, called_here)
+    index = scope.params.index(binding) - (scope.self_name is not None)
+    name = f"{module_name}.{owner.name}.{scope.name}" if owner is not None else f"{module_name}.{scope.name}"
+    return OpenParam(name, binding.target.value, index, default, chain, called_here)
 
 
 def handles_of(call: cst.Call) -> frozenset[str]:
