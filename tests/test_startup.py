@@ -400,3 +400,46 @@ def test_instance_bound_in_a_module_with_nothing_else_to_record(project: Any) ->
     probing = routes.replace("    return {'status'", "    db.fetchone('SELECT 1')\n    return {'status'")
     project.write("svc/main.py", probing)
     assert ids(project, "BL601,BL604") == set()
+
+
+OPTIONAL_REDIS = (
+    "import logging\n\nimport redis\nfrom flask import current_app\n\nlog = logging.getLogger(__name__)\n\n\n"
+    "def get_redis():\n"
+    '    """Return a connected Redis client if REDIS_URL is configured, else None."""\n'
+    "    url = current_app.config.get('REDIS_URL')\n    if not url:\n        return None\n"
+    "    try:\n        client = redis.Redis.from_url(url, socket_connect_timeout=2)\n        client.ping()\n"
+    "        return client\n    except redis.exceptions.RedisError as e:\n"
+    "        log.warning('Redis not available: %s - falling back to DB only', e)\n        return None\n"
+)
+
+
+def test_optional_store_whose_failed_probe_switches_the_feature_off(project: Any) -> None:
+    """privacyidea: Redis is an optional cache. The factory connects eagerly through a getter that
+    returns the client or None ("a failed connect is not fatal"), and request paths test for None.
+    A probe that merely logs and carries on is still BL602."""
+    project.write("pi/__init__.py", "")
+    project.write("pi/cache.py", OPTIONAL_REDIS)
+    project.write(
+        "pi/app.py",
+        "from flask import Flask\n\n\ndef create_app():\n    app = Flask(__name__)\n"
+        "    app.config.from_envvar('PI_SETTINGS')\n"
+        "    # Eagerly connect to Redis; a failed connect is not fatal (the cache is optional).\n"
+        "    if app.config.get('REDIS_URL'):\n        with app.app_context():\n"
+        "            from pi.cache import get_redis\n            get_redis()\n"
+        "    @app.get('/counter')\n    def counter():\n        from pi.cache import get_redis\n"
+        "        client = get_redis()\n        return {'hits': client.incr('hits') if client is not None else 0}\n"
+        "    return app\n",
+    )
+    assert ids(project, "BL602") == set()
+    # the flag form: the handler clears the client the app tests later
+    flag = OPTIONAL_REDIS.replace("        return client\n", "").replace(
+        "falling back to DB only', e)\n        return None\n", "falling back to DB only', e)\n        client = None\n"
+    )
+    project.write("pi/cache.py", flag + "    return client\n")
+    assert ids(project, "BL602") == set()
+    swallowing = OPTIONAL_REDIS.replace("        return client\n", "").replace(
+        "log.warning('Redis not available: %s - falling back to DB only', e)\n        return None\n",
+        "log.error('Redis not available: %s', e)\n",
+    )
+    project.write("pi/cache.py", swallowing)
+    assert {f[2] for f in ids(project, "BL602")} == {"BL602"}

@@ -241,7 +241,7 @@ class _Walk:
             guard = function.guards[index]
             # An error status answered by a helper is only a return value: the route decides the status.
             swallows = not guard.reraises and not guard.exits_later and (not top or guard.answer != "error")
-            if not swallows or (guard.returns_value and caller_uses):
+            if not swallows or (guard.returns_value and caller_uses) or (guard.degrades and self.trust):
                 return None, False
             site = Site(module.path, guard.span) if guard.span is not None else Site(module.path, Span())
             return site, guard.answer == "ok"

@@ -95,6 +95,9 @@ class Guard:
     wraps: list[str]  # names called in the ``try`` body (``call_next``, ``handler``)
     # BL605: the handler's one 2xx answer with status 503, by framework ("" for any); empty if not fixable.
     fixes: dict[str, LazyFix] = dataclasses.field(default_factory=dict)
+    # The handler leaves the app without the store by design: the ``try`` returns the client and the
+    # handler ``return None`` (a client-or-None getter), or it sets a client or flag to None/False.
+    degrades: bool = False
 
     @property
     def swallows(self) -> bool:

@@ -98,6 +98,7 @@ class GuardReader:
                 caught=caught_names(handler, self.context),
                 wraps=self._called_names(node.body),
                 fixes=fixes,
+                degrades=_degrades(node, body),
             )
             assert scope.facts is not None
             scope.facts.guards.append(guard)
@@ -193,3 +194,25 @@ class GuardReader:
             status = literal_status(given)
             return "unknown" if status is None else ("error" if status >= 400 else "ok")
         return "unknown"
+
+
+def _degrades(node: cst.Try | cst.TryStar, handler_body: list[cst.CSTNode]) -> bool:
+    """The handler switches the feature off rather than hiding a failure: a getter whose ``try`` returns
+    the client and whose handler returns None (privacyidea's ``get_redis()``: "a connected Redis
+    client ..., else None", "falling back to DB only"), or a handler that sets a client or flag to
+    None/False (``self.cache = None``, ``app.state.redis_enabled = False``) for later uses to test."""
+    for current in handler_body:
+        if (
+            type(current) is cst.Assign
+            and _off(current.value)
+            and any(type(t.target) in (cst.Name, cst.Attribute, cst.Subscript) for t in current.targets)
+        ):
+            return True
+    if not any(type(n) is cst.Return and n.value is not None and is_none(n.value) for n in handler_body):
+        return False
+    returned = (n for n in scope_descendants(node.body) if type(n) is cst.Return)
+    return any(n.value is not None and not is_none(n.value) for n in returned)
+
+
+def _off(value: cst.BaseExpression) -> bool:
+    return type(value) is cst.Name and value.value in ("None", "False")
