@@ -143,7 +143,9 @@ def test_health_rules(project: Any) -> None:
     fastapi_app(project, "    db.check_database()\n")
     assert ("svc/main.py", app_line(project), "BL603") in ids(project)
     fastapi_app(project, "    db.check_database()\n", health=HEALTH)
-    assert {f[2] for f in ids(project)} == {"BL604"}
+    assert ids(project) == set(), "a static liveness route is shallow by design"
+    fastapi_app(project, "    db.check_database()\n", health=HEALTH + HEALTH.replace("health", "readyz"))
+    assert {f[2] for f in ids(project)} == {"BL604"}, "a readiness route must probe"
     probing = (
         "\n\n@router.get('/health')\ndef health():\n    try:\n        with engine.connect() as conn:\n"
         "            conn.execute(text('SELECT 1'))\n    except Exception:\n        return {'status': 'down'}\n"
@@ -329,7 +331,7 @@ def test_health_route_probing_only_through_an_app_wide_before_request_hook(proje
         "@app.before_request\ndef load_user():\n"
         "    uid = session.get('uid')\n"
         "    g.user = db.session.execute(text('SELECT * FROM users WHERE id = :i'), {'i': uid}).first()\n"
-        "\n\n@app.route('/health')\ndef health():\n    return {'status': 'ok'}\n",
+        "\n\n@app.route('/readyz')\ndef ready():\n    return {'status': 'ok'}\n",
     )
     assert ids(project, "BL604") == set()
     text = project.root.joinpath("site/app.py").read_text()
@@ -374,7 +376,7 @@ def test_health_route_probing_through_an_instance_of_a_project_class(project: An
         "from fastapi import FastAPI\n\nfrom .db import db\n\napp = FastAPI()\n\n\n"
         "@app.get('/orders/{order_id}')\ndef order(order_id: int):\n"
         "    return db.fetchone('SELECT * FROM orders WHERE id = :id', {'id': order_id})\n\n\n"
-        "@app.get('/health')\ndef health():\n    db.fetchone('SELECT 1')\n    return {'status': 'ok'}\n"
+        "@app.get('/ready')\ndef ready():\n    db.fetchone('SELECT 1')\n    return {'status': 'ok'}\n"
     )
     project.write("svc/main.py", routes)
     assert ids(project, "BL601,BL604") == set()
@@ -393,7 +395,7 @@ def test_instance_bound_in_a_module_with_nothing_else_to_record(project: Any) ->
         "app = FastAPI()\n\n\ndef database() -> Database:\n    return db\n\n\n"
         "@app.get('/orders/{order_id}')\ndef order(order_id: int, store: Database = Depends(database)):\n"
         "    return store.fetchone('SELECT * FROM orders WHERE id = :id', {'id': order_id})\n\n\n"
-        "@app.get('/health')\ndef health():\n    return {'status': 'ok'}\n"
+        "@app.get('/readyz')\ndef ready():\n    return {'status': 'ok'}\n"
     )
     project.write("svc/main.py", routes)
     assert {f[2] for f in ids(project, "BL601,BL604")} == {"BL601", "BL604"}
@@ -443,3 +445,29 @@ def test_optional_store_whose_failed_probe_switches_the_feature_off(project: Any
     )
     project.write("pi/cache.py", swallowing)
     assert {f[2] for f in ids(project, "BL602")} == {"BL602"}
+
+
+CHECK_DB = (
+    "\n\nfrom fastapi.responses import JSONResponse\n\n\n"
+    "@router.get('/health')\ndef health():\n    return {'status': 'success', 'message': 'pong!'}\n\n\n"
+    "@router.get('/check-db')\ndef db_health_check():\n    try:\n        with engine.connect() as conn:\n"
+    "            conn.execute(text('SELECT 1;'))\n    except Exception:\n"
+    "        return JSONResponse({'status': 'error', 'message': 'db unavailable'}, status_code=500)\n"
+    "    return {'status': 'success', 'message': 'db available'}\n"
+)
+
+
+def test_a_route_that_probes_the_store_is_a_readiness_probe_whatever_its_path(project: Any) -> None:
+    """fittrackee: a static liveness route, and ``/api/check-db`` that runs ``SELECT 1`` and answers 500
+    when it fails. The app has its readiness probe (BL601, BL604); a readiness route that probes
+    nothing while no other route does is BL604 (zenml's ``/ready``)."""
+    fastapi_app(project, "    print('starting')\n", health=CHECK_DB)
+    assert ids(project, "BL601,BL604") == set()
+    ready = "\n\n@router.get('/readyz')\ndef ready():\n    return 'OK'\n"
+    fastapi_app(project, "    print('starting')\n", health=CHECK_DB + ready)
+    assert ids(project, "BL601,BL604") == set()
+    # the check answers 200 when the database is down: it gates nothing
+    swallowing = CHECK_DB.replace("JSONResponse({'status': 'error', 'message': 'db unavailable'}, status_code=500)",
+                                  "{'status': 'error'}")  # fmt: skip
+    fastapi_app(project, "    print('starting')\n", health=swallowing + ready)
+    assert {f[2] for f in ids(project, "BL601,BL604")} == {"BL601", "BL604"}

@@ -8,6 +8,7 @@ on the line that constructs the app.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
@@ -18,6 +19,7 @@ from backlint.analysis.web.modules import Module, Site
 from backlint.analysis.web.routing import Endpoint
 from backlint.analysis.web.served import EndpointIndex, endpoint_index
 from backlint.core.facts import ProjectFinding, ProjectRule
+from backlint.core.patterns import compile_pattern
 from backlint.core.results import Fix, ModuleFacts, RelatedLocation
 
 _KIND_NAMES = {"sql": "the SQL database", "redis": "Redis", "mongo": "MongoDB", "queue": "the task queue"}
@@ -199,27 +201,35 @@ class HealthEndpointChecksNoDependency(_AppRule):
     def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
         model = self.model(modules)
         out: list[ProjectFinding] = []
+        readiness = compile_pattern(self.options.get("readiness-path-regex", _READINESS_PATH), ignore_case=True)
         for app in model.apps:
             if not app.stores or any(checks for _, checks in app.health_packages):
                 continue
             health = model.health_endpoints(app, scope=True)
             if not health or any(not e.functions for e in health):
                 continue
+            ready = [e for e in health if readiness.search("/" + (e.path or e.name).lstrip("/^").rstrip("$"))]
+            if not ready:
+                continue  # liveness routes only: shallow by design (a liveness probe must not test the database)
             index = endpoint_index(modules, self.project, self.options)
-            if any(_probes(model, index, app, e) for e in health):
+            if any(_probes(model, index, app, e) for e in health) or _probe_routes(model, index, app):
                 continue
-            paths = ", ".join(sorted({f"`{e.path or e.name}`" for e in health}))
-            plural = len(health) > 1
+            paths = ", ".join(sorted({f"`{e.path or e.name}`" for e in ready}))
+            plural = len(ready) > 1
             message = (
-                f"`{app.name}`'s health endpoint{'s' if plural else ''} {paths} check{'' if plural else 's'} "
+                f"`{app.name}`'s readiness endpoint{'s' if plural else ''} {paths} check{'' if plural else 's'} "
                 "no dependency: it answers 200 while the database is down, so traffic keeps flowing to a broken "
-                "instance; add a readiness route that runs `SELECT 1` and answers 503 on failure"
+                "instance; run `SELECT 1` (or `ping()`) there and answer 503 on failure"
             )
-            out.append(self.finding(app, message, _endpoint_related(health, "health endpoint")))
+            out.append(self.finding(app, message, _endpoint_related(ready, "readiness endpoint")))
         return out
 
 
 _CHAIN_DEPTH = 4
+# A readiness route: the orchestrator routes traffic only while it answers 2xx (Kubernetes readinessProbe).
+_READINESS_PATH = r"(?:^|/)_*(?:readyz?|readiness)_*(?:/|$)"
+# A route whose name or last path segment says it probes the instance's dependencies.
+_PROBE_ROUTE = re.compile(r"(?:^|[-_])(?:check|ping|probe|ready|readiness|health|healthy|alive)(?:[-_]|$)")
 _BEFORE_REQUEST = ("before_request", "before_app_request")
 
 
@@ -229,14 +239,42 @@ def _probes(model: ProjectModel, index: EndpointIndex, app: App, endpoint: Endpo
 
 
 def _readiness_kinds(model: ProjectModel, index: EndpointIndex, app: App) -> set[str]:
-    """Store kinds a health route runs a round trip against with its failure not swallowed: the
-    orchestrator's readiness probe gates traffic on it, so a store that is down at deploy is found
-    before any request (BL601's intent)."""
+    """Store kinds a health route (or a probe route, ``_probe_routes``) runs a round trip against with
+    its failure not swallowed: the orchestrator's readiness probe gates traffic on it, so a store that
+    is down at deploy is found before any request (BL601's intent)."""
     kinds: set[str] = set()
     for endpoint in model.health_endpoints(app, scope=True):
-        for effects, _ in _chain(model, index, app, endpoint):
-            kinds |= {e.kind for e in effects if e.effect == "io" and e.swallowed is None}
+        kinds |= _unswallowed_kinds(model, index, app, endpoint)
+    for _, probed in _probe_routes(model, index, app):
+        kinds |= probed
     return kinds
+
+
+def _unswallowed_kinds(model: ProjectModel, index: EndpointIndex, app: App, endpoint: Endpoint) -> set[str]:
+    kinds: set[str] = set()
+    for effects, _ in _chain(model, index, app, endpoint):
+        kinds |= {e.kind for e in effects if e.effect == "io" and e.swallowed is None}
+    return kinds
+
+
+def _probe_routes(model: ProjectModel, index: EndpointIndex, app: App) -> list[tuple[Endpoint, set[str]]]:
+    """Routes outside ``health-path-regex`` that are readiness probes all the same: the route's name or
+    its path's last segment says it checks (``/api/check-db``, ``db_health_check``, ``ping_redis``) and
+    it runs a store round trip whose failure is not answered 2xx (fittrackee's ``/api/check-db``:
+    ``SELECT 1``, 500 "db unavailable"). With the stores they probe."""
+    out: list[tuple[Endpoint, set[str]]] = []
+    for endpoint in app.scope_endpoints:
+        if not endpoint.functions or model.is_health(endpoint):
+            continue
+        last = (endpoint.path or "").rstrip("/$").rpartition("/")[2]
+        if "{" in last or "<" in last:
+            continue  # a route on one resource (`/orders/{id}/check`), not on the instance
+        if not (_PROBE_ROUTE.search(endpoint.name.lower()) or _PROBE_ROUTE.search(last.lower())):
+            continue
+        kinds = _unswallowed_kinds(model, index, app, endpoint)
+        if kinds:
+            out.append((endpoint, kinds))
+    return out
 
 
 def _chain(

@@ -42,7 +42,7 @@ DEFAULT_TIME_LIMIT = 20.0  # CPU seconds per file
 
 MAX_CONFIG_BYTES = 16 * 1024 * 1024  # a configuration file read past this is not one
 # Options whose values are regular expressions (one, or a list): compiled when the file is loaded.
-REGEX_OPTIONS = frozenset({"health-path-regex", "public-paths"})
+REGEX_OPTIONS = frozenset({"health-path-regex", "readiness-path-regex", "public-paths"})
 LEVEL_OPTIONS = frozenset({"debug-in-main-guard"})
 
 ALWAYS_SELECTED = PARSE_ERROR  # file-not-analysable: only an explicit `ignore` turns it off
