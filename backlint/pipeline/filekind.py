@@ -2,7 +2,8 @@
 
 Decided from the path and a few regexes over the text (the file is not parsed for it), in this order:
 the user's ``[tool.backlint.roles]`` globs; the ``file-roles`` table's test-config rows; ``test-paths``,
-the ``# backlint: test-file`` pragma and test code (a test framework import with a test function or
+the ``# backlint: test-file`` pragma, the table's test rows (test-support modules shipped in the
+package: ``testing.py``, ``testing/``) and test code (a test framework import with a test function or
 class); the table's migration, seed, dev-tooling and script rows; ``non-production-paths`` (scripts);
 a module run under a ``__main__`` guard that takes command-line input (or sits at the project's top)
 and defines no app and no route (a script); else production. The catalog's ``applies-to`` names the
@@ -84,6 +85,8 @@ def classify(relative_path: str, source: str, paths: RolePaths, knowledge: Any) 
     if any(row.matches(relative_path, source) for row in table.get(FileKind.TEST_CONFIG, ())):
         return FileKind.TEST_CONFIG
     if matches_any(relative_path, paths.test_paths) or _PRAGMA.search(source[:2000]):
+        return FileKind.TEST
+    if any(row.matches(relative_path, source) for row in table.get(FileKind.TEST, ())):
         return FileKind.TEST
     if _TEST_IMPORT.search(source) and _TEST_DEF.search(source):
         return FileKind.TEST

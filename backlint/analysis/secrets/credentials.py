@@ -11,6 +11,7 @@ from typing import Any
 import libcst as cst
 
 from backlint.analysis.scopes import Scopes
+from backlint.analysis.secrets.examples import in_documentation_example
 from backlint.analysis.secrets.facts import NamedCredential, SecretFact, SinkCredential
 from backlint.analysis.secrets.slots import (
     ClassRoles,
@@ -24,6 +25,7 @@ from backlint.analysis.secrets.slots import (
     target_name,
 )
 from backlint.analysis.strings import (
+    STRONG,
     condition_names,
     credential_tier,
     is_password_hash,
@@ -322,13 +324,23 @@ class CredentialSlots(Analysis):
             for a in self.context.ancestors
         )
 
+    def _documented_or_tried_out(self, tier: str) -> bool:
+        """An example value of the API's documentation (``OpenApiExample(value={...})``): published as a
+        sample. Or a guessable value in the ``if __name__ == "__main__":`` block of a package module
+        (the file's role is production: not a script): a manual try-out of the module, run by a
+        developer against a local device or service; a random-looking value there may be a real key
+        and stays reported."""
+        if in_documentation_example(self.context):
+            return True
+        return tier != STRONG and self.context.kind is FileKind.PRODUCTION and in_main_guard(self.context.ancestors)
+
     def _sink(self, node: cst.CSTNode, value: str, what: str, slot: str, name: str | None = None) -> bool:
         if self.patterns.recognizes(value, name) or is_password_hash(value.strip()):
             return True
         if self._builds_demo_data():
             return True
         tier = credential_tier(value, (), self.words, sink=True, credential_like=True)
-        if tier is None:
+        if tier is None or self._documented_or_tried_out(tier):
             return True
         self.facts.append(SinkCredential(node, value, tuple(self.context.ancestors), tier, what, slot))
         return True
@@ -344,13 +356,35 @@ class CredentialSlots(Analysis):
         credential_like = self.lexicon.is_credential_name(tokens)
         labels = self.lexicon.label_words(kind)
         tier = credential_tier(value, tokens, self.words, sink=False, credential_like=credential_like, labels=labels)
-        if tier is None:
+        if tier is None or self._documented_or_tried_out(tier):
             return False
         client = self.lexicon.is_client((*tokens, *self.roles.class_words()))
         self.facts.append(
             NamedCredential(node, value, tuple(self.context.ancestors), tier, name, kind, compared, client)
         )
         return True
+
+
+def in_main_guard(ancestors: Iterable[cst.CSTNode]) -> bool:
+    """Is the walk inside a module-level ``if __name__ == "__main__":`` block?"""
+    for node in ancestors:
+        if isinstance(node, cst.If):
+            return _is_main_test(node.test)
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            return False
+    return False
+
+
+def _is_main_test(test: cst.BaseExpression) -> bool:
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return False
+    if not isinstance(test.comparisons[0].operator, cst.Equal):
+        return False
+    left, right = test.left, test.comparisons[0].comparator
+    return "__name__" in (dotted_name(left), dotted_name(right)) and "__main__" in (
+        string_value(left),
+        string_value(right),
+    )
 
 
 def _stops(body: cst.BaseSuite) -> bool:

@@ -6,6 +6,7 @@ import re
 
 import libcst as cst
 
+from backlint.analysis.secrets.examples import in_documentation_example
 from backlint.analysis.secrets.facts import UrlCredential
 from backlint.analysis.secrets.formats import top_literal
 from backlint.analysis.secrets.slots import LocalClasses, env_lookup, unwrap_await
@@ -71,6 +72,8 @@ class CredentialUrls(Analysis):
 
     def _record(self, node: cst.CSTNode, password: str, url: CredentialUrl | None, local: bool) -> None:
         ancestors = self.context.ancestors
+        if in_documentation_example(self.context):
+            return  # a sample URL of the API's documentation
         bare = isinstance(ancestors[-2], cst.Expr)
         self.facts.append(UrlCredential(node, password, tuple(ancestors), url, local, self._is_env_fallback(), bare))
 

@@ -1,0 +1,211 @@
+"""BL2xx false-alarm patterns of the corpus holdout batches 1 and 2 (read since: benchmarks/corpus/
+triage/holdout.toml), each with its hard positive: ``# expect: BL2xx`` comments are the exact findings."""
+
+from __future__ import annotations
+
+from annotations import check_annotated
+
+from backlint.core.catalog import load_catalog
+from backlint.core.config import DEFAULT_TEST_PATHS
+from backlint.core.results import FileKind
+from backlint.pipeline.filekind import RolePaths, classify
+
+
+def test_an_api_documentation_example_is_no_credential(project) -> None:  # type: ignore[no-untyped-def]
+    """label-studio: drf-spectacular's ``OpenApiExample(value={...})`` in an ``extend_schema``
+    decorator is the sample response the generated API documentation shows (with the project's
+    ``task_data_password``); pydantic's ``Field(example=...)`` and ``json_schema_extra`` too. The same
+    dict as the view's own data is reported."""
+    check_annotated(
+        project,
+        {
+            "app/projects/api.py": """
+            from django.utils.decorators import method_decorator
+            from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+            from rest_framework import generics
+
+            from app.projects.serializers import ProjectSerializer
+
+
+            @method_decorator(
+                name="get",
+                decorator=extend_schema(
+                    tags=["Projects"],
+                    responses={
+                        "200": OpenApiResponse(
+                            response=ProjectSerializer,
+                            examples=[
+                                OpenApiExample(
+                                    name="response",
+                                    value={
+                                        "id": 1,
+                                        "title": "My project",
+                                        "task_data_login": "user",
+                                        "task_data_password": "secret",
+                                    },
+                                )
+                            ],
+                        )
+                    },
+                ),
+            )
+            class ProjectAPI(generics.RetrieveUpdateDestroyAPIView):
+                serializer_class = ProjectSerializer
+
+                def get_defaults(self):
+                    return {"task_data_login": "user", "task_data_password": "s3cr3t-Pa55"}  # expect: BL202
+            """,
+            "app/schemas.py": """
+            from pydantic import BaseModel, ConfigDict, Field
+
+
+            class StorageIn(BaseModel):
+                url: str = Field(example="postgresql://reader:Xq7r2LmP@db.example.org/sales")
+                password: str = Field(..., example="hunter2-Xq7r")
+
+                model_config = ConfigDict(
+                    json_schema_extra={"examples": [{"url": "s3://bucket", "password": "Xq7r2LmP9z"}]}
+                )
+
+
+            class LegacyStorageIn(BaseModel):
+                password: str
+
+                class Config:
+                    schema_extra = {"example": {"password": "Xq7r2LmP9z"}}
+
+
+            DEFAULT_STORAGE = {"url": "s3://bucket", "password": "Xq7r2LmP9z"}  # expect: BL202
+            """,
+        },
+        "BL20",
+    )
+
+
+HSM_TRY_OUT = """
+import logging
+
+log = logging.getLogger(__name__)
+
+
+class AESHardwareSecurityModule:
+    def __init__(self, config):
+        self.password = config.get("password")
+
+    def setup_module(self, params):
+        self.password = params["password"]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    logging.basicConfig()
+    module = "/usr/local/opt/pkcs11/lib/pkcs11-token.so"
+    p = AESHardwareSecurityModule({"module": module, "slot": 2, "password": "12345678"}){weak}
+    p.setup_module({{"password": "12345678"}}){weak}
+    p.setup_module({{"api_key": "9f8Kq2LmZx7Rt4VbN1cYw3Ps6Hd0Ju5E"}})  # expect: BL202
+"""
+
+
+def test_a_package_modules_main_block_is_a_manual_try_out(project) -> None:  # type: ignore[no-untyped-def]
+    """privacyidea: an HSM module's ``if __name__ == "__main__":`` self-test passes the device PIN
+    "12345678" (its nosec comments sit on other lines). In a package module (role production) the
+    block is a developer's manual try-out; a random-looking key there may be real and stays reported,
+    and a script (a module at the project's top, run by an operator) keeps every finding."""
+    check_annotated(
+        project,
+        {
+            "app/security/aeshsm.py": HSM_TRY_OUT.replace("{weak}", "").replace("{{", "{").replace("}}", "}"),
+            "hsm_setup.py": HSM_TRY_OUT.replace("{weak}", "  # expect: BL202").replace("{{", "{").replace("}}", "}"),
+        },
+        "BL202",
+    )
+
+
+AUTH_HELPER = """
+def get_user_headers(user: str, password: str = "secret") -> dict:
+    credentials = f"{user}:{password}"
+    return {"Authorization": f"Basic {credentials}"}
+"""
+
+TESTING_HELPER = (
+    """
+import unittest
+
+import webtest
+"""
+    + AUTH_HELPER
+    + """
+
+class BaseWebTest(unittest.TestCase):
+    def setUp(self):
+        self.app = webtest.TestApp(self.make_app())
+        self.headers = get_user_headers("mat")
+"""
+)
+
+DOCKER_FIXTURE = """
+import docker
+
+
+def postgres_container(socket_dir):
+    client = docker.from_env()
+    client.containers.run("postgres:16", detach=True)
+    yield f"postgresql://postgres:postgres@/test?host={socket_dir}"
+"""
+
+
+def test_test_support_modules_shipped_in_the_package_are_test_code() -> None:
+    """kinto's ``kinto/core/testing.py`` (its test base class and a Basic Auth helper whose default
+    password is "secret") and indico's ``indico/testing/fixtures/database_docker.py`` (the URL of a
+    throwaway Docker database): Python names test support ``testing`` (django.test, flask.testing,
+    pyramid.testing). A module named for something else stays production."""
+    knowledge = load_catalog().knowledge
+    paths = RolePaths(test_paths=DEFAULT_TEST_PATHS)
+    assert classify("kinto/core/testing.py", TESTING_HELPER, paths, knowledge) is FileKind.TEST
+    assert classify("indico/testing/fixtures/database_docker.py", DOCKER_FIXTURE, paths, knowledge) is FileKind.TEST
+    assert classify("app/pytest_plugin.py", "import pytest\n", paths, knowledge) is FileKind.TEST
+    assert classify("kinto/core/authentication.py", AUTH_HELPER, paths, knowledge) is FileKind.PRODUCTION
+
+
+def test_no_secret_finding_in_test_support_modules(project) -> None:  # type: ignore[no-untyped-def]
+    check_annotated(
+        project,
+        {
+            "app/core/testing.py": TESTING_HELPER,
+            "app/testing/fixtures/database_docker.py": DOCKER_FIXTURE,
+            "app/core/helpers.py": AUTH_HELPER.replace(
+                'password: str = "secret") -> dict:', 'password: str = "secret") -> dict:  # expect: BL202'
+            ),
+        },
+        "BL20",
+    )
+
+
+def test_a_demo_project_builder_creates_the_documented_demo_account(project) -> None:  # type: ignore[no-untyped-def]
+    """ihatemoney: ``Project.create_demo_project`` builds the public demo project whose documented
+    password is "demo" (a demo word and the app's unit of data, a project). A project created with a
+    literal password anywhere else is reported."""
+    check_annotated(
+        project,
+        {
+            "app/models.py": """
+            from werkzeug.security import generate_password_hash
+
+            from app.db import db
+
+
+            class Project(db.Model):
+                @staticmethod
+                def create_demo_project():
+                    project = Project(id="demo", name="demonstration", password=generate_password_hash("demo"))
+                    db.session.add(project)
+                    db.session.commit()
+
+                @staticmethod
+                def create_default_project():
+                    hashed = generate_password_hash("main-Pa55")  # expect: BL202
+                    project = Project(id="main", name="main", password=hashed)
+                    db.session.add(project)
+            """,
+        },
+        "BL202",
+    )
