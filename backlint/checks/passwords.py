@@ -16,6 +16,7 @@ from typing import Any
 import libcst as cst
 
 from backlint.analysis.lazy import lazy_fix, steps_locator
+from backlint.analysis.passwords.classes import column_type, encrypts_on_write
 from backlint.analysis.passwords.facts import (
     ASSIGNED,
     COMPARED,
@@ -56,6 +57,7 @@ from backlint.analysis.passwords.facts import (
 )
 from backlint.analysis.passwords.fixes import create_user_fix, write_only_fix
 from backlint.analysis.passwords.flow import PasswordFlow
+from backlint.analysis.passwords.tables import password_tables
 from backlint.analysis.passwords.values import STORED, code_text
 from backlint.analysis.strings import PASSWORD, Lexicon, lexicon, name_tokens, name_triggers
 from backlint.core.catalog import Knowledge
@@ -91,6 +93,7 @@ class Verdict:
     fix: PendingFix | None = None
     # BL301: the stored value is this parameter of the function (name, parameter, index, a method?).
     parameter: tuple[str, str, int, bool] | None = None
+    constructor: bool = False  # BL301: written by calling the model class, whose __init__ may hash
 
 
 # Which rule reports each kind of fact. A flow through a call into a module function is reported by
@@ -156,7 +159,16 @@ def judge(fact: PasswordFact, rule_id: str, flow: PasswordFlow, context: FileCon
         fix = create_user_fix(fact.user_manager_call) if fact.user_manager_call is not None else None
         message = f"`{code_text(node)}` is stored unhashed by `{fact.sink}`: {_STORE_ADVICE}"
         source = _source(fact.source)
-        return Verdict(rule_id, node, message, related=source, model=fact.model, fix=fix, parameter=fact.parameter)
+        return Verdict(
+            rule_id,
+            node,
+            message,
+            related=source,
+            model=fact.model,
+            fix=fix,
+            parameter=fact.parameter,
+            constructor=fact.constructor,
+        )
     if isinstance(fact, CopiedIntoModel):
         message = (
             f"`{code_text(node)}` copies the request's `{fact.field}` into `{fact.model}` unhashed: {_STORE_ADVICE}"
@@ -383,18 +395,43 @@ class PasswordFacts(FactCollector):
                     "model": verdict.model,
                     "fix": fix,
                     "parameter": verdict.parameter,
+                    "constructor": verdict.constructor,
                 },
             )
         index = flow.index
         for info in index.classes.values():
             if _is_service_login(info.fields, index.lex):
                 self.context.add_fact(SERVICE_LOGINS_FACT, {"class": index.class_qualname(info.name)})
-            if info.kind == "orm" or info.setters:
+            fields = index.has_password_field(info)
+            types = {f: t for f in fields if (t := column_type(info.fields[f], index.qualified)) is not None}
+            if info.kind == "orm" or info.setters or info.init_hashed or types:
                 bases = [index.qualified(b.value) or "" for b in info.node.bases]
                 qualname = index.class_qualname(info.name)
                 self.context.add_fact(
-                    SETTERS_FACT, {"class": qualname, "bases": bases, "setters": sorted(info.setters)}
+                    SETTERS_FACT,
+                    {
+                        "class": qualname,
+                        "bases": bases,
+                        "setters": sorted(info.setters),
+                        "init-hashed": sorted(info.init_hashed),
+                        "column-types": types,
+                    },
                 )
+
+
+class EncryptedColumnTypes(FactCollector):
+    """Records the project's SQLAlchemy column types that encrypt what is written (a ``TypeDecorator``
+    whose ``process_bind_param`` encrypts, lemur's ``Vault``): BL301 does not report a password
+    stored in a column of such a type, which keeps ciphertext, in any module."""
+
+    TRIGGERS = ("process_bind_param",)
+
+    def leave_Module(self, node: cst.Module) -> None:
+        module = self.context.module_name
+        for statement in node.body:
+            if isinstance(statement, cst.ClassDef) and encrypts_on_write(statement, self.context.qualified_name):
+                name = f"{module}.{statement.name.value}" if module else statement.name.value
+                self.context.add_fact(ENCRYPTED_TYPES_FACT, {"class": name})
 
 
 def _is_service_login(fields: Iterable[str], lex: Lexicon) -> bool:
@@ -407,6 +444,7 @@ STORES_FACT = "password-stores"
 SERVICE_LOGINS_FACT = "password-service-logins"
 SETTERS_FACT = "password-model-setters"
 CALLS_FACT = "password-call-sites"
+ENCRYPTED_TYPES_FACT = "password-encrypted-column-types"
 
 
 class PlaintextPasswordPersisted(ProjectRule):
@@ -421,10 +459,30 @@ class PlaintextPasswordPersisted(ProjectRule):
     def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
         setters: dict[str, tuple[list[str], set[str]]] = {}
         by_name: dict[str, set[str]] = {}
+        # The same for the fields each class's constructor hashes (a store by calling the class).
+        init_setters: dict[str, tuple[list[str], set[str]]] = {}
+        init_by_name: dict[str, set[str]] = {}
         for module in modules:
             for fact in module.get(SETTERS_FACT):
                 setters[fact["class"]] = (fact["bases"], set(fact["setters"]))
                 by_name.setdefault(fact["class"].rpartition(".")[2], set()).update(fact["setters"])
+                init = set(fact.get("init-hashed", ())) | set(fact["setters"])
+                init_setters[fact["class"]] = (fact["bases"], init)
+                init_by_name.setdefault(fact["class"].rpartition(".")[2], set()).update(init)
+        # Password columns whose type encrypts (the table's types and the project's TypeDecorators).
+        encrypting = set(password_tables(self.project.knowledge).role("encrypted-type"))
+        # The project's own types, by qualified name or, failing resolution, by class name.
+        project_types = {fact["class"] for module in modules for fact in module.get(ENCRYPTED_TYPES_FACT)}
+        encrypting |= project_types
+        short_names = {name.rpartition(".")[2] for name in project_types}
+        encrypted: dict[str, tuple[list[str], set[str]]] = {}
+        encrypted_by_name: dict[str, set[str]] = {}
+        for module in modules:
+            for fact in module.get(SETTERS_FACT):
+                types = fact.get("column-types", {}).items()
+                fields = {f for f, kind in types if kind in encrypting or kind.rpartition(".")[2] in short_names}
+                encrypted[fact["class"]] = (fact["bases"], fields)
+                encrypted_by_name.setdefault(fact["class"].rpartition(".")[2], set()).update(fields)
         logins = {fact["class"] for module in modules for fact in module.get(SERVICE_LOGINS_FACT)}
         login_names = {name.rpartition(".")[2] for name in logins}
         calls: dict[str, list[dict[str, str]]] = {}
@@ -437,6 +495,11 @@ class PlaintextPasswordPersisted(ProjectRule):
                 model = fact["model"]
                 if model is not None and _has_setter(model[0], model[1], setters, by_name):
                     continue
+                if model is not None and _has_setter(model[0], model[1], encrypted, encrypted_by_name):
+                    continue  # an encrypted column: it keeps ciphertext, for a credential the app must recover
+                constructed = model is not None and fact.get("constructor")
+                if constructed and _has_setter(model[0], model[1], init_setters, init_by_name):
+                    continue  # the model's constructor hashes the field it is given
                 if model is not None and _service_login(model[0], logins, login_names, setters):
                     continue  # a model declared elsewhere with a host or port: another service's login
                 if fact.get("parameter") is not None and _callers_pass_hashes(fact["parameter"], calls):

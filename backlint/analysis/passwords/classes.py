@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import libcst as cst
 
@@ -19,6 +20,9 @@ class ClassInfo:
     excluded: set[str]
     complete: bool  # every base is known, so ``fields`` lists every field
     setters: set[str]  # fields with a custom setter (``@password.setter``, ``synonym(descriptor=...)``)
+    # Fields the constructor hashes (``def __init__(self, password): self.password = bcrypt.hash(password)``):
+    # the model's constructor takes the password and stores its hash; an attribute write does not.
+    init_hashed: set[str] = dataclasses.field(default_factory=set)
 
 
 def setter_fields(function: cst.FunctionDef) -> set[str]:
@@ -129,3 +133,35 @@ def manager_model(func: cst.BaseExpression) -> cst.BaseExpression | None:
             return node.value
         node = node.func if isinstance(node, cst.Call) else node.value
     return None
+
+
+# ORM calls declaring a column, whose first positional argument is the column's type.
+_COLUMN_CALLS = frozenset({"Column", "mapped_column", "column_property"})
+
+
+def column_type(statement: cst.CSTNode, qualify: Callable[[cst.BaseExpression], str | None]) -> str | None:
+    """The qualified type of a field declared by ``statement``: ``Vault`` of ``password = Column(Vault)``
+    or ``mapped_column(Vault(), nullable=True)``, ``EncryptedCharField`` of Django's
+    ``password = EncryptedCharField(max_length=128)``; None when it declares no call."""
+    value = statement.value if isinstance(statement, (cst.Assign, cst.AnnAssign)) else None
+    if not isinstance(value, cst.Call):
+        return None
+    if call_tail(value) in _COLUMN_CALLS:
+        kind = next((a.value for a in value.args if a.keyword is None and not a.star), None)
+        if isinstance(kind, cst.Call):
+            kind = kind.func
+        return qualify(kind) if isinstance(kind, (cst.Name, cst.Attribute)) else None
+    return qualify(value.func)
+
+
+def encrypts_on_write(node: cst.ClassDef, qualify: Callable[[cst.BaseExpression], str | None]) -> bool:
+    """A SQLAlchemy ``TypeDecorator`` whose ``process_bind_param`` encrypts what is written (lemur's
+    ``Vault``: ``MultiFernet(...).encrypt(value)``): a column of that type holds ciphertext."""
+    if not any((qualify(b.value) or dotted_name(b.value) or "").endswith("TypeDecorator") for b in node.bases):
+        return False
+    if not isinstance(node.body, cst.IndentedBlock):
+        return False
+    for statement in node.body.body:
+        if isinstance(statement, cst.FunctionDef) and statement.name.value == "process_bind_param":
+            return any("encrypt" in call_tail(call).lower() for call in calls_in(statement))
+    return False

@@ -57,6 +57,8 @@ class Stored(PasswordFact):
     # The words of the other fields of the record written (the call's keywords, the dict's keys, the
     # model's declared fields): a record with an address (host, port) is another service's login.
     record: frozenset[str] = frozenset()
+    # Written by calling the model class (``User(password=pw)``): its constructor may hash the field.
+    constructor: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,7 +3,7 @@ schemas, serializers), functions, module-level instances and string constants; a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 import libcst as cst
@@ -72,6 +72,15 @@ def _is_number(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.BinaryOperation):
         return _is_number(node.left) and _is_number(node.right)
     return False
+
+
+def _receiver_calls(call: cst.Call) -> Iterator[cst.Call]:
+    """The call and the calls it is made on: ``hasher(pw)`` in ``hasher(pw).decode("utf-8")``."""
+    node: cst.BaseExpression = call
+    while isinstance(node, cst.Call):
+        yield node
+        func = node.func
+        node = func.value if isinstance(func, cst.Attribute) else func
 
 
 class ModuleIndex:
@@ -156,15 +165,16 @@ class ModuleIndex:
 
     def _hashes(self, function: cst.FunctionDef) -> bool:
         """Does the listener hash: call a slow hasher, or a function or method named for hashing?"""
-        for call in calls_in(function):
-            func = call.func
-            method = func.attr.value if isinstance(func, cst.Attribute) else dotted_name(func) or ""
-            row = self.k.hasher(self.qualified(func), method)
-            if row is not None and row["kind"] == "hash":
-                return True
-            if set(name_tokens(method)) & (self.k.hashing_words | {"hash"}):
-                return True
-        return False
+        return any(self._hashing_call(call) for call in calls_in(function))
+
+    def _hashing_call(self, call: cst.Call) -> bool:
+        """A call of a slow hasher, or of a function or method named for hashing."""
+        func = call.func
+        method = func.attr.value if isinstance(func, cst.Attribute) else dotted_name(func) or ""
+        row = self.k.hasher(self.qualified(func), method)
+        if row is not None and row["kind"] == "hash":
+            return True
+        return bool(set(name_tokens(method)) & (self.k.hashing_words | {"hash"}))
 
     def _index_assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         if not isinstance(target, cst.Name):
@@ -206,10 +216,13 @@ class ModuleIndex:
             elif (self.qualified(base.value) or "") not in self.k.empty_bases:
                 complete = False
         setters: set[str] = set()
+        init_hashed: set[str] = set()
         if isinstance(node.body, cst.IndentedBlock):
             for statement in node.body.body:
                 if isinstance(statement, cst.FunctionDef):
                     setters |= setter_fields(statement) | self._hashing_hooks(statement, fields)
+                    if statement.name.value == "__init__":
+                        init_hashed |= self._constructor_hashes(statement)
                 if not isinstance(statement, cst.SimpleStatementLine):
                     continue
                 for small in statement.body:
@@ -224,7 +237,28 @@ class ModuleIndex:
                             excluded.add(target.value)
                         if is_descriptor(value):
                             setters.add(target.value)
-        return ClassInfo(node.name.value, node, kind, fields, excluded, complete, setters)
+        return ClassInfo(node.name.value, node, kind, fields, excluded, complete, setters, init_hashed)
+
+    def _constructor_hashes(self, function: cst.FunctionDef) -> set[str]:
+        """The fields ``__init__`` assigns a hash to (``self.password = bcrypt.generate_password_hash(
+        password, rounds)``): a slow hasher of the table, or a function or method named for hashing."""
+        hashed: set[str] = set()
+        stack: list[cst.CSTNode] = [function.body]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                continue
+            if isinstance(node, (cst.Assign, cst.AnnAssign)) and isinstance(node.value, cst.Call):
+                targets = [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]
+                for target in targets:
+                    if (
+                        isinstance(target, cst.Attribute)
+                        and dotted_name(target.value) == "self"
+                        and any(self._hashing_call(c) for c in _receiver_calls(node.value))
+                    ):
+                        hashed.add(target.attr.value)
+            stack.extend(node.children)
+        return hashed
 
     def _hashing_hooks(self, function: cst.FunctionDef, fields: dict[str, cst.CSTNode]) -> set[str]:
         """Fields a model hashes itself: a pydantic validator of the field (``@field_validator("password")``)

@@ -79,7 +79,9 @@ class Stores:
                 sink_text = f"{sink}({arg.keyword.value}=...)"
                 if self.password_slot(arg.keyword.value, around):
                     model = (model_name, arg.keyword.value)
-                    self.store_value(arg.value, value, sink_text, model, arg.keyword.value, user_call, around)
+                    self.store_value(
+                        arg.value, value, sink_text, model, arg.keyword.value, user_call, around, orm is not None
+                    )
                 else:
                     self.hashing.digest_used(value, PERSISTED, sink_text, arg.keyword.value)
                 if arg.keyword.value == "defaults" and value.kind == DICT and value.node is not None:
@@ -194,13 +196,14 @@ class Stores:
         slot: str = "",
         user_call: cst.Call | None = None,
         record: Iterable[str] = (),
+        constructor: bool = False,
     ) -> None:
         """A value written to a password column: plaintext, the password with a suffix in a hash column
         (``user.password + "notreallyhashed"``), an encoding or a fast digest."""
         if value.kind == PW and value.derived and is_hash_name(name_tokens(slot), self.lex):
             self.frame.emit(TextAddedStoredAsHash(node, sink, value.node))
         elif value.kind == PW:
-            self.stored(node, value, sink, model, user_call, frozenset(record))
+            self.stored(node, value, sink, model, user_call, frozenset(record), constructor)
         else:
             self.hashing.weak_used(value, STORED_BY, sink, named_hash=True)
 
@@ -212,6 +215,7 @@ class Stores:
         model: tuple[str, str] | None = None,
         user_call: cst.Call | None = None,
         record: frozenset[str] = frozenset(),
+        constructor: bool = False,
     ) -> None:
         parameter = None
         function = self.frame.function
@@ -221,7 +225,9 @@ class Stores:
             method = bool(params) and params[0].name.value in ("self", "cls")
             parameter = (function.name.value, value.node.name.value, index, method)
         attribute = isinstance(value.node, cst.Attribute)
-        self.frame.emit(Stored(node, sink, value.node, model, user_call, value.origin, attribute, parameter, record))
+        self.frame.emit(
+            Stored(node, sink, value.node, model, user_call, value.origin, attribute, parameter, record, constructor)
+        )
 
     def _inserts_model(self, node: cst.BaseExpression) -> cst.BaseExpression | None:
         """``User`` of ``insert(User)`` / ``update(User).where(...)``: a SQLAlchemy write statement on a model."""
