@@ -750,3 +750,46 @@ def test_fragments_chosen_in_code_through_format_map(project) -> None:  # type: 
         return f"CREATE TABLE IF NOT EXISTS {table_name} (id INTEGER PRIMARY KEY, text VARCHAR)"
     """
     assert _lint(project, code, "--select", "BL105") == {(25, "BL105")}
+
+
+def test_predicates_of_the_module_guard_the_if_they_are_tested_in(project) -> None:  # type: ignore[no-untyped-def]
+    """``if not is_identifier(table): raise HTTPException(...)``: a function of the module whose every
+    return tests its parameter (a full-match regex, an allowlist; ``return False`` aside) vets the name
+    it is passed; one with a path answering True unchecked vets nothing."""
+    code = """
+    import re
+
+    from fastapi import FastAPI, HTTPException
+
+    from app.core.db import db
+
+    app = FastAPI()
+    IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+    SORTS = {"name", "created_at"}
+
+    def is_identifier(name: str) -> bool:
+        return bool(IDENTIFIER.fullmatch(name))
+
+    def is_sort(key):
+        if not key:
+            return False
+        return key in SORTS
+
+    def looks_ok(name):
+        if name.startswith("x"):
+            return True
+        return IDENTIFIER.fullmatch(name) is not None
+
+    @app.get("/tables/{table}")
+    async def rows(table: str, sort: str, column: str):
+        if not is_identifier(table):
+            raise HTTPException(400, "bad table")
+        if not is_sort(sort):
+            raise HTTPException(400, "bad sort")
+        if not looks_ok(column):
+            raise HTTPException(400, "bad column")
+        await db.execute(f"SELECT {column} FROM {table} ORDER BY {sort}")
+        if is_identifier(column):
+            await db.execute(f"SELECT {column} FROM t")
+    """
+    assert _lint(project, code) == {(32, "BL104")}

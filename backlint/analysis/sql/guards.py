@@ -44,6 +44,7 @@ class Guard:
     blocks: tuple[int, ...]
     body: int  # id of the guarded body block (kind "inside")
     collection: cst.BaseExpression | None  # None: a vetting call (re.fullmatch, str.isidentifier)
+    predicate: cst.Call | None = None  # a call of the module's own, judged when asked (is_identifier(x))
 
 
 @dataclasses.dataclass(eq=False)
@@ -70,6 +71,7 @@ class Guards:
         self.calls: dict[Scope, list[CallCheck]] = {}
         self._checked: dict[Scope, list[Checked]] = {}
         self._vetted: dict[int, frozenset[str]] = {}
+        self._tested: dict[tuple[Scope, str], list[Checked]] = {}
 
     def record_call(self, node: cst.Expr) -> None:
         value = node.value
@@ -99,10 +101,20 @@ class Guards:
             if positive:
                 self._add(name, "after", collection)
 
-    def _add(self, name: str, kind: str, collection: cst.BaseExpression | None, body: int = 0) -> None:
+    def _add(self, name: str, kind: str, collection: Test, body: int = 0) -> None:
         scopes = self.scopes
-        guard = Guard(name, kind, scopes.next_point(), scopes.blocks(), body, collection)
+        predicate = collection.call if isinstance(collection, Predicate) else None
+        checked = None if isinstance(collection, Predicate) else collection
+        guard = Guard(name, kind, scopes.next_point(), scopes.blocks(), body, checked, predicate)
         self.by_scope.setdefault(scopes.current.frame, {}).setdefault(name, []).append(guard)
+
+    def _holds(self, guard: Guard, scope: Scope, site: Site, allowlist: Allowlist, depth: int) -> bool:
+        """The check ``guard`` records vets its name: a vetting call, an allowlist, or a predicate of
+        the module that returns such a check of the parameter it is passed."""
+        if guard.predicate is not None:
+            at = Site(scope, guard.point, guard.blocks)
+            return guard.name in self._vetted_by(CallCheck(guard.predicate, at), allowlist, depth, predicate=True)
+        return guard.collection is None or allowlist(guard.collection, site)
 
     def any_in(self, scope: Scope) -> bool:
         return scope.frame in self.by_scope or scope.frame in self.calls
@@ -115,7 +127,7 @@ class Guards:
                 applies = guard.body in site.blocks
             else:
                 applies = guard.point < site.point and within(site.blocks, guard.blocks)
-            if applies and (guard.collection is None or allowlist(guard.collection, site)):
+            if applies and self._holds(guard, site.scope.frame, site, allowlist, 0):
                 return True
         for check in self.calls.get(site.scope.frame, ()):
             applies = check.site.point < site.point and within(site.blocks, check.site.blocks)
@@ -123,8 +135,8 @@ class Guards:
                 return True
         return False
 
-    def _vetted_by(self, check: CallCheck, allowlist: Allowlist, depth: int) -> frozenset[str]:
-        """The names of the caller that a validator call vets (none if it calls no validator)."""
+    def _vetted_by(self, check: CallCheck, allowlist: Allowlist, depth: int, predicate: bool = False) -> frozenset[str]:
+        """The names of the caller that a validator call (or a ``predicate`` call, tested) vets."""
         key = id(check.call)
         found = self._vetted.get(key)
         if found is not None:
@@ -133,7 +145,8 @@ class Guards:
         names: set[str] = set()
         function = self.scopes.function(check.call.func, check.site) if depth < 4 else None
         if function is not None:
-            for param, key_of in self.checked(function, allowlist, depth + 1):
+            summary = self.tested if predicate else self.checked
+            for param, key_of in summary(function, allowlist, depth + 1):
                 argument = Origins.argument(check.call, param)
                 if key_of is None:
                     if isinstance(argument, cst.Name):
@@ -155,6 +168,34 @@ class Guards:
         found = self._vetted[key] = frozenset(names)
         return found
 
+    def tested(self, function: Scope, allowlist: Allowlist, depth: int = 0) -> list[Checked]:
+        """What a predicate ``function`` checks: the parameters every ``return`` not answering a
+        constant False/None tests (``return bool(IDENTIFIER.fullmatch(name))``, ``return name in
+        ALLOWED``); none if a return answers True without a check."""
+        key = (function, "tested")
+        found = self._tested.get(key)
+        if found is not None:
+            return found
+        self._tested[key] = []
+        common: dict[str, int] | None = None
+        for expr, site in function.returns:
+            if isinstance(expr, cst.Name) and expr.value in ("False", "None"):
+                continue
+            names: dict[str, int] = {}
+            for name, collection, positive in membership_tests(_unwrapped(expr), self.kb):
+                if not positive or isinstance(collection, Predicate):
+                    continue
+                if collection is None or allowlist(collection, site):
+                    names[name] = site.point
+            common = names if common is None else {n: p for n, p in common.items() if n in names}
+        out: list[Checked] = []
+        for name, point in (common or {}).items():
+            checked = _checked_param(function, name, point)
+            if checked is not None:
+                out.append(checked)
+        self._tested[key] = out
+        return out
+
     def checked(self, function: Scope, allowlist: Allowlist, depth: int = 0) -> list[Checked]:
         """What ``function`` checks before it returns, raising otherwise: the parameters (or dict
         parameters' entries) that pass a guard at its top level, before any ``return``."""
@@ -172,9 +213,8 @@ class Guards:
             for guard in guards:
                 if guard.kind != "after" or guard.blocks != top:
                     continue
-                if guard.collection is not None and not allowlist(
-                    guard.collection, Site(function, guard.point, guard.blocks)
-                ):
+                at = Site(function, guard.point, guard.blocks)
+                if not self._holds(guard, function, at, allowlist, depth):
                     continue
                 guarded[name] = min(guard.point, guarded.get(name, guard.point))
         for check in self.calls.get(function, ()):
@@ -223,8 +263,31 @@ def reassigns(body: cst.BaseSuite, names: set[str]) -> bool:
     return False
 
 
-def membership_tests(test: cst.BaseExpression, kb: SqlKnowledge) -> list[tuple[str, cst.BaseExpression | None, bool]]:
-    """(name, allowlist or None for a vetting call, positive?) for each check in an ``if``/``assert`` test."""
+@dataclasses.dataclass(frozen=True, eq=False)
+class Predicate:
+    """A call of a function that may be the module's own predicate (``is_identifier(x)``)."""
+
+    call: cst.Call
+
+
+Test = cst.BaseExpression | Predicate | None
+
+
+def _unwrapped(expr: cst.BaseExpression) -> cst.BaseExpression:
+    """``bool(check)`` and ``check is not None`` are the check."""
+    if isinstance(expr, cst.Call) and dotted_name(expr.func) == "bool" and len(expr.args) == 1:
+        return _unwrapped(expr.args[0].value)
+    if isinstance(expr, cst.Comparison) and len(expr.comparisons) == 1:
+        target = expr.comparisons[0]
+        none = isinstance(target.comparator, cst.Name) and target.comparator.value == "None"
+        if isinstance(target.operator, cst.IsNot) and none:
+            return _unwrapped(expr.left)
+    return expr
+
+
+def membership_tests(test: cst.BaseExpression, kb: SqlKnowledge) -> list[tuple[str, Test, bool]]:
+    """(name, allowlist, None for a vetting call or a ``Predicate``, positive?) for each check in an
+    ``if``/``assert`` test."""
     if isinstance(test, cst.BooleanOperation):
         return membership_tests(test.left, kb) + membership_tests(test.right, kb)
     negated = False
@@ -251,6 +314,9 @@ def membership_tests(test: cst.BaseExpression, kb: SqlKnowledge) -> list[tuple[s
                 return [(func.value.value, None, not negated)]
             if test.args and isinstance(test.args[0].value, cst.Name) and func.attr.value in ("match", "fullmatch"):
                 return [(test.args[0].value.value, None, not negated)]
+        if isinstance(func, cst.Name) or (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)):
+            predicate = Predicate(test)
+            return [(a.value.value, predicate, not negated) for a in test.args if isinstance(a.value, cst.Name)]
     return []
 
 
