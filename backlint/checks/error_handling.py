@@ -303,7 +303,8 @@ class BroadExceptNotLogged(Rule):
                 and _server_side(True, self.answers.returned(child.value)[1])
             ):
                 answer = child
-        if answer is None or self._relays_upstream(answer, name):
+        logged = untraced is not None and name is not None and _names(untraced, name)
+        if answer is None or self._relays_upstream(answer, name, logged) or _passes_status_on(node, answer):
             return
         caught = "except:" if node.type is None else f"except {_code(node.type)}:"
         if untraced is not None:
@@ -351,14 +352,16 @@ class BroadExceptNotLogged(Rule):
         return self.logs.is_log_call(call) and self.logs.logs_traceback(call)
 
     @staticmethod
-    def _relays_upstream(answer: cst.CSTNode, name: str | None) -> bool:
+    def _relays_upstream(answer: cst.CSTNode, name: str | None, logged: bool = False) -> bool:
         """The answer is about another service: a gateway status (502, 504: the upstream failed or timed out)
-        that hands the upstream's error to the client or deliberately drops it (``raise ... from None``), or
-        the status of the upstream's own response passed through (``HTTPException(status_code=r.status)``)."""
+        that hands the upstream's error to the client or the log (``logger.error(f"fetch failed: {e}")``: the
+        other service's failure is recorded by its message, its traceback here adds nothing) or deliberately
+        drops it (``raise ... from None``), or the status of the upstream's own response passed through
+        (``HTTPException(status_code=r.status)``)."""
         nodes = list(scope_descendants(answer))
         cause = answer.cause.item if isinstance(answer, cst.Raise) and answer.cause is not None else None
         dropped = isinstance(cause, cst.Name) and cause.value == "None"
-        handed = name is not None and any(isinstance(n, cst.Name) and n.value == name for n in nodes)
+        handed = logged or (name is not None and any(isinstance(n, cst.Name) and n.value == name for n in nodes))
         for node in nodes:
             if isinstance(node, cst.Integer) and node.value in _GATEWAY_STATUSES and (dropped or handed):
                 return True
@@ -378,6 +381,35 @@ class BroadExceptNotLogged(Rule):
         if isinstance(value, cst.Tuple) and 2 <= len(value.elements) <= 3:
             return literal_status(value.elements[1].value) is not None
         return False
+
+
+def _names(node: cst.CSTNode, name: str) -> bool:
+    return any(isinstance(n, cst.Name) and n.value == name for n in scope_descendants(node))
+
+
+def _passes_status_on(handler: cst.ExceptHandler, answer: cst.CSTNode) -> bool:
+    """The answer's status is a name the handler sets only to a 4xx or to an upstream response's status
+    (``status_code = 404`` ... ``if response is not None: status_code = response.status_code``): an optional
+    fetch from another service answered with that service's verdict, not a failure of this one."""
+    if not isinstance(answer, cst.Return) or not isinstance(answer.value, cst.Call):
+        return False
+    status = next(
+        (a.value for a in answer.value.args if a.keyword is not None and a.keyword.value in ("status", "status_code")),
+        None,
+    )
+    if not isinstance(status, cst.Name):
+        return False
+    values = [
+        statement.value
+        for statement in scope_descendants(handler.body)
+        if isinstance(statement, cst.Assign)
+        and any(isinstance(t.target, cst.Name) and t.target.value == status.value for t in statement.targets)
+    ]
+    return bool(values) and all(
+        (isinstance(v, cst.Integer) and 400 <= int(v.value) < 500)
+        or (isinstance(v, cst.Attribute) and v.attr.value in ("status", "status_code"))
+        for v in values
+    )
 
 
 # --------------------------------------------------------------------------- BL404

@@ -44,6 +44,21 @@ _TEXT_METHODS = frozenset(
     {"split", "rsplit", "strip", "partition", "rpartition", "decode", "encode", "lower", "upper", "replace", "json"}
 )
 _STATUS_KEYWORDS = frozenset({"code", "status", "status_code"})
+# Words of a class, function or module that ships records (``ContextLog.send_job``, ``telemetry.ping``): its
+# own outbound call failing cannot be recorded through itself, and the work it observes goes on.
+_SHIPPING_WORDS = frozenset(
+    {"log", "logs", "logger", "logging", "telemetry", "analytics", "tracking", "tracker", "metrics", "beacon"}
+)
+# First words of a deletion, and words naming a container that is dropped to be rebuilt (a collection, an
+# index): ``delete_collection(name)`` before the function fills ``name`` again fails when it is not there yet.
+_DELETIONS = frozenset({"delete", "drop"})
+_CONTAINERS = frozenset({"collection", "index", "table", "bucket", "queue", "namespace", "schema", "cache"})
+_CONTEXT_PROCESSORS = "context_processors"  # Django's module of template context processors (by convention)
+# First words of a call that fills a container again (``save_docs_to_vector_db``, ``create_index``).
+_FILLS = frozenset(
+    (w,) for w in ("save", "insert", "add", "create", "upsert", "index", "reindex", "write", "store", "put", "build")
+)
+_CONSOLE_STREAMS = frozenset({"sys.stderr.fileno", "sys.stdout.fileno", "sys.__stderr__.fileno"})
 
 
 def _discards(statement: cst.BaseSmallStatement) -> bool:
@@ -263,6 +278,8 @@ class ExceptionSwallowed(Rule):
             return True  # not for a store call's result: that is the failure being masked
         if not masked and (self._parses_first(statements) or self._on_error_path(try_node)):
             return True
+        if not masked and self._drops_before_reuse(try_node):
+            return True
         return self._falls_back(try_node) or self._keeps_default(try_node) or self._checked_after(try_node)
 
     def _computes(self, suite: cst.BaseSuite) -> bool:
@@ -286,9 +303,8 @@ class ExceptionSwallowed(Rule):
                 if orelse is not None and not self._computes(orelse.body):
                     return False
             elif isinstance(statement, cst.With):
-                if not all(self._reads_file(item.item) for item in statement.items) or not self._computes(
-                    statement.body
-                ):
+                opened = all(self._reads_file(item.item) or _opens_cursor(item.item) for item in statement.items)
+                if not opened or not self._computes(statement.body):
                     return False
             elif isinstance(statement, (cst.Try, cst.TryStar)):
                 blocks = [statement.body, *(h.body for h in statement.handlers)]
@@ -327,9 +343,98 @@ class ExceptionSwallowed(Rule):
         methods = {r["name"] for r in knowledge.rows("best-effort-calls") if r["form"] in ("method", "answer")}
         if name in methods:
             return True  # a metric update, or a check whose answer the statement discards
+        if self._best_effort_step(value) or self._reads_store(value) or self._writes_console(value):
+            return True
+        if self._ships_record(value):
+            return True
         calls = {r["name"] for r in knowledge.rows("best-effort-calls") if r["form"] == "call"}
         # ``ctypes.CDLL("libc.so.6").malloc_trim(0)``: a call on a probed feature
         return any(self.context.qualified_name(call.func) in calls for call in _chain_calls(value))
+
+    def _best_effort_step(self, call: cst.Call) -> bool:
+        """A call whose failure loses nothing by what it does (table ``best-effort-calls``): form ``step`` by
+        its name (``redact``: hiding a message already shown; ``exception``: a future's outcome retrieved so
+        that asyncio does not warn; ``wait`` given ``timeout=``: reaping a child that exited), form ``verb``
+        by its first word (``_mirror_file_to_machine_config``, ``recalc_sort_value``: derived state whose
+        source stands), form ``signal`` given keyword arguments only (``update.send(watch_uuid=uuid)``: a
+        signal to its receivers, blinker's and Django's)."""
+        name = _method_name(call)
+        words = name_tokens(name)
+        keywords = {a.keyword.value for a in call.args if a.keyword is not None}
+        for row in self.context.knowledge.rows("best-effort-calls"):
+            form = row["form"]
+            if form == "step" and name == row["name"] and row.get("keyword", "") in keywords | {""}:
+                return True
+            if form == "verb" and words[:1] == (row["name"],):
+                return True
+            if form == "signal" and name == row["name"] and call.args and len(keywords) == len(call.args):
+                return isinstance(call.func, cst.Attribute)
+        return False
+
+    def _reads_store(self, call: cst.Call) -> bool:
+        """``cursor.execute("SELECT ...")``: a read whose rows the ``try`` fetches next (an assignment)."""
+        if _method_name(call) != "execute" or not call.args:
+            return False
+        query = call.args[0].value
+        if isinstance(query, cst.SimpleString):
+            text = query.raw_value
+        elif isinstance(query, cst.FormattedString):
+            text = "".join(p.value for p in query.parts if isinstance(p, cst.FormattedStringText))
+        else:
+            return False
+        return text.lstrip().split(" ", 1)[0].upper() == "SELECT"
+
+    def _writes_console(self, call: cst.Call) -> bool:
+        """A message printed or logged (``os.write(sys.stderr.fileno(), msg)`` in a signal handler): the console
+        is where a failure would be reported, so its own failure has nowhere to go."""
+        logs = self.paths.logs
+        if logs.is_log_call(call) or logs.is_output_call(call):
+            return True
+        if self.context.qualified_name(call.func) != "os.write" or not call.args:
+            return False
+        stream = call.args[0].value
+        if isinstance(stream, cst.Integer):
+            return stream.value in ("1", "2")
+        return isinstance(stream, cst.Call) and self.context.qualified_name(stream.func) in _CONSOLE_STREAMS
+
+    def _ships_record(self, call: cst.Call) -> bool:
+        """An HTTP request (table ``network-clients``) sent by a class, function or module that ships records
+        (``ContextLog.send_job`` posting anonymous usage data): the work it observes goes on without it."""
+        rows = self.context.knowledge.rows("network-clients")
+        if self.context.qualified_name(call.func) not in {r["name"] for r in rows if r["role"] == "call"}:
+            return False
+        names = [self.context.module_name.rpartition(".")[2]]
+        names += [a.name.value for a in self.context.ancestors if isinstance(a, (cst.FunctionDef, cst.ClassDef))]
+        return any(set(name_tokens(n)) & _SHIPPING_WORDS for n in names)
+
+    def _drops_before_reuse(self, try_node: cst.Try | cst.TryStar) -> bool:
+        """``try: await client.delete_collection(collection_name=name) except: pass`` and a later call of the
+        function fills a container given the same way (``save_docs(docs, collection_name=...)``, or the same
+        name): a container dropped to be rebuilt, whose failure is that it was not there yet."""
+        statements = _statements(try_node.body)
+        if len(statements) != 1 or not isinstance(statements[0], cst.SimpleStatementLine):
+            return False
+        line = statements[0].body
+        call = line[0].value if len(line) == 1 and isinstance(line[0], cst.Expr) else None
+        call = call.expression if isinstance(call, cst.Await) else call
+        if not isinstance(call, cst.Call):
+            return False
+        words = name_tokens(_method_name(call))
+        if words[:1] not in {(w,) for w in _DELETIONS} or not set(words[1:]) & _CONTAINERS:
+            return False
+        given = {a.value.value for a in call.args if isinstance(a.value, cst.Name)}
+        keywords = {a.keyword.value for a in call.args if a.keyword is not None}
+        for later in self._siblings(try_node, after=True):
+            for node in scope_descendants(later):
+                if not isinstance(node, cst.Call) or not any(name_tokens(n)[:1] in _FILLS for n in _callees(node)):
+                    continue
+                if any(
+                    (a.keyword is not None and a.keyword.value in keywords)
+                    or (isinstance(a.value, cst.Name) and a.value.value in given)
+                    for a in node.args
+                ):
+                    return True  # ``save_docs_to_vector_db(docs, collection_name=name)``: filled again
+        return False
 
     def _parses_first(self, statements: list[cst.BaseStatement | cst.BaseSmallStatement]) -> bool:
         """The ``try`` starts by parsing text (``tags = json.loads(text).get("tags")``, ``parse_follow_ups(s)``)
@@ -443,6 +548,23 @@ class ExceptionSwallowed(Rule):
         return out
 
 
+def _callees(call: cst.Call) -> list[str]:
+    """The name of what a call runs: its function, and a function it is handed to run
+    (``asyncio.to_thread(save_docs, ...)``, ``run_in_threadpool(save_docs, ...)``)."""
+    names = [_method_name(call)]
+    first = call.args[0].value if call.args and call.args[0].keyword is None else None
+    if isinstance(first, cst.Name):
+        names.append(first.value)
+    elif isinstance(first, cst.Attribute):
+        names.append(first.attr.value)
+    return names
+
+
+def _opens_cursor(item: cst.BaseExpression) -> bool:
+    """``connection.cursor()``: what the block does with it decides (a read, or a write)."""
+    return isinstance(item, cst.Call) and _method_name(item) == "cursor" and not item.args
+
+
 def _short(node: cst.CSTNode) -> str:
     text = " ".join(_code(node).split())
     return text if len(text) <= 60 else text[:59] + "…"
@@ -476,14 +598,18 @@ class _RequestPaths:
         """(handler, answer, endpoint) of each noted handler whose function an endpoint reaches."""
         origins = self.context.get(Origins)
         out = []
+        processors = self.context.module_name.rpartition(".")[2] == _CONTEXT_PROCESSORS
         for handler, answer, frame in self.noted:
-            endpoint = self._endpoint_reaching(origins, frame)
+            endpoint = self._endpoint_reaching(origins, frame, processors)
             if endpoint is not None:
                 out.append((handler, answer, endpoint))
         return out
 
     @staticmethod
-    def _endpoint_reaching(origins: Origins, frame: Scope) -> Scope | None:
+    def _endpoint_reaching(origins: Origins, frame: Scope, processors: bool = False) -> Scope | None:
+        """The endpoint that calls ``frame`` (through module functions). In a Django ``context_processors``
+        module a function taking ``request`` is a context processor that every template runs, not a view:
+        it degrades to defaults by design, so only a routed (decorated) endpoint counts there."""
         stack = [(frame, 0)]
         seen: set[int] = set()
         while stack:
@@ -491,7 +617,8 @@ class _RequestPaths:
             if id(scope) in seen:
                 continue
             seen.add(id(scope))
-            if origins.is_endpoint(scope):
+            routed = not processors or (isinstance(scope.node, cst.FunctionDef) and bool(scope.node.decorators))
+            if routed and origins.is_endpoint(scope):
                 return scope
             if depth < _MAX_CALLER_DEPTH:
                 stack += [(site.scope.frame, depth + 1) for _, site in origins.callers(scope)]
@@ -525,6 +652,8 @@ class _RequestPaths:
         frame = self.context.get(Scopes).current.frame
         if failed is None or frame.kind != "function":
             return False
+        if failed == {""} and _predicate(frame.node):
+            return True  # ``verify_private_key(...) -> bool``: False is its answer for an input that fails
         for node in scope_descendants(frame.node):
             if isinstance(node, cst.Return) and node.value is not None and _true_keys(node.value) & failed:
                 return True
@@ -580,6 +709,18 @@ class _RequestPaths:
                 continue
             return False
         return True
+
+
+def _predicate(function: cst.CSTNode) -> bool:
+    """A function annotated ``-> bool``, or whose every other answer is a comparison or a negation
+    (``return key is not None``): a yes/no check whose ``False`` its callers read."""
+    if not isinstance(function, cst.FunctionDef):
+        return False
+    returns = function.returns.annotation if function.returns is not None else None
+    if isinstance(returns, cst.Name):
+        return returns.value == "bool"
+    answers = [n.value for n in scope_descendants(function.body) if isinstance(n, cst.Return) and n.value is not None]
+    return bool(answers) and all(_is_boolean(a) for a in answers)
 
 
 def _gives_status(call: cst.Call) -> bool:

@@ -1,0 +1,300 @@
+"""BL402 and BL403: failures tolerated by what the code does (corpus batches 1 and 2), beside the shapes of the
+same calls that still lose a failure. Each snippet is the shape of a real app's code."""
+
+from __future__ import annotations
+
+from annotations import check_annotated
+
+
+def test_bl402_best_effort_steps_by_what_the_call_does(project) -> None:  # type: ignore[no-untyped-def]
+    """A message redacted (mautrix-telegram), a future's outcome retrieved so that asyncio does not warn
+    (opal-server), a child process reaped with a timeout, a signal sent to its receivers (changedetection.io),
+    a mirror of a file just written and a recomputed sort value (archivebox, gramps-webapi), a message
+    written to the console from a signal handler (archivebox), anonymous usage data posted by a logging
+    class (label-studio), a row count read for display (archivebox's admin): their failure loses nothing.
+    The same calls' look-alikes that lose data stay reported."""
+    files = {
+        "app/bot.py": """
+            import os
+            import sys
+
+            import requests
+            from blinker import signal
+
+            watch_check_update = signal("watch_check_update")
+
+
+            async def login_qr(evt, qr_login, qr_event_id):
+                user = await qr_login.wait()
+                try:
+                    await evt.main_intent.redact(evt.room_id, qr_event_id, reason="QR code scanned")
+                except Exception:
+                    pass
+                return user
+
+
+            def _consume_future_result(fut) -> None:
+                if not fut.cancelled():
+                    try:
+                        fut.exception()
+                    except Exception:
+                        pass
+
+
+            def poll(self):
+                proc = self.proc
+                if proc is not None:
+                    try:
+                        proc.wait(timeout=0.001)
+                    except Exception:
+                        pass
+                return self.exit_code
+
+
+            def cancel_running(uuid):
+                cancelled = stop_worker(uuid)
+                try:
+                    watch_check_update.send(watch_uuid=uuid)
+                except Exception:
+                    pass
+                return cancelled
+
+
+            def write_config(config_path, text):
+                atomic_write(config_path, text)
+                try:
+                    flat, _mtime = _load_file_config_dict()
+                    _mirror_file_to_machine_config(flat)
+                except Exception:
+                    pass
+
+
+            def recalc_date_sortvals(data):
+                if data.get("_class") == "Date":
+                    try:
+                        date = data_to_object(data)
+                        date.recalc_sort_value()
+                        data["sortval"] = date.sortval
+                    except Exception:  # never block a write on one bad date
+                        pass
+                return data
+
+
+            def handle_shutdown(_signum, _frame):
+                try:
+                    os.write(sys.stderr.fileno(), b"interrupted: run `app init` to continue")
+                except Exception:
+                    pass
+                os._exit(1)
+
+
+            class ContextLog:
+                def send_job(self, request, response, body):
+                    payload = self.create_payload(request, response, body)
+                    try:
+                        requests.post(url="https://telemetry.example.org", json=payload, timeout=3.0)
+                    except:  # noqa: E722
+                        pass
+
+
+            def object_counts(connection, models_by_table):
+                for table in list(models_by_table):
+                    try:
+                        with connection.cursor() as cursor:
+                            cursor.execute(f"SELECT COUNT(*) FROM {connection.ops.quote_name(table)}")
+                            count = int(cursor.fetchone()[0])
+                    except Exception:
+                        continue
+                    models_by_table[table].count = count
+                return models_by_table
+        """,
+        "app/lost.py": """
+            import requests
+
+
+            def send_receipt(mail, message):
+                try:
+                    mail.send(message)
+                except Exception:  # expect: BL402
+                    pass
+
+
+            def mark_archived(connection, table):
+                try:
+                    with connection.cursor() as cursor:
+                        cursor.execute(f"UPDATE {table} SET archived = 1")
+                except Exception:  # expect: BL402
+                    pass
+
+
+            class PaymentClient:
+                def notify_paid(self, order):
+                    try:
+                        requests.post(url=self.webhook_url, json=order.as_dict(), timeout=3.0)
+                    except Exception:  # expect: BL402
+                        pass
+
+
+            def finish(job):
+                try:
+                    job.wait()
+                except Exception:  # expect: BL402
+                    pass
+        """,
+    }
+    check_annotated(project, files, "BL402")
+
+
+def test_bl402_a_container_dropped_to_be_rebuilt(project) -> None:  # type: ignore[no-untyped-def]
+    """open-webui deletes a file's vector collection before indexing the new content into it: the deletion
+    fails when the collection is not there yet. A deletion nothing fills again afterwards stays reported."""
+    files = {
+        "app/retrieval.py": """
+            from fastapi.concurrency import run_in_threadpool
+
+
+            async def process_file(request, form_data, file):
+                collection_name = f"file-{file.id}"
+                try:
+                    await VECTOR_DB_CLIENT.delete_collection(collection_name=collection_name)
+                except Exception:
+                    pass
+                docs = split(form_data.content)
+                return await run_in_threadpool(
+                    save_docs_to_vector_db, request, docs=docs, collection_name=collection_name
+                )
+
+
+            async def delete_knowledge(knowledge_id):
+                try:
+                    await VECTOR_DB_CLIENT.delete_collection(collection_name=knowledge_id)
+                except Exception:  # expect: BL402
+                    pass
+                await Knowledges.delete_knowledge_by_id(knowledge_id)
+        """,
+    }
+    check_annotated(project, files, "BL402")
+
+
+def test_bl402_request_path_predicates_and_context_processors(project) -> None:  # type: ignore[no-untyped-def]
+    """A yes/no check of a client's key (``-> bool``, or answering a comparison: opal-server) answers False
+    for a key that does not parse; a Django context processor (modoboa: ``context_processors.py``, taking
+    ``request`` like a view) degrades to defaults on every page by design. A view answering a page without
+    the data it failed to load stays reported, in both modules."""
+    files = {
+        "scopes/api.py": """
+            from fastapi import APIRouter, HTTPException
+
+            router = APIRouter()
+
+
+            def verify_private_key(private_key: str, key_format) -> bool:
+                try:
+                    key = cast_private_key(private_key, key_format=key_format)
+                    return key is not None
+                except Exception as e:
+                    return False
+
+
+            def key_parses(private_key, key_format):
+                try:
+                    key = cast_private_key(private_key, key_format=key_format)
+                    return key is not None
+                except Exception:
+                    return False
+
+
+            def load_scope(scope_id):
+                try:
+                    return scopes.get(scope_id)
+                except Exception:  # expect: BL402
+                    return None
+
+
+            @router.put("/scopes")
+            async def put_scope(scope_in: dict):
+                if not verify_private_key(scope_in["key"], "pem") or not key_parses(scope_in["key"], "ssh"):
+                    raise HTTPException(status_code=422, detail="invalid private key")
+                return load_scope(scope_in["id"])
+        """,
+        "core/context_processors.py": """
+            from core.parameters import get_global_parameters
+
+
+            def theme(request):
+                try:
+                    params = dict(get_global_parameters(app="core"))
+                except Exception:
+                    return {}
+                return {"theme_primary_color": params.get("theme_primary_color", "")}
+        """,
+        "core/views.py": """
+            from django.shortcuts import render
+
+            from core.parameters import get_global_parameters
+
+
+            def settings_page(request):
+                try:
+                    params = dict(get_global_parameters(app="core"))
+                except Exception:  # expect: BL402
+                    return render(request, "settings.html", {})
+                return render(request, "settings.html", params)
+        """,
+    }
+    check_annotated(project, files, "BL402")
+
+
+def test_bl403_upstream_failures_logged_or_relayed(project) -> None:  # type: ignore[no-untyped-def]
+    """changedetection.io logs a failed page fetch with its message and answers 502; label-studio answers an
+    optional tips fetch with the upstream's status or 404: the other service's failure, recorded or relayed.
+    A 500 for a failure of this service, logged without its traceback, stays reported."""
+    files = {
+        "app/views.py": """
+            import json
+            import logging
+
+            import requests
+            from django.http import HttpResponse
+            from flask import make_response
+
+            logger = logging.getLogger(__name__)
+
+
+            def snapshot(url):
+                try:
+                    screenshot = run_async_in_browser_loop(fetch_snapshot(url))
+                except Exception as e:
+                    logger.error(f"Add-watch snapshot fetch failed for {url}: {e}")
+                    if "ECONNREFUSED" in str(e):
+                        return make_response("Unable to start the browser session", 502)
+                    return make_response(str(e).splitlines()[0], 502)
+                return make_response(screenshot, 200)
+
+
+            def heidi_tips(request):
+                response = None
+                try:
+                    response = requests.get(TIPS_URL, timeout=5)
+                    response.raise_for_status()
+                except Exception:
+                    content = {}
+                    status_code = 404
+                    if response is not None:
+                        content["detail"] = response.reason
+                        status_code = response.status_code
+                    return HttpResponse(json.dumps(content), content_type="application/json", status=status_code)
+                return HttpResponse(response.content, content_type="application/json")
+
+
+            def save_order(request):
+                try:
+                    order = Order.objects.create(**json.loads(request.body))
+                except Exception as e:  # expect: BL403
+                    logger.error(f"could not save the order: {e}")
+                    status_code = 500
+                    return HttpResponse("could not save", status=status_code)
+                return HttpResponse(order.pk)
+        """,
+    }
+    check_annotated(project, files, "BL403")
