@@ -246,9 +246,9 @@ def test_bl402_request_path_predicates_and_context_processors(project) -> None: 
 
 
 def test_bl403_upstream_failures_logged_or_relayed(project) -> None:  # type: ignore[no-untyped-def]
-    """changedetection.io logs a failed page fetch with its message and answers 502; label-studio answers an
-    optional tips fetch with the upstream's status or 404: the other service's failure, recorded or relayed.
-    A 500 for a failure of this service, logged without its traceback, stays reported."""
+    """changedetection.io answers a failed page fetch 502, with its message in one of its answers; label-studio
+    answers an optional tips fetch with the upstream's status or 404: the other service's failure relayed. A
+    500 for a failure of this service, logged without its traceback, stays reported."""
     files = {
         "app/views.py": """
             import json

@@ -303,8 +303,11 @@ class BroadExceptNotLogged(Rule):
                 and _server_side(True, self.answers.returned(child.value)[1])
             ):
                 answer = child
-        logged = untraced is not None and name is not None and _names(untraced, name)
-        if answer is None or self._relays_upstream(answer, name, logged) or _passes_status_on(node, answer):
+        # ``if "ECONNREFUSED" in str(e): return ..., 502`` then ``return str(e), 502``: another answer hands it
+        handed = name is not None and any(
+            isinstance(c, (cst.Return, cst.Raise)) and _names(c, name) for c in scope_descendants(node.body)
+        )
+        if answer is None or self._relays_upstream(answer, name, handed) or _passes_status_on(node, answer):
             return
         caught = "except:" if node.type is None else f"except {_code(node.type)}:"
         if untraced is not None:
@@ -352,16 +355,17 @@ class BroadExceptNotLogged(Rule):
         return self.logs.is_log_call(call) and self.logs.logs_traceback(call)
 
     @staticmethod
-    def _relays_upstream(answer: cst.CSTNode, name: str | None, logged: bool = False) -> bool:
+    def _relays_upstream(answer: cst.CSTNode, name: str | None, handed_elsewhere: bool = False) -> bool:
         """The answer is about another service: a gateway status (502, 504: the upstream failed or timed out)
-        that hands the upstream's error to the client or the log (``logger.error(f"fetch failed: {e}")``: the
-        other service's failure is recorded by its message, its traceback here adds nothing) or deliberately
-        drops it (``raise ... from None``), or the status of the upstream's own response passed through
-        (``HTTPException(status_code=r.status)``)."""
+        that hands the upstream's error to the client (in this answer or in another of the handler's) or
+        deliberately drops it (``raise ... from None``), or the status of the upstream's own response passed
+        through (``HTTPException(status_code=r.status)``)."""
         nodes = list(scope_descendants(answer))
         cause = answer.cause.item if isinstance(answer, cst.Raise) and answer.cause is not None else None
         dropped = isinstance(cause, cst.Name) and cause.value == "None"
-        handed = logged or (name is not None and any(isinstance(n, cst.Name) and n.value == name for n in nodes))
+        handed = handed_elsewhere or (
+            name is not None and any(isinstance(n, cst.Name) and n.value == name for n in nodes)
+        )
         for node in nodes:
             if isinstance(node, cst.Integer) and node.value in _GATEWAY_STATUSES and (dropped or handed):
                 return True

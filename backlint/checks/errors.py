@@ -385,10 +385,9 @@ class ExceptionSwallowed(Rule):
         return text.lstrip().split(" ", 1)[0].upper() == "SELECT"
 
     def _writes_console(self, call: cst.Call) -> bool:
-        """A message printed or logged (``os.write(sys.stderr.fileno(), msg)`` in a signal handler): the console
-        is where a failure would be reported, so its own failure has nowhere to go."""
-        logs = self.paths.logs
-        if logs.is_log_call(call) or logs.is_output_call(call):
+        """A message written to the console (``os.write(sys.stderr.fileno(), msg)`` in a signal handler,
+        ``print``): where a failure would be shown, so its own failure has nowhere to go."""
+        if self.paths.logs.is_output_call(call):
             return True
         if self.context.qualified_name(call.func) != "os.write" or not call.args:
             return False
