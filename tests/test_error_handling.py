@@ -731,9 +731,144 @@ FLASK_SHOP = {
     """,
 }
 
+# The same shop on FastAPI, which does not log an unhandled error with its request (table
+# framework-unhandled-errors): BL401 judges its app-level handling.
+API_SHOP = {
+    "shop/__init__.py": """
+        from fastapi import FastAPI
+        from fastapi.responses import JSONResponse
+
+
+        async def not_found(request, exc):
+            return JSONResponse({"error": "not found"}, status_code=404)
+
+
+        def create_app():
+            app = FastAPI()
+            app.add_exception_handler(404, not_found)
+            from .views import router
+
+            app.include_router(router)
+            return app
+    """,
+    "shop/db.py": """
+        import os
+
+        from sqlalchemy import create_engine
+        from sqlalchemy.orm import Session, sessionmaker
+
+        engine = create_engine(os.environ["DATABASE_URL"])
+        SessionLocal = sessionmaker(engine)
+
+
+        def get_db():
+            with SessionLocal() as session:
+                yield session
+    """,
+    "shop/views.py": """
+        from fastapi import APIRouter, Depends
+        from sqlalchemy.orm import Session
+
+        from .db import get_db
+        from .models import Item
+
+        router = APIRouter()
+
+
+        @router.post("/items", status_code=201)
+        def create_item(db: Session = Depends(get_db)):  # expect: BL401
+            db.add(Item(name="x"))
+            db.commit()
+            return {"status": "created"}
+    """,
+    "shop/models.py": """
+        from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+        class Base(DeclarativeBase):
+            pass
+
+
+        class Item(Base):
+            __tablename__ = "items"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            name: Mapped[str]
+    """,
+}
+
+
+def test_bl401_flask_logs_unhandled_errors_with_the_request(project) -> None:  # type: ignore[no-untyped-def]
+    """fittrackee, ihatemoney: ``Flask.handle_exception`` logs ``Exception on <path> [<method>]`` with the
+    traceback and answers an InternalServerError, so a Flask app is judged only with ``require-local-try``."""
+    files = dict(FLASK_SHOP)
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == set(), "Flask logs the error with its request and answers a generic 500 itself"
+    project.write("pyproject.toml", "[tool.backlint]\nrequire-local-try = true\n")
+    found, data = _lint(project, files, "--select", "BL401")
+    assert found == _expected(files, "BL401"), "require-local-try keeps the literal reading"
+    assert [f["level"] for f in data["findings"]] == ["note"]
+    assert "require-local-try" in data["findings"][0]["message"]
+
+
+def test_bl401_quart_is_flask(project) -> None:  # type: ignore[no-untyped-def]
+    """Quart's ``handle_exception`` logs ``Exception on request <method> <path>`` the same way."""
+    files = {
+        "board/app.py": """
+            import os
+
+            from quart import Quart, jsonify
+            from sqlalchemy import create_engine, text
+
+            engine = create_engine(os.environ["DATABASE_URL"])
+            app = Quart(__name__)
+
+
+            @app.get("/posts")
+            async def posts():  # expect: BL401
+                with engine.connect() as conn:
+                    rows = conn.execute(text("SELECT id, title FROM posts ORDER BY id DESC LIMIT 20")).all()
+                return jsonify([{"id": r.id, "title": r.title} for r in rows])
+        """,
+    }
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == set()
+    project.write("pyproject.toml", "[tool.backlint]\nrequire-local-try = true\n")
+    found, data = _lint(project, files, "--select", "BL401")
+    assert found == _expected(files, "BL401") and data["findings"][0]["level"] == "note"
+
+
+def test_bl401_tornado_handlers_are_not_judged(project) -> None:  # type: ignore[no-untyped-def]
+    """jupyterhub: Tornado's ``RequestHandler.log_exception`` logs ``Uncaught exception GET /path (ip)`` with
+    the traceback and sends a 500 (table framework-unhandled-errors)."""
+    files = {
+        "hub/handlers.py": """
+            import tornado.web
+            from sqlalchemy.orm import Session
+
+            from .orm import User
+
+
+            class UserHandler(tornado.web.RequestHandler):
+                def initialize(self, db: Session):
+                    self.db = db
+
+                def get(self, name):
+                    user = self.db.query(User).filter_by(name=name).one()
+                    self.write({"name": user.name, "admin": user.admin})
+
+
+            def make_app(db):
+                return tornado.web.Application([(r"/users/([^/]+)", UserHandler, {"db": db})])
+        """,
+    }
+    for options in ("", "require-local-try = true\n"):
+        project.write("pyproject.toml", "[tool.backlint]\n" + options)
+        found, _ = _lint(project, files, "--select", "BL401")
+        assert found == set()
+
 
 def test_bl401_app_level_handling_as_the_framework_resolves_it(project) -> None:  # type: ignore[no-untyped-def]
-    files = dict(FLASK_SHOP)
+    files = dict(API_SHOP)
     found, _ = _lint(project, files, "--select", "BL401")
     assert found == _expected(files, "BL401"), "a handler for 404 alone receives no database error"
 
@@ -752,42 +887,34 @@ def test_bl401_app_level_handling_as_the_framework_resolves_it(project) -> None:
                 sentry_sdk.init(dsn=os.environ["SENTRY_DSN"], send_default_pii=False)
     """
     files["shop/__init__.py"] = files["shop/__init__.py"].replace(
-        "        db.init_app(app)\n", "        db.init_app(app)\n            init_monitoring(app)\n"
+        "        app = FastAPI()\n", "        app = FastAPI()\n            init_monitoring(app)\n"
     )
     files["shop/__init__.py"] = files["shop/__init__.py"].replace(
-        "        db = SQLAlchemy()\n", "        from .monitoring import init_monitoring\n\n        db = SQLAlchemy()\n"
+        "from fastapi.responses import JSONResponse\n",
+        "from fastapi.responses import JSONResponse\n\n        from .monitoring import init_monitoring\n",
     )
     found, _ = _lint(project, files, "--select", "BL401")
     assert found == set(), "an SDK initialised by a helper the factory calls reports every unhandled error"
 
-    files = dict(FLASK_SHOP)
+    files = dict(API_SHOP)
     files["shop/__init__.py"] = files["shop/__init__.py"].replace(
-        "app.register_error_handler(404, not_found)",
+        "app.add_exception_handler(404, not_found)",
         "for code, page in {404: not_found, 500: not_found}.items():\n"
-        "                app.register_error_handler(code, page)",
+        "                app.add_exception_handler(code, page)",
     )
     found, _ = _lint(project, files, "--select", "BL401")
     assert found == set(), "a 500 handler registered in a loop over a dict counts"
 
-    files["shop/__init__.py"] = FLASK_SHOP["shop/__init__.py"].replace(
-        "app.register_error_handler(404, not_found)", "app.register_error_handler(HTTPException, not_found)"
-    )
-    files["shop/__init__.py"] = files["shop/__init__.py"].replace(
-        "from flask import Flask\n", "from flask import Flask\n        from werkzeug.exceptions import HTTPException\n"
-    )
-    found, _ = _lint(project, files, "--select", "BL401")
-    assert found == set(), "Flask hands an unhandled error to the HTTPException handler (as InternalServerError)"
-
 
 def test_bl401_text_report_groups_an_apps_findings(project) -> None:  # type: ignore[no-untyped-def]
-    files = dict(FLASK_SHOP)
+    files = dict(API_SHOP)
     files["shop/views.py"] += """
 
-        @bp.get("/items/<int:item_id>")
-        def get_item(item_id):  # expect: BL401
-            item = db.session.get(Item, item_id)
-            db.session.refresh(item)
-            return {"id": item.id, "again": db.session.get(Item, item_id).id}
+        @router.get("/items/{item_id}")
+        def get_item(item_id: int, db: Session = Depends(get_db)):  # expect: BL401
+            item = db.get(Item, item_id)
+            db.refresh(item)
+            return {"id": item.id, "again": db.get(Item, item_id).id}
     """
     found, data = _lint(project, files, "--select", "BL401")
     assert found == _expected(files, "BL401")
@@ -798,7 +925,7 @@ def test_bl401_text_report_groups_an_apps_findings(project) -> None:  # type: ig
     text = project.lint("--select", "BL401").stdout
     headers = [line for line in text.splitlines() if "one app-level exception handler" in line]
     assert headers == [
-        "shop/__init__.py:12:11: BL401 app `app`: 2 endpoints below do data-store or network I/O without error "
+        "shop/__init__.py:10:11: BL401 app `app`: 2 endpoints below do data-store or network I/O without error "
         "handling; one app-level exception handler that logs and answers 500 fixes all of them"
     ]
     assert text.count("  shop/views.py:") == 2, "the endpoints' findings are listed under their app"
@@ -862,22 +989,11 @@ def test_bl403_gateway_answers_relayed_statuses_and_project_exception_loggers(pr
     assert found == _expected(files, "BL403")
 
 
-def test_bl401_handlers_registered_by_hand_in_library_and_range_loops(project) -> None:  # type: ignore[no-untyped-def]
-    files = dict(FLASK_SHOP)
-    files["shop/__init__.py"] = FLASK_SHOP["shop/__init__.py"].replace(
-        "app.register_error_handler(404, not_found)",
-        "for code in default_exceptions:\n                app.errorhandler(code)(not_found)",
-    )
-    files["shop/__init__.py"] = files["shop/__init__.py"].replace(
-        "from flask import Flask\n",
-        "from flask import Flask\n        from werkzeug.exceptions import default_exceptions\n",
-    )
-    found, _ = _lint(project, files, "--select", "BL401")
-    assert found == set(), "werkzeug's default_exceptions holds 500: the page handles unhandled errors"
-
-    files["shop/__init__.py"] = FLASK_SHOP["shop/__init__.py"].replace(
-        "app.register_error_handler(404, not_found)",
-        "for code in range(400, 500):\n                app.register_error_handler(code, not_found)",
+def test_bl401_handlers_registered_by_hand_in_range_loops(project) -> None:  # type: ignore[no-untyped-def]
+    files = dict(API_SHOP)
+    files["shop/__init__.py"] = API_SHOP["shop/__init__.py"].replace(
+        "app.add_exception_handler(404, not_found)",
+        "for code in range(400, 500):\n                app.add_exception_handler(code, not_found)",
     )
     found, _ = _lint(project, files, "--select", "BL401")
     assert found == _expected(files, "BL401"), "handlers for the 4xx statuses alone receive no database error"
@@ -886,8 +1002,9 @@ def test_bl401_handlers_registered_by_hand_in_library_and_range_loops(project) -
     assert found == set()
 
 
-def test_bl401_flask_restful_resources_are_handled_by_their_api(project) -> None:  # type: ignore[no-untyped-def]
-    """Flask-RESTful's ``Api.handle_error`` logs every 5xx with its traceback and answers a JSON message."""
+def test_bl401_flask_restful_resources_under_require_local_try(project) -> None:  # type: ignore[no-untyped-def]
+    """Flask (and Flask-RESTful's ``Api.handle_error`` for its resources) log every unhandled error with its
+    traceback: by default nothing is reported; the literal reading asks for a ``try`` in the resource too."""
     files = dict(FLASK_SHOP)
     files["shop/resources.py"] = """
         from flask import Blueprint
@@ -901,7 +1018,7 @@ def test_bl401_flask_restful_resources_are_handled_by_their_api(project) -> None
 
 
         class ItemList(Resource):
-            def post(self):
+            def post(self):  # expect: BL401
                 db.session.add(Item(name="x"))
                 db.session.commit()
                 return {"status": "created"}, 201
@@ -915,7 +1032,10 @@ def test_bl401_flask_restful_resources_are_handled_by_their_api(project) -> None
         "            app.register_blueprint(mod)\n",
     )
     found, _ = _lint(project, files, "--select", "BL401")
-    assert found == _expected(files, "BL401"), "the blueprint's plain view is reported, the resource is not"
+    assert found == set()
+    project.write("pyproject.toml", "[tool.backlint]\nrequire-local-try = true\n")
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == _expected(files, "BL401"), "the blueprint's plain view and the resource"
 
 
 def test_bl402_a_silent_answer_in_a_request_path(project) -> None:  # type: ignore[no-untyped-def]

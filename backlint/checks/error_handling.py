@@ -85,8 +85,9 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
             site = served.site
             if app is None or site is None or model.is_health(served.endpoint):
                 continue  # without the app, its handlers are unknown
-            if app.framework == "django" and not literal:
-                continue  # Django logs every unhandled error (``django.request``) and answers via handler500
+            logged = model.logs_unhandled_errors(app)
+            if logged and not literal:
+                continue  # the framework logs the error with its request and answers a generic 500 itself
             effects = [e for e in model.effects(served.module, served.function) if e.confirmed and not e.guarded]
             calls = self._unguarded_requests(index, served)
             state = [c for c in served.body.state_io if not c.guarded] if served.body is not None else []
@@ -97,7 +98,7 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
                     handled[id(app)] = self._app_handles(model, app)
                 if handled[id(app)] or self._decorator_handles(model, served) or self._router_handles(model, served):
                     continue
-            out.append(self._report(served, app, effects, state, calls, literal, site))
+            out.append(self._report(served, app, effects, state, calls, literal, site, logged))
         return out
 
     @staticmethod
@@ -217,6 +218,7 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
         calls: list[tuple[str, Span, str]],
         literal: bool,
         site: tuple[str, Span],
+        logged: bool,
     ) -> ProjectFinding:
         related: list[RelatedLocation] = []
         labels: list[str] = []
@@ -248,7 +250,7 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
             f"`{served.name}` does {what} I/O ({shown}) with {reason}: a failure reaches the client as the "
             "framework's bare 500, without your message or the request's context in the log"
         )
-        level = "note" if app.framework == "django" else None
+        level = "note" if logged else None  # only `require-local-try` judges these apps: the framework logs
         seen: set[tuple[str, int]] = set()
         unique = []
         for location in related:

@@ -312,6 +312,11 @@ class ProjectModel:
             return bool(pattern.search("/" + endpoint.path.lstrip("/^").rstrip("$")))
         return bool(_HEALTH_NAME.match(endpoint.name.lower()))
 
+    def logs_unhandled_errors(self, app: App) -> bool:
+        """The app's framework logs an error nobody caught with its traceback and the request (method and
+        path) and answers a generic 500 (table ``framework-unhandled-errors``: Django, Flask)."""
+        return app.framework in self.knowledge.values("framework-unhandled-errors", "framework")
+
     def covers(self, app: App, roles: Iterable[str] = ("broad", "database")) -> list[Handler]:
         """App-level handlers whose exception classes have one of ``roles`` (or status 500)."""
         table = {row["name"]: row["role"] for row in self.knowledge.rows("exception-classes")}
