@@ -327,3 +327,74 @@ def test_methods_called_on_instances_of_project_classes(tmp_path: Path) -> None:
     stdin = (tmp_path / "shop" / "routes.py").read_text(encoding="utf-8")
     assert _places(_sql(tmp_path, "--stdin-filename", "shop/routes.py", "-", stdin=stdin)) == expected
     assert _sql(tmp_path, "shop/repository.py", "--no-cache") == []
+
+
+VALIDATION = """
+import re
+from typing import Any
+
+IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def require_identifier(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not IDENTIFIER.match(value):
+        raise ValueError(f"invalid SQL identifier for {key!r}")
+    return value
+
+
+def check_column(name):
+    if not IDENTIFIER.fullmatch(name):
+        raise ValueError(name)
+
+
+def is_identifier(name: str) -> bool:
+    return bool(IDENTIFIER.fullmatch(name))
+
+
+def log_name(name):
+    print(name)
+"""
+
+VALIDATED_ROUTES = """
+from fastapi import FastAPI, HTTPException
+
+from shop import validation
+from shop.db import db
+from shop.validation import check_column, is_identifier, log_name, require_identifier
+
+app = FastAPI()
+
+
+@app.get("/storage/{table}")
+async def rows(table: str, column: str, sort: str, other: str):
+    require_identifier({"table": table}, "table")
+    check_column(column)
+    if not is_identifier(sort):
+        raise HTTPException(400, "bad sort")
+    log_name(other)
+    await db.execute(f"SELECT {column} FROM {table} ORDER BY {sort}")
+    await db.execute(f"SELECT * FROM {other}")
+
+
+@app.get("/archive/{table}")
+async def archive(table: str):
+    validation.check_column(table)
+    await db.execute(f"SELECT * FROM {table}")
+"""
+
+
+def test_validators_of_another_module_vet_what_they_are_passed(tmp_path: Path) -> None:
+    """lnbits' ``_require_identifier`` moved to a validation module: a validator or a predicate
+    imported from the project vets the name it is passed before the SQL (also from a partial run);
+    a function that checks nothing does not, and a validator changed into one is seen at once."""
+    _write(tmp_path, {"validation.py": VALIDATION, "routes.py": VALIDATED_ROUTES})
+    expected = {("shop/routes.py", 18, "BL104")}
+    assert _places(_sql(tmp_path, "--no-cache")) == expected
+    assert _places(_sql(tmp_path)) == expected
+    assert _places(_sql(tmp_path, "shop/routes.py")) == expected
+    stdin = (tmp_path / "shop" / "routes.py").read_text(encoding="utf-8")
+    assert _places(_sql(tmp_path, "--stdin-filename", "shop/routes.py", "-", stdin=stdin)) == expected
+    _write(tmp_path, {"validation.py": VALIDATION.replace("raise ValueError(name)", "print(name)")})
+    unchecked = {("shop/routes.py", 17, "BL104"), ("shop/routes.py", 24, "BL104")}
+    assert _places(_sql(tmp_path, "shop/routes.py")) == expected | unchecked

@@ -134,10 +134,13 @@ def slot_verdict(position: str, served: bool, inputs: bool, unknown: bool, endpo
 
 
 def deferred(built: BuiltSql, served: bool) -> bool:
-    """BL101/BL102/BL104's verdict on ``built`` depends on callers in other modules: a slot not
-    reported here whatever they pass takes its value from a parameter of a public module-level
-    function (``Slot.open``)."""
-    return built.api in (DRIVER, ORM) and any(s.open and not reported_here(s, served) for s in built.slots)
+    """BL101/BL102/BL104's verdict on ``built`` depends on other modules: a slot not reported here
+    whatever they pass takes its value from a parameter of a public module-level function
+    (``Slot.open``), or a slot reported here was passed before to a function of another module that
+    may be a validator (``Slot.vetters``)."""
+    return built.api in (DRIVER, ORM) and any(
+        (s.open and not reported_here(s, served)) or (s.vetters and reported_here(s, served)) for s in built.slots
+    )
 
 
 def claimant(built: BuiltSql, slot: Slot) -> str | None:

@@ -34,6 +34,7 @@ from backlint.analysis.lazy import StepsLocator, lazy_fix
 from backlint.analysis.origins import Origin
 from backlint.analysis.scopes import Binding, Site
 from backlint.analysis.sql.analysis import SqlAnalysis
+from backlint.analysis.sql.guards import checks_summary
 from backlint.analysis.sql.judge import BuiltSql, OpenParam, Slot, exported_param
 from backlint.analysis.sql.slots import IDENTIFIER, PLACEHOLDER, VALUE_SLOTS
 from backlint.analysis.sql.tables import DRIVER, ORM, sql_knowledge
@@ -57,6 +58,8 @@ CALLS_FACT = "sql-helper-calls"
 
 CONSTANTS_FACT = "sql-module-constants"
 INSTANCES_FACT = "sql-module-instances"  # a module's names bound to an instance of a project class
+# The module's validators and predicates (backlint/analysis/sql/guards.py): {kind: {function: checks}}.
+VALIDATORS_FACT = "sql-validators"
 
 CONSTANT, OUTSIDE, PASSED_ON, IMPORTED, UNKNOWN = "constant", "outside", "param", "imported", "unknown"
 _PASSED = "passed on to the helper building the SQL here"
@@ -136,6 +139,7 @@ class SqlHelperFacts(FactCollector):
             "refusal": refusal,
             "chains": chains,
             "open": [_open(p, locate) for p in slot.open],
+            "vetters": slot.vetters,
         }
 
 
@@ -167,6 +171,7 @@ class SqlCallFacts(FactCollector):
         aliases = context.imports.aliases
         locate = StepsLocator(node, context.path)
         self._constants()
+        self._validators()
         for call, site in origins.calls:
             func = call.func
             if not call.args or not isinstance(func, (cst.Name, cst.Attribute)):
@@ -263,6 +268,24 @@ class SqlCallFacts(FactCollector):
             return {"class": IMPORTED, "names": sorted(origin.imports)}  # constants if their modules say so
         return {"class": UNKNOWN}
 
+    def _validators(self) -> None:
+        """The public module-level functions that raise unless a parameter passes a check
+        (validators) or return such a check (predicates): calls of them in other modules vet what
+        they are passed (``Slot.vetters``)."""
+        analysis = self.context.get(SqlAnalysis)
+        guards, vetting = analysis.guards, analysis.values.collections.vetting
+        found: dict[str, dict[str, Any]] = {}
+        for name, function in analysis.scopes.module_functions.items():
+            if name.startswith("_"):
+                continue
+            qualified = f"{self.context.module_name}.{name}"
+            for kind, checked in (("validator", guards.checked), ("predicate", guards.tested)):
+                summary = checks_summary(checked(function, vetting), function)
+                if summary:
+                    found.setdefault(kind, {})[qualified] = summary
+        if found:
+            self.context.add_fact(VALIDATORS_FACT, found)
+
     def _constants(self) -> None:
         """The module's names bound once, at the top, to a constant (``ARCHIVED = "archived"``):
         another module passing them to a helper passes a constant."""
@@ -323,6 +346,7 @@ class _Calls:
 
     sites: dict[str, list[tuple[str, dict[str, Any]]]]
     constants: set[str]
+    validators: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
 
 
 def _call_index(modules: list[ModuleFacts]) -> _Calls:
@@ -335,6 +359,9 @@ def _call_index(modules: list[ModuleFacts]) -> _Calls:
             calls.constants.update(names)
         for found in module.get(INSTANCES_FACT):
             instances.update(found)
+        for found in module.get(VALIDATORS_FACT):
+            for kind, functions in found.items():
+                calls.validators.setdefault(kind, {}).update(functions)
     # ``from app.db import db`` then ``db.fetch(...)``: a call of ``app.db.db.fetch`` runs the method
     # of the class ``db`` is an instance of.
     for function, sites in list(calls.sites.items()):
@@ -381,6 +408,24 @@ def _resolve(
             out.unresolved = True
 
 
+def _vets(vetter: dict[str, Any], calls: _Calls) -> bool:
+    """The call ``vetter`` (``Guards.foreign_checks``) passes a name to a parameter its function
+    checks (``checks_summary``: a validator's, or a predicate's when the call is tested)."""
+    arguments = vetter["arguments"]
+    for index, name, key in calls.validators.get(vetter["kind"], {}).get(vetter["function"], ()):
+        passed = arguments.get(str(index)) or arguments.get(name) or {}
+        if key is None:
+            if "name" in passed:
+                return True
+            continue
+        if isinstance(key, list):  # the key is another argument: a constant string there
+            named = arguments.get(str(key[1])) or arguments.get(key[2]) or {}
+            key = named.get("const")
+        if key is not None and key in passed.get("entries", {}):
+            return True
+    return False
+
+
 class _HelperSqlRule(ProjectRule):
     """The project part of a BL1xx rule: the SQL ``SqlHelperFacts`` deferred, judged with the callers."""
 
@@ -408,6 +453,8 @@ class _HelperSqlRule(ProjectRule):
         served = fact["served"]
         judged: list[tuple[dict[str, Any], bool, _Resolution]] = []
         for slot in fact["slots"]:
+            if any(_vets(vetter, calls) for vetter in slot.get("vetters", ())):
+                continue  # passed before to a validator of another module
             resolution = _Resolution()
             for param in slot["open"]:
                 related = [(module.path, s, m) for s, m in param["related"]]

@@ -135,6 +135,36 @@ class Guards:
                 return True
         return False
 
+    def foreign_checks(self, names: frozenset[str], site: Site, qualify: Callable[[cst.CSTNode], str]) -> list[Any]:
+        """Calls before ``site`` (in a block enclosing it) of functions this module does not define
+        (``qualify``: their qualified name, "" when not the project's), as a statement or tested
+        in an ``if``/``assert``, passing one of ``names``: each may be a validator or a predicate of
+        another module (the project pass knows). A list of ``{"function", "kind", "arguments"}``."""
+        frame = site.scope.frame
+        found: list[tuple[cst.Call, Site, str]] = []
+        for check in self.calls.get(frame, ()):
+            if check.site.point < site.point and within(site.blocks, check.site.blocks):
+                found.append((check.call, check.site, "validator"))
+        for name in names:
+            for guard in self.by_scope.get(frame, {}).get(name, ()):
+                if guard.predicate is None:
+                    continue
+                if guard.kind == "inside":
+                    applies = guard.body in site.blocks
+                else:
+                    applies = guard.point < site.point and within(site.blocks, guard.blocks)
+                if applies:
+                    found.append((guard.predicate, Site(frame, guard.point, guard.blocks), "predicate"))
+        out = []
+        for call, at, kind in found:
+            if self.scopes.function(call.func, at) is not None:
+                continue  # the module's own: judged here
+            function = qualify(call.func)
+            arguments = _passed_names(call, names) if function else {}
+            if arguments:
+                out.append({"function": function, "kind": kind, "arguments": arguments})
+        return out
+
     def _vetted_by(self, check: CallCheck, allowlist: Allowlist, depth: int, predicate: bool = False) -> frozenset[str]:
         """The names of the caller that a validator call (or a ``predicate`` call, tested) vets."""
         key = id(check.call)
@@ -370,3 +400,50 @@ def _checked_param(function: Scope, name: str, point: int) -> Checked | None:
     if isinstance(key, cst.Name) and key.value in params and len(function.bindings.get(key.value, ())) == 1:
         return (param, params[key.value])
     return None
+
+
+def _passed_names(call: cst.Call, names: frozenset[str]) -> dict[str, Any]:
+    """What ``call`` passes by position (``"0"``) or keyword: one of ``names``, a dict literal's
+    string-keyed entries that are among them, or a constant string (a key another argument names)."""
+    out: dict[str, Any] = {}
+    position = 0
+    named = False
+    for arg in call.args:
+        if arg.star:
+            break
+        where = arg.keyword.value if arg.keyword is not None else str(position)
+        position += arg.keyword is None
+        value = arg.value
+        if isinstance(value, cst.Name) and value.value in names:
+            out[where] = {"name": value.value}
+            named = True
+        elif isinstance(value, cst.Dict):
+            entries = {}
+            for element in value.elements:
+                if isinstance(element, cst.DictElement) and isinstance(element.value, cst.Name):
+                    key = string_value(element.key)
+                    if key is not None and element.value.value in names:
+                        entries[key] = element.value.value
+            if entries:
+                out[where] = {"entries": entries}
+                named = True
+        elif (text := string_value(value)) is not None:
+            out[where] = {"const": text}
+    return out if named else {}
+
+
+def checks_summary(checked: list[Checked], function: Scope) -> list[Any]:
+    """``Guards.checked``/``tested`` of a function as facts: ``[index, name, key]`` where key is None,
+    a constant string, or ``["param", index, name]`` (the parameters counted without ``self``)."""
+    params = function.params[1:] if function.self_name is not None else function.params
+    out: list[Any] = []
+    for param, key in checked:
+        if param not in params or not isinstance(param.target, cst.Name):
+            continue
+        where = [params.index(param), param.target.value]
+        if isinstance(key, Binding):
+            if key in params and isinstance(key.target, cst.Name):
+                out.append([*where, ["param", params.index(key), key.target.value]])
+        else:
+            out.append([*where, key])
+    return out

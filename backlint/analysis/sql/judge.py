@@ -10,6 +10,7 @@ arguments that no sink was seen taking.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import libcst as cst
 
@@ -79,6 +80,8 @@ class Slot:
     unresolved: bool = False
     endpoint: bool = False
     open: list[OpenParam] = dataclasses.field(default_factory=list)
+    # Calls of other modules' functions that may vet the value (``Guards.foreign_checks``).
+    vetters: list[Any] = dataclasses.field(default_factory=list)
 
     @property
     def inputs(self) -> bool:
@@ -337,7 +340,19 @@ class Judge:
     def _slot(self, hole: Hole, position: str, site: Site) -> Slot:
         slot = Slot(hole, position, hole.origin or UNKNOWN, endpoint=self.origins.is_endpoint(site.scope))
         self._follow(slot, slot.origin, (), 0)
+        guards = self.values.guards
+        if hole.names and guards.any_in(site.scope):
+            slot.vetters = guards.foreign_checks(hole.names, site, self._imported)
         return slot
+
+    def _imported(self, func: cst.CSTNode) -> str:
+        """The qualified name of an imported function (``validators.require_identifier``), or ""."""
+        head = func
+        while isinstance(head, cst.Attribute):
+            head = head.value
+        if not isinstance(head, cst.Name) or head.value not in self.context.imports.aliases:
+            return ""
+        return (self.context.qualified_name(func) or "") if isinstance(func, cst.BaseExpression) else ""
 
     def _follow(
         self, slot: Slot, origin: Origin, chain: tuple[tuple[cst.Call, cst.BaseExpression], ...], depth: int
