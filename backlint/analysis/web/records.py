@@ -333,11 +333,9 @@ class RecordReader:
             ref = self.context.qualified_name(func) or ""
             last = ref.rpartition(".")[2]
             if ref in self.tables.random_names or ref.startswith(self.tables.random_prefixes):
-                if last in _PICKS:
-                    options = argument(node, 0, "population") or argument(node, 0, "seq")
-                    if not isinstance(options, (cst.List, cst.Tuple)):
-                        continue
-                return True
+                if last not in _PICKS or _literal_options(node):
+                    return True
+                continue
             if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
                 receiver = func.value.value
                 if receiver in self.state.random_instances and not self.state.is_local(receiver):
@@ -506,6 +504,12 @@ def _value_nodes(value: cst.BaseExpression) -> Iterator[cst.CSTNode]:
         if type(current) is cst.Call and not _carries(current.func):
             kids = [current.func]
         stack.extend(child for child in reversed(kids) if type(child) not in _SCOPES)
+
+
+def _literal_options(pick: cst.Call) -> bool:
+    """A pick (``random.choice``, ``random.sample``) fabricates a value only from options written in the code."""
+    options = argument(pick, 0, "population") or argument(pick, 0, "seq")
+    return isinstance(options, (cst.List, cst.Tuple))
 
 
 def _carries(func: cst.BaseExpression) -> bool:
