@@ -793,3 +793,19 @@ def test_predicates_of_the_module_guard_the_if_they_are_tested_in(project) -> No
             await db.execute(f"SELECT {column} FROM t")
     """
     assert _lint(project, code) == {(32, "BL104")}
+
+
+def test_a_check_does_not_vet_a_comprehension_variable_of_the_same_name(project) -> None:  # type: ignore[no-untyped-def]
+    code = """
+    from django.db import connection
+
+    ALLOWED = ("name", "email")
+
+    def update(request, pk):
+        col = request.GET["sort"]
+        if col not in ALLOWED:
+            raise ValueError(col)
+        sets = ", ".join(f"{col} = %s" for col in request.GET.getlist("columns"))
+        connection.cursor().execute(f"UPDATE users SET {sets} WHERE id = %s ORDER BY {col}", [pk])
+    """
+    assert _lint(project, code) == {(9, "BL104")}

@@ -145,7 +145,7 @@ class Elements:
 
     def name_elements(self, node: cst.Name, site: Site) -> Value:
         name = node.value
-        if self.guards.any_in(site.scope) and self.guards.guarded(name, site, self.vetting):
+        if self.guards.covers(name, site, self.vetting):
             return opaque(node, safe=True)  # also a helper's parameter, whatever its caller passes
         if site.env is not None and name in site.env:
             bound: Value = site.env[name]

@@ -116,6 +116,15 @@ class Guards:
             return guard.name in self._vetted_by(CallCheck(guard.predicate, at), allowlist, depth, predicate=True)
         return guard.collection is None or allowlist(guard.collection, site)
 
+    def covers(self, name: str, site: Site, allowlist: Allowlist) -> bool:
+        """``guarded``, for a name the folder may have bound itself (``site.env``): a helper's
+        parameter is vetted by the helper's own checks whatever its caller passes; a
+        comprehension's variable is not the name checked before."""
+        bound = site.env is not None and name in site.env
+        if bound and not any(b.kind == "param" for b in site.scope.frame.bindings.get(name, ())):
+            return False
+        return self.any_in(site.scope) and self.guarded(name, site, allowlist)
+
     def any_in(self, scope: Scope) -> bool:
         return scope.frame in self.by_scope or scope.frame in self.calls
 

@@ -10,6 +10,7 @@ arguments that no sink was seen taking.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from typing import Any
 
 import libcst as cst
@@ -352,7 +353,13 @@ class Judge:
             head = head.value
         if not isinstance(head, cst.Name) or head.value not in self.context.imports.aliases:
             return ""
-        return (self.context.qualified_name(func) or "") if isinstance(func, cst.BaseExpression) else ""
+        qualified = (self.context.qualified_name(func) or "") if isinstance(func, cst.BaseExpression) else ""
+        module, top = self.context.module_name, qualified.partition(".")[0]
+        if not module or "." not in qualified:
+            return ""
+        # the project's, as checks/sql_project.py records calls: its package's, or not the stdlib's
+        in_project = top == module.partition(".")[0] if "." in module else top not in sys.stdlib_module_names
+        return qualified if in_project else ""
 
     def _follow(
         self, slot: Slot, origin: Origin, chain: tuple[tuple[cst.Call, cst.BaseExpression], ...], depth: int

@@ -149,7 +149,7 @@ class Values:
         name = node.value
         if name in ("True", "False", "None"):
             return const(name)
-        if self.guards.any_in(site.scope) and self.guards.guarded(name, site, self.collections.vetting):
+        if self.guards.covers(name, site, self.collections.vetting):
             return opaque(node, safe=True)  # also a helper's parameter, whatever its caller passes
         if site.env is not None and name in site.env:
             bound: Value = site.env[name]
