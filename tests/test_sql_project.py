@@ -398,3 +398,42 @@ def test_validators_of_another_module_vet_what_they_are_passed(tmp_path: Path) -
     _write(tmp_path, {"validation.py": VALIDATION.replace("raise ValueError(name)", "print(name)")})
     unchecked = {("shop/routes.py", 17, "BL104"), ("shop/routes.py", 24, "BL104")}
     assert _places(_sql(tmp_path, "shop/routes.py")) == expected | unchecked
+
+
+def test_helpers_re_exported_by_their_package(tmp_path: Path) -> None:
+    """lnbits: ``from lnbits.core.crud import get_wallet``, re-exported by ``crud/__init__.py`` from
+    ``.wallets``: the callers through the package are the helper's callers."""
+    wallets = """
+    from shop.database import db
+
+
+    async def get_rows(table, status):
+        return await db.execute(f"SELECT * FROM {table} WHERE status = '{status}'")
+    """
+    jobs = """
+    from shop.crud import get_rows
+
+
+    async def nightly():
+        return await get_rows("wallets", "archived")
+    """
+    routes = """
+    from fastapi import FastAPI
+
+    from shop import crud
+
+    app = FastAPI()
+
+
+    @app.get("/rows")
+    async def rows(status: str):
+        return await crud.get_rows("wallets", status)
+    """
+    _write(tmp_path, {"jobs.py": jobs})
+    (tmp_path / "shop" / "crud").mkdir()
+    (tmp_path / "shop" / "crud" / "__init__.py").write_text("from .wallets import get_rows\n", encoding="utf-8")
+    (tmp_path / "shop" / "crud" / "wallets.py").write_text(textwrap.dedent(wallets).lstrip("\n"), encoding="utf-8")
+    assert _sql(tmp_path, "--no-cache") == []
+    _write(tmp_path, {"routes.py": routes})
+    assert _places(_sql(tmp_path, "--no-cache")) == {("shop/routes.py", 10, "BL101")}
+    assert _places(_sql(tmp_path, "shop/routes.py")) == {("shop/routes.py", 10, "BL101")}

@@ -60,6 +60,7 @@ CONSTANTS_FACT = "sql-module-constants"
 INSTANCES_FACT = "sql-module-instances"  # a module's names bound to an instance of a project class
 # The module's validators and predicates (backlint/analysis/sql/guards.py): {kind: {function: checks}}.
 VALIDATORS_FACT = "sql-validators"
+REEXPORTS_FACT = "sql-reexports"  # a package's names imported from the project: {package.name: target}
 
 CONSTANT, OUTSIDE, PASSED_ON, IMPORTED, UNKNOWN = "constant", "outside", "param", "imported", "unknown"
 _PASSED = "passed on to the helper building the SQL here"
@@ -172,6 +173,14 @@ class SqlCallFacts(FactCollector):
         locate = StepsLocator(node, context.path)
         self._constants()
         self._validators()
+        if context.path.endswith("__init__.py"):  # ``from .wallets import get_wallet`` re-exported
+            reexports = {
+                f"{module}.{local}": target
+                for local, target in aliases.items()
+                if _in_project(target, module, top) and not target.startswith(f"{module}.{local}")
+            }
+            if reexports:
+                context.add_fact(REEXPORTS_FACT, reexports)
         for call, site in origins.calls:
             func = call.func
             if not call.args or not isinstance(func, (cst.Name, cst.Attribute)):
@@ -352,6 +361,7 @@ class _Calls:
 def _call_index(modules: list[ModuleFacts]) -> _Calls:
     calls = _Calls({}, set())
     instances: dict[str, str] = {}
+    reexports: dict[str, str] = {}
     for module in modules:
         for site in module.get(CALLS_FACT):
             calls.sites.setdefault(site["function"], []).append((module.path, site))
@@ -362,6 +372,23 @@ def _call_index(modules: list[ModuleFacts]) -> _Calls:
         for found in module.get(VALIDATORS_FACT):
             for kind, functions in found.items():
                 calls.validators.setdefault(kind, {}).update(functions)
+        for found in module.get(REEXPORTS_FACT):
+            reexports.update(found)
+    # ``from app.core.crud import get_wallet``, re-exported by the package from ``.wallets``: a call
+    # of ``app.core.crud.get_wallet`` runs ``app.core.crud.wallets.get_wallet`` (a package may
+    # re-export another package's names: followed a few times).
+    for function, sites in list(calls.sites.items()):
+        target = function
+        for _ in range(3):
+            receiver, _, method = target.rpartition(".")
+            if target in reexports:
+                target = reexports[target]
+            elif receiver in reexports:
+                target = f"{reexports[receiver]}.{method}"
+            else:
+                break
+        if target != function:
+            calls.sites.setdefault(target, []).extend(sites)
     # ``from app.db import db`` then ``db.fetch(...)``: a call of ``app.db.db.fetch`` runs the method
     # of the class ``db`` is an instance of.
     for function, sites in list(calls.sites.items()):
