@@ -906,6 +906,55 @@ def test_bl401_app_level_handling_as_the_framework_resolves_it(project) -> None:
     assert found == set(), "a 500 handler registered in a loop over a dict counts"
 
 
+def test_bl401_a_pure_asgi_middleware_that_catches_in_its_subclass_hook(project) -> None:  # type: ignore[no-untyped-def]
+    """ethyca-fides: the base class's ``__call__`` calls ``handle_http``, whose ``try`` around
+    ``await self.app(...)`` logs every unhandled error with the request and answers 500."""
+    files = dict(API_SHOP)
+    files["shop/middleware.py"] = """
+        import logging
+        from abc import ABC, abstractmethod
+
+        log = logging.getLogger(__name__)
+
+
+        class BaseASGIMiddleware(ABC):
+            def __init__(self, app):
+                self.app = app
+
+            async def __call__(self, scope, receive, send):
+                if scope["type"] != "http":
+                    await self.app(scope, receive, send)
+                    return
+                await self.handle_http(scope, receive, send)
+
+            @abstractmethod
+            async def handle_http(self, scope, receive, send): ...
+
+
+        class LogRequestMiddleware(BaseASGIMiddleware):
+            async def handle_http(self, scope, receive, send):
+                try:
+                    await self.app(scope, receive, send)
+                except Exception:
+                    log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+                    await send({"type": "http.response.start", "status": 500, "headers": []})
+                    await send({"type": "http.response.body", "body": b"Internal Server Error"})
+    """
+    files["shop/__init__.py"] = (
+        files["shop/__init__.py"]
+        .replace(
+            "        app.add_exception_handler(404, not_found)\n",
+            "        app.add_exception_handler(404, not_found)\n            app.add_middleware(LogRequestMiddleware)\n",
+        )
+        .replace(
+            "from fastapi.responses import JSONResponse\n",
+            "from fastapi.responses import JSONResponse\n\n        from .middleware import LogRequestMiddleware\n",
+        )
+    )
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == set()
+
+
 def test_bl401_text_report_groups_an_apps_findings(project) -> None:  # type: ignore[no-untyped-def]
     files = dict(API_SHOP)
     files["shop/views.py"] += """

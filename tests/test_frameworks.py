@@ -291,3 +291,67 @@ def test_drf_actions_are_endpoints_of_their_viewset(project: Any) -> None:
     assert "POST" in endpoint.methods
     result = project.lint(".", "--select", "BL405", "--format", "json")
     assert {(f["path"], f["line"]) for f in result.json()["findings"]} == {("shop/views.py", 17)}
+
+
+def test_project_subclasses_of_router_and_app_classes_across_modules(project: Any) -> None:
+    """ethyca-fides: ``class APIRouter(fastapi.APIRouter)`` in one module, its instances in others (through a
+    subclass of the subclass too); Flask: a project ``Blueprint`` subclass; Starlette: a ``Router`` subclass
+    with a route list. Their routes are the app's (BL603 sees the health routes, BL401 the DB ones)."""
+    project.write("svc/__init__.py", "")
+    project.write(
+        "svc/routing.py",
+        "from fastapi import APIRouter as FastAPIRouter\n\n\nclass APIRouter(FastAPIRouter):\n"
+        "    def api_route(self, path, **kwargs):\n        return super().api_route(path.rstrip('/'), **kwargs)\n\n\n"
+        "class TaggedRouter(APIRouter):\n    pass\n",
+    )
+    project.write(
+        "svc/health.py",
+        "from svc.routing import APIRouter\n\nrouter = APIRouter(prefix='/api/v1')\n\n\n"
+        "@router.get('/health')\ndef health():\n    return {'status': 'ok'}\n",
+    )
+    project.write(
+        "svc/orders.py",
+        "from svc import routing\n\nrouter = routing.TaggedRouter(prefix='/api/v1/orders', tags=['orders'])\n\n\n"
+        "@router.post('/')\ndef create_order():\n    return {}\n",
+    )
+    project.write(
+        "svc/main.py",
+        "from fastapi import FastAPI\n\nfrom svc import health, orders\n\napp = FastAPI()\n"
+        "app.include_router(health.router)\napp.include_router(orders.router)\n",
+    )
+    assert routes(only_app(build(project.root))) == {
+        ("GET", "/api/v1/health", "health"),
+        ("POST", "/api/v1/orders/", "create_order"),
+    }
+
+
+def test_project_subclasses_of_flask_and_starlette_routers(project: Any) -> None:
+    project.write("web/__init__.py", "")
+    project.write("web/base.py", "from flask import Blueprint\n\n\nclass ApiBlueprint(Blueprint):\n    pass\n")
+    project.write(
+        "web/status.py",
+        "from web.base import ApiBlueprint\n\nbp = ApiBlueprint('status', __name__, url_prefix='/status')\n\n\n"
+        "@bp.get('/healthz')\ndef healthz():\n    return 'ok'\n",
+    )
+    project.write(
+        "web/app.py",
+        "from flask import Flask\n\nfrom web.status import bp\n\napp = Flask(__name__)\napp.register_blueprint(bp)\n",
+    )
+    assert routes(only_app(build(project.root))) == {("GET", "/status/healthz", "healthz")}
+
+
+def test_project_subclass_of_a_starlette_router_with_a_route_list(project: Any) -> None:
+    project.write("asgi/__init__.py", "")
+    project.write("asgi/base.py", "from starlette.routing import Router\n\n\nclass AppRouter(Router):\n    pass\n")
+    project.write(
+        "asgi/ops.py",
+        "from starlette.responses import PlainTextResponse\nfrom starlette.routing import Route\n\n"
+        "from asgi.base import AppRouter\n\n\nasync def ready(request):\n    return PlainTextResponse('ok')\n\n\n"
+        "router = AppRouter(routes=[Route('/ready', ready)])\n",
+    )
+    project.write(
+        "asgi/app.py",
+        "from starlette.applications import Starlette\nfrom starlette.routing import Mount\n\n"
+        "from asgi.ops import router\n\napp = Starlette(routes=[Mount('/ops', app=router)])\n",
+    )
+    assert routes(only_app(build(project.root))) == {("GET", "/ops/ready", "ready")}

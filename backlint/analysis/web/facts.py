@@ -32,6 +32,10 @@ OBJECTS, OBJECT_CALLS, ASSIGNS, STORES = "fw.objects", "fw.object-calls", "fw.as
 FUNCTIONS, CLASSES, BINDINGS, IMPORTS, ENVIRON = "fw.functions", "fw.classes", "fw.bindings", "fw.imports", "fw.environ"
 ALIASES = "fw.aliases"  # the module's import table: local name → qualified name
 STARS = "fw.stars"  # modules imported with ``from x import *``
+# Module-level instances of project classes (``router = APIRouter(prefix="/api")`` with the project's own
+# ``class APIRouter(fastapi.APIRouter)`` in another module), as ObjectFacts whose ctor is the class: an app
+# or router when the class derives from one (backlint/analysis/web/routing.py).
+INSTANCES = "fw.instances"
 MODULE_SCOPE = "<module>"
 
 

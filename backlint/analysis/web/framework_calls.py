@@ -11,6 +11,7 @@ import libcst as cst
 
 from backlint.analysis.web.facts import (
     ENVIRON,
+    INSTANCES,
     OBJECT_CALLS,
     OBJECTS,
     STORES,
@@ -26,6 +27,7 @@ from backlint.analysis.web.file import WebFile
 from backlint.analysis.web.framework_guards import GuardReader
 from backlint.analysis.web.framework_names import STDLIB, FrameworkNames, Scope
 from backlint.analysis.web.framework_values import ValueReader
+from backlint.analysis.web.syntax import is_class_name
 from backlint.core.results import Span
 
 # The error statuses a library's collection of every HTTP error (werkzeug's ``default_exceptions``) holds.
@@ -63,6 +65,10 @@ class CallRecorder:
         tables = self.tables
         if ref in tables.objects:
             self._record_object(node, ref)
+        elif (
+            scope.kind == "module" and ref not in tables.stores and self.names.project_ref(ref) and is_class_name(func)
+        ):
+            self._record_instance(node, ref)
         if ref in tables.stores:
             self._record_store(node, ref, scope)
         if ref in tables.io_calls:
@@ -206,6 +212,16 @@ class CallRecorder:
                 main_guard=self.names.in_main_guard(),
             ),
         )
+
+    def _record_instance(self, node: cst.Call, ctor: str | None) -> None:
+        """``router = APIRouter(...)`` at module level, the class being a project class: an app or router
+        if the class derives from one, which only the project pass can tell (it sees the class's module)."""
+        bound = self.names.binding_ref()
+        if bound is None or ctor is None:
+            return
+        args, kwargs = self.values.arguments(node)
+        fact = ObjectFact(bound, ctor, args, kwargs, self.web.here(), None, True, self.names.in_main_guard())
+        self.add(INSTANCES, fact)
 
     def _record_store(self, node: cst.Call, ctor: str, scope: Scope) -> None:
         row = self.tables.stores[ctor]

@@ -20,6 +20,7 @@ from backlint.analysis.web.facts import (
     BINDINGS,
     CLASSES,
     FUNCTIONS,
+    INSTANCES,
     OBJECTS,
     STARS,
     AssignFact,
@@ -49,6 +50,7 @@ class Module:
     assigns: dict[str, list[AssignFact]]
     aliases: dict[str, str]
     stars: list[str] = dataclasses.field(default_factory=list)  # modules star-imported here
+    instances: dict[str, ObjectFact] = dataclasses.field(default_factory=dict)  # of project classes (INSTANCES)
 
     @property
     def name(self) -> str:
@@ -73,6 +75,8 @@ class Module:
         module = cls(facts, stem, {}, {}, {}, {}, defaultdict(list), {})
         for obj in facts.get(OBJECTS):
             module.objects[module.local(obj.ref)] = obj
+        for obj in facts.get(INSTANCES):
+            module.instances[module.local(obj.ref)] = obj
         for function in facts.get(FUNCTIONS):
             module.functions[module.local(function.qualname)] = function
         for klass in facts.get(CLASSES):

@@ -114,7 +114,7 @@ class Routing:
         for candidate in (ref, ref.rpartition(".")[0] if ref.endswith((".router", ".urls")) else None):
             if not candidate:
                 continue
-            found = self.index.deref(candidate, near, "objects")
+            found = self.index.deref(candidate, near, "objects") or self.index.deref(candidate, near, "instances")
             if found is not None:
                 module, obj = found
                 return self.nodes.get((module.path, module.local(obj.ref)))
@@ -130,15 +130,16 @@ class Routing:
         return None
 
     def _build(self) -> None:
+        constructed: dict[str, list[ObjectFact]] = {}  # by module path
         for module in self.modules:
-            for obj in module.facts.get(OBJECTS):
-                row = self._objects[obj.ctor]
-                node = Node((module.path, module.local(obj.ref)), module, row["role"], row["framework"], fact=obj)
-                prefix_kw = row.get("prefix-kw")
-                if prefix_kw:
-                    node.prefix = value_str(obj.kwargs.get(prefix_kw)) or ""
-                node.mounted = not obj.bound
-                self.nodes[node.key] = node
+            objects = constructed[module.path] = list(module.facts.get(OBJECTS))
+            for obj in module.instances.values():
+                ctor = self._framework_class(obj.ctor, module)
+                if ctor is not None:  # an instance of the project's own router or app class
+                    objects.append(dataclasses.replace(obj, ctor=ctor))
+            for obj in objects:
+                self._add_node(module, obj)
+        for module in self.modules:
             for name, assigns in module.assigns.items():
                 if self._settings.get(name) in (None, "urlpatterns"):
                     framework = self._list_framework(assigns) or "django"
@@ -150,7 +151,7 @@ class Routing:
                 if routes is not None:
                     for assign in assigns:
                         self._route_list(value_items(assign.value), routes, module, Site(module.path, assign.span))
-            for obj in module.facts.get(OBJECTS):
+            for obj in constructed[module.path]:
                 self._constructor(self.nodes[(module.path, module.local(obj.ref))], obj)
             for call in module.facts.get(OBJECT_CALLS):
                 if call.attr == "()":
@@ -165,6 +166,23 @@ class Routing:
             for cls in module.facts.get(CLASSES):
                 for decorator in cls.decorators:
                     self._decorator(decorator, module, cls=cls)
+
+    def _add_node(self, module: Module, obj: ObjectFact) -> None:
+        row = self._objects[obj.ctor]
+        node = Node((module.path, module.local(obj.ref)), module, row["role"], row["framework"], fact=obj)
+        prefix_kw = row.get("prefix-kw")
+        if prefix_kw:
+            node.prefix = value_str(obj.kwargs.get(prefix_kw)) or ""
+        node.mounted = not obj.bound
+        self.nodes[node.key] = node
+
+    def _framework_class(self, ref: str, near: Module) -> str | None:
+        """The app or router class (table ``framework-objects``) project class ``ref`` derives from, through
+        its project bases in any module (``class APIRouter(fastapi.APIRouter)`` in ``routers/base.py``)."""
+        for base in self.index.class_bases(ref, near):
+            if base in self._objects:
+                return base
+        return None
 
     def _alias_parameters(self) -> None:
         """``register_routes(app)``: inside ``register_routes`` its parameter is the app (to a fixpoint)."""
@@ -255,15 +273,34 @@ class Routing:
     ) -> None:
         function = self.index.function(value[1], module) if value[0] == "ref" else None
         if function is None and value[0] == "ref":
-            found = self.index.klass(value[1], module)
-            if found is not None:
-                for method in ("dispatch", "__call__", "process_exception"):
-                    function = self.index.function(f"{found[1].qualname}.{method}", found[0])
-                    if function:
-                        break
+            function = self._middleware_method(value[1], module)
         if function is not None and function[1].span is not None:
             site = Site(function[0].path, function[1].span)
         self.handlers.append((node, Handler(exceptions, function, site, kind)))
+
+    def _middleware_method(self, ref: str, near: Module) -> tuple[Module, FunctionFacts] | None:
+        """The method of middleware class ``ref`` that handles a request: ``dispatch``, ``__call__`` or
+        ``process_exception``; else one of its own methods with a ``try`` (a pure ASGI middleware's base
+        class defines ``__call__`` and calls the subclass's ``handle_http``: ethyca-fides); else the named
+        methods of its project bases."""
+        found = self.index.klass(ref, near)
+        if found is None:
+            return None
+        module, klass = found
+        names = ("dispatch", "__call__", "process_exception")
+        for method in names:
+            found_method = self.index.function(f"{klass.qualname}.{method}", module)
+            if found_method is not None:
+                return found_method
+        for function in module.functions.values():
+            if function.cls == klass.qualname and function.guards:
+                return module, function
+        for base in self.index.class_bases(klass.qualname, module):
+            for method in names:
+                found_method = self.index.function(f"{base}.{method}", module)
+                if found_method is not None:
+                    return found_method
+        return None
 
     def _decorator(
         self, decorator: Value, module: Module, *, function: FunctionFacts | None = None, cls: ClassFacts | None = None
