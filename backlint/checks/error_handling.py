@@ -41,11 +41,11 @@ _PROBE_FUNCTION = re.compile(
 )
 # A route on a health blueprint or path (``@healthz_blueprint.route("/resolversz")``) is a probe too.
 _PROBE_ROUTE = re.compile(r"(?i)health|readiness|liveness|livez|readyz|startupz|heartbeat")
+# Frameworks that log unhandled errors with the request (Django, Flask) are judged only by
+# ``require-local-try``, whose message asks for a ``try``: no app-level advice for them.
 _HANDLER_ADVICE = {
     "fastapi": "`@app.exception_handler(SQLAlchemyError)`",
     "starlette": "`exception_handlers={Exception: handler}`",
-    "flask": "`@app.errorhandler(SQLAlchemyError)`",
-    "django": "a middleware with `process_exception` or DRF's `EXCEPTION_HANDLER`",
     "aiohttp": "an error middleware",
 }
 
