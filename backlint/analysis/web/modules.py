@@ -205,6 +205,30 @@ class ModuleIndex:
             yield base
             yield from self.class_bases(base, module, depth + 1)
 
+    def request_method(self, ref: str, near: Module) -> tuple[Module, FunctionFacts] | None:
+        """The method of a middleware class ``ref`` that handles a request: ``dispatch``, ``__call__`` or
+        ``process_exception``; else one of its own methods with a ``try`` (a pure ASGI middleware's base
+        class defines ``__call__`` and calls the subclass's ``handle_http``: ethyca-fides); else the named
+        methods of its project bases."""
+        found = self.klass(ref, near)
+        if found is None:
+            return None
+        module, klass = found
+        names = ("dispatch", "__call__", "process_exception")
+        for method in names:
+            found_method = self.function(f"{klass.qualname}.{method}", module)
+            if found_method is not None:
+                return found_method
+        for function in module.functions.values():
+            if function.cls == klass.qualname and function.guards:
+                return module, function
+        for base in self.class_bases(klass.qualname, module):
+            for method in names:
+                found_method = self.function(f"{base}.{method}", module)
+                if found_method is not None:
+                    return found_method
+        return None
+
 
 def store_methods(knowledge: Knowledge) -> dict[str, list[dict[str, Any]]]:
     """The ``datastore-methods`` rows by method name, with the methods of ``store-probes`` added as

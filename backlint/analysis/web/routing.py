@@ -273,34 +273,10 @@ class Routing:
     ) -> None:
         function = self.index.function(value[1], module) if value[0] == "ref" else None
         if function is None and value[0] == "ref":
-            function = self._middleware_method(value[1], module)
+            function = self.index.request_method(value[1], module)
         if function is not None and function[1].span is not None:
             site = Site(function[0].path, function[1].span)
         self.handlers.append((node, Handler(exceptions, function, site, kind)))
-
-    def _middleware_method(self, ref: str, near: Module) -> tuple[Module, FunctionFacts] | None:
-        """The method of middleware class ``ref`` that handles a request: ``dispatch``, ``__call__`` or
-        ``process_exception``; else one of its own methods with a ``try`` (a pure ASGI middleware's base
-        class defines ``__call__`` and calls the subclass's ``handle_http``: ethyca-fides); else the named
-        methods of its project bases."""
-        found = self.index.klass(ref, near)
-        if found is None:
-            return None
-        module, klass = found
-        names = ("dispatch", "__call__", "process_exception")
-        for method in names:
-            found_method = self.index.function(f"{klass.qualname}.{method}", module)
-            if found_method is not None:
-                return found_method
-        for function in module.functions.values():
-            if function.cls == klass.qualname and function.guards:
-                return module, function
-        for base in self.index.class_bases(klass.qualname, module):
-            for method in names:
-                found_method = self.index.function(f"{base}.{method}", module)
-                if found_method is not None:
-                    return found_method
-        return None
 
     def _decorator(
         self, decorator: Value, module: Module, *, function: FunctionFacts | None = None, cls: ClassFacts | None = None
