@@ -209,3 +209,74 @@ def test_a_demo_project_builder_creates_the_documented_demo_account(project) -> 
         },
         "BL202",
     )
+
+
+def test_a_default_the_app_checks_for_at_startup_is_no_hardcoded_secret(project) -> None:  # type: ignore[no-untyped-def]
+    """ihatemoney: ``default_settings.SECRET_KEY = "tralala"`` and ``run.py`` warns when the configured
+    key still equals ``default_settings.SECRET_KEY``. argilla: ``constants.DEFAULT_PASSWORD`` is the
+    opt-in default account's password, and startup warns while ``verify_password(DEFAULT_PASSWORD,
+    user.password_hash)`` holds. A constant compared with what a request sends, or checked nowhere,
+    is reported."""
+    check_annotated(
+        project,
+        {
+            "app/__init__.py": "",
+            "app/default_settings.py": """
+            DEBUG = False
+            SQLALCHEMY_DATABASE_URI = "sqlite:////tmp/app.db"
+            SECRET_KEY = "tralala"
+            ADMIN_PASSWORD = "Adm1n-2024"  # expect: BL202
+            """,
+            "app/run.py": """
+            import warnings
+
+            from flask import Flask
+
+            from app import default_settings
+
+
+            def validate_configuration(app):
+                if app.config["SECRET_KEY"] == default_settings.SECRET_KEY:
+                    warnings.warn(
+                        "Running a server without changing the SECRET_KEY can lead to user impersonation.",
+                        UserWarning,
+                    )
+
+
+            def create_app():
+                app = Flask(__name__)
+                app.config.from_object("app.default_settings")
+                validate_configuration(app)
+                return app
+            """,
+            "app/constants.py": """
+            API_KEY_HEADER_NAME = "X-App-Api-Key"
+            DEFAULT_USERNAME = "admin"
+            DEFAULT_PASSWORD = "1234"
+            SERVICE_API_KEY = "k3y-9f8Kq2LmZ"  # expect: BL202
+            """,
+            "app/startup.py": """
+            import logging
+
+            from flask import abort, request
+
+            from app.accounts import verify_password
+            from app.constants import DEFAULT_PASSWORD, DEFAULT_USERNAME, SERVICE_API_KEY
+            from app.models import User
+
+            log = logging.getLogger(__name__)
+
+
+            def warn_default_credentials(db):
+                user = User.get_by(db, username=DEFAULT_USERNAME)
+                if user and verify_password(DEFAULT_PASSWORD, user.password_hash):
+                    log.warning("User %r still has the default credentials: change them", DEFAULT_USERNAME)
+
+
+            def require_service_key():
+                if request.headers["X-App-Api-Key"] != SERVICE_API_KEY:
+                    abort(401)
+            """,
+        },
+        "BL202",
+    )

@@ -8,12 +8,13 @@ literal in source snippets.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import libcst as cst
 
 from backlint.analysis.config_fixes import env_default_fix, env_or_fix, literal_to_environ, settings_default_fix
+from backlint.analysis.lazy import lazy_fix, steps_locator
 from backlint.analysis.secrets.credentials import CredentialSlots, sink_words
 from backlint.analysis.secrets.entropy import HighEntropyLiterals
 from backlint.analysis.secrets.facts import (
@@ -26,6 +27,7 @@ from backlint.analysis.secrets.facts import (
 )
 from backlint.analysis.secrets.fallbacks import EnvFallbacks, fallback_triggers
 from backlint.analysis.secrets.formats import SecretFormats
+from backlint.analysis.secrets.guards import DefaultGuards, guard_triggers
 from backlint.analysis.secrets.urls import CredentialUrls
 from backlint.analysis.strings import (
     HOLE,
@@ -38,8 +40,9 @@ from backlint.analysis.strings import (
     trigger_tokens,
 )
 from backlint.core.catalog import Knowledge
+from backlint.core.facts import FactCollector, ProjectFinding, ProjectRule
 from backlint.core.masking import mask_secret
-from backlint.core.results import FileKind
+from backlint.core.results import FileKind, ModuleFacts
 from backlint.core.rule import PendingFix, Rule
 
 _ROTATE = "rotate it, then load it from the environment or a secret manager"
@@ -100,32 +103,131 @@ class HardcodedCredential(_SecretRule):
         return name_triggers(knowledge, ("password", "secret")) + sink_words(knowledge)
 
     def leave_Module(self, node: cst.Module) -> None:
-        for fact in self.context.get(CredentialSlots).facts:
-            if isinstance(fact, SinkCredential):
-                self._report(fact, fact.tier, f"{fact.what} passed to `{fact.slot}`")
-            elif isinstance(fact, NamedCredential):
-                if fact.client and fact.tier == PLACEHOLDER:
-                    continue  # a placeholder for another service's password: that service refuses it
-                noun = "password" if fact.kind == PASSWORD else "secret"
-                if fact.compared:
-                    where = f"`{fact.name}` compared with a hardcoded {noun}"
-                else:
-                    where = f"hardcoded {noun} in `{fact.name}`"
-                self._report(fact, fact.tier, where)
+        # The project pass judges a default setting's constant when the file's facts are collected
+        # (the collectors ran: DefaultGuardFacts's analysis is there); a run without the project rules
+        # (an editor's or standard input's fix rounds) judges it here.
+        judged_over_project = DefaultGuards in self.context.analyses
+        for fact, message, strong in credential_findings(self.context.get(CredentialSlots)):
+            if fact.constant is not None and judged_over_project:
+                continue  # a module constant: judged over the project (HardcodedCredentialConstant)
+            level = self.level if strong else self._weak_level()
+            self.report(fact.node, message, level=level, sensitive=True, fix=self._fix(fact))
 
-    def _report(self, fact: SecretFact, tier: str, where: str) -> None:
-        masked = mask_secret(fact.secret)
-        if tier == STRONG:
-            message, level = f"{where} (`{masked}`): {_ROTATE}", self.level
-        elif tier == PLACEHOLDER:
-            message = (
-                f"{where} is a placeholder (`{masked}`): a deployment that forgets to override it runs "
-                "with a public value; load it from the environment and fail when it is missing"
+
+def credential_findings(
+    slots: CredentialSlots,
+) -> Iterator[tuple[SinkCredential | NamedCredential, str, bool]]:
+    """BL202's findings among the credential literals: (fact, message, whether it is a strong secret)."""
+    for fact in slots.facts:
+        if isinstance(fact, SinkCredential):
+            yield fact, *_message(fact, fact.tier, f"{fact.what} passed to `{fact.slot}`")
+        elif isinstance(fact, NamedCredential):
+            if fact.client and fact.tier == PLACEHOLDER:
+                continue  # a placeholder for another service's password: that service refuses it
+            noun = "password" if fact.kind == PASSWORD else "secret"
+            if fact.compared:
+                where = f"`{fact.name}` compared with a hardcoded {noun}"
+            else:
+                where = f"hardcoded {noun} in `{fact.name}`"
+            yield fact, *_message(fact, fact.tier, where)
+
+
+def _message(fact: SecretFact, tier: str, where: str) -> tuple[str, bool]:
+    masked = mask_secret(fact.secret)
+    if tier == STRONG:
+        return f"{where} (`{masked}`): {_ROTATE}", True
+    if tier == PLACEHOLDER:
+        message = (
+            f"{where} is a placeholder (`{masked}`): a deployment that forgets to override it runs "
+            "with a public value; load it from the environment and fail when it is missing"
+        )
+        return message, False
+    return f"{where} (`{masked}`, a guessable value): {_ROTATE}", False
+
+
+CONSTANTS_FACT = "bl202-constants"
+GUARDS_FACT = "bl202-default-guards"
+
+
+class CredentialConstantFacts(FactCollector):
+    """Records BL202's findings on module constants (``SECRET_KEY = "tralala"``) for the project pass,
+    which drops those another module checks a setting or an account against (DefaultGuards)."""
+
+    REQUIRES = (CredentialSlots,)
+
+    @classmethod
+    def trigger_tokens(cls, knowledge: Knowledge) -> Iterable[str]:
+        return guard_triggers(knowledge)
+
+    def leave_Module(self, node: cst.Module) -> None:
+        if self.context.path.endswith(".pyi"):
+            return  # stubs are not deployed
+        locate = self.context.locate
+        for fact, message, strong in credential_findings(self.context.get(CredentialSlots)):
+            if fact.constant is None:
+                continue
+            fix = literal_to_environ(self.context, fact.node, fact.ancestors)
+            self.context.add_fact(
+                CONSTANTS_FACT,
+                {
+                    "span": locate(fact.node),
+                    "message": message,
+                    "strong": strong,
+                    "constant": fact.constant,
+                    "fix": lazy_fix(fix, steps_locator(node, self.context.path)),
+                },
             )
-            level = self._weak_level()
-        else:
-            message, level = f"{where} (`{masked}`, a guessable value): {_ROTATE}", self._weak_level()
-        self.report(fact.node, message, level=level, sensitive=True, fix=self._fix(fact))
+
+
+class DefaultGuardFacts(FactCollector):
+    """Records the constants each module checks a setting or an account against (DefaultGuards)."""
+
+    REQUIRES = (DefaultGuards,)
+
+    @classmethod
+    def trigger_tokens(cls, knowledge: Knowledge) -> Iterable[str]:
+        return guard_triggers(knowledge)
+
+    def leave_Module(self, node: cst.Module) -> None:
+        names = self.context.get(DefaultGuards).names
+        if names:
+            self.context.add_fact(GUARDS_FACT, {"names": sorted(names)})
+
+
+class HardcodedCredentialConstant(ProjectRule):
+    """BL202 on a module constant, judged over the project: a default the app ships knowingly and
+    checks for (``if app.config["SECRET_KEY"] == default_settings.SECRET_KEY: warnings.warn(...)``,
+    ``verify_password(DEFAULT_PASSWORD, user.password_hash)``) is not reported."""
+
+    id = "BL202"
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        guarded = {name for module in modules for fact in module.get(GUARDS_FACT) for name in fact["names"]}
+        # A name the checking module could not resolve to the defining module's (a src/ layout, a
+        # relative import): the defining module's last name and the constant's are enough.
+        tails = {".".join(name.split(".")[-2:]) for name in guarded}
+        weak = "note" if self.level == "note" else "warning"
+        out = []
+        for module in modules:
+            for fact in module.get(CONSTANTS_FACT):
+                constant = fact["constant"]
+                if constant in guarded or ".".join(constant.split(".")[-2:]) in tails:
+                    continue
+                level = None if fact["strong"] else weak
+                fix = fact["fix"].resolve() if fact.get("fix") is not None else None
+                out.append(
+                    ProjectFinding(
+                        self.id,
+                        module.path,
+                        fact["span"],
+                        fact["message"],
+                        level,
+                        fix=fix,
+                        depends_on=None,
+                        sensitive=True,
+                    )
+                )
+        return out
 
 
 def _shown(url: CredentialUrl) -> str:

@@ -31,6 +31,8 @@ class ProjectFinding:
     # The statement holding the finding (its lines: baselines match findings by their statement's
     # text, as for file rules' findings); None: the span's own lines.
     statement: Span | None = None
+    # The finding quotes a secret (BL2xx): reporters and baselines mask its flagged text.
+    sensitive: bool = False
 
 
 @dataclasses.dataclass
@@ -71,6 +73,7 @@ def to_finding(found: ProjectFinding, default_level: str) -> Finding:
         related=list(found.related),
         fix=found.fix,
         depends_on=found.depends_on,
+        sensitive=found.sensitive,
     )
 
 

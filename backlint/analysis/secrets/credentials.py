@@ -13,6 +13,7 @@ import libcst as cst
 from backlint.analysis.scopes import Scopes
 from backlint.analysis.secrets.examples import in_documentation_example
 from backlint.analysis.secrets.facts import NamedCredential, SecretFact, SinkCredential
+from backlint.analysis.secrets.guards import default_setting
 from backlint.analysis.secrets.slots import (
     ClassRoles,
     LocalClasses,
@@ -324,6 +325,27 @@ class CredentialSlots(Analysis):
             for a in self.context.ancestors
         )
 
+    def _constant(self, node: cst.CSTNode) -> str | None:
+        """``pkg.default_settings.SECRET_KEY`` when the literal is the value of a module-level
+        assignment to a default setting's name (``SECRET_KEY``, ``DEFAULT_PASSWORD``): a constant other
+        modules may import, and check their settings or accounts against (analysis/secrets/guards.py)."""
+        ancestors = self.context.ancestors  # the walk is at the assignment (visit_Assign, visit_AnnAssign)
+        if len(ancestors) != 3 or not isinstance(ancestors[1], cst.SimpleStatementLine):
+            return None
+        statement = ancestors[2]
+        if getattr(statement, "value", None) is not node:
+            return None
+        if isinstance(statement, cst.Assign) and len(statement.targets) == 1:
+            target: cst.BaseExpression = statement.targets[0].target
+        elif isinstance(statement, cst.AnnAssign):
+            target = statement.target
+        else:
+            return None
+        if not isinstance(target, cst.Name) or not default_setting(target.value, self.context.knowledge):
+            return None
+        module = self.context.module_name
+        return f"{module}.{target.value}" if module else target.value
+
     def _documented_or_tried_out(self, tier: str) -> bool:
         """An example value of the API's documentation (``OpenApiExample(value={...})``): published as a
         sample. Or a guessable value in the ``if __name__ == "__main__":`` block of a package module
@@ -342,7 +364,8 @@ class CredentialSlots(Analysis):
         tier = credential_tier(value, (), self.words, sink=True, credential_like=True)
         if tier is None or self._documented_or_tried_out(tier):
             return True
-        self.facts.append(SinkCredential(node, value, tuple(self.context.ancestors), tier, what, slot))
+        ancestors = tuple(self.context.ancestors)
+        self.facts.append(SinkCredential(node, value, ancestors, tier, what, slot, self._constant(node)))
         return True
 
     def _named(self, node: cst.CSTNode, value: str, name: str, compared: bool = False) -> bool:
@@ -359,9 +382,9 @@ class CredentialSlots(Analysis):
         if tier is None or self._documented_or_tried_out(tier):
             return False
         client = self.lexicon.is_client((*tokens, *self.roles.class_words()))
-        self.facts.append(
-            NamedCredential(node, value, tuple(self.context.ancestors), tier, name, kind, compared, client)
-        )
+        ancestors = tuple(self.context.ancestors)
+        constant = self._constant(node)
+        self.facts.append(NamedCredential(node, value, ancestors, tier, name, kind, compared, client, constant))
         return True
 
 

@@ -39,6 +39,7 @@ class SinkCredential(SecretFact):
     tier: str
     what: str
     slot: str
+    constant: str | None = None  # the module constant it is bound to (``pkg.settings.SECRET_KEY``), if any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +52,7 @@ class NamedCredential(SecretFact):
     kind: str
     compared: bool = False
     client: bool = False
+    constant: str | None = None  # the module constant it is bound to (``pkg.settings.SECRET_KEY``), if any
 
 
 @dataclasses.dataclass(frozen=True)
