@@ -280,3 +280,92 @@ def test_a_default_the_app_checks_for_at_startup_is_no_hardcoded_secret(project)
         },
         "BL202",
     )
+
+
+def test_a_placeholder_key_presented_to_a_library_client(project) -> None:  # type: ignore[no-untyped-def]
+    """arize-phoenix: with no configured key and a custom base URL, the playground gives the OpenAI
+    client ``"sk-placeholder"`` (OpenAI-compatible servers that need no key), and Ollama's documented
+    dummy key ``"ollama"``: a placeholder presented to another service, which refuses or ignores it.
+    The same placeholder as the app's own signing key, or given to a function of the module, is
+    reported."""
+    check_annotated(
+        project,
+        {
+            "app/playground.py": """
+            from os import getenv
+
+            import jwt
+            from openai import AsyncOpenAI
+
+            from app.errors import BadRequest
+
+
+            def openai_client(api_key, base_url, headers):
+                base_url = base_url or getenv("OPENAI_BASE_URL")
+                if not api_key:
+                    if not base_url:
+                        raise BadRequest("An API key is required for OpenAI models.")
+                    api_key = "sk-placeholder"  # Some OpenAI-compatible APIs don't need a key
+
+                def create_openai_client() -> AsyncOpenAI:
+                    return AsyncOpenAI(api_key=api_key, base_url=base_url, default_headers=headers, timeout=30)
+
+                return create_openai_client
+
+
+            def ollama_client(base_url, headers):
+                return AsyncOpenAI(api_key="ollama", base_url=base_url, default_headers=headers)
+
+
+            def session_token(payload, secret_key=None):
+                if not secret_key:
+                    secret_key = "changeme"  # expect: BL202
+                return jwt.encode(payload, secret_key, algorithm="HS256")
+
+
+            def check_key(api_key):
+                if not api_key:
+                    api_key = "sk-placeholder"  # expect: BL202
+                return _known(api_key)
+
+
+            def _known(api_key):
+                return api_key in {"k1", "k2"}
+            """,
+        },
+        "BL202",
+    )
+
+
+def test_a_hashing_backend_checked_at_import_is_no_password(project) -> None:  # type: ignore[no-untyped-def]
+    """octoprint: at import, ``argon2.hash("test")`` then ``assert argon2.verify("test", hash)`` checks
+    that the backend works before it is used. A literal hashed and never checked is reported."""
+    check_annotated(
+        project,
+        {
+            "app/access/users.py": """
+            import logging
+
+            from passlib.hash import pbkdf2_sha256
+
+            password_hashers = []
+
+            try:
+                from passlib.hash import argon2
+
+                # test if we can actually hash and verify, if not we won't use this backend
+                hash = argon2.hash("test")
+                assert argon2.verify("test", hash)
+                password_hashers.append(argon2)
+            except Exception:
+                logging.getLogger(__name__).warning("Argon2 passlib backend is not available")
+
+            password_hashers.append(pbkdf2_sha256)
+
+
+            def create_admin(store):
+                store.add_user("admin", pbkdf2_sha256.hash("Adm1n-2024"), roles=["admin"])  # expect: BL202
+            """,
+        },
+        "BL202",
+    )

@@ -120,6 +120,8 @@ def credential_findings(
     """BL202's findings among the credential literals: (fact, message, whether it is a strong secret)."""
     for fact in slots.facts:
         if isinstance(fact, SinkCredential):
+            if fact.tier == PLACEHOLDER and fact.what.endswith("API key"):
+                continue  # a provider's API key slot (OpenAI, Stripe): the provider refuses a placeholder
             yield fact, *_message(fact, fact.tier, f"{fact.what} passed to `{fact.slot}`")
         elif isinstance(fact, NamedCredential):
             if fact.client and fact.tier == PLACEHOLDER:

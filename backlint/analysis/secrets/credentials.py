@@ -13,7 +13,7 @@ import libcst as cst
 from backlint.analysis.scopes import Scopes
 from backlint.analysis.secrets.examples import in_documentation_example
 from backlint.analysis.secrets.facts import NamedCredential, SecretFact, SinkCredential
-from backlint.analysis.secrets.guards import default_setting
+from backlint.analysis.secrets.guards import default_setting, verify_names
 from backlint.analysis.secrets.slots import (
     ClassRoles,
     LocalClasses,
@@ -26,6 +26,7 @@ from backlint.analysis.secrets.slots import (
     target_name,
 )
 from backlint.analysis.strings import (
+    PLACEHOLDER,
     STRONG,
     condition_names,
     credential_tier,
@@ -208,8 +209,26 @@ class CredentialSlots(Analysis):
             return  # PLACEHOLDER_HASH = bcrypt.hashpw(b"placeholder", ...): verified to even out timing
         expr = node.args[0].value
         value = string_value(expr)
-        if value is not None:
+        if value is not None and not self._self_test(value):
             self._sink(expr, value, "a password", f"{name}()")
+
+    def _self_test(self, value: str) -> bool:
+        """Is the hashed literal checked against its own hash in the same block (``hash =
+        argon2.hash("test")`` then ``assert argon2.verify("test", hash)``)? A self-test of the hashing
+        backend (octoprint picks its hasher so), not an account's password."""
+        verifiers = verify_names(self.context)
+        block = next((a for a in reversed(self.context.ancestors) if isinstance(a, cst.IndentedBlock)), None)
+        stack: list[cst.CSTNode] = [block if block is not None else self.context.ancestors[0]]
+        while stack:
+            current = stack.pop()
+            if isinstance(current, cst.Call):
+                func = current.func
+                tail = func.attr.value if isinstance(func, cst.Attribute) else dotted_name(func) or ""
+                if tail in verifiers and any(string_value(a.value) == value for a in current.args):
+                    return True
+            if not isinstance(current, (cst.FunctionDef, cst.ClassDef)):  # nested defs run elsewhere
+                stack.extend(current.children)
+        return False
 
     def _names_a_dummy_hash(self) -> bool:
         """The hash is bound to a name saying it is a placeholder (``PLACEHOLDER_HASH``, ``DUMMY_HASH``)."""
@@ -325,6 +344,39 @@ class CredentialSlots(Analysis):
             for a in self.context.ancestors
         )
 
+    def _presented_to_client(self, node: cst.CSTNode, name: str) -> bool:
+        """Does the literal go to a library's client as an argument: directly (``AsyncOpenAI(api_key=
+        "ollama")``), or through the name it is assigned to in a function (``if not api_key: api_key =
+        "sk-placeholder"`` then ``AsyncOpenAI(api_key=api_key)``)? A credential the app presents to
+        another service; a placeholder there is refused or ignored by that service (a keyless
+        OpenAI-compatible endpoint), it opens nothing of the app's."""
+        ancestors = self.context.ancestors
+        parent = ancestors[-1] if ancestors else None
+        if isinstance(parent, cst.Call):  # visit_Call: the literal is one of its keyword arguments
+            return self._library_client(parent)
+        outer = next((a for a in ancestors if isinstance(a, cst.FunctionDef)), None)
+        if outer is None or not isinstance(parent, (cst.Assign, cst.AnnAssign)):
+            return False
+        stack: list[cst.CSTNode] = [outer.body]
+        while stack:
+            current = stack.pop()
+            passed = isinstance(current, cst.Call) and any(
+                isinstance(a.value, cst.Name) and a.value.value == name for a in current.args
+            )
+            if passed and isinstance(current, cst.Call) and self._library_client(current):
+                return True
+            stack.extend(current.children)
+        return False
+
+    def _library_client(self, call: cst.Call) -> bool:
+        """A call of a class or function imported from a library (not this module's, not a signing
+        or encryption slot of the secret-sinks table): ``openai.AsyncOpenAI``."""
+        qualified = self.context.qualified_name(call.func)
+        if qualified is None or qualified == dotted_name(call.func):
+            return False  # defined here (or a method of a local object): not known to be a client
+        rows = self.sinks.get(qualified, [])
+        return not any(r.get("what", "").endswith(("signing key", "encryption key", "HMAC key")) for r in rows)
+
     def _constant(self, node: cst.CSTNode) -> str | None:
         """``pkg.default_settings.SECRET_KEY`` when the literal is the value of a module-level
         assignment to a default setting's name (``SECRET_KEY``, ``DEFAULT_PASSWORD``): a constant other
@@ -382,6 +434,7 @@ class CredentialSlots(Analysis):
         if tier is None or self._documented_or_tried_out(tier):
             return False
         client = self.lexicon.is_client((*tokens, *self.roles.class_words()))
+        client = client or (tier == PLACEHOLDER and self._presented_to_client(node, name))
         ancestors = tuple(self.context.ancestors)
         constant = self._constant(node)
         self.facts.append(NamedCredential(node, value, ancestors, tier, name, kind, compared, client, constant))

@@ -26,7 +26,7 @@ _DEFAULT_WORDS = frozenset({"default", "initial", "builtin", "shipped", "placeho
 _REQUEST_NAMES = frozenset({"request", "req"})
 
 
-def _verify_names(context: FileContext) -> frozenset[str]:
+def verify_names(context: FileContext) -> frozenset[str]:
     return context.knowledge.derived(_verify_index)
 
 
@@ -69,7 +69,7 @@ class DefaultGuards(Analysis):
     def __init__(self, context: FileContext) -> None:
         super().__init__(context)
         self.names: set[str] = set()
-        self.verifiers = _verify_names(context)
+        self.verifiers = verify_names(context)
 
     def _qualified(self, node: cst.BaseExpression) -> str | None:
         """``pkg.default_settings.SECRET_KEY`` for ``default_settings.SECRET_KEY`` (imported) or for
