@@ -355,7 +355,8 @@ def regions(db=Depends(get_db)):
 
 def test_bl504_a_random_file_name_passed_to_a_function_is_not_its_result(project) -> None:  # type: ignore[no-untyped-def]
     """khoj's /transcribe writes the upload to a file with a uuid4 name and answers the transcription
-    of that file: the function called with the random name computes another value. A random value
+    of that file: the function called with the random name computes another value (as phoenix's
+    compaction message built with a new ``message_id=str(uuid4())``, stored and returned). A random value
     converted (``round()``, ``str()``, a constructor) still is one."""
     files = {
         "app/main.py": FASTAPI
@@ -377,6 +378,13 @@ async def transcribe(file: UploadFile):
     user_message = await transcribe_audio(audio_filename)
     content = json.dumps({"text": user_message})
     return Response(content=content, media_type="application/json", status_code=200)
+
+
+@app.post("/sessions/{session_id}/compact")
+async def compact(session_id: int, summary: str):
+    compaction_message = build_compaction_message(message_id=str(uuid.uuid4()), summary=summary)
+    await save_message(session_id, compaction_message)
+    return CompactResponse(data=compaction_message)
 
 
 @app.get("/weather")
