@@ -471,3 +471,37 @@ def test_a_route_that_probes_the_store_is_a_readiness_probe_whatever_its_path(pr
                                   "{'status': 'error'}")  # fmt: skip
     fastapi_app(project, "    print('starting')\n", health=swallowing + ready)
     assert {f[2] for f in ids(project, "BL601,BL604")} == {"BL601", "BL604"}
+
+
+ARGILLA_ROUTES = (
+    "from fastapi import APIRouter, FastAPI\nfrom sqlalchemy import text\n\nfrom .db import engine\n\n"
+    "router = APIRouter()\n\n\n@router.get('/datasets/{dataset_id}')\ndef dataset(dataset_id: int):\n"
+    "    with engine.connect() as conn:\n"
+    "        return dict(conn.execute(text('SELECT * FROM datasets WHERE id = :i'), {'i': dataset_id}).one())\n\n\n"
+    "def create_api_v1():\n    api_v1 = FastAPI(title='API v1')\n    api_v1.include_router(router)\n"
+    "    return api_v1\n\n\napi_v1 = create_api_v1()\n"
+)
+ARGILLA_APP = (
+    "from contextlib import asynccontextmanager\n\nimport backoff\nfrom fastapi import FastAPI\n"
+    "from sqlalchemy import text\n\nfrom .db import engine\nfrom .routes import api_v1\n\n\n"
+    "@asynccontextmanager\nasync def app_lifespan(app: FastAPI):\n    configure_database()\n    yield\n\n\n"
+    "def configure_database():\n    @backoff.on_exception(backoff.expo, ConnectionError, max_time=60)\n"
+    "    def ping_database():\n        with engine.connect() as conn:\n            conn.execute(text('SELECT 1'))\n\n"
+    "    ping_database()\n\n\n"
+    "def configure_api_router(app: FastAPI):\n    app.mount('/api/v1', api_v1)\n\n\n"
+    "def create_server_app() -> FastAPI:\n    app = FastAPI(lifespan=app_lifespan)\n    configure_api_router(app)\n"
+    "    return app\n"
+)
+
+
+def test_probe_in_a_nested_function_and_a_factory_built_sub_app_mounted_in_the_app(project: Any) -> None:
+    """argilla-server: the lifespan calls ``configure_database()``, which defines a retrying
+    ``ping_database()`` inside and calls it; the API sub-app is built by ``create_api_v1()``, bound at
+    module level and mounted by a helper of the app factory: it is judged with that app."""
+    project.write("svc/__init__.py", "")
+    project.write("svc/db.py", ENGINE)
+    project.write("svc/routes.py", ARGILLA_ROUTES)
+    project.write("svc/app.py", ARGILLA_APP)
+    assert ids(project, "BL601") == set()
+    project.write("svc/app.py", ARGILLA_APP.replace("    ping_database()\n", "    pass\n"))
+    assert ids(project, "BL601") == {("svc/app.py", 31, "BL601")}, "only the app is judged, not api_v1"

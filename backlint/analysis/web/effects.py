@@ -149,6 +149,8 @@ class Effects:
         found = self.index.function(ref, near)
         if found is not None:
             return found
+        if ":" in ref:  # a function defined inside another: ``pkg.mod.configure_redis:ping_redis``
+            return self.index.function(ref.replace(":", "."), near)
         receiver, _, method = ref.rpartition(".")
         if not receiver or not method:
             return None

@@ -127,6 +127,13 @@ class Routing:
             if deref is not None:
                 module, assigns = deref
                 return self.nodes.get((module.path, module.local(assigns[0].ref)))
+            built = self.index.deref(candidate, near, "bindings")  # ``api_v1 = create_api_v1()``: the factory's app
+            factory = self.index.function(built[1][1], built[0]) if built and built[1][0] == "call" else None
+            if factory is not None:
+                owner, function = factory
+                keys = [(owner.path, owner.local(returned)) for returned in function.returned_refs]
+                if any(key in self.nodes for key in keys):
+                    return next(self.nodes[key] for key in keys if key in self.nodes)
         return None
 
     def _build(self) -> None:
