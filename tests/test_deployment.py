@@ -354,3 +354,35 @@ def test_test_files_are_not_judged(project: Any) -> None:
         "claims = jwt.decode(t, options={'verify_signature': False})\n"
     )
     assert lint(project, "tests/test_auth.py", code, "BL701,BL803") == set()
+
+
+PRETALX_MIDDLEWARE = """from django.core.exceptions import DisallowedHost
+from django.http.request import split_domain_port
+
+
+class MultiDomainMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        domain, _ = split_domain_port(request.get_host())
+        if domain not in known_domains():
+            raise DisallowedHost(f"Unknown host: {domain}")
+        return self.get_response(request)
+"""
+
+
+def test_allowed_hosts_wildcard_with_the_apps_own_host_validating_middleware(project: Any) -> None:
+    """pretalx serves events on custom domains it knows only at run time: ``ALLOWED_HOSTS = ["*"]``
+    and ``MultiDomainMiddleware`` (in another module) raises ``DisallowedHost`` for unknown hosts."""
+    project.write("pretalx/__init__.py", "")
+    project.write("pretalx/common/__init__.py", "")
+    project.write("pretalx/common/middleware.py", PRETALX_MIDDLEWARE)
+    settings = (
+        SETTINGS + 'ALLOWED_HOSTS = ["*"]  # We have our own security middleware to allow for custom event URLs\n'
+        "MIDDLEWARE = [\n    'django.middleware.security.SecurityMiddleware',\n"
+        "    'pretalx.common.middleware.MultiDomainMiddleware',\n]\n"
+    )
+    assert lint(project, "pretalx/settings.py", settings, "BL703") == set()
+    unlisted = settings.replace("    'pretalx.common.middleware.MultiDomainMiddleware',\n", "")
+    assert lint(project, "pretalx/settings.py", unlisted, "BL703") == {(3, "note")}

@@ -597,18 +597,47 @@ def _package(module: ModuleFacts) -> str:
     return "/".join(top[:-1] if top[-1].endswith(".py") else top)  # a top-level module: its directory
 
 
-class DjangoAllowedHostsWildcard(Rule):
-    """``ALLOWED_HOSTS`` accepting any Host header in Django settings that are not dev-only."""
+ALLOWED_HOSTS_FACT = "allowed-hosts-wildcard"
+HOST_VALIDATORS_FACT = "host-validators"
+_DISALLOWED_HOST = "django.core.exceptions.DisallowedHost"
 
-    id = "BL703"
+
+class AllowedHostsFacts(FactCollector):
+    """Records, for BL703, a top-level ``ALLOWED_HOSTS`` containing ``"*"`` in Django settings that are
+    not dev-only (with the settings' ``MIDDLEWARE``), and the project's classes and functions that
+    reject a request's host by raising Django's ``DisallowedHost`` (a host-validating middleware)."""
+
     REQUIRES = (Scopes,)
-    TRIGGERS = ("ALLOWED_HOSTS",)
+    TRIGGERS = ("ALLOWED_HOSTS", "DisallowedHost")
+
+    def __init__(self, context: FileContext) -> None:
+        super().__init__(context)
+        self.scopes: list[str] = []  # enclosing top-level class or function
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scopes.append(node.name.value)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self.scopes.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scopes.append(node.name.value)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.scopes.pop()
+
+    def visit_Raise(self, node: cst.Raise) -> None:
+        raised = node.exc.func if isinstance(node.exc, cst.Call) else node.exc
+        if self.scopes and raised is not None and self.context.qualified_name(raised) == _DISALLOWED_HOST:
+            self.context.add_fact(HOST_VALIDATORS_FACT, f"{self.context.module_name}.{self.scopes[0]}")
 
     def leave_Module(self, node: cst.Module) -> None:
         """Read once every module-level name is bound."""
         if not _settings_module(self.context, node) or _dev_settings(self.context):
             return
         literals = Literals(self.context, "framework-debug")
+        wildcard: cst.CSTNode | None = None
+        middleware: list[str] = []
         for statement in node.body:
             if not isinstance(statement, cst.SimpleStatementLine):
                 continue
@@ -616,16 +645,40 @@ class DjangoAllowedHostsWildcard(Rule):
                 if not isinstance(small, (cst.Assign, cst.AugAssign)):
                     continue
                 targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
-                if not any(isinstance(t, cst.Name) and t.value == "ALLOWED_HOSTS" for t in targets):
-                    continue
+                names = {t.value for t in targets if isinstance(t, cst.Name)}
                 value = literals.evaluate(small.value)
-                if isinstance(value, list) and "*" in value and _literal_list(small.value):
-                    self.report(
-                        statement,
-                        '`ALLOWED_HOSTS` contains "*": Django then trusts any Host header, which poisons '
-                        "password-reset links and absolute URLs built from the request; list the real host names "
-                        "(unless a proxy in front already rejects unknown hosts)",
-                    )
+                if "MIDDLEWARE" in names and isinstance(value, list):
+                    middleware += [v for v in value if isinstance(v, str)]
+                if "ALLOWED_HOSTS" in names and isinstance(value, list) and "*" in value and _literal_list(small.value):
+                    wildcard = wildcard or statement
+        if wildcard is not None:
+            self.context.add_fact(ALLOWED_HOSTS_FACT, {"span": self.context.locate(wildcard), "middleware": middleware})
+
+
+class DjangoAllowedHostsWildcard(ProjectRule):
+    """``ALLOWED_HOSTS`` accepting any Host header in Django settings that are not dev-only.
+
+    Judged over the project: a middleware of the settings' ``MIDDLEWARE`` that rejects unknown hosts
+    itself (raises ``DisallowedHost``, as pretalx's ``MultiDomainMiddleware`` does for its events'
+    custom domains) takes over what ``ALLOWED_HOSTS`` would check, and lives in another module.
+    """
+
+    id = "BL703"
+
+    def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
+        validators = {name for module in modules for name in module.get(HOST_VALIDATORS_FACT)}
+        out: list[ProjectFinding] = []
+        for module in modules:
+            for fact in module.get(ALLOWED_HOSTS_FACT):
+                if validators & set(fact["middleware"]):
+                    continue  # the app validates the Host header in its own middleware
+                message = (
+                    '`ALLOWED_HOSTS` contains "*": Django then trusts any Host header, which poisons '
+                    "password-reset links and absolute URLs built from the request; list the real host names "
+                    "(unless a proxy in front already rejects unknown hosts)"
+                )
+                out.append(ProjectFinding(self.id, module.path, fact["span"], message))
+        return out
 
 
 def _literal_list(node: cst.BaseExpression) -> bool:
