@@ -505,3 +505,25 @@ def test_probe_in_a_nested_function_and_a_factory_built_sub_app_mounted_in_the_a
     assert ids(project, "BL601") == set()
     project.write("svc/app.py", ARGILLA_APP.replace("    ping_database()\n", "    pass\n"))
     assert ids(project, "BL601") == {("svc/app.py", 31, "BL601")}, "only the app is judged, not api_v1"
+
+
+IHATEMONEY = (
+    "import os\n\nfrom flask import Flask\nfrom flask_migrate import Migrate, upgrade\n"
+    "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n\n\n"
+    "def setup_database(app):\n    db.init_app(app)\n    Migrate(app, db)\n"
+    "    migrations_path = os.path.join(app.root_path, 'migrations')\n"
+    "    with app.app_context():\n        upgrade(migrations_path)\n\n\n"
+    "def create_app():\n    app = Flask(__name__)\n    app.config.from_envvar('SETTINGS')\n"
+    "    setup_database(app)\n\n    @app.get('/projects/<int:project_id>')\n    def project(project_id):\n"
+    "        return db.session.get_or_404(Project, project_id).to_dict()\n\n    return app\n"
+)
+
+
+def test_migrations_run_at_startup_are_a_round_trip(project: Any) -> None:
+    """ihatemoney's factory runs ``flask_migrate.upgrade()`` at startup: it reads the migration table
+    and fails loudly when the database is down (table store-probes)."""
+    project.write("money/__init__.py", "")
+    project.write("money/run.py", IHATEMONEY)
+    assert ids(project, "BL601") == set()
+    project.write("money/run.py", IHATEMONEY.replace("        upgrade(migrations_path)\n", "        pass\n"))
+    assert {f[2] for f in ids(project, "BL601")} == {"BL601"}
