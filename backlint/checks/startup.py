@@ -54,7 +54,12 @@ def _startup_effects(model: ProjectModel, app: App, *, noted: bool = True) -> li
             continue
         main_ok = hook.module is app.node.module
         effects += model.effects(
-            hook.module, hook.function, before_yield=hook.before_yield, main_ok=main_ok, uses_result=hook.result_used
+            hook.module,
+            hook.function,
+            before_yield=hook.before_yield,
+            main_ok=main_ok,
+            uses_result=hook.result_used,
+            nested=True,
         )
     return [e for e in effects if e.effect != "lazy"]
 

@@ -142,15 +142,16 @@ class Effects:
         site = IoSite(method, None, None, origin=("ref", receiver))
         return near, FunctionFacts(ref, method, None, None, [], [], True, io=[site])
 
-    def callee(self, ref: str, near: Module) -> tuple[Module, FunctionFacts] | None:
+    def callee(self, ref: str, near: Module, *, nested: bool = False) -> tuple[Module, FunctionFacts] | None:
         """The project function a call of ``ref`` runs: a function, or a method of a project class
         called on an instance bound to a name (``db.fetchone()`` with ``db = Database(...)`` in
-        another module), looked up through the class's project bases."""
+        another module), looked up through the class's project bases; with ``nested``, also a function
+        defined inside the caller (``pkg.mod.configure_redis:ping_redis``)."""
         found = self.index.function(ref, near)
         if found is not None:
             return found
-        if ":" in ref:  # a function defined inside another: ``pkg.mod.configure_redis:ping_redis``
-            return self.index.function(ref.replace(":", "."), near)
+        if ":" in ref:
+            return self.index.function(ref.replace(":", "."), near) if nested else None
         receiver, _, method = ref.rpartition(".")
         if not receiver or not method:
             return None
@@ -186,13 +187,16 @@ class Effects:
         main_ok: bool = False,
         uses_result: bool = False,
         trust_results: bool = True,
+        nested: bool = False,
     ) -> list[Effect]:
         """Data-store calls reached from ``function`` through project calls, with swallowing guards.
 
         A guard that reports the failure through a return value the caller uses (``return False``)
         does not swallow it, unless ``trust_results`` is off (a health route must turn it into a status).
+        ``nested``: follow functions defined inside the callers too (a startup path's retrying
+        ``ping_redis()`` defined in ``configure_redis()``).
         """
-        walk = _Walk(self, trust_results)
+        walk = _Walk(self, trust_results, nested)
         return walk.effects(module, function, before_yield, main_ok, uses_result and trust_results, top, 0, set())
 
     def probe_hints(
@@ -205,7 +209,7 @@ class Effects:
         seen.add(function.qualname)
         hints = list(function.probe_names)
         for call in function.calls:
-            target = self.callee(call.target, module)
+            target = self.callee(call.target, module, nested=True)
             if target is not None:
                 hints += self.probe_hints(target[0], target[1], depth + 1, seen)
             elif _probe_name(call.target.rpartition(".")[2]) and self.index.split(call.target, module) is not None:
@@ -216,9 +220,10 @@ class Effects:
 class _Walk:
     """One ``Effects.effects`` question: whether results returned to callers are trusted."""
 
-    def __init__(self, effects: Effects, trust: bool) -> None:
+    def __init__(self, effects: Effects, trust: bool, nested: bool = False) -> None:
         self.owner = effects
         self.trust = trust
+        self.nested = nested
 
     def effects(
         self,
@@ -276,7 +281,7 @@ class _Walk:
                 for kind in _STORE_KINDS:
                     out.append(Effect(kind, "io", True, swallowed, function.qualname, answered and top))
                 continue
-            target = self.owner.callee(call.target, module)
+            target = self.owner.callee(call.target, module, nested=self.nested)
             if target is None:
                 continue
             uses = call.result_used and self.trust

@@ -111,11 +111,12 @@ class ProjectModel:
         main_ok: bool = False,
         uses_result: bool = False,
         trust_results: bool = True,
+        nested: bool = False,
     ) -> list[Effect]:
         """Data-store calls reached from ``function`` through project calls (``Effects.effects``)."""
         return self.store_effects.effects(
             module, function, before_yield=before_yield, top=top, main_ok=main_ok, uses_result=uses_result,
-            trust_results=trust_results,
+            trust_results=trust_results, nested=nested,
         )  # fmt: skip
 
     def probe_hints(self, module: Module, function: FunctionFacts) -> list[str]:
