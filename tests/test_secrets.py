@@ -477,6 +477,28 @@ def test_find_secret_spans_covers_every_secret_of_a_file_and_nothing_else() -> N
     assert find_secret_spans("def broken(:\n", KNOWLEDGE) == []
 
 
+def test_prose_about_a_password_holds_no_sql_password() -> None:
+    """A docstring that says "a password's name ... its class's fields" is no `PASSWORD '...'` SQL
+    text: before, the apostrophes were taken for a quoted password, and the output masker then
+    starred " around it " in every message of a run over this repository."""
+    from backlint.analysis.secrets.spans import find_secret_spans
+
+    source = textwrap.dedent(
+        '''
+        def password_name(self, name, around=()):
+            """Is ``name`` a password's name here? Not when its only password word has another sense
+            that the names around it speak of: ``around`` and the frame's own (its class's fields)."""
+            return name in around
+
+
+        cursor.execute("ALTER ROLE reporter PASSWORD 'R3p0rt!ng2024'")
+        cursor.execute("SET PASSWORD = PASSWORD('Wh1sk3y-Tang0')")
+        '''
+    )
+    found = [source[a:b] for a, b, _ in find_secret_spans(source, KNOWLEDGE)]
+    assert found == ["R3p0rt!ng2024", "Wh1sk3y-Tang0"]
+
+
 def test_names_that_look_secret_but_are_not(project) -> None:  # type: ignore[no-untyped-def]
     """Environment-variable names in a config mapping, a redaction marker, an emoji table entry, a
     fake funding source's stand-in secret, a token issuer: no credential among them."""
