@@ -377,7 +377,8 @@ def test_allowed_hosts_wildcard_with_the_apps_own_host_validating_middleware(pro
     and ``MultiDomainMiddleware`` (in another module) raises ``DisallowedHost`` for unknown hosts."""
     project.write("pretalx/__init__.py", "")
     project.write("pretalx/common/__init__.py", "")
-    project.write("pretalx/common/middleware.py", PRETALX_MIDDLEWARE)
+    project.write("pretalx/common/middleware/__init__.py", "from .domains import MultiDomainMiddleware\n")
+    project.write("pretalx/common/middleware/domains.py", PRETALX_MIDDLEWARE)
     settings = (
         SETTINGS + 'ALLOWED_HOSTS = ["*"]  # We have our own security middleware to allow for custom event URLs\n'
         "MIDDLEWARE = [\n    'django.middleware.security.SecurityMiddleware',\n"

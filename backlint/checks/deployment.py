@@ -660,13 +660,14 @@ class DjangoAllowedHostsWildcard(ProjectRule):
 
     Judged over the project: a middleware of the settings' ``MIDDLEWARE`` that rejects unknown hosts
     itself (raises ``DisallowedHost``, as pretalx's ``MultiDomainMiddleware`` does for its events'
-    custom domains) takes over what ``ALLOWED_HOSTS`` would check, and lives in another module.
+    custom domains) does what ``ALLOWED_HOSTS`` would; it lives in another module, or its package's.
     """
 
     id = "BL703"
 
     def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
         validators = {name for module in modules for name in module.get(HOST_VALIDATORS_FACT)}
+        validators |= {f"{v.rpartition('.')[0].rpartition('.')[0]}.{v.rpartition('.')[2]}" for v in validators}
         out: list[ProjectFinding] = []
         for module in modules:
             for fact in module.get(ALLOWED_HOSTS_FACT):
