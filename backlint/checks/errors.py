@@ -7,12 +7,9 @@ from collections.abc import Iterator
 import libcst as cst
 
 from backlint.analysis.exceptions import catches_every_error, caught_names
-from backlint.analysis.logging import LogCalls
 from backlint.analysis.origins import Origins
-from backlint.analysis.scopes import Scope, Scopes
 from backlint.analysis.strings import name_tokens
-from backlint.analysis.web.answers import OK, Answers, literal_status
-from backlint.analysis.web.syntax import is_class_name
+from backlint.checks.request_paths import RequestPaths, is_boolean, method_name, short_code
 from backlint.core.catalog import Knowledge
 from backlint.core.rule import FileContext, Rule
 from backlint.pipeline.walk import scope_descendants
@@ -33,17 +30,6 @@ _COLLECTION_UPDATES = frozenset({"append", "add", "extend", "insert", "setdefaul
 # Words of a test that reads an error value (``if error:``, ``if data.get("error"):``): its branch handles
 # a failure that is already being reported, as an ``except`` does.
 _ERROR_WORDS = frozenset({"error", "errors", "err", "failure", "failed", "exception"})
-# Words of a call that records the failure somewhere (``log_error``, ``capture_exception``, ``report``).
-_RECORDING_WORDS = frozenset({"log", "logger", "logging", "exception", "capture", "report", "traceback", "warn"})
-# Keys of an answer that reports a failure with a 2xx (BL404's case, not this rule's).
-_ERROR_KEYS = frozenset({"error", "errors", "err", "detail", "message", "msg", "success", "ok", "failed"})
-_MAX_CALLER_DEPTH = 4  # module functions followed from a handler's function back to an endpoint
-# Methods that only process text or read and parse a body already received (``header.split(" ")``,
-# ``await response.json()``): a ``try`` of these and parsers fails on the text, not on I/O.
-_TEXT_METHODS = frozenset(
-    {"split", "rsplit", "strip", "partition", "rpartition", "decode", "encode", "lower", "upper", "replace", "json"}
-)
-_STATUS_KEYWORDS = frozenset({"code", "status", "status_code"})
 # Words of a class, function or module that ships records (``ContextLog.send_job``, ``telemetry.ping``): its
 # own outbound call failing cannot be recorded through itself, and the work it observes goes on.
 _SHIPPING_WORDS = frozenset(
@@ -53,7 +39,6 @@ _SHIPPING_WORDS = frozenset(
 # index): ``delete_collection(name)`` before the function fills ``name`` again fails when it is not there yet.
 _DELETIONS = frozenset({"delete", "drop"})
 _CONTAINERS = frozenset({"collection", "index", "table", "bucket", "queue", "namespace", "schema", "cache"})
-_CONTEXT_PROCESSORS = "context_processors"  # Django's module of template context processors (by convention)
 # First words of a call that fills a container again (``save_docs_to_vector_db``, ``create_index``).
 _FILLS = frozenset(
     (w,) for w in ("save", "insert", "add", "create", "upsert", "index", "reindex", "write", "store", "put", "build")
@@ -115,15 +100,6 @@ def _store_round_trips(knowledge: Knowledge) -> frozenset[str]:
     return frozenset(methods - _COMMON_METHODS)
 
 
-def _is_boolean(value: cst.BaseExpression) -> bool:
-    """``True``, ``False``, a comparison or a negation: what a predicate returns."""
-    if isinstance(value, cst.Name):
-        return value.value in ("True", "False")
-    return isinstance(value, cst.Comparison) or (
-        isinstance(value, cst.UnaryOperation) and isinstance(value.operator, cst.Not)
-    )
-
-
 def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
 
@@ -142,13 +118,6 @@ def _reads_error(test: cst.BaseExpression) -> bool:
     return bool(words & _ERROR_WORDS)
 
 
-def _method_name(call: cst.Call) -> str:
-    func = call.func
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
-    return func.value if isinstance(func, cst.Name) else ""
-
-
 class ExceptionSwallowed(Rule):
     """An ``except`` for every error or a data-store base error whose body does nothing with the error."""
 
@@ -159,7 +128,7 @@ class ExceptionSwallowed(Rule):
 
     def __init__(self, context: FileContext, level: str) -> None:
         super().__init__(context, level)
-        self.paths = _RequestPaths(context)
+        self.paths = RequestPaths(context)
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         body = _small_statements(node.body)
@@ -190,6 +159,14 @@ class ExceptionSwallowed(Rule):
             )
         self.report(node, message)
 
+    def note_answer(self, node: cst.ExceptHandler) -> None:
+        """Notes ``node`` as ``visit_ExceptHandler`` does, reporting nothing: the handlers that answer silently,
+        for the project pass (backlint/checks/errors_project.py) to follow to endpoints of other modules."""
+        body = _small_statements(node.body)
+        if body is not None and (all(_discards(s) for s in body) or self._masks_store_failure(body)):
+            return
+        self._note_answer(node)
+
     def _note_answer(self, node: cst.ExceptHandler) -> None:
         """A broad ``except`` that answers (a page, None, False, a 2xx or 4xx) without logging, re-raising or
         handing the error on: reported at the end of the module if its function is on a request path."""
@@ -213,7 +190,7 @@ class ExceptionSwallowed(Rule):
             caught = "except:" if handler.type is None else f"except {_code(handler.type)}:"
             where = "the endpoint" if endpoint.node is self.paths.frame_node(handler) else "a function called by"
             message = (
-                f"`{caught}` answers `{_short(answer)}` in {where} `{endpoint.name}` without logging or re-raising "
+                f"`{caught}` answers `{short_code(answer)}` in {where} `{endpoint.name}` without logging or re-raising "
                 "the error: the failure vanishes from the request path; log it with logger.exception() (or let "
                 "it reach the app's error handler)"
             )
@@ -233,8 +210,8 @@ class ExceptionSwallowed(Rule):
         returned = [n.value for n in nodes if isinstance(n, cst.Return) and n.value is not None]
         if not returned:
             return False
-        calls = [_method_name(n) for n in nodes if isinstance(n, cst.Call)]
-        if all(_is_boolean(v) for v in returned) and not any(c in _WRITES for c in calls):
+        calls = [method_name(n) for n in nodes if isinstance(n, cst.Call)]
+        if all(is_boolean(v) for v in returned) and not any(c in _WRITES for c in calls):
             return False  # a probe that reads (``has_collection``, ``detect_json1``): False is its answer
         methods = self.context.knowledge.derived(_store_round_trips)
         return any(c in methods for c in calls)
@@ -335,7 +312,7 @@ class ExceptionSwallowed(Rule):
             value = value.expression
         if not isinstance(value, cst.Call):
             return isinstance(value, (cst.Ellipsis, cst.SimpleString, cst.ConcatenatedString))
-        name = _method_name(value)
+        name = method_name(value)
         knowledge = self.context.knowledge
         cleanup = knowledge.values("cleanup-methods", "name")
         if name in _COLLECTION_UPDATES or name in cleanup or name.partition("_")[0] in cleanup:
@@ -343,7 +320,7 @@ class ExceptionSwallowed(Rule):
         methods = {r["name"] for r in knowledge.rows("best-effort-calls") if r["form"] in ("method", "answer")}
         if name in methods:
             return True  # a metric update, or a check whose answer the statement discards
-        if self._best_effort_step(value) or self._reads_store(value) or self._writes_console(value):
+        if self._best_effort_step(value) or _reads_store(value) or self._writes_console(value):
             return True
         if self._ships_record(value):
             return True
@@ -358,7 +335,7 @@ class ExceptionSwallowed(Rule):
         by its first word (``_mirror_file_to_machine_config``, ``recalc_sort_value``: derived state whose
         source stands), form ``signal`` given keyword arguments only (``update.send(watch_uuid=uuid)``: a
         signal to its receivers, blinker's and Django's)."""
-        name = _method_name(call)
+        name = method_name(call)
         words = name_tokens(name)
         keywords = {a.keyword.value for a in call.args if a.keyword is not None}
         for row in self.context.knowledge.rows("best-effort-calls"):
@@ -370,19 +347,6 @@ class ExceptionSwallowed(Rule):
             if form == "signal" and name == row["name"] and call.args and len(keywords) == len(call.args):
                 return isinstance(call.func, cst.Attribute)
         return False
-
-    def _reads_store(self, call: cst.Call) -> bool:
-        """``cursor.execute("SELECT ...")``: a read whose rows the ``try`` fetches next (an assignment)."""
-        if _method_name(call) != "execute" or not call.args:
-            return False
-        query = call.args[0].value
-        if isinstance(query, cst.SimpleString):
-            text = query.raw_value
-        elif isinstance(query, cst.FormattedString):
-            text = "".join(p.value for p in query.parts if isinstance(p, cst.FormattedStringText))
-        else:
-            return False
-        return text.lstrip().split(" ", 1)[0].upper() == "SELECT"
 
     def _writes_console(self, call: cst.Call) -> bool:
         """A message written to the console (``os.write(sys.stderr.fileno(), msg)`` in a signal handler,
@@ -418,7 +382,7 @@ class ExceptionSwallowed(Rule):
         call = call.expression if isinstance(call, cst.Await) else call
         if not isinstance(call, cst.Call):
             return False
-        words = name_tokens(_method_name(call))
+        words = name_tokens(method_name(call))
         if words[:1] not in {(w,) for w in _DELETIONS} or not set(words[1:]) & _CONTAINERS:
             return False
         given = {a.value.value for a in call.args if isinstance(a.value, cst.Name)}
@@ -460,8 +424,8 @@ class ExceptionSwallowed(Rule):
         methods = {r["name"] for r in knowledge.rows("input-parsers") if r["form"] == "method"}
         return any(
             self.context.qualified_name(call.func) in calls
-            or (isinstance(call.func, cst.Attribute) and _method_name(call) in methods)
-            or name_tokens(_method_name(call))[:1] == ("parse",)
+            or (isinstance(call.func, cst.Attribute) and method_name(call) in methods)
+            or name_tokens(method_name(call))[:1] == ("parse",)
             for call in _chain_calls(value.expression if isinstance(value, cst.Await) else value)
         )
 
@@ -547,10 +511,24 @@ class ExceptionSwallowed(Rule):
         return out
 
 
+def _reads_store(call: cst.Call) -> bool:
+    """``cursor.execute("SELECT ...")``: a read whose rows the ``try`` fetches next (an assignment)."""
+    if method_name(call) != "execute" or not call.args:
+        return False
+    query = call.args[0].value
+    if isinstance(query, cst.SimpleString):
+        text = query.raw_value
+    elif isinstance(query, cst.FormattedString):
+        text = "".join(p.value for p in query.parts if isinstance(p, cst.FormattedStringText))
+    else:
+        return False
+    return text.lstrip().split(" ", 1)[0].upper() == "SELECT"
+
+
 def _callees(call: cst.Call) -> list[str]:
     """The name of what a call runs: its function, and a function it is handed to run
     (``asyncio.to_thread(save_docs, ...)``, ``run_in_threadpool(save_docs, ...)``)."""
-    names = [_method_name(call)]
+    names = [method_name(call)]
     first = call.args[0].value if call.args and call.args[0].keyword is None else None
     if isinstance(first, cst.Name):
         names.append(first.value)
@@ -561,198 +539,7 @@ def _callees(call: cst.Call) -> list[str]:
 
 def _opens_cursor(item: cst.BaseExpression) -> bool:
     """``connection.cursor()``: what the block does with it decides (a read, or a write)."""
-    return isinstance(item, cst.Call) and _method_name(item) == "cursor" and not item.args
-
-
-def _short(node: cst.CSTNode) -> str:
-    text = " ".join(_code(node).split())
-    return text if len(text) <= 60 else text[:59] + "…"
-
-
-class _RequestPaths:
-    """Broad ``except`` clauses that answer silently, and whether their function is on a request path of
-    the module: an endpoint, or a module function an endpoint calls (through others of the module)."""
-
-    def __init__(self, context: FileContext) -> None:
-        self.context = context
-        self.answers = Answers(context.knowledge, context.qualified_name)
-        self.logs = LogCalls(context)
-        self.noted: list[tuple[cst.ExceptHandler, cst.CSTNode, Scope]] = []
-        self._frames: dict[int, Scope] = {}
-
-    def note(self, handler: cst.ExceptHandler) -> None:
-        answer = self.silent_answer(handler)
-        if answer is None:
-            return
-        frame = self.context.get(Scopes).current.frame
-        if frame.kind == "function":
-            self._frames[id(handler)] = frame
-            self.noted.append((handler, answer, frame))
-
-    def frame_node(self, handler: cst.ExceptHandler) -> cst.CSTNode | None:
-        frame = self._frames.get(id(handler))
-        return frame.node if frame is not None else None
-
-    def on_request_paths(self) -> list[tuple[cst.ExceptHandler, cst.CSTNode, Scope]]:
-        """(handler, answer, endpoint) of each noted handler whose function an endpoint reaches."""
-        origins = self.context.get(Origins)
-        out = []
-        processors = self.context.module_name.rpartition(".")[2] == _CONTEXT_PROCESSORS
-        for handler, answer, frame in self.noted:
-            endpoint = self._endpoint_reaching(origins, frame, processors)
-            if endpoint is not None:
-                out.append((handler, answer, endpoint))
-        return out
-
-    @staticmethod
-    def _endpoint_reaching(origins: Origins, frame: Scope, processors: bool = False) -> Scope | None:
-        """The endpoint that calls ``frame`` (through module functions). In a Django ``context_processors``
-        module a function taking ``request`` is a context processor that every template runs, not a view:
-        it degrades to defaults by design, so only a routed (decorated) endpoint counts there."""
-        stack = [(frame, 0)]
-        seen: set[int] = set()
-        while stack:
-            scope, depth = stack.pop()
-            if id(scope) in seen:
-                continue
-            seen.add(id(scope))
-            routed = not processors or (isinstance(scope.node, cst.FunctionDef) and bool(scope.node.decorators))
-            if routed and origins.is_endpoint(scope):
-                return scope
-            if depth < _MAX_CALLER_DEPTH:
-                stack += [(site.scope.frame, depth + 1) for _, site in origins.callers(scope)]
-        return None
-
-    def silent_answer(self, handler: cst.ExceptHandler) -> cst.CSTNode | None:
-        """What the handler returns when it answers without recording or handing on the error: a page, a
-        value, None or False (not a 5xx response: BL403; not a 2xx error body: BL404; not a 4xx, which says
-        the handler judged the client's input at fault)."""
-        name = handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None
-        answer: cst.CSTNode | None = None
-        for child in scope_descendants(handler.body):
-            if isinstance(child, cst.Name) and child.value == name:
-                return None  # handed on (``flash(str(e))``, ``return error_page(e)``)
-            if isinstance(child, cst.Raise):
-                return None  # re-raised, raised as another error, or an HTTP error raised
-            if isinstance(child, cst.Call) and (
-                self._records(child) or self.answers.http_error(child)[0] or _gives_status(child)
-            ):
-                return None  # recorded; or answered with a status of its own (``ws.close(code=4001)``, ``abort(404)``)
-            if isinstance(child, cst.Return) and child.value is not None and answer is None:
-                if self._answered_elsewhere(child.value) or self._flag_answer(child.value):
-                    return None
-                answer = child
-        return answer
-
-    def _flag_answer(self, value: cst.BaseExpression) -> bool:
-        """``return False`` (or ``{"sent": False}``) where the function answers ``True`` (``{"sent": True}``)
-        when it succeeds: a yes/no answer the caller reads, not a failure that vanishes."""
-        failed = _false_keys(value)
-        frame = self.context.get(Scopes).current.frame
-        if failed is None or frame.kind != "function":
-            return False
-        if failed == {""} and _predicate(frame.node):
-            return True  # ``verify_private_key(...) -> bool``: False is its answer for an input that fails
-        for node in scope_descendants(frame.node):
-            if isinstance(node, cst.Return) and node.value is not None and _true_keys(node.value) & failed:
-                return True
-        return False
-
-    def _records(self, call: cst.Call) -> bool:
-        if self.logs.is_log_call(call) or self.logs.is_output_call(call):
-            return True
-        name = _method_name(call) or (self.context.qualified_name(call.func) or "").rpartition(".")[2]
-        return bool(set(name_tokens(name)) & _RECORDING_WORDS)
-
-    def _answered_elsewhere(self, value: cst.BaseExpression) -> bool:
-        """A 5xx (or unknown-status) response is BL403's; a 2xx body saying it failed is BL404's."""
-        kind, status = self.answers.returned(value)
-        is_response = isinstance(value, cst.Call) and self.answers.response_row(value.func) is not None
-        if isinstance(value, cst.Tuple) and 2 <= len(value.elements) <= 3:
-            is_response = literal_status(value.elements[1].value) is not None
-        if is_response and (status is None or status >= 500) and kind != OK:
-            return True
-        if status is not None and 400 <= status < 500:
-            return True
-        if kind == OK:
-            body = value.elements[0].value if isinstance(value, cst.Tuple) and value.elements else value
-            keys = [
-                e.key.value.strip("'\"")
-                for e in (body.elements if isinstance(body, cst.Dict) else ())
-                if isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
-            ]
-            if isinstance(body, cst.Call):
-                keys += [a.keyword.value for a in body.args if a.keyword is not None]
-            return any(set(name_tokens(k)) & _ERROR_KEYS for k in keys)
-        return False
-
-    def parses_input(self, body: cst.BaseSuite) -> bool:
-        """The ``try`` only reads and parses values (``input-parsers`` calls, or no call at all), with no
-        ``await`` or ``with``: what fails there is the input, not I/O."""
-        knowledge = self.context.knowledge
-        calls = {r["name"] for r in knowledge.rows("input-parsers") if r["form"] == "call"}
-        calls |= {r["name"] for r in knowledge.rows("jwt-decoders") if r["form"] == "decode"}
-        methods = {r["name"] for r in knowledge.rows("input-parsers") if r["form"] == "method"} | _TEXT_METHODS
-        for node in scope_descendants(body):
-            if isinstance(node, cst.With):
-                return False
-            if isinstance(node, cst.Await) and not (
-                isinstance(node.expression, cst.Call) and _method_name(node.expression) in methods
-            ):
-                return False  # an awaited round trip (an awaited body parse, ``await r.json()``, is parsing)
-            if not isinstance(node, cst.Call):
-                continue
-            if self.context.qualified_name(node.func) in calls or is_class_name(node.func):
-                continue  # a parser, a token decoder, or a value object checking its arguments
-            if isinstance(node.func, cst.Attribute) and node.func.attr.value in methods:
-                continue
-            return False
-        return True
-
-
-def _predicate(function: cst.CSTNode) -> bool:
-    """A function annotated ``-> bool``, or whose every other answer is a comparison or a negation
-    (``return key is not None``): a yes/no check whose ``False`` its callers read."""
-    if not isinstance(function, cst.FunctionDef):
-        return False
-    returns = function.returns.annotation if function.returns is not None else None
-    if isinstance(returns, cst.Name):
-        return returns.value == "bool"
-    answers = [n.value for n in scope_descendants(function.body) if isinstance(n, cst.Return) and n.value is not None]
-    return bool(answers) and all(_is_boolean(a) for a in answers)
-
-
-def _gives_status(call: cst.Call) -> bool:
-    """A call given a literal status or close code (``ws.close(code=4001)``, ``Response(status=409)``)."""
-    return any(
-        a.keyword is not None and a.keyword.value in _STATUS_KEYWORDS and isinstance(a.value, cst.Integer)
-        for a in call.args
-    )
-
-
-def _flags(value: cst.BaseExpression, flag: str) -> set[str] | None:
-    """The keys set to ``flag`` (``True``/``False``) in a returned value: "" for the value itself."""
-    if isinstance(value, cst.Name):
-        return {""} if value.value == flag else None
-    items: list[tuple[str, cst.BaseExpression]] = []
-    if isinstance(value, cst.Dict):
-        items = [
-            (e.key.value.strip("'\""), e.value)
-            for e in value.elements
-            if isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
-        ]
-    elif isinstance(value, cst.Call):
-        items = [(a.keyword.value, a.value) for a in value.args if a.keyword is not None]
-    found = {k for k, v in items if isinstance(v, cst.Name) and v.value == flag}
-    return found or None
-
-
-def _false_keys(value: cst.BaseExpression) -> set[str] | None:
-    return _flags(value, "False")
-
-
-def _true_keys(value: cst.BaseExpression) -> set[str]:
-    return _flags(value, "True") or set()
+    return isinstance(item, cst.Call) and method_name(item) == "cursor" and not item.args
 
 
 def _chain_calls(node: cst.BaseExpression) -> Iterator[cst.Call]:
