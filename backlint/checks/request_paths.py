@@ -158,6 +158,8 @@ class RequestPaths:
             if isinstance(child, cst.Return) and child.value is not None and answer is None:
                 if self._answered_elsewhere(child.value) or self._flag_answer(child.value):
                     return None
+                if _enriched(handler, child.value, self.context.ancestors):
+                    return None
                 answer = child
         return answer
 
@@ -221,10 +223,33 @@ class RequestPaths:
                 continue
             if self.context.qualified_name(node.func) in calls or is_class_name(node.func):
                 continue  # a parser, a token decoder, or a value object checking its arguments
+            if isinstance(node.func, cst.Attribute) and is_class_name(node.func.value):
+                continue  # an alternative constructor (``GlobalID.from_id(text)``)
+            if name_tokens(method_name(node))[:1] == ("parse",) or "from" in name_tokens(method_name(node))[:1]:
+                continue  # a parse (``parse_id(text)``) or a conversion (``from_global_id_with_expected_type``)
             if isinstance(node.func, cst.Attribute) and node.func.attr.value in methods:
                 continue
             return False
         return True
+
+
+def _enriched(handler: cst.ExceptHandler, value: cst.BaseExpression, ancestors: list[cst.CSTNode]) -> bool:
+    """``return {**userinfo, **id_token_claims}`` in the ``try``, ``return id_token_claims`` in the ``except``: the
+    answer the function already held, which an optional call would have completed (a documented fallback)."""
+    if not isinstance(value, cst.Name):
+        return False
+    try_node = next(
+        (a for a in reversed(ancestors) if isinstance(a, (cst.Try, cst.TryStar)) and handler in a.handlers), None
+    )
+    if try_node is None:
+        return False
+    return any(
+        isinstance(node, cst.Return)
+        and node.value is not None
+        and not (isinstance(node.value, cst.Name))
+        and any(isinstance(n, cst.Name) and n.value == value.value for n in scope_descendants(node.value))
+        for node in scope_descendants(try_node.body)
+    )
 
 
 def _predicate(function: cst.CSTNode) -> bool:
