@@ -223,10 +223,8 @@ class RequestPaths:
                 continue
             if self.context.qualified_name(node.func) in calls or is_class_name(node.func):
                 continue  # a parser, a token decoder, or a value object checking its arguments
-            if isinstance(node.func, cst.Attribute) and is_class_name(node.func.value):
-                continue  # an alternative constructor (``GlobalID.from_id(text)``)
-            if name_tokens(method_name(node))[:1] == ("parse",) or "from" in name_tokens(method_name(node))[:1]:
-                continue  # a parse (``parse_id(text)``) or a conversion (``from_global_id_with_expected_type``)
+            if name_tokens(method_name(node))[:1] in (("parse",), ("from",)):
+                continue  # a parse (``parse_id(text)``), a conversion (``GlobalID.from_id(text)``, ``from_global_id``)
             if isinstance(node.func, cst.Attribute) and node.func.attr.value in methods:
                 continue
             return False
