@@ -84,7 +84,6 @@ def test_file_over_max_file_size_is_skipped_with_a_notice(tmp_path: Path) -> Non
 def test_unreadable_file_is_a_finding_not_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from conftest import run_cli
 
-
     (tmp_path / "secret.py").write_text(SWALLOW)
     (tmp_path / "open.py").write_text(SWALLOW)
     real = Path.read_bytes
@@ -144,8 +143,8 @@ def test_a_rule_bug_costs_one_file_names_the_rule_and_exits_2(tmp_path: Path, mo
     result = run_cli(".", "--format", "json", "--jobs", "1", "--no-cache", cwd=tmp_path)
     assert result.exit_code == 2
     assert [f["path"] for f in result.json()["findings"]] == ["fine.py"]
-    (notice,) = result.json()["notices"]
-    assert notice["path"] == "cursed.py" and notice["level"] == "error"
+    # The crashed file may hold BL402's project facts (its handlers): the run also says what it could not judge.
+    (notice,) = [n for n in result.json()["notices"] if n["path"] == "cursed.py" and n["level"] == "error"]
     assert "BL402" in notice["message"] and "boom" in notice["message"]
     text = run_cli(".", "--jobs", "1", "--no-cache", cwd=tmp_path)
     assert text.exit_code == 2
