@@ -411,8 +411,9 @@ def test_internal_error_marks_the_run_unsuccessful(project, sarif, monkeypatch) 
     assert code == 2
     (invocation,) = log["runs"][0]["invocations"]
     assert invocation["executionSuccessful"] is False
-    (note,) = invocation["toolExecutionNotifications"]
-    assert note["level"] == "error" and "boom" in note["message"]["text"]
+    # (the crashed file may hold BL402's project facts: a "not judged" note may follow the error)
+    (note,) = [n for n in invocation["toolExecutionNotifications"] if n["level"] == "error"]
+    assert "boom" in note["message"]["text"]
 
 
 def test_sensitive_findings_never_carry_source(project, schema_validator) -> None:  # type: ignore[no-untyped-def]
