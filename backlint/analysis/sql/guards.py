@@ -12,7 +12,11 @@ A call of a *validator* of the module (a function, or a method through ``self``/
 statement guards the names it is passed for the rest of the block: a validator raises unless its
 parameter passes such a check, made at its top level before any ``return`` (lnbits'
 ``_require_identifier({"table": table}, "table")``, which checks ``data.get(key)`` against an
-identifier regex). Validators may call validators.
+identifier regex). Validators may call validators. A *predicate* of the module (every return that
+does not answer False/None is such a check of its parameter: ``return bool(IDENTIFIER.fullmatch(name))``)
+tested in an ``if``/``assert`` counts as the check it returns. Calls of other modules' functions that
+may be validators or predicates are listed (``foreign_checks``) for the project pass, which knows them
+(backlint/checks/sql_project.py).
 """
 
 from __future__ import annotations
