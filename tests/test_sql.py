@@ -809,3 +809,24 @@ def test_a_check_does_not_vet_a_comprehension_variable_of_the_same_name(project)
         connection.cursor().execute(f"UPDATE users SET {sets} WHERE id = %s ORDER BY {col}", [pk])
     """
     assert _lint(project, code) == {(9, "BL104")}
+
+
+def test_a_row_looked_up_by_the_value_vets_it(project) -> None:  # type: ignore[no-untyped-def]
+    """lnbits' drop_extension_db: the schema name is looked up in the app's own table first and the
+    helper raises when no row is found; a row looked up by something else vets nothing."""
+    code = """
+    from fastapi import FastAPI
+
+    from app.core.db import db
+
+    app = FastAPI()
+
+    @app.delete("/{ext_id}/db")
+    async def drop_extension_db(ext_id: str, other: str):
+        row = await db.fetchone("SELECT * FROM dbversions WHERE db = :id", {"id": ext_id})
+        if not row:
+            raise Exception(f"Extension '{ext_id}' db version cannot be found")
+        await db.execute(f"DROP SCHEMA IF EXISTS {ext_id} CASCADE")
+        await db.execute(f"DROP SCHEMA IF EXISTS {other} CASCADE")
+    """
+    assert _lint(project, code) == {(13, "BL104")}

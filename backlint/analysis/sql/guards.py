@@ -36,6 +36,8 @@ from backlint.core.imports import dotted_name
 _TERMINATORS = (cst.Raise, cst.Return, cst.Continue, cst.Break)
 _EXISTENCE = frozenset({"exists", "first", "one", "one_or_none", "scalar", "count", "get"})
 _QUERIES = frozenset({"filter", "filter_by", "where", "get", "exclude"})
+# A raw query for one row whose SQL text comes first and the bound values after (``_found_rows``).
+_FETCH_ONE = frozenset({"fetchone", "fetchrow", "fetchval", "fetch_one", "fetch_val", "execute_fetchone"})
 
 
 @dataclasses.dataclass(eq=False)
@@ -86,7 +88,7 @@ class Guards:
             self.calls.setdefault(site.scope.frame, []).append(CallCheck(value, site))
 
     def record_if(self, node: cst.If) -> None:
-        tests = membership_tests(node.test, self.kb)
+        tests = membership_tests(node.test, self.kb) or self._found_rows(node.test)
         if not tests:
             return
         body, orelse = node.body, node.orelse
@@ -99,6 +101,33 @@ class Guards:
                     self._add(name, "after", collection)
             elif body_ends:
                 self._add(name, "after", collection)
+
+    def _found_rows(self, test: cst.BaseExpression) -> list[tuple[str, Test, bool]]:
+        """``row = await db.fetchone("SELECT … WHERE db = :id", {"id": ext_id})`` then ``if not row:
+        raise``: the names the row was looked up by are found in the app's own table (lnbits'
+        drop_extension_db)."""
+        negated = False
+        while isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            negated, test = not negated, test.expression
+        if not isinstance(test, cst.Name):
+            return []
+        bindings = self.scopes.current.frame.bindings.get(test.value, [])
+        value = bindings[-1].value if bindings and bindings[-1].kind == "assign" else None
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if not isinstance(value, cst.Call) or not isinstance(value.func, cst.Attribute):
+            return []
+        if value.func.attr.value not in _FETCH_ONE or not value.args:
+            return []
+        names: list[str] = []
+        for arg in value.args[1:]:
+            parts: list[cst.BaseExpression] = [arg.value]
+            if isinstance(arg.value, cst.Dict):
+                parts = [e.value for e in arg.value.elements if isinstance(e, cst.DictElement)]
+            elif isinstance(arg.value, (cst.Tuple, cst.List)):
+                parts = [e.value for e in arg.value.elements]
+            names += [p.value for p in parts if isinstance(p, cst.Name)]
+        return [(name, None, not negated) for name in names]
 
     def record_assert(self, node: cst.Assert) -> None:
         for name, collection, positive in membership_tests(node.test, self.kb):
