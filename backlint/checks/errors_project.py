@@ -106,13 +106,17 @@ class RequestCallFacts(FactCollector):
             if callee is None or (caller, callee) in recorded:
                 continue
             recorded.add((caller, callee))
+            endpoint = paths.routed(site.scope.frame)
             context.add_fact(
                 CALLS_FACT,
                 {
                     "caller": caller,
                     "callee": callee,
-                    "endpoint": paths.routed(site.scope.frame),
-                    "span": context.locate(call),
+                    "endpoint": endpoint,
+                    # Only an endpoint's call is shown (ExceptionSwallowedAcrossModules' related location):
+                    # a span makes the file stage resolve every position of the module (libcst's
+                    # PositionProvider, most of a cold run's time when every module records one).
+                    "span": context.locate(call) if endpoint else None,
                 },
             )
 
