@@ -77,6 +77,17 @@ def _statements(suite: cst.BaseSuite) -> list[cst.BaseStatement | cst.BaseSmallS
     return list(suite.body)
 
 
+def _sole_call(try_node: cst.Try | cst.TryStar) -> cst.Call | None:
+    """The call a ``try`` body consists of (``try: await client.drop(name)``), if it is just one."""
+    statements = _statements(try_node.body)
+    if len(statements) != 1 or not isinstance(statements[0], cst.SimpleStatementLine):
+        return None
+    line = statements[0].body
+    call = line[0].value if len(line) == 1 and isinstance(line[0], cst.Expr) else None
+    call = call.expression if isinstance(call, cst.Await) else call
+    return call if isinstance(call, cst.Call) else None
+
+
 def _assigned(statement: cst.BaseSmallStatement) -> list[cst.Name]:
     """The plain names a statement assigns."""
     if isinstance(statement, cst.Assign):
@@ -379,13 +390,8 @@ class ExceptionSwallowed(Rule):
         """``try: await client.delete_collection(collection_name=name) except: pass`` and a later call of the
         function fills a container given the same way (``save_docs(docs, collection_name=...)``, or the same
         name): a container dropped to be rebuilt, whose failure is that it was not there yet."""
-        statements = _statements(try_node.body)
-        if len(statements) != 1 or not isinstance(statements[0], cst.SimpleStatementLine):
-            return False
-        line = statements[0].body
-        call = line[0].value if len(line) == 1 and isinstance(line[0], cst.Expr) else None
-        call = call.expression if isinstance(call, cst.Await) else call
-        if not isinstance(call, cst.Call):
+        call = _sole_call(try_node)
+        if call is None:
             return False
         words = name_tokens(method_name(call))
         if words[:1] not in {(w,) for w in _DELETIONS} or not set(words[1:]) & _CONTAINERS:
@@ -462,13 +468,8 @@ class ExceptionSwallowed(Rule):
     def _checked_after(self, try_node: cst.Try | cst.TryStar) -> bool:
         """``try: create_dir(candidate) except: pass`` then ``if check_dir(candidate): ...``: the statement
         after the ``try`` checks what the call was given, so a failure is seen there."""
-        statements = _statements(try_node.body)
-        if len(statements) != 1 or not isinstance(statements[0], cst.SimpleStatementLine):
-            return False
-        line = statements[0].body
-        call = line[0].value if len(line) == 1 and isinstance(line[0], cst.Expr) else None
-        call = call.expression if isinstance(call, cst.Await) else call
-        if not isinstance(call, cst.Call):
+        call = _sole_call(try_node)
+        if call is None:
             return False
         given = {a.value.value for a in call.args if isinstance(a.value, cst.Name)}
         later = self._siblings(try_node, after=True)[:1]
