@@ -5,6 +5,7 @@ that reaches the place being walked (``Scopes``)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import libcst as cst
@@ -203,3 +204,18 @@ def keyword_arg(node: cst.Call, name: str | None) -> cst.BaseExpression | None:
         if arg.keyword is not None and arg.keyword.value == name:
             return arg.value
     return None
+
+
+def conditions_held(ancestors: Sequence[cst.CSTNode]) -> Iterator[cst.BaseExpression]:
+    """The test of each enclosing ``if`` whose taken branch holds the node: ``if DEBUG:``'s body
+    yields ``DEBUG``, and ``if not DEBUG: ... else:``'s ``else`` yields ``DEBUG`` too (the
+    negation removed). ``ancestors``: from the module down to the node (``FileContext.ancestors``)."""
+    for index, ancestor in enumerate(ancestors[:-1]):
+        if not isinstance(ancestor, cst.If):
+            continue
+        test = ancestor.test
+        branch: cst.CSTNode | None = ancestor.body
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            test, branch = test.expression, ancestor.orelse
+        if ancestors[index + 1] is branch:
+            yield test

@@ -15,7 +15,7 @@ from typing import Any
 import libcst as cst
 
 from backlint.analysis.config_fixes import debug_off_fix, django_debug_fix, verify_signature_fix
-from backlint.analysis.literals import UNKNOWN, Literals, as_bool, keyword_arg
+from backlint.analysis.literals import UNKNOWN, Literals, as_bool, conditions_held, keyword_arg
 from backlint.analysis.scopes import Scopes
 from backlint.analysis.strings import name_tokens
 from backlint.core.catalog import Knowledge
@@ -40,17 +40,7 @@ def _in_debug_branch(context: FileContext) -> bool:
     """In the branch an ``if`` takes only when the app runs in debug mode: ``if in_debug_mode():``,
     ``if args.debug:``, ``if settings.DEBUG:`` (or the ``else`` of ``if not ...debug:``). A literal
     ``True`` chosen by a debug condition is that condition, not debug mode switched on for good."""
-    ancestors = context.ancestors
-    for index, ancestor in enumerate(ancestors[:-1]):
-        if not isinstance(ancestor, cst.If):
-            continue
-        test = ancestor.test
-        branch: cst.CSTNode | None = ancestor.body
-        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-            test, branch = test.expression, ancestor.orelse
-        if ancestors[index + 1] is branch and _reads_debug_flag(test):
-            return True
-    return False
+    return any(_reads_debug_flag(test) for test in conditions_held(context.ancestors))
 
 
 def _reads_debug_flag(test: cst.BaseExpression) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
+from backlint.analysis.literals import conditions_held
 from backlint.analysis.strings import name_tokens
 from backlint.analysis.web.bodies import BodyFacts, Flagged, ModuleExtras, Records
 from backlint.analysis.web.fixes import unused_import_fix
@@ -127,15 +128,8 @@ class MockLibraryInProduction(Rule):
     def _dev_only(self) -> bool:
         """In the branch of an ``if`` that runs only in development: ``if config.DEBUG:`` (a fallback
         such as fakeredis), or the ``else`` of ``if not config.DEBUG:``."""
-        ancestors = self.context.ancestors
-        for index, ancestor in enumerate(ancestors[:-1]):
-            if not isinstance(ancestor, cst.If):
-                continue
-            test = ancestor.test
-            branch_node: cst.CSTNode | None = ancestor.body
-            if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
-                test, branch_node = test.expression, ancestor.orelse
-            if ancestors[index + 1] is branch_node and isinstance(test, (cst.Name, cst.Attribute)):
+        for test in conditions_held(self.context.ancestors):
+            if isinstance(test, (cst.Name, cst.Attribute)):
                 name = dotted_name(test) or ""
                 if self.dev_flags & set(name_tokens(name.rpartition(".")[2])):
                     return True
