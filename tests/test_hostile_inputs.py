@@ -196,3 +196,18 @@ def test_max_file_size_holds_for_standard_input_and_editor_buffers(tmp_path: Pat
     assert [f.rule_id for f in lint_buffer(SWALLOW, tmp_path / "app.py", config, catalog, settings).findings] == [
         "BL402"
     ]
+
+
+def test_newer_syntax_than_the_interpreter_is_not_a_parse_error_where_no_rule_runs(tmp_path: Path) -> None:
+    """indico's tests/fixtures: a 3.12 f-string (same quotes nested) in a test-support module, where no
+    rule runs and only the syntax is checked: libcst reads it, so it is no BL000 on 3.11 either; a real
+    syntax error in such a file still is."""
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "test_fixtures.py").write_text(
+        "def check(missing):\n    raise AssertionError(f'Missing extensions: {', '.join(missing)}')\n"
+    )
+    (tests / "test_broken.py").write_text("def check(:\n    pass\n")
+    found = _findings(_lint(tmp_path))
+    assert "tests/test_fixtures.py" not in found
+    assert [rule for rule, _, _ in found["tests/test_broken.py"]] == ["BL000"]
