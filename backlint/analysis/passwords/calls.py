@@ -118,6 +118,8 @@ class Calls:
             self.index.call_sites.append(_call_site(node, args, qualified, tail))
         if self.index.logs.is_log_call(node) or (self.index.logs.is_output_call(node) and not self.index.cli):
             self.leaks.check_log(node)
+        if tail in self.k.role("verify") and any(a.kind == PW for a in args):
+            self.hashing.verifies = True  # ph.verify(stored, password): checked against a hash
         hasher = self.k.hasher(qualified, tail)
         if hasher is not None:
             return self.hashing.hash_call(node, hasher, args)

@@ -20,6 +20,7 @@ from backlint.analysis.passwords.classes import (
 from backlint.analysis.passwords.facts import PasswordFact, SerializedPassword
 from backlint.analysis.passwords.frame import Frame
 from backlint.analysis.passwords.index import ModuleIndex
+from backlint.analysis.passwords.legacy import stores_nothing
 from backlint.analysis.passwords.values import (
     body_of,
     call_tail,
@@ -64,6 +65,11 @@ class PasswordFlow(Analysis):
         for info in self.index.classes.values():
             if info.kind == "serializer":
                 self._check_serializer(info)
+        index = self.index
+        sessions = [name.rpartition(".")[2] for name in index.k.role("session")]
+        for deferred in index.deferred:
+            if not stores_nothing(deferred, node, index.slow_hashing, index.k.role("verify"), sessions):
+                index.add(deferred.fact)
 
     def _check_serializer(self, info: ClassInfo) -> None:
         """A DRF ``ModelSerializer`` whose ``Meta.fields`` lists the model's password, readable."""

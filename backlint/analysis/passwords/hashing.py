@@ -15,10 +15,10 @@ from backlint.analysis.passwords.facts import (
     EncodedUsedAsHash,
     HashCost,
     NotAHash,
-    PasswordFact,
     SecretDigest,
 )
 from backlint.analysis.passwords.index import Interpreter
+from backlint.analysis.passwords.legacy import Deferred
 from backlint.analysis.passwords.values import (
     ENCODED,
     HASHED,
@@ -43,8 +43,11 @@ class Hashing:
         self.weak_inputs: dict[int, Val] = {}  # fast-digest call -> the password it digests
         # A digest only compared, or named like a hash, waits for the end of the function: one that
         # also hashes the password with a slow hash migrates a legacy hash (verify, then upgrade).
-        self.pending: list[PasswordFact] = []
+        self.pending: list[DigestUsedAsHash] = []
         self.upgrades = False
+        # The function checks the password with a verify function (``ph.verify(stored, pw)``): a digest
+        # it only compares may check a legacy hash (backlint/analysis/passwords/legacy.py).
+        self.verifies = False
 
     def hash_call(self, node: cst.Call, row: dict[str, Any], args: list[Val]) -> Val:
         """The value of a call of the password-hashers table (``row``)."""
@@ -54,6 +57,7 @@ class Hashing:
         carried = next((a for a in args if a.kind == PW), None)
         if kind == "hash":
             self.upgrades = self.upgrades or carried is not None
+            self.frame.index.slow_hashing = True
             return Val(HASHED, node)
         if kind == "weak":
             if carried is not None:
@@ -128,7 +132,7 @@ class Hashing:
             carried = self.weak_inputs.get(id(value.node))
             source = carried.node if carried is not None else None
             fact = DigestUsedAsHash(value.node, use, place, source)
-            if use == COMPARED or local:
+            if use in (COMPARED, RETURNED) or local:
                 self.pending.append(fact)
             else:
                 self.frame.emit(fact)
@@ -138,22 +142,24 @@ class Hashing:
 
     def finish(self) -> None:
         """A "hash" function that only builds a string from the password, or returns a fast digest;
-        the digests only compared or named, unless the function upgrades the password's hash."""
-        if not self.upgrades:
-            for fact in self.pending:
+        the digests only compared, named or returned wait for the end of the module (legacy.py),
+        unless the function upgrades the password's hash."""
+        function = self.frame.function
+        tokens = name_tokens(function.name.value) if function is not None else ()
+        if function is not None and any(t in self.frame.k.hashing_words or t == "encode" for t in tokens):
+            name = function.name.value
+            for _expr, value in self.frame.returns:
+                self.weak_used(value, RETURNED, name, named_hash=is_hash_name(tokens, self.frame.lex))
+            for expr, value in self.frame.returns:
+                if not isinstance(value.node, cst.Param):
+                    continue  # only the function's own password parameter makes it a fake hash
+                if value.kind == PW and value.derived:
+                    self.frame.emit(NotAHash(expr, name))
+        for fact in self.pending:
+            if self.upgrades and fact.use != RETURNED:
+                continue  # verified, then hashed again with a slow hash: a legacy hash migrated
+            if self.frame.record:
+                self.frame.index.deferred.append(Deferred(fact, function, self.verifies or self.upgrades))
+            else:
                 self.frame.emit(fact)
         self.pending = []
-        function = self.frame.function
-        if function is None:
-            return
-        tokens = name_tokens(function.name.value)
-        if not any(t in self.frame.k.hashing_words or t == "encode" for t in tokens):
-            return
-        name = function.name.value
-        for _expr, value in self.frame.returns:
-            self.weak_used(value, RETURNED, name, named_hash=is_hash_name(tokens, self.frame.lex))
-        for expr, value in self.frame.returns:
-            if not isinstance(value.node, cst.Param):
-                continue  # only the function's own password parameter makes it a fake hash
-            if value.kind == PW and value.derived:
-                self.frame.emit(NotAHash(expr, name))

@@ -18,6 +18,7 @@ from backlint.analysis.passwords.classes import (
     validated_fields,
 )
 from backlint.analysis.passwords.facts import CallSite, PasswordFact
+from backlint.analysis.passwords.legacy import Deferred
 from backlint.analysis.passwords.tables import PasswordTables, password_tables
 from backlint.analysis.passwords.values import Val, is_hash_name, model_module, string_value
 from backlint.analysis.scopes import Scopes
@@ -105,6 +106,10 @@ class ModuleIndex:
         self.digests: dict[str, Val | None] = {}
         self.logs = LogCalls(context, self.instances.get)
         self.scopes: Scopes | None = None
+        # The module hashes with a slow password hash somewhere (a "hash" row of password-hashers).
+        self.slow_hashing = False
+        # Fast digests used as a password's hash, judged when the module is done (passwords/legacy.py).
+        self.deferred: list[Deferred] = []
         # The module imports a command-line framework: what it prints goes to its operator.
         self.cli = any(context.imports.imports_module(m) for m in self.k.cli_frameworks)
 
@@ -366,6 +371,7 @@ class Interpreter(Protocol):
     env: dict[str, Val]
     params: dict[str, cst.Param]
     returns: list[tuple[cst.BaseExpression, Val]]
+    record: bool  # facts go to the index (not into a callee's summary)
 
     def eval(self, node: cst.BaseExpression) -> Val: ...
 
