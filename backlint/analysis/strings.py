@@ -61,6 +61,9 @@ class Lexicon:
     # Words of a field naming where a service is (host, port): a record holding a password beside one
     # is the login of a service the app connects to.
     address: frozenset[str] = frozenset()
+    # Keyword arguments whose value is public by design (``salt=``, ``nonce=``, ``iv=`` of a key
+    # derivation or a cipher): a constant passed only there is no secret, whatever its name says.
+    public_arguments: frozenset[str] = frozenset()
 
     def sensitivity(self, name: str) -> str | None:
         """``"password"``, ``"secret"`` or None for an identifier, dict key or keyword name."""
@@ -170,6 +173,7 @@ def _lexicon(knowledge: Knowledge) -> Lexicon:
         client=frozenset(sets["client"]),
         homonyms={word: frozenset(senses.get(sense, ())) for word, sense in homonyms.items()},
         address=frozenset(senses.get("address", ())),
+        public_arguments=frozenset(senses.get("public-argument", ())),
     )
 
 
@@ -543,6 +547,15 @@ def condition_names(value: str) -> list[str] | None:
     return names
 
 
+# A password written as a run of one filler character (``***``, ``xxx``, ``???``): a blank to fill in.
+_BLANK_PASSWORD = re.compile(r"\*+|x+|X+|\?+")
+
+
+def is_blank_password(password: str) -> bool:
+    """``***``, ``xxx``, ``???`` in a URL or a connection string: where the operator writes the password."""
+    return bool(_BLANK_PASSWORD.fullmatch(password))
+
+
 def is_templated(value: str) -> bool:
     """``{x}``, ``${X}``, ``%(x)s``, ``<your-key>``, ``***``, ``xxxx``: a template, not a value."""
     return bool(_TEMPLATED.search(value))
@@ -649,7 +662,7 @@ def credential_url(text: str, words: ValueWords) -> CredentialUrl | None:
     password = match.group("password")
     if HOLE in password or password.lower() in words.url_placeholders or is_templated(password):
         return None
-    if re.fullmatch(r"\*+|x+|X+", password):
+    if is_blank_password(password):
         return None
     host = match.group("host").strip("[]")
     local = not host or HOLE in host or host.lower() in words.local_hosts  # no host: a local socket

@@ -265,7 +265,13 @@ class CredentialsInUrl(_SecretRule):
                 level=level,
                 sensitive=True,
                 fix=self._fix(fact),
+                facet=LOCAL_HOST if fact.local else None,
             )
+
+
+# BL203's findings on a local development host: kept in production code only (the catalog's
+# applies-to-facets); a migration, a script or dev tooling runs against the developer's own database.
+LOCAL_HOST = "local-host"
 
 
 class SecretEnvFallback(_SecretRule):

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -121,6 +122,8 @@ class CredentialSlots(Analysis):
         self.config_keys = {row["argument"]: row["what"] for row in self.sinks.get("<config>", [])}
         self.facts: list[SecretFact] = []
         self._demo_script: bool | None = None
+        # name -> (its uses, those as a public keyword argument): computed when a literal is bound.
+        self._public_uses: dict[str, tuple[int, int]] | None = None
 
     # --- assignments --------------------------------------------------------------------------
 
@@ -149,8 +152,18 @@ class CredentialSlots(Analysis):
             for row in self.sinks.get(qualified or "", []):
                 if row.get("shape") == "attribute":
                     return self._sink(literal, value, row["what"], qualified or "")
+        if isinstance(target, cst.Name) and self._passed_only_as_public(target.value):
+            return True  # a KDF's salt, a cipher's nonce: public by design
         name = target_name(target)
         return name is not None and self._named(literal, value, name)
+
+    def _passed_only_as_public(self, name: str) -> bool:
+        """Is every use of ``name`` in the module (its bindings aside) a public keyword argument of a
+        call (``PBKDF2HMAC(salt=NAME)``, the lexicon's public-argument words)?"""
+        if self._public_uses is None:
+            self._public_uses = _public_uses(self.context.ancestors[0], self.lexicon.public_arguments)
+        loads, public = self._public_uses.get(name, (0, 0))
+        return public > 0 and public == loads
 
     # --- calls --------------------------------------------------------------------------------
 
@@ -166,11 +179,12 @@ class CredentialSlots(Analysis):
             if wrapped is not None:
                 handled |= self._call_sinks(node, wrapped, node.args[1:])
             handled |= self._config_update(node)
+        keywords = [(a.keyword.value, a.value) for a in node.args if a.keyword is not None]
         for arg in node.args:
             if arg.keyword is None or arg.keyword.value in handled:
                 continue
             value = string_value(arg.value)
-            if value is not None:
+            if value is not None and not self._demo_login(keywords):
                 self._named(arg.value, value, arg.keyword.value)
 
     def _config_update(self, node: cst.Call) -> set[str]:
@@ -275,7 +289,27 @@ class CredentialSlots(Analysis):
         name = string_value(node.key)
         value = string_value(node.value)
         if name is not None and value is not None and not self._schema(value):
+            parent = self.context.ancestors[-2] if len(self.context.ancestors) >= 2 else None
+            if isinstance(parent, cst.Dict) and self._demo_login(
+                (string_value(e.key) or "", e.value) for e in parent.elements if isinstance(e, cst.DictElement)
+            ):
+                return  # {"username": test_username, "password": "test"}: a test account's sample password
             self._named(node.value, value, name)
+
+    def _demo_login(self, fields: Iterable[tuple[str, cst.BaseExpression]]) -> bool:
+        """Does the record's login field (a demo noun: ``username``, ``user``, ``login``) hold a demo
+        account: a name of demo data (``test_username``) or a demo word (``"test"``, ``"demo"``)?"""
+        words = self.words
+        for key, expr in fields:
+            if not set(name_tokens(key)) & words.demo_nouns:
+                continue
+            value = string_value(expr)
+            if value is not None and value.strip().lower() in words.demo:
+                return True
+            held = target_name(expr) if isinstance(expr, (cst.Name, cst.Attribute)) else None
+            if held is not None and words.builds_demo_data(held):
+                return True
+        return False
 
     def _schema(self, value: str) -> bool:
         """``{"api_key": "password", "host": "string"}``: a schema naming each field's type or
@@ -439,6 +473,36 @@ class CredentialSlots(Analysis):
         constant = self._constant(node)
         self.facts.append(NamedCredential(node, value, ancestors, tier, name, kind, compared, client, constant))
         return True
+
+
+def _public_uses(module: cst.CSTNode, public: frozenset[str]) -> dict[str, tuple[int, int]]:
+    """Per name read in the module: how often it is read (a binding's target, a keyword's name and an
+    attribute's name aside) and how often as the value of a ``public`` keyword argument."""
+    loads: Counter[str] = Counter()
+    passed: Counter[str] = Counter()
+    stack: list[cst.CSTNode] = [module]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Name):
+            loads[current.value] += 1
+        elif isinstance(current, cst.Arg):
+            if current.keyword is not None and current.keyword.value in public and isinstance(current.value, cst.Name):
+                passed[current.value.value] += 1
+            stack.append(current.value)
+            continue
+        elif isinstance(current, cst.Attribute):
+            stack.append(current.value)
+            continue
+        elif isinstance(current, (cst.Assign, cst.AnnAssign)):
+            targets = [t.target for t in current.targets] if isinstance(current, cst.Assign) else [current.target]
+            stack.extend(t for t in targets if not isinstance(t, cst.Name))
+            if current.value is not None:
+                stack.append(current.value)
+            if isinstance(current, cst.AnnAssign):
+                stack.append(current.annotation)
+            continue
+        stack.extend(current.children)
+    return {name: (count, passed[name]) for name, count in loads.items()}
 
 
 def in_main_guard(ancestors: Iterable[cst.CSTNode]) -> bool:

@@ -14,6 +14,7 @@ from backlint.analysis.strings import (
     HOLE,
     CredentialUrl,
     credential_url,
+    is_blank_password,
     is_templated,
     literal_text,
     raw_text,
@@ -66,6 +67,8 @@ class CredentialUrls(Analysis):
             return
         password = match.group("password")
         if HOLE in password or password.lower() in self.words.url_placeholders or is_templated(password):
+            return
+        if is_blank_password(password):
             return
         local = any(re.search(rf"(?i)(?:host|server)\s*=\s*'?{re.escape(h)}\b", text) for h in self.words.local_hosts)
         self._record(node, password, None, local)
