@@ -1214,3 +1214,73 @@ def test_bl402_a_silent_answer_in_a_request_path(project) -> None:  # type: igno
     }
     found, _ = _lint(project, files, "--select", "BL402")
     assert found == _expected(files, "BL402")
+
+
+def test_bl403_a_traceback_logged_as_text_is_logged(project) -> None:  # type: ignore[no-untyped-def]
+    """appdaemon's HTTP API: ``self.logger.warning(traceback.format_exc())`` before answering 500 keeps the
+    traceback; a message without it (or the traceback sent to the client only) does not."""
+    files = {
+        "app/http.py": """
+            import logging
+            import traceback
+
+            from aiohttp import web
+
+            log = logging.getLogger(__name__)
+
+
+            class HTTP:
+                def __init__(self, logger):
+                    self.logger = logger
+
+                async def call_service(self, request):
+                    try:
+                        res = await self.services.call_service(request.match_info["service"])
+                        return web.json_response({"response": res}, status=200)
+                    except Exception:
+                        self.logger.warning("-" * 60)
+                        self.logger.warning("Unexpected error in call_service()")
+                        self.logger.warning(traceback.format_exc())
+                        return web.Response(status=500)
+
+                async def fire_event(self, request):
+                    try:
+                        await self.events.fire_event(request.match_info["event"])
+                        return web.Response(status=200)
+                    except Exception as e:
+                        tb = "".join(traceback.format_exception(e))
+                        log.error("fire_event failed:\\n%s", tb)
+                        return web.Response(status=500)
+
+                async def get_state(self, request):
+                    try:
+                        return web.json_response(await self.state.get_state())
+                    except Exception:
+                        log.error("get_state failed", stack_info=True)
+                        return web.Response(status=500)
+
+                async def get_logs(self, request):
+                    try:
+                        return web.json_response(await self.logging.get_logs())
+                    except Exception:  # expect: BL403
+                        self.logger.warning("Unexpected error in get_logs()")
+                        return web.Response(status=500)
+
+                async def get_apps(self, request):
+                    try:
+                        return web.json_response(await self.apps.get_apps())
+                    except Exception:  # expect: BL403
+                        return web.Response(status=500, text=traceback.format_exc())
+
+
+            app = web.Application()
+            http = HTTP(log)
+            app.router.add_post("/api/services/{service}", http.call_service)
+            app.router.add_post("/api/events/{event}", http.fire_event)
+            app.router.add_get("/api/state", http.get_state)
+            app.router.add_get("/api/logs", http.get_logs)
+            app.router.add_get("/api/apps", http.get_apps)
+        """,
+    }
+    found, _ = _lint(project, files, "--select", "BL403")
+    assert found == _expected(files, "BL403")

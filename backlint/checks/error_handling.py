@@ -31,6 +31,10 @@ _MAX_RELATED = 4
 # Opens the related location of BL401's app; the text report groups findings by it (report/text.py).
 APP_NOTE = "the app"
 _MAX_SETUP_DEPTH = 3  # project calls followed from an app's factory to an SDK's initialisation
+# Calls that turn the exception being handled into traceback text (logged as text, it is the traceback logged).
+_TRACEBACK_FORMATTERS = frozenset(
+    {"traceback.format_exc", "traceback.format_exception", "traceback.format_tb", "traceback.extract_tb"}
+)
 _GATEWAY_STATUSES = frozenset({"502", "504"})  # Bad Gateway, Gateway Timeout: another service failed
 # Names a middleware calls the rest of the app by, besides its own parameters (``await self.app(...)``).
 _DOWNSTREAM = frozenset({"app", "call_next", "get_response", "handler"})
@@ -284,6 +288,7 @@ class BroadExceptNotLogged(Rule):
         answer: cst.CSTNode | None = None
         untraced: cst.Call | None = None
         name = node.name.name.value if node.name is not None and isinstance(node.name.name, cst.Name) else None
+        texts = self._traceback_texts(node)
         for child in scope_descendants(node.body):
             if isinstance(child, cst.Raise):
                 if self._reraises(child, name):
@@ -291,7 +296,7 @@ class BroadExceptNotLogged(Rule):
                 if answer is None and _server_side(*self.answers.raised_http_error(child.exc)):
                     answer = child
             elif isinstance(child, cst.Call):
-                if self._logs_traceback(child):
+                if self._logs_traceback(child) or self._logs_traceback_text(child, texts):
                     return
                 if self.logs.is_log_call(child) and untraced is None:
                     untraced = child
@@ -355,6 +360,37 @@ class BroadExceptNotLogged(Rule):
         ):
             return True  # the project's logger method for exceptions (``log.error_or_exception(e)``)
         return self.logs.is_log_call(call) and self.logs.logs_traceback(call)
+
+    def _traceback_texts(self, handler: cst.ExceptHandler) -> set[str]:
+        """The locals of the handler bound to a formatted traceback (``tb = traceback.format_exc()``)."""
+        out: set[str] = set()
+        for node in scope_descendants(handler.body):
+            if isinstance(node, cst.Assign) and self._formats_traceback(node.value, out):
+                out.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
+        return out
+
+    def _formats_traceback(self, value: cst.CSTNode, texts: set[str]) -> bool:
+        """``value`` holds a formatted traceback: ``traceback.format_exc()``, ``"".join(traceback.format_exception(
+        e))``, or a local bound to one."""
+        for node in scope_descendants(value):
+            if isinstance(node, cst.Call) and self.context.qualified_name(node.func) in _TRACEBACK_FORMATTERS:
+                return True
+            if isinstance(node, cst.Name) and node.value in texts:
+                return True
+        return False
+
+    def _logs_traceback_text(self, call: cst.Call, texts: set[str]) -> bool:
+        """A log or console call given the traceback as text (``logger.warning(traceback.format_exc())``) or
+        asked for the stack (``stack_info=True``): the failure's record is kept, only not by ``exc_info``."""
+        if not (self.logs.is_log_call(call) or self.logs.is_output_call(call)):
+            return False
+        for arg in call.args:
+            if arg.keyword is not None and arg.keyword.value == "stack_info":
+                if not (isinstance(arg.value, cst.Name) and arg.value.value in ("False", "None")):
+                    return True
+            elif self._formats_traceback(arg.value, texts):
+                return True
+        return False
 
     @staticmethod
     def _relays_upstream(answer: cst.CSTNode, name: str | None, handed_elsewhere: bool = False) -> bool:
