@@ -11,6 +11,7 @@ from typing import Any
 import libcst as cst
 
 from backlint.analysis.scopes import Scopes
+from backlint.analysis.strings import name_tokens
 from backlint.core.imports import dotted_name
 from backlint.core.rule import FileContext
 
@@ -219,3 +220,26 @@ def conditions_held(ancestors: Sequence[cst.CSTNode]) -> Iterator[cst.BaseExpres
             test, branch = test.expression, ancestor.orelse
         if ancestors[index + 1] is branch:
             yield test
+
+
+def in_debug_branch(ancestors: Sequence[cst.CSTNode]) -> bool:
+    """In the branch an ``if`` takes only when the app runs in debug mode: ``if in_debug_mode():``,
+    ``if args.debug:``, ``if settings.DEBUG:`` (or the ``else`` of ``if not ...debug:``). A literal
+    ``True`` chosen by a debug condition is that condition, not debug mode switched on for good (BL701's
+    switches, BL401's app built with ``debug=True``)."""
+    return any(reads_debug_flag(test) for test in conditions_held(ancestors))
+
+
+def reads_debug_flag(test: cst.BaseExpression) -> bool:
+    """The condition is a debug flag: a name, attribute, call or environment key with a ``debug`` word."""
+    if isinstance(test, cst.Call):
+        test = test.func
+    if isinstance(test, cst.Name):
+        words = name_tokens(test.value)
+    elif isinstance(test, cst.Attribute):
+        words = name_tokens(test.attr.value)
+    elif isinstance(test, cst.Comparison):
+        return reads_debug_flag(test.left)
+    else:
+        return False
+    return "debug" in words

@@ -15,9 +15,8 @@ from typing import Any
 import libcst as cst
 
 from backlint.analysis.config_fixes import debug_off_fix, django_debug_fix, verify_signature_fix
-from backlint.analysis.literals import UNKNOWN, Literals, as_bool, conditions_held, keyword_arg
+from backlint.analysis.literals import UNKNOWN, Literals, as_bool, in_debug_branch, keyword_arg
 from backlint.analysis.scopes import Scopes
-from backlint.analysis.strings import name_tokens
 from backlint.core.catalog import Knowledge
 from backlint.core.facts import FactCollector, ProjectFinding, ProjectRule
 from backlint.core.globs import matches_any
@@ -34,28 +33,6 @@ def _in_main_guard(context: FileContext) -> bool:
             if code in ('__name__=="__main__"', '"__main__"==__name__'):
                 return True
     return False
-
-
-def _in_debug_branch(context: FileContext) -> bool:
-    """In the branch an ``if`` takes only when the app runs in debug mode: ``if in_debug_mode():``,
-    ``if args.debug:``, ``if settings.DEBUG:`` (or the ``else`` of ``if not ...debug:``). A literal
-    ``True`` chosen by a debug condition is that condition, not debug mode switched on for good."""
-    return any(_reads_debug_flag(test) for test in conditions_held(context.ancestors))
-
-
-def _reads_debug_flag(test: cst.BaseExpression) -> bool:
-    """The condition is a debug flag: a name, attribute, call or environment key with a ``debug`` word."""
-    if isinstance(test, cst.Call):
-        test = test.func
-    if isinstance(test, cst.Name):
-        words = name_tokens(test.value)
-    elif isinstance(test, cst.Attribute):
-        words = name_tokens(test.attr.value)
-    elif isinstance(test, cst.Comparison):
-        return _reads_debug_flag(test.left)
-    else:
-        return False
-    return "debug" in words
 
 
 def _settings_module(context: FileContext, module: cst.Module) -> bool:
@@ -127,7 +104,7 @@ class DebugModeEnabled(Rule):
                 continue
             value = keyword_arg(node, row["keyword"])
             on = value is not None and _truthy_value(self.literals.evaluate(value))
-            if on and not _in_debug_branch(self.context):
+            if on and not in_debug_branch(self.context.ancestors):
                 call = f"`{name.rpartition('.')[2]}({row['keyword']}=True)`"
                 if row["level"] == "error":
                     self._werkzeug(node, call, debug_off_fix(value))
@@ -171,7 +148,7 @@ class DebugModeEnabled(Rule):
         return self.flask_module and node.value in ("app", "application")
 
     def _werkzeug(self, node: cst.CSTNode, what: str, fix: PendingFix | None) -> None:
-        if _in_debug_branch(self.context):
+        if in_debug_branch(self.context.ancestors):
             return  # `if args.debug: app.run(debug=True)`: on only when the deployment asks for debug mode
         level = self.level
         guard_level = self.context.options.get("debug-in-main-guard", "error")
