@@ -61,6 +61,18 @@ def _runner() -> CliRunner:
         return CliRunner()
 
 
+def debug_shop(root: Path) -> Path:
+    """The copy of fixtures/endpoints_fastapi at ``root``, its app built with ``debug=True``: FastAPI answers
+    an unhandled error with its traceback then, so BL401 judges its endpoints by default (orders.py:23,
+    reports.py:58) — the project finding the tests of partial runs, caches, baselines and editors follow."""
+    main = root / "shopapi" / "main.py"
+    text = main.read_text(encoding="utf-8")
+    built = 'app = FastAPI(title="shop", lifespan=lifespan)'
+    assert built in text
+    main.write_text(text.replace(built, 'app = FastAPI(title="shop", lifespan=lifespan, debug=True)'), encoding="utf-8")
+    return root
+
+
 def run_cli(*args: str, cwd: Path | None = None, input: str | None = None) -> CliResult:
     """Invoke ``backlint`` in-process through click, from ``cwd``."""
     old = Path.cwd()

@@ -2,8 +2,8 @@
 directory, standard input) judge the project rules with the facts of the whole project; a file that
 does not parse keeps its last good facts, or the findings that depend on it are counted, not judged.
 
-The fixture app is fixtures/endpoints_fastapi, its ``pyproject.toml`` one level below the
-repository's top, as a user's service in a monorepo has it.
+The fixture app is fixtures/endpoints_fastapi built with ``debug=True`` (``debug_shop``: BL401 judges
+it), its ``pyproject.toml`` one level below the repository's top, as a user's service in a monorepo has it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, debug_shop, run_cli
 
 CONFIG = '[tool.backlint]\nextend-select = ["BL407", "BL801", "BL802"]\n'
 
@@ -28,7 +28,7 @@ def monorepo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     repo = tmp_path_factory.mktemp("monorepo")
-    shutil.copytree(FIXTURES / "endpoints_fastapi", repo / "service")
+    debug_shop(shutil.copytree(FIXTURES / "endpoints_fastapi", repo / "service"))
     (repo / "service" / "pyproject.toml").write_text(CONFIG, encoding="utf-8")
     (repo / "README.md").write_text("a monorepo\n", encoding="utf-8")
     _git(repo, "init", "-q")
@@ -83,7 +83,7 @@ def test_a_partial_run_reports_what_the_full_run_reports_on_its_files(monorepo: 
 def test_the_root_without_configuration_is_the_repository_top(tmp_path: Path) -> None:
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
-    shutil.copytree(FIXTURES / "endpoints_fastapi", tmp_path / "repo")
+    debug_shop(shutil.copytree(FIXTURES / "endpoints_fastapi", tmp_path / "repo"))
     _git(tmp_path / "repo", "init", "-q")
     routers = tmp_path / "repo" / "shopapi" / "routers"
     result = run_cli("--format", "concise", "--no-cache", "orders.py", cwd=routers)
@@ -93,7 +93,7 @@ def test_the_root_without_configuration_is_the_repository_top(tmp_path: Path) ->
 @pytest.fixture
 def app_copy(tmp_path: Path) -> Path:
     """A private copy of the fixture app (these tests break its files), root by its pyproject."""
-    shutil.copytree(FIXTURES / "endpoints_fastapi", tmp_path / "app")
+    debug_shop(shutil.copytree(FIXTURES / "endpoints_fastapi", tmp_path / "app"))
     (tmp_path / "app" / "pyproject.toml").write_text(CONFIG, encoding="utf-8")
     return tmp_path / "app"
 
@@ -118,7 +118,7 @@ def test_without_earlier_facts_dependent_project_findings_are_not_judged(app_cop
     orders = app_copy / "shopapi" / "routers" / "orders.py"
     text = orders.read_text(encoding="utf-8")
     orders.write_text(
-        text.replace("# expect: BL401", "# backlint: ignore[BL401]  # reviewed"),
+        text.replace("# expect-not: BL401 -- uvicorn logs", "# backlint: ignore[BL401]  # reviewed"),
         encoding="utf-8",
     )
     main = app_copy / "shopapi" / "main.py"

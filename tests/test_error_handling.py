@@ -40,9 +40,14 @@ def _expected(files: dict[str, str], rule: str) -> set[tuple[str, int, str]]:
     }
 
 
+# APP built in debug mode: Starlette's ServerErrorMiddleware answers an unhandled error with its traceback
+# page, so BL401 judges the app by default (table framework-unhandled-errors, answers_tracebacks).
+DEBUG_APP = APP.replace("app = FastAPI()", "app = FastAPI(debug=True)")
+
+
 def test_bl401_local_try_and_app_handler_both_count(project) -> None:  # type: ignore[no-untyped-def]
     files = {
-        "app/main.py": APP
+        "app/main.py": DEBUG_APP
         + """
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -731,8 +736,8 @@ FLASK_SHOP = {
     """,
 }
 
-# The same shop on FastAPI, which does not log an unhandled error with its request (table
-# framework-unhandled-errors): BL401 judges its app-level handling.
+# The same shop on FastAPI, built with debug=True: Starlette answers an unhandled error with its traceback
+# page (table framework-unhandled-errors judges FastAPI only then), so BL401 judges its app-level handling.
 API_SHOP = {
     "shop/__init__.py": """
         from fastapi import FastAPI
@@ -744,7 +749,7 @@ API_SHOP = {
 
 
         def create_app():
-            app = FastAPI()
+            app = FastAPI(debug=True)
             app.add_exception_handler(404, not_found)
             from .views import router
 
@@ -887,14 +892,15 @@ def test_bl401_app_level_handling_as_the_framework_resolves_it(project) -> None:
                 sentry_sdk.init(dsn=os.environ["SENTRY_DSN"], send_default_pii=False)
     """
     files["shop/__init__.py"] = files["shop/__init__.py"].replace(
-        "        app = FastAPI()\n", "        app = FastAPI()\n            init_monitoring(app)\n"
+        "        app = FastAPI(debug=True)\n", "        app = FastAPI(debug=True)\n            init_monitoring(app)\n"
     )
     files["shop/__init__.py"] = files["shop/__init__.py"].replace(
         "from fastapi.responses import JSONResponse\n",
         "from fastapi.responses import JSONResponse\n\n        from .monitoring import init_monitoring\n",
     )
     found, _ = _lint(project, files, "--select", "BL401")
-    assert found == set(), "an SDK initialised by a helper the factory calls reports every unhandled error"
+    assert "init_monitoring(app)" in files["shop/__init__.py"]
+    assert found == _expected(files, "BL401"), "an SDK reports the error, the debug page still answers it"
 
     files = dict(API_SHOP)
     files["shop/__init__.py"] = files["shop/__init__.py"].replace(
@@ -903,7 +909,18 @@ def test_bl401_app_level_handling_as_the_framework_resolves_it(project) -> None:
         "                app.add_exception_handler(code, page)",
     )
     found, _ = _lint(project, files, "--select", "BL401")
-    assert found == set(), "a 500 handler registered in a loop over a dict counts"
+    assert found == _expected(files, "BL401"), "in debug mode the traceback page answers before the 500 handler"
+
+    files["shop/__init__.py"] = (
+        files["shop/__init__.py"]
+        .replace("{404: not_found, 500: not_found}", "{404: not_found, SQLAlchemyError: not_found}")
+        .replace(
+            "from fastapi.responses import JSONResponse\n",
+            "from fastapi.responses import JSONResponse\n        from sqlalchemy.exc import SQLAlchemyError\n",
+        )
+    )
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == set(), "a database error's handler registered in a loop over a dict answers before it"
 
 
 def test_bl401_a_pure_asgi_middleware_that_catches_in_its_subclass_hook(project) -> None:  # type: ignore[no-untyped-def]
@@ -1048,7 +1065,7 @@ def test_bl401_handlers_registered_by_hand_in_range_loops(project) -> None:  # t
     assert found == _expected(files, "BL401"), "handlers for the 4xx statuses alone receive no database error"
     files["shop/__init__.py"] = files["shop/__init__.py"].replace("range(400, 500)", "range(400, 600)")
     found, _ = _lint(project, files, "--select", "BL401")
-    assert found == set()
+    assert found == _expected(files, "BL401"), "in debug mode the traceback page answers before the 500 handler"
 
 
 def test_bl401_flask_restful_resources_under_require_local_try(project) -> None:  # type: ignore[no-untyped-def]
@@ -1284,3 +1301,126 @@ def test_bl403_a_traceback_logged_as_text_is_logged(project) -> None:  # type: i
     }
     found, _ = _lint(project, files, "--select", "BL403")
     assert found == _expected(files, "BL403")
+
+
+# khoj, arize-phoenix: a FastAPI app's unhandled error is logged by the ASGI server with its traceback
+# ("Exception in ASGI application"), its access log writes the request line with the 500, and Starlette's
+# ServerErrorMiddleware answers a plain "Internal Server Error": judged only with require-local-try.
+PLAIN_API_SHOP = {
+    **API_SHOP,
+    "shop/__init__.py": API_SHOP["shop/__init__.py"].replace("FastAPI(debug=True)", "FastAPI()"),
+}
+
+
+def test_bl401_fastapi_logs_unhandled_errors_and_answers_a_generic_500(project) -> None:  # type: ignore[no-untyped-def]
+    files = dict(PLAIN_API_SHOP)
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == set(), "uvicorn logs the traceback, the access log the request, Starlette answers a bare 500"
+    project.write("pyproject.toml", "[tool.backlint]\nrequire-local-try = true\n")
+    found, data = _lint(project, files, "--select", "BL401")
+    assert found == _expected(files, "BL401"), "require-local-try keeps the literal reading"
+    assert [f["level"] for f in data["findings"]] == ["note"]
+    assert "require-local-try" in data["findings"][0]["message"]
+
+
+def test_bl401_an_app_built_in_debug_mode_answers_the_traceback(project) -> None:  # type: ignore[no-untyped-def]
+    files = dict(API_SHOP)
+    found, data = _lint(project, files, "--select", "BL401")
+    assert found == _expected(files, "BL401")
+    assert [f["level"] for f in data["findings"]] == ["warning"]
+    assert "debug mode" in data["findings"][0]["message"] and "traceback" in data["findings"][0]["message"]
+
+    files["shop/__init__.py"] = API_SHOP["shop/__init__.py"].replace(
+        "            app.add_exception_handler(404, not_found)\n",
+        "            app.add_exception_handler(404, not_found)\n"
+        "            app.add_exception_handler(Exception, not_found)\n",
+    )
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == _expected(files, "BL401"), "ServerErrorMiddleware answers the traceback before calling it"
+
+
+def test_bl401_debug_mode_only_in_a_debug_branch_is_not_deployed(project) -> None:  # type: ignore[no-untyped-def]
+    """khoj's main.py: ``if in_debug_mode(): app = FastAPI(debug=True) else: app = FastAPI(docs_url=None)``."""
+    built = "if {test}:\n    app = FastAPI(debug=True)\nelse:\n    app = FastAPI(docs_url=None)\n"
+    endpoint = """
+
+@app.post("/orders")
+async def create_order(db: AsyncSession = Depends(get_db)):  # expect: BL401
+    await db.commit()
+"""
+    files = {"app/main.py": APP.replace("app = FastAPI()\n", built.format(test="os.getenv('SLOW_START')")) + endpoint}
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == _expected(files, "BL401"), "a condition that is no debug flag: the debug app may be deployed"
+    files = {"app/main.py": APP.replace("app = FastAPI()\n", built.format(test="in_debug_mode()")) + endpoint}
+    files["app/main.py"] = files["app/main.py"].replace(
+        "import os\n", "import os\n\nfrom .utils import in_debug_mode\n"
+    )
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == set()
+
+
+def test_bl401_debug_switched_on_by_assignment(project) -> None:  # type: ignore[no-untyped-def]
+    files = {
+        "api/app.py": """
+            import os
+
+            from sqlalchemy import text
+            from sqlalchemy.ext.asyncio import create_async_engine
+            from starlette.applications import Starlette
+            from starlette.responses import JSONResponse
+            from starlette.routing import Route
+
+            engine = create_async_engine(os.environ["DATABASE_URL"])
+
+
+            async def list_items(request):  # expect: BL401
+                async with engine.connect() as conn:
+                    rows = (await conn.execute(text("SELECT id, name FROM items"))).all()
+                return JSONResponse([{"id": r.id, "name": r.name} for r in rows])
+
+
+            app = Starlette(routes=[Route("/items", list_items)])
+            app.debug = True
+        """,
+    }
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == _expected(files, "BL401")
+    files["api/app.py"] = files["api/app.py"].replace(
+        "            app.debug = True\n", "            if settings.debug:\n                app.debug = True\n"
+    )
+    found, _ = _lint(project, files, "--select", "BL401")
+    assert found == set(), "switched on only in a debug branch"
+
+
+def _fixture_copy(project, name: str) -> list[str]:  # type: ignore[no-untyped-def]
+    from conftest import FIXTURES
+
+    source = FIXTURES / name
+    relative = []
+    for path in sorted(source.rglob("*.py")):
+        rel = path.relative_to(source).as_posix()
+        project.write(rel, path.read_text(encoding="utf-8"))
+        relative.append(rel)
+    return relative
+
+
+def test_bl401_aiohttp_logs_unhandled_errors_and_answers_a_generic_500(project) -> None:  # type: ignore[no-untyped-def]
+    """aiohttp logs "Error handling request" with the traceback on ``aiohttp.server``, its access log the
+    request line with the 500, and answers "500 Internal Server Error" (fixtures/endpoints_aiohttp)."""
+    files = _fixture_copy(project, "endpoints_aiohttp")
+    found = {
+        (f["path"], f["line"]) for f in project.lint(*files, "--select", "BL401", "--format", "json").json()["findings"]
+    }
+    assert found == set()
+    project.write("pyproject.toml", "[tool.backlint]\nrequire-local-try = true\n")
+    data = project.lint(*files, "--select", "BL401", "--format", "json").json()
+    assert ("inventory/handlers.py", 11, "note") in {(f["path"], f["line"], f["level"]) for f in data["findings"]}
+
+
+def test_bl401_routes_of_a_project_router_subclass_under_require_local_try(project) -> None:  # type: ignore[no-untyped-def]
+    """fixtures/project_router_subclass (ethyca-fides): its routes are the app's, so the literal reading
+    reports the endpoint without a ``try``."""
+    files = _fixture_copy(project, "project_router_subclass")
+    project.write("pyproject.toml", "[tool.backlint]\nrequire-local-try = true\n")
+    data = project.lint(*files, "--select", "BL401", "--format", "json").json()
+    assert ("privacy/routers/requests.py", 13) in {(f["path"], f["line"]) for f in data["findings"]}

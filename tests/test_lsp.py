@@ -420,12 +420,13 @@ async def database_error(request, exc):
 
 @pytest.fixture
 def shop(tmp_path: Path) -> Path:
-    """The FastAPI fixture app with its configuration: the project rules judge it (BL401, BL404, BL405, BL801)."""
+    """The FastAPI fixture app in debug mode with its configuration: the project rules judge it (BL401, BL404,
+    BL405, BL801)."""
     import shutil
 
-    from conftest import FIXTURES
+    from conftest import FIXTURES, debug_shop
 
-    shutil.copytree(FIXTURES / "endpoints_fastapi", tmp_path / "shop")
+    debug_shop(shutil.copytree(FIXTURES / "endpoints_fastapi", tmp_path / "shop"))
     (tmp_path / "shop" / "pyproject.toml").write_text(
         '[tool.backlint]\nextend-select = ["BL304", "BL405", "BL407", "BL801", "BL802"]\n', encoding="utf-8"
     )

@@ -207,7 +207,7 @@ from fastapi import FastAPI
 from .orders import router
 
 logger = logging.getLogger(__name__)
-app = FastAPI(title="shop")
+app = FastAPI(title="shop", debug=True)  # a traceback answer: BL401 judges the app by default
 app.include_router(router)
 """
 APP_HANDLER = """

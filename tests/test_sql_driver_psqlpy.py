@@ -10,7 +10,7 @@ import os
 from fastapi import FastAPI
 from psqlpy import ConnectionPool
 
-app = FastAPI()
+app = FastAPI(debug=True)  # answers an unhandled error with its traceback: BL401 judges it by default
 pool = ConnectionPool(dsn=os.environ["DATABASE_URL"])
 {handler}
 

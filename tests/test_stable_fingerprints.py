@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES, run_cli
+from conftest import FIXTURES, debug_shop, run_cli
 
 from backlint.adoption import baseline
 from backlint.core.options import CheckOptions
@@ -24,11 +24,12 @@ def git(root: Path, *args: str) -> None:
 
 @pytest.fixture
 def app(tmp_path: Path) -> Path:
-    """The FastAPI fixture app, committed: BL401 is reported on `list_orders`'s def line (orders.py:23)."""
+    """The FastAPI fixture app built in debug mode, committed: BL401 is reported on `list_orders`'s def line
+    (orders.py:23)."""
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     root = tmp_path / "app"
-    shutil.copytree(FIXTURES / "endpoints_fastapi", root)
+    debug_shop(shutil.copytree(FIXTURES / "endpoints_fastapi", root))
     (root / "pyproject.toml").write_text('[tool.backlint]\nselect = ["BL401", "BL402"]\n', encoding="utf-8")
     git(root, "init", "-q")
     git(root, "-c", "user.email=dev@example.com", "-c", "user.name=dev", "add", "-A")

@@ -49,7 +49,7 @@ _PROBE_ROUTE = re.compile(r"(?i)health|readiness|liveness|livez|readyz|startupz|
 # ``require-local-try``, whose message asks for a ``try``: no app-level advice for them.
 _HANDLER_ADVICE = {
     "fastapi": "`@app.exception_handler(SQLAlchemyError)`",
-    "starlette": "`exception_handlers={Exception: handler}`",
+    "starlette": "`exception_handlers={SQLAlchemyError: handler}`",
     "aiohttp": "an error middleware",
 }
 
@@ -84,12 +84,15 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
         literal = bool(self.options.get("require-local-try"))
         out: list[ProjectFinding] = []
         handled: dict[int, bool] = {}
+        judged: dict[int, tuple[bool, bool]] = {}
         for served in index.served:
             app = served.app
             site = served.site
             if app is None or site is None or model.is_health(served.endpoint):
                 continue  # without the app, its handlers are unknown
-            logged = model.logs_unhandled_errors(app)
+            if id(app) not in judged:
+                judged[id(app)] = (model.logs_unhandled_errors(app), model.answers_tracebacks(app))
+            logged, leaks = judged[id(app)]
             if logged and not literal:
                 continue  # the framework logs the error with its request and answers a generic 500 itself
             effects = [e for e in model.effects(served.module, served.function) if e.confirmed and not e.guarded]
@@ -99,10 +102,10 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
                 continue
             if not literal:
                 if id(app) not in handled:
-                    handled[id(app)] = self._app_handles(model, app)
+                    handled[id(app)] = self._app_handles(model, app, leaks)
                 if handled[id(app)] or self._decorator_handles(model, served) or self._router_handles(model, served):
                     continue
-            out.append(self._report(served, app, effects, state, calls, literal, site, logged))
+            out.append(self._report(served, app, effects, state, calls, literal, site, logged, leaks))
         return out
 
     @staticmethod
@@ -121,10 +124,15 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
         return found
 
     @classmethod
-    def _app_handles(cls, model: ProjectModel, app: App) -> bool:
+    def _app_handles(cls, model: ProjectModel, app: App, leaks: bool = False) -> bool:
         """An app-level handler that receives unhandled or database errors, a middleware that catches
-        around the call of the next handler, or an error-reporting SDK set up while the app is built."""
-        if cls._catch_all(model, app) or cls._reports_errors(model, app):
+        around the call of the next handler, or an error-reporting SDK set up while the app is built.
+
+        ``leaks``: the app answers unhandled errors with their traceback (``FastAPI(debug=True)``). Then
+        Starlette's ``ServerErrorMiddleware`` answers the traceback before the handler for ``Exception`` or
+        500 it holds is called, and an SDK only reports: a handler for a data-store error (run by the inner
+        ``ExceptionMiddleware``), an error middleware or a local ``try`` answer before it."""
+        if cls._catch_all(model, app, leaks) or (not leaks and cls._reports_errors(model, app)):
             return True
         for handler in app.handlers:
             if handler.kind == "middleware" and handler.function is not None:
@@ -153,19 +161,21 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
         return False
 
     @staticmethod
-    def _catch_all(model: ProjectModel, app: App) -> bool:
+    def _catch_all(model: ProjectModel, app: App, leaks: bool = False) -> bool:
         """A handler for ``Exception``, a data-store base error, or what the framework hands an unhandled
-        error to (500; Flask's ``InternalServerError`` and ``HTTPException``): not one for 4xx codes alone."""
+        error to (500; Flask's ``InternalServerError`` and ``HTTPException``): not one for 4xx codes alone.
+        ``leaks``: only a data-store base error's handler answers before the traceback page."""
         table = model.knowledge.rows("error-handler-catchalls")
         catchalls = {r["name"] for r in table if r["framework"] == app.framework and r.get("form") != "router"}
         rows = {r["name"]: r for r in model.knowledge.rows("exception-classes")}
+        roles = ("database",) if leaks else ("broad", "database")
         for handler in app.handlers:
             if handler.kind != "handler":
                 continue
             for caught in handler.exceptions:
                 row = rows.get(caught)
-                if caught in catchalls or (
-                    row is not None and row["role"] in ("broad", "database") and not row.get("specific")
+                if (caught in catchalls and not leaks) or (
+                    row is not None and row["role"] in roles and not row.get("specific")
                 ):
                     return True
         return False
@@ -223,6 +233,7 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
         literal: bool,
         site: tuple[str, Span],
         logged: bool,
+        leaks: bool = False,
     ) -> ProjectFinding:
         related: list[RelatedLocation] = []
         labels: list[str] = []
@@ -250,10 +261,19 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
             reason = f"no try/except around it and no app-level handler for database errors (e.g. {advice})"
         else:
             reason = "no try/except around it and no app-level exception handler"
-        message = (
-            f"`{served.name}` does {what} I/O ({shown}) with {reason}: a failure reaches the client as the "
-            "framework's bare 500, without your message or the request's context in the log"
-        )
+        if leaks:
+            outcome = (
+                f"`{app.name}` is built in debug mode, so a failure reaches the client as a traceback page "
+                "(source lines, local values, file paths)"
+            )
+        elif logged:
+            outcome = "a failure reaches the client as the framework's generic 500, without your message"
+        else:
+            outcome = (
+                "a failure reaches the client as the framework's bare 500, without your message or the "
+                "request's context in the log"
+            )
+        message = f"`{served.name}` does {what} I/O ({shown}) with {reason}: {outcome}"
         level = "note" if logged else None  # only `require-local-try` judges these apps: the framework logs
         seen: set[tuple[str, int]] = set()
         unique = []

@@ -36,6 +36,8 @@ STARS = "fw.stars"  # modules imported with ``from x import *``
 # ``class APIRouter(fastapi.APIRouter)`` in another module), as ObjectFacts whose ctor is the class: an app
 # or router when the class derives from one (backlint/analysis/web/routing.py).
 INSTANCES = "fw.instances"
+# ``app.debug = True``: assignments to an attribute the catalog names as a debug switch (table framework-debug).
+OBJECT_ATTRS = "fw.object-attrs"
 MODULE_SCOPE = "<module>"
 
 
@@ -51,6 +53,19 @@ class ObjectFact:
     function: str | None  # qualified name of the enclosing function, None at module level
     bound: bool  # assigned to a name (or returned); False for one nested in another call
     main_guard: bool = False  # built under ``if __name__ == "__main__":`` (a script's or try-out app)
+    debug_only: bool = False  # built in a branch taken only in debug mode (``if settings.DEBUG:``)
+
+
+@dataclasses.dataclass
+class ObjectAttrFact:
+    """``<owner>.<attr> = <value>`` for an attribute the catalog names as a debug switch (``app.debug = True``)."""
+
+    owner: str
+    attr: str
+    value: Value
+    function: str | None
+    span: Span
+    debug_only: bool = False  # assigned in a branch taken only in debug mode
 
 
 @dataclasses.dataclass

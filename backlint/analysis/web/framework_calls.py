@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import libcst as cst
 
+from backlint.analysis.literals import in_debug_branch
 from backlint.analysis.web.facts import (
     ENVIRON,
     INSTANCES,
@@ -210,6 +211,7 @@ class CallRecorder:
                 function=self.names.function_name(),
                 bound=bound is not None,
                 main_guard=self.names.in_main_guard(),
+                debug_only=in_debug_branch(self.names.context.ancestors),
             ),
         )
 
@@ -220,7 +222,10 @@ class CallRecorder:
         if bound is None or ctor is None:
             return
         args, kwargs = self.values.arguments(node)
-        fact = ObjectFact(bound, ctor, args, kwargs, self.web.here(), None, True, self.names.in_main_guard())
+        fact = ObjectFact(
+            bound, ctor, args, kwargs, self.web.here(), None, True, self.names.in_main_guard(),
+            in_debug_branch(self.names.context.ancestors),
+        )  # fmt: skip
         self.add(INSTANCES, fact)
 
     def _record_store(self, node: cst.Call, ctor: str, scope: Scope) -> None:

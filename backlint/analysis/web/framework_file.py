@@ -13,6 +13,7 @@ from typing import Any
 
 import libcst as cst
 
+from backlint.analysis.literals import in_debug_branch
 from backlint.analysis.scopes import Scopes
 from backlint.analysis.web.answers import literal_status
 from backlint.analysis.web.facts import (
@@ -23,11 +24,13 @@ from backlint.analysis.web.facts import (
     FUNCTIONS,
     IMPORTS,
     MODULE_SCOPE,
+    OBJECT_ATTRS,
     STARS,
     AssignFact,
     BindingFact,
     ClassFacts,
     FunctionFacts,
+    ObjectAttrFact,
 )
 from backlint.analysis.web.file import WebFile
 from backlint.analysis.web.framework_calls import CallRecorder
@@ -179,6 +182,8 @@ class FrameworkFile(Analysis):
         scope = self.names.scopes[-1]
         for target in node.targets:
             self._bind(target.target, node.value, scope)
+            if isinstance(target.target, cst.Attribute) and target.target.attr.value in self.tables.debug_attrs:
+                self._debug_switch(target.target, node.value)
             if isinstance(target.target, cst.Attribute) and target.target.attr.value in ("status_code", "status"):
                 status = literal_status(node.value)
                 if status is None or status >= 400:
@@ -217,6 +222,16 @@ class FrameworkFile(Analysis):
         if scope.kind == "function":
             for name in target_names(node.target):
                 scope.origins.pop(name, None)
+
+    def _debug_switch(self, target: cst.Attribute, value: cst.BaseExpression) -> None:
+        """``app.debug = True``: the project pass tells whether the owner is an app (BL401)."""
+        owner = self.names.ref(target.value)
+        if owner is not None:
+            fact = ObjectAttrFact(
+                owner, target.attr.value, self.values.value(value), self.names.function_name(), self.web.here(),
+                in_debug_branch(self.context.ancestors),
+            )  # fmt: skip
+            self.add(OBJECT_ATTRS, fact)
 
     def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression, scope: Scope) -> None:
         if scope.kind == "class":

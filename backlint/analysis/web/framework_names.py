@@ -52,6 +52,7 @@ class FrameworkTables:
     route_ctors: frozenset[str]
     hook_functions: frozenset[str]
     status_collections: frozenset[str]  # a library's collection of every HTTP error status (a loop over it)
+    debug_attrs: frozenset[str]  # keywords of debug switches (``debug``): ``app.debug = True`` is recorded
 
     @classmethod
     def build(cls, knowledge: Knowledge) -> FrameworkTables:
@@ -94,6 +95,7 @@ class FrameworkTables:
             route_ctors=frozenset(r["name"] for r in routes if r["form"] in ("route", "include") and "." in r["name"]),
             hook_functions=frozenset(r["name"] for r in hooks if r["form"] == "function"),
             status_collections=knowledge.values("http-status-collections", "name"),
+            debug_attrs=frozenset(r["keyword"] for r in knowledge.rows("framework-debug") if r["form"] == "kwarg"),
         )
 
 

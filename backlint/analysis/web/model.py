@@ -20,6 +20,8 @@ from backlint.analysis.web.effects import Effect, Effects, Store
 from backlint.analysis.web.facts import (
     IMPORTS,
     MODULE_SCOPE,
+    OBJECT_ATTRS,
+    OBJECTS,
     STORES,
     ClassFacts,
     FunctionFacts,
@@ -314,9 +316,39 @@ class ProjectModel:
         return bool(_HEALTH_NAME.match(endpoint.name.lower()))
 
     def logs_unhandled_errors(self, app: App) -> bool:
-        """The app's framework logs an error nobody caught with its traceback and the request (method and
-        path) and answers a generic 500 (table ``framework-unhandled-errors``: Django, Flask)."""
-        return app.framework in self.knowledge.values("framework-unhandled-errors", "framework")
+        """The app's framework logs an error nobody caught with its traceback and the request and answers
+        a generic 500 that leaks nothing (table ``framework-unhandled-errors``: Django, Flask, FastAPI,
+        Starlette, aiohttp), and the app does not switch that answer to a traceback page (``answers_tracebacks``)."""
+        if app.framework not in self.knowledge.values("framework-unhandled-errors", "framework"):
+            return False
+        return not self.answers_tracebacks(app)
+
+    def answers_tracebacks(self, app: App) -> bool:
+        """The app answers an unhandled error with its traceback: built with a debug switch on (the
+        ``kwarg`` rows of table ``framework-debug`` whose level is ``warning``, traceback pages:
+        ``FastAPI(debug=True)``) or assigned it (``app.debug = True``), as a constant ``True`` outside a
+        branch taken only in debug mode (``if settings.DEBUG: app = FastAPI(debug=True)``)."""
+        fact = app.node.fact
+        if fact is None:
+            return False
+        rows = [r for r in self.knowledge.rows("framework-debug") if r["form"] == "kwarg" and r["level"] == "warning"]
+        module = app.node.module
+        built = [o for o in module.facts.get(OBJECTS) if o.ref == fact.ref and o.ctor == fact.ctor] or [fact]
+        for row in rows:
+            if row["name"] != fact.ctor:
+                continue
+            if any(o.kwargs.get(row["keyword"]) == _ON and not o.debug_only for o in built):
+                return True
+            for holder in app.modules:
+                for attr in holder.facts.get(OBJECT_ATTRS):
+                    if (
+                        attr.attr == row["keyword"]
+                        and attr.value == _ON
+                        and not attr.debug_only
+                        and self.node(attr.owner, holder) is app.node
+                    ):
+                        return True
+        return False
 
     def covers(self, app: App, roles: Iterable[str] = ("broad", "database")) -> list[Handler]:
         """App-level handlers whose exception classes have one of ``roles`` (or status 500)."""
@@ -331,6 +363,7 @@ class ProjectModel:
         return out
 
 
+_ON: Value = ("const", True)
 _ROUTER_ROLES = frozenset({"router", "route-table", "url-router", "resource-api"})
 _HEALTH_PATH = (
     r"^/(?:[^/]+/)*_*(?:health(?:z|check|[-_]check|[-_]?status)?|livez|readyz|readiness|liveness|heartbeat)_*(?:/.*)?$"
