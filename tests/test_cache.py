@@ -128,6 +128,7 @@ def test_a_changed_file_is_linted_again_and_the_others_are_not(project, monkeypa
 
 def test_project_rules_rerun_from_cached_facts(project) -> None:  # type: ignore[no-untyped-def]
     """BL603 judges main.py by a route in health.py: either file may come from the cache."""
+    project.write("pyproject.toml", "[tool.backlint]\nrequire-health-endpoint = true\n")
     _app(project)
     assert "BL603" not in project.lint(".").stdout
     project.write("app/health.py", HEALTH.replace('"/health"', '"/orders/export"'))
@@ -141,6 +142,7 @@ def test_project_rules_rerun_from_cached_facts(project) -> None:  # type: ignore
 
 
 def test_editing_a_file_without_facts_keeps_the_project_pass_cached(project, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    project.write("pyproject.toml", "[tool.backlint]\nrequire-health-endpoint = true\n")
     _app(project)
     project.write("app/health.py", HEALTH.replace('"/health"', '"/orders/export"'))
     project.write("tests/test_jobs.py", "def test_run():\n    assert True\n")

@@ -24,6 +24,8 @@ def test_every_rule_has_bad_and_good_examples() -> None:
 @pytest.mark.parametrize(("rule_id", "example"), CASES)
 def test_example(rule_id: str, example, project) -> None:  # type: ignore[no-untyped-def]
     project.write(example.path, example.code.lstrip("\n"))
+    for name, text in example.files:
+        project.write(name, text.lstrip("\n"))
     result = project.lint(example.path, "--select", rule_id, "--format", "json")
     got = {(f["line"], f["rule_id"]) for f in result.json()["findings"]}
     if example.kind == "bad":

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 # gns3-server: a router module serves itself by hand under its main guard (a websocket test page);
 # the deployed app, in another module, mounts the router and has a health route.
 ROUTER = (
@@ -20,6 +22,13 @@ SERVER = (
     "from fastapi import FastAPI\n\nfrom .notifications import router\n\napp = FastAPI()\n"
     "app.include_router(router)\n\n\n@app.get('/v3/health')\ndef health():\n    return {'status': 'ok'}\n"
 )
+
+
+@pytest.fixture(autouse=True)
+def _literal_bl603(project: Any) -> None:
+    """These tests judge which routes an app serves through BL603's literal reading (every app needs a
+    health route), on behind ``require-health-endpoint`` since BL603 follows the deployment's probes."""
+    project.write("pyproject.toml", "[tool.backlint]\nrequire-health-endpoint = true\n")
 
 
 def ids(project: Any) -> set[tuple[str, int, str]]:

@@ -6,6 +6,14 @@ from typing import Any
 
 import pytest
 
+
+@pytest.fixture(autouse=True)
+def _literal_bl603(project: Any) -> None:
+    """These tests judge which routes an app serves through BL603's literal reading (every app needs a
+    health route), on behind ``require-health-endpoint`` since BL603 follows the deployment's probes."""
+    project.write("pyproject.toml", "[tool.backlint]\nrequire-health-endpoint = true\n")
+
+
 ENGINE = (
     "import os\n\nfrom sqlalchemy import create_engine, text\n\nengine = create_engine(os.environ['DATABASE_URL'])\n"
 )
@@ -90,7 +98,10 @@ def test_unresolvable_check_call_and_configured_probe_callables_silence_bl601(pr
     assert not {f for f in ids(project) if f[2] == "BL601"}
     project.write("svc/db.py", ENGINE + "\n\ndef warm_up():\n    return None\n")
     assert ("svc/main.py", app_line(project), "BL601") in ids(project)
-    project.write("pyproject.toml", "[tool.backlint]\nstartup-probe-callables = ['svc.db.warm_up']\n")
+    project.write(
+        "pyproject.toml",
+        "[tool.backlint]\nrequire-health-endpoint = true\nstartup-probe-callables = ['svc.db.warm_up']\n",
+    )
     assert not {f for f in ids(project) if f[2] == "BL601"}
 
 

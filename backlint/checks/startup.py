@@ -8,10 +8,12 @@ on the line that constructs the app.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
+from backlint.analysis.deploy_probes import Probe, probes
 from backlint.analysis.web.effects import Effect, Store
 from backlint.analysis.web.facts import FunctionFacts
 from backlint.analysis.web.model import App, ProjectModel, build_model
@@ -20,7 +22,7 @@ from backlint.analysis.web.routing import Endpoint
 from backlint.analysis.web.served import EndpointIndex, endpoint_index
 from backlint.core.facts import ProjectFinding, ProjectRule
 from backlint.core.patterns import compile_pattern
-from backlint.core.results import Fix, ModuleFacts, RelatedLocation
+from backlint.core.results import Fix, ModuleFacts, RelatedLocation, Span
 
 _KIND_NAMES = {"sql": "the SQL database", "redis": "Redis", "mongo": "MongoDB", "queue": "the task queue"}
 _PROBES = {"sql": "`SELECT 1`", "redis": "`ping()`", "mongo": '`admin.command("ping")`'}
@@ -168,30 +170,107 @@ class StartupCheckFailureSwallowed(_AppRule):
 
 
 class MissingHealthEndpoint(_AppRule):
-    """An app serves routes but none of them is a health route.
+    """The project's own deployment files probe an HTTP path that no route of the app serves.
+
+    A Dockerfile ``HEALTHCHECK``, a Kubernetes/Helm ``httpGet`` probe, a compose health check, a
+    platform's health-check path (``analysis/deploy_probes.py``): the orchestrator then marks every
+    instance unhealthy. A probe applies to the apps under the nearest directory above its file that
+    holds project modules. Whether an app needs a health route at all is a deployment choice: with
+    ``require-health-endpoint`` every app that serves routes and has none is reported too.
 
     Absence is claimed only when the app's routes are all seen: a router of its framework that is
     attached to no app and has no route the walk saw (registered through code it cannot follow, such
-    as ``importlib`` over a list of blueprint modules) may hold the health route.
+    as ``importlib`` over a list of blueprint modules) may hold the route.
     """
 
     id = "BL603"
 
     def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
         model = self.model(modules)
+        literal = bool(self.options.get("require-health-endpoint"))
+        judged = [a for a in model.apps if a.scope_endpoints and not a.health_packages and not a.routes_unseen]
         out: list[ProjectFinding] = []
-        for app in model.apps:
-            if not app.scope_endpoints or app.health_packages or app.routes_unseen:
+        unserved: dict[int, list[Probe]] = defaultdict(list)
+        for probe in probes(self.project.deployment):
+            apps = [a for a in model.apps if _under(a.site.path, probe.scope)]
+            if not apps or any(_serves(model, a, probe) for a in apps):
                 continue
-            if model.health_endpoints(app, scope=True):
-                continue
-            message = (
-                f"`{app.name}` has no health endpoint (no route matches `health-path-regex`): load balancers and "
-                "orchestrators cannot tell a live instance from a broken one; add `GET /health` (and a readiness "
-                "route that probes the database)"
-            )
-            out.append(self.finding(app, message))
+            for app in apps:
+                if app in judged:
+                    unserved[id(app)].append(probe)
+        for app in judged:
+            found = unserved.get(id(app))
+            if found:
+                paths = ", ".join(dict.fromkeys(f"`{p.path}`" for p in found))
+                first = found[0]
+                message = (
+                    f"`{app.name}` serves no route for {paths}, which the project's {first.source} probes: the "
+                    "orchestrator will mark every instance unhealthy (restart it, keep traffic away); add the "
+                    "route or point the probe at a health route the app serves"
+                )
+                related = [
+                    RelatedLocation(p.file, Span(p.line, 1, p.line, 1), f"{p.source} probes `{p.path}` here")
+                    for p in found
+                ]
+                out.append(self.finding(app, message, related))
+            elif literal and not model.health_endpoints(app, scope=True):
+                message = (
+                    f"`{app.name}` has no health endpoint (no route matches `health-path-regex`): load balancers "
+                    "and orchestrators cannot tell a live instance from a broken one; add `GET /health` (and a "
+                    "readiness route that probes the database)"
+                )
+                out.append(self.finding(app, message))
         return out
+
+
+def _under(path: str, directory: str) -> bool:
+    return not directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def _serves(model: ProjectModel, app: App, probe: Probe) -> bool:
+    """Does a route of the app serve the probed path? Route parameters match a segment (a ``path``
+    converter any rest); a route whose path is unknown serves it when its name says health; the
+    probe may reach the app under a prefix the app does not know (a mount, ``SCRIPT_NAME``)."""
+    if app.health_packages or app.routes_unseen:
+        return True
+    probed = probe.path.rstrip("/") or "/"
+    for endpoint in app.scope_endpoints:
+        if endpoint.path is None:
+            if model.is_health(endpoint):
+                return True
+            continue
+        pattern = _route_regex(endpoint.path)
+        if pattern is not None and pattern.search(probed):
+            return True
+    return False
+
+
+_PARAMETER = re.compile(r"\{(\w+)(?::(\w+))?\}|<(?:(\w+):)?\w+>")
+
+
+@functools.lru_cache(maxsize=4096)
+def _route_regex(path: str) -> re.Pattern[str] | None:
+    """The route as a regex searched at the end of a probed path (a prefix before it may be a mount's)."""
+    text = "/" + path.lstrip("^").lstrip("/")
+    text = text.rstrip("$").rstrip("/") or "/"
+    if text == "/":
+        return re.compile(r"^/$")
+    if any(token in text for token in ("(?P<", "\\d", "\\w", "[", "+", "*", "(?:")):
+        body = text.replace("/^", "/").replace("$/", "/")  # a Django ``re_path`` joined to its include
+    else:
+        parts: list[str] = []
+        last = 0
+        for match in _PARAMETER.finditer(text):
+            parts.append(re.escape(text[last : match.start()]))
+            converter = match.group(2) or match.group(3)
+            parts.append(".+" if converter == "path" else "[^/]+")
+            last = match.end()
+        parts.append(re.escape(text[last:]))
+        body = "".join(parts)
+    try:
+        return re.compile(f"{body}/?$")
+    except re.error:
+        return None
 
 
 def _endpoint_related(endpoints: list[Endpoint], message: str) -> list[RelatedLocation]:

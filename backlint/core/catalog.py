@@ -68,6 +68,8 @@ class Example:
     kind: str  # "bad" or "good"
     code: str
     path: str  # the file name the example is linted as (decides its file kind)
+    # Other files of the example's project (name → text), e.g. the Dockerfile whose probe BL603 reads.
+    files: tuple[tuple[str, str], ...] = ()
 
     @property
     def shown(self) -> str:
@@ -125,6 +127,8 @@ class RuleMeta:
     # A file rule whose findings that depend on other modules (a helper's callers elsewhere) are
     # judged in the project pass, by a ProjectRule of the same id: ``cross-module = true``.
     cross_module: bool = False
+    # The project rule reads the project's deployment files (Dockerfiles, manifests): ``deployment-files = true``.
+    deployment_files: bool = False
 
     @property
     def title(self) -> str:
@@ -163,6 +167,8 @@ class RuleMeta:
         for example in self.examples:
             title = "Example" if example.kind == "bad" else "Use instead"
             parts += [f"### {title}", "```python", example.shown.rstrip(), "```", ""]
+            for name, text in example.files:
+                parts += [f"With `{name}`:", "", "```", text.strip("\n"), "```", ""]
         if self.fix.strip():
             parts += ["### Fix", self.fix.strip(), ""]
         if self.options:
@@ -314,7 +320,12 @@ def _load_rule(path: Path) -> RuleMeta:
             why=data["why"],
             fix=data.get("fix", ""),
             examples=tuple(
-                Example(kind=e["kind"], code=e["code"], path=e.get("path", "app/example.py"))
+                Example(
+                    kind=e["kind"],
+                    code=e["code"],
+                    path=e.get("path", "app/example.py"),
+                    files=tuple((name, text) for name, text in e.get("files", {}).items()),
+                )
                 for e in data.get("examples", [])
             ),
             options=tuple(
@@ -325,6 +336,7 @@ def _load_rule(path: Path) -> RuleMeta:
             facet_roles=tuple((facet, role_names(roles)) for facet, roles in data.get("applies-to-facets", {}).items()),
             measured=parse_measured(data["measured"]) if "measured" in data else None,
             cross_module=data.get("cross-module", False),
+            deployment_files=data.get("deployment-files", False),
         )
     except (KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
         raise CatalogError(f"{path}: {exc!r}") from exc

@@ -35,13 +35,25 @@ class ProjectFinding:
     sensitive: bool = False
 
 
+@dataclasses.dataclass(frozen=True)
+class SideFile:
+    """A project file that is not a module, as text: a deployment file (``pipeline/deployfiles.py``)."""
+
+    path: str  # project path
+    text: str
+    scope: str = ""  # the directory whose code it deploys (``pipeline/deployfiles.py``); "": the project root
+
+
 @dataclasses.dataclass
 class ProjectContext:
     """What every project rule of one run shares: the knowledge tables, and a cache so that
-    structures derived from all ModuleFacts (the framework model) are built once per run."""
+    structures derived from all ModuleFacts (the framework model) are built once per run.
+    ``deployment``: the project's deployment files, read when an enabled rule's catalog entry asks for
+    them (``deployment-files = true``)."""
 
     knowledge: Any
     cache: dict[Any, Any] = dataclasses.field(default_factory=dict)
+    deployment: tuple[SideFile, ...] = ()
 
 
 class ProjectRule:

@@ -22,10 +22,17 @@ from backlint.core.ids import PARSE_ERROR
 from backlint.core.masking import SecretText, secret_values
 from backlint.core.results import FileKind, FileResult, ModuleFacts, Notice, RunResult
 from backlint.pipeline.cache import Cache, content_hash, settings_fingerprint, stat_signature
+from backlint.pipeline.deployfiles import versions
 from backlint.pipeline.discovery import SourceFile, display_path
 from backlint.pipeline.filekind import classify
 from backlint.pipeline.filters import facet_roles, ignored_for_file, kept_in_role
-from backlint.pipeline.project import ProjectVerdict, project_pass, relocate
+from backlint.pipeline.project import (
+    ProjectVerdict,
+    deployment_files_of,
+    project_pass,
+    reads_deployment,
+    relocate,
+)
 from backlint.pipeline.projectfiles import ProjectFiles
 from backlint.pipeline.settings import Settings, facts_only
 from backlint.pipeline.source import decode_source, file_error, module_name, read_file_bytes
@@ -568,6 +575,11 @@ class _Project:
         config, cache = self.config, self.cache
         key = None
         entries = {m.source.project_path: m.outcome.key for m in ordered if m.outcome.key is not None}
+        deployment = (
+            deployment_files_of(self.files, config, [m.source.project_path for m in ordered])
+            if reads_deployment(catalog, config)
+            else []
+        )
         if cache is not None and len(entries) == len(ordered):
             enabled = config.enabled_rules(catalog)
             levels = [
@@ -579,6 +591,7 @@ class _Project:
                 (m.source.project_path, f"{m.state}:{m.stale_key or ''}:{m.outcome.facts_digest or ''}")
                 for m in ordered
             ]
+            states += [(f"deployment:{path}", version) for path, version in versions(self.files, deployment)]
             key = cache.project_key(levels, states)
             cached = cache.load_project(key, entries)
             if cached is not None:
@@ -590,7 +603,14 @@ class _Project:
                 facts.append(found)
         secrets = {m.source.project_path: m.outcome.result.secrets or [] for m in ordered}
         verdict = project_pass(
-            facts, self.settings, catalog, config, files=self.files, missing=missing, secrets=secrets
+            facts,
+            self.settings,
+            catalog,
+            config,
+            files=self.files,
+            missing=missing,
+            secrets=secrets,
+            deployment=deployment,
         )
         stale = {m.source.project_path for m in ordered if m.state == "stale"}
         if stale:  # a file that does not parse cannot be pointed into

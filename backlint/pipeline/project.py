@@ -18,9 +18,10 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 
 from backlint.core.catalog import Catalog
 from backlint.core.config import Config
-from backlint.core.facts import ProjectContext, ProjectFinding, to_finding
+from backlint.core.facts import ProjectContext, ProjectFinding, SideFile, to_finding
 from backlint.core.masking import mask_spans
 from backlint.core.results import Finding, ModuleFacts, RelatedLocation, Span
+from backlint.pipeline.deployfiles import deployment_paths, read_deployment_files
 from backlint.pipeline.filters import rule_applies
 from backlint.pipeline.projectfiles import ProjectFiles, reading
 from backlint.pipeline.settings import Settings
@@ -49,17 +50,23 @@ def project_pass(
     files: ProjectFiles | None = None,
     missing: Collection[str] = (),
     secrets: Mapping[str, list[Span]] | None = None,
+    deployment: list[tuple[str, str]] | None = None,
 ) -> ProjectVerdict:
     """Judge the enabled project rules over ``facts`` (in project-path order, so that the verdict
     does not depend on the working directory); ``missing``: project paths of modules without facts;
-    ``secrets``: where each file's secrets are (project path → places), masked in the snippets."""
+    ``secrets``: where each file's secrets are (project path → places), masked in the snippets;
+    ``deployment``: the deployment files, (project path, scope) (None: found here when a rule reads them)."""
     from backlint.pipeline.registry import load_registry  # imports the rules: only when a project rule runs
 
     files = files if files is not None else ProjectFiles(config.root)
     project_rules = load_registry(settings.rule_packages).project_rules
     enabled = set(config.enabled_rules(catalog))
     options = dict(settings.options)
-    project = ProjectContext(settings.knowledge)
+    side: tuple[SideFile, ...] = ()
+    if reads_deployment(catalog, config):
+        paths = deployment if deployment is not None else deployment_files_of(files, config, [m.path for m in facts])
+        side = read_deployment_files(files, paths)
+    project = ProjectContext(settings.knowledge, deployment=side)
     ordered = sorted(facts, key=lambda m: m.path)
     out: list[Finding] = []
     texts: dict[str, Suppressions | None] = {}
@@ -94,6 +101,17 @@ def project_pass(
     withheld = [f for f in out if depends_on_any(f, absent)]
     unjudged = frozenset(i for i in enabled if i in project_rules)
     return ProjectVerdict(kept, withheld, unjudged)
+
+
+def deployment_files_of(files: ProjectFiles, config: Config, modules: Iterable[str]) -> list[tuple[str, str]]:
+    """The project's deployment files (``pipeline/deployfiles.py``), as the configuration excludes them;
+    ``modules``: the project paths of the pass's modules."""
+    return deployment_paths(files, config.exclude + config.extend_exclude, modules)
+
+
+def reads_deployment(catalog: Catalog, config: Config) -> bool:
+    """Whether an enabled rule reads the deployment files (then their versions key the cached verdict)."""
+    return any(catalog.rules[i].deployment_files for i in config.enabled_rules(catalog))
 
 
 def depends_on_any(finding: Finding, paths: Collection[str]) -> bool:
