@@ -201,3 +201,36 @@ def test_a_digest_used_as_an_in_memory_cache_key(project) -> None:  # type: igno
             """,
         },
     )
+
+
+def test_a_login_serializer_reads_credentials_in(project) -> None:  # type: ignore[no-untyped-def]
+    """wger's ``UserApiSerializer``: a ``ModelSerializer`` of ``User`` that declares both its fields
+    itself, ``username`` and ``password`` (``CharField(required=True)``); the login view reads
+    ``serializer.data`` to authenticate and answers a token. A serializer whose every field is its
+    own and a login field or a password is a login form. A serializer listing the model's own
+    ``password`` (not declared) beside other fields stays reported."""
+    _check(
+        project,
+        {
+            "wger/core/api/serializers.py": """
+            from django.contrib.auth.models import User
+            from rest_framework import serializers
+
+
+            class UserApiSerializer(serializers.ModelSerializer):
+                \"\"\" Serializer to map to User model in relation to api user\"\"\"
+                username = serializers.CharField(required=True)
+                password = serializers.CharField(required=True, min_length=8)
+
+                class Meta:
+                    model = User
+                    fields = ['username', 'password']
+
+
+            class UserSerializer(serializers.ModelSerializer):
+                class Meta:
+                    model = User
+                    fields = ['username', 'email', 'password']  # expect: BL305
+            """,
+        },
+    )

@@ -31,6 +31,7 @@ from backlint.analysis.passwords.values import (
     string_value,
 )
 from backlint.analysis.scopes import Scopes
+from backlint.analysis.strings import name_tokens
 from backlint.core.imports import dotted_name
 from backlint.core.rule import Analysis, FileContext
 
@@ -88,6 +89,8 @@ class PasswordFlow(Analysis):
         if isinstance(extra, cst.Dict) and extra_write_only(extra):
             return
         listed = string_items(fields)
+        if declared is not None and _login_form(info, listed, index):
+            return  # username and password declared for input: a login form, it sends nothing back
         found = index.orm_class(model)
         model_fields = index.has_password_field(found[1]) if found else []
         is_user = found is not None and found[1] is None and "user" in found[0].lower()
@@ -98,6 +101,15 @@ class PasswordFlow(Analysis):
             )
             verified = _verifies(info.node, "password", index.k.role("verify"))
             index.add(SerializedPassword(fields, info.name, info.node, meta, declared is not None, known, verified))
+
+
+def _login_form(info: ClassInfo, listed: set[str], index: ModuleIndex) -> bool:
+    """Does the serializer declare every field it lists itself (none taken from the model), each a login
+    field or a password (``username = CharField()``, ``password = CharField()``)?"""
+    words = index.k.login_fields | index.lex.password
+    return bool(listed) and all(
+        field in info.fields and set(name_tokens(field)) <= words and name_tokens(field) for field in listed
+    )
 
 
 def _verifies(node: cst.ClassDef, field: str, verifiers: frozenset[str]) -> bool:

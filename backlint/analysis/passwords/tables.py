@@ -67,6 +67,7 @@ class PasswordTables:
         self.credential_context = frozenset(words.get("credential-context", ()))
         self.session_methods = frozenset(words.get("session-method", ()))
         self.credential_headers = frozenset(words.get("credential-header", ()))
+        self.login_fields = frozenset(words.get("login-field", ()))
         self.view_handlers: dict[str, frozenset[str]] = {
             row["name"]: frozenset(row["handlers"]) for row in knowledge.rows("framework-view-classes")
         }
