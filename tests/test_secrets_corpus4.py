@@ -139,3 +139,37 @@ def test_the_password_of_a_test_login(project) -> None:  # type: ignore[no-untyp
             """,
         },
     )
+
+
+def test_a_default_password_the_app_refuses(project) -> None:  # type: ignore[no-untyped-def]
+    """mlflow's auth server keeps the admin password older versions shipped
+    (``_LEGACY_DEFAULT_ADMIN_PASSWORD``) only to refuse it: ``if password == _LEGACY_...: raise``
+    when bootstrapping the admin. A default constant the app raises on when it is given is a
+    deny-list entry, not a credential. A constant whose mismatch raises (``if key != API_KEY: raise``)
+    is the credential an authentication checks, and stays reported. (Its value also shares
+    ``-default-`` with the name of the guards' fact, which the file's secret masking once cut.)"""
+    _check(
+        project,
+        {
+            "mlflow/server/auth/__init__.py": """
+            from mlflow.exceptions import MlflowException
+
+            # The admin credentials that earlier versions shipped in basic_auth.ini.
+            _LEGACY_DEFAULT_ADMIN_USERNAME = "admin"
+            _LEGACY_DEFAULT_ADMIN_PASSWORD = "password1234"
+            DEFAULT_API_KEY = "k3y-Default-2024"  # expect: BL202
+
+
+            def _validate_bootstrap_admin_password(username: str, password: str | None) -> None:
+                if not password:
+                    raise MlflowException(f"MLflow Authentication needs a password for '{username}'")
+                if password == _LEGACY_DEFAULT_ADMIN_PASSWORD:
+                    raise MlflowException("Refusing to use the insecure default password of older versions")
+
+
+            def check_key(key: str) -> None:
+                if key != DEFAULT_API_KEY:
+                    raise MlflowException("invalid key")
+            """,
+        },
+    )

@@ -304,7 +304,10 @@ def _analyse(
         _mask_secrets(findings, secrets, SecretText(values))
     facts = ModuleFacts(source.project_path, name, kind.value, context.facts) if collectors else None
     if facts is not None and values:
-        facts.facts = scrub(facts.facts, SecretText(values))
+        # The facts' names are the collectors' own, not the file's text: only their values are masked
+        # (a secret "k3y-default-2024" masked "-default-" out of "bl202-default-guards").
+        masker = SecretText(values)
+        facts.facts = {key: scrub(value, masker) for key, value in facts.facts.items()}
     return findings, facts, secrets if settings.secret_finder else None  # [] when no token of the finder occurs
 
 

@@ -14,7 +14,7 @@ import libcst as cst
 from backlint.analysis.scopes import Scopes
 from backlint.analysis.secrets.examples import in_documentation_example
 from backlint.analysis.secrets.facts import NamedCredential, SecretFact, SinkCredential
-from backlint.analysis.secrets.guards import default_setting, verify_names
+from backlint.analysis.secrets.guards import default_setting, stops, verify_names
 from backlint.analysis.secrets.slots import (
     ClassRoles,
     LocalClasses,
@@ -351,7 +351,7 @@ class CredentialSlots(Analysis):
             if isinstance(parent, cst.Assert):
                 return True
             if isinstance(parent, cst.If):
-                return _stops(parent.body)
+                return stops(parent.body)
             if isinstance(parent, (cst.BaseSuite, cst.FunctionDef, cst.ClassDef, cst.SimpleStatementLine)):
                 return False
         return False
@@ -525,18 +525,3 @@ def _is_main_test(test: cst.BaseExpression) -> bool:
         string_value(left),
         string_value(right),
     )
-
-
-def _stops(body: cst.BaseSuite) -> bool:
-    """Does the block raise, exit or abort (``raise``, ``sys.exit()``, ``abort(...)``)?"""
-    statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
-    for statement in statements:
-        smalls = statement.body if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) else []
-        for small in smalls:
-            if isinstance(small, cst.Raise):
-                return True
-            if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
-                tail = (dotted_name(small.value.func) or "").rpartition(".")[2]
-                if tail in ("exit", "_exit", "abort", "fail"):
-                    return True
-    return False

@@ -5,7 +5,10 @@ default it ships knowingly and detects when still in use.
   the configured value of a setting compared with the constant of the same name;
 - ``verify_password(DEFAULT_PASSWORD, user.password_hash)`` (argilla): the constant given as the
   plain text to a password check against a stored hash: "does the account still have the default
-  password?" (an authentication checks what a caller sends, not a constant).
+  password?" (an authentication checks what a caller sends, not a constant);
+- ``if password == _LEGACY_DEFAULT_ADMIN_PASSWORD: raise ...`` (mlflow): a value the app refuses
+  when it is given, whatever its origin (a deny-list entry; ``if key != API_KEY: raise`` is an
+  authentication, and is no such check).
 
 A credential literal bound to such a constant is a documented default the app warns about or
 refuses, not a secret it relies on. A comparison with what a request sends (``request.headers[
@@ -19,6 +22,7 @@ import libcst as cst
 from backlint.analysis.secrets.slots import root_name, target_name
 from backlint.analysis.strings import name_tokens
 from backlint.core.catalog import Knowledge
+from backlint.core.imports import dotted_name
 from backlint.core.rule import Analysis, FileContext
 
 # Words a constant's name adds to the setting's own name (``DEFAULT_SECRET_KEY`` for ``secret_key``).
@@ -89,13 +93,23 @@ class DefaultGuards(Analysis):
         if not isinstance(node.comparisons[0].operator, (cst.Equal, cst.NotEqual, cst.Is, cst.IsNot)):
             return
         left, right = node.left, node.comparisons[0].comparator
+        refused = isinstance(node.comparisons[0].operator, (cst.Equal, cst.Is)) and self._raises_if_true(node)
         for constant, setting in ((left, right), (right, left)):
             qualified = self._qualified(constant)
+            if qualified is not None and refused:
+                self.names.add(qualified)  # if password == DEFAULT_PASSWORD: raise ...: a value refused
+                continue
             if qualified is None or not _stored(setting):
                 continue
             name = target_name(setting)
             if name is not None and same_setting(qualified.rpartition(".")[2], name):
                 self.names.add(qualified)
+
+    def _raises_if_true(self, node: cst.Comparison) -> bool:
+        """Is ``node`` the test of an ``if`` whose body raises or exits?"""
+        ancestors = self.context.ancestors
+        parent = ancestors[-2] if len(ancestors) >= 2 else None
+        return isinstance(parent, cst.If) and parent.test is node and stops(parent.body)
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -114,3 +128,18 @@ class DefaultGuards(Analysis):
 def _stored(node: cst.BaseExpression) -> bool:
     """A configured or stored value (``app.config["K"]``, ``user.password_hash``), not the request's."""
     return isinstance(node, (cst.Attribute, cst.Subscript)) and root_name(node) not in _REQUEST_NAMES
+
+
+def stops(body: cst.BaseSuite) -> bool:
+    """Does the block raise, exit or abort (``raise``, ``sys.exit()``, ``abort(...)``)?"""
+    statements = body.body if isinstance(body, cst.IndentedBlock) else [body]
+    for statement in statements:
+        smalls = statement.body if isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) else []
+        for small in smalls:
+            if isinstance(small, cst.Raise):
+                return True
+            if isinstance(small, cst.Expr) and isinstance(small.value, cst.Call):
+                tail = (dotted_name(small.value.func) or "").rpartition(".")[2]
+                if tail in ("exit", "_exit", "abort", "fail"):
+                    return True
+    return False
