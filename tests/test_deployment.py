@@ -69,7 +69,10 @@ def test_debug_switches_off_or_unrelated(project: Any, code: str) -> None:
 
 
 def test_debug_in_main_guard_level_is_configurable(project: Any) -> None:
+    """Reported when the deployment runs the module (debug_mode.py's project part); its level is an option."""
     code = "from flask import Flask\n\napp = Flask(__name__)\n\nif __name__ == '__main__':\n    app.run(debug=True)\n"
+    assert lint(project, "app/main.py", code, "BL701") == set(), "a developer's `python app/main.py`"
+    project.write("Dockerfile", 'FROM python:3.12\nCOPY . /srv\nCMD ["python", "/srv/app/main.py"]\n')
     assert lint(project, "app/main.py", code, "BL701") == {(6, "error")}
     project.write("pyproject.toml", "[tool.backlint]\ndebug-in-main-guard = 'note'\n")
     assert lint(project, "app/main.py", code, "BL701") == {(6, "note")}
@@ -82,6 +85,7 @@ def test_development_entry_points_and_evalex(project: Any) -> None:
         "from flask_socketio import SocketIO\n\nfrom app import create_app\n\napp = create_app()\n"
         "socketio = SocketIO(app)\n\nif __name__ == '__main__':\n    socketio.run(app, port=5000, debug=True)\n"
     )
+    project.write("Procfile", "web: python zou/server.py\nworker: python zou/debug.py\n")
     assert lint(project, "zou/debug.py", code, "BL701") == set()
     assert lint(project, "zou/server.py", code, "BL701") == {(9, "error")}
     serve = (

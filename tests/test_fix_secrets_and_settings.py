@@ -260,6 +260,8 @@ def test_debug_switches_are_turned_off(project) -> None:  # type: ignore[no-unty
             app.run(debug=VERBOSE)
         """
     )
+    # The image runs the module: its main guard's runs are deployed (BL701 judges them with the deployment).
+    project.write("Dockerfile", 'FROM python:3.12\nCOPY . /srv\nCMD ["python", "app/main.py"]\n')
     after = _fix(project, "app/main.py", before, 4)
     assert after == _code(
         """

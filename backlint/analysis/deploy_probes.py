@@ -299,3 +299,75 @@ def _compose(side: SideFile, roots: list[_Node]) -> list[Probe]:
             for path, suffix_only in _url_paths(command):
                 out.append(Probe(path, side.path, test.line, "compose healthcheck", side.scope, suffix_only))
     return out
+
+
+# ------------------------------------------------------------------------------------------ commands
+
+
+@dataclasses.dataclass(frozen=True)
+class Command:
+    """A command the deployment runs: a Dockerfile ``CMD``/``ENTRYPOINT``, a compose ``command``/
+    ``entrypoint``, a Kubernetes container's ``command``/``args``, a Procfile process."""
+
+    text: str
+    file: str
+    line: int
+    source: str
+    scope: str
+
+
+def commands(files: Iterable[SideFile]) -> list[Command]:
+    out: list[Command] = []
+    for side in files:
+        name = posixpath.basename(side.path).lower()
+        try:
+            if "dockerfile" in name or "containerfile" in name:
+                out += _docker_commands(side)
+            elif name == "procfile" or name.startswith("procfile."):
+                for number, line in enumerate(side.text.splitlines()[:MAX_LINES], 1):
+                    process, _, command = line.partition(":")
+                    if command.strip() and not process.lstrip().startswith("#"):
+                        out.append(Command(command.strip()[:_MAX_COMMAND], side.path, number, "Procfile", side.scope))
+            elif name.endswith((".yaml", ".yml")) and ("command" in side.text or "args" in side.text):
+                for node in _walk(_tree(side.text)):
+                    if node.key in ("command", "entrypoint", "args"):
+                        text = " ".join([_unquote(node.value), *(_unquote(c.value) for c in node.children)])
+                        out.append(Command(text, side.path, node.line, f"{node.key}:", side.scope))
+        except (ValueError, IndexError, RecursionError):
+            continue
+    return out
+
+
+def _docker_commands(side: SideFile) -> list[Command]:
+    out: list[Command] = []
+    lines = side.text.splitlines()[:MAX_LINES]
+    index = 0
+    while index < len(lines):
+        start = index
+        parts = [lines[index]]
+        while parts[-1].rstrip().endswith("\\") and index + 1 < len(lines):
+            parts[-1] = parts[-1].rstrip()[:-1]
+            index += 1
+            parts.append(lines[index])
+        index += 1
+        words = " ".join(parts)[:_MAX_COMMAND].split(None, 1)
+        if len(words) == 2 and words[0].upper() in ("CMD", "ENTRYPOINT"):
+            out.append(Command(words[1], side.path, start + 1, words[0].upper(), side.scope))
+    return out
+
+
+_PYTHON_RUN = re.compile(r"""\bpython[\d.]*["',\s]+((?:-[A-Za-z]+["',\s]+)*)([\w./-]+)""")
+
+
+def runs_module(command: str, module: str, path: str) -> bool:
+    """Does the command run the module as a script (``python run.py``, ``python -m pkg.run``)?
+    ``module``: its dotted name; ``path``: its project path. A script path matches by its file name,
+    since the image's working directory is unknown."""
+    for match in _PYTHON_RUN.finditer(command):
+        flags, target = match.group(1), match.group(2)
+        if "-m" in re.split(r"""["',\s]+""", flags):
+            if module == target or module.endswith("." + target) or target.endswith("." + module):
+                return True
+        elif target.endswith(".py") and posixpath.basename(target) == posixpath.basename(path):
+            return True
+    return False

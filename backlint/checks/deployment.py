@@ -9,193 +9,25 @@ options a call leaves out from the app's configuration, which lives in another m
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
 import libcst as cst
 
-from backlint.analysis.config_fixes import debug_off_fix, django_debug_fix, verify_signature_fix
-from backlint.analysis.literals import UNKNOWN, Literals, as_bool, in_debug_branch, keyword_arg
+from backlint.analysis.config_fixes import verify_signature_fix
+from backlint.analysis.literals import Literals, keyword_arg
 from backlint.analysis.scopes import Scopes
-from backlint.core.catalog import Knowledge
+from backlint.analysis.settings_chain import (
+    NAMED_SETTINGS_FACT,
+    SETTINGS_CHAIN_FACT,
+    is_dev_settings,
+    is_settings_module,
+    reaches_deployment,
+)
 from backlint.core.facts import FactCollector, ProjectFinding, ProjectRule
-from backlint.core.globs import matches_any
 from backlint.core.results import ModuleFacts
 from backlint.core.rule import FileContext, PendingFix, Rule
 
 _PROBE_ORIGIN = "https://evil.attacker.test"
-
-
-def _in_main_guard(context: FileContext) -> bool:
-    for ancestor in context.ancestors:
-        if isinstance(ancestor, cst.If):
-            code = cst.Module([]).code_for_node(ancestor.test).replace("'", '"').replace(" ", "")
-            if code in ('__name__=="__main__"', '"__main__"==__name__'):
-                return True
-    return False
-
-
-def _settings_module(context: FileContext, module: cst.Module) -> bool:
-    """A Django settings module: named settings, or assigning Django's own settings."""
-    path = context.path.replace("\\", "/")
-    if "settings" in path.rpartition("/")[2] or "/settings/" in f"/{path}":
-        return True
-    markers = {r["name"] for r in context.knowledge.rows("framework-settings")} - {"urlpatterns", "handler500"}
-    names: set[str] = set()
-    for statement in module.body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if isinstance(small, cst.Assign):
-                    names.update(t.target.value for t in small.targets if isinstance(t.target, cst.Name))
-    return len(names & markers) >= 2
-
-
-def _dev_settings(context: FileContext) -> bool:
-    globs = tuple(context.options.get("dev-settings-globs", ()))
-    return bool(globs) and matches_any(context.path.replace("\\", "/"), globs)
-
-
-class DebugModeEnabled(Rule):
-    """Debug mode switched on in code that is deployed: the Werkzeug debugger, traceback pages, Django DEBUG."""
-
-    id = "BL701"
-    REQUIRES = (Scopes,)
-    TRIGGERS = ("debug", "DEBUG", "evalex", "use_debugger")
-
-    @classmethod
-    def trigger_tokens(cls, knowledge: Knowledge) -> Iterable[str]:
-        return cls.TRIGGERS
-
-    def __init__(self, context: FileContext, level: str) -> None:
-        super().__init__(context, level)
-        self.literals = Literals(context, "framework-debug")
-        rows = context.knowledge.rows("framework-debug")
-        self.kwarg_rows = [r for r in rows if r["form"] == "kwarg"]
-        self.apps = frozenset(r["name"] for r in rows if r["form"] == "app")
-        self.flask_module = any(self.context.imports.imports_module(a.split(".")[0]) for a in self.apps)
-        self.settings = False
-
-    def visit_Module(self, node: cst.Module) -> None:
-        self.settings = _settings_module(self.context, node) and not _dev_settings(self.context)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in (t.target for t in node.targets):
-            if isinstance(target, cst.Name) and target.value == "DEBUG" and self.settings and self._module_level():
-                self._django_debug(node)
-            elif isinstance(target, cst.Attribute) and target.attr.value == "debug" and self._flask_app(target.value):
-                if self.literals.evaluate(node.value) is True:
-                    self._werkzeug(node, f"`{_code(target)} = True`", debug_off_fix(node.value))
-            elif isinstance(target, cst.Subscript) and isinstance(target.value, cst.Attribute):
-                config = target.value
-                key = target.slice[0].slice if len(target.slice) == 1 else None
-                if (
-                    config.attr.value == "config"
-                    and isinstance(key, cst.Index)
-                    and self.literals.evaluate(key.value) == "DEBUG"
-                    and self._flask_app(config.value)
-                    and self.literals.evaluate(node.value) is True
-                ):
-                    self._werkzeug(node, f'`{_code(config)}["DEBUG"] = True`', debug_off_fix(node.value))
-
-    def visit_Call(self, node: cst.Call) -> None:
-        name = self.context.qualified_name(node.func) or ""
-        for row in self.kwarg_rows:
-            if row["name"] != name:
-                continue
-            value = keyword_arg(node, row["keyword"])
-            on = value is not None and _truthy_value(self.literals.evaluate(value))
-            if on and not in_debug_branch(self.context.ancestors):
-                call = f"`{name.rpartition('.')[2]}({row['keyword']}=True)`"
-                if row["level"] == "error":
-                    self._werkzeug(node, call, debug_off_fix(value))
-                else:
-                    self.report(
-                        node,
-                        f"{call} sends tracebacks, with source lines and local values, to any client that triggers "
-                        "an error; drive it from the environment so deployments run without it",
-                        level=self._warning(),
-                        fix=debug_off_fix(value),
-                    )
-        func = node.func
-        if not isinstance(func, cst.Attribute):
-            return
-        if func.attr.value == "run" and self._flask_app(func.value):
-            value = keyword_arg(node, "debug")
-            if value is not None and _truthy_value(self.literals.evaluate(value)):
-                self._werkzeug(node, f"`{_code(func.value)}.run(debug=True)`", debug_off_fix(value))
-        elif (
-            func.attr.value in ("update", "from_mapping")
-            and isinstance(func.value, cst.Attribute)
-            and func.value.attr.value == "config"
-            and self._flask_app(func.value.value)
-        ):
-            value = keyword_arg(node, "DEBUG")
-            if value is not None and self.literals.evaluate(value) is True:
-                self._werkzeug(node, f"`{_code(func.value)}.{func.attr.value}(DEBUG=True)`", debug_off_fix(value))
-
-    def _module_level(self) -> bool:
-        return not any(isinstance(a, (cst.FunctionDef, cst.ClassDef)) for a in self.context.ancestors)
-
-    def _flask_app(self, node: cst.BaseExpression) -> bool:
-        """An object built by a Flask-like constructor, or an app-ish name in a module using Flask."""
-        if not isinstance(node, cst.Name):
-            return False
-        bound = self.literals.binding(node.value)
-        if isinstance(bound, cst.Call):
-            if self.context.qualified_name(bound.func) in self.apps:
-                return True
-            return self.flask_module
-        return self.flask_module and node.value in ("app", "application")
-
-    def _werkzeug(self, node: cst.CSTNode, what: str, fix: PendingFix | None) -> None:
-        if in_debug_branch(self.context.ancestors):
-            return  # `if args.debug: app.run(debug=True)`: on only when the deployment asks for debug mode
-        level = self.level
-        guard_level = self.context.options.get("debug-in-main-guard", "error")
-        main_guard = _in_main_guard(self.context)
-        entries = tuple(self.context.options.get("dev-entry-globs", ()))
-        if main_guard and entries and matches_any(self.context.path.replace("\\", "/"), entries):
-            return  # `python debug.py` on a developer's machine: no deployment runs it
-        if guard_level != "error" and main_guard:
-            level = guard_level
-        self.report(
-            node,
-            f"{what} turns on the Werkzeug interactive debugger: anyone who can reach the server and trigger an "
-            "error can run Python code on it; read the flag from the environment (e.g. "
-            '`debug=os.environ.get("FLASK_DEBUG") == "1"`) and never enable it in a deployed app',
-            level=level,
-            fix=fix,
-        )
-
-    def _django_debug(self, node: cst.Assign) -> None:
-        value = self.literals.evaluate(node.value)
-        if not _truthy_value(value):
-            return
-        literal = isinstance(node.value, cst.Name) and node.value.value == "True"
-        how = "`DEBUG = True`" if literal else "`DEBUG` is true when its environment variable is unset, so"
-        self.report(
-            node,
-            f"{how} in settings that are not dev-only: Django then serves tracebacks with settings and SQL to "
-            "anyone who triggers an error (deploy check security.W018); use "
-            '`DEBUG = os.environ.get("DJANGO_DEBUG") == "1"` or put it in a dev settings module',
-            level=self._warning(),
-            fix=django_debug_fix(node, self.context),
-        )
-
-    def _warning(self) -> str:
-        return "warning" if self.level == "error" else self.level
-
-
-def _truthy_value(value: Any) -> bool:
-    if value is UNKNOWN or value is None:
-        return False
-    if isinstance(value, str):
-        return as_bool(value) is True
-    return bool(value) and not isinstance(value, (list, dict))
-
-
-def _code(node: cst.CSTNode) -> str:
-    return cst.Module([]).code_for_node(node)
 
 
 def _any_origin(pattern: Any) -> bool:
@@ -600,12 +432,13 @@ class AllowedHostsFacts(FactCollector):
 
     def leave_Module(self, node: cst.Module) -> None:
         """Read once every module-level name is bound."""
-        if not _settings_module(self.context, node) or _dev_settings(self.context):
+        if not is_settings_module(self.context, node) or is_dev_settings(self.context):
             return
         literals = Literals(self.context, "framework-debug")
         wildcard: cst.CSTNode | None = None
+        index = -1
         middleware: list[str] = []
-        for statement in node.body:
+        for position, statement in enumerate(node.body):
             if not isinstance(statement, cst.SimpleStatementLine):
                 continue
             for small in statement.body:
@@ -616,10 +449,17 @@ class AllowedHostsFacts(FactCollector):
                 value = literals.evaluate(small.value)
                 if "MIDDLEWARE" in names and isinstance(value, list):
                     middleware += [v for v in value if isinstance(v, str)]
-                if "ALLOWED_HOSTS" in names and isinstance(value, list) and "*" in value and _literal_list(small.value):
-                    wildcard = wildcard or statement
+                if (
+                    "ALLOWED_HOSTS" in names
+                    and isinstance(value, list)
+                    and "*" in value
+                    and _literal_list(small.value)
+                    and wildcard is None
+                ):
+                    wildcard, index = statement, position
         if wildcard is not None:
-            self.context.add_fact(ALLOWED_HOSTS_FACT, {"span": self.context.locate(wildcard), "middleware": middleware})
+            fact = {"span": self.context.locate(wildcard), "middleware": middleware, "index": index}
+            self.context.add_fact(ALLOWED_HOSTS_FACT, {**fact, "module": self.context.module_name})
 
 
 class DjangoAllowedHostsWildcard(ProjectRule):
@@ -627,7 +467,11 @@ class DjangoAllowedHostsWildcard(ProjectRule):
 
     Judged over the project: a middleware of the settings' ``MIDDLEWARE`` that rejects unknown hosts
     itself (raises ``DisallowedHost``, as pretalx's ``MultiDomainMiddleware`` does for its events'
-    custom domains) does what ``ALLOWED_HOSTS`` would; it lives in another module, or its package's.
+    custom domains) does what ``ALLOWED_HOSTS`` would; it lives in another module, or its package's. A
+    wildcard is judged where it is deployed (``analysis/settings_chain.py``): in a base module, only if
+    it survives in a settings module importing it; a value the deployment's own settings overlay (a
+    star import of local settings in a ``try``, dynaconf's ``DjangoDynaconf``: table
+    ``settings-overlays``) is a default, as a value read from the environment is.
     """
 
     id = "BL703"
@@ -635,11 +479,17 @@ class DjangoAllowedHostsWildcard(ProjectRule):
     def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
         validators = {name for module in modules for name in module.get(HOST_VALIDATORS_FACT)}
         validators |= {f"{v.rpartition('.')[0].rpartition('.')[0]}.{v.rpartition('.')[2]}" for v in validators}
+        records = [r for m in modules for r in m.get(SETTINGS_CHAIN_FACT)]
+        named = {n for m in modules for n in m.get(NAMED_SETTINGS_FACT)}
         out: list[ProjectFinding] = []
         for module in modules:
             for fact in module.get(ALLOWED_HOSTS_FACT):
                 if validators & set(fact["middleware"]):
                     continue  # the app validates the Host header in its own middleware
+                if "module" in fact and not reaches_deployment(
+                    records, named, fact["module"], fact["index"], "ALLOWED_HOSTS", overlays=True
+                ):
+                    continue  # overridden or overlaid in every settings module deployed with it
                 message = (
                     '`ALLOWED_HOSTS` contains "*": Django then trusts any Host header, which poisons '
                     "password-reset links and absolute URLs built from the request; list the real host names "

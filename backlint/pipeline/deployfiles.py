@@ -24,8 +24,10 @@ MAX_FILES = 200  # deployment files read
 MAX_SIZE = 512 * 1024
 
 # Dockerfile, Dockerfile.prod, api.Dockerfile, Containerfile; docker-compose*.yml, compose.yaml;
-# fly.toml, render.yaml, app.yaml (Google App Engine); any YAML may be a Kubernetes/Helm manifest.
-_NAMES = re.compile(r"(?i:(?:[\w.-]+\.)?(?:dockerfile|containerfile)(?:\.[\w.-]+)?)$|fly\.toml$|[\w.-]*\.ya?ml$")
+# Procfile; fly.toml, render.yaml, app.yaml (Google App Engine); any YAML may be a Kubernetes/Helm manifest.
+_NAMES = re.compile(
+    r"(?i:(?:[\w.-]+\.)?(?:dockerfile|containerfile)(?:\.[\w.-]+)?)$|Procfile(?:\.[\w.-]+)?$|fly\.toml$|[\w.-]*\.ya?ml$"
+)
 _SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "site-packages", "static", "locale", "locales"})
 
 
