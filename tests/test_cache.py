@@ -371,3 +371,37 @@ def test_the_catalog_is_read_back_from_the_user_cache_until_a_rule_file_changes(
     entry.write_bytes(b"corrupt")
     assert backlint.core.catalog.cached_catalog(parse, rules) == first
     assert len(parsed) == 3
+
+
+def test_a_cache_another_process_is_creating_is_never_taken_for_a_foreign_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pre-commit starts several backlint processes at once, and each worker writes the cache: one of
+    them creating the directory must never show the others a half-made cache (a directory with
+    files but no tag yet, or a tag half written), which they would refuse as foreign and run
+    uncached with a "has no CACHEDIR.TAG" notice."""
+    directory = tmp_path / "cache"
+    directory.mkdir()
+    (directory / f".CACHEDIR.TAG.{os.getpid() + 1}.123456789.tmp").write_bytes(b"Signature: 8a47")
+    assert backlint.pipeline.cache.is_ours_or_empty(directory)  # the tag being written by another run
+
+    real_write = backlint.pipeline.cache.atomic_write
+    written: list[str] = []
+
+    def watched(path: Path, data: bytes, **kwargs: object) -> None:
+        assert backlint.pipeline.cache.is_ours_or_empty(directory), f"foreign while writing {path.name}"
+        real_write(path, data, **kwargs)  # type: ignore[arg-type]
+        assert backlint.pipeline.cache.is_ours_or_empty(directory), f"foreign after writing {path.name}"
+        written.append(path.name)
+
+    monkeypatch.setattr(backlint.pipeline.cache, "atomic_write", watched)
+    shutil.rmtree(directory)
+    cache = Cache(directory, "fingerprint")
+    cache.store("0" * 32, _result("a.py", 1))
+    assert cache.writable, cache.problem
+    assert written[0] == "CACHEDIR.TAG"
+
+    foreign = tmp_path / "home"
+    foreign.mkdir()
+    (foreign / ".gitignore").write_text("*\n")
+    assert not backlint.pipeline.cache.is_ours_or_empty(foreign)

@@ -25,6 +25,7 @@ import hashlib
 import importlib.util
 import os
 import pickle
+import re
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -231,10 +232,14 @@ class Cache:
         if not is_ours_or_empty(self.directory):
             raise PermissionError(0, f"{self.directory} is not empty and has no backlint CACHEDIR.TAG")
         self.directory.mkdir(parents=True, exist_ok=True)
+        # The tag first and whole (atomic_write renames it into place): another run or worker that
+        # creates the cache at the same moment sees the directory empty (but for the tag's
+        # temporary file) or tagged, never half made and so foreign (pre-commit runs several
+        # backlint processes at once).
         for name, text in (("CACHEDIR.TAG", _TAG), (".gitignore", "# Created by backlint\n*\n")):
             path = self.directory / name
             if not path.exists():
-                path.write_text(text, encoding="utf-8")
+                atomic_write(path, text.encode("utf-8"))
         self.files.mkdir(parents=True, exist_ok=True)
         (self.root / "project").mkdir(exist_ok=True)
 
@@ -401,7 +406,8 @@ class Cache:
 
 
 def is_ours_or_empty(directory: Path) -> bool:
-    """Whether backlint may write its cache in ``directory``: absent, empty, or tagged by backlint."""
+    """Whether backlint may write its cache in ``directory``: absent, empty (but for the temporary
+    file of a tag being written), or tagged by backlint."""
     try:
         if not directory.exists():
             return True
@@ -410,9 +416,14 @@ def is_ours_or_empty(directory: Path) -> bool:
     except OSError:
         pass
     try:
-        return directory.is_dir() and not any(directory.iterdir())
+        return directory.is_dir() and all(_TAG_BEING_WRITTEN.fullmatch(entry.name) for entry in directory.iterdir())
     except OSError:
         return False
+
+
+# The temporary file atomic_write (backlint/core/files.py) writes the tag through, in a cache another
+# process is creating right now.
+_TAG_BEING_WRITTEN = re.compile(r"\.CACHEDIR\.TAG\.\d+\.\d+\.tmp")
 
 
 def open_cache(directory: Path, settings: Settings) -> Cache:
