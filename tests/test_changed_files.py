@@ -127,6 +127,8 @@ def test_project_rules_see_the_whole_project(tmp_path: Path) -> None:
     git(tmp_path, "init", "-q")
     git(tmp_path, "config", "user.email", "dev@example.com")
     git(tmp_path, "config", "user.name", "Dev")
+    # the literal reading of BL601: the engine is built at import, no startup hook sets it up
+    write(tmp_path, "pyproject.toml", "[tool.backlint]\nrequire-startup-check = true\n")
     write(tmp_path, "shop/__init__.py", "")
     write(tmp_path, "shop/db.py", 'import os\n\nfrom sqlalchemy.ext.asyncio import create_async_engine\n\n'
                                   'engine = create_async_engine(os.environ["DATABASE_URL"])\n')  # fmt: skip

@@ -29,6 +29,14 @@ def ids(project: Any, select: str = "BL6") -> set[tuple[str, int, str]]:
     return {(f["path"], f["line"], f["rule_id"]) for f in findings(project, "--select", select)}
 
 
+def strict(project: Any, more: str = "") -> None:
+    """``require-startup-check``: BL601's literal reading (every app using a store probes it at startup), as
+    notes; the tests of what counts as a probe use it, since their apps build the engine at module level."""
+    project.write(
+        "pyproject.toml", "[tool.backlint]\nrequire-health-endpoint = true\nrequire-startup-check = true\n" + more
+    )
+
+
 def fastapi_app(project: Any, lifespan_body: str, *, health: str = "") -> None:
     """db.py builds the engine, main.py the app with a lifespan; orders.py has a route doing I/O."""
     project.write("svc/__init__.py", "")
@@ -69,13 +77,15 @@ def test_probe_followed_across_modules_satisfies_bl601(project: Any) -> None:
 
 
 def test_missing_probe_is_reported_on_the_app_line_with_the_store(project: Any) -> None:
+    strict(project)
     fastapi_app(project, "    print('starting')\n", health=HEALTH)
     found = [f for f in findings(project, "--select", "BL601")]
-    assert [(f["path"], f["line"], f["level"]) for f in found] == [("svc/main.py", app_line(project), "warning")]
+    assert [(f["path"], f["line"], f["level"]) for f in found] == [("svc/main.py", app_line(project), "note")]
     assert [(r["path"], r["line"]) for r in found[0]["related"]] == [("svc/db.py", 5)]
 
 
 def test_probe_after_yield_runs_at_shutdown_and_does_not_count(project: Any) -> None:
+    strict(project)
     fastapi_app(project, "    pass\n", health=HEALTH)
     text = project.root.joinpath("svc/main.py").read_text()
     project.write("svc/main.py", text.replace("    yield\n", "    yield\n    db.check_database()\n"))
@@ -89,6 +99,7 @@ def test_connect_without_query_is_a_note(project: Any) -> None:
 
 
 def test_unresolvable_check_call_and_configured_probe_callables_silence_bl601(project: Any) -> None:
+    strict(project)
     fastapi_app(project, "    await app.state.container.check_database()\n", health=HEALTH)
     assert not {f for f in ids(project) if f[2] == "BL601"}
     fastapi_app(project, "    db.warm_up()\n", health=HEALTH)
@@ -98,10 +109,7 @@ def test_unresolvable_check_call_and_configured_probe_callables_silence_bl601(pr
     assert not {f for f in ids(project) if f[2] == "BL601"}
     project.write("svc/db.py", ENGINE + "\n\ndef warm_up():\n    return None\n")
     assert ("svc/main.py", app_line(project), "BL601") in ids(project)
-    project.write(
-        "pyproject.toml",
-        "[tool.backlint]\nrequire-health-endpoint = true\nstartup-probe-callables = ['svc.db.warm_up']\n",
-    )
+    strict(project, "startup-probe-callables = ['svc.db.warm_up']\n")
     assert not {f for f in ids(project) if f[2] == "BL601"}
 
 
@@ -196,6 +204,7 @@ def test_health_route_through_a_helper_that_swallows(project: Any) -> None:
 
 
 def test_django_project_with_a_database_check(project: Any) -> None:
+    strict(project)
     for package in ("site_", "shop"):
         project.write(f"{package}/__init__.py", "")
     project.write(
@@ -361,6 +370,7 @@ READYZ = (
 def test_readiness_route_probing_the_store_counts_as_the_startup_check(project: Any) -> None:
     """The orchestrator's readiness probe runs the route before any traffic: a store that is down at
     deploy keeps the instance out of rotation, as a failing startup probe would (BL601's intent)."""
+    strict(project)
     fastapi_app(project, "    print('starting')\n", health=READYZ)
     assert ids(project, "BL601") == set()
     # a readiness route that answers 200 when the probe fails gates nothing (that is BL605's finding)
@@ -381,6 +391,7 @@ DATABASE_CLASS = (
 def test_health_route_probing_through_an_instance_of_a_project_class(project: Any) -> None:
     """lnbits: ``db = Database(...)`` wraps the engine; a health route calling ``db.fetchone('SELECT 1')``
     checks the store, through the method's ``self.engine``."""
+    strict(project)
     project.write("svc/__init__.py", "")
     project.write("svc/db.py", DATABASE_CLASS + "\n\ndb = Database(os.environ['DATABASE_URL'])\n")
     routes = (
@@ -398,6 +409,7 @@ def test_health_route_probing_through_an_instance_of_a_project_class(project: An
 def test_instance_bound_in_a_module_with_nothing_else_to_record(project: Any) -> None:
     """lnbits/core/db.py holds only ``db = Database("database")`` (no framework or client name: the walk
     records nothing there); the instance is read from the file, and its methods are followed."""
+    strict(project)
     project.write("svc/__init__.py", "")
     project.write("svc/db.py", DATABASE_CLASS)
     project.write("svc/core.py", "from .db import Database\n\ndb = Database('postgresql://localhost/svc')\n")
@@ -472,6 +484,7 @@ def test_a_route_that_probes_the_store_is_a_readiness_probe_whatever_its_path(pr
     """fittrackee: a static liveness route, and ``/api/check-db`` that runs ``SELECT 1`` and answers 500
     when it fails. The app has its readiness probe (BL601, BL604); a readiness route that probes
     nothing while no other route does is BL604 (zenml's ``/ready``)."""
+    strict(project)
     fastapi_app(project, "    print('starting')\n", health=CHECK_DB)
     assert ids(project, "BL601,BL604") == set()
     ready = "\n\n@router.get('/readyz')\ndef ready():\n    return 'OK'\n"
@@ -509,6 +522,7 @@ def test_probe_in_a_nested_function_and_a_factory_built_sub_app_mounted_in_the_a
     """argilla-server: the lifespan calls ``configure_database()``, which defines a retrying
     ``ping_database()`` inside and calls it; the API sub-app is built by ``create_api_v1()``, bound at
     module level and mounted by a helper of the app factory: it is judged with that app."""
+    strict(project)
     project.write("svc/__init__.py", "")
     project.write("svc/db.py", ENGINE)
     project.write("svc/routes.py", ARGILLA_ROUTES)
@@ -533,6 +547,7 @@ IHATEMONEY = (
 def test_migrations_run_at_startup_are_a_round_trip(project: Any) -> None:
     """ihatemoney's factory runs ``flask_migrate.upgrade()`` at startup: it reads the migration table
     and fails loudly when the database is down (table store-probes)."""
+    strict(project)
     project.write("money/__init__.py", "")
     project.write("money/run.py", IHATEMONEY)
     assert ids(project, "BL601") == set()

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from backlint.analysis.deploy_probes import Probe, probes
 from backlint.analysis.web.effects import Effect, Store
-from backlint.analysis.web.facts import FunctionFacts
+from backlint.analysis.web.facts import STORES, FunctionFacts
 from backlint.analysis.web.model import App, ProjectModel, build_model
 from backlint.analysis.web.modules import Module, Site
 from backlint.analysis.web.routing import Endpoint
@@ -80,13 +80,48 @@ def _store_related(stores: list[Store]) -> list[RelatedLocation]:
     ]
 
 
+# Startup contexts that only build the app: module import, the factory. The other hooks are what the app
+# declares to run before it serves (a lifespan, ``on_startup``, aiohttp's ``on_startup``/``cleanup_ctx``,
+# Quart's ``before_serving``, Django's ``AppConfig.ready`` and system checks).
+_CONSTRUCTION = frozenset({"app factory", "module level", "app module"})
+_SETUP_DEPTH = 6
+
+
+def _set_up_at_startup(model: ProjectModel, app: App) -> dict[str, list[tuple[str, Site]]]:
+    """Store kinds whose client a startup hook the app declares creates (directly or through the project
+    functions it calls), with the hook's label and where the client is created."""
+    out: dict[str, list[tuple[str, Site]]] = defaultdict(list)
+    for hook in app.hooks:
+        if hook.label in _CONSTRUCTION:
+            continue
+        pending = [(hook.module, hook.function, 0)]
+        seen: set[tuple[str, str]] = set()
+        while pending:
+            module, function, depth = pending.pop()
+            if (module.path, function.qualname) in seen or depth > _SETUP_DEPTH:
+                continue
+            seen.add((module.path, function.qualname))
+            for store in module.facts.get(STORES):
+                if store.function == function.qualname:
+                    out[store.kind].append((hook.label, Site(module.path, store.span)))
+            for call in function.calls:
+                if hook.before_yield and depth == 0 and call.after_yield:
+                    continue
+                found = model.store_effects.callee(call.target, module, nested=True)
+                if found is not None:
+                    pending.append((found[0], found[1], depth + 1))
+    return out
+
+
 class NoStartupDatastoreCheck(_AppRule):
-    """An app uses a data store, and no startup path connects and runs a test query against it."""
+    """A startup hook the app declares sets up a data store's client, and no startup path runs a round trip
+    against it; with ``require-startup-check``, any app that uses a store without such a probe (a note)."""
 
     id = "BL601"
 
     def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
         model = self.model(modules)
+        strict = bool(self.options.get("require-startup-check"))
         out: list[ProjectFinding] = []
         for app in model.apps:
             kinds = _stores_by_kind(app)
@@ -112,26 +147,54 @@ class NoStartupDatastoreCheck(_AppRule):
                 continue
             connect_only = [k for k in missing if any(e.kind == k for e in effects)]
             never = [k for k in missing if k not in connect_only]
-            stores = [s for k in missing for s in kinds[k]]
-            related = _store_related(stores)
             if never:
-                names = " and ".join(_KIND_NAMES.get(k, k) for k in never)
-                probes = " / ".join(_PROBES.get(k, "a test query") for k in never)
-                message = (
-                    f"`{app.name}` uses {names} but no startup path connects and runs a test query ({probes}): "
-                    "clients connect lazily, so a wrong URL or a store that is down is found by the first "
-                    "request instead of at deploy; probe it in the startup hook and let a failure stop the app"
-                )
-                out.append(self.finding(app, message, related))
+                set_up = _set_up_at_startup(model, app)
+                prepared = [k for k in never if set_up.get(k)]
+                if prepared:
+                    out.append(self._prepared(app, prepared, set_up))
+                elif strict:
+                    out.append(self._literal(app, never, [s for k in never for s in kinds[k]]))
             else:
+                stores = [s for k in missing for s in kinds[k]]
                 names = " and ".join(_KIND_NAMES.get(k, k) for k in connect_only)
                 message = (
                     f"`{app.name}` connects to {names} at startup but never runs a round-trip query "
                     f"({' / '.join(_PROBES.get(k, 'a test query') for k in connect_only)}): a connection can open "
                     "while queries still fail (wrong database, missing grants)"
                 )
-                out.append(self.finding(app, message, related, level="note"))
+                out.append(self.finding(app, message, _store_related(stores), level="note"))
         return out
+
+    def _prepared(self, app: App, kinds: list[str], set_up: dict[str, list[tuple[str, Site]]]) -> ProjectFinding:
+        """The startup hook creates the client and leaves it untested: the app reports itself started while
+        the store may be unreachable (clients connect lazily), and the hook is where one round trip belongs."""
+        hook = set_up[kinds[0]][0][0]
+        names = " and ".join(_KIND_NAMES.get(k, k) for k in kinds)
+        probes = " / ".join(_PROBES.get(k, "a test query") for k in kinds)
+        message = (
+            f"`{app.name}`'s startup hook `{hook}` sets up {names} but never runs a round trip against "
+            f"{'them' if len(kinds) > 1 else 'it'} "
+            f"({probes}): clients connect lazily, so the app reports itself started while a wrong URL or a store "
+            "that is down is found by the first request; probe it there and let a failure stop the app"
+        )
+        related = [
+            site.related(f"{_KIND_NAMES.get(k, k)} client created at startup here")
+            for k in kinds
+            for _, site in set_up[k]
+        ]
+        return self.finding(app, message, related)
+
+    def _literal(self, app: App, kinds: list[str], stores: list[Store]) -> ProjectFinding:
+        """``require-startup-check``: the app uses the store and nothing at startup probes it (a note: the
+        app's own design, lazy connection on the first request, is what it relies on)."""
+        names = " and ".join(_KIND_NAMES.get(k, k) for k in kinds)
+        probes = " / ".join(_PROBES.get(k, "a test query") for k in kinds)
+        message = (
+            f"`{app.name}` uses {names} but no startup path connects and runs a test query ({probes}): "
+            "clients connect lazily, so a wrong URL or a store that is down is found by the first "
+            "request instead of at deploy (`require-startup-check` asks for a probe in every app)"
+        )
+        return self.finding(app, message, _store_related(stores), level="note")
 
 
 class StartupCheckFailureSwallowed(_AppRule):
