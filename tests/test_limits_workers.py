@@ -218,10 +218,28 @@ def test_the_pool_replaces_a_lost_worker_and_requeues_the_rest_of_its_chunk() ->
 
 # -- signals -------------------------------------------------------------------------------------
 
-_BLOCKING_WORKER = """
-import os, sys, time
+_SCRIPT_START = """
+import os, signal, sys, time
+# SIGINT at its default, as a terminal starts a command in the foreground. Started with it ignored (a
+# background job of a non-interactive shell: `(pytest ... &)`), Python, and so backlint, keep ignoring it.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import backlint.pipeline.engine as engine
 marker = sys.argv[1]
+"""
+_SCRIPT_END = """
+engine.POOL_MIN_BYTES = 0
+sys.argv = ["backlint", ".", "-j", "2", "--format", "json"]
+from backlint.cli import main
+main()
+"""
+
+
+def _script(setup: str) -> str:
+    """A backlint run over the current directory with ``-j 2``, after ``setup``."""
+    return _SCRIPT_START + setup + _SCRIPT_END
+
+
+_BLOCKING_WORKER = _script("""
 real_init = engine._init_worker
 
 def blocking_replace(src, dst):
@@ -235,18 +253,17 @@ def init(*args):
     os.replace = blocking_replace
 
 engine._init_worker = init
-engine.POOL_MIN_BYTES = 0
-sys.argv = ["backlint", ".", "-j", "2", "--format", "json"]
-from backlint.cli import main
-main()
-"""
+""")
 
 
-def _run_until_blocked(tmp_path: Path) -> tuple[subprocess.Popen[bytes], list[tuple[int, str]]]:
+def _run_until_blocked(
+    tmp_path: Path, script: str = _BLOCKING_WORKER
+) -> tuple[subprocess.Popen[bytes], list[tuple[int, str]]]:
     _tree(tmp_path, files=8)
+    (tmp_path / "pyproject.toml").write_text("[tool.backlint]\n")  # the root: nothing above it counts
     marker = tmp_path / "blocked.txt"
     proc = subprocess.Popen(
-        [sys.executable, "-c", _BLOCKING_WORKER, str(marker)],
+        [sys.executable, "-c", script, str(marker)],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -261,8 +278,15 @@ def _run_until_blocked(tmp_path: Path) -> tuple[subprocess.Popen[bytes], list[tu
             return proc, blocked
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.05)
-    proc.kill()
+    _stop_group(proc)
     raise AssertionError("the workers never started writing")
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill backlint and its workers if backlint is still running: a failed test leaves no process behind."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
 
 
 def _gone(pid: int) -> bool:
@@ -281,12 +305,15 @@ def test_a_signal_stops_the_workers_removes_temporary_files_and_exits_128_plus_i
     tmp_path: Path, sent: int, code: int, said: str
 ) -> None:
     proc, blocked = _run_until_blocked(tmp_path)
-    assert all(Path(temporary).exists() for _, temporary in blocked)
-    if sent == signal.SIGINT:
-        os.killpg(proc.pid, sent)  # Ctrl-C: the terminal signals the whole process group
-    else:
-        proc.send_signal(sent)  # a CI runner cancelling the job signals backlint itself
-    _, err = proc.communicate(timeout=60)
+    try:
+        assert all(Path(temporary).exists() for _, temporary in blocked)
+        if sent == signal.SIGINT:
+            os.killpg(proc.pid, sent)  # Ctrl-C: the terminal signals the whole process group
+        else:
+            proc.send_signal(sent)  # a CI runner cancelling the job signals backlint itself
+        _, err = proc.communicate(timeout=60)
+    finally:
+        _stop_group(proc)
     assert proc.returncode == code, err
     assert err.decode() == f"backlint: {said}\n"
     assert all(_gone(pid) for pid, _ in blocked)

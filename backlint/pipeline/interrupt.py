@@ -1,9 +1,11 @@
 """SIGINT and SIGTERM end a run cleanly: workers stopped, temporary files removed, exit 130 or 143.
 
-SIGINT raises KeyboardInterrupt already; ``stoppable`` makes SIGTERM raise ``Terminated`` the same
-way, so both unwind through every ``finally``: the worker pool stops its workers, an atomic write
-in progress removes its temporary file (backlint/core/files.py). The commands turn either into the
-shell's exit code for death by that signal (128 + its number), never 1, the code for findings.
+SIGINT raises KeyboardInterrupt already (unless backlint was started with SIGINT ignored, as a
+non-interactive shell starts a background job: then, as every program does, it keeps ignoring it);
+``stoppable`` makes SIGTERM raise ``Terminated`` the same way, so both unwind through every
+``finally``: the worker pool stops its workers, an atomic write in progress removes its temporary
+file (backlint/core/files.py). The commands turn either into the shell's exit code for death by
+that signal (128 + its number), never 1, the code for findings.
 """
 
 from __future__ import annotations
