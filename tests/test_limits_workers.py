@@ -254,6 +254,21 @@ def init(*args):
 
 engine._init_worker = init
 """)
+_STARTING_WORKER = _script("""
+import multiprocessing.util
+
+def starting(_):
+    # A worker just forked, before any of backlint's code runs in it: it blocks until a signal comes.
+    with open(marker, "a") as out:
+        out.write(f"{os.getpid()} starting\\n")
+    time.sleep(600)
+
+class Hook:
+    pass
+
+hook = Hook()
+multiprocessing.util.register_after_fork(hook, starting)
+""")
 
 
 def _run_until_blocked(
@@ -279,7 +294,7 @@ def _run_until_blocked(
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.05)
     _stop_group(proc)
-    raise AssertionError("the workers never started writing")
+    raise AssertionError("the workers never blocked")
 
 
 def _stop_group(proc: subprocess.Popen[bytes]) -> None:
@@ -318,6 +333,27 @@ def test_a_signal_stops_the_workers_removes_temporary_files_and_exits_128_plus_i
     assert err.decode() == f"backlint: {said}\n"
     assert all(_gone(pid) for pid, _ in blocked)
     assert [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")] == []
+
+
+@posix
+@forked
+@pytest.mark.parametrize(
+    ("sent", "code", "said"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
+)
+def test_a_signal_while_the_workers_start_stops_them_without_a_traceback(
+    tmp_path: Path, sent: int, code: int, said: str
+) -> None:
+    """Caught before a worker has its own handlers, a signal would run the parent's in it: Ctrl-C
+    would print the worker's KeyboardInterrupt on the user's terminal."""
+    proc, starting = _run_until_blocked(tmp_path, _STARTING_WORKER)
+    try:
+        os.killpg(proc.pid, sent)  # Ctrl-C, or `kill -TERM 0` in a script: the whole process group
+        _, err = proc.communicate(timeout=60)
+    finally:
+        _stop_group(proc)
+    assert proc.returncode == code, err
+    assert err.decode() == f"backlint: {said}\n"
+    assert all(_gone(pid) for pid, _ in starting)
 
 
 @posix

@@ -8,9 +8,10 @@ ended, reports the item in flight through ``on_failure``, puts the rest of its c
 queue and starts a new worker. ``isolated`` runs one call in a fresh child the same way: the serial
 path, standard input and the language server use it for a file the pre-checks find risky.
 
-Workers ignore SIGINT (the parent decides) and turn SIGTERM into a clean exit; the parent stops
-them on its way out, even when interrupted, and ``sweep`` removes what a killed worker left behind.
-A worker also exits when its parent goes away (its end of the pipe reads end-of-file).
+Workers ignore SIGINT (the parent decides) and turn SIGTERM into a clean exit; both wait (blocked)
+while a worker starts, so that one arriving then never runs the parent's handlers in the worker. The
+parent stops them on its way out, even when interrupted, and ``sweep`` removes what a killed worker
+left behind. A worker also exits when its parent goes away (its end of the pipe reads end-of-file).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ BACKSTOP_FACTOR = 5
 BACKSTOP_EXTRA = 30.0
 STOP_WAIT = 2.0  # seconds a worker gets to exit cleanly before it is killed
 _CRASH_SIGNALS = {"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT"}
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +86,8 @@ def _worker_main(
             os.close(fd)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _exit_on_term)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # held while the parent started us
     if hasattr(signal, "SIGXCPU"):
         signal.signal(signal.SIGXCPU, signal.SIG_DFL)
     if faulthandler.is_enabled():
@@ -117,6 +121,20 @@ def _worker_main(
 
 def _exit_on_term(signum: int, frame: Any) -> None:
     raise SystemExit(128 + signum)  # unwinds: an atomic write in progress removes its temporary file
+
+
+@contextlib.contextmanager
+def _stop_signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait in this block: a worker started here inherits them blocked and takes
+    them once its own handlers are in place; the parent takes them once the worker is in its list."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 @dataclasses.dataclass
@@ -185,11 +203,12 @@ class Pool:
             ),
             daemon=True,
         )
-        process.start()
-        child_end.close()
-        worker = _Worker(process, parent_end, cell, stderr)
-        self.workers.append(worker)
-        self.started += 1
+        with _stop_signals_held():
+            process.start()
+            child_end.close()
+            worker = _Worker(process, parent_end, cell, stderr)
+            self.workers.append(worker)
+            self.started += 1
         return worker
 
     def _retire(self, worker: _Worker, *, kill: bool) -> tuple[int | None, str]:
