@@ -361,10 +361,12 @@ def test_a_signal_while_the_workers_start_stops_them_without_a_traceback(
 def test_a_worker_killed_mid_write_leaves_no_temporary_file(tmp_path, monkeypatch, any_size_pool) -> None:  # type: ignore[no-untyped-def]
     _tree(tmp_path)
     real_init = backlint.pipeline.engine._init_worker
+    real_replace = os.replace
 
     def die_replacing(src: str, dst: str) -> None:
-        if Path(dst).parent.name == "files":
+        if Path(dst).parent.name == "files":  # dies writing a cache entry; the rest (the tag) is written
             os.kill(os.getpid(), signal.SIGKILL)
+        real_replace(src, dst)
 
     def init(*args):  # type: ignore[no-untyped-def]
         real_init(*args)
