@@ -9,7 +9,7 @@ from typing import Any, Callable, Union
 import libcst as cst
 
 from backlint.core.results import Fix, Span
-from backlint.core.rule import NodeEdit, PendingFix
+from backlint.core.rule import FileContext, NodeEdit, PendingFix
 from backlint.pipeline.walk import children
 
 
@@ -110,30 +110,59 @@ def steps_locator(root: cst.CSTNode, path: str, at: tuple[int, ...] = ()) -> Cal
 
 
 class StepsLocator:
-    """A LazySpan maker for collectors that locate many nodes of one module: the steps of every node
-    are found in one search of ``root`` (the module), on first use."""
+    """A LazySpan maker for collectors that locate many nodes of one module (``root``).
+
+    The module is searched in the walker's order only as far as the nodes asked for, and each node
+    met keeps a link to its parent and its index there (a tuple of steps per node cost as much as
+    the parse's tenth on Django); a node's steps are read back along the links. ``of`` shares one
+    per file between the collectors.
+    """
 
     def __init__(self, root: cst.CSTNode, path: str) -> None:
         self.root = root
         self.path = path
-        self._steps: dict[int, tuple[int, ...]] | None = None
+        # id(node) -> (id(parent), index among the parent's children); the root's is None.
+        self._links: dict[int, tuple[int, int] | None] = {id(root): None}
+        self._pending: list[cst.CSTNode] = [root]  # met, children not yet linked: the search's stack
+
+    @classmethod
+    def of(cls, context: FileContext, module: cst.Module) -> StepsLocator:
+        """The file's locator for ``module``, made on first use."""
+        found = context.shared.get(_LOCATOR)
+        if not isinstance(found, StepsLocator) or found.root is not module:
+            found = context.shared[_LOCATOR] = cls(module, context.path)
+        return found
 
     def __call__(self, target: cst.CSTNode) -> Span:
-        if self._steps is None:
-            self._steps = {}
-            stack: list[tuple[cst.CSTNode, tuple[int, ...]]] = [(self.root, ())]
-            while stack:
-                node, steps = stack.pop()
-                self._steps[id(node)] = steps
-                stack.extend((child, (*steps, index)) for index, child in enumerate(children(node)))
-        found = self._steps.get(id(target))
+        found = self.steps(target)
         return Span() if found is None else LazySpan(self.path, found)
+
+    def steps(self, target: cst.CSTNode) -> tuple[int, ...] | None:
+        """``target``'s child indices from the root, None when it is not under the root."""
+        key = id(target)
+        links = self._links
+        pending = self._pending
+        while key not in links and pending:
+            node = pending.pop()
+            found = children(node)
+            parent = id(node)
+            for index, child in enumerate(found):
+                links[id(child)] = (parent, index)
+            pending.extend(reversed(found))
+        if key not in links:
+            return None
+        steps: list[int] = []
+        link = links[key]
+        while link is not None:
+            key, index = link
+            steps.append(index)
+            link = links[key]
+        steps.reverse()
+        return tuple(steps)
 
     def statement(self, target: cst.CSTNode) -> Span:
         """The span of the simple statement holding ``target`` (itself when there is none)."""
-        self(target)
-        assert self._steps is not None
-        steps = self._steps.get(id(target))
+        steps = self.steps(target)
         if steps is None:
             return Span()
         node: cst.CSTNode = self.root
@@ -143,6 +172,9 @@ class StepsLocator:
             if isinstance(node, cst.SimpleStatementLine):
                 best = steps[: depth + 1]
         return LazySpan(self.path, best if best is not None else steps)
+
+
+_LOCATOR = "analysis.lazy.StepsLocator"
 
 
 class LazySpan(Span):

@@ -19,6 +19,7 @@ from typing import Any
 
 import libcst as cst
 
+from backlint.analysis.lazy import StepsLocator
 from backlint.analysis.origins import Origins
 from backlint.analysis.scopes import Scope, Scopes
 from backlint.checks.errors import ExceptionSwallowed
@@ -68,14 +69,15 @@ class SilentAnswerFacts(FactCollector):
 
     def leave_Module(self, node: cst.Module) -> None:
         context = self.context
+        locate = StepsLocator.of(context, node)  # placed only if the project pass reports the handler
         for handler, answer, frame, entries in self.judge.paths.unreached():
             named = [(_qualified(context.module_name, scope), depth) for scope, depth in entries]
             context.add_fact(
                 SILENT_FACT,
                 {
                     "entries": sorted((name, depth) for name, depth in named if name is not None),
-                    "span": context.locate(handler),
-                    "answer": context.locate(answer),
+                    "span": locate(handler),
+                    "answer": locate(answer),
                     "caught": "except:" if handler.type is None else f"except {short_code(handler.type)}:",
                     "code": short_code(answer),
                     "function": frame.name,
@@ -98,6 +100,7 @@ class RequestCallFacts(FactCollector):
         paths = RequestPaths(context)
         aliases = context.imports.aliases
         recorded: set[tuple[str, str]] = set()
+        locate = StepsLocator.of(context, node)
         for call, site in origins.calls:
             caller = _qualified(module, site.scope.frame)
             if caller is None or scopes.is_dead(site):
@@ -113,10 +116,11 @@ class RequestCallFacts(FactCollector):
                     "caller": caller,
                     "callee": callee,
                     "endpoint": endpoint,
-                    # Only an endpoint's call is shown (ExceptionSwallowedAcrossModules' related location):
-                    # a span makes the file stage resolve every position of the module (libcst's
-                    # PositionProvider, most of a cold run's time when every module records one).
-                    "span": context.locate(call) if endpoint else None,
+                    # Only an endpoint's call is shown (ExceptionSwallowedAcrossModules' related location),
+                    # placed only if the project pass reports it: a span of ``context.locate`` makes the
+                    # file stage resolve every position of the module (libcst's PositionProvider, twice
+                    # the parse).
+                    "span": locate(call) if endpoint else None,
                 },
             )
 

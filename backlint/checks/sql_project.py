@@ -97,7 +97,7 @@ class SqlHelperFacts(FactCollector):
     def leave_Module(self, node: cst.Module) -> None:
         analysis = self.context.get(SqlAnalysis)
         served = self.context.kind is FileKind.PRODUCTION
-        locate = StepsLocator(node, self.context.path)  # placed only if the project pass reports it
+        locate = StepsLocator.of(self.context, node)  # placed only if the project pass reports it
         for built in analysis.reached():
             if not deferred(built, served):
                 continue
@@ -170,7 +170,7 @@ class SqlCallFacts(FactCollector):
         module = context.module_name
         top = module.partition(".")[0]
         aliases = context.imports.aliases
-        locate = StepsLocator(node, context.path)
+        locate = StepsLocator.of(context, node)
         self._constants()
         self._validators()
         if context.path.endswith("__init__.py"):  # ``from .wallets import get_wallet`` re-exported
