@@ -129,8 +129,16 @@ def analyse_here(
     not freed when ``_analyse`` returns: one young-generation collection right after the file frees
     it in a single pass, instead of letting it age into older generations that are traversed again
     (3.5 s -> 0.5 s of collector time on Django's 885 files).
+
+    The tree itself holds no cycle (its nodes only point down), so ``_analyse`` freezes it once
+    parsed (``gc.freeze``): that collection then traverses only the analyses' objects, and clearing
+    their cycles frees the tree by reference counting, ten times cheaper than the collector freeing
+    it (60 ms -> 5 ms for django/db/models/query.py; ~3 s of a cold serial run on django/). What was
+    frozen is unfrozen after the collection, unless this process had frozen objects before (a worker
+    freezes what it inherits: backlint/pipeline/engine.py's _init_worker).
     """
     was_enabled = gc.isenabled()
+    frozen_before = gc.get_freeze_count()
     gc.disable()
     limits = settings.limits
     try:
@@ -152,6 +160,8 @@ def analyse_here(
         if was_enabled:
             gc.enable()
             gc.collect(0)
+        if not frozen_before:
+            gc.unfreeze()
 
 
 def over_time_limit(limits: _limits.Limits) -> str:
@@ -234,6 +244,7 @@ def _analyse(
     try:
         _limits.set_phase(_limits.PARSING)
         module = _parse_unvalidated(text)
+        gc.freeze()  # the collection after the file leaves the tree to reference counting (analyse_here)
         _limits.set_phase(_limits.ANALYSING)
     except cst.ParserSyntaxError as exc:
         # CPython's parser says where and what far better ("expected ':'" at the colon's place);
