@@ -153,10 +153,12 @@ class CredentialSlots(Analysis):
             for row in self.sinks.get(qualified or "", []):
                 if row.get("shape") == "attribute":
                     return self._sink(literal, value, row["what"], qualified or "")
-        if isinstance(target, cst.Name) and self._passed_only_as_public(target.value):
-            return True  # a KDF's salt, a cipher's nonce: public by design
         name = target_name(target)
-        return name is not None and self._named(literal, value, name)
+        if name is None:
+            return False
+        if isinstance(target, cst.Name) and self.lexicon.sensitivity(name) and self._passed_only_as_public(name):
+            return True  # a KDF's salt, a cipher's nonce: public by design
+        return self._named(literal, value, name)
 
     def _passed_only_as_public(self, name: str) -> bool:
         """Is every use of ``name`` in the module (its bindings aside) a public keyword argument of a
@@ -180,12 +182,13 @@ class CredentialSlots(Analysis):
             if wrapped is not None:
                 handled |= self._call_sinks(node, wrapped, node.args[1:])
             handled |= self._config_update(node)
-        keywords = [(a.keyword.value, a.value) for a in node.args if a.keyword is not None]
         for arg in node.args:
             if arg.keyword is None or arg.keyword.value in handled:
                 continue
             value = string_value(arg.value)
-            if value is not None and not self._demo_login(keywords):
+            if value is None or not self.lexicon.sensitivity(arg.keyword.value):
+                continue
+            if not self._demo_login((a.keyword.value, a.value) for a in node.args if a.keyword):
                 self._named(arg.value, value, arg.keyword.value)
 
     def _config_update(self, node: cst.Call) -> set[str]:
@@ -291,6 +294,8 @@ class CredentialSlots(Analysis):
         value = string_value(node.value)
         if name is not None and value is not None and not self._schema(value):
             parent = self.context.ancestors[-2] if len(self.context.ancestors) >= 2 else None
+            if not self.lexicon.sensitivity(name):
+                return
             if isinstance(parent, cst.Dict) and self._demo_login(
                 (string_value(e.key) or "", e.value) for e in parent.elements if isinstance(e, cst.DictElement)
             ):
