@@ -125,6 +125,7 @@ class CredentialSlots(Analysis):
         self._demo_script: bool | None = None
         # name -> (its uses, those as a public keyword argument): computed when a literal is bound.
         self._public_uses: dict[str, tuple[int, int]] | None = None
+        self._demo_records: dict[int, bool] = {}  # id of a dict literal -> does it hold a demo login?
 
     # --- assignments --------------------------------------------------------------------------
 
@@ -296,11 +297,17 @@ class CredentialSlots(Analysis):
             parent = self.context.ancestors[-2] if len(self.context.ancestors) >= 2 else None
             if not self.lexicon.sensitivity(name):
                 return
-            if isinstance(parent, cst.Dict) and self._demo_login(
-                (string_value(e.key) or "", e.value) for e in parent.elements if isinstance(e, cst.DictElement)
-            ):
+            if isinstance(parent, cst.Dict) and self._demo_record(parent):
                 return  # {"username": test_username, "password": "test"}: a test account's sample password
             self._named(node.value, value, name)
+
+    def _demo_record(self, record: cst.Dict) -> bool:
+        """``_demo_login`` of a dict's items, once per dict (a table of thousands of items stays linear)."""
+        known = self._demo_records.get(id(record))
+        if known is None:
+            items = ((string_value(e.key) or "", e.value) for e in record.elements if isinstance(e, cst.DictElement))
+            known = self._demo_records[id(record)] = self._demo_login(items)
+        return known
 
     def _demo_login(self, fields: Iterable[tuple[str, cst.BaseExpression]]) -> bool:
         """Does the record's login field (a demo noun: ``username``, ``user``, ``login``) hold a demo
