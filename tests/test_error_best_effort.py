@@ -386,3 +386,117 @@ def test_bl402_batch3_best_effort_and_parses(project) -> None:  # type: ignore[n
         """,
     }
     check_annotated(project, files, "BL402")
+
+
+def test_bl402_batch4_fail_closed_branches_filters_and_retry_flags(project) -> None:  # type: ignore[no-untyped-def]
+    """mlflow's authentication helpers answer None for a caller they cannot authenticate, also when the user
+    store fails (fail closed: the middleware answers 401 or tries the next scheme); mlflow's scorer loop uses
+    an exception as a yes/no test (``try: builtin(); continue`` then the other branch); appdaemon skips a
+    config entry that does not validate; askbot's badge setup leaves its ``READY`` flag unset on failure so
+    the next request retries. askbot's account deletion answered as done and a lookup without a "not
+    authenticated" answer of its own stay reported."""
+    files = {
+        "auth/middleware.py": """
+            from django.http import HttpResponseRedirect
+            from django.urls import reverse
+            from starlette.requests import Request as StarletteRequest
+
+            from auth.store import store
+
+            BADGES_READY = False
+
+
+            def _authenticate_internal_delegation_token(request: StarletteRequest) -> "User | None":
+                username = verify_delegation_credential(request.headers.get("X-Delegation"))
+                if username is None:
+                    return None
+                try:
+                    return store.get_user(username)
+                except Exception:
+                    return None
+
+
+            def _authenticate_flask_delegation_token(request):
+                username = verify_delegation_credential(request.headers.get("X-Delegation"))
+                if not username:
+                    return None
+                try:
+                    store.get_user(username)
+                except Exception:
+                    return None
+                return Authorization("basic", data={"username": username, "password": ""})
+
+
+            def _authenticate_fastapi_request(request: StarletteRequest) -> "User | None":
+                if user := _authenticate_internal_delegation_token(request):
+                    return user
+                credentials = basic_auth_credentials(request)
+                try:
+                    return authenticate_cached(*credentials)
+                except Exception:
+                    return None
+
+
+            def user_from_token(request):
+                try:
+                    return store.get_user(request.headers["X-User"])
+                except Exception:  # expect: BL402
+                    return None
+
+
+            def _registered_scorer_names(names):
+                registered = set()
+                for name in names:
+                    builtin = get_builtin_scorer_class(name)
+                    if builtin is not None:
+                        try:
+                            builtin()
+                            continue
+                        except Exception:
+                            pass
+                    registered.add(name)
+                return sorted(registered)
+
+
+            def from_config_files(cls, paths):
+                cfg = {}
+                for p in paths:
+                    for new, new_cfg in read_config_file(p).items():
+                        try:
+                            cls.model_validate({new: new_cfg})
+                        except Exception:
+                            continue
+                        cfg[new] = new_cfg
+                return cls.model_validate(cfg)
+
+
+            def init_badges_once(sender, **kwargs):
+                global BADGES_READY
+                if not BADGES_READY:
+                    try:
+                        init_badges()
+                    except:
+                        pass
+                    else:
+                        BADGES_READY = True
+
+
+            def edit_user(request, subject):
+                if request.method == "POST" and "terminate_account" in request.POST:
+                    try:
+                        subject.delete()
+                    except:  # expect: BL402
+                        pass
+                    return HttpResponseRedirect(reverse("index"))
+
+
+            def send_all(messages, transport):
+                for message in messages:
+                    try:
+                        transport.send(message)
+                        continue
+                    except Exception:  # expect: BL402
+                        continue
+        """,
+    }
+    check_annotated(project, files, "BL402")

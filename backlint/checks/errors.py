@@ -9,7 +9,7 @@ import libcst as cst
 from backlint.analysis.exceptions import catches_every_error, caught_names
 from backlint.analysis.origins import Origins
 from backlint.analysis.strings import name_tokens
-from backlint.checks.request_paths import RequestPaths, is_boolean, method_name, short_code
+from backlint.checks.request_paths import RequestPaths, fails_closed, is_boolean, method_name, short_code
 from backlint.core.catalog import Knowledge
 from backlint.core.rule import FileContext, Rule
 from backlint.pipeline.walk import scope_descendants
@@ -217,6 +217,9 @@ class ExceptionSwallowed(Rule):
         try_node = self.context.ancestors[-2]
         if not isinstance(try_node, (cst.Try, cst.TryStar)):
             return False
+        handler = self.context.ancestors[-1]
+        if isinstance(handler, cst.ExceptHandler) and fails_closed(self._function(), handler):
+            return False  # an authentication check denying the caller: failing closed is its answer
         nodes = list(scope_descendants(try_node.body))
         returned = [n.value for n in nodes if isinstance(n, cst.Return) and n.value is not None]
         if not returned:
@@ -267,6 +270,8 @@ class ExceptionSwallowed(Rule):
         if not masked and (self._parses_first(statements) or self._on_error_path(try_node)):
             return True
         if not masked and self._drops_before_reuse(try_node):
+            return True
+        if not masked and (self._selects_branch(try_node) or _records_success(try_node)):
             return True
         return self._falls_back(try_node) or self._keeps_default(try_node) or self._checked_after(try_node)
 
@@ -333,6 +338,8 @@ class ExceptionSwallowed(Rule):
             return True  # a metric update, or a check whose answer the statement discards
         if self._best_effort_step(value) or _reads_store(value) or self._writes_console(value):
             return True
+        if self._parses(value):
+            return True  # a validation whose result is discarded (``Model.model_validate(item)``): it checks by raising
         words = name_tokens(name)
         if words[:1] == ("parse",) or (words[:1] in (("verify",), ("check",)) and "password" in words):
             return True  # a parse into a default (``parse_body_arguments(..., arguments, files)``), a dummy bind
@@ -501,6 +508,38 @@ class ExceptionSwallowed(Rule):
             for target in _assigned(statement)
         )
 
+    def _selects_branch(self, try_node: cst.Try | cst.TryStar) -> bool:
+        """``try: builtin(); continue`` / ``except Exception: pass`` then ``registered.add(name)``: the ``try``
+        ends by leaving its block (``continue``, ``break``, ``return``) and the handler falls through to the
+        statements after it, which run only when the ``try`` failed. The exception is the test's "no"."""
+        handler = self.context.ancestors[-1]
+        body = _small_statements(handler.body) if isinstance(handler, cst.ExceptHandler) else None
+        if not body or any(isinstance(s, (cst.Continue, cst.Return)) for s in body):
+            return False  # the handler leaves too: nothing runs on failure
+        statements = _statements(try_node.body)
+        last = statements[-1] if statements else None
+        if not isinstance(last, cst.SimpleStatementLine) or not isinstance(
+            last.body[-1], (cst.Continue, cst.Break, cst.Return)
+        ):
+            return False
+        leaves_loop = not isinstance(last.body[-1], cst.Return)
+        child: cst.CSTNode = try_node
+        for parent in reversed(self.context.ancestors[:-2]):
+            if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.Module)):
+                return False
+            if leaves_loop and isinstance(parent, (cst.For, cst.While)):
+                return False  # the end of the loop's body: the next iteration, as after ``continue``
+            if isinstance(parent, cst.IndentedBlock):
+                siblings: list[cst.CSTNode] = list(parent.body)
+                index = next((i for i, statement in enumerate(siblings) if statement is child), None)
+                if index is not None and index + 1 < len(siblings):
+                    return True  # statements that run only when the ``try`` failed
+            child = parent
+        return False
+
+    def _function(self) -> cst.CSTNode | None:
+        return next((a for a in reversed(self.context.ancestors) if isinstance(a, (cst.FunctionDef, cst.Lambda))), None)
+
     def _siblings(self, try_node: cst.CSTNode, *, after: bool) -> list[cst.CSTNode]:
         """The statements before (or after) the ``try`` in its block and the enclosing blocks of its function."""
         out: list[cst.CSTNode] = []
@@ -515,6 +554,16 @@ class ExceptionSwallowed(Rule):
                 break
             child = parent
         return out
+
+
+def _records_success(try_node: cst.Try | cst.TryStar) -> bool:
+    """``try: init() / except: pass / else: READY = True``: the ``else`` records that the work succeeded
+    (a flag, an attribute), so a failure leaves it unset and the work is tried again, or seen as not done."""
+    if try_node.orelse is None:
+        return False
+    return any(
+        isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)) for node in scope_descendants(try_node.orelse)
+    )
 
 
 def _reads_store(call: cst.Call) -> bool:

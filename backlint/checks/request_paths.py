@@ -25,6 +25,9 @@ _MAX_CALLER_DEPTH = 4  # module functions followed from a handler's function bac
 _TEXT_METHODS = frozenset(
     {"split", "rsplit", "strip", "partition", "rpartition", "decode", "encode", "lower", "upper", "replace", "json"}
 )
+# First words of a function that decides whether the caller is who it claims (``_authenticate_fastapi_request``,
+# ``verify_token``): its None (or False) denies the request, so a failure answered with it fails closed.
+_AUTH_WORDS = frozenset({"authenticate", "authorize", "auth", "verify", "login", "identify"})
 _STATUS_KEYWORDS = frozenset({"code", "status", "status_code"})
 _CONTEXT_PROCESSORS = "context_processors"  # Django's module of template context processors (by convention)
 
@@ -158,6 +161,8 @@ class RequestPaths:
             if isinstance(child, cst.Return) and child.value is not None and answer is None:
                 if self._answered_elsewhere(child.value) or self._flag_answer(child.value):
                     return None
+                if fails_closed(self.context.get(Scopes).current.frame.node, handler):
+                    return None
                 if _enriched(handler, child.value, self.context.ancestors):
                     return None
                 answer = child
@@ -229,6 +234,42 @@ class RequestPaths:
                 continue
             return False
         return True
+
+
+def fails_closed(function: cst.CSTNode | None, handler: cst.ExceptHandler) -> bool:
+    """The handler answers ``None`` (or ``False``) in a function named as an authentication check
+    (``_authenticate_internal_gateway_token``, ``verify_delegation``) that gives the same answer elsewhere for
+    a caller it does not recognise (``if not credentials: return None``), or is annotated to (``-> User |
+    None``): the failure denies the request as a wrong credential does, which is how an authentication
+    check must fail (closed); its callers answer 401 or try the next scheme."""
+    if not isinstance(function, cst.FunctionDef) or not set(name_tokens(function.name.value)) & _AUTH_WORDS:
+        return False
+    answers = [n for n in scope_descendants(handler.body) if isinstance(n, cst.Return)]
+    if not answers or not all(_denial(a.value) for a in answers):
+        return False
+    inside = {id(n) for n in answers}
+    elsewhere = [n for n in scope_descendants(function.body) if isinstance(n, cst.Return) and id(n) not in inside]
+    if any(_denial(n.value) for n in elsewhere):
+        return True
+    returns = function.returns.annotation if function.returns is not None else None
+    return returns is not None and _optional(returns)
+
+
+def _denial(value: cst.BaseExpression | None) -> bool:
+    return value is None or (isinstance(value, cst.Name) and value.value in ("None", "False"))
+
+
+def _optional(annotation: cst.BaseExpression) -> bool:
+    """``X | None``, ``Optional[X]``, ``"X | None"``."""
+    if isinstance(annotation, cst.SimpleString):
+        text = annotation.raw_value
+        return text.startswith("Optional[") or "None" in text.replace(" ", "").split("|")
+    if isinstance(annotation, cst.BinaryOperation) and isinstance(annotation.operator, cst.BitOr):
+        return _optional(annotation.left) or _optional(annotation.right)
+    if isinstance(annotation, cst.Subscript):
+        head = annotation.value
+        return isinstance(head, (cst.Name, cst.Attribute)) and _code(head).rpartition(".")[2] == "Optional"
+    return isinstance(annotation, cst.Name) and annotation.value == "None"
 
 
 def _enriched(handler: cst.ExceptHandler, value: cst.BaseExpression, ancestors: list[cst.CSTNode]) -> bool:
