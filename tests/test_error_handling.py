@@ -1424,3 +1424,34 @@ def test_bl401_routes_of_a_project_router_subclass_under_require_local_try(proje
     project.write("pyproject.toml", "[tool.backlint]\nrequire-local-try = true\n")
     data = project.lint(*files, "--select", "BL401", "--format", "json").json()
     assert ("privacy/routers/requests.py", 13) in {(f["path"], f["line"]) for f in data["findings"]}
+
+
+def test_bl402_a_request_helper_is_not_called_an_endpoint(project) -> None:  # type: ignore[no-untyped-def]
+    """mlflow's auth middleware calls helpers given the request (``_user_for(request)``): on the request path,
+    but not routed, so the message does not call them endpoints; a routed view keeps the word."""
+    files = {
+        "app/views.py": """
+            from django.shortcuts import render
+
+
+            def _profile_for(request):
+                try:
+                    return load_profile(request.user.id)
+                except Exception:  # expect: BL402
+                    return {}
+
+
+            def profile(request):
+                try:
+                    data = load_settings(request.user.id)
+                except Exception:  # expect: BL402
+                    return render(request, "profile.html", {"profile": _profile_for(request)})
+                return render(request, "profile.html", data)
+        """,
+    }
+    found, data = _lint(project, files, "--select", "BL402")
+    assert found == _expected(files, "BL402")
+    messages = {f["line"]: f["message"] for f in data["findings"]}
+    print(messages)
+    assert "in the request handler `_profile_for`" in messages[7]
+    assert "in the endpoint `profile`" in messages[14]

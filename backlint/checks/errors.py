@@ -199,7 +199,12 @@ class ExceptionSwallowed(Rule):
     def leave_Module(self, node: cst.Module) -> None:
         for handler, answer, endpoint in self.paths.on_request_paths():
             caught = "except:" if handler.type is None else f"except {_code(handler.type)}:"
-            where = "the endpoint" if endpoint.node is self.paths.frame_node(handler) else "a function called by"
+            if endpoint.node is not self.paths.frame_node(handler):
+                where = "a function called by"
+            elif self.paths.helper(endpoint):
+                where = "the request handler"  # given the request by the module's own code, not routed
+            else:
+                where = "the endpoint"
             message = (
                 f"`{caught}` answers `{short_code(answer)}` in {where} `{endpoint.name}` without logging or re-raising "
                 "the error: the failure vanishes from the request path; log it with logger.exception() (or let "

@@ -124,6 +124,14 @@ class RequestPaths:
             return False
         return self.context.get(Origins).is_endpoint(scope)
 
+    def helper(self, scope: Scope) -> bool:
+        """An endpoint only by its first parameter (``def _authenticate_request(request)``: no route decorator,
+        no view class) that the module's own code calls: a helper handling the request, not a routed view."""
+        node = scope.node
+        if not isinstance(node, cst.FunctionDef) or node.decorators or scope.cls is not None:
+            return False
+        return bool(self.context.get(Origins).callers(scope))
+
     @staticmethod
     def _endpoint_reaching(origins: Origins, frame: Scope, processors: bool = False) -> Scope | None:
         """The endpoint that calls ``frame`` (through module functions). In a Django ``context_processors``
