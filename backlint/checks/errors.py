@@ -7,9 +7,17 @@ from collections.abc import Iterator
 import libcst as cst
 
 from backlint.analysis.exceptions import catches_every_error, caught_names
+from backlint.analysis.logging import LogCalls
 from backlint.analysis.origins import Origins
 from backlint.analysis.strings import name_tokens
-from backlint.checks.request_paths import RequestPaths, fails_closed, is_boolean, method_name, short_code
+from backlint.checks.request_paths import (
+    RequestPaths,
+    documented_failure,
+    fails_closed,
+    is_boolean,
+    method_name,
+    short_code,
+)
 from backlint.core.catalog import Knowledge
 from backlint.core.rule import FileContext, Rule
 from backlint.pipeline.walk import scope_descendants
@@ -155,7 +163,11 @@ class ExceptionSwallowed(Rule):
             return
         if not catches_every_error(node, self.context) and not self.context.options["check-typed-exceptions"]:
             return
-        if self._in_teardown() or self._best_effort(masked):
+        if (
+            self._in_teardown()
+            or self._best_effort(masked)
+            or documented_failure(node, _function(self.context.ancestors))
+        ):
             return
         caught = "except:" if node.type is None else f"except {cst.Module([]).code_for_node(node.type)}:"
         if masked:
@@ -190,7 +202,7 @@ class ExceptionSwallowed(Rule):
         if (
             self.paths.parses_input(try_node.body)
             or self._parses_first(statements)
-            or self._on_error_path(try_node)
+            or _on_error_path(self.context.ancestors)
             or (len(statements) == 1 and _serves_until_closed(statements[0]))
         ):
             return  # the failure is of a computation or of the client's input, not of I/O
@@ -223,7 +235,7 @@ class ExceptionSwallowed(Rule):
         if not isinstance(try_node, (cst.Try, cst.TryStar)):
             return False
         handler = self.context.ancestors[-1]
-        if isinstance(handler, cst.ExceptHandler) and fails_closed(self._function(), handler):
+        if isinstance(handler, cst.ExceptHandler) and fails_closed(_function(self.context.ancestors), handler):
             return False  # an authentication check denying the caller: failing closed is its answer
         nodes = list(scope_descendants(try_node.body))
         returned = [n.value for n in nodes if isinstance(n, cst.Return) and n.value is not None]
@@ -270,13 +282,13 @@ class ExceptionSwallowed(Rule):
             return True  # an optional import (``try: import torch``)
         if len(statements) == 1 and _serves_until_closed(statements[0]):
             return True
-        if not masked and self._computes(try_node.body):
+        if not masked and self._computes(try_node.body) and not _only_logs(self.paths.logs, statements):
             return True  # not for a store call's result: that is the failure being masked
-        if not masked and (self._parses_first(statements) or self._on_error_path(try_node)):
+        if not masked and (self._parses_first(statements) or _on_error_path(self.context.ancestors)):
             return True
         if not masked and self._drops_before_reuse(try_node):
             return True
-        if not masked and (self._selects_branch(try_node) or _records_success(try_node)):
+        if not masked and (_selects_branch(self.context.ancestors, try_node) or _records_success(try_node)):
             return True
         return self._falls_back(try_node) or self._keeps_default(try_node) or self._checked_after(try_node)
 
@@ -348,8 +360,10 @@ class ExceptionSwallowed(Rule):
         words = name_tokens(name)
         if words[:1] == ("parse",) or (words[:1] in (("verify",), ("check",)) and "password" in words):
             return True  # a parse into a default (``parse_body_arguments(..., arguments, files)``), a dummy bind
-        if name == "sendto":
+        if name == "sendto" or _on_datagram_socket(self.context, value):
             return True  # a datagram (UDP: lost datagrams are the protocol's, retried or re-announced)
+        if self.paths.logs.is_log_call(value):
+            return True  # a record of the work: it loses no data of the caller's
         if self._ships_record(value):
             return True
         calls = {r["name"] for r in knowledge.rows("best-effort-calls") if r["form"] == "call"}
@@ -452,18 +466,6 @@ class ExceptionSwallowed(Rule):
             for call in _chain_calls(value.expression if isinstance(value, cst.Await) else value)
         )
 
-    def _on_error_path(self, try_node: cst.CSTNode) -> bool:
-        """The ``try`` runs in the branch of an ``if`` that reads an error value (``if error: try: save the error
-        note; except: pass``): a second failure while a reported one is being handled, as in an ``except``."""
-        ancestors = self.context.ancestors
-        for index in range(len(ancestors) - 3, 0, -1):
-            node = ancestors[index]
-            if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
-                return False
-            if isinstance(node, cst.If) and ancestors[index + 1] is node.body and _reads_error(node.test):
-                return True
-        return False
-
     def _falls_back(self, try_node: cst.Try | cst.TryStar) -> bool:
         """The ``try`` returns a value and the function returns another one, or gives up with an error,
         after it (try this, else that)."""
@@ -513,38 +515,6 @@ class ExceptionSwallowed(Rule):
             for target in _assigned(statement)
         )
 
-    def _selects_branch(self, try_node: cst.Try | cst.TryStar) -> bool:
-        """``try: builtin(); continue`` / ``except Exception: pass`` then ``registered.add(name)``: the ``try``
-        ends by leaving its block (``continue``, ``break``, ``return``) and the handler falls through to the
-        statements after it, which run only when the ``try`` failed. The exception is the test's "no"."""
-        handler = self.context.ancestors[-1]
-        body = _small_statements(handler.body) if isinstance(handler, cst.ExceptHandler) else None
-        if not body or any(isinstance(s, (cst.Continue, cst.Return)) for s in body):
-            return False  # the handler leaves too: nothing runs on failure
-        statements = _statements(try_node.body)
-        last = statements[-1] if statements else None
-        if not isinstance(last, cst.SimpleStatementLine) or not isinstance(
-            last.body[-1], (cst.Continue, cst.Break, cst.Return)
-        ):
-            return False
-        leaves_loop = not isinstance(last.body[-1], cst.Return)
-        child: cst.CSTNode = try_node
-        for parent in reversed(self.context.ancestors[:-2]):
-            if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.Module)):
-                return False
-            if leaves_loop and isinstance(parent, (cst.For, cst.While)):
-                return False  # the end of the loop's body: the next iteration, as after ``continue``
-            if isinstance(parent, cst.IndentedBlock):
-                siblings: list[cst.CSTNode] = list(parent.body)
-                index = next((i for i, statement in enumerate(siblings) if statement is child), None)
-                if index is not None and index + 1 < len(siblings):
-                    return True  # statements that run only when the ``try`` failed
-            child = parent
-        return False
-
-    def _function(self) -> cst.CSTNode | None:
-        return next((a for a in reversed(self.context.ancestors) if isinstance(a, (cst.FunctionDef, cst.Lambda))), None)
-
     def _siblings(self, try_node: cst.CSTNode, *, after: bool) -> list[cst.CSTNode]:
         """The statements before (or after) the ``try`` in its block and the enclosing blocks of its function."""
         out: list[cst.CSTNode] = []
@@ -559,6 +529,90 @@ class ExceptionSwallowed(Rule):
                 break
             child = parent
         return out
+
+
+def _selects_branch(ancestors: list[cst.CSTNode], try_node: cst.Try | cst.TryStar) -> bool:
+    """``try: builtin(); continue`` / ``except Exception: pass`` then ``registered.add(name)``: the ``try``
+    ends by leaving its block (``continue``, ``break``, ``return``) and the handler falls through to the
+    statements after it, which run only when the ``try`` failed. The exception is the test's "no"."""
+    handler = ancestors[-1]
+    body = _small_statements(handler.body) if isinstance(handler, cst.ExceptHandler) else None
+    if not body or any(isinstance(s, (cst.Continue, cst.Return)) for s in body):
+        return False  # the handler leaves too: nothing runs on failure
+    statements = _statements(try_node.body)
+    last = statements[-1] if statements else None
+    if not isinstance(last, cst.SimpleStatementLine) or not isinstance(
+        last.body[-1], (cst.Continue, cst.Break, cst.Return)
+    ):
+        return False
+    leaves_loop = not isinstance(last.body[-1], cst.Return)
+    child: cst.CSTNode = try_node
+    for parent in reversed(ancestors[:-2]):
+        if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.Module)):
+            return False
+        if leaves_loop and isinstance(parent, (cst.For, cst.While)):
+            return False  # the end of the loop's body: the next iteration, as after ``continue``
+        if isinstance(parent, cst.IndentedBlock):
+            siblings: list[cst.CSTNode] = list(parent.body)
+            index = next((i for i, statement in enumerate(siblings) if statement is child), None)
+            if index is not None and index + 1 < len(siblings):
+                return True  # statements that run only when the ``try`` failed
+        child = parent
+    return False
+
+
+def _function(ancestors: list[cst.CSTNode]) -> cst.CSTNode | None:
+    return next((a for a in reversed(ancestors) if isinstance(a, (cst.FunctionDef, cst.Lambda))), None)
+
+
+def _on_datagram_socket(context: FileContext, call: cst.Call) -> bool:
+    """``sock.setsockopt(...)``, ``sock.bind(...)`` on a local bound in the function to a UDP socket
+    (``socket.socket(socket.AF_INET, socket.SOCK_DGRAM)``): a multicast announcement or probe, whose
+    losses the protocol already expects (octoprint's SSDP discovery)."""
+    func = call.func
+    if not isinstance(func, cst.Attribute) or not isinstance(func.value, cst.Name):
+        return False
+    receiver = func.value.value
+    function = _function(context.ancestors)
+    if function is None:
+        return False
+    for node in scope_descendants(function):
+        if not isinstance(node, cst.Assign) or not isinstance(node.value, cst.Call):
+            continue
+        if not any(isinstance(t.target, cst.Name) and t.target.value == receiver for t in node.targets):
+            continue
+        if context.qualified_name(node.value.func) != "socket.socket":
+            continue
+        if any(
+            isinstance(n, (cst.Name, cst.Attribute)) and _code(n).rpartition(".")[2] == "SOCK_DGRAM"
+            for a in node.value.args
+            for n in scope_descendants(a.value)
+        ):
+            return True
+    return False
+
+
+def _on_error_path(ancestors: list[cst.CSTNode]) -> bool:
+    """The ``try`` runs in the branch of an ``if`` that reads an error value (``if error: try: save the error
+    note; except: pass``): a second failure while a reported one is being handled, as in an ``except``."""
+    for index in range(len(ancestors) - 3, 0, -1):
+        node = ancestors[index]
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            return False
+        if isinstance(node, cst.If) and ancestors[index + 1] is node.body and _reads_error(node.test):
+            return True
+    return False
+
+
+def _only_logs(logs: LogCalls, statements: list[cst.BaseStatement | cst.BaseSmallStatement]) -> bool:
+    """The ``try`` only logs (``try: logger.info(...)``): the record itself is what the handler drops."""
+    return all(
+        isinstance(line, cst.SimpleStatementLine)
+        and all(
+            isinstance(s, cst.Expr) and isinstance(s.value, cst.Call) and logs.is_log_call(s.value) for s in line.body
+        )
+        for line in statements
+    )
 
 
 def _records_success(try_node: cst.Try | cst.TryStar) -> bool:

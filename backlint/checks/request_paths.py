@@ -4,6 +4,11 @@ follows the others to endpoints of other modules)."""
 
 from __future__ import annotations
 
+import io
+import re
+import textwrap
+import tokenize
+
 import libcst as cst
 
 from backlint.analysis.logging import LogCalls
@@ -28,6 +33,12 @@ _TEXT_METHODS = frozenset(
 # First words of a function that decides whether the caller is who it claims (``_authenticate_fastapi_request``,
 # ``verify_token``): its None (or False) denies the request, so a failure answered with it fails closed.
 _AUTH_WORDS = frozenset({"authenticate", "authorize", "auth", "verify", "login", "identify"})
+# A comment that is a tool's directive or a note of work left, not an explanation of the handler.
+_NOT_PROSE = re.compile(r"(?i)^\s*(pylint|noqa|type:|pragma|nosec|fmt:|mypy|pyright|isort|todo|fixme|xxx|hack|bug)\b")
+_WORD = re.compile(r"[A-Za-z]{2,}")
+_MIN_WORDS = 3  # "ignore errors" names no reason; "the cache may not exist yet" does
+# Words of a docstring sentence about what the function answers when it fails.
+_FAILURE_WORDS = frozenset({"fail", "fails", "failure", "failed", "error", "errors", "exception", "invalid"})
 _STATUS_KEYWORDS = frozenset({"code", "status", "status_code"})
 _CONTEXT_PROCESSORS = "context_processors"  # Django's module of template context processors (by convention)
 
@@ -169,7 +180,8 @@ class RequestPaths:
             if isinstance(child, cst.Return) and child.value is not None and answer is None:
                 if self._answered_elsewhere(child.value) or self._flag_answer(child.value):
                     return None
-                if fails_closed(self.context.get(Scopes).current.frame.node, handler):
+                function = self.context.get(Scopes).current.frame.node
+                if fails_closed(function, handler) or documented_failure(handler, function):
                     return None
                 if _enriched(handler, child.value, self.context.ancestors):
                     return None
@@ -242,6 +254,50 @@ class RequestPaths:
                 continue
             return False
         return True
+
+
+def documented_failure(handler: cst.ExceptHandler, function: cst.CSTNode | None) -> bool:
+    """The handler's choice is documented where it is made: a comment in its body that says why (``# Optional
+    planner maintenance must not prevent queued captures.``, ``pass  # malloc_trim not available on all
+    systems``; not a linter directive or a TODO), or the function's docstring that names the failure and the
+    very answer the handler returns (``Returns {} on any failure``; ``In case any error occurs, return
+    "<error when censoring connect string>"``). The comment on the ``except`` line itself names what is
+    caught (``except Exception:  # connection / integrity error``), not why it is dropped."""
+    if _explains(handler):
+        return True
+    if not isinstance(function, cst.FunctionDef):
+        return False
+    docstring = function.get_docstring()
+    if not docstring or not set(name_tokens(docstring)) & _FAILURE_WORDS:
+        return False
+    answers = [n.value for n in scope_descendants(handler.body) if isinstance(n, cst.Return) and n.value is not None]
+    if not answers:
+        return False
+    for value in answers:
+        if isinstance(value, cst.SimpleString):
+            text = value.raw_value
+        elif isinstance(value, (cst.Dict, cst.List, cst.Tuple, cst.Name, cst.Integer)):
+            text = " ".join(_code(value).split())
+        else:
+            return False
+        if len(text) < 2 or text not in " ".join(docstring.split()):
+            return False
+    return True
+
+
+def _explains(handler: cst.ExceptHandler) -> bool:
+    lines = _code(handler.body).split("\n")[1:]  # the first line ends the ``except`` header
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(textwrap.dedent("\n".join(lines))).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        return False
+    for token in tokens:
+        if token.type != tokenize.COMMENT:
+            continue
+        text = token.string.lstrip("#")
+        if not _NOT_PROSE.match(text) and len(_WORD.findall(text)) >= _MIN_WORDS:
+            return True
+    return False
 
 
 def fails_closed(function: cst.CSTNode | None, handler: cst.ExceptHandler) -> bool:
