@@ -245,7 +245,7 @@ def mark_paid(db, order):
         ValueError,
         Exception,
     ):
-        # the order is retried by the nightly job
+        # TODO: retry the order in the nightly job
         pass
 """
 

@@ -34,7 +34,9 @@ _TEXT_METHODS = frozenset(
 # ``verify_token``): its None (or False) denies the request, so a failure answered with it fails closed.
 _AUTH_WORDS = frozenset({"authenticate", "authorize", "auth", "verify", "login", "identify"})
 # A comment that is a tool's directive or a note of work left, not an explanation of the handler.
-_NOT_PROSE = re.compile(r"(?i)^\s*(pylint|noqa|type:|pragma|nosec|fmt:|mypy|pyright|isort|todo|fixme|xxx|hack|bug)\b")
+_NOT_PROSE = re.compile(
+    r"(?i)^\s*(backlint|nosemgrep|pylint|noqa|type:|pragma|nosec|fmt:|mypy|pyright|isort|ruff|todo|fixme|xxx|hack|bug)\b"
+)
 _WORD = re.compile(r"[A-Za-z]{2,}")
 _MIN_WORDS = 3  # "ignore errors" names no reason; "the cache may not exist yet" does
 # Words of a docstring sentence about what the function answers when it fails.
