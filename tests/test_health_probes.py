@@ -215,3 +215,31 @@ def test_malformed_files_never_raise(text: str) -> None:
         found = probes([SideFile(name, text)])
         assert all(p.path.startswith("/") for p in found)
     assert probes([SideFile("deploy.yaml", "key: |\n  readinessProbe:\n    httpGet:\n      path: /x\n")]) == []
+
+
+def test_the_walk_finds_deployment_files_and_their_scopes(tmp_path: Path) -> None:
+    from backlint.pipeline.deployfiles import deployment_paths
+    from backlint.pipeline.projectfiles import ProjectFiles
+
+    for name in (
+        "Dockerfile",
+        "deploy/k8s/api.yaml",
+        "services/billing/Procfile",
+        "services/billing/billing/app.py",
+        "node_modules/pkg/docker-compose.yml",
+        ".github/workflows/ci.yml",
+        "vendor/tool/Dockerfile",
+        "vendor/tool/tool.py",
+        "shop/app.py",
+        "a/b/c/d/e/f/g/Dockerfile",
+    ):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x\n", encoding="utf-8")
+    files = ProjectFiles(tmp_path)
+    assert deployment_paths(files, ("vendor",)) == [
+        ("Dockerfile", ""),
+        ("deploy/k8s/api.yaml", ""),
+        ("services/billing/Procfile", "services/billing"),
+    ]
+    # a run over the excluded tree reads its deployment files
+    assert ("vendor/tool/Dockerfile", "vendor/tool") in deployment_paths(files, ("vendor",), ["vendor/tool/tool.py"])
