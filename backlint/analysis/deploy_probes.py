@@ -108,8 +108,9 @@ def _clean(path: str) -> str | None:
 # ------------------------------------------------------------------------------------------ Dockerfile
 
 
-def _dockerfile(side: SideFile) -> list[Probe]:
-    out: list[Probe] = []
+def _instructions(side: SideFile) -> Iterator[tuple[int, str, str]]:
+    """A Dockerfile's instructions with an argument: (line, keyword in upper case, argument), lines
+    continued by a backslash joined, each cut at ``_MAX_COMMAND`` characters."""
     lines = side.text.splitlines()[:MAX_LINES]
     index = 0
     while index < len(lines):
@@ -120,13 +121,18 @@ def _dockerfile(side: SideFile) -> list[Probe]:
             index += 1
             parts.append(lines[index])
         index += 1
-        if not parts[0].lstrip().upper().startswith("HEALTHCHECK"):
-            continue
         words = " ".join(parts)[:_MAX_COMMAND].split(None, 1)
-        if len(words) < 2 or words[0].upper() != "HEALTHCHECK" or words[1].strip().upper().startswith("NONE"):
+        if len(words) == 2:
+            yield start + 1, words[0].upper(), words[1]
+
+
+def _dockerfile(side: SideFile) -> list[Probe]:
+    out: list[Probe] = []
+    for line, keyword, argument in _instructions(side):
+        if keyword != "HEALTHCHECK" or argument.strip().upper().startswith("NONE"):
             continue
-        for path, suffix_only in _url_paths(words[1]):
-            out.append(Probe(path, side.path, start + 1, "Dockerfile HEALTHCHECK", side.scope, suffix_only))
+        for path, suffix_only in _url_paths(argument):
+            out.append(Probe(path, side.path, line, "Dockerfile HEALTHCHECK", side.scope, suffix_only))
     return out
 
 
@@ -339,21 +345,11 @@ def commands(files: Iterable[SideFile]) -> list[Command]:
 
 
 def _docker_commands(side: SideFile) -> list[Command]:
-    out: list[Command] = []
-    lines = side.text.splitlines()[:MAX_LINES]
-    index = 0
-    while index < len(lines):
-        start = index
-        parts = [lines[index]]
-        while parts[-1].rstrip().endswith("\\") and index + 1 < len(lines):
-            parts[-1] = parts[-1].rstrip()[:-1]
-            index += 1
-            parts.append(lines[index])
-        index += 1
-        words = " ".join(parts)[:_MAX_COMMAND].split(None, 1)
-        if len(words) == 2 and words[0].upper() in ("CMD", "ENTRYPOINT"):
-            out.append(Command(words[1], side.path, start + 1, words[0].upper(), side.scope))
-    return out
+    return [
+        Command(argument, side.path, line, keyword, side.scope)
+        for line, keyword, argument in _instructions(side)
+        if keyword in ("CMD", "ENTRYPOINT")
+    ]
 
 
 _PYTHON_RUN = re.compile(r"""\bpython[\d.]*["',\s]+((?:-[A-Za-z]+["',\s]+)*)([\w./-]+)""")
