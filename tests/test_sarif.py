@@ -18,7 +18,7 @@ import pytest
 from conftest import ROOT, run_cli, run_process
 
 from backlint.core.catalog import load_catalog
-from backlint.report.fingerprint import content_key, enclosing_scope, line_hashes, parse_quietly
+from backlint.report.fingerprint import content_key, enclosing_scope, line_hashes, parse_quietly, signature_lines
 from backlint.report.sarif import SCHEMA_URI, rule_descriptor, to_sarif
 
 SWALLOW = """\
@@ -319,6 +319,36 @@ def test_enclosing_scope() -> None:
     assert enclosing_scope(None, 1) == ""
     spaced = content_key("BL402", "A.f", "except  Exception:\n  pass")
     assert spaced == content_key("BL402", "A.f", "except Exception: pass")
+
+
+NEWER_SYNTAX = (  # type parameters (3.12): the ast of a 3.11 interpreter rejects the file, libcst reads it
+    "class Repo:\n"
+    "    @cached\n"
+    "    def save[T](self, db: T) -> None:\n"
+    "        try:\n"
+    "            db.commit()\n"
+    "        except Exception:\n"
+    "            pass\n"
+)
+
+
+def test_scopes_of_newer_syntax_do_not_depend_on_the_interpreter() -> None:
+    tree = parse_quietly(NEWER_SYNTAX)
+    assert enclosing_scope(tree, 5) == "Repo.save"
+    assert signature_lines(tree, NEWER_SYNTAX.splitlines(), 3, 7) == (2, 3)
+
+
+def test_a_finding_in_newer_syntax_keeps_its_fingerprint(project, sarif) -> None:  # type: ignore[no-untyped-def]
+    # The same finding, written with and without type parameters, has the same content key.
+    project.write("new.py", NEWER_SYNTAX)
+    project.write("old.py", NEWER_SYNTAX.replace("save[T](self, db: T) -> None", "save(self, db)"))
+    _, log = sarif("new.py", "old.py", cwd=project.root)
+    keys = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]: r["partialFingerprints"]["backlint/v1"]
+        for r in log["runs"][0]["results"]
+        if r["ruleId"] == "BL402"
+    }
+    assert keys["new.py"] == keys["old.py"]
 
 
 # --- locations

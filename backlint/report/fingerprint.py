@@ -12,7 +12,13 @@ import hashlib
 import itertools
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from backlint.pipeline.positions import block, clauses
 
 # Port of the rolling hash in github/codeql-action src/fingerprints.ts
 # (Copyright GitHub, Inc., MIT licence): the same constants, the same quirks.
@@ -125,11 +131,68 @@ def _nested_statements(node: ast.stmt) -> list[ast.AST]:
 
 
 def parse_quietly(text: str) -> ast.AST | None:
-    """The module's AST, or None when it does not parse (a BL000 file has no scopes)."""
+    """The module's AST, or None when it does not parse (a BL000 file has no scopes).
+
+    A file the running interpreter's ``ast`` rejects but libcst parses (newer syntax: a 3.12
+    f-string or type parameters on 3.11) gets a skeleton built from libcst's tree, so its findings'
+    fingerprints do not depend on the interpreter that reported them.
+    """
     try:
         return ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
+        pass
+    try:
+        wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)
+        positions = wrapper.resolve(PositionProvider)
+        return ast.Module(body=_skeleton(wrapper.module.body, positions), type_ignores=[])
+    except (cst.ParserSyntaxError, ValueError, RecursionError, MemoryError):
         return None
+
+
+_NO_ARGUMENTS = ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[], defaults=[])
+
+
+def _skeleton(statements: Sequence[cst.CSTNode], positions: Any) -> list[ast.stmt]:
+    """The ``ast`` statements ``enclosing_scope`` and ``signature_lines`` read, from libcst's: functions
+    and classes with their name, lines, decorators and body; a compound statement as one node whose
+    body holds every clause's statements; a simple statement line as ``pass`` over its lines."""
+    out: list[ast.stmt] = []
+    for statement in statements:
+        where = positions[statement]
+        node: ast.stmt
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            decorators: list[ast.expr] = [
+                ast.Name(id="_", lineno=positions[d].start.line, col_offset=0) for d in statement.decorators
+            ]
+            body = _body(statement.body, positions)
+            if isinstance(statement, cst.ClassDef):
+                node = ast.ClassDef(
+                    name=statement.name.value, bases=[], keywords=[], body=body, decorator_list=decorators
+                )
+            else:
+                node = ast.FunctionDef(
+                    name=statement.name.value, args=_NO_ARGUMENTS, body=body, decorator_list=decorators
+                )
+        elif isinstance(statement, cst.BaseCompoundStatement):
+            nested = [s for clause in clauses(statement) for s in _body(getattr(clause, "body", None), positions)]
+            node = ast.If(test=ast.Constant(True), body=nested, orelse=[])
+        else:
+            node = ast.Pass()
+        node.lineno, node.end_lineno = where.start.line, where.end.line
+        out.append(node)
+    return out
+
+
+def _body(body: Any, positions: Any) -> list[ast.stmt]:
+    """A block's statements; a one-line body (``def f(): ...``) as its small statements."""
+    if isinstance(body, cst.SimpleStatementSuite):
+        out: list[ast.stmt] = []
+        for small in body.body:
+            node = ast.Pass()
+            node.lineno, node.end_lineno = positions[small].start.line, positions[small].end.line
+            out.append(node)
+        return out
+    return _skeleton(block(body), positions)
 
 
 _BLANKS = re.compile(r"\s+")

@@ -308,7 +308,8 @@ class _Fingerprints:
                 out["primaryLocationLineHash"] = line_hash
         span = finding.span
         flagged = flagged_text(finding.source_lines, span.line, span.column, span.end_line, span.end_column)
-        key = content_key(finding.rule_id, self._scope(finding.path, data, span.line), flagged or finding.message)
+        scope = finding.scope if finding.scope is not None else self._scope(finding.path, data, span.line)
+        key = content_key(finding.rule_id, scope, flagged or finding.message)
         count = self._seen.get((finding.path, key), 0) + 1
         self._seen[(finding.path, key)] = count
         out["backlint/v1"] = f"{key}:{count}"
