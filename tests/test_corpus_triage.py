@@ -195,6 +195,10 @@ def test_batches_are_recorded_selected_and_reported_apart(tmp_path: Path) -> Non
     # batch 2's split is the mechanical rule of apps.toml's header: sorted by (framework, name), alternated
     batch2 = sorted((a for a in apps if a.batch == 2), key=lambda a: (a.framework, a.name))
     assert [a.set for a in batch2] == [("tuning", "holdout")[i % 2] for i in range(len(batch2))]
+    # batch 5's split: the same rule starting with holdout (apps.toml's header)
+    batch5 = sorted((a for a in apps if a.batch == 5), key=lambda a: (a.framework, a.name))
+    assert len(batch5) == 12
+    assert [a.set for a in batch5] == [("holdout", "tuning")[i % 2] for i in range(len(batch5))]
     bad = tmp_path / "apps.toml"
     entry = 'name = "x"\nversion = "1"\nframework = "flask"\nset = "tuning"\nfile = "x.whl"\npaths = ["x"]\n'
     bad.write_text(f'[[app]]\n{entry}sha256 = "{"0" * 64}"\nbatch = "2"\n', encoding="utf-8")
