@@ -553,3 +553,33 @@ def test_migrations_run_at_startup_are_a_round_trip(project: Any) -> None:
     assert ids(project, "BL601") == set()
     project.write("money/run.py", IHATEMONEY.replace("        upgrade(migrations_path)\n", "        pass\n"))
     assert {f[2] for f in ids(project, "BL601")} == {"BL601"}
+
+
+# A background worker the lifespan starts (aegra-api's lease reaper and cron scheduler): its loop logs a
+# failed tick and retries on the next one, which is right for a loop and says nothing about startup.
+REAPER = (
+    "import asyncio\nimport logging\n\nfrom sqlalchemy import text\n\nfrom .db import engine\n\n"
+    "logger = logging.getLogger(__name__)\n\n\n"
+    "class LeaseReaper:\n"
+    "    async def start(self):\n        self._task = asyncio.create_task(self._loop())\n\n"
+    "    async def _loop(self):\n        while True:\n            await asyncio.sleep(30)\n"
+    "            try:\n                self._reap()\n            except Exception:\n"
+    "                logger.exception('Error in lease reaper')\n\n"
+    "    def _reap(self):\n        with engine.begin() as conn:\n"
+    "            conn.execute(text('UPDATE runs SET lease = NULL WHERE lease < now()'))\n\n\n"
+    "lease_reaper = LeaseReaper()\n"
+)
+
+
+def test_a_background_loop_started_at_startup_is_not_the_startup_probe(project: Any) -> None:
+    fastapi_app(project, "    await reaper.lease_reaper.start()\n", health=HEALTH)
+    project.write("svc/reaper.py", REAPER)
+    main = project.root.joinpath("svc/main.py").read_text().replace("from . import db\n", "from . import db, reaper\n")
+    project.write("svc/main.py", main)
+    # The loop's queries are not a startup probe, so its except swallows no startup failure: no BL602.
+    assert not {f for f in ids(project) if f[2] in ("BL601", "BL602")}
+    # Nor do they stand for the probe: the strict reading of BL601 still asks for one.
+    strict(project)
+    assert {f[2] for f in ids(project) if f[2] in ("BL601", "BL602")} == {"BL601"}
+    project.write("svc/main.py", main.replace("    await reaper", "    db.check_database()\n    await reaper"))
+    assert not {f for f in ids(project) if f[2] in ("BL601", "BL602")}

@@ -209,6 +209,8 @@ class Effects:
         seen.add(function.qualname)
         hints = list(function.probe_names)
         for call in function.calls:
+            if call.spawned:
+                continue
             target = self.callee(call.target, module, nested=True)
             if target is not None:
                 hints += self.probe_hints(target[0], target[1], depth + 1, seen)
@@ -254,7 +256,7 @@ class _Walk:
             return site, guard.answer == "ok"
 
         for site in function.io:
-            if (before_yield and site.after_yield) or (site.main_guard and not main_ok):
+            if (before_yield and site.after_yield) or (site.main_guard and not main_ok) or site.spawned:
                 continue
             found = self.owner.io_of(site, module)
             if found is None:
@@ -274,8 +276,8 @@ class _Walk:
                 )
             )
         for call in function.calls:
-            if (before_yield and call.after_yield) or (call.main_guard and not main_ok):
-                continue
+            if (before_yield and call.after_yield) or (call.main_guard and not main_ok) or call.spawned:
+                continue  # background work started here (task-spawners) is not part of this path
             if call.target in self.owner.probe_callables:
                 swallowed, answered = swallowed_by(call.guard, uses_result)
                 for kind in _STORE_KINDS:

@@ -134,6 +134,7 @@ class CallSite:
     args: list[str | None] | None = None  # references passed positionally (``register_routes(app)``)
     kwargs: dict[str, str] | None = None
     via_attribute: bool = False  # ``self.configure(app)``: the callee's first parameter is the receiver
+    spawned: bool = False  # the argument of a task spawner (``asyncio.create_task(self._loop())``, table task-spawners)
 
 
 @dataclasses.dataclass
@@ -149,6 +150,7 @@ class IoSite:
     after_yield: bool = False
     main_guard: bool = False
     span: Span | None = None  # located only in functions that may be endpoints (BL401 points at it)
+    spawned: bool = False  # started as background work (table task-spawners): not part of the calling path
 
 
 @dataclasses.dataclass

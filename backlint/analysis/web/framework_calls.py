@@ -157,7 +157,20 @@ class CallRecorder:
         site.after_yield = scope.yielded
         site.main_guard = self.names.in_main_guard()
         site.span = self._call_span(scope)
+        site.spawned = self._spawned()
         return site
+
+    def _spawned(self) -> bool:
+        """Whether the call being visited is handed to a task spawner (``asyncio.create_task(loop())``)."""
+        ancestors = self.context.ancestors
+        if len(ancestors) < 3 or type(ancestors[-2]) is not cst.Arg:
+            return False
+        outer = ancestors[-3]
+        if not isinstance(outer, cst.Call):
+            return False
+        if isinstance(outer.func, cst.Attribute) and outer.func.attr.value in self.tables.spawner_methods:
+            return True
+        return self.names.ref(outer.func) in self.tables.spawners
 
     def _call_site(self, node: cst.Call, target: str, scope: Scope) -> CallSite:
         parent = self.context.ancestors[-2] if len(self.context.ancestors) > 1 else None
@@ -187,6 +200,7 @@ class CallRecorder:
             }
             or None,
             via_attribute=isinstance(node.func, cst.Attribute),
+            spawned=self._spawned(),
         )
 
     def _call_span(self, scope: Scope) -> Span | None:

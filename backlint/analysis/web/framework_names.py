@@ -53,6 +53,8 @@ class FrameworkTables:
     hook_functions: frozenset[str]
     status_collections: frozenset[str]  # a library's collection of every HTTP error status (a loop over it)
     debug_attrs: frozenset[str]  # keywords of debug switches (``debug``): ``app.debug = True`` is recorded
+    spawners: frozenset[str]  # functions that start their argument as background work (task-spawners)
+    spawner_methods: frozenset[str]  # methods that do, on any receiver (``loop.create_task``)
 
     @classmethod
     def build(cls, knowledge: Knowledge) -> FrameworkTables:
@@ -96,6 +98,8 @@ class FrameworkTables:
             hook_functions=frozenset(r["name"] for r in hooks if r["form"] == "function"),
             status_collections=knowledge.values("http-status-collections", "name"),
             debug_attrs=frozenset(r["keyword"] for r in knowledge.rows("framework-debug") if r["form"] == "kwarg"),
+            spawners=frozenset(r["name"] for r in knowledge.rows("task-spawners") if r.get("name")),
+            spawner_methods=frozenset(r["method"] for r in knowledge.rows("task-spawners") if r.get("method")),
         )
 
 
