@@ -187,7 +187,29 @@ def test_django_debug(project: Any, path: str, debug: str, expected: set[tuple[i
     ],
 )
 def test_cors(project: Any, code: str, expected: set[tuple[int, str]]) -> None:
+    public_cors(project)
     assert lint(project, "app/main.py", code, "BL702") == expected
+
+
+def public_cors(project: Any) -> None:
+    """``report-public-cors``: a wildcard without credentials is reported too (as a note)."""
+    project.write("pyproject.toml", "[tool.backlint]\nreport-public-cors = true\n")
+
+
+def test_wildcard_without_credentials_is_a_public_apis_setting_by_default(project: Any) -> None:
+    """aegra-api: ``*`` without credentials is the documented default when the config lists no origins."""
+    code = (
+        "from fastapi.middleware.cors import CORSMiddleware\n\n\n"
+        "def add_cors(app, cors_config):\n    if cors_config:\n"
+        "        app.add_middleware(CORSMiddleware, allow_origins=cors_config['origins'], allow_credentials=True)\n"
+        "    else:\n        app.add_middleware(CORSMiddleware, allow_origins=['*'], allow_credentials=False)\n"
+    )
+    assert lint(project, "app/main.py", code, "BL702") == set()
+    assert lint(project, "app/main.py", code.replace("allow_credentials=False", "allow_credentials=True"), "BL702") == {
+        (8, "error")
+    }
+    public_cors(project)
+    assert lint(project, "app/main.py", code, "BL702") == {(8, "note")}
 
 
 @pytest.mark.parametrize(
@@ -213,6 +235,7 @@ def test_cors(project: Any, code: str, expected: set[tuple[int, str]]) -> None:
 )
 def test_wildcard_without_credentials_on_an_api_authenticated_by_key(project: Any, path: str, auth: str) -> None:
     """Another site's page cannot attach the visitor's key: a wildcard without credentials exposes nothing."""
+    public_cors(project)
     code = "from flask_cors import CORS\n\nCORS(app)\n"
     assert lint(project, "app/main.py", code, "BL702") == {(3, "note")}
     project.write(path, auth)
@@ -270,6 +293,7 @@ def test_flask_cors_origins_per_resource_read_from_app_config(project: Any) -> N
         "    return app\n"
     )
     assert lint(project, "gramps/app.py", code, "BL702") == set()
+    public_cors(project)
     project.write("gramps/config.py", "CORS_ORIGINS = '*'\n")
     assert lint(project, "gramps/app.py", code, "BL702") == {(11, "note")}
     with_credentials = code.replace("'supports_credentials': False", "'supports_credentials': True")
@@ -279,6 +303,7 @@ def test_flask_cors_origins_per_resource_read_from_app_config(project: Any) -> N
 
 
 def test_django_cors_settings(project: Any) -> None:
+    public_cors(project)
     allow_all = SETTINGS + "CORS_ALLOW_ALL_ORIGINS = True\nCORS_ALLOW_METHODS = ['GET']\n"
     assert lint(project, "config/settings.py", allow_all, "BL702") == {(3, "note")}
     assert lint(project, "config/settings.py", allow_all + "CORS_ALLOW_CREDENTIALS = True\n", "BL702") == {(3, "error")}

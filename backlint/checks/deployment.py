@@ -340,10 +340,11 @@ class CorsWildcardWithCredentials(ProjectRule):
 
     Judged over the project: Flask-CORS called without ``origins`` or ``supports_credentials`` reads
     them from the app's configuration (``CORS_ORIGINS = [...]`` in a config module), so the call's
-    file alone does not say which origins it admits. A wildcard without credentials is a note, and
-    not reported when the project authenticates callers by a key or token they send explicitly (an
-    API-key or Authorization header, a header security scheme, DRF token authentication): another
-    site's page cannot attach that credential, so it reads only what an anonymous client may.
+    file alone does not say which origins it admits. A wildcard without credentials is a public API's
+    normal setting: a note only with ``report-public-cors``, and not even then when the project
+    authenticates callers by a key or token they send explicitly (an API-key or Authorization header,
+    a header security scheme, DRF token authentication): another site's page cannot attach that
+    credential, so it reads only what an anonymous client may.
     """
 
     id = "BL702"
@@ -354,6 +355,7 @@ class CorsWildcardWithCredentials(ProjectRule):
             for fact in module.get(CORS_CONFIG_FACT):
                 configured.setdefault(fact["key"], []).append(fact)
         explicit = {_package(module) for module in modules if module.get(EXPLICIT_AUTH_FACT)}
+        public = bool(self.options.get("report-public-cors"))
         out: list[ProjectFinding] = []
         for module in modules:
             for grant in module.get(CORS_GRANTS_FACT):
@@ -377,7 +379,7 @@ class CorsWildcardWithCredentials(ProjectRule):
                         "from any site and lets it read the answers; list the allowed origins explicitly"
                     )
                     out.append(ProjectFinding(self.id, module.path, grant["span"], message))
-                elif _package(module) not in explicit:
+                elif public and _package(module) not in explicit:
                     message = (
                         f"{what}: fine for a public read-only API, but any site can call it from a visitor's "
                         "browser; list the allowed origins if the API is not meant for every site"
