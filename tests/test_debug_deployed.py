@@ -172,3 +172,51 @@ def test_a_settings_module_overlaid_by_dynaconf(project: Any) -> None:
     assert _found(project, "BL703") == {("pulpcore/app/settings.py", 6, "note")}
     project.write("pulpcore/app/settings.py", PULP_SETTINGS.replace("DEBUG = False", "DEBUG = True"))
     assert _found(project, "BL701") == {("pulpcore/app/settings.py", 5, "warning")}, "a default that turns debug on"
+
+
+# doccano's backend/config: base.py reads DEBUG with a true default; production.py (named by wsgi.py,
+# celery.py and the CLI) sets it off; heroku.py and aws.py are alternatives no entry point names;
+# manage.py names the development settings.
+DOCCANO_BASE = """from environs import Env
+
+env = Env()
+INSTALLED_APPS = ["django.contrib.auth", "api"]
+ROOT_URLCONF = "config.urls"
+
+# SECURITY WARNING: don't run with debug turned on in production!
+DEBUG = env.bool("DEBUG", True)
+ALLOWED_HOSTS = ["*"]
+"""
+DOCCANO_ENTRY = (
+    "import os\n\nfrom django.core.wsgi import get_wsgi_application\n\n"
+    'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")\n'
+    "application = get_wsgi_application()\n"
+)
+
+
+def _doccano(project: Any) -> None:
+    project.write("config/__init__.py", "")
+    project.write("config/settings/__init__.py", "")
+    project.write("config/settings/base.py", DOCCANO_BASE)
+    project.write("config/settings/production.py", "from .base import *  # noqa: F401,F403\n\nDEBUG = False\n")
+    project.write("config/settings/development.py", "from .base import *  # noqa: F403\n")
+    project.write("config/settings/heroku.py", "import django_heroku\n\nfrom .base import *  # noqa: F403\n")
+    project.write("config/settings/aws.py", "from .base import *  # noqa: F403\n\nAWS_REGION = 'eu-west-1'\n")
+    project.write("config/wsgi.py", DOCCANO_ENTRY)
+    project.write("manage.py", DOCCANO_ENTRY.replace("production", "development"))
+
+
+def test_the_settings_module_the_entry_points_name_is_the_deployed_one(project: Any) -> None:
+    """doccano: DEBUG survives in heroku.py and aws.py, which no entry point names; the production.py that
+    wsgi.py names turns it off. ALLOWED_HOSTS = ["*"] survives in production.py: still reported."""
+    _doccano(project)
+    assert _found(project, "BL701,BL703") == {("config/settings/base.py", 9, "note")}
+    # Without the entry point naming it, every leaf settings module is deployed.
+    project.write("config/wsgi.py", "from django.core.wsgi import get_wsgi_application\n\napplication = 1\n")
+    assert _found(project, "BL701") == {("config/settings/base.py", 8, "warning")}
+    # A deployment file naming the heroku settings deploys them.
+    project.write("config/wsgi.py", DOCCANO_ENTRY)
+    project.write("Dockerfile", "FROM python:3.12\nENV DJANGO_SETTINGS_MODULE=config.settings.heroku\nCMD gunicorn\n")
+    assert _found(project, "BL701") == {("config/settings/base.py", 8, "warning")}
+    project.write("Dockerfile", "FROM python:3.12\nCMD python manage.py migrate --settings=config.settings.aws\n")
+    assert _found(project, "BL701") == {("config/settings/base.py", 8, "warning")}

@@ -5,8 +5,14 @@ base module (``settings/common.py``) holds defaults, and the deployed module (``
 does ``from .common import *`` and then re-assigns what production needs (``DEBUG = False``), or hands
 its names to the deployment's own settings (``try: from .local_settings import *``, dynaconf's
 ``DjangoDynaconf(__name__)``: an overlay). A value in a base module is deployed only if it survives in a
-settings module that is deployed: one that ``DJANGO_SETTINGS_MODULE`` names, or one no other (non-dev)
-settings module star-imports.
+settings module that is deployed. When the project names its settings module — the
+``os.environ.setdefault("DJANGO_SETTINGS_MODULE", ...)`` of its entry points (``wsgi.py``, ``asgi.py``,
+``celery.py``, a CLI), or ``DJANGO_SETTINGS_MODULE``/``--settings`` in its deployment files — and one
+of the modules named is a settings module of the project that is not dev-only, the deployed modules
+are the ones named: a sibling that no entry point names (``settings/heroku.py`` next to the
+``settings/production.py`` that ``wsgi.py`` names) is an alternative an operator picks by setting the
+variable, not what the project deploys. Otherwise, every settings module no other (non-dev) settings
+module star-imports is deployed.
 
 The file walk records, per settings module (``SettingsRecorder``), its statements that matter in order:
 star imports, the assignments of the watched names with a verdict ("bad" or "ok"), overlays; and, in
@@ -16,11 +22,13 @@ any module, the settings modules that ``os.environ.setdefault("DJANGO_SETTINGS_M
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import libcst as cst
 
+from backlint.core.facts import SideFile
 from backlint.core.globs import matches_any
 from backlint.core.rule import FileContext
 
@@ -28,6 +36,11 @@ SETTINGS_CHAIN_FACT = "settings-chain"
 NAMED_SETTINGS_FACT = "settings-named"
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _SETTINGS_MODULE_VARIABLE = "DJANGO_SETTINGS_MODULE"
+# DJANGO_SETTINGS_MODULE=config.settings.production (Dockerfile ENV, compose, Kubernetes, .env, Procfile),
+# ``DJANGO_SETTINGS_MODULE: "…"``, or ``--settings=config.settings.production`` in a command.
+_NAMED_IN_FILES = re.compile(
+    r"""\bDJANGO_SETTINGS_MODULE["']?\s*(?:[=:]|\s)\s*["']?([A-Za-z_][\w.]*)|--settings[= ]["']?([A-Za-z_][\w.]*)"""
+)
 
 
 def is_settings_module(context: FileContext, module: cst.Module) -> bool:
@@ -134,6 +147,11 @@ def named_settings_module(context: FileContext, node: cst.Call) -> str | None:
     return value if key == _SETTINGS_MODULE_VARIABLE and isinstance(value, str) else None
 
 
+def named_in_deployment(files: Iterable[SideFile]) -> set[str]:
+    """The settings modules the project's deployment files name (``ENV DJANGO_SETTINGS_MODULE=…``)."""
+    return {a or b for side in files for a, b in _NAMED_IN_FILES.findall(side.text)}
+
+
 def reaches_deployment(
     records: Iterable[dict[str, Any]],
     named: set[str],
@@ -145,8 +163,11 @@ def reaches_deployment(
 ) -> bool:
     """Whether the bad value assigned to ``name`` at statement ``index`` of settings module ``module``
     survives in a deployed settings module: not re-assigned with a good value (nor overlaid, when
-    ``overlays``) after it there, or after the star import that brings it into a module importing it."""
+    ``overlays``) after it there, or after the star import that brings it into a module importing it.
+    ``named``: the settings modules the project names (see the module docstring)."""
     chains = {r["module"]: r for r in records}
+    # The project names the settings module it deploys: only the named ones are deployed.
+    names_deployed = any(not r["dev"] and any(same_module(n, m) for n in named) for m, r in chains.items())
     imports: list[tuple[str, str, int]] = []  # (imported module, importer, statement index)
     for record in chains.values():
         if not record["dev"]:
@@ -161,9 +182,11 @@ def reaches_deployment(
         found = chains.get(current)
         if found is not None and not _survives(found["steps"], start, name, overlays=overlays):
             continue
-        following = [(by, at) for target, by, at in imports if by != current and same_module(target, current)]
-        if any(same_module(n, current) for n in named) or not following:
+        if any(same_module(n, current) for n in named):
             return True
+        following = [(by, at) for target, by, at in imports if by != current and same_module(target, current)]
+        if not following and not names_deployed:
+            return True  # a settings module nothing builds on: deployed
         pending += following
     return False
 

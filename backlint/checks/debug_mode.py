@@ -9,7 +9,9 @@ Each value is read the way the app reads it when the environment is unset: ``DEB
   reported when the project's deployment runs that module (a Dockerfile ``CMD``, a compose or
   Kubernetes command, a Procfile: ``analysis/deploy_probes.py``);
 - Django's ``DEBUG = True`` in a settings module is reported when it reaches a deployed settings module
-  (``analysis/settings_chain.py``): a base module whose every importer re-assigns ``DEBUG`` is not.
+  (``analysis/settings_chain.py``): a base module whose every importer re-assigns ``DEBUG`` is not, nor
+  one whose value survives only in settings modules the project does not deploy when it names the one it
+  deploys (``DJANGO_SETTINGS_MODULE`` set by its entry points or deployment files).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from backlint.analysis.settings_chain import (
     SETTINGS_CHAIN_FACT,
     is_dev_settings,
     is_settings_module,
+    named_in_deployment,
     named_settings_module,
     reaches_deployment,
     record_settings,
@@ -317,7 +320,7 @@ class DebugModeDeployed(ProjectRule):
     def check(self, modules: list[ModuleFacts]) -> list[ProjectFinding]:
         runs = commands(self.project.deployment)
         records = [r for m in modules for r in m.get(SETTINGS_CHAIN_FACT)]
-        named = {n for m in modules for n in m.get(NAMED_SETTINGS_FACT)}
+        named = {n for m in modules for n in m.get(NAMED_SETTINGS_FACT)} | named_in_deployment(self.project.deployment)
         guard_level = self.options.get("debug-in-main-guard", "error")
         out: list[ProjectFinding] = []
         for module in modules:
