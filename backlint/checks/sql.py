@@ -116,11 +116,16 @@ SQL_SYNTAX = "sql-syntax"
 
 def reported_here(slot: Slot, served: bool = True, callers_unknown: bool = False) -> bool:
     """Whether ``slot`` is a finding where the SQL is built (see the module docstring). Code that is
-    not ``served`` (a migration, a script: run offline by an operator over the app's own data) is
-    held to the syntax slots' reading for values too: outside input must reach them.
+    not ``served`` (a migration, a script: run offline by an operator over the app's own data), or a
+    command-line command of a production module (``Slot.offline``), is held to the syntax slots'
+    reading for values too: outside input must reach them.
     ``callers_unknown``: take the parameters other modules may pass (``Slot.open``) as unknown."""
     return slot_verdict(
-        slot.position, served, slot.inputs, slot.unknown or (callers_unknown and bool(slot.open)), slot.endpoint
+        slot.position,
+        served and not slot.offline,
+        slot.inputs,
+        slot.unknown or (callers_unknown and bool(slot.open)),
+        slot.endpoint,
     )
 
 

@@ -141,6 +141,7 @@ class SqlHelperFacts(FactCollector):
             "chains": chains,
             "open": [_open(p, locate) for p in slot.open],
             "vetters": slot.vetters,
+            "offline": slot.offline,
         }
 
 
@@ -488,7 +489,11 @@ class _HelperSqlRule(ProjectRule):
                 _resolve(param, module.path, related, calls, resolution)
             unknown = slot["unknown"] or resolution.unresolved
             reported = slot_verdict(
-                slot["position"], served, slot["inputs"], unknown, slot["endpoint"] or resolution.endpoint
+                slot["position"],
+                served and not slot.get("offline", False),
+                slot["inputs"],
+                unknown,
+                slot["endpoint"] or resolution.endpoint,
             )
             judged.append((slot, reported, resolution))
         out = []

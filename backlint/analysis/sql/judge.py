@@ -16,7 +16,7 @@ from typing import Any
 import libcst as cst
 
 from backlint.analysis.origins import UNKNOWN, Origin, Origins
-from backlint.analysis.scopes import FUNCTION, Binding, Site
+from backlint.analysis.scopes import FUNCTION, Binding, Scope, Site
 from backlint.analysis.sql.handles import Handles
 from backlint.analysis.sql.slots import (
     FRAGMENT,
@@ -72,6 +72,9 @@ class Slot:
     running the SQL is an endpoint, or is called (here) from one; ``open``: the parameters of
     public module-level functions it comes from, whose callers in other modules decide too (a
     parameter called nowhere in this module is then not ``unresolved`` here: the project decides).
+    ``offline``: the code building or running the SQL is a command-line command (table
+    ``sql-offline-commands``): an operator runs it, as a script, so it is judged as offline code; its
+    own parameters are command-line input.
     """
 
     hole: Hole
@@ -83,6 +86,7 @@ class Slot:
     open: list[OpenParam] = dataclasses.field(default_factory=list)
     # Calls of other modules' functions that may vet the value (``Guards.foreign_checks``).
     vetters: list[Any] = dataclasses.field(default_factory=list)
+    offline: bool = False
 
     @property
     def inputs(self) -> bool:
@@ -340,6 +344,7 @@ class Judge:
 
     def _slot(self, hole: Hole, position: str, site: Site) -> Slot:
         slot = Slot(hole, position, hole.origin or UNKNOWN, endpoint=self.origins.is_endpoint(site.scope))
+        slot.offline = not slot.endpoint and self.command(site.scope)
         self._follow(slot, slot.origin, (), 0)
         guards = self.values.guards
         if hole.names and guards.any_in(site.scope):
@@ -370,6 +375,13 @@ class Judge:
         if chain and (origin.unknown or origin.imports):
             slot.unresolved = True
         for binding in origin.params:
+            if self.command(binding.scope, enclosing=False):
+                # the operator's command-line input (also when a helper of the command receives it)
+                name = binding.target.value if isinstance(binding.target, cst.Name) else "?"
+                slot.origin = slot.origin | Origin(inputs=frozenset({f"the command-line parameter `{name}`"}))
+                if chain:
+                    slot.chains.append(chain)
+                continue
             callers = self.origins.callers(binding.scope)
             exported = exported_param(binding, self.values, self.context.module_name, chain, bool(callers))
             if exported is not None:
@@ -391,6 +403,26 @@ class Judge:
                     slot.unresolved = True
                     continue
                 self._follow(slot, origin_of(value), ((call, argument), *chain), depth + 1)
+
+    def command(self, scope: Scope, enclosing: bool = True) -> bool:
+        """``scope`` runs in a command-line command: its function (or, with ``enclosing``, a function
+        it is nested in) is decorated as one (table ``sql-offline-commands``)."""
+        current: Scope | None = scope.frame
+        while current is not None and current.kind == FUNCTION:
+            node = current.node
+            if isinstance(node, cst.FunctionDef) and any(self._command_decorator(d) for d in node.decorators):
+                return True
+            if not enclosing:
+                return False
+            current = current.parent.frame if current.parent is not None else None
+        return False
+
+    def _command_decorator(self, decorator: cst.Decorator) -> bool:
+        target = decorator.decorator
+        func = target.func if isinstance(target, cst.Call) else target
+        if isinstance(func, cst.Attribute) and func.attr.value in self.kb.command_methods:
+            return True
+        return (self.context.qualified_name(func) or "") in self.kb.command_decorators
 
     def _label(self, row: SinkRow, call: cst.Call, receiver: str | None) -> str:
         if row.function:

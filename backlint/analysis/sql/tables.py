@@ -95,6 +95,9 @@ class SqlKnowledge:
         self.safe_attribute_suffixes = tuple(sorted(self.safe.get("attribute", ())))
         self.sink_methods = frozenset(method for _, method in self.method_sinks)
         self.fix_params = list(knowledge.rows("sql-fix-params"))
+        commands = knowledge.rows("sql-offline-commands")
+        self.command_decorators = frozenset(r["name"] for r in commands if r["form"] == "decorator")
+        self.command_methods = frozenset(r["name"] for r in commands if r["form"] == "method")
 
     def names(self, how: str) -> frozenset[str]:
         return self.safe.get(how, frozenset())
