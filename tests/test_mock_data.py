@@ -128,6 +128,105 @@ def test_bl501_development_fallbacks_and_real_request_clients(project) -> None: 
     assert found == _expected(files, "BL501")
 
 
+def test_bl501_null_objects_and_fault_injection_hooks_make_no_data(project) -> None:  # type: ignore[no-untyped-def]
+    files = {
+        # kiwitcms tcms/rpc/utils.py: the RPC API reuses the attachment view with a request it builds;
+        # the view calls messages.success(), so the request's message storage is a null object
+        "tcms/rpc/utils.py": """
+            import io
+
+            from attachments import views as attachment_views
+            from django.http import HttpRequest
+            from mock import MagicMock
+
+
+            def request_for_upload(user, data):
+                request = HttpRequest()
+                request.user = user
+                request.method = "POST"
+                # because attachment.views.add_attachment() calls messages.success()
+                request._messages = MagicMock()
+                request._stream = io.BytesIO(data.encode())
+                return request
+
+
+            def add_attachment(obj_id, user, data):
+                return attachment_views.add_attachment(request_for_upload(user, data), obj_id)
+        """,
+        # doccano backend/data_import/models.py: a dataset kind without labels gets a label type whose
+        # manager stores and returns nothing
+        "data_import/models.py": """
+            from unittest.mock import MagicMock
+
+            from label_types.models import CategoryType
+
+
+            class DummyLabelType(CategoryType):
+                objects = MagicMock()
+
+                class Meta:
+                    proxy = True
+        """,
+        # prefect server/utilities/messaging/memory.py: the broker protocol's test hook, which makes
+        # publishing fail for a block
+        "prefect/messaging/memory.py": """
+            from contextlib import asynccontextmanager
+
+
+            @asynccontextmanager
+            async def break_topic():
+                from unittest import mock
+
+                publishing_mock = mock.AsyncMock(side_effect=ValueError("oops"))
+
+                with mock.patch("prefect.messaging.memory.Topic.publish", publishing_mock):
+                    yield
+        """,
+        # the same library making data, or standing in for a service, is still reported
+        "app/clients.py": """
+            from unittest.mock import MagicMock  # expect: BL501
+
+            from app.base import Client
+
+            failing = MagicMock(side_effect=ConnectionError("down"))
+
+
+            class Gateway:
+                session = MagicMock()
+
+
+            class Payments(Client):
+                session = MagicMock(return_value={"status": "paid"})
+
+
+            def attach(app):
+                app.state.payments = MagicMock()
+        """,
+        "app/views.py": """
+            from django.http import HttpRequest
+            from mock import Mock  # expect: BL501
+
+
+            def preview(user):
+                request = HttpRequest()
+                request.user = Mock(is_staff=True)
+                return request
+        """,
+    }
+    found, _ = _lint(project, files, "--select", "BL501")
+    assert found == _expected(files, "BL501")
+    for clause in ("failing = ", "class Gateway:", "class Payments", "def attach"):
+        only = {"app/clients.py": _only(files["app/clients.py"], clause)}
+        assert _lint(project, only, "--select", "BL501")[0] == {("app/clients.py", 1, "BL501")}, clause
+
+
+def _only(code: str, clause: str) -> str:
+    """The module's imports and the one block starting with ``clause``."""
+    blocks = textwrap.dedent(code).lstrip("\n").split("\n\n\n")
+    head = textwrap.dedent(code).lstrip("\n").split("\n\n")[0]
+    return head + "\n\n\n" + next(b.strip("\n") for b in blocks if clause in b) + "\n"
+
+
 def test_bl502_stores_by_token_through_helpers_and_fake_modules(project) -> None:  # type: ignore[no-untyped-def]
     files = {
         "app/main.py": FASTAPI

@@ -60,7 +60,13 @@ class MockLibraryInProduction(Rule):
         self.real_clients = frozenset(r["name"] for r in rows if r["role"] == "real-client")
         self.dev_flags = frozenset(r["name"] for r in rows if r["role"] == "dev-flag")
         self.overrides = frozenset(r["name"] for r in rows if r["role"] == "scoped-override")
-        self.uses: dict[str, list[bool]] = {}  # local name → per use, whether it calls a scoped override
+        self.mock_classes = frozenset(r["name"] for r in rows if r["role"] == "mock-class")
+        self.synthetic_requests = frozenset(r["name"] for r in rows if r["role"] == "synthetic-request")
+        # local name → per use, what it does (_OVERRIDE, _RAISING, _NULL or _OTHER) and in which function
+        self.uses: dict[str, list[tuple[str, int]]] = {}
+        self.overriding: set[int] = set()  # the functions (by id; 0: the module) calling a scoped override
+        self.built_requests: dict[int, set[str]] = {}  # function id → its locals bound to a request it builds
+        self.function_nodes: list[cst.FunctionDef] = []
         self.imported: dict[str, tuple[cst.CSTNode, str]] = {}  # local name → (import statement, library)
         self.places: dict[int, tuple[cst.CSTNode, ...]] = {}  # id(import statement) → its ancestors, for the fix
         self.used_in: dict[str, str] = {}
@@ -137,16 +143,84 @@ class MockLibraryInProduction(Rule):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.functions.append(node.name.value)
+        self.function_nodes.append(node)
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self.functions.pop()
+        self.function_nodes.pop()
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        """``request = HttpRequest()`` in a function: a synthetic request it builds (role
+        ``synthetic-request``), to run a view of the app in-process."""
+        if not self.function_nodes or not isinstance(node.value, cst.Call):
+            return
+        if (self.context.qualified_name(node.value.func) or "") not in self.synthetic_requests:
+            return
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                self.built_requests.setdefault(id(self.function_nodes[-1]), set()).add(target.target.value)
 
     def visit_Name(self, node: cst.Name) -> None:
         if node.value not in self.imported or not self._reference(node):
             return
         if self.functions and node.value not in self.used_in:
             self.used_in[node.value] = self.functions[-1]
-        self.uses.setdefault(node.value, []).append(self._scoped_override())
+        function = id(self.function_nodes[-1]) if self.function_nodes else 0
+        use = self._use()
+        if use == _OVERRIDE:
+            self.overriding.add(function)
+        self.uses.setdefault(node.value, []).append((use, function))
+
+    def _use(self) -> str:
+        """What the use of an imported name being visited does: call a scoped override; make a mock
+        that only raises (fault injection); make a null object (a bare mock) for a subclass's body or
+        for a request the function builds; or anything else."""
+        head, call = self._headed_call()
+        if call is None:
+            return _OTHER
+        qualified = self.context.qualified_name(head) or ""
+        if qualified in self.overrides:
+            return _OVERRIDE
+        if qualified not in self.mock_classes or (call.args and call.args[0].keyword is None):
+            return _OTHER
+        keywords = {a.keyword.value: a.value for a in call.args if a.keyword is not None}
+        if set(keywords) - _INERT_MOCK_KEYWORDS - {"side_effect"}:
+            return _OTHER  # configured: return_value, wraps, attributes … are data
+        if "side_effect" in keywords:
+            return _RAISING if _raises(keywords["side_effect"]) else _OTHER
+        return _NULL if self._null_object_slot(call) else _OTHER
+
+    def _headed_call(self) -> tuple[cst.CSTNode, cst.Call | None]:
+        """The name being visited, with the attributes it heads (``mock.patch.dict``), and the call
+        of which that is the function, if any."""
+        ancestors = self.context.ancestors
+        index = len(ancestors) - 1
+        while index > 0:
+            outer = ancestors[index - 1]
+            if not isinstance(outer, cst.Attribute) or outer.value is not ancestors[index]:
+                break
+            index -= 1
+        head, parent = ancestors[index], ancestors[index - 1] if index > 0 else None
+        if isinstance(parent, cst.Call) and parent.func is head:
+            return head, parent
+        return head, None
+
+    def _null_object_slot(self, call: cst.Call) -> bool:
+        """The bare mock ``call`` is assigned as a class attribute in the body of a subclass (a null
+        variant of its base: ``objects = MagicMock()``, a manager that stores and returns nothing), or
+        to an attribute of a request the same function built (``request._messages = MagicMock()``)."""
+        ancestors = self.context.ancestors
+        position = next((i for i in range(len(ancestors) - 1, -1, -1) if ancestors[i] is call), -1)
+        assign = ancestors[position - 1] if position > 0 else None
+        if not isinstance(assign, cst.Assign) or assign.value is not call or len(assign.targets) != 1:
+            return False
+        target = assign.targets[0].target
+        if isinstance(target, cst.Name):
+            owner = ancestors[position - 4] if position >= 4 else None  # ClassDef > IndentedBlock > line > Assign
+            return isinstance(owner, cst.ClassDef) and bool(owner.bases)
+        if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and self.function_nodes:
+            return target.value.value in self.built_requests.get(id(self.function_nodes[-1]), set())
+        return False
 
     def _reference(self, node: cst.Name) -> bool:
         """``node`` reads a name (not an attribute's name, a keyword, or a name in an import)."""
@@ -158,27 +232,22 @@ class MockLibraryInProduction(Rule):
             return False
         return not any(isinstance(a, (cst.Import, cst.ImportFrom)) for a in ancestors)
 
-    def _scoped_override(self) -> bool:
-        """The name being visited heads a call of a scoped override: ``mock.patch.dict(settings, {...})``."""
-        ancestors = self.context.ancestors
-        index = len(ancestors) - 1
-        while index > 0:
-            outer = ancestors[index - 1]
-            if not isinstance(outer, cst.Attribute) or outer.value is not ancestors[index]:
-                break
-            index -= 1
-        head, parent = ancestors[index], ancestors[index - 1] if index > 0 else None
-        return (
-            isinstance(parent, cst.Call)
-            and parent.func is head
-            and (self.context.qualified_name(head) or "") in self.overrides
-        )
-
-    def _overrides_only(self, statement: cst.CSTNode) -> bool:
-        """Every name the import binds is used, and each use calls a scoped override (``patch``): the
-        module overrides a setting for a block, it makes no fake object."""
+    def _harmless_only(self, statement: cst.CSTNode) -> bool:
+        """Every name the import binds is used, and no use makes data: each calls a scoped override
+        (``patch``: a setting overridden for a block), makes a mock that only raises installed by a
+        scoped override in the same function (a fault-injection hook), or makes a null object in a
+        subclass's body or on a request the function builds."""
         names = self._names_of(statement)
-        return bool(names) and all(self.uses.get(name) and all(self.uses[name]) for name in names)
+        if not names:
+            return False
+        for name in names:
+            uses = self.uses.get(name)
+            if not uses:
+                return False
+            for use, function in uses:
+                if use == _OTHER or (use == _RAISING and function not in self.overriding):
+                    return False
+        return True
 
     def leave_Module(self, node: cst.Module) -> None:
         reported: set[int] = set()
@@ -186,7 +255,7 @@ class MockLibraryInProduction(Rule):
             if id(statement) in reported:
                 continue
             reported.add(id(statement))
-            if self._overrides_only(statement):
+            if self._harmless_only(statement):
                 continue
             used = self.used_in.get(local)
             where = f", and `{used}` uses it" if used else ""
@@ -196,6 +265,19 @@ class MockLibraryInProduction(Rule):
                 "belong in test files; production must not depend on them",
                 fix=unused_import_fix(self.places[id(statement)], self._names_of(statement)),
             )
+
+
+_OVERRIDE, _RAISING, _NULL, _OTHER = "override", "raising", "null", "other"
+# Keywords of a mock class that configure no data: what it imitates and what it is called.
+_INERT_MOCK_KEYWORDS = frozenset({"spec", "spec_set", "name", "unsafe"})
+
+
+def _raises(value: cst.BaseExpression) -> bool:
+    """A ``side_effect`` that raises: an exception class or instance (``ValueError("oops")``)."""
+    if isinstance(value, cst.Call):
+        value = value.func
+    name = (dotted_name(value) or "").rpartition(".")[2]
+    return name.endswith(("Error", "Exception", "Exit", "Interrupt")) or name in ("Exception", "BaseException")
 
 
 # --------------------------------------------------------------------------- BL502
