@@ -188,6 +188,11 @@ SAMPLES: dict[str, tuple[str, str | None]] = {
     "sentry-user-token": ("sntryu_" + _r(64, _HEX), None),
     "grafana-service-account-token": (f"glsa_{_r(32)}_{_r(8, _HEX)}", None),
     "mailgun-private-api-token": ("key-" + _r(32, _HEX), "MAILGUN_API_KEY"),
+    "posthog-personal-api-key": ("phx_" + _r(43), None),
+    # Public by design: recognised, never reported (tests/test_secrets_corpus5.py).
+    "posthog-project-key": ("phc_" + _r(43), None),
+    "stripe-publishable-key": ("pk_live_" + _r(24), None),
+    "mapbox-public-token": ("pk.eyJ1IjoiYWNtZSIsImEiOiJj" + _r(12) + ".g" + _r(21), None),
 }
 
 

@@ -297,6 +297,7 @@ class SecretPattern:
     validate: str | None
     needs_name: bool  # matched against ``<name> = '<value>'``: the format needs its context
     test_vector: bool = False  # key material a test file holds as a test vector (the table's description)
+    public: bool = False  # a key public by design (a publishable key): recognised, never reported
 
 
 # Formats recognised by their name are short tokens: a longer value is not one of them.
@@ -409,6 +410,7 @@ def _pattern_set(knowledge: Knowledge) -> PatternSet:
                 validate=row.get("validate"),
                 needs_name=bool(row.get("needs-name", False)),
                 test_vector=bool(row.get("test-vector", False)),
+                public=bool(row.get("public", False)),
             )
         )
     prefilter = re.compile("|".join(sorted(map(re.escape, keywords))) or "(?!)", re.IGNORECASE)

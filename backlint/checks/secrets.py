@@ -79,6 +79,8 @@ class KnownFormatSecret(_SecretRule):
         for fact in self.context.get(SecretFormats).facts:
             if id(fact.node) in reported:
                 continue  # the first token of a literal or comment is enough
+            if fact.pattern.public:
+                continue  # a publishable key (PostHog phc_, Stripe pk_live_): shipped in every client by design
             if fact.pattern.test_vector and self.context.kind is FileKind.TEST:
                 continue  # a test's own key or signed token: it opens nothing outside the tests
             reported.add(id(fact.node))

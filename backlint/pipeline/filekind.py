@@ -3,9 +3,10 @@
 Decided from the path and a few regexes over the text (the file is not parsed for it), in this order:
 the user's ``[tool.backlint.roles]`` globs; the ``file-roles`` table's test-config rows; ``test-paths``,
 the ``# backlint: test-file`` pragma, the table's test rows (test-support modules shipped in the
-package: ``testing.py``, ``testing/``) and test code (a test framework import with a test function or
-class); the table's migration, seed, dev-tooling and script rows; ``non-production-paths`` (scripts);
-a module run under a ``__main__`` guard that takes command-line input (or sits at the project's top)
+package: ``testing.py``, ``testing/``, ``testlib.py``) and test code (a test framework or test harness
+import with a test function, a TestCase class or a pytest fixture; a module declaring itself for
+development and testing); the table's migration, seed, dev-tooling and script rows; ``non-production-paths``
+(scripts); a module run under a ``__main__`` guard that takes command-line input (or sits at the project's top)
 and defines no app and no route (a script); else production. The catalog's ``applies-to`` names the
 roles each rule judges (backlint/pipeline/filters.py).
 """
@@ -21,10 +22,19 @@ from backlint.core.patterns import compile_pattern
 from backlint.core.results import FileKind
 
 _PRAGMA = re.compile(r"^\s*#\s*backlint:\s*test-file\b", re.MULTILINE)
+# A test framework or a web framework's test harness (Flask-Testing's TestCase, aiohttp's and Tornado's test
+# utilities, Starlette's test client): a module importing one that defines a test, a TestCase class (a
+# test base class shipped in the package: timesketch's ``lib/testlib.py`` ``BaseTest(TestCase)``) or a
+# pytest fixture is test code, wherever it sits.
 _TEST_IMPORT = re.compile(
-    r"^\s*(?:import|from)\s+(?:pytest|unittest|django\.test|hypothesis|rest_framework\.test)\b", re.MULTILINE
+    r"^\s*(?:import|from)\s+(?:pytest|unittest|django\.test|hypothesis|rest_framework\.test|flask_testing"
+    r"|flask_unittest|flask\.testing|aiohttp\.test_utils|tornado\.testing|twisted\.trial|asynctest"
+    r"|starlette\.testclient|fastapi\.testclient|webtest|django_webtest)\b",
+    re.MULTILINE,
 )
-_TEST_DEF = re.compile(r"^\s*(?:async\s+)?def\s+test_\w*\s*\(|^\s*class\s+\w+\([^)]*TestCase\b", re.MULTILINE)
+_TEST_DEF = re.compile(
+    r"^\s*(?:async\s+)?def\s+test_\w*\s*\(|^\s*class\s+\w+\([^)]*TestCase\b|^\s*@pytest\.fixture\b", re.MULTILINE
+)
 _MAIN_GUARD = re.compile(
     r"^if\s+(?:__name__\s*==\s*['\"]__main__['\"]|['\"]__main__['\"]\s*==\s*__name__)\s*:", re.MULTILINE
 )

@@ -15,6 +15,7 @@ from backlint.analysis.strings import (
     CredentialUrl,
     credential_url,
     is_blank_password,
+    is_string,
     is_templated,
     literal_text,
     raw_text,
@@ -60,7 +61,8 @@ class CredentialUrls(Analysis):
             return
         url = credential_url(text, self.words)
         if url is not None:
-            self._record(node, url.password, url, url.local)
+            if not quoted_in_text(ancestors):
+                self._record(node, url.password, url, url.local)
             return
         match = _CONNINFO.search(text)
         if match is None or not _CONNINFO_CONTEXT.search(text):
@@ -93,3 +95,36 @@ class CredentialUrls(Analysis):
             left = unwrap_await(parent.left)
             return isinstance(left, cst.Call) and env_lookup(left, self.local, self.context.knowledge) is not None
         return False
+
+
+# Text with words: a sentence (``"Sentry project dsn. i.e.: "``), not the start of a URL or of a value.
+_WORDS = re.compile(r"[A-Za-z]{2,}[.,:;]?\s")
+
+
+def quoted_in_text(ancestors: list[cst.CSTNode]) -> bool:
+    """Is the literal (the walk's node) a later operand of a ``+`` concatenation whose earlier operands
+    hold words: a URL quoted in a sentence, an example in a help text (thumbor's ``Config.define(
+    "SENTRY_DSN_URL", "", "Sentry thumbor project dsn. i.e.: " + "http://<key>:<secret>@localhost:9000/2")``)?
+    The literal is a connection URL when it starts the text (``"postgresql://app:pw@db/" + name``)."""
+    child = ancestors[-1]
+    for parent in reversed(ancestors[:-1]):
+        if not isinstance(parent, cst.BinaryOperation) or not isinstance(parent.operator, cst.Add):
+            return False
+        if parent.right is child and _has_words(parent.left):
+            return True
+        child = parent
+    return False
+
+
+def _has_words(expr: cst.BaseExpression) -> bool:
+    """Does a string literal among the ``+`` operands of ``expr`` hold words?"""
+    stack = [expr]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.BinaryOperation) and isinstance(current.operator, cst.Add):
+            stack.extend((current.left, current.right))
+        elif is_string(current):
+            text = literal_text(current)
+            if text is not None and _WORDS.search(text):
+                return True
+    return False
