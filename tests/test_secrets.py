@@ -829,3 +829,37 @@ def test_words_joined_by_an_equals_sign_are_a_label(project) -> None:  # type: i
         webhook_token = "k9=Xr2vQ7pLm4Tz8"  # expect: BL202
         """,
     )
+
+
+def test_literal_text_reads_plain_literals_without_evaluating_them_and_agrees_with_python() -> None:
+    import ast
+
+    import libcst as cst
+
+    from backlint.analysis.strings import literal_text, plain_string_value
+
+    literals = [
+        "''", '""', "''''''", "'abc'", '"a\'b"', "'\"'", "u'x'", "U'x'", "r'a\\b'", "R'a\\'b'", "'''a'b\n'''",
+        '"""x"y"""', "'\\n'", "'\\x41'", "b'x'", "rb'\\x'", "'''\r\n'''", "r'''\r'''", "'é\\u00e9'", "'é'",
+    ]  # fmt: skip
+    for literal in literals:
+        expected = ast.literal_eval(literal)
+        if isinstance(expected, bytes):
+            expected = expected.decode("latin-1")
+        assert literal_text(cst.SimpleString(literal)) == expected, literal
+    assert plain_string_value("'abc'") == "abc" and plain_string_value("'\\n'") is None
+    assert plain_string_value("b'x'") is None and plain_string_value("'''\r\n'''") is None
+
+
+def test_keyword_prefilter_ignores_case_as_the_case_insensitive_regex_does() -> None:
+    import re
+
+    from backlint.analysis.strings import KeywordFilter
+
+    words = ["sk_live", "ghp_", "akia", "-----begin"]
+    keyword_filter = KeywordFilter(words)
+    reference = re.compile("|".join(map(re.escape, words)), re.IGNORECASE)
+    texts = ["AKIA123", "x = 'Sk_LiVe_1'", "nothing here", "GHP_", "\u212aey sk_live", "ſk_live", "é akia", "-----BEGIN"]
+    for text in texts:
+        assert keyword_filter.search(text) == bool(reference.search(text)), text
+        assert keyword_filter.search(text, 3) == bool(reference.search(text, 3)), text
