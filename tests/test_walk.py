@@ -10,7 +10,8 @@ from pathlib import Path
 
 import libcst as cst
 
-from backlint.pipeline.walk import _SKIPPED_FIELDS, children
+from backlint.pipeline import walk
+from backlint.pipeline.walk import _SKIPPED_FIELDS, BatchedWalker, children, scope_descendants
 
 ROOT = Path(__file__).resolve().parent.parent
 # Nodes the walker never enters: whitespace, comments, punctuation and operators' tokens.
@@ -76,3 +77,37 @@ def test_whitespace_fields_are_skipped() -> None:
     call = cst.parse_expression("f( a , b )")
     assert all(not isinstance(c, _NOT_WALKED) for c in children(call))
     assert "lpar" in _SKIPPED_FIELDS and "whitespace" in _SKIPPED_FIELDS
+
+
+class _Searcher:
+    """A rule that searches below the node it visits (as analyses do with scope_descendants)."""
+
+    def __init__(self) -> None:
+        self.during: dict[int, list[int]] = {}
+        self.nodes: list[cst.CSTNode] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        for below in scope_descendants(node):
+            self.during[id(below)] = [id(c) for c in children(below)]
+            self.nodes.append(below)
+
+
+def test_children_during_a_walk_are_the_same_lists_and_forgotten_after() -> None:
+    from backlint.core.imports import ImportTable
+    from backlint.core.results import FileKind
+    from backlint.core.rule import FileContext
+
+    source = "def f(a, b=1):\n    x = g(a)[b].c\n    return {x: [y for y in a]}\n\nclass C:\n    def m(self):\n        pass\n"
+    module = cst.parse_module(source)
+    context = FileContext(
+        path="m.py", module_name="m", kind=FileKind.PRODUCTION, source=source,
+        imports=ImportTable("m", False), knowledge=None, options={},
+    )  # fmt: skip
+    searcher = _Searcher()
+    BatchedWalker([searcher], context).walk(module)  # type: ignore[list-item]
+    assert searcher.nodes
+    for node in searcher.nodes:  # the walk's table (kept during the walk) gave what a fresh look gives
+        assert searcher.during[id(node)] == [id(c) for c in children(node)]
+    assert not walk._walked  # nothing is kept once the walk ends: a freed node's id may be reused
+    temporary = cst.parse_expression("h(1)")
+    assert children(temporary) == [temporary.func, temporary.args[0]] and not walk._walked

@@ -97,12 +97,30 @@ def _node_class(kind: type) -> bool:
         return _is_node[kind]
 
 
+# id(node) -> (node, its children) while a walk runs: the searches of a subtree that rules and
+# analyses run during the walk (scope_descendants, the steps of a LazySpan, ...) and the walk itself
+# build each node's list once. The entry holds the node, so no other object can take its id before
+# the walk ends and empties the table. Callers must not change the lists.
+_walked: dict[int, tuple[cst.CSTNode, list[cst.CSTNode]]] = {}
+_walking = [0]  # walks running (the table is kept only meanwhile)
+
+
 def children(node: cst.CSTNode) -> list[cst.CSTNode]:
-    """A node's child nodes in lexical order, without whitespace and punctuation.
+    """A node's child nodes in lexical order, without whitespace and punctuation (not to be changed).
 
     libcst's ``node.children`` runs a visitor over the node (about 60 µs); the walker and the rules
     that search a subtree (``stack.extend(children(node))``) use this instead.
     """
+    found = _walked.get(id(node))
+    if found is not None:
+        return found[1]
+    out = _children(node)
+    if _walking[0]:
+        _walked[id(node)] = (node, out)
+    return out
+
+
+def _children(node: cst.CSTNode) -> list[cst.CSTNode]:
     out: list[cst.CSTNode] = []
     is_node = _is_node
     for field in _field_order.get(type(node)) or child_fields(type(node)):
@@ -161,17 +179,23 @@ class BatchedWalker:
         ancestors = self.context.ancestors
         plans = self._plans
         stack: list[tuple[cst.CSTNode, tuple[Handler, ...] | None]] = [(root, None)]
-        while stack:
-            node, leaving = stack.pop()
-            if leaving is not None:
-                for leave in leaving:
-                    leave(node)
-                ancestors.pop()
-                continue
-            kind = type(node)
-            visits, leaves = plans.get(kind) or self._plan(kind)
-            ancestors.append(node)
-            for visit in visits:
-                visit(node)
-            stack.append((node, leaves))
-            stack.extend((child, None) for child in reversed(children(node)))
+        _walking[0] += 1
+        try:
+            while stack:
+                node, leaving = stack.pop()
+                if leaving is not None:
+                    for leave in leaving:
+                        leave(node)
+                    ancestors.pop()
+                    continue
+                kind = type(node)
+                visits, leaves = plans.get(kind) or self._plan(kind)
+                ancestors.append(node)
+                for visit in visits:
+                    visit(node)
+                stack.append((node, leaves))
+                stack.extend((child, None) for child in reversed(children(node)))
+        finally:
+            _walking[0] -= 1
+            if not _walking[0]:
+                _walked.clear()
