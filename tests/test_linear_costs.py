@@ -202,3 +202,22 @@ def test_an_elif_ladder_reads_each_ancestor_a_bounded_number_of_times(monkeypatc
         assert _analyse(_elif_ladder(n)) is not None
         costs[n] = reads[0]
     assert costs[600] <= 2.3 * costs[300] and costs[300] <= 2.3 * costs[150], costs
+
+
+def test_the_rules_a_file_wakes_are_found_in_one_pass_over_its_text(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # The trigger tokens that occur come from one RE2 set match; without it each token is looked
+    # for with `in` (the reference): the same rules and collectors for every role and text.
+    texts = [
+        "",
+        "x = 1\n",
+        "import os\ncursor.execute('SELECT 1')\n",
+        "from fastapi import FastAPI\napp = FastAPI()\n@app.get('/')\ndef f():\n    return {}\n",
+        "PASSWORD = 'hunter2'\ntry:\n    pass\nexcept Exception:\n    pass\n",
+        "token = 'ghp_' + x  # \ud800 a lone surrogate: RE2 cannot take it\n",
+        "from unittest.mock import MagicMock\nDEBUG = True\nSECRET_KEY = 'x'\n",
+    ]
+    kinds = (FileKind.PRODUCTION, FileKind.TEST, FileKind.SCRIPT)
+    assert filestage._present_tokens(texts[2], SETTINGS)  # the set is in use here
+    found = [filestage.active_rules(kind, text, SETTINGS) for text in texts for kind in kinds]
+    monkeypatch.setattr(filestage, "_present_tokens", lambda text, settings: None)
+    assert found == [filestage.active_rules(kind, text, SETTINGS) for text in texts for kind in kinds]

@@ -84,11 +84,14 @@ def active_rules(
     file_rules, collectors = registry.file_rules, registry.collectors
     applies = dict(settings.applies_to)
     found: dict[str, bool] = {}  # rules share tokens (the password rules share 120): scan for each once
+    present = _present_tokens(text, settings) if settings.prefilter else None
+    if present is not None:
+        found = dict.fromkeys(present, True)
 
     def occurs(token: str) -> bool:
         hit = found.get(token)
         if hit is None:
-            hit = found[token] = token in text
+            hit = found[token] = present is None and token in text
         return hit
 
     rules = []
@@ -106,6 +109,47 @@ def active_rules(
             if not tokens or any(occurs(t) for t in tokens):
                 active_collectors.append(collector)
     return rules, active_collectors
+
+
+def _present_tokens(text: str, settings: Settings) -> list[str] | None:
+    """The trigger tokens of the run's rules and collectors that occur in ``text``, found in one pass
+    (RE2's set of literal patterns); None when that cannot say (then each token is looked for with
+    ``in``: ~360 scans of the text, 0.5 s of a cold serial run on django/, against 0.02 s)."""
+    tokens, matcher = settings.knowledge.derived(_token_matcher, settings.rule_levels, settings.rule_packages)
+    if matcher is None:
+        return None
+    try:
+        hits = matcher.Match(text)
+    except Exception:  # text RE2 cannot take (lone surrogates): look for each token
+        return None
+    # RE2 answers no match when it fails (its DFA out of memory) as when nothing occurs: a file
+    # without any token is rare, and looked at token by token.
+    return [tokens[i] for i in hits] if hits else None
+
+
+def _token_matcher(
+    knowledge: Knowledge, rule_levels: tuple[tuple[str, str], ...], rule_packages: tuple[str, ...]
+) -> tuple[tuple[str, ...], Any]:
+    """Every trigger token of the enabled file rules and of the collectors, and an RE2 set matching
+    them as literals (None without RE2 or tokens)."""
+    registry = load_registry(rule_packages)
+    owners: list[Any] = [registry.file_rules[i] for i, _ in rule_levels if i in registry.file_rules]
+    owners += registry.collectors
+    tokens = tuple(sorted({t for owner in owners for t in knowledge.derived(_minimal_tokens, owner)}))
+    if not tokens:
+        return tokens, None
+    try:
+        import re2
+
+        options = re2.Options()
+        options.max_mem = 64 << 20
+        matcher = re2.Set.SearchSet(options)
+        for token in tokens:
+            matcher.Add(re2.escape(token))
+        matcher.Compile()
+    except Exception:  # no RE2 here, or a set it refuses: each token is looked for with ``in``
+        return tokens, None
+    return tokens, matcher
 
 
 def analyse(
