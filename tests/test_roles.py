@@ -268,3 +268,14 @@ def test_a_bad_role_row_is_a_configuration_error(project, row: str, message: str
     result = project.lint(".")
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_a_role_rows_regex_runs_only_where_its_leading_text_occurs() -> None:
+    from backlint.pipeline.filekind import leading_literal
+
+    assert leading_literal(r"(?m)^class Migration\((?:migrations\.)?Migration\)") == "class Migration("
+    assert leading_literal(r"(?m)^down_revision\s*=") == "down_revision"
+    assert leading_literal(r"(?m)^ab*c") == "a"  # an optional character ends the text every match holds
+    assert leading_literal(r"(?m)^if\s+__name__|\bargparse\b") == ""  # alternatives: no common text
+    assert leading_literal(r"(?mi)^class Command") == ""  # case ignored: `in` would miss
+    assert leading_literal(r"(?m)^(unclosed") == ""

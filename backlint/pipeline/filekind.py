@@ -14,11 +14,12 @@ roles each rule judges (backlint/pipeline/filters.py).
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import re
 from typing import Any
 
 from backlint.core.globs import compile_glob, matches_any
-from backlint.core.patterns import compile_pattern
+from backlint.core.patterns import UserPattern, compile_pattern
 from backlint.core.results import FileKind
 
 _PRAGMA = re.compile(r"^\s*#\s*backlint:\s*test-file\b", re.MULTILINE)
@@ -61,9 +62,12 @@ class RoleRow:
     role: FileKind
     glob: re.Pattern[str]
     content: Any  # a compiled pattern (``re``, or RE2 for a row from the user's configuration), or None
+    needs: str = ""  # text every match of ``content`` holds (its leading literal): a cheap test first
 
     def matches(self, relative_path: str, source: str) -> bool:
-        return bool(self.glob.match(relative_path)) and (self.content is None or bool(self.content.search(source)))
+        return bool(self.glob.match(relative_path)) and (
+            self.content is None or (self.needs in source and bool(self.content.search(source)))
+        )
 
 
 def role_rows(knowledge: Any) -> dict[FileKind, tuple[RoleRow, ...]]:
@@ -73,9 +77,42 @@ def role_rows(knowledge: Any) -> dict[FileKind, tuple[RoleRow, ...]]:
         pattern = row.get("content")
         # ``^`` starts a line; a user's row stays a UserPattern, run by RE2 (backlint/core/patterns.py).
         content = compile_pattern(type(pattern)(f"(?m){pattern}")) if pattern else None
+        needs = leading_literal(f"(?m){pattern}") if pattern and not isinstance(pattern, UserPattern) else ""
         role = FileKind(row["role"])
-        rows.setdefault(role, []).append(RoleRow(role, compile_glob(row["glob"]), content))
+        rows.setdefault(role, []).append(RoleRow(role, compile_glob(row["glob"]), content, needs))
     return {role: tuple(found) for role, found in rows.items()}
+
+
+def _may_define_tests(source: str) -> bool:
+    return "test_" in source or "TestCase" in source or "pytest" in source
+
+
+def leading_literal(pattern: str) -> str:
+    """The literal characters a match of ``pattern`` (Python syntax) starts with after its anchors
+    (``^class Migration\\(`` → ``class Migration(``), "" when there are none or case is ignored: the
+    row's regex tries every position of the file, ``in`` skips it where that text does not occur."""
+    try:
+        parsed = _sre_parse(pattern)
+    except Exception:  # any pattern the parser refuses simply has no guard
+        return ""
+    if parsed.state.flags & re.IGNORECASE:
+        return ""
+    out: list[str] = []
+    for op, argument in parsed:
+        if str(op) == "AT" and not out:
+            continue
+        if str(op) != "LITERAL":
+            break
+        out.append(chr(argument))
+    return "".join(out)
+
+
+def _sre_parse(pattern: str) -> Any:
+    try:
+        parser = importlib.import_module("re._parser")  # Python 3.11+
+    except ImportError:  # pragma: no cover - Python < 3.11
+        parser = importlib.import_module("sre_parse")
+    return parser.parse(pattern)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,14 +135,20 @@ def classify(relative_path: str, source: str, paths: RolePaths, knowledge: Any) 
         return FileKind.TEST
     if any(row.matches(relative_path, source) for row in table.get(FileKind.TEST, ())):
         return FileKind.TEST
-    if _TEST_IMPORT.search(source) and _TEST_DEF.search(source):
+    # Every match of _TEST_DEF holds "test_", "TestCase" or "pytest", every main guard "__main__": a
+    # substring test in C skips the regexes (each tries every position of the file) in most files.
+    if _may_define_tests(source) and _TEST_IMPORT.search(source) and _TEST_DEF.search(source):
         return FileKind.TEST
     for role in _TABLE_ORDER:
         if any(row.matches(relative_path, source) for row in table.get(role, ())):
             return role
     if matches_any(relative_path, paths.script_paths):
         return FileKind.SCRIPT
-    runs_as_main = _MAIN_GUARD.search(source) and ("/" not in relative_path or _COMMAND_LINE.search(source))
+    runs_as_main = (
+        "__main__" in source
+        and _MAIN_GUARD.search(source)
+        and ("/" not in relative_path or _COMMAND_LINE.search(source))
+    )
     if runs_as_main and not _SERVES.search(source):
         return FileKind.SCRIPT
     return FileKind.PRODUCTION
