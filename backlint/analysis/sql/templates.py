@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import functools
 import itertools
 import re
 from collections.abc import Iterable
@@ -227,8 +228,13 @@ _SQL_NAME_TOKENS = frozenset({"sql", "query", "stmt", "statement", "q", "cmd", "
 
 def name_tokens(name: str) -> list[str]:
     """``buildSqlQuery`` / ``BUILD_SQL`` / ``build_sql`` → ["build", "sql", ...]."""
+    return list(_name_tokens(name))
+
+
+@functools.lru_cache(maxsize=1 << 14)  # the same names recur across a project's files (two regexes each)
+def _name_tokens(name: str) -> tuple[str, ...]:
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
-    return [t.lower() for t in re.split(r"[_\W]+", spaced) if t]
+    return tuple(t.lower() for t in re.split(r"[_\W]+", spaced) if t)
 
 
 def is_sql_name(name: str) -> bool:
