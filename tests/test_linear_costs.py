@@ -221,3 +221,24 @@ def test_the_rules_a_file_wakes_are_found_in_one_pass_over_its_text(monkeypatch)
     found = [filestage.active_rules(kind, text, SETTINGS) for text in texts for kind in kinds]
     monkeypatch.setattr(filestage, "_present_tokens", lambda text, settings: None)
     assert found == [filestage.active_rules(kind, text, SETTINGS) for text in texts for kind in kinds]
+
+
+def test_a_generated_module_of_plain_literals_evaluates_none_of_them_with_the_compiler(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # calibreweb's iso_language_names.py: 23k dict literals, each string once evaluated by
+    # ast.literal_eval (a compile) about three times. Plain literals are read from their text.
+    import libcst._nodes.expression as expression
+
+    evaluated: list[str] = []
+    real = expression.literal_eval
+
+    def counting(text: str):  # type: ignore[no-untyped-def]
+        evaluated.append(text)
+        return real(text)
+
+    monkeypatch.setattr(expression, "literal_eval", counting)
+    rows = "".join(f'        "k{i:04d}": "Language {i}",\n' for i in range(500))
+    rows += '        "pwn": "Paiwan",\n'  # "pw": a trigger token of the password rules
+    body = f'    "de": {{\n{rows}    }},\n    "fr": {{\n{rows}    }},\n'
+    text = f"# -*- coding: utf-8 -*-\nLANGUAGE_NAMES = {{\n{body}}}\n"
+    assert _analyse(text) == []
+    assert len(evaluated) < 10, evaluated[:10]

@@ -97,7 +97,8 @@ def test_children_during_a_walk_are_the_same_lists_and_forgotten_after() -> None
     from backlint.core.results import FileKind
     from backlint.core.rule import FileContext
 
-    source = "def f(a, b=1):\n    x = g(a)[b].c\n    return {x: [y for y in a]}\n\nclass C:\n    def m(self):\n        pass\n"
+    source = "def f(a, b=1):\n    x = g(a)[b].c\n    return {x: [y for y in a]}\n\n"
+    source += "class C:\n    def m(self):\n        pass\n"
     module = cst.parse_module(source)
     context = FileContext(
         path="m.py", module_name="m", kind=FileKind.PRODUCTION, source=source,
