@@ -74,6 +74,10 @@ def _code(node: cst.CSTNode) -> str:
     return code if len(code) <= 40 and "\n" not in code else "value"
 
 
+def _param_order(param: dict[str, Any]) -> tuple[str, int, str]:
+    return (param["function"], param["index"], param["name"])
+
+
 def _open(param: OpenParam, locate: Any) -> dict[str, Any]:
     return {
         "function": param.function,
@@ -272,7 +276,9 @@ class SqlCallFacts(FactCollector):
         if origin.params and not origin.unknown and not origin.imports:
             passed = [exported_param(b, values, self.context.module_name) for b in origin.params]
             if all(p is not None for p in passed):
-                params = [_open(p, locate) for p in passed if p is not None]
+                # origin.params is a set of Bindings hashed by identity: its order follows memory
+                # addresses, and the facts (their digest keys the project verdict's cache) must not.
+                params = sorted((_open(p, locate) for p in passed if p is not None), key=_param_order)
                 return {"class": PASSED_ON, "params": params, "span": locate(expr)}
         if origin.imports and not origin.params and not origin.unknown:
             return {"class": IMPORTED, "names": sorted(origin.imports)}  # constants if their modules say so
