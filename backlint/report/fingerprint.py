@@ -13,12 +13,10 @@ import itertools
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
-
-from backlint.pipeline.positions import block, clauses
+if TYPE_CHECKING:
+    import libcst as cst
 
 # Port of the rolling hash in github/codeql-action src/fingerprints.ts
 # (Copyright GitHub, Inc., MIT licence): the same constants, the same quirks.
@@ -141,11 +139,15 @@ def parse_quietly(text: str) -> ast.AST | None:
         return ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         pass
+    # libcst only here: a warm run, whose findings come from the cache, never imports it (test_cache.py).
+    import libcst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
     try:
-        wrapper = MetadataWrapper(cst.parse_module(text), unsafe_skip_copy=True)
+        wrapper = MetadataWrapper(libcst.parse_module(text), unsafe_skip_copy=True)
         positions = wrapper.resolve(PositionProvider)
         return ast.Module(body=_skeleton(wrapper.module.body, positions), type_ignores=[])
-    except (cst.ParserSyntaxError, ValueError, RecursionError, MemoryError):
+    except (libcst.ParserSyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
 
@@ -156,6 +158,10 @@ def _skeleton(statements: Sequence[cst.CSTNode], positions: Any) -> list[ast.stm
     """The ``ast`` statements ``enclosing_scope`` and ``signature_lines`` read, from libcst's: functions
     and classes with their name, lines, decorators and body; a compound statement as one node whose
     body holds every clause's statements; a simple statement line as ``pass`` over its lines."""
+    import libcst as cst
+
+    from backlint.pipeline.positions import clauses
+
     out: list[ast.stmt] = []
     for statement in statements:
         where = positions[statement]
@@ -185,6 +191,10 @@ def _skeleton(statements: Sequence[cst.CSTNode], positions: Any) -> list[ast.stm
 
 def _body(body: Any, positions: Any) -> list[ast.stmt]:
     """A block's statements; a one-line body (``def f(): ...``) as its small statements."""
+    import libcst as cst
+
+    from backlint.pipeline.positions import block
+
     if isinstance(body, cst.SimpleStatementSuite):
         out: list[ast.stmt] = []
         for small in body.body:
