@@ -192,3 +192,89 @@ def test_an_example_url_in_a_help_text(project) -> None:  # type: ignore[no-unty
             """,
         },
     )
+
+
+# --- corpus batch 5 (tuning: pantalaimon, ephios, scrapydweb) ---------------------------------------
+
+
+def test_the_service_name_given_to_the_os_keyring(project) -> None:  # type: ignore[no-untyped-def]
+    """pantalaimon keeps a client's access token in the OS keyring: ``keyring.set_password(service_name,
+    username, password)``. The password-hashers' ``set_password`` method row (a setter's first argument
+    is a password: ``user.set_password("admin")``) does not apply to a call the secret-sinks table names:
+    there the password is the third argument. A literal there is a hardcoded password."""
+    _check(
+        project,
+        {
+            "pantalaimon/daemon.py": """
+            import keyring
+
+
+            class ProxyDaemon:
+                def save_token(self, user_id, pan_client):
+                    keyring.set_password(
+                        "pantalaimon",
+                        f"{user_id}-{pan_client.device_id}-token",
+                        pan_client.access_token,
+                    )
+
+                def save_bot(self):
+                    keyring.set_password("pantalaimon", "bot", "Xq7-bot-pass-2024")  # expect: BL202
+
+                def reset(self, user):
+                    user.set_password("admin123")  # expect: BL202
+            """,
+        },
+    )
+
+
+def test_a_command_that_loads_development_data(project) -> None:  # type: ignore[no-untyped-def]
+    """ephios's ``manage.py devdata`` ("Load some data for development") creates a local admin and a user
+    with passwords "admin" and "user": a script named for development data (``devdata``: dev and data
+    glued) creates sample accounts. A command that creates the production admin stays reported."""
+    command = """
+        from django.contrib.auth.hashers import make_password
+        from django.core.management.base import BaseCommand
+
+        from ephios.core.models import UserProfile
+
+
+        class Command(BaseCommand):
+            help = "{help}"
+
+            def handle(self, *args, **options):
+                admin_user = UserProfile(email="admin@localhost", display_name="Admin")
+                admin_user.is_superuser = True
+                admin_user.password = make_password("admin"){expect}
+                admin_user.save()
+        """
+    _check(
+        project,
+        {
+            "ephios/core/management/commands/devdata.py": command.format(
+                help="Load some data for development", expect=""
+            ),
+            "ephios/core/management/commands/createadmin.py": command.format(
+                help="Create the administrator", expect="  # expect: BL202"
+            ),
+        },
+    )
+
+
+def test_a_regular_expression_that_parses_database_urls(project) -> None:  # type: ignore[no-untyped-def]
+    """scrapydweb parses its configured DATABASE_URL with ``re.compile(r"mysql://(.+?)(?::(.+?))?@(.+?):(\\d+)")``:
+    the pattern of a regular-expression call matches URLs, it holds no password. A URL stays reported."""
+    _check(
+        project,
+        {
+            "scrapydweb/utils/setup_database.py": r"""
+            import re
+
+            PATTERN_MYSQL = re.compile(r"mysql://(.+?)(?::(.+?))?@(.+?):(\d+)")
+            FALLBACK = "mysql://scrapydweb:Xq7-scrapy-2024@db.prod.example.com:3306"  # expect: BL203
+
+
+            def parse(database_url):
+                return re.match(r"postgres://(.+?):(.+?)@(.+?):(\d+)", database_url)
+            """,
+        },
+    )

@@ -538,15 +538,27 @@ class ValueWords:
 
     def builds_demo_data(self, name: str) -> bool:
         """A function or class named for creating test or demo data (``create_test_data``,
-        ``CreateTestData``, ``populate_demo_users``): its credentials are sample accounts."""
-        words = set(name_tokens(name))
+        ``CreateTestData``, ``populate_demo_users``, ``devdata``): its credentials are sample accounts."""
+        words = self._words(name)
         return bool(words & self.demo) and bool(words & self.demo_nouns)
 
     def loads_seed_data(self, name: str) -> bool:
         """A script or seed file named for loading demo or initial data (``load_initial_data``,
-        ``populate_demo_users``): the accounts it creates are sample or documented default ones."""
-        words = set(name_tokens(name))
+        ``populate_demo_users``, ephios's management command ``devdata``): the accounts it creates are
+        sample or documented default ones."""
+        words = self._words(name)
         return bool(words & (self.demo | self.initial)) and bool(words & self.demo_nouns)
+
+    def _words(self, name: str) -> set[str]:
+        """The name's words, a word glued to a demo noun counted as both (``devdata``: dev, data;
+        ``testusers``: test, users)."""
+        words = set(name_tokens(name))
+        for token in tuple(words):
+            for noun in self.demo_nouns:
+                head = token[: -len(noun)]
+                if token.endswith(noun) and head in self.demo | self.initial:
+                    words |= {head, noun}
+        return words
 
     def configures_tests(self, name: str) -> bool:
         """A settings class for tests or development (``TestingConfig``, ``DevelopmentSettings``)."""

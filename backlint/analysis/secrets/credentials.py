@@ -222,8 +222,8 @@ class CredentialSlots(Analysis):
         """``bcrypt.hash("admin123")``, ``user.set_password("admin")``: a literal password hashed."""
         if not node.args or node.args[0].keyword is not None or node.args[0].star:
             return
-        if not self.hashers.hashes(name):
-            return
+        if not self.hashers.hashes(name) or name in self.sinks:
+            return  # a call the secret-sinks table names (keyring.set_password): its rows say where the password is
         if self._names_a_dummy_hash():
             return  # PLACEHOLDER_HASH = bcrypt.hashpw(b"placeholder", ...): verified to even out timing
         expr = node.args[0].value

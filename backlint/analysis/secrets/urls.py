@@ -28,6 +28,10 @@ _CONNINFO_CONTEXT = re.compile(
     r"(?:^|[\s;])(?:host|hostaddr|dbname|server|database|data source|user|uid)\s*=", re.IGNORECASE
 )
 
+# The regular-expression functions whose first argument (or ``pattern=``) is a pattern.
+_REGEX_MODULES = frozenset(("re", "regex"))
+_REGEX_FUNCTIONS = frozenset(("compile", "match", "fullmatch", "search", "findall", "finditer", "sub", "subn", "split"))
+
 
 class CredentialUrls(Analysis):
     """Every literal URL or libpq/ODBC connection string of the file that carries its password."""
@@ -61,7 +65,7 @@ class CredentialUrls(Analysis):
             return
         url = credential_url(text, self.words)
         if url is not None:
-            if not quoted_in_text(ancestors):
+            if not quoted_in_text(ancestors) and not self._regex_pattern():
                 self._record(node, url.password, url, url.local)
             return
         match = _CONNINFO.search(text)
@@ -74,6 +78,21 @@ class CredentialUrls(Analysis):
             return
         local = any(re.search(rf"(?i)(?:host|server)\s*=\s*'?{re.escape(h)}\b", text) for h in self.words.local_hosts)
         self._record(node, password, None, local)
+
+    def _regex_pattern(self) -> bool:
+        """Is the literal the pattern of a regular-expression call (``re.compile(r"mysql://(.+?)(?::(.+?))?@
+        (.+?):(\\d+)")``: scrapydweb's parser of the configured URL)? It matches URLs, it is none."""
+        ancestors = self.context.ancestors
+        if len(ancestors) < 3:
+            return False
+        arg, call = ancestors[-2], ancestors[-3]
+        if not isinstance(arg, cst.Arg) or not isinstance(call, cst.Call):
+            return False
+        first = arg.keyword is None and call.args[0] is arg
+        if not first and (arg.keyword is None or arg.keyword.value != "pattern"):
+            return False
+        module, _, function = (self.context.qualified_name(call.func) or "").rpartition(".")
+        return module in _REGEX_MODULES and function in _REGEX_FUNCTIONS
 
     def _record(self, node: cst.CSTNode, password: str, url: CredentialUrl | None, local: bool) -> None:
         ancestors = self.context.ancestors
