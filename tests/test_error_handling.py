@@ -989,10 +989,13 @@ def test_bl401_text_report_groups_an_apps_findings(project) -> None:  # type: ig
         assert len(lines) == len(set(lines)), "a related location is never repeated"
         assert finding["related"][-1]["path"] == "shop/__init__.py", "the app is the last related location"
     text = project.lint("--select", "BL401").stdout
-    headers = [line for line in text.splitlines() if "one app-level exception handler" in line]
+    headers = [line for line in text.splitlines() if line.startswith("shop/__init__.py:")]
+    # The app is built with debug on: its traceback page answers before a handler for Exception or 500 runs,
+    # so the header names what fixes it (issue 16 item 2), not "one handler that answers 500".
     assert headers == [
         "shop/__init__.py:10:11: BL401 app `app`: 2 endpoints below do data-store or network I/O without error "
-        "handling; one app-level exception handler that logs and answers 500 fixes all of them"
+        "handling; building it with debug off where it is deployed (or one handler for its data store's errors) "
+        "fixes every endpoint of it"
     ]
     assert text.count("  shop/views.py:") == 2, "the endpoints' findings are listed under their app"
 

@@ -15,7 +15,7 @@ from backlint.analysis.exception_text import ExceptionTextIndex, exception_text_
 from backlint.analysis.exceptions import caught_names
 from backlint.analysis.logging import LogCalls
 from backlint.analysis.strings import name_tokens
-from backlint.analysis.web.answers import ERROR, Answers, literal_status
+from backlint.analysis.web.answers import ERROR, OK, Answers, literal_status
 from backlint.analysis.web.bodies import Leak, NetworkCall
 from backlint.analysis.web.effects import Effect
 from backlint.analysis.web.facts import value_items, value_str
@@ -276,15 +276,25 @@ class EndpointIoWithoutErrorHandling(ProjectRule):
         message = f"`{served.name}` does {what} I/O ({shown}) with {reason}: {outcome}"
         level = "note" if logged else None  # only `require-local-try` judges these apps: the framework logs
         seen: set[tuple[str, int]] = set()
+        if not literal:
+            seen.add((app.site.path, app.site.span.line))  # the app's own location comes last, once
         unique = []
         for location in related:
             if (location.path, location.span.line) not in seen:
                 seen.add((location.path, location.span.line))
                 unique.append(location)
         if not literal:  # the text report groups an app's findings by this location (report/text.py)
-            note = f"{APP_NOTE} `{app.name}`: one app-level handler fixes every endpoint of it"
+            note = f"{APP_NOTE} `{app.name}`: {_app_fix(leaks)} fixes every endpoint of it"
             unique = [*unique[: _MAX_RELATED - 1], RelatedLocation(app.site.path, app.site.span, note)]
         return ProjectFinding(self.id, site[0], site[1], message, level, unique)
+
+
+def _app_fix(leaks: bool) -> str:
+    """What fixes all of an app's BL401 findings at once. An app built with debug on answers its traceback page
+    before a handler for ``Exception`` or 500 runs: debug off (or a handler for its data store's errors) fixes it."""
+    if leaks:
+        return "building it with debug off where it is deployed (or one handler for its data store's errors)"
+    return "one app-level exception handler that logs and answers 500"
 
 
 # --------------------------------------------------------------------------- BL403
@@ -309,6 +319,7 @@ class BroadExceptNotLogged(Rule):
         untraced: cst.Call | None = None
         name = node.name.name.value if node.name is not None and isinstance(node.name.name, cst.Name) else None
         texts = self._traceback_texts(node)
+        carriers = _carriers(node, name)
         for child in scope_descendants(node.body):
             if isinstance(child, cst.Raise):
                 if self._reraises(child, name):
@@ -327,7 +338,7 @@ class BroadExceptNotLogged(Rule):
                 and child.value is not None
                 and answer is None
                 and self._is_response(child.value)
-                and _server_side(True, self.answers.returned(child.value)[1])
+                and self._answers_failure(child.value, carriers)
             ):
                 answer = child
         # ``if "ECONNREFUSED" in str(e): return ..., 502`` then ``return str(e), 502``: another answer hands it
@@ -436,6 +447,16 @@ class BroadExceptNotLogged(Rule):
                 return True
         return False
 
+    def _answers_failure(self, value: cst.BaseExpression, carriers: set[str]) -> bool:
+        """A response with a 5xx or a computed status; or one built without a status (a 200) whose body carries
+        the exception (``HttpResponse(json.dumps({"message": str(e), "success": 0}))``): the failure answered to
+        the client and lost to the log. A 200 whose body the handler chose without the exception (mlflow's
+        telemetry endpoint answering ``{"status": "disabled"}``) is an answer, not a server error."""
+        kind, status = self.answers.returned(value)
+        if not _server_side(True, status):
+            return False
+        return kind != OK or any(isinstance(n, cst.Name) and n.value in carriers for n in scope_descendants(value))
+
     def _is_response(self, value: cst.BaseExpression) -> bool:
         """A response object, or a Flask ``(body, status)`` tuple."""
         if isinstance(value, cst.Call):
@@ -443,6 +464,29 @@ class BroadExceptNotLogged(Rule):
         if isinstance(value, cst.Tuple) and 2 <= len(value.elements) <= 3:
             return literal_status(value.elements[1].value) is not None
         return False
+
+
+def _carriers(handler: cst.ExceptHandler, name: str | None) -> set[str]:
+    """The exception's name and the locals the handler derives from it (``message = str(e)``, ``data =
+    {"message": message}``)."""
+    if name is None:
+        return set()
+    out = {name}
+    assigns = [n for n in scope_descendants(handler.body) if isinstance(n, (cst.Assign, cst.AnnAssign))]
+    changed = True
+    while changed:
+        changed = False
+        for assign in assigns:
+            if assign.value is None or not any(
+                isinstance(n, cst.Name) and n.value in out for n in scope_descendants(assign.value)
+            ):
+                continue
+            targets = [t.target for t in assign.targets] if isinstance(assign, cst.Assign) else [assign.target]
+            for target in targets:
+                if isinstance(target, cst.Name) and target.value not in out:
+                    out.add(target.value)
+                    changed = True
+    return out
 
 
 def _names(node: cst.CSTNode, name: str) -> bool:

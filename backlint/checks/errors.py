@@ -206,6 +206,8 @@ class ExceptionSwallowed(Rule):
             or (len(statements) == 1 and _serves_until_closed(statements[0]))
         ):
             return  # the failure is of a computation or of the client's input, not of I/O
+        if _looks_up(self.context, try_node.body):
+            return  # a name that does not resolve: the failure is the answer (``resolvable = len(...) > 0``)
         self.paths.note(node)
 
     def leave_Module(self, node: cst.Module) -> None:
@@ -559,6 +561,18 @@ def _selects_branch(ancestors: list[cst.CSTNode], try_node: cst.Try | cst.TrySta
                 return True  # statements that run only when the ``try`` failed
         child = parent
     return False
+
+
+def _looks_up(context: FileContext, body: cst.BaseSuite) -> bool:
+    """The ``try`` resolves a name (form ``lookup`` of ``best-effort-calls``: ``socket.getaddrinfo``,
+    ``socket.gethostbyname``) and makes no data-store round trip: a host that does not resolve is the answer
+    the handler gives (an empty list of addresses, ``None``), as an exception used as a yes/no test."""
+    lookups = {r["name"] for r in context.knowledge.rows("best-effort-calls") if r["form"] == "lookup"}
+    stores = context.knowledge.derived(_store_round_trips)
+    calls = [n for n in scope_descendants(body) if isinstance(n, cst.Call)]
+    if any(method_name(c) in stores for c in calls):
+        return False
+    return any(context.qualified_name(c.func) in lookups for c in calls)
 
 
 def _function(ancestors: list[cst.CSTNode]) -> cst.CSTNode | None:

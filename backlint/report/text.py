@@ -138,14 +138,15 @@ def _app_groups(findings: list[Finding]) -> dict[int, list[Finding]]:
 
 
 def _group_header(group: list[Finding], color: bool) -> str:
-    """One line for an app's BL401 findings: where the app is built, and that one handler fixes them all."""
+    """One line for an app's BL401 findings: where the app is built, and what fixes them all, as the app's
+    related location says (one handler; or, for an app built with debug on, debug off)."""
     app = next(r for r in group[0].related if r.message.startswith(_APP_NOTE))
-    name = app.message[len(_APP_NOTE) :].partition("`")[0]
-    where = f"{app.path}:{app.span.line}:{app.span.column}:"
+    name, _, fix = app.message[len(_APP_NOTE) :].partition("`")
+    fix = fix.removeprefix(":").strip() or "one app-level exception handler fixes every endpoint of it"
+    where = f"{printable(app.path)}:{app.span.line}:{app.span.column}:"
     return (
-        f"{_paint(where, 'bold', color)} {_paint('BL401', group[0].level, color)} app `{name}`: {len(group)} "
-        "endpoints below do data-store or network I/O without error handling; one app-level exception handler "
-        "that logs and answers 500 fixes all of them"
+        f"{_paint(where, 'bold', color)} {_paint('BL401', group[0].level, color)} app `{printable(name)}`: "
+        f"{len(group)} endpoints below do data-store or network I/O without error handling; {printable(fix)}"
     )
 
 

@@ -5,11 +5,13 @@ BL406) and the per-file walks of the web analyses."""
 from __future__ import annotations
 
 import dataclasses
+import http
 import re
 from typing import TYPE_CHECKING, Any, Callable
 
 import libcst as cst
 
+from backlint.analysis.strings import name_tokens
 from backlint.core.imports import dotted_name
 
 if TYPE_CHECKING:
@@ -17,6 +19,8 @@ if TYPE_CHECKING:
 
 OK, ERROR, UNKNOWN = "ok", "error", "unknown"
 _STATUS_DIGITS = re.compile(r"(?<!\d)([1-5]\d\d)(?!\d)")
+# Words that may precede a status's name in a constant naming it (``HTTP_STATUS_CODE_CONFLICT``, ``codes.ok``).
+_STATUS_NAME_PREFIX = frozenset({"HTTP", "STATUS", "CODE", "CODES", "RESPONSE", "RESP"})
 _SERVER_ERROR_NAME = re.compile(
     r"Internal|ServerError|Unavailable|BadGateway|GatewayTimeout|NotImplemented|InsufficientStorage"
 )
@@ -36,10 +40,25 @@ def literal_status(node: cst.BaseExpression | None) -> int | None:
     if match:
         return int(match.group(1))
     if name.startswith(("HTTPStatus.", "http.HTTPStatus.")):
-        import http
-
         member = getattr(http.HTTPStatus, last, None)
         return int(member) if member is not None else None
+    return _named_status(name)
+
+
+def _named_status(name: str) -> int | None:
+    """A constant named after the HTTP status it holds: ``HTTP_STATUS_CODE_CONFLICT`` (timesketch's
+    definitions module), ``STATUS_NOT_FOUND``, ``codes.conflict`` (requests'): the words before the status's
+    name (in the last part, else the part before it) are all words of "HTTP status code"."""
+    parts = name.split(".")
+    words = [w.upper() for w in name_tokens(parts[-1])]
+    for start in range(1, len(words) + 1):
+        member = http.HTTPStatus.__members__.get("_".join(words[start - 1 :]))
+        if member is None:
+            continue
+        before = set(words[: start - 1])
+        if not before and len(parts) > 1:
+            before = {w.upper() for w in name_tokens(parts[-2])}
+        return int(member) if before and before <= _STATUS_NAME_PREFIX else None
     return None
 
 
