@@ -22,6 +22,8 @@ from backlint.analysis.web.facts import value_items, value_str
 from backlint.analysis.web.fixes import log_traceback_fix, reraise_http_fix
 from backlint.analysis.web.model import App, ProjectModel
 from backlint.analysis.web.served import EndpointIndex, Served, endpoint_index
+from backlint.checks.errors import store_round_trips
+from backlint.checks.request_paths import method_name
 from backlint.core.facts import ProjectFinding, ProjectRule
 from backlint.core.results import ModuleFacts, RelatedLocation, Span
 from backlint.core.rule import FileContext, Rule
@@ -54,10 +56,12 @@ _HANDLER_ADVICE = {
 }
 
 
-def _server_side(is_answer: bool, status: int | None) -> bool:
+def _server_side(is_answer: bool, status: int | None, blames: bool = False) -> bool:
     """An answer that reports a server failure: a 5xx, or a status not written as a constant. A 4xx says
-    the handler judged the input at fault (``except: raise ValidationError("not a valid key")``)."""
-    return is_answer and (status is None or status >= 500)
+    the handler judged the input at fault (``except: raise ValidationError("not a valid key")``), unless
+    ``blames``: the handler catches every error around a data-store round trip, whose failure it blames on
+    the client."""
+    return is_answer and (status is None or status >= 500 or (blames and status >= 400))
 
 
 def _code(node: cst.CSTNode) -> str:
@@ -313,8 +317,12 @@ class BroadExceptNotLogged(Rule):
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         names = caught_names(node, self.context)
-        if self.answers.caught_role(names) not in ("broad", "database") or self._in_probe():
+        role = self.answers.caught_role(names)
+        if role not in ("broad", "database") or self._in_probe():
             return
+        # A 4xx says the input was at fault, unless everything is caught around a data-store round trip
+        # (``db_session.commit()``): then a database failure is answered as the client's fault.
+        blames = role == "broad" and self._round_trips(self.context.ancestors[-2])
         answer: cst.CSTNode | None = None
         untraced: cst.Call | None = None
         name = node.name.name.value if node.name is not None and isinstance(node.name.name, cst.Name) else None
@@ -324,21 +332,21 @@ class BroadExceptNotLogged(Rule):
             if isinstance(child, cst.Raise):
                 if self._reraises(child, name):
                     return
-                if answer is None and _server_side(*self.answers.raised_http_error(child.exc)):
+                if answer is None and _server_side(*self.answers.raised_http_error(child.exc), blames):
                     answer = child
             elif isinstance(child, cst.Call):
                 if self._logs_traceback(child) or self._logs_traceback_text(child, texts):
                     return
                 if self.logs.is_log_call(child) and untraced is None:
                     untraced = child
-                if answer is None and _server_side(*self.answers.http_error(child)):
+                if answer is None and _server_side(*self.answers.http_error(child), blames):
                     answer = child
             elif (
                 isinstance(child, cst.Return)
                 and child.value is not None
                 and answer is None
                 and self._is_response(child.value)
-                and self._answers_failure(child.value, carriers)
+                and self._answers_failure(child.value, carriers, blames)
             ):
                 answer = child
         # ``if "ECONNREFUSED" in str(e): return ..., 502`` then ``return str(e), 502``: another answer hands it
@@ -358,8 +366,26 @@ class BroadExceptNotLogged(Rule):
                 f"`{caught}` answers the client but never logs the error: the cause of the failure is lost; "
                 "call `logger.exception(...)` with the request's context before answering"
             )
+        note = "the error is answered here"
+        if blames and not _server_side(*self._status(answer)):
+            note = "a data-store failure is answered here with a 4xx, as if the client's request were at fault"
         fix = log_traceback_fix(node, untraced, self.context, self.logs)
-        self.report(node, message, related=[(answer, "the error is answered here")], fix=fix)
+        self.report(node, message, related=[(answer, note)], fix=fix)
+
+    def _status(self, answer: cst.CSTNode) -> tuple[bool, int | None]:
+        if isinstance(answer, cst.Raise):
+            return self.answers.raised_http_error(answer.exc)
+        if isinstance(answer, cst.Return) and answer.value is not None:
+            return True, self.answers.returned(answer.value)[1]
+        return self.answers.http_error(answer) if isinstance(answer, cst.Call) else (True, None)
+
+    def _round_trips(self, try_node: cst.CSTNode) -> bool:
+        """The ``try`` calls a data-store method (``commit``, ``execute``; table ``datastore-methods`` without
+        the names other objects share, ``get``, ``add``)."""
+        if not isinstance(try_node, (cst.Try, cst.TryStar)):
+            return False
+        methods = self.context.knowledge.derived(store_round_trips)
+        return any(isinstance(n, cst.Call) and method_name(n) in methods for n in scope_descendants(try_node.body))
 
     def _in_probe(self) -> bool:
         for ancestor in reversed(self.context.ancestors):
@@ -447,13 +473,13 @@ class BroadExceptNotLogged(Rule):
                 return True
         return False
 
-    def _answers_failure(self, value: cst.BaseExpression, carriers: set[str]) -> bool:
+    def _answers_failure(self, value: cst.BaseExpression, carriers: set[str], blames: bool = False) -> bool:
         """A response with a 5xx or a computed status; or one built without a status (a 200) whose body carries
         the exception (``HttpResponse(json.dumps({"message": str(e), "success": 0}))``): the failure answered to
         the client and lost to the log. A 200 whose body the handler chose without the exception (mlflow's
         telemetry endpoint answering ``{"status": "disabled"}``) is an answer, not a server error."""
         kind, status = self.answers.returned(value)
-        if not _server_side(True, status):
+        if not _server_side(True, status, blames):
             return False
         return kind != OK or any(isinstance(n, cst.Name) and n.value in carriers for n in scope_descendants(value))
 

@@ -113,7 +113,7 @@ def _serves_until_closed(statement: cst.CSTNode) -> bool:
     return isinstance(statement, cst.While) and isinstance(statement.test, cst.Name) and statement.test.value == "True"
 
 
-def _store_round_trips(knowledge: Knowledge) -> frozenset[str]:
+def store_round_trips(knowledge: Knowledge) -> frozenset[str]:
     """Data-store methods (table ``datastore-methods``) whose name is no common method of other objects."""
     methods = {r["method"] for r in knowledge.rows("datastore-methods") if r["effect"] == "io"}
     return frozenset(methods - _COMMON_METHODS)
@@ -246,7 +246,7 @@ class ExceptionSwallowed(Rule):
         calls = [method_name(n) for n in nodes if isinstance(n, cst.Call)]
         if all(is_boolean(v) for v in returned) and not any(c in _WRITES for c in calls):
             return False  # a probe that reads (``has_collection``, ``detect_json1``): False is its answer
-        methods = self.context.knowledge.derived(_store_round_trips)
+        methods = self.context.knowledge.derived(store_round_trips)
         return any(c in methods for c in calls)
 
     def _in_teardown(self) -> bool:
@@ -568,7 +568,7 @@ def _looks_up(context: FileContext, body: cst.BaseSuite) -> bool:
     ``socket.gethostbyname``) and makes no data-store round trip: a host that does not resolve is the answer
     the handler gives (an empty list of addresses, ``None``), as an exception used as a yes/no test."""
     lookups = {r["name"] for r in context.knowledge.rows("best-effort-calls") if r["form"] == "lookup"}
-    stores = context.knowledge.derived(_store_round_trips)
+    stores = context.knowledge.derived(store_round_trips)
     calls = [n for n in scope_descendants(body) if isinstance(n, cst.Call)]
     if any(method_name(c) in stores for c in calls):
         return False
