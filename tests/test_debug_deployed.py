@@ -220,3 +220,11 @@ def test_the_settings_module_the_entry_points_name_is_the_deployed_one(project: 
     assert _found(project, "BL701") == {("config/settings/base.py", 8, "warning")}
     project.write("Dockerfile", "FROM python:3.12\nCMD python manage.py migrate --settings=config.settings.aws\n")
     assert _found(project, "BL701") == {("config/settings/base.py", 8, "warning")}
+    project.write("Dockerfile", "FROM python:3.12\nCMD gunicorn config.wsgi\n")
+    assert _found(project, "BL701") == set()
+    project.write(
+        "deploy/web.yaml",
+        "spec:\n  containers:\n    - name: web\n      env:\n        - name: DJANGO_SETTINGS_MODULE\n"
+        '          value: "config.settings.heroku"\n',
+    )
+    assert _found(project, "BL701") == {("config/settings/base.py", 8, "warning")}

@@ -36,10 +36,12 @@ SETTINGS_CHAIN_FACT = "settings-chain"
 NAMED_SETTINGS_FACT = "settings-named"
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 _SETTINGS_MODULE_VARIABLE = "DJANGO_SETTINGS_MODULE"
-# DJANGO_SETTINGS_MODULE=config.settings.production (Dockerfile ENV, compose, Kubernetes, .env, Procfile),
-# ``DJANGO_SETTINGS_MODULE: "…"``, or ``--settings=config.settings.production`` in a command.
+# DJANGO_SETTINGS_MODULE=config.settings.production (Dockerfile ENV, compose, .env, Procfile),
+# ``DJANGO_SETTINGS_MODULE: "…"``, Kubernetes' ``- name: DJANGO_SETTINGS_MODULE`` then ``value: …``, or
+# ``--settings=config.settings.production`` in a command.
 _NAMED_IN_FILES = re.compile(
-    r"""\bDJANGO_SETTINGS_MODULE["']?\s*(?:[=:]|\s)\s*["']?([A-Za-z_][\w.]*)|--settings[= ]["']?([A-Za-z_][\w.]*)"""
+    r"""\bDJANGO_SETTINGS_MODULE["']?[ \t]*(?:\n\s*value:|[=:]|[ \t])\s*["']?([A-Za-z_][\w.]*)"""
+    r"""|--settings[= ]["']?([A-Za-z_][\w.]*)"""
 )
 
 
