@@ -211,6 +211,12 @@ def test_bl501_null_objects_and_fault_injection_hooks_make_no_data(project) -> N
                 request = HttpRequest()
                 request.user = Mock(is_staff=True)
                 return request
+
+
+            def as_anyone():
+                request = HttpRequest()
+                request.user = Mock()
+                return request
         """,
     }
     found, _ = _lint(project, files, "--select", "BL501")
@@ -218,6 +224,8 @@ def test_bl501_null_objects_and_fault_injection_hooks_make_no_data(project) -> N
     for clause in ("failing = ", "class Gateway:", "class Payments", "def attach"):
         only = {"app/clients.py": _only(files["app/clients.py"], clause)}
         assert _lint(project, only, "--select", "BL501")[0] == {("app/clients.py", 1, "BL501")}, clause
+    only = {"app/views.py": _only(files["app/views.py"], "def as_anyone")}
+    assert _lint(project, only, "--select", "BL501")[0] == {("app/views.py", 2, "BL501")}
 
 
 def _only(code: str, clause: str) -> str:

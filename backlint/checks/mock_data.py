@@ -208,7 +208,8 @@ class MockLibraryInProduction(Rule):
     def _null_object_slot(self, call: cst.Call) -> bool:
         """The bare mock ``call`` is assigned as a class attribute in the body of a subclass (a null
         variant of its base: ``objects = MagicMock()``, a manager that stores and returns nothing), or
-        to an attribute of a request the same function built (``request._messages = MagicMock()``)."""
+        to an internal attribute of a request the same function built (``request._messages = MagicMock()``,
+        the framework's plumbing; ``request.user`` is the request's data)."""
         ancestors = self.context.ancestors
         position = next((i for i in range(len(ancestors) - 1, -1, -1) if ancestors[i] is call), -1)
         assign = ancestors[position - 1] if position > 0 else None
@@ -219,6 +220,8 @@ class MockLibraryInProduction(Rule):
             owner = ancestors[position - 4] if position >= 4 else None  # ClassDef > IndentedBlock > line > Assign
             return isinstance(owner, cst.ClassDef) and bool(owner.bases)
         if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and self.function_nodes:
+            if not target.attr.value.startswith("_"):
+                return False  # the request's data (``request.user``), not the framework's plumbing
             return target.value.value in self.built_requests.get(id(self.function_nodes[-1]), set())
         return False
 
