@@ -22,8 +22,7 @@ from backlint.analysis.web.facts import value_items, value_str
 from backlint.analysis.web.fixes import log_traceback_fix, reraise_http_fix
 from backlint.analysis.web.model import App, ProjectModel
 from backlint.analysis.web.served import EndpointIndex, Served, endpoint_index
-from backlint.checks.errors import store_round_trips
-from backlint.checks.request_paths import method_name
+from backlint.checks.errors import round_trips
 from backlint.core.facts import ProjectFinding, ProjectRule
 from backlint.core.results import ModuleFacts, RelatedLocation, Span
 from backlint.core.rule import FileContext, Rule
@@ -382,10 +381,7 @@ class BroadExceptNotLogged(Rule):
     def _round_trips(self, try_node: cst.CSTNode) -> bool:
         """The ``try`` calls a data-store method (``commit``, ``execute``; table ``datastore-methods`` without
         the names other objects share, ``get``, ``add``)."""
-        if not isinstance(try_node, (cst.Try, cst.TryStar)):
-            return False
-        methods = self.context.knowledge.derived(store_round_trips)
-        return any(isinstance(n, cst.Call) and method_name(n) in methods for n in scope_descendants(try_node.body))
+        return isinstance(try_node, (cst.Try, cst.TryStar)) and round_trips(self.context, try_node.body)
 
     def _in_probe(self) -> bool:
         for ancestor in reversed(self.context.ancestors):

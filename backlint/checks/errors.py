@@ -113,10 +113,21 @@ def _serves_until_closed(statement: cst.CSTNode) -> bool:
     return isinstance(statement, cst.While) and isinstance(statement.test, cst.Name) and statement.test.value == "True"
 
 
-def store_round_trips(knowledge: Knowledge) -> frozenset[str]:
+def _store_round_trips(knowledge: Knowledge) -> frozenset[str]:
     """Data-store methods (table ``datastore-methods``) whose name is no common method of other objects."""
     methods = {r["method"] for r in knowledge.rows("datastore-methods") if r["effect"] == "io"}
     return frozenset(methods - _COMMON_METHODS)
+
+
+def round_trips(context: FileContext, body: cst.CSTNode) -> bool:
+    """``body`` calls a data-store method (``commit``, ``execute``; table ``datastore-methods``)."""
+    methods = context.knowledge.derived(_store_round_trips)
+    return any(isinstance(n, cst.Call) and method_name(n) in methods for n in scope_descendants(body))
+
+
+def _lookups(knowledge: Knowledge) -> frozenset[str]:
+    """Calls that resolve a name (form ``lookup`` of ``best-effort-calls``)."""
+    return frozenset(r["name"] for r in knowledge.rows("best-effort-calls") if r["form"] == "lookup")
 
 
 def _code(node: cst.CSTNode) -> str:
@@ -246,7 +257,7 @@ class ExceptionSwallowed(Rule):
         calls = [method_name(n) for n in nodes if isinstance(n, cst.Call)]
         if all(is_boolean(v) for v in returned) and not any(c in _WRITES for c in calls):
             return False  # a probe that reads (``has_collection``, ``detect_json1``): False is its answer
-        methods = self.context.knowledge.derived(store_round_trips)
+        methods = self.context.knowledge.derived(_store_round_trips)
         return any(c in methods for c in calls)
 
     def _in_teardown(self) -> bool:
@@ -567,12 +578,10 @@ def _looks_up(context: FileContext, body: cst.BaseSuite) -> bool:
     """The ``try`` resolves a name (form ``lookup`` of ``best-effort-calls``: ``socket.getaddrinfo``,
     ``socket.gethostbyname``) and makes no data-store round trip: a host that does not resolve is the answer
     the handler gives (an empty list of addresses, ``None``), as an exception used as a yes/no test."""
-    lookups = {r["name"] for r in context.knowledge.rows("best-effort-calls") if r["form"] == "lookup"}
-    stores = context.knowledge.derived(store_round_trips)
-    calls = [n for n in scope_descendants(body) if isinstance(n, cst.Call)]
-    if any(method_name(c) in stores for c in calls):
+    if round_trips(context, body):
         return False
-    return any(context.qualified_name(c.func) in lookups for c in calls)
+    lookups = context.knowledge.derived(_lookups)
+    return any(isinstance(n, cst.Call) and context.qualified_name(n.func) in lookups for n in scope_descendants(body))
 
 
 def _function(ancestors: list[cst.CSTNode]) -> cst.CSTNode | None:
