@@ -288,3 +288,35 @@ def test_the_rules_doc_shows_the_measured_precision() -> None:
     page = dataclasses.replace(catalog, rules=rules).rules_markdown()
     assert "| warning | on | high | 96 % (27/28) · 100 % (5/5) |" in page
     assert "Measured precision: 96 % (27/28) on tuning, 100 % (5/5) on holdout (2026-12-07, 9d0baa9)." in page
+
+
+# -- defaults earned by precision ----------------------------------------------------------------
+
+
+def _rule(tmp_path: Path, rule: str, measured: str, enabled: bool = True) -> None:
+    flag = "" if enabled else "enabled = false\n"
+    (tmp_path / f"{rule}.toml").write_text(f'id = "{rule}"\nprecision = "high"\nmeasured = {measured}\n{flag}')
+
+
+def test_a_default_rule_under_the_bar_is_named_unless_it_is_kept_on(tmp_path: Path) -> None:
+    stamp = 'date = "2026-12-08", commit = "2fe3d62"'
+    _rule(tmp_path, "BL777", f"{{ {stamp}, tuning = {{ tp = 17, all = 20 }}, holdout = {{ tp = 4, all = 4 }} }}")
+    _rule(tmp_path, "BL778", f"{{ {stamp}, tuning = {{ tp = 2, all = 3 }}, holdout = {{ tp = 1, all = 3 }} }}")
+    _rule(tmp_path, "BL779", f"{{ {stamp}, tuning = {{ tp = 1, all = 4 }}, holdout = {{ tp = 0, all = 0 }} }}")
+    _rule(tmp_path, "BL780", f"{{ {stamp}, tuning = {{ tp = 0, all = 9 }}, holdout = {{ tp = 0, all = 0 }} }}", False)
+    _rule(tmp_path, "BL403", f"{{ {stamp}, tuning = {{ tp = 50, all = 52 }}, holdout = {{ tp = 7, all = 10 }} }}")
+    found = {(s.rule, s.where, s.tp, s.total, s.kept) for s in triage.short_of_bar(tmp_path)}
+    assert found == {
+        ("BL777", "tuning", 17, 20, False),  # 85 % on a set with 5+ findings
+        ("BL778", "both sets", 3, 6, False),  # neither set has 5, together they do
+        ("BL403", "holdout", 7, 10, True),  # kept on by decision
+    }  # BL779: 4 findings keep their default; BL780 is off by default
+    texts = {s.rule: s.text() for s in triage.short_of_bar(tmp_path)}
+    assert texts["BL777"] == "BL777 is on by default at 85 % (17/20) on tuning: turn it off (enabled = false) or fix it"
+    assert texts["BL403"].endswith("kept on by decision: fix its false alarms")
+
+
+def test_every_rule_on_by_default_earns_it_by_its_measured_precision() -> None:
+    """The committed `measured` fields (written by --write-precision) decide the defaults."""
+    rules = CORPUS.parent.parent / "rules"
+    assert [s.text() for s in triage.short_of_bar(rules) if not s.kept] == []

@@ -449,6 +449,54 @@ def regenerate_rules_doc() -> None:
     (REPO / "docs" / "rules.md").write_text(proc.stdout, encoding="utf-8")
 
 
+# --------------------------------------------------------------------------- defaults earned by precision
+
+BAR = 0.9  # a rule on by default is right at least 9 times in 10 ...
+LEAST = 5  # ... where it has at least this many triaged findings; with fewer it keeps its default
+# Rules that stay on by default whatever they measure: their findings must be brought to the bar,
+# the rule is not turned off (benchmarks/corpus/README.md, "Defaults earned by precision").
+KEPT_ON = frozenset(
+    {"BL101", "BL102", "BL104", "BL201", "BL202", "BL204", "BL301", "BL302"}
+    | {"BL401", "BL402", "BL403", "BL501", "BL601", "BL603"}
+)
+
+
+@dataclass(frozen=True)
+class ShortOfBar:
+    """A rule on by default whose committed measured precision is under the bar somewhere."""
+
+    rule: str
+    where: str  # a set's name, or "both sets" when neither set alone has LEAST findings
+    tp: int
+    total: int
+    kept: bool  # in KEPT_ON: stays on, its false alarms are to be fixed
+
+    def text(self) -> str:
+        pct = round(100 * self.tp / self.total)
+        then = "kept on by decision: fix its false alarms" if self.kept else "turn it off (enabled = false) or fix it"
+        return f"{self.rule} is on by default at {pct} % ({self.tp}/{self.total}) on {self.where}: {then}"
+
+
+def short_of_bar(rules_dir: Path) -> list[ShortOfBar]:
+    """The rules on by default whose ``measured`` field (rules/BLxxx.toml) falls under ``BAR`` on a set
+    with at least ``LEAST`` triaged findings, or on both sets together when neither has that many."""
+    out: list[ShortOfBar] = []
+    for path in sorted(rules_dir.glob("BL*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        if not data.get("enabled", True) or not isinstance(data.get("measured"), dict):
+            continue
+        rule = str(data.get("id", path.stem))
+        sets = [(name, c["tp"], c["all"]) for name, c in data["measured"].items() if isinstance(c, dict)]
+        if not any(total >= LEAST for _, _, total in sets):
+            sets = [("both sets", sum(tp for _, tp, _ in sets), sum(total for _, _, total in sets))]
+        out += [
+            ShortOfBar(rule, where, tp, total, rule in KEPT_ON)
+            for where, tp, total in sets
+            if total >= LEAST and tp < BAR * total
+        ]
+    return out
+
+
 # --------------------------------------------------------------------------- running backlint
 
 
@@ -787,6 +835,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"triage: error: {exc}", file=sys.stderr)
             return 2
         log(f"wrote the measured precision of {len(written)} rule(s) into rules/ and docs/rules.md")
+        for short in short_of_bar(REPO / "rules"):
+            log(f"{'note' if short.kept else 'warning'}: {short.text()}")
     return 1 if vanished else 0
 
 
