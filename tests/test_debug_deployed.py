@@ -228,3 +228,52 @@ def test_the_settings_module_the_entry_points_name_is_the_deployed_one(project: 
         '          value: "config.settings.heroku"\n',
     )
     assert _found(project, "BL701") == {("config/settings/base.py", 8, "warning")}
+
+
+# allianceauth's Django project template: base.py ("DO NOT EDIT", defaults with debug on) and the
+# settings/local.py every install edits and deploys: it star-imports the base, switches debug off and
+# names its host; the template's wsgi.py names it (with startproject's placeholder for the package).
+AA_BASE = """INSTALLED_APPS = ["django.contrib.auth", "allianceauth"]
+ROOT_URLCONF = "allianceauth.urls"
+
+DEBUG = True
+ALLOWED_HOSTS = ["*"]
+"""
+AA_LOCAL = """from .base import *
+from urllib.parse import urlparse
+
+SITE_URL = "https://example.com"
+
+# Django security
+ALLOWED_HOSTS = [urlparse(SITE_URL).hostname]
+
+# Change this to enable/disable debug mode, which displays
+# useful error messages but can leak sensitive data.
+DEBUG = False
+"""
+AA_WSGI = (
+    "import os\n\nfrom django.core.wsgi import get_wsgi_application\n\n"
+    "os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"{{ project_name }}.settings.local\")\n"
+    "application = get_wsgi_application()\n"
+)
+
+
+def test_a_local_settings_module_that_switches_debug_off_is_the_deployed_one(project: Any) -> None:
+    """A module matching `dev-settings-globs` (settings/local*.py) that sets DEBUG = False is written for
+    deployment: the base's defaults it re-assigns are not deployed; one that leaves debug alone stays dev-only."""
+    project.write("project_name/__init__.py", "")
+    project.write("project_name/settings/__init__.py", "")
+    project.write("project_name/settings/base.py", AA_BASE)
+    project.write("project_name/wsgi.py", AA_WSGI)
+    project.write("project_name/settings/local.py", AA_LOCAL)
+    assert _found(project, "BL701,BL703") == set()
+    assert _found(project, "BL701,BL703", "project_name/settings/base.py") == set(), "one file judges with the project"
+    # Deployed now, so its own wildcard is reported there.
+    project.write("project_name/settings/local.py", AA_LOCAL.replace("[urlparse(SITE_URL).hostname]", '["*"]'))
+    assert _found(project, "BL703") == {("project_name/settings/local.py", 7, "note")}
+    # A local module that leaves debug as the base sets it is a developer's: the base is what deploys.
+    project.write("project_name/settings/local.py", AA_LOCAL.replace("DEBUG = False\n", ""))
+    assert _found(project, "BL701,BL703") == {
+        ("project_name/settings/base.py", 4, "warning"),
+        ("project_name/settings/base.py", 5, "note"),
+    }

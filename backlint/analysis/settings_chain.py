@@ -60,9 +60,23 @@ def is_settings_module(context: FileContext, module: cst.Module) -> bool:
     return len(names & markers) >= 2
 
 
-def is_dev_settings(context: FileContext) -> bool:
+def is_dev_settings(context: FileContext, module: cst.Module) -> bool:
+    """A settings module for developer machines, or a template to copy (``dev-settings-globs``) — unless
+    it switches debug off itself (a top-level ``DEBUG = False``): a module written for deployment, whatever
+    its name (a project template's ``settings/local.py`` that its ``wsgi.py`` names, in
+    tests/test_debug_deployed.py)."""
     globs = tuple(context.options.get("dev-settings-globs", ()))
-    return bool(globs) and matches_any(context.path.replace("\\", "/"), globs)
+    if not globs or not matches_any(context.path.replace("\\", "/"), globs):
+        return False
+    return not any(
+        isinstance(small, cst.Assign)
+        and isinstance(small.value, cst.Name)
+        and small.value.value == "False"
+        and any(isinstance(t.target, cst.Name) and t.target.value == "DEBUG" for t in small.targets)
+        for statement in module.body
+        if isinstance(statement, cst.SimpleStatementLine)
+        for small in statement.body
+    )
 
 
 def star_import_target(context: FileContext, node: cst.ImportFrom) -> str | None:
@@ -134,7 +148,7 @@ def record_settings(
                 steps.append((index, "overlay", ""))
     context.add_fact(
         SETTINGS_CHAIN_FACT,
-        {"module": context.module_name, "dev": is_dev_settings(context), "steps": steps},
+        {"module": context.module_name, "dev": is_dev_settings(context, module), "steps": steps},
     )
 
 

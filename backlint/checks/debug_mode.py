@@ -115,7 +115,7 @@ class DebugSwitches:
 
     def visit_Module(self, node: cst.Module) -> None:
         self.module = node
-        self.settings = is_settings_module(self.context, node) and not is_dev_settings(self.context)
+        self.settings = is_settings_module(self.context, node) and not is_dev_settings(self.context, node)
         self.main_only = main_only_functions(node)
 
     def visit_Assign(self, node: cst.Assign) -> None:

@@ -434,7 +434,7 @@ class AllowedHostsFacts(FactCollector):
 
     def leave_Module(self, node: cst.Module) -> None:
         """Read once every module-level name is bound."""
-        if not is_settings_module(self.context, node) or is_dev_settings(self.context):
+        if not is_settings_module(self.context, node) or is_dev_settings(self.context, node):
             return
         literals = Literals(self.context, "framework-debug")
         wildcard: cst.CSTNode | None = None
