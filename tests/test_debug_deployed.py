@@ -253,7 +253,7 @@ DEBUG = False
 """
 AA_WSGI = (
     "import os\n\nfrom django.core.wsgi import get_wsgi_application\n\n"
-    "os.environ.setdefault(\"DJANGO_SETTINGS_MODULE\", \"{{ project_name }}.settings.local\")\n"
+    'os.environ.setdefault("DJANGO_SETTINGS_MODULE", "{{ project_name }}.settings.local")\n'
     "application = get_wsgi_application()\n"
 )
 
