@@ -1,28 +1,23 @@
-"""BL401, BL403–BL407: endpoints must turn failures into logged errors with honest status codes.
+"""BL401, BL404–BL407: endpoints must turn failures into logged errors with honest status codes.
 
-BL403 and BL406 read one ``try`` statement and are file rules. The others depend on which
-functions are served as endpoints and which handlers the app registers, so they are project rules
-over the framework model and the facts of ``endpoint_facts.py``.
+BL406 reads one ``try`` statement and is a file rule (so is BL403, in ``broad_except.py``). The others
+depend on which functions are served as endpoints and which handlers the app registers, so they are
+project rules over the framework model and the facts of ``endpoint_facts.py``.
 """
 
 from __future__ import annotations
-
-import re
 
 import libcst as cst
 
 from backlint.analysis.exception_text import ExceptionTextIndex, exception_text_index
 from backlint.analysis.exceptions import caught_names
-from backlint.analysis.logging import LogCalls
-from backlint.analysis.strings import name_tokens
-from backlint.analysis.web.answers import ERROR, OK, Answers, literal_status
+from backlint.analysis.web.answers import ERROR, Answers
 from backlint.analysis.web.bodies import Leak, NetworkCall
 from backlint.analysis.web.effects import Effect
 from backlint.analysis.web.facts import value_items, value_str
-from backlint.analysis.web.fixes import log_traceback_fix, reraise_http_fix
+from backlint.analysis.web.fixes import reraise_http_fix
 from backlint.analysis.web.model import App, ProjectModel
 from backlint.analysis.web.served import EndpointIndex, Served, endpoint_index
-from backlint.checks.errors import round_trips
 from backlint.core.facts import ProjectFinding, ProjectRule
 from backlint.core.results import ModuleFacts, RelatedLocation, Span
 from backlint.core.rule import FileContext, Rule
@@ -32,20 +27,8 @@ _MAX_RELATED = 4
 # Opens the related location of BL401's app; the text report groups findings by it (report/text.py).
 APP_NOTE = "the app"
 _MAX_SETUP_DEPTH = 3  # project calls followed from an app's factory to an SDK's initialisation
-# Calls that turn the exception being handled into traceback text (logged as text, it is the traceback logged).
-_TRACEBACK_FORMATTERS = frozenset(
-    {"traceback.format_exc", "traceback.format_exception", "traceback.format_tb", "traceback.extract_tb"}
-)
-_GATEWAY_STATUSES = frozenset({"502", "504"})  # Bad Gateway, Gateway Timeout: another service failed
 # Names a middleware calls the rest of the app by, besides its own parameters (``await self.app(...)``).
 _DOWNSTREAM = frozenset({"app", "call_next", "get_response", "handler"})
-# Readiness and liveness probes answer 503 on a failed dependency by design and run every few seconds:
-# their unlogged broad handlers are BL605's concern, not a lost error (BL403).
-_PROBE_FUNCTION = re.compile(
-    r"^_*(health\w*|\w*_health(check)?|healthz|readiness\w*|liveness\w*|ready|live|ping|heartbeat)$"
-)
-# A route on a health blueprint or path (``@healthz_blueprint.route("/resolversz")``) is a probe too.
-_PROBE_ROUTE = re.compile(r"(?i)health|readiness|liveness|livez|readyz|startupz|heartbeat")
 # Frameworks that log unhandled errors with the request (Django, Flask) are judged only by
 # ``require-local-try``, whose message asks for a ``try``: no app-level advice for them.
 _HANDLER_ADVICE = {
@@ -53,14 +36,6 @@ _HANDLER_ADVICE = {
     "starlette": "`exception_handlers={SQLAlchemyError: handler}`",
     "aiohttp": "an error middleware",
 }
-
-
-def _server_side(is_answer: bool, status: int | None, blames: bool = False) -> bool:
-    """An answer that reports a server failure: a 5xx, or a status not written as a constant. A 4xx says
-    the handler judged the input at fault (``except: raise ValidationError("not a valid key")``), unless
-    ``blames``: the handler catches every error around a data-store round trip, whose failure it blames on
-    the client."""
-    return is_answer and (status is None or status >= 500 or (blames and status >= 400))
 
 
 def _code(node: cst.CSTNode) -> str:
@@ -298,246 +273,6 @@ def _app_fix(leaks: bool) -> str:
     if leaks:
         return "building it with debug off where it is deployed (or one handler for its data store's errors)"
     return "one app-level exception handler that logs and answers 500"
-
-
-# --------------------------------------------------------------------------- BL403
-
-
-class BroadExceptNotLogged(Rule):
-    """A broad or database ``except`` answers the client but never logs the traceback."""
-
-    id = "BL403"
-    TRIGGERS = ("except",)
-
-    def __init__(self, context: FileContext, level: str) -> None:
-        super().__init__(context, level)
-        self.answers = Answers(context.knowledge, context.qualified_name)
-        self.logs = LogCalls(context)
-
-    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
-        names = caught_names(node, self.context)
-        role = self.answers.caught_role(names)
-        if role not in ("broad", "database") or self._in_probe():
-            return
-        # A 4xx says the input was at fault, unless everything is caught around a data-store round trip
-        # (``db_session.commit()``): then a database failure is answered as the client's fault.
-        blames = role == "broad" and self._round_trips(self.context.ancestors[-2])
-        answer: cst.CSTNode | None = None
-        untraced: cst.Call | None = None
-        name = node.name.name.value if node.name is not None and isinstance(node.name.name, cst.Name) else None
-        texts = self._traceback_texts(node)
-        carriers = _carriers(node, name)
-        for child in scope_descendants(node.body):
-            if isinstance(child, cst.Raise):
-                if self._reraises(child, name):
-                    return
-                if answer is None and _server_side(*self.answers.raised_http_error(child.exc), blames):
-                    answer = child
-            elif isinstance(child, cst.Call):
-                if self._logs_traceback(child) or self._logs_traceback_text(child, texts):
-                    return
-                if self.logs.is_log_call(child) and untraced is None:
-                    untraced = child
-                if answer is None and _server_side(*self.answers.http_error(child), blames):
-                    answer = child
-            elif (
-                isinstance(child, cst.Return)
-                and child.value is not None
-                and answer is None
-                and self._is_response(child.value)
-                and self._answers_failure(child.value, carriers, blames)
-            ):
-                answer = child
-        # ``if "ECONNREFUSED" in str(e): return ..., 502`` then ``return str(e), 502``: another answer hands it
-        handed = name is not None and any(
-            isinstance(c, (cst.Return, cst.Raise)) and _names(c, name) for c in scope_descendants(node.body)
-        )
-        if answer is None or self._relays_upstream(answer, name, handed) or _passes_status_on(node, answer):
-            return
-        caught = "except:" if node.type is None else f"except {_code(node.type)}:"
-        if untraced is not None:
-            message = (
-                f"`{caught}` answers the client and logs with `{_code(untraced.func)}(...)`, which drops the "
-                "traceback: use `logger.exception(...)` (or `exc_info=True`) so the failure can be diagnosed"
-            )
-        else:
-            message = (
-                f"`{caught}` answers the client but never logs the error: the cause of the failure is lost; "
-                "call `logger.exception(...)` with the request's context before answering"
-            )
-        note = "the error is answered here"
-        if blames and not _server_side(*self._status(answer)):
-            note = "a data-store failure is answered here with a 4xx, as if the client's request were at fault"
-        fix = log_traceback_fix(node, untraced, self.context, self.logs)
-        self.report(node, message, related=[(answer, note)], fix=fix)
-
-    def _status(self, answer: cst.CSTNode) -> tuple[bool, int | None]:
-        if isinstance(answer, cst.Raise):
-            return self.answers.raised_http_error(answer.exc)
-        if isinstance(answer, cst.Return) and answer.value is not None:
-            return True, self.answers.returned(answer.value)[1]
-        return self.answers.http_error(answer) if isinstance(answer, cst.Call) else (True, None)
-
-    def _round_trips(self, try_node: cst.CSTNode) -> bool:
-        """The ``try`` calls a data-store method (``commit``, ``execute``; table ``datastore-methods`` without
-        the names other objects share, ``get``, ``add``)."""
-        return isinstance(try_node, (cst.Try, cst.TryStar)) and round_trips(self.context, try_node.body)
-
-    def _in_probe(self) -> bool:
-        for ancestor in reversed(self.context.ancestors):
-            if isinstance(ancestor, cst.FunctionDef):
-                if _PROBE_FUNCTION.match(ancestor.name.value.lower()):
-                    return True
-                return any(_PROBE_ROUTE.search(_code(d.decorator)) for d in ancestor.decorators)
-        return False
-
-    def _reraises(self, node: cst.Raise, name: str | None) -> bool:
-        """``raise``, ``raise e``, ``raise Other(...) from e`` (not an HTTP error: those are answered unlogged)."""
-        if node.exc is None:
-            return True
-        if name is not None and isinstance(node.exc, cst.Name) and node.exc.value == name:
-            return True
-        return node.cause is not None and not self.answers.raised_http_error(node.exc)[0]
-
-    def _logs_traceback(self, call: cst.Call) -> bool:
-        qualified = self.context.qualified_name(call.func) or ""
-        if qualified in ("traceback.print_exc", "traceback.print_exception"):
-            return True
-        if qualified in self.logs.table.callables:
-            return True
-        func = call.func
-        if (
-            isinstance(func, cst.Attribute)
-            and "exception" in name_tokens(func.attr.value)
-            and self.logs.is_logger(func.value)
-        ):
-            return True  # the project's logger method for exceptions (``log.error_or_exception(e)``)
-        return self.logs.is_log_call(call) and self.logs.logs_traceback(call)
-
-    def _traceback_texts(self, handler: cst.ExceptHandler) -> set[str]:
-        """The locals of the handler bound to a formatted traceback (``tb = traceback.format_exc()``)."""
-        out: set[str] = set()
-        for node in scope_descendants(handler.body):
-            if isinstance(node, cst.Assign) and self._formats_traceback(node.value, out):
-                out.update(t.target.value for t in node.targets if isinstance(t.target, cst.Name))
-        return out
-
-    def _formats_traceback(self, value: cst.CSTNode, texts: set[str]) -> bool:
-        """``value`` holds a formatted traceback: ``traceback.format_exc()``, ``"".join(traceback.format_exception(
-        e))``, or a local bound to one."""
-        for node in scope_descendants(value):
-            if isinstance(node, cst.Call) and self.context.qualified_name(node.func) in _TRACEBACK_FORMATTERS:
-                return True
-            if isinstance(node, cst.Name) and node.value in texts:
-                return True
-        return False
-
-    def _logs_traceback_text(self, call: cst.Call, texts: set[str]) -> bool:
-        """A log or console call given the traceback as text (``logger.warning(traceback.format_exc())``) or
-        asked for the stack (``stack_info=True``): the failure's record is kept, only not by ``exc_info``."""
-        if not (self.logs.is_log_call(call) or self.logs.is_output_call(call)):
-            return False
-        for arg in call.args:
-            if arg.keyword is not None and arg.keyword.value == "stack_info":
-                if not (isinstance(arg.value, cst.Name) and arg.value.value in ("False", "None")):
-                    return True
-            elif self._formats_traceback(arg.value, texts):
-                return True
-        return False
-
-    @staticmethod
-    def _relays_upstream(answer: cst.CSTNode, name: str | None, handed_elsewhere: bool = False) -> bool:
-        """The answer is about another service: a gateway status (502, 504: the upstream failed or timed out)
-        that hands the upstream's error to the client (in this answer or in another of the handler's) or
-        deliberately drops it (``raise ... from None``), or the status of the upstream's own response passed
-        through (``HTTPException(status_code=r.status)``)."""
-        nodes = list(scope_descendants(answer))
-        cause = answer.cause.item if isinstance(answer, cst.Raise) and answer.cause is not None else None
-        dropped = isinstance(cause, cst.Name) and cause.value == "None"
-        handed = handed_elsewhere or (
-            name is not None and any(isinstance(n, cst.Name) and n.value == name for n in nodes)
-        )
-        for node in nodes:
-            if isinstance(node, cst.Integer) and node.value in _GATEWAY_STATUSES and (dropped or handed):
-                return True
-            if (
-                isinstance(node, cst.Attribute)
-                and node.attr.value in ("status", "status_code")
-                and isinstance(node.value, cst.Name)
-                and node.value.value not in ("status", "HTTPStatus")
-            ):
-                return True
-        return False
-
-    def _answers_failure(self, value: cst.BaseExpression, carriers: set[str], blames: bool = False) -> bool:
-        """A response with a 5xx or a computed status; or one built without a status (a 200) whose body carries
-        the exception (``HttpResponse(json.dumps({"message": str(e), "success": 0}))``): the failure answered to
-        the client and lost to the log. A 200 whose body the handler chose without the exception (mlflow's
-        telemetry endpoint answering ``{"status": "disabled"}``) is an answer, not a server error."""
-        kind, status = self.answers.returned(value)
-        if not _server_side(True, status, blames):
-            return False
-        return kind != OK or any(isinstance(n, cst.Name) and n.value in carriers for n in scope_descendants(value))
-
-    def _is_response(self, value: cst.BaseExpression) -> bool:
-        """A response object, or a Flask ``(body, status)`` tuple."""
-        if isinstance(value, cst.Call):
-            return self.answers.response_row(value.func) is not None
-        if isinstance(value, cst.Tuple) and 2 <= len(value.elements) <= 3:
-            return literal_status(value.elements[1].value) is not None
-        return False
-
-
-def _carriers(handler: cst.ExceptHandler, name: str | None) -> set[str]:
-    """The exception's name and the locals the handler derives from it (``message = str(e)``, ``data =
-    {"message": message}``)."""
-    if name is None:
-        return set()
-    out = {name}
-    assigns = [n for n in scope_descendants(handler.body) if isinstance(n, (cst.Assign, cst.AnnAssign))]
-    changed = True
-    while changed:
-        changed = False
-        for assign in assigns:
-            if assign.value is None or not any(
-                isinstance(n, cst.Name) and n.value in out for n in scope_descendants(assign.value)
-            ):
-                continue
-            targets = [t.target for t in assign.targets] if isinstance(assign, cst.Assign) else [assign.target]
-            for target in targets:
-                if isinstance(target, cst.Name) and target.value not in out:
-                    out.add(target.value)
-                    changed = True
-    return out
-
-
-def _names(node: cst.CSTNode, name: str) -> bool:
-    return any(isinstance(n, cst.Name) and n.value == name for n in scope_descendants(node))
-
-
-def _passes_status_on(handler: cst.ExceptHandler, answer: cst.CSTNode) -> bool:
-    """The answer's status is a name the handler sets only to a 4xx or to an upstream response's status
-    (``status_code = 404`` ... ``if response is not None: status_code = response.status_code``): an optional
-    fetch from another service answered with that service's verdict, not a failure of this one."""
-    if not isinstance(answer, cst.Return) or not isinstance(answer.value, cst.Call):
-        return False
-    status = next(
-        (a.value for a in answer.value.args if a.keyword is not None and a.keyword.value in ("status", "status_code")),
-        None,
-    )
-    if not isinstance(status, cst.Name):
-        return False
-    values = [
-        statement.value
-        for statement in scope_descendants(handler.body)
-        if isinstance(statement, cst.Assign)
-        and any(isinstance(t.target, cst.Name) and t.target.value == status.value for t in statement.targets)
-    ]
-    return bool(values) and all(
-        (isinstance(v, cst.Integer) and 400 <= int(v.value) < 500)
-        or (isinstance(v, cst.Attribute) and v.attr.value in ("status", "status_code"))
-        for v in values
-    )
 
 
 # --------------------------------------------------------------------------- BL404
