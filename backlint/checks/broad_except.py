@@ -16,6 +16,7 @@ from backlint.analysis.web.answers import OK, Answers, literal_status
 from backlint.analysis.web.fixes import log_traceback_fix
 from backlint.analysis.web.syntax import short
 from backlint.checks.errors import round_trips
+from backlint.core.catalog import Knowledge
 from backlint.core.rule import FileContext, Rule
 from backlint.pipeline.walk import scope_descendants
 
@@ -92,6 +93,10 @@ class BroadExceptNotLogged(Rule):
         )
         if answer is None or self._relays_upstream(answer, name, handed) or _passes_status_on(node, answer):
             return
+        if _carries(answer, carriers) and self._one_request(self.context.ancestors[-2]):
+            return  # the try sends one outbound request: its transport error, relayed, is the whole story
+        if untraced is not None and _drops_cause(answer) and _carries(untraced, carriers):
+            return  # the message is logged and the cause dropped on purpose (``raise ... from None``)
         caught = "except:" if node.type is None else f"except {short(node.type)}:"
         if untraced is not None:
             message = (
@@ -108,6 +113,54 @@ class BroadExceptNotLogged(Rule):
             note = "a data-store failure is answered here with a 4xx, as if the client's request were at fault"
         fix = log_traceback_fix(node, untraced, self.context, self.logs)
         self.report(node, message, related=[(answer, note)], fix=fix)
+
+    def _one_request(self, try_node: cst.CSTNode) -> bool:
+        """The ``try`` sends one outbound HTTP request and does nothing else: its one call is a request
+        function (``requests.get``; table ``network-clients``), a request method of an HTTP client bound in
+        the function (``with httpx.Client() as client``, ``client = requests.Session()``, a parameter
+        annotated with the client class), or a call given such a client (``method(client, **kwargs)``).
+        What can fail there is the other service or the way to it, and its error names it."""
+        if not isinstance(try_node, (cst.Try, cst.TryStar)):
+            return False
+        calls = [n for n in scope_descendants(try_node.body) if isinstance(n, cst.Call)]
+        if len(calls) != 1:
+            return False
+        call = calls[0]
+        requests, clients = self.context.knowledge.derived(_network_clients)
+        if (self.context.qualified_name(call.func) or "") in requests:
+            return True
+        bound = self._clients(clients)
+        func = call.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            methods = bound.get(func.value.value)
+            if methods is not None and func.attr.value in methods:
+                return True
+        return any(isinstance(a.value, cst.Name) and a.value.value in bound for a in call.args)
+
+    def _clients(self, clients: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+        """The names the enclosing function binds to an HTTP client, with the client's request methods."""
+        function = next((a for a in reversed(self.context.ancestors) if isinstance(a, cst.FunctionDef)), None)
+        if function is None:
+            return {}
+        out: dict[str, frozenset[str]] = {}
+
+        def bind(target: cst.BaseExpression | None, made: cst.BaseExpression | None) -> None:
+            if isinstance(target, cst.Name) and made is not None:
+                func = made.func if isinstance(made, cst.Call) else made
+                methods = clients.get(self.context.qualified_name(func) or "")
+                if methods is not None:
+                    out[target.value] = methods
+
+        for param in [*function.params.params, *function.params.kwonly_params]:
+            bind(param.name, param.annotation.annotation if param.annotation is not None else None)
+        for node in scope_descendants(function.body):
+            if isinstance(node, cst.With):
+                for item in node.items:
+                    bind(item.asname.name if item.asname is not None else None, item.item)
+            elif isinstance(node, cst.Assign) and isinstance(node.value, cst.Call):
+                for target in node.targets:
+                    bind(target.target, node.value)
+        return out
 
     def _status(self, answer: cst.CSTNode) -> tuple[bool, int | None]:
         if isinstance(answer, cst.Raise):
@@ -190,8 +243,7 @@ class BroadExceptNotLogged(Rule):
         deliberately drops it (``raise ... from None``), or the status of the upstream's own response passed
         through (``HTTPException(status_code=r.status)``)."""
         nodes = list(scope_descendants(answer))
-        cause = answer.cause.item if isinstance(answer, cst.Raise) and answer.cause is not None else None
-        dropped = isinstance(cause, cst.Name) and cause.value == "None"
+        dropped = _drops_cause(answer)
         handed = handed_elsewhere or (
             name is not None and any(isinstance(n, cst.Name) and n.value == name for n in nodes)
         )
@@ -247,6 +299,24 @@ def _carriers(handler: cst.ExceptHandler, name: str | None) -> set[str]:
                     out.add(target.value)
                     changed = True
     return out
+
+
+def _network_clients(knowledge: Knowledge) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    """Request functions, and HTTP client classes with their request methods (table ``network-clients``)."""
+    rows = knowledge.rows("network-clients")
+    calls = frozenset(r["name"] for r in rows if r["role"] == "call")
+    return calls, {r["name"]: frozenset(r.get("methods", ())) for r in rows if r["role"] == "client"}
+
+
+def _carries(node: cst.CSTNode, carriers: set[str]) -> bool:
+    """``node`` shows the exception or a local derived from it (``detail=str(ex)``, ``"...: %s", e``)."""
+    return any(isinstance(n, cst.Name) and n.value in carriers for n in scope_descendants(node))
+
+
+def _drops_cause(answer: cst.CSTNode) -> bool:
+    """``raise HTTPException(...) from None``: the handler cut the chain to the exception on purpose."""
+    cause = answer.cause.item if isinstance(answer, cst.Raise) and answer.cause is not None else None
+    return isinstance(cause, cst.Name) and cause.value == "None"
 
 
 def _names(node: cst.CSTNode, name: str) -> bool:
