@@ -25,6 +25,9 @@ _TRACEBACK_FORMATTERS = frozenset(
     {"traceback.format_exc", "traceback.format_exception", "traceback.format_tb", "traceback.extract_tb"}
 )
 _GATEWAY_STATUSES = frozenset({"502", "504"})  # Bad Gateway, Gateway Timeout: another service failed
+_UNAVAILABLE = 503  # a readiness answer: a dependency is down
+_STATEMENT_RUNNERS = frozenset({"execute", "exec_driver_sql", "fetchval", "scalar"})
+_SELECT_ONE = re.compile(r"(?i)^\s*select\s+1\s*;?\s*$")
 # Readiness and liveness probes answer 503 on a failed dependency by design and run every few seconds:
 # their unlogged broad handlers are BL605's concern, not a lost error (BL403).
 _PROBE_FUNCTION = re.compile(
@@ -93,6 +96,8 @@ class BroadExceptNotLogged(Rule):
         )
         if answer is None or self._relays_upstream(answer, name, handed) or _passes_status_on(node, answer):
             return
+        if self._status(answer)[1] == _UNAVAILABLE and self._probes_only(self.context.ancestors[-2]):
+            return  # a readiness answer: the try only probes a store, and 503 says it is down
         if _carries(answer, carriers) and self._one_request(self.context.ancestors[-2]):
             return  # the try sends one outbound request: its transport error, relayed, is the whole story
         if untraced is not None and _drops_cause(answer) and _carries(untraced, carriers):
@@ -161,6 +166,25 @@ class BroadExceptNotLogged(Rule):
                 for target in node.targets:
                     bind(target.target, node.value)
         return out
+
+    def _probes_only(self, try_node: cst.CSTNode) -> bool:
+        """Every call of the ``try`` probes a data store (table ``store-probes``: ``connection.ensure_connection()``,
+        ``redis.ping()``) or runs ``SELECT 1`` (``execute(text("SELECT 1"))``): a readiness check."""
+        if not isinstance(try_node, (cst.Try, cst.TryStar)):
+            return False
+        names, methods = self.context.knowledge.derived(_store_probes)
+        calls = [n for n in scope_descendants(try_node.body) if isinstance(n, cst.Call)]
+        inner = {id(n) for c in calls for a in c.args for n in scope_descendants(a.value) if isinstance(n, cst.Call)}
+        outer = [c for c in calls if id(c) not in inner]
+        for call in outer:
+            func = call.func
+            method = func.attr.value if isinstance(func, cst.Attribute) else ""
+            if method in methods or (self.context.qualified_name(func) or "") in names:
+                continue
+            if method in _STATEMENT_RUNNERS and call.args and _selects_one(call.args[0].value):
+                continue
+            return False
+        return bool(outer)
 
     def _status(self, answer: cst.CSTNode) -> tuple[bool, int | None]:
         if isinstance(answer, cst.Raise):
@@ -306,6 +330,20 @@ def _network_clients(knowledge: Knowledge) -> tuple[frozenset[str], dict[str, fr
     rows = knowledge.rows("network-clients")
     calls = frozenset(r["name"] for r in rows if r["role"] == "call")
     return calls, {r["name"]: frozenset(r.get("methods", ())) for r in rows if r["role"] == "client"}
+
+
+def _store_probes(knowledge: Knowledge) -> tuple[frozenset[str], frozenset[str]]:
+    """Functions (by qualified name) and methods that probe a data store (table ``store-probes``)."""
+    rows = knowledge.rows("store-probes")
+    return frozenset(r["name"] for r in rows if r.get("name")), frozenset(r["method"] for r in rows if r.get("method"))
+
+
+def _selects_one(value: cst.BaseExpression) -> bool:
+    """``"SELECT 1"``, also wrapped (``text("SELECT 1")``): a query that asks the store only to answer."""
+    if isinstance(value, cst.Call) and len(value.args) == 1:
+        value = value.args[0].value
+    text = value.evaluated_value if isinstance(value, cst.SimpleString) else None
+    return isinstance(text, str) and _SELECT_ONE.match(text) is not None
 
 
 def _carries(node: cst.CSTNode, carriers: set[str]) -> bool:
