@@ -564,7 +564,14 @@ def _selects_branch(ancestors: list[cst.CSTNode], try_node: cst.Try | cst.TrySta
         if isinstance(parent, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.Module)):
             return False
         if leaves_loop and isinstance(parent, (cst.For, cst.While)):
-            return False  # the end of the loop's body: the next iteration, as after ``continue``
+            # The end of the loop's body: the next iteration, as after ``continue``; a loop that ``break``s on the
+            # first candidate that works answers "none worked" in its ``else:`` (``else: self.fail("No working
+            # link found")``), the failure of each one being the test's "no".
+            orelse = parent.orelse
+            if not isinstance(last.body[-1], cst.Break) or orelse is None:
+                return False
+            small = _small_statements(orelse.body)
+            return small is None or not all(isinstance(s, cst.Pass) for s in small)
         if isinstance(parent, cst.IndentedBlock):
             siblings: list[cst.CSTNode] = list(parent.body)
             index = next((i for i, statement in enumerate(siblings) if statement is child), None)
