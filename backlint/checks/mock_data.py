@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import libcst as cst
 
+from backlint.analysis.exceptions import caught_names
 from backlint.analysis.literals import conditions_held
 from backlint.analysis.strings import name_tokens
 from backlint.analysis.web.bodies import BodyFacts, Flagged, ModuleExtras, Records
@@ -23,6 +24,7 @@ from backlint.core.imports import dotted_name
 from backlint.core.patterns import compile_pattern
 from backlint.core.results import ModuleFacts, RelatedLocation, Span
 from backlint.core.rule import FileContext, Rule
+from backlint.pipeline.walk import scope_descendants
 
 _TYPE_CHECKING = frozenset({"TYPE_CHECKING", "typing.TYPE_CHECKING", "typing_extensions.TYPE_CHECKING"})
 
@@ -73,7 +75,7 @@ class MockLibraryInProduction(Rule):
         self.functions: list[str] = []
 
     def visit_Import(self, node: cst.Import) -> None:
-        if self._dev_only():
+        if self._dev_only() or self._import_fallback():
             return
         for alias in node.names:
             name = dotted_name(alias.name) or ""
@@ -88,6 +90,8 @@ class MockLibraryInProduction(Rule):
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
         if node.relative or node.module is None or self._type_checking_only() or self._dev_only():
+            return
+        if self._import_fallback():
             return
         module = dotted_name(node.module) or ""
         names = [] if isinstance(node.names, cst.ImportStar) else list(node.names)
@@ -139,6 +143,20 @@ class MockLibraryInProduction(Rule):
                 name = dotted_name(test) or ""
                 if self.dev_flags & set(name_tokens(name.rpartition(".")[2])):
                     return True
+        return False
+
+    def _import_fallback(self) -> bool:
+        """In the ``except ImportError:`` of a ``try`` that imports: a stand-in for an optional dependency
+        that is not installed (``get_app_dir = Mock(return_value=".")`` when click is missing), not data."""
+        ancestors = self.context.ancestors
+        for index in range(len(ancestors) - 1, 0, -1):
+            handler, block = ancestors[index], ancestors[index - 1]
+            if not isinstance(handler, cst.ExceptHandler) or not isinstance(block, (cst.Try, cst.TryStar)):
+                continue
+            caught = caught_names(handler, self.context) or []
+            if not any(n.rpartition(".")[2] in ("ImportError", "ModuleNotFoundError") for n in caught):
+                return False
+            return any(isinstance(n, (cst.Import, cst.ImportFrom)) for n in scope_descendants(block.body))
         return False
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
