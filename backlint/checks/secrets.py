@@ -28,6 +28,7 @@ from backlint.analysis.secrets.facts import (
 from backlint.analysis.secrets.fallbacks import EnvFallbacks, fallback_triggers
 from backlint.analysis.secrets.formats import SecretFormats
 from backlint.analysis.secrets.guards import DefaultGuards, guard_triggers
+from backlint.analysis.secrets.templates import only_rendered
 from backlint.analysis.secrets.urls import CredentialUrls
 from backlint.analysis.strings import (
     HOLE,
@@ -254,6 +255,8 @@ class CredentialsInUrl(_SecretRule):
         for fact in self.context.get(CredentialUrls).facts:
             if fact.bare or fact.env_default:
                 continue  # a docstring's example; a fallback of an environment lookup is BL204's
+            if fact.local and only_rendered(node, fact.node):
+                continue  # a local development default of a generated configuration file (kinto init)
             if fact.url is not None:
                 what = f"connection URL `{_shown(fact.url)}` carries its password"
             else:

@@ -1,0 +1,181 @@
+"""BL2xx false-alarm patterns read in session 7 (kinto's config generator, batch-5 holdout), each
+with its hard positive: ``# expect: BL2xx`` comments are the exact findings."""
+
+from __future__ import annotations
+
+from annotations import check_annotated
+
+
+def _check(project, files: dict[str, str], *args: str) -> None:  # type: ignore[no-untyped-def]
+    check_annotated(project, files, "BL2", *args)
+
+
+KINTO_CONFIG = """
+import logging
+import os
+
+from kinto.core import utils as core_utils
+
+logger = logging.getLogger(__name__)
+
+HERE = os.path.dirname(__file__)
+
+
+def render_template(template, destination, **kwargs):
+    template = os.path.join(HERE, template)
+    folder = os.path.dirname(destination)
+    if folder and not os.path.exists(folder):
+        os.makedirs(folder)
+    logger.info(f"Created config {os.path.abspath(destination)}")
+    with open(template, "r", encoding="utf-8") as f:
+        raw_template = f.read()
+        rendered = raw_template.format_map(kwargs)
+        with open(destination, "w+", encoding="utf-8") as output:
+            output.write(rendered)
+
+
+postgresql_url = "postgresql://postgres:postgres@localhost/postgres"
+
+backend_to_values = {
+    "postgresql": {
+        "storage_backend": "kinto.core.storage.postgresql",
+        "storage_url": postgresql_url,
+    },
+    "memory": {"storage_backend": "kinto.core.storage.memory", "storage_url": ""},
+}
+
+cache_backend_to_values = {
+    "postgresql": {"cache_backend": "kinto.core.cache.postgresql", "cache_url": postgresql_url},
+    "redis": {"cache_backend": "kinto.core.cache.redis", "cache_url": "redis://127.0.0.1/0"},
+}
+
+
+def init(config_file, backend, cache_backend, host="127.0.0.1"):
+    values = {}
+    values["host"] = host
+    values["secret"] = core_utils.random_bytes_hex(32)
+    values.update(backend_to_values[backend])
+    values.update(cache_backend_to_values[cache_backend])
+    render_template("kinto.tpl", config_file, **values)
+"""
+
+
+def test_a_local_default_written_into_a_generated_config_file(project) -> None:  # type: ignore[no-untyped-def]
+    """kinto's ``kinto init`` writes the user's first configuration file: a module dict of values per
+    backend (a local ``postgres:postgres@localhost`` URL among them) is merged into ``values`` and
+    rendered by ``raw_template.format_map(kwargs)`` into the file it writes. The URL is text of the
+    generated file, which its user edits; the app never connects with it. The same URL also given to
+    a connection, a rendered text that is returned instead of written, and a remote host's password in
+    the generator stay reported."""
+    _check(
+        project,
+        {
+            "kinto/config/__init__.py": KINTO_CONFIG,
+            "app/config.py": """
+            from sqlalchemy import create_engine
+
+            TEMPLATE = "[app]\\nsqlalchemy.url = {db_url}\\n"
+            DEV_URL = "postgresql://postgres:postgres@localhost/app"  # expect: BL203
+            engine = create_engine(DEV_URL)
+
+
+            def write_config(path):
+                with open(path, "w") as out:
+                    out.write(TEMPLATE.format(db_url=DEV_URL))
+            """,
+            "app/scaffold.py": """
+            TEMPLATE = "[app]\\nsqlalchemy.url = {db_url}\\n"
+            DEFAULTS = {"db_url": "postgresql://postgres:postgres@localhost/app"}  # expect: BL203
+
+
+            def config_text():
+                text = TEMPLATE.format(**DEFAULTS)
+                return text
+            """,
+            "app/generate.py": """
+            from pathlib import Path
+
+            TEMPLATE = "[app]\\nsqlalchemy.url = {db_url}\\n"
+            DEFAULTS = {"db_url": "postgresql://app:Xq7-prod-2024@db.prod.example.com/app"}  # expect: BL203
+            LOCAL = {"db_url": "postgresql://postgres:postgres@localhost/app"}
+
+
+            def generate(path, local):
+                Path(path).write_text(TEMPLATE.format(**(LOCAL if local else DEFAULTS)))
+            """,
+        },
+    )
+
+
+def test_a_logged_authorization_header_in_every_spelling(project) -> None:  # type: ignore[no-untyped-def]
+    """A logged Authorization header is BL304 (issue 15), however the framework spells it: werkzeug
+    parses it into ``request.authorization`` (its text is the header, with a Basic password or a
+    bearer token), Django keeps it in ``request.META["HTTP_AUTHORIZATION"]`` (the ``headers`` role,
+    keyed by the CGI name). A whole body logged by an endpoint is reported when the endpoint's names
+    speak of credentials (a login) or, now, when it reads a password field of it (a profile form with
+    ``new_password``); a webhook's payload, another form, the user name of the parsed header, another
+    META key and the uploaded files are no credential."""
+    check_annotated(
+        project,
+        {
+            "app/views.py": """
+            import logging
+
+            from flask import Flask, request
+
+            app = Flask(__name__)
+            logger = logging.getLogger(__name__)
+
+
+            @app.route("/api/login", methods=["POST"])
+            def login():
+                logger.debug("auth: %s", request.authorization)  # expect: BL304
+                logger.info("login attempt by %s", request.authorization.username)
+                logger.debug("form: %s", request.form)  # expect: BL304
+                logger.debug("json: %s", request.get_json())  # expect: BL304
+                logger.debug("files: %s", request.files)
+                return "ok"
+            """,
+            "shop/views.py": """
+            import logging
+
+            from django.http import JsonResponse
+
+            logger = logging.getLogger(__name__)
+
+
+            def webhook(request):
+                logger.warning("bad signature, auth=%s", request.META.get("HTTP_AUTHORIZATION"))  # expect: BL304
+                logger.info("token header %s", request.META["HTTP_X_API_KEY"])  # expect: BL304
+                logger.info("from %s", request.META.get("REMOTE_ADDR"))
+                logger.info("post %s", request.POST)
+                return JsonResponse({})
+            """,
+            "app/profile.py": """
+            import logging
+
+            from flask import Blueprint, request
+            from flask_login import current_user
+
+            bp = Blueprint("profile", __name__)
+            logger = logging.getLogger(__name__)
+
+
+            @bp.route("/profile", methods=["POST"])
+            def update_profile():
+                logger.debug("profile form: %s", request.form)  # expect: BL304
+                new = request.form.get("new_password")
+                if new:
+                    current_user.set_password(new)
+                return "ok"
+
+
+            @bp.route("/avatar", methods=["POST"])
+            def update_avatar():
+                logger.debug("avatar form: %s", request.form)
+                current_user.avatar = request.form.get("url")
+                return "ok"
+            """,
+        },
+        "BL304",
+    )
