@@ -92,6 +92,7 @@ class Frame:
         self.collected: list[PasswordFact] = []
         self._around: set[str] | None = None
         self._objects: set[str] | None = None
+        self._password_field: bool | None = None
         # The frame's parts, each asking the frame to evaluate what it needs.
         self.sources = Sources(self)
         self.hashing = Hashing(self)
@@ -131,7 +132,26 @@ class Frame:
         if call is not None and call.args:
             names.append(string_value(call.args[0].value) or "")
         words = {w for name in names for w in name_tokens(name)}
-        return handler, bool(words & self.k.credential_context)
+        return handler, bool(words & self.k.credential_context) or self._reads_password_field()
+
+    def _reads_password_field(self) -> bool:
+        """Does the function read a password field (``request.form.get("new_password")``,
+        ``data["password"]``, ``form.password.data``)? Then the body it logs whole carries one."""
+        if self._password_field is None:
+            self._password_field = False
+            for node in scope_descendants(self.function) if self.function is not None else ():
+                if type(node) is cst.Subscript:
+                    key = string_key(node)
+                elif type(node) is cst.Call and call_tail(node) == "get" and node.args:
+                    key = string_value(node.args[0].value)
+                elif type(node) is cst.Attribute:
+                    key = node.attr.value
+                else:
+                    continue
+                if key is not None and self.password_name(key):
+                    self._password_field = True
+                    break
+        return self._password_field
 
     def password_name(self, name: str, around: Iterable[str] = ()) -> bool:
         """Is ``name`` a password's name here? Not when its only password word has another sense that the
@@ -378,6 +398,8 @@ class Frame:
         attr = node.attr.value
         if base.kind == REQUEST:
             role = self.k.sources.get((attr, False))
+            if role == "credential-header":
+                return Val(OTHER, node, taint=HEADER_DATA)  # request.authorization: the parsed Authorization header
             if role is not None:
                 return Val(DATA, node, role)
         if attr in self.k.any_sources:
