@@ -179,3 +179,85 @@ def test_a_logged_authorization_header_in_every_spelling(project) -> None:  # ty
         },
         "BL304",
     )
+
+
+def test_the_alphabet_of_a_secret_generator(project) -> None:  # type: ignore[no-untyped-def]
+    """byro writes its SECRET_KEY on first start with ``get_random_string(SECRET_LENGTH, SECRET_CHARS)``:
+    ``SECRET_CHARS`` is the generator's character set (a ``not-secret`` word of secret-names, as
+    ``length`` is), not a key. A literal key under a secret name stays reported."""
+    _check(
+        project,
+        {
+            "byro/common/settings/secret.py": """
+            from django.utils.crypto import get_random_string
+
+            SECRET_LENGTH = 50
+            SECRET_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*(-_=+)"
+            PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+            def generate_secret():
+                return get_random_string(SECRET_LENGTH, SECRET_CHARS)
+            """,
+            "byro/settings.py": """
+            SECRET_KEY = "k9#Xr2vQ7pLm4Tz8wq!Hb6"  # expect: BL202
+            """,
+        },
+    )
+
+
+def test_a_digest_put_into_the_callers_dict_for_a_remote_login(project) -> None:  # type: ignore[no-untyped-def]
+    """pyload's account plugins log in to file hosters whose APIs want a digest of the password: the
+    plugin's ``signin(self, user, password, data)`` puts ``md5(password)`` into ``data``, the caller's
+    account data, and sends it. Nothing in the function stores it: a parameter dict that the function
+    neither passes on whole nor returns. The same digest put into a parameter dict that is then
+    inserted, or returned by a hash function (supysonic's ``__encrypt_password``), stays reported."""
+    check_annotated(
+        project,
+        {
+            "pyload/plugins/accounts/RapideoPl.py": """
+            import hashlib
+            import json
+
+            from ..base.multi_account import MultiAccount
+
+
+            class RapideoPl(MultiAccount):
+                API_URL = "https://enc.rapideo.pl"
+
+                def signin(self, user, password, data):
+                    data["usr"] = user
+                    data["pwd"] = hashlib.md5(password.encode()).hexdigest()
+                    response = json.loads(self.load(self.API_URL, post={"login": user, "password": data["pwd"]}))
+                    if "errno" in response:
+                        self.fail_login()
+
+
+            class TwojlimitPl(MultiAccount):
+                def signin(self, user, password, data):
+                    data["hash_password"] = hashlib.md5(password.encode()).hexdigest()
+                    self.run_auth_query()
+            """,
+            "app/users.py": """
+            import hashlib
+            import random
+            import string
+
+            from app.db import db
+
+
+            def register(data, password):
+                data["password"] = hashlib.md5(password.encode()).hexdigest()  # expect: BL302
+                db.users.insert_one(data)
+
+
+            class UserManager:
+                @staticmethod
+                def __encrypt_password(password, salt=None):
+                    if salt is None:
+                        salt = "".join(random.choice(string.ascii_letters) for _ in range(6))
+                    return (hashlib.sha1(salt.encode() + password.encode()).hexdigest(), salt)  # expect: BL302
+            """,
+        },
+        "BL302",
+    )

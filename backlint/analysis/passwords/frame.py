@@ -282,7 +282,7 @@ class Frame:
         named_hash = is_hash_name(tokens, self.lex)
         # A local named `digest` is no use yet; `password_hash = ...` or `user.password = ...` is.
         stored = not isinstance(target, cst.Name) and any(t in self.lex.password for t in tokens)
-        if named_hash or stored:
+        if (named_hash or stored) and not self._callers_dict(target):
             self.hashing.weak_used(
                 value, ASSIGNED, name or "", named_hash=named_hash, local=isinstance(target, cst.Name)
             )
@@ -306,6 +306,23 @@ class Frame:
             self.stores.item_set(holder, name or "", value)
         if isinstance(holder, cst.Name) and value.kind == PW and self.lex.sensitivity_of(tokens) == PASSWORD:
             self.env[holder.value] = Val(DICT, source, value.origin)  # doc["password"] = pw: doc now holds one
+
+    def _callers_dict(self, target: cst.BaseExpression) -> bool:
+        """``data["pwd"] = md5(password)`` on a parameter dict the function neither passes on whole nor
+        returns (pyload's account plugins: ``signin(self, user, password, data)`` puts the digest a remote
+        login API asks for into the caller's account data): nothing here stores it. A dict passed whole
+        (``db.users.insert_one(data)``) or returned stays a store."""
+        if not isinstance(target, cst.Subscript) or not isinstance(target.value, cst.Name):
+            return False
+        name = target.value.value
+        if name not in self.params or name in ("self", "cls") or self.function is None:
+            return False
+        for node in scope_descendants(self.function):
+            if type(node) is cst.Arg and type(node.value) is cst.Name and node.value.value == name:
+                return False
+            if type(node) is cst.Return and type(node.value) is cst.Name and node.value.value == name:
+                return False
+        return True
 
     def _is_column(self, owner: Val, name: str) -> bool:
         """A model field: declared on the in-file class, and not a private attribute (``self._password``)."""
