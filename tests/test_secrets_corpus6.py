@@ -261,3 +261,53 @@ def test_a_digest_put_into_the_callers_dict_for_a_remote_login(project) -> None:
         },
         "BL302",
     )
+
+
+def test_a_helper_that_returns_a_slow_hash_whatever_its_name(project) -> None:  # type: ignore[no-untyped-def]
+    """pyload's user database stores ``salt_pw = _salted_password(password, _gensalt())``: the helper
+    derives with ``PBKDF2HMAC(..., iterations=100000).derive(...)`` and returns ``salt + dk.hex()``.
+    A module function whose every return is a slow hash (a salt beside it included) yields a hash,
+    whatever its name or the caller's local say. A helper that returns the password with a salt
+    prepended, stored the same way, stays reported."""
+    check_annotated(
+        project,
+        {
+            "pyload/core/database/user_database.py": """
+            import os
+
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
+
+            def _salted_password(password, salt):
+                kdf = PBKDF2HMAC(algorithm=hashes.SHA256(), length=32, salt=bytes.fromhex(salt), iterations=100000)
+                dk = kdf.derive(password.encode())
+                return salt + dk.hex()
+
+
+            def _gensalt():
+                return os.urandom(16).hex()
+
+
+            def _peppered_password(password, salt):
+                return salt + password
+
+
+            class UserDatabaseMethods:
+                def add_user(self, username, password, role=0, perms=0):
+                    salt_pw = _salted_password(password, _gensalt())
+                    self.c.execute(
+                        "INSERT INTO users (name, password, role, permission) VALUES (?, ?, ?, ?)",
+                        (username, salt_pw, role, perms),
+                    )
+
+                def add_legacy_user(self, username, password):
+                    salt_pw = _peppered_password(password, _gensalt())
+                    self.c.execute(
+                        "INSERT INTO users (name, password) VALUES (?, ?)",
+                        (username, salt_pw),  # expect: BL301
+                    )
+            """,
+        },
+        "BL301",
+    )

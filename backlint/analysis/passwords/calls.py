@@ -51,7 +51,7 @@ from backlint.core.imports import dotted_name
 from backlint.pipeline.walk import children
 
 # Python's own string and digest methods: they keep what their receiver holds.
-_DIGEST_METHODS = frozenset({"hexdigest", "digest", "finalize", "decode", "encode", "strip", "lower", "upper"})
+_DIGEST_METHODS = frozenset({"hexdigest", "digest", "finalize", "decode", "encode", "strip", "lower", "upper", "hex"})
 _STRING_METHODS = frozenset(
     {"encode", "decode", "strip", "lstrip", "rstrip", "lower", "upper", "casefold", "replace", "get_secret_value"}
 )
@@ -66,6 +66,10 @@ class Callees(Protocol):
 
     def returned_digest(self, name: str) -> Val | None:
         """The digest of secret data ``name`` returns, if any."""
+        ...
+
+    def returns_hash(self, name: str) -> bool:
+        """Does ``name`` return a slow password hash on every path?"""
         ...
 
 
@@ -176,6 +180,8 @@ class Calls:
             returned = self.callees.returned_digest(func.value)
             if returned is not None:
                 return returned
+            if self.callees.returns_hash(func.value):
+                return Val(HASHED, node)
         found = self.index.orm_class(func)
         if found is not None:
             return Val(ORM, node, found[0])

@@ -25,6 +25,7 @@ from backlint.analysis.passwords.values import (
     DATA,
     DICT,
     ENCODED,
+    HASHED,
     HEADER_DATA,
     INPUT,
     INSTANCE,
@@ -391,6 +392,8 @@ class Frame:
         for part in parts:
             if part.kind == PW:
                 return Val(PW, part.node, part.origin, derived=True)
+        if any(part.kind == HASHED for part in parts):
+            return Val(HASHED, node)  # salt + dk.hex(): a hash record, the salt beside the derived key
         return _carried(node, parts)
 
     def _name(self, node: cst.Name) -> Val:
@@ -495,6 +498,22 @@ def returned_digest(index: ModuleIndex, name: str) -> Val | None:
     return index.digests[name]
 
 
+def returns_hash(index: ModuleIndex, name: str) -> bool:
+    """Does module function ``name`` return a slow hash on every path (pyload's ``_salted_password``:
+    ``return salt + kdf.derive(password.encode()).hex()`` with ``PBKDF2HMAC``)? Then its value is a
+    hash whatever its name says, and a caller storing it stores a hash."""
+    if name not in index.hashes:
+        index.hashes[name] = False  # recursion guard
+        function = index.functions[name]
+        tails = index.k.hash_tails
+        if any(isinstance(node, cst.Call) and call_tail(node) in tails for node in scope_descendants(function)):
+            frame = Frame(index, function, None, record=False)
+            frame.seed_params()
+            frame.exec_block(body_of(function))
+            index.hashes[name] = bool(frame.returns) and all(v.kind == HASHED for _, v in frame.returns)
+    return index.hashes[name]
+
+
 class ModuleCallees:
     """Answers, for the calls of a frame, what a module function does with a request password passed to
     it and which digest it returns: each worked out once per file (cached on the index)."""
@@ -507,6 +526,9 @@ class ModuleCallees:
 
     def returned_digest(self, name: str) -> Val | None:
         return returned_digest(self.index, name)
+
+    def returns_hash(self, name: str) -> bool:
+        return returns_hash(self.index, name)
 
 
 def _mentions_digest(function: cst.FunctionDef, index: ModuleIndex) -> bool:

@@ -104,6 +104,7 @@ class ModuleIndex:
         self.call_sites: list[CallSite] = []
         # function -> the digest of secret data it returns, if any; None while computing.
         self.digests: dict[str, Val | None] = {}
+        self.hashes: dict[str, bool] = {}  # module functions whose every return is a slow hash
         self.logs = LogCalls(context, self.instances.get)
         self.scopes: Scopes | None = None
         # The module hashes with a slow password hash somewhere (a "hash" row of password-hashers).

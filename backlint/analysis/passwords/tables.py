@@ -26,6 +26,10 @@ class PasswordTables:
         self.digest_tails = frozenset(
             row["name"].rpartition(".")[2] for row in knowledge.rows("password-hashers") if row["kind"] == "weak"
         )
+        # The called names of slow password hashes (``hashpw``, ``derive``): a function calling none returns no hash.
+        self.hash_tails = frozenset(
+            row["name"].rpartition(".")[2] for row in knowledge.rows("password-hashers") if row["kind"] == "hash"
+        )
         for row in knowledge.rows("password-hashers"):
             match = row.get("match", "exact")
             if match == "prefix":
