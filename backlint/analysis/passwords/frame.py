@@ -133,26 +133,9 @@ class Frame:
         if call is not None and call.args:
             names.append(string_value(call.args[0].value) or "")
         words = {w for name in names for w in name_tokens(name)}
-        return handler, bool(words & self.k.credential_context) or self._reads_password_field()
-
-    def _reads_password_field(self) -> bool:
-        """Does the function read a password field (``request.form.get("new_password")``,
-        ``data["password"]``, ``form.password.data``)? Then the body it logs whole carries one."""
         if self._password_field is None:
-            self._password_field = False
-            for node in scope_descendants(self.function) if self.function is not None else ():
-                if type(node) is cst.Subscript:
-                    key = string_key(node)
-                elif type(node) is cst.Call and call_tail(node) == "get" and node.args:
-                    key = string_value(node.args[0].value)
-                elif type(node) is cst.Attribute:
-                    key = node.attr.value
-                else:
-                    continue
-                if key is not None and self.password_name(key):
-                    self._password_field = True
-                    break
-        return self._password_field
+            self._password_field = reads_password_field(self)
+        return handler, bool(words & self.k.credential_context) or self._password_field
 
     def password_name(self, name: str, around: Iterable[str] = ()) -> bool:
         """Is ``name`` a password's name here? Not when its only password word has another sense that the
@@ -283,7 +266,7 @@ class Frame:
         named_hash = is_hash_name(tokens, self.lex)
         # A local named `digest` is no use yet; `password_hash = ...` or `user.password = ...` is.
         stored = not isinstance(target, cst.Name) and any(t in self.lex.password for t in tokens)
-        if (named_hash or stored) and not self._callers_dict(target):
+        if (named_hash or stored) and not callers_dict(self.function, self.params, target):
             self.hashing.weak_used(
                 value, ASSIGNED, name or "", named_hash=named_hash, local=isinstance(target, cst.Name)
             )
@@ -307,23 +290,6 @@ class Frame:
             self.stores.item_set(holder, name or "", value)
         if isinstance(holder, cst.Name) and value.kind == PW and self.lex.sensitivity_of(tokens) == PASSWORD:
             self.env[holder.value] = Val(DICT, source, value.origin)  # doc["password"] = pw: doc now holds one
-
-    def _callers_dict(self, target: cst.BaseExpression) -> bool:
-        """``data["pwd"] = md5(password)`` on a parameter dict the function neither passes on whole nor
-        returns (pyload's account plugins: ``signin(self, user, password, data)`` puts the digest a remote
-        login API asks for into the caller's account data): nothing here stores it. A dict passed whole
-        (``db.users.insert_one(data)``) or returned stays a store."""
-        if not isinstance(target, cst.Subscript) or not isinstance(target.value, cst.Name):
-            return False
-        name = target.value.value
-        if name not in self.params or name in ("self", "cls") or self.function is None:
-            return False
-        for node in scope_descendants(self.function):
-            if type(node) is cst.Arg and type(node.value) is cst.Name and node.value.value == name:
-                return False
-            if type(node) is cst.Return and type(node.value) is cst.Name and node.value.value == name:
-                return False
-        return True
 
     def _is_column(self, owner: Val, name: str) -> bool:
         """A model field: declared on the in-file class, and not a private attribute (``self._password``)."""
@@ -475,6 +441,43 @@ class Frame:
             else:
                 self.eval(element.value)
         return result
+
+
+def reads_password_field(frame: Frame) -> bool:
+    """Does the frame's function read a password field (``request.form.get("new_password")``,
+    ``data["password"]``, ``form.password.data``)? Then the body it logs whole carries one."""
+    if frame.function is None:
+        return False
+    for node in scope_descendants(frame.function):
+        if type(node) is cst.Subscript:
+            key = string_key(node)
+        elif type(node) is cst.Call and call_tail(node) == "get" and node.args:
+            key = string_value(node.args[0].value)
+        elif type(node) is cst.Attribute:
+            key = node.attr.value
+        else:
+            continue
+        if key is not None and frame.password_name(key):
+            return True
+    return False
+
+
+def callers_dict(function: cst.FunctionDef | None, params: dict[str, cst.Param], target: cst.BaseExpression) -> bool:
+    """``data["pwd"] = md5(password)`` on a parameter dict the function neither passes on whole nor
+    returns (pyload's account plugins: ``signin(self, user, password, data)`` puts the digest a remote
+    login API asks for into the caller's account data): nothing here stores it. A dict passed whole
+    (``db.users.insert_one(data)``) or returned stays a store."""
+    if not isinstance(target, cst.Subscript) or not isinstance(target.value, cst.Name):
+        return False
+    name = target.value.value
+    if name not in params or name in ("self", "cls") or function is None:
+        return False
+    for node in scope_descendants(function):
+        if type(node) is cst.Arg and type(node.value) is cst.Name and node.value.value == name:
+            return False
+        if type(node) is cst.Return and type(node.value) is cst.Name and node.value.value == name:
+            return False
+    return True
 
 
 def _carried(node: cst.BaseExpression, parts: list[Val]) -> Val:
