@@ -311,3 +311,43 @@ def test_a_helper_that_returns_a_slow_hash_whatever_its_name(project) -> None:  
         },
         "BL301",
     )
+
+
+def test_analytics_tracking_ids_are_public(project) -> None:  # type: ignore[no-untyped-def]
+    """allianceauth's data migrations seed (and look up) the row of its team's usage analytics:
+    ``Tokens.objects.get(token="UA-…")``, ``token.token = "G-…"``. A Google Analytics tracking ID
+    (``UA-<account>-<n>``) or measurement ID (``G-`` and ten characters) is in every tracked page: a
+    ``public`` row of secret-patterns, so no rule takes it for a credential by its name. A real token
+    under the same name stays reported."""
+    _check(
+        project,
+        {
+            "allianceauth/analytics/migrations/0002_add_team_token.py": """
+            from django.db import migrations
+
+
+            def add_aa_team_token(apps, schema_editor):
+                Tokens = apps.get_model("analytics", "AnalyticsTokens")
+                token = Tokens()
+                token.type = "Google Analytics"
+                token.token = "UA-186249766-2"
+                token.save()
+                ga4 = Tokens()
+                ga4.token = "G-6LYSMYK8DE"
+                ga4.save()
+
+
+            def remove_aa_team_token(apps, schema_editor):
+                Tokens = apps.get_model("analytics", "AnalyticsTokens")
+                Tokens.objects.filter(token="UA-186249766-2").delete()
+
+
+            class Migration(migrations.Migration):
+                dependencies = [("analytics", "0001_initial")]
+                operations = [migrations.RunPython(add_aa_team_token, remove_aa_team_token)]
+            """,
+            "allianceauth/services/bot.py": """
+            BOT_TOKEN = "Xq7pLm4Tz8wKr2vB9nHc"  # expect: BL202
+            """,
+        },
+    )
