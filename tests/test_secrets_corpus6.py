@@ -351,3 +351,50 @@ def test_analytics_tracking_ids_are_public(project) -> None:  # type: ignore[no-
             """,
         },
     )
+
+
+def test_a_password_set_only_for_docker_compose_development(project) -> None:  # type: ignore[no-untyped-def]
+    """byro's settings read the database password from the config file; for docker-compose development
+    ``if os.getenv("DEVELOPMENT"):`` overrides it with the compose file's. A credential assigned in the
+    body of an ``if`` that tests a development or CI variable (a test-config word of secret-values) is
+    the development setup's. The ``else`` of such a test, a negated test and a test of another variable
+    are the deployment's and stay reported."""
+    _check(
+        project,
+        {
+            "byro/settings.py": """
+            import os
+            from configparser import RawConfigParser
+
+            config = RawConfigParser()
+            config.read(["/etc/byro/byro.cfg", os.path.expanduser("~/.byro.cfg"), "byro.cfg"], encoding="utf-8")
+
+            DATABASES = {
+                "default": {
+                    "ENGINE": "django.db.backends.postgresql",
+                    "NAME": config.get("database", "name"),
+                    "USER": config.get("database", "user"),
+                    "PASSWORD": config.get("database", "password"),
+                    "HOST": config.get("database", "host"),
+                }
+            }
+
+            # for docker-compose development
+            if os.getenv("DEVELOPMENT"):
+                DATABASES["default"]["USER"] = "byro"
+                DATABASES["default"]["HOST"] = "db"
+                DATABASES["default"]["PASSWORD"] = "byro"
+
+            if "CI" in os.environ:
+                SECRET_KEY = "ci-only-Xq7pLm4Tz8wK"
+            else:
+                SECRET_KEY = "k9#Xr2vQ7pLm4Tz8wq!Hb6"  # expect: BL202
+
+            if not os.getenv("DEVELOPMENT"):
+                EMAIL_HOST_PASSWORD = "Xq7-mail-2024!"  # expect: BL202
+
+            if os.getenv("USE_SENTRY"):
+                SENTRY_SECRET = "Xq7pLm4Tz8wKr2vB9nHc"  # expect: BL202
+            """,
+        },
+    )

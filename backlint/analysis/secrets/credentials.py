@@ -12,6 +12,7 @@ from typing import Any
 import libcst as cst
 
 from backlint.analysis.scopes import Scopes
+from backlint.analysis.secrets.branches import in_development_branch
 from backlint.analysis.secrets.examples import in_documentation_example
 from backlint.analysis.secrets.facts import NamedCredential, SecretFact, SinkCredential
 from backlint.analysis.secrets.guards import default_setting, stops, verify_names
@@ -391,6 +392,11 @@ class CredentialSlots(Analysis):
             for a in self.context.ancestors
         )
 
+    def _development_branch(self) -> bool:
+        """In the body of an ``if`` testing a development or CI environment variable (branches.py)."""
+        context = self.context
+        return in_development_branch(context.ancestors, self.local, context.knowledge, self.words.test_configs)
+
     def _presented_to_client(self, node: cst.CSTNode, name: str) -> bool:
         """Does the literal go to a library's client as an argument: directly (``AsyncOpenAI(api_key=
         "ollama")``), or through the name it is assigned to in a function (``if not api_key: api_key =
@@ -458,7 +464,7 @@ class CredentialSlots(Analysis):
     def _sink(self, node: cst.CSTNode, value: str, what: str, slot: str, name: str | None = None) -> bool:
         if self.patterns.recognizes(value, name) or is_password_hash(value.strip()):
             return True
-        if self._builds_demo_data():
+        if self._builds_demo_data() or self._development_branch():
             return True
         tier = credential_tier(value, (), self.words, sink=True, credential_like=True)
         if tier is None or self._documented_or_tried_out(tier):
@@ -472,6 +478,8 @@ class CredentialSlots(Analysis):
         kind = self.lexicon.sensitivity_of(tokens)
         if kind is None or self.patterns.recognizes(value, name) or self._builds_demo_data():
             return False
+        if self._development_branch():
+            return False  # ``if os.getenv("DEVELOPMENT"): DATABASES[...]["PASSWORD"] = "byro"``
         tested = condition_names(value)
         if tested is not None and not any(self.lexicon.sensitivity(n) for n in tested):
             return False  # "sms_provider=ovh": a condition on settings that are no secrets (a visibility rule)
