@@ -398,3 +398,43 @@ def test_a_password_set_only_for_docker_compose_development(project) -> None:  #
             """,
         },
     )
+
+
+def test_a_hash_only_checked_against_to_even_out_timing(project) -> None:  # type: ignore[no-untyped-def]
+    """ralph hashes a literal once, ``UNUSED_PASSWORD = bcrypt.hashpw(b"ralph", bcrypt.gensalt())``, and
+    checks the given password against it when the user is unknown, so that a failed login costs a
+    bcrypt check too. A hash whose name is only ever given to a password check (the verify rows of
+    password-stores) and never stored authenticates nobody. A literal hashed for an account that is
+    also stored stays reported."""
+    _check(
+        project,
+        {
+            "ralph/api/auth/basic.py": """
+            import bcrypt
+            from fastapi import HTTPException, status
+
+            # Unused password used to avoid timing attacks.
+            UNUSED_PASSWORD = bcrypt.hashpw(b"ralph", bcrypt.gensalt())
+
+
+            def get_basic_auth_user(credentials, users):
+                hashed_password = users.get(credentials.username)
+                if not hashed_password:
+                    bcrypt.checkpw(credentials.password.encode("utf-8"), UNUSED_PASSWORD)
+                    raise HTTPException(status_code=status.HTTP_401_UNAUTHORIZED)
+                if not bcrypt.checkpw(credentials.password.encode("utf-8"), hashed_password.encode("utf-8")):
+                    raise HTTPException(status_code=status.HTTP_401_UNAUTHORIZED)
+                return credentials.username
+            """,
+            "ralph/setup_admin.py": """
+            import bcrypt
+
+            ADMIN_HASH = bcrypt.hashpw(b"Adm1n-2024!", bcrypt.gensalt())  # expect: BL202
+
+
+            def ensure_admin(db, given):
+                db.execute("INSERT INTO users (name, hash) VALUES (?, ?)", ("admin", ADMIN_HASH))
+                return bcrypt.checkpw(given, ADMIN_HASH)
+            """,
+        },
+    )

@@ -125,7 +125,7 @@ class CredentialSlots(Analysis):
         self.facts: list[SecretFact] = []
         self._demo_script: bool | None = None
         # name -> (its uses, those as a public keyword argument): computed when a literal is bound.
-        self._public_uses: dict[str, tuple[int, int]] | None = None
+        self._public_uses: dict[str, tuple[int, int, int]] | None = None
         self._demo_records: dict[int, bool] = {}  # id of a dict literal -> does it hold a demo login?
 
     # --- assignments --------------------------------------------------------------------------
@@ -165,10 +165,14 @@ class CredentialSlots(Analysis):
     def _passed_only_as_public(self, name: str) -> bool:
         """Is every use of ``name`` in the module (its bindings aside) a public keyword argument of a
         call (``PBKDF2HMAC(salt=NAME)``, the lexicon's public-argument words)?"""
-        if self._public_uses is None:
-            self._public_uses = _public_uses(self.context.ancestors[0], self.lexicon.public_arguments)
-        loads, public = self._public_uses.get(name, (0, 0))
+        loads, public, _ = self._uses(name)
         return public > 0 and public == loads
+
+    def _uses(self, name: str) -> tuple[int, int, int]:
+        if self._public_uses is None:
+            module = self.context.ancestors[0]
+            self._public_uses = _public_uses(module, self.lexicon.public_arguments, verify_names(self.context))
+        return self._public_uses.get(name, (0, 0, 0))
 
     # --- calls --------------------------------------------------------------------------------
 
@@ -251,12 +255,20 @@ class CredentialSlots(Analysis):
         return False
 
     def _names_a_dummy_hash(self) -> bool:
-        """The hash is bound to a name saying it is a placeholder (``PLACEHOLDER_HASH``, ``DUMMY_HASH``)."""
+        """The hash is bound to a name saying it is a placeholder (``PLACEHOLDER_HASH``, ``DUMMY_HASH``),
+        or to a name only ever given to a password check, never stored (ralph's ``UNUSED_PASSWORD =
+        bcrypt.hashpw(b"ralph", bcrypt.gensalt())``, checked with ``checkpw`` for unknown users so that a
+        failed login costs a hash check too): a timing dummy no account has."""
         for parent in reversed(self.context.ancestors):
             if isinstance(parent, (cst.Assign, cst.AnnAssign)):
                 targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
                 names = "".join((target_name(t) or "").lower() for t in targets)
-                return any(p in names for p in self.words.placeholders)
+                if any(p in names for p in self.words.placeholders):
+                    return True
+                if len(targets) != 1 or not isinstance(targets[0], cst.Name):
+                    return False
+                loads, _, verified = self._uses(targets[0].value)
+                return verified > 0 and verified == loads
             if isinstance(parent, (cst.BaseSuite, cst.FunctionDef)):
                 return False
         return False
@@ -496,11 +508,15 @@ class CredentialSlots(Analysis):
         return True
 
 
-def _public_uses(module: cst.CSTNode, public: frozenset[str]) -> dict[str, tuple[int, int]]:
+def _public_uses(
+    module: cst.CSTNode, public: frozenset[str], verify: frozenset[str] = frozenset()
+) -> dict[str, tuple[int, int, int]]:
     """Per name read in the module: how often it is read (a binding's target, a keyword's name and an
-    attribute's name aside) and how often as the value of a ``public`` keyword argument."""
+    attribute's name aside), how often as the value of a ``public`` keyword argument, and how often as
+    an argument of a password check (``bcrypt.checkpw(given, NAME)``: ``verify`` last names)."""
     loads: Counter[str] = Counter()
     passed: Counter[str] = Counter()
+    verified: Counter[str] = Counter()
     stack: list[cst.CSTNode] = [module]
     while stack:
         current = stack.pop()
@@ -522,8 +538,14 @@ def _public_uses(module: cst.CSTNode, public: frozenset[str]) -> dict[str, tuple
             if isinstance(current, cst.AnnAssign):
                 stack.append(current.annotation)
             continue
+        elif isinstance(current, cst.Call) and verify:
+            tail = (dotted_name(current.func) or "").rpartition(".")[2]
+            if tail in verify:
+                for arg in current.args:
+                    if isinstance(arg.value, cst.Name):
+                        verified[arg.value.value] += 1
         stack.extend(children(current))  # libcst's ``.children`` runs a visitor per node: 8 s on django/
-    return {name: (count, passed[name]) for name, count in loads.items()}
+    return {name: (count, passed[name], verified[name]) for name, count in loads.items()}
 
 
 def in_main_guard(ancestors: Iterable[cst.CSTNode]) -> bool:
