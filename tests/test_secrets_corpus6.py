@@ -438,3 +438,41 @@ def test_a_hash_only_checked_against_to_even_out_timing(project) -> None:  # typ
             """,
         },
     )
+
+
+def test_an_archive_password_kept_for_use_is_no_account(project) -> None:  # type: ignore[no-untyped-def]
+    """pyload stores each download package's archive password (``UPDATE packages SET name=?,folder=?,
+    site=?,password=?,queue=?``): the extractor reads it back to unpack the files, so it must be kept
+    usable, and the record is no account. An INSERT/UPDATE whose table and other columns name no
+    account (credential-context, login-field and account-noun words of password-names) writes a secret
+    kept for use. The same plaintext password written into ``users`` or ``members`` stays reported."""
+    check_annotated(
+        project,
+        {
+            "pyload/core/database/file_database.py": """
+            class FileMethods:
+                def update_package(self, p):
+                    self.c.execute(
+                        "UPDATE packages SET name=?,folder=?,site=?,password=?,queue=? WHERE id=?",
+                        (p.name, p.folder, p.site, p.password, p.queue, str(p.id)),
+                    )
+
+                def add_package(self, name, folder, queue, password):
+                    self.c.execute(
+                        "INSERT INTO packages(name, folder, queue, password) VALUES(?,?,?,?)",
+                        (name, folder, queue, password),
+                    )
+            """,
+            "pyload/core/database/user_database.py": """
+            class UserMethods:
+                def set_password(self, name, password):
+                    self.c.execute("UPDATE users SET password=? WHERE name=?", (password, name))  # expect: BL301
+
+                def add_member(self, name, password):
+                    self.c.execute(
+                        "INSERT INTO members (name, pw) VALUES (?, ?)", (name, password)  # expect: BL301
+                    )
+            """,
+        },
+        "BL301",
+    )

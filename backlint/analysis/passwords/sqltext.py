@@ -13,6 +13,17 @@ _SQL_SET = re.compile(r"\bSET\s+(?P<body>.*?)(?:\bWHERE\b|\bRETURNING\b|$)", re.
 _PLACEHOLDER = re.compile(r"\?|%s|\$\d+|:\w+|%\(\w+\)s")
 
 
+_SQL_TABLE = re.compile(
+    r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE)\s+(?P<table>[\w.\"`\[\]]+)", re.IGNORECASE
+)
+
+
+def sql_table(sql: str) -> str | None:
+    """The table an INSERT/UPDATE writes (its last dotted part, unquoted), or None."""
+    match = _SQL_TABLE.match(sql)
+    return match.group("table").strip('"`[]').rpartition(".")[2].strip('"`[]') if match else None
+
+
 def short_sql(sql: str) -> str:
     text = " ".join(sql.split())
     return text if len(text) <= 40 else text[:37] + "..."

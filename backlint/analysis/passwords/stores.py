@@ -21,7 +21,7 @@ from backlint.analysis.passwords.facts import (
 )
 from backlint.analysis.passwords.hashing import Hashing
 from backlint.analysis.passwords.index import Interpreter
-from backlint.analysis.passwords.sqltext import SQL_WRITE, is_password_column, short_sql, sql_write_slots
+from backlint.analysis.passwords.sqltext import SQL_WRITE, is_password_column, short_sql, sql_table, sql_write_slots
 from backlint.analysis.passwords.values import (
     DICT,
     INPUT,
@@ -314,7 +314,7 @@ class Stores:
             found = named.get(slot) if isinstance(slot, str) else (positional[slot] if slot < len(positional) else None)
             if found is not None and (slot, column) not in passwords:
                 self.hashing.digest_used(found[1], PERSISTED, sink, column)
-        if not passwords:
+        if not passwords or not self._account_record(sql, slots, passwords):
             return
         hits = []
         for slot, column in passwords:
@@ -327,6 +327,22 @@ class Stores:
                 if value.kind == PW and not value.derived:
                     self.stored(expr, value, sink)
                     break
+
+    def _account_record(
+        self, sql: str, slots: list[tuple[int | str, str]], passwords: list[tuple[int | str, str]]
+    ) -> bool:
+        """Does the statement write an account: its table or another column it writes names one
+        (``users``, ``member``, ``email``, ``login``)? pyload's ``UPDATE packages SET name=?,folder=?,
+        site=?,password=?,queue=?`` writes a download package's archive password, which the app must
+        read back to extract the files: a secret kept for use, no one's login. A statement whose table
+        is not read stays an account's."""
+        table = sql_table(sql)
+        if table is None:
+            return True
+        columns = [column for slot, column in slots if (slot, column) not in passwords]
+        words = {w for name in (table, *columns) for w in name_tokens(name)}
+        words |= {w[:-1] for w in words if w.endswith("s")}  # members -> member
+        return bool(words & self.k.account_words)
 
 
 _SQL_READ = re.compile(r"\b(?:SELECT|WHERE)\b", re.IGNORECASE)

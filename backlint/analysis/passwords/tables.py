@@ -72,6 +72,8 @@ class PasswordTables:
         self.session_methods = frozenset(words.get("session-method", ()))
         self.credential_headers = frozenset(words.get("credential-header", ()))
         self.login_fields = frozenset(words.get("login-field", ()))
+        # Words of a record that is an account: its table or its other columns (users, member, email).
+        self.account_words = self.credential_context | self.login_fields | frozenset(words.get("account-noun", ()))
         self.view_handlers: dict[str, frozenset[str]] = {
             row["name"]: frozenset(row["handlers"]) for row in knowledge.rows("framework-view-classes")
         }
