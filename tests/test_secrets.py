@@ -193,6 +193,8 @@ SAMPLES: dict[str, tuple[str, str | None]] = {
     "posthog-project-key": ("phc_" + _r(43), None),
     "stripe-publishable-key": ("pk_live_" + _r(24), None),
     "mapbox-public-token": ("pk.eyJ1IjoiYWNtZSIsImEiOiJj" + _r(12) + ".g" + _r(21), None),
+    "google-analytics-tracking-id": ("UA-" + _r(9, string.digits) + "-2", None),  # tests/test_secrets_corpus6.py
+    "google-analytics-measurement-id": ("G-" + _r(10, string.ascii_uppercase + string.digits), None),
 }
 
 

@@ -8,23 +8,21 @@ development, ci, local, debug); the ``else`` of such a test is the deployment's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import libcst as cst
 
 from backlint.analysis.secrets.slots import LocalClasses, env_lookup, string_value
 from backlint.analysis.strings import name_tokens
 from backlint.core.catalog import Knowledge
 from backlint.core.imports import dotted_name
+from backlint.core.rule import FileContext
 from backlint.pipeline.walk import children
 
 _ENVIRON = frozenset(("os.environ", "environ"))
 
 
-def in_development_branch(
-    ancestors: Sequence[cst.CSTNode], local: LocalClasses, knowledge: Knowledge, words: frozenset[str]
-) -> bool:
+def in_development_branch(context: FileContext, local: LocalClasses, words: frozenset[str]) -> bool:
     """Is the walk inside the body of an ``if`` that tests a development or CI environment variable?"""
+    ancestors, knowledge = context.ancestors, context.knowledge
     return any(
         isinstance(node, cst.If)
         and ancestors[index + 1] is node.body

@@ -256,16 +256,16 @@ class CredentialSlots(Analysis):
 
     def _names_a_dummy_hash(self) -> bool:
         """The hash is bound to a name saying it is a placeholder (``PLACEHOLDER_HASH``, ``DUMMY_HASH``),
-        or to a name only ever given to a password check, never stored (ralph's ``UNUSED_PASSWORD =
-        bcrypt.hashpw(b"ralph", bcrypt.gensalt())``, checked with ``checkpw`` for unknown users so that a
-        failed login costs a hash check too): a timing dummy no account has."""
-        for parent in reversed(self.context.ancestors):
+        or to a module constant only ever given to a password check (ralph's ``UNUSED_PASSWORD``, checked
+        for unknown users so that a failed login costs a hash check too): a timing dummy."""
+        ancestors = self.context.ancestors
+        for parent in reversed(ancestors):
             if isinstance(parent, (cst.Assign, cst.AnnAssign)):
                 targets = [t.target for t in parent.targets] if isinstance(parent, cst.Assign) else [parent.target]
                 names = "".join((target_name(t) or "").lower() for t in targets)
                 if any(p in names for p in self.words.placeholders):
                     return True
-                if len(targets) != 1 or not isinstance(targets[0], cst.Name):
+                if parent is not ancestors[2] or len(targets) != 1 or not isinstance(targets[0], cst.Name):
                     return False
                 loads, _, verified = self._uses(targets[0].value)
                 return verified > 0 and verified == loads
@@ -404,11 +404,6 @@ class CredentialSlots(Analysis):
             for a in self.context.ancestors
         )
 
-    def _development_branch(self) -> bool:
-        """In the body of an ``if`` testing a development or CI environment variable (branches.py)."""
-        context = self.context
-        return in_development_branch(context.ancestors, self.local, context.knowledge, self.words.test_configs)
-
     def _presented_to_client(self, node: cst.CSTNode, name: str) -> bool:
         """Does the literal go to a library's client as an argument: directly (``AsyncOpenAI(api_key=
         "ollama")``), or through the name it is assigned to in a function (``if not api_key: api_key =
@@ -476,7 +471,7 @@ class CredentialSlots(Analysis):
     def _sink(self, node: cst.CSTNode, value: str, what: str, slot: str, name: str | None = None) -> bool:
         if self.patterns.recognizes(value, name) or is_password_hash(value.strip()):
             return True
-        if self._builds_demo_data() or self._development_branch():
+        if self._builds_demo_data() or in_development_branch(self.context, self.local, self.words.test_configs):
             return True
         tier = credential_tier(value, (), self.words, sink=True, credential_like=True)
         if tier is None or self._documented_or_tried_out(tier):
@@ -490,7 +485,7 @@ class CredentialSlots(Analysis):
         kind = self.lexicon.sensitivity_of(tokens)
         if kind is None or self.patterns.recognizes(value, name) or self._builds_demo_data():
             return False
-        if self._development_branch():
+        if in_development_branch(self.context, self.local, self.words.test_configs):
             return False  # ``if os.getenv("DEVELOPMENT"): DATABASES[...]["PASSWORD"] = "byro"``
         tested = condition_names(value)
         if tested is not None and not any(self.lexicon.sensitivity(n) for n in tested):
