@@ -111,6 +111,7 @@ class ModuleIndex:
         for module in self.modules:
             self._by_last[module.stem.rpartition("/")[2]].append(module)
         self._find_cache: dict[tuple[str, str], Module | None] = {}
+        self._read_cache: dict[tuple[str, str, bool], tuple[dict[str, str], list[str], dict[str, Origin]]] = {}
 
     def find_module(self, dotted: str, near: Module) -> Module | None:
         """The module a dotted name stands for, seen from ``near``: the closest file on disk."""
@@ -144,7 +145,12 @@ class ModuleIndex:
         for candidate in (f"{base}/__init__.py", f"{base}.py"):
             if not os.path.isfile(projectfiles.resolve(candidate)):  # a project path (pipeline/projectfiles.py)
                 continue
-            aliases, stars, bindings = _read_imports(candidate, dotted, candidate.endswith("__init__.py"))
+            is_package = candidate.endswith("__init__.py")
+            # One read per file: modules in other directories reach it by other relative paths.
+            key = (os.path.normpath(os.path.abspath(projectfiles.resolve(candidate))), dotted, is_package)
+            if key not in self._read_cache:
+                self._read_cache[key] = _read_imports(candidate, dotted, is_package)
+            aliases, stars, bindings = self._read_cache[key]
             if not aliases and not stars:
                 return None
             recorded = {
