@@ -37,7 +37,7 @@ def findings(n: int) -> str:
 
 
 def sql(n: int) -> str:
-    tainted = "    q = q + \" and a{} = '\" + name + \"'\"\n"
+    tainted = '    q = q + " and a{} = \'" + name + "\'"\n'
     constant = '    q = q + " and b{} = 1"\n'
     lines = "".join((tainted if i % 2 else constant).format(i) for i in range(n))
     return (
